@@ -1,0 +1,3 @@
+from kycvault.cli import main
+
+main()

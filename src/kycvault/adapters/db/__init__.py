@@ -1,0 +1,1 @@
+"""The SQL adapter: tables, repositories, the store and its Alembic migrations."""

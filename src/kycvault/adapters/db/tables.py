@@ -1,0 +1,188 @@
+"""Table definitions (SQLAlchemy Core), portable between SQLite and PostgreSQL.
+
+These are the models Alembic migrations are checked against; the schema itself is created
+only by the migrations. Every tenant-owned table carries ``tenant_id`` and every query filters
+on it; composite indexes lead with ``tenant_id`` for that reason.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite has no time zones: values are stored as naive UTC in a fixed-width text format
+    (so they sort correctly) and come back aware.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UtcDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _tenant_fk() -> sa.Column[Any]:
+    return sa.Column(
+        "tenant_id", sa.Uuid, sa.ForeignKey("tenants.id", ondelete="RESTRICT"), nullable=False
+    )
+
+
+tenants = sa.Table(
+    "tenants",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("number", sa.BigInteger, nullable=False, unique=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("settings", sa.JSON, nullable=False),
+    sa.Column("subject_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("document_seq", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+tenant_keys = sa.Table(
+    "tenant_keys",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _tenant_fk(),
+    sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
+    sa.Column("master_key_id", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("retired_at", UtcDateTime, nullable=True),
+    sa.Index(None, "tenant_id", "created_at"),
+)
+
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _tenant_fk(),
+    sa.Column("key_id", sa.String(40), nullable=False, unique=True),
+    sa.Column("secret_hash", sa.LargeBinary(32), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime, nullable=True),
+    sa.Index(None, "tenant_id", "created_at"),
+)
+
+subjects = sa.Table(
+    "subjects",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _tenant_fk(),
+    sa.Column("number", sa.BigInteger, nullable=False),
+    sa.Column("type", sa.String(20), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=True),
+    sa.Column("display_name", sa.String(255), nullable=True),
+    sa.Column(
+        "parent_id", sa.Uuid, sa.ForeignKey("subjects.id", ondelete="RESTRICT"), nullable=True
+    ),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(40), nullable=True),
+    sa.Column("updated_by", sa.String(40), nullable=True),
+    sa.UniqueConstraint("tenant_id", "number"),
+    sa.UniqueConstraint("tenant_id", "external_id"),
+    sa.Index(None, "tenant_id", "created_at", "id"),
+    sa.Index(None, "parent_id"),
+)
+
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _tenant_fk(),
+    sa.Column("number", sa.BigInteger, nullable=False),
+    sa.Column(
+        "subject_id", sa.Uuid, sa.ForeignKey("subjects.id", ondelete="RESTRICT"), nullable=True
+    ),
+    sa.Column("type", sa.String(64), nullable=False),
+    sa.Column("name", sa.String(255), nullable=True),
+    sa.Column("id_number", sa.String(64), nullable=True),
+    sa.Column("issuing_country", sa.String(3), nullable=True),
+    sa.Column("issue_date", sa.Date, nullable=True),
+    sa.Column("expiry_date", sa.Date, nullable=True),
+    sa.Column("authenticity", sa.String(20), nullable=True),
+    sa.Column("notify_before_expiry", sa.Boolean, nullable=False),
+    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(40), nullable=True),
+    sa.Column("updated_by", sa.String(40), nullable=True),
+    sa.UniqueConstraint("tenant_id", "number"),
+    sa.Index(None, "tenant_id", "created_at", "id"),
+    sa.Index(None, "tenant_id", "subject_id", "created_at", "id"),
+    sa.Index(None, "tenant_id", "type", "created_at", "id"),
+)
+
+files = sa.Table(
+    "files",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _tenant_fk(),
+    sa.Column(
+        "document_id",
+        sa.Uuid,
+        sa.ForeignKey("documents.id", ondelete="RESTRICT"),
+        nullable=False,
+    ),
+    sa.Column("role", sa.String(20), nullable=True),
+    sa.Column("filename", sa.String(255), nullable=True),
+    sa.Column("content_type", sa.String(127), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("blob_key", sa.String(80), nullable=False, unique=True),
+    sa.Column("wrapped_dek", sa.LargeBinary, nullable=False),
+    sa.Column(
+        "kek_id", sa.Uuid, sa.ForeignKey("tenant_keys.id", ondelete="RESTRICT"), nullable=False
+    ),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(40), nullable=True),
+    sa.Index(None, "document_id", "created_at"),
+    sa.Index(None, "tenant_id", "sha256"),
+)
+
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("actor", sa.String(40), nullable=True),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("target_type", sa.String(20), nullable=True),
+    sa.Column("target_id", sa.Uuid, nullable=True),
+    sa.Column("request_id", sa.String(64), nullable=True),
+    sa.Column("details", sa.JSON, nullable=False),
+    sa.Index(None, "tenant_id", "at"),
+    sa.Index(None, "tenant_id", "target_id", "at"),
+)

@@ -1,0 +1,1 @@
+"""HTTP layer: parsing, authentication, status codes and OpenAPI. No business rules."""

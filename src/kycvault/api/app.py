@@ -1,0 +1,62 @@
+"""The ASGI application: ``create_app`` wires settings, container, middleware and routers."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from kycvault import __version__
+from kycvault.api import problems
+from kycvault.api.middleware import RequestMiddleware
+from kycvault.api.routes import audit, document_types, documents, files, ops, subjects
+from kycvault.api.uploads import UploadLimits
+from kycvault.bootstrap import Container, build_container, prepare_schema
+from kycvault.config import Settings
+from kycvault.logging import configure
+
+DESCRIPTION = """
+A self-hosted vault for KYC/KYB documents. Authenticate with `Authorization: Bearer <api_key>`
+(or HTTP Basic `key_id:key_secret`). Errors are `application/problem+json` (RFC 9457) with a
+stable `code`.
+"""
+
+
+def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        built = container or build_container(settings)
+        await prepare_schema(built, upgrade=settings.migrate_on_start)
+        app.state.container = built
+        try:
+            yield
+        finally:
+            if container is None:
+                await built.close()
+
+    app = FastAPI(
+        title="kycvault",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.upload_limits = UploadLimits(
+        max_files=settings.max_files_per_request,
+        max_fields=settings.max_form_fields,
+        max_field_size=settings.max_form_field_size,
+        max_body=settings.max_request_body,
+    )
+    problems.install(app)
+    for module in (ops, subjects, documents, files, document_types, audit):
+        app.include_router(module.router)
+    app.add_middleware(RequestMiddleware, default_body_limit=settings.max_json_body)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for ``uvicorn --factory`` (settings from the environment)."""
+    return create_app()

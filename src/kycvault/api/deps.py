@@ -1,0 +1,56 @@
+"""Dependencies: the container, the vault and the authenticated actor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from kycvault.bootstrap import Container
+from kycvault.errors import AuthenticationFailed
+from kycvault.services import tenants
+from kycvault.services.context import Actor, Vault
+
+_AUTH_FAILED = "missing, invalid or revoked API key"
+
+
+def get_container(request: Request) -> Container:
+    container: Container = request.app.state.container
+    return container
+
+
+def get_vault(request: Request) -> Vault:
+    return get_container(request).vault
+
+
+def credentials_from(authorization: str | None) -> tuple[str, str]:
+    """(key_id, secret) from ``Bearer <key_id>.<secret>`` or ``Basic base64(key_id:secret)``."""
+    scheme, _, value = (authorization or "").strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return tenants.split_api_key(value)
+    if scheme.lower() == "basic" and value:
+        try:
+            decoded = base64.b64decode(value, validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            raise AuthenticationFailed(_AUTH_FAILED) from None
+        key_id, colon, secret = decoded.partition(":")
+        if colon and key_id and secret:
+            return key_id, secret
+    raise AuthenticationFailed(_AUTH_FAILED)
+
+
+async def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vault)]) -> Actor:
+    key_id, secret = credentials_from(request.headers.get("authorization"))
+    actor = await tenants.authenticate(
+        vault, key_id=key_id, secret=secret, request_id=request.state.request_id
+    )
+    request.state.key_id = actor.key_id
+    return actor
+
+
+VaultDep = Annotated[Vault, Depends(get_vault)]
+ActorDep = Annotated[Actor, Depends(authenticate)]
+ContainerDep = Annotated[Container, Depends(get_container)]

@@ -1,0 +1,109 @@
+"""Pure ASGI middleware (no ``BaseHTTPMiddleware``, which would buffer streamed bodies).
+
+``RequestMiddleware`` gives every request an id, enforces a body-size limit as bytes arrive,
+adds the headers every response must carry, and writes one access-log line naming the route
+*template* (never the raw path or query, which may carry tokens) with status and duration.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+log = structlog.get_logger("kycvault.access")
+
+BODY_LIMIT_KEY = "kycvault.body_limit"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_HTML_PATHS = ("/docs", "/redoc")
+_DEFAULT_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cache-control": "no-store",
+    "content-security-policy": "default-src 'none'; frame-ancestors 'none'; sandbox",
+    "cross-origin-resource-policy": "same-origin",
+}
+
+
+class BodyTooLarge(HTTPException):
+    code = "body_too_large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the request body is larger than {limit} bytes")
+
+
+def set_body_limit(scope: Scope, limit: int | None) -> None:
+    """Let a route that streams its body raise (or lift) the default JSON-sized limit."""
+    scope[BODY_LIMIT_KEY] = limit
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, *, default_body_limit: int) -> None:
+        self.app = app
+        self.default_body_limit = default_body_limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        offered = headers.get("x-request-id", "")
+        request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        scope[BODY_LIMIT_KEY] = self.default_body_limit
+        content_length = _content_length(headers.get("content-length"))
+        received = 0
+        started = time.perf_counter()
+        status = 0
+        html = scope["path"].startswith(_HTML_PATHS)
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            limit = scope.get(BODY_LIMIT_KEY)
+            if limit is not None and content_length is not None and content_length > limit:
+                raise BodyTooLarge(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if limit is not None and received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_headers = MutableHeaders(scope=message)
+                response_headers["x-request-id"] = request_id
+                for name, value in _DEFAULT_HEADERS.items():
+                    if html and name == "content-security-policy":
+                        continue
+                    if name not in response_headers:
+                        response_headers[name] = value
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, send_with_headers)
+        finally:
+            route: Any = scope.get("route")
+            log.info(
+                "request",
+                method=scope["method"],
+                route=getattr(route, "path", None) or "(unmatched)",
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                request_id=request_id,
+                received_bytes=received,
+            )
+
+
+def _content_length(value: str | None) -> int | None:
+    if value is None or not value.isdigit():
+        return None
+    return int(value)

@@ -1,0 +1,138 @@
+"""Errors as RFC 9457 problem documents, mapped in this one place.
+
+Body: ``{"type", "title", "status", "detail", "code", "errors"?, "request_id"}`` with
+``Content-Type: application/problem+json``. ``code`` is stable and meant for programs;
+``detail`` is for people. A 404 for an unknown id and for another tenant's id are identical.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from kycvault import errors
+
+log = structlog.get_logger("kycvault.api")
+
+STATUS: dict[type[errors.KycVaultError], int] = {
+    errors.InvalidInput: 400,
+    errors.AuthenticationFailed: 401,
+    errors.PermissionDenied: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMediaType: 415,
+    errors.UnprocessableContent: 422,
+    errors.IntegrityFailure: 500,
+    errors.Unavailable: 503,
+}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    413: "too_large",
+    415: "unsupported_media_type",
+}
+
+
+class ProblemResponse(JSONResponse):
+    media_type = "application/problem+json"
+
+
+def status_for(exc: errors.KycVaultError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    request: Request | None = None,
+    field_errors: Iterable[errors.FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> ProblemResponse:
+    body: dict[str, Any] = {
+        "type": f"urn:kycvault:problem:{code}",
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    listed = [{"field": e.field, "code": e.code, "message": e.message} for e in field_errors]
+    if listed:
+        body["errors"] = listed
+    if request is not None:
+        body["request_id"] = getattr(request.state, "request_id", None)
+    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
+
+
+def _loc(loc: Sequence[int | str]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "form"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+def validation_errors(exc: ValidationError | RequestValidationError) -> list[errors.FieldError]:
+    found = []
+    for err in exc.errors():
+        code = str(err.get("type", "invalid"))
+        message = str(err.get("msg", "invalid value"))
+        found.append(errors.FieldError(_loc(err.get("loc", ())), code, message))
+    return found
+
+
+def validation_problem(
+    request: Request, exc: ValidationError | RequestValidationError
+) -> ProblemResponse:
+    listed = validation_errors(exc)
+    detail = "; ".join(f"{e.field}: {e.message}" for e in listed[:5]) or "invalid request"
+    return problem(400, "validation_error", detail, request=request, field_errors=listed)
+
+
+def install(app: FastAPI) -> None:
+    @app.exception_handler(errors.KycVaultError)
+    async def _domain(request: Request, exc: errors.KycVaultError) -> ProblemResponse:
+        status = status_for(exc)
+        headers: dict[str, str] | None = None
+        if status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="kycvault"'}
+        if status >= 500:
+            log.error("request_failed", code=exc.code, detail=exc.detail)
+        return problem(
+            status, exc.code, exc.detail, request=request, field_errors=exc.errors, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> ProblemResponse:
+        return validation_problem(request, exc)
+
+    @app.exception_handler(ValidationError)
+    async def _pydantic(request: Request, exc: ValidationError) -> ProblemResponse:
+        return validation_problem(request, exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
+        code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return problem(exc.status_code, code, detail, request=request, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
+        log.exception("unhandled_error", error_type=type(exc).__name__)
+        return problem(500, "internal_error", "an unexpected error occurred", request=request)

@@ -1,0 +1,1 @@
+"""Routers of the native API (``/v1``) and the operational endpoints."""

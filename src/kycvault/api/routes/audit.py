@@ -1,0 +1,21 @@
+"""/v1/audit-events: who did what to the tenant's documents, newest first."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.schemas import AuditEventOut, ListOut
+from kycvault.services import audit
+
+router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
+
+
+@router.get("", response_model=ListOut[AuditEventOut])
+async def list_audit_events(
+    vault: VaultDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> ListOut[AuditEventOut]:
+    events = await audit.events_for(vault, actor, limit=limit)
+    return ListOut(data=[AuditEventOut.of(e) for e in events])

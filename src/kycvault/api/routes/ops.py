@@ -1,0 +1,40 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from kycvault.api.deps import VaultDep
+from kycvault.api.schemas import Health
+from kycvault.errors import Unavailable
+from kycvault.ports import BlobStoreError
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/healthz", response_model=Health)
+async def healthz() -> Health:
+    """The process is up and its event loop answers."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
+async def readyz(vault: VaultDep) -> JSONResponse:
+    """The database and the blob store can be reached."""
+    checks: dict[str, str] = {}
+    try:
+        await vault.store.ping()
+        checks["database"] = "ok"
+    except Unavailable:
+        checks["database"] = "unavailable"
+    try:
+        await asyncio.to_thread(vault.blobs.check)
+        checks["blob_store"] = "ok"
+    except BlobStoreError:
+        checks["blob_store"] = "unavailable"
+    ready = all(value == "ok" for value in checks.values())
+    body = Health(status="ok" if ready else "unavailable", checks=checks)
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)

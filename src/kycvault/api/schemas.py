@@ -1,0 +1,206 @@
+"""Request and response models of the native API (never the domain or table classes)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from kycvault.domain.catalog import DocumentType
+from kycvault.domain.models import Document, StoredFile, Subject
+from kycvault.domain.types import Authenticity, Category, Classification, FileRole, SubjectType
+from kycvault.services.pagination import Page
+from kycvault.services.unit_of_work import AuditEvent
+
+T = TypeVar("T")
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+
+class SubjectCreate(_Input):
+    type: SubjectType = SubjectType.INDIVIDUAL
+    external_id: str | None = Field(default=None, max_length=255)
+    display_name: str | None = Field(default=None, max_length=255)
+    parent_id: UUID | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class SubjectPatch(_Input):
+    type: SubjectType | None = None
+    external_id: str | None = Field(default=None, max_length=255)
+    display_name: str | None = Field(default=None, max_length=255)
+    parent_id: UUID | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class _DocumentFields(_Input):
+    subject_id: UUID | None = None
+    name: str | None = Field(default=None, max_length=255)
+    id_number: str | None = Field(default=None, max_length=64)
+    issuing_country: str | None = Field(default=None, max_length=3)
+    issue_date: date | None = None
+    expiry_date: date | None = None
+    authenticity: Authenticity | None = None
+    metadata: dict[str, Any] | None = None
+
+
+class DocumentCreate(_DocumentFields):
+    type: str = Field(max_length=100)
+    notify_before_expiry: bool = False
+
+
+class DocumentPatch(_DocumentFields):
+    type: str | None = Field(default=None, max_length=100)
+    notify_before_expiry: bool | None = None
+
+
+class FileUploadFields(_Input):
+    """Form fields that may accompany file parts: one ``role`` and/or ``sha256`` per file."""
+
+    role: list[FileRole | None] = Field(default_factory=list)
+    sha256: list[str | None] = Field(default_factory=list)
+
+
+class SubjectOut(BaseModel):
+    id: UUID
+    number: int
+    type: SubjectType
+    external_id: str | None
+    display_name: str | None
+    parent_id: UUID | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None
+    updated_by: str | None
+
+    @classmethod
+    def of(cls, subject: Subject) -> SubjectOut:
+        return cls.model_validate(subject, from_attributes=True)
+
+
+class FileOut(BaseModel):
+    id: UUID
+    document_id: UUID
+    role: FileRole | None
+    filename: str | None
+    content_type: str
+    size: int
+    sha256: str
+    created_at: datetime
+    created_by: str | None
+
+    @classmethod
+    def of(cls, stored: StoredFile) -> FileOut:
+        return cls.model_validate(stored, from_attributes=True)
+
+
+class DocumentOut(BaseModel):
+    id: UUID
+    number: int
+    subject_id: UUID | None
+    type: str
+    name: str | None
+    id_number: str | None
+    issuing_country: str | None
+    issue_date: date | None
+    expiry_date: date | None
+    authenticity: Authenticity | None
+    notify_before_expiry: bool
+    classification: Classification
+    metadata: dict[str, Any]
+    files: list[FileOut]
+    created_at: datetime
+    created_by: str | None
+    updated_at: datetime
+    updated_by: str | None
+
+    @classmethod
+    def of(cls, doc: Document) -> DocumentOut:
+        return cls(
+            id=doc.id,
+            number=doc.number,
+            subject_id=doc.subject_id,
+            type=doc.type,
+            name=doc.name,
+            id_number=doc.id_number,
+            issuing_country=doc.issuing_country,
+            issue_date=doc.issue_date,
+            expiry_date=doc.expiry_date,
+            authenticity=doc.authenticity,
+            notify_before_expiry=doc.notify_before_expiry,
+            classification=doc.classification,
+            metadata=doc.metadata,
+            files=[FileOut.of(f) for f in doc.files],
+            created_at=doc.created_at,
+            created_by=doc.created_by,
+            updated_at=doc.updated_at,
+            updated_by=doc.updated_by,
+        )
+
+
+class DocumentTypeOut(BaseModel):
+    name: str
+    label: str
+    category: Category
+    roles: list[FileRole]
+    aliases: dict[str, str]
+
+    @classmethod
+    def of(cls, doc_type: DocumentType) -> DocumentTypeOut:
+        return cls(
+            name=doc_type.name,
+            label=doc_type.label,
+            category=doc_type.category,
+            roles=list(doc_type.roles),
+            aliases=dict(doc_type.aliases),
+        )
+
+
+class AuditEventOut(BaseModel):
+    id: UUID
+    at: datetime
+    actor: str | None
+    action: str
+    outcome: str
+    target_type: str | None
+    target_id: UUID | None
+    request_id: str | None
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventOut:
+        return cls.model_validate(event, from_attributes=True)
+
+
+class PageOut(BaseModel, Generic[T]):
+    data: list[T]
+    next_cursor: str | None
+    prev_cursor: str | None
+    has_more: bool
+
+    @classmethod
+    def of(cls, page: Page[Any], items: list[T]) -> PageOut[T]:
+        return cls(
+            data=items,
+            next_cursor=page.next_cursor,
+            prev_cursor=page.prev_cursor,
+            has_more=page.has_more,
+        )
+
+
+class ListOut(BaseModel, Generic[T]):
+    data: list[T]
+
+
+class Health(BaseModel):
+    status: str
+    checks: dict[str, str] = Field(default_factory=dict)
+
+
+class NoFields(_Input):
+    """Multipart requests whose only form fields are the per-file ones."""

@@ -1,0 +1,89 @@
+"""Composition root: settings in, a wired ``Container`` out. The only place that knows which
+adapter implements which port."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import structlog
+
+from kycvault.adapters.blobstore_local import LocalBlobStore
+from kycvault.adapters.crypto import AesGcmCipher, load_master_key
+from kycvault.adapters.db import migrate
+from kycvault.adapters.db.store import SqlStore, create_engine
+from kycvault.adapters.sniffing import FiletypeSniffer
+from kycvault.config import Settings
+from kycvault.ports import BlobStore
+from kycvault.services.context import Limits, Vault
+from kycvault.services.keyring import TenantKeyring
+
+log = structlog.get_logger("kycvault.bootstrap")
+
+
+class SchemaNotCurrent(RuntimeError):
+    pass
+
+
+@dataclass
+class Container:
+    settings: Settings
+    store: SqlStore
+    vault: Vault
+
+    async def close(self) -> None:
+        await self.store.dispose()
+
+
+def build_blob_store(url: str) -> BlobStore:
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return LocalBlobStore(Path(parsed.path))
+    raise ValueError(f"unsupported storage URL scheme {parsed.scheme!r} (use file://)")
+
+
+def build_container(settings: Settings) -> Container:
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key_file = settings.resolved_master_key_file
+    secret = settings.master_key.get_secret_value() if settings.master_key else None
+    master_key, created = load_master_key(
+        value=secret, path=key_file, create=settings.allow_generated_key
+    )
+    if created:
+        log.warning(
+            "master_key_created",
+            path=str(key_file),
+            advice="this key decrypts every stored document: back it up, keep it apart from "
+            "the data, and in production supply KYCVAULT_MASTER_KEY from a secret store",
+        )
+    cipher = AesGcmCipher(master_key)
+    store = SqlStore(
+        create_engine(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
+    )
+    vault = Vault(
+        store=store,
+        blobs=build_blob_store(settings.resolved_storage_url),
+        cipher=cipher,
+        sniffer=FiletypeSniffer(),
+        keyring=TenantKeyring(store, cipher),
+        limits=Limits(
+            max_file_size=settings.max_file_size,
+            max_files_per_request=settings.max_files_per_request,
+            max_files_per_document=settings.max_files_per_document,
+        ),
+    )
+    return Container(settings=settings, store=store, vault=vault)
+
+
+async def prepare_schema(container: Container, *, upgrade: bool) -> None:
+    """Upgrade the schema to the newest migration, or check that it is there already."""
+    if upgrade:
+        await migrate.upgrade(container.store.engine)
+        return
+    current = await migrate.current_revision(container.store.engine)
+    if current != migrate.head_revision():
+        raise SchemaNotCurrent(
+            f"the database schema is at {current or 'nothing'}, not at the newest migration: "
+            "run `kycvault migrate`"
+        )

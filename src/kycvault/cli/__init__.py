@@ -1,0 +1,25 @@
+"""The ``kycvault`` command. Heavy imports happen inside the commands, so ``--help`` is quick."""
+
+from __future__ import annotations
+
+import typer
+
+from kycvault.cli import admin, client, server
+
+app = typer.Typer(
+    name="kycvault",
+    help="A self-hosted vault for KYC/KYB documents.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command("serve")(server.serve)
+app.command("migrate")(server.migrate)
+app.add_typer(admin.tenant_app, name="tenant")
+app.add_typer(admin.key_app, name="key")
+app.command("upload")(client.upload)
+app.command("ls")(client.list_documents)
+app.command("get")(client.get)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,138 @@
+"""Tenant and API-key administration (runs against the database directly, no server needed)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from kycvault.bootstrap import Container
+from kycvault.cli.runtime import run_with_vault
+from kycvault.domain.models import ApiKey
+from kycvault.services import tenants
+
+tenant_app = typer.Typer(help="Create and list tenants.", no_args_is_help=True)
+key_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+
+
+def credentials(new: tenants.NewTenant) -> dict[str, object]:
+    return {
+        "tenant_id": str(new.tenant.id),
+        "domain_id": new.tenant.number,
+        "name": new.tenant.name,
+        "api_key": new.issued.api_key,
+        "key_id": new.issued.key.key_id,
+        "key_secret": new.issued.key_secret,
+    }
+
+
+@tenant_app.command("create")
+def tenant_create(
+    name: Annotated[str, typer.Argument(help="A unique name for the tenant.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Create a tenant with its encryption key and a first API key (shown once)."""
+
+    async def work(container: Container) -> tenants.NewTenant:
+        return await tenants.create_tenant(container.vault, name=name)
+
+    new = run_with_vault(work)
+    data = credentials(new)
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    for field, value in data.items():
+        typer.echo(f"{field:>10}: {value}")
+    typer.echo("Keep the API key now: it cannot be shown again.")
+
+
+@tenant_app.command("list")
+def tenant_list(as_json: JsonFlag = False) -> None:
+    """List tenants."""
+
+    async def work(container: Container) -> list[dict[str, object]]:
+        found = await tenants.list_tenants(container.vault)
+        return [
+            {
+                "tenant_id": str(t.id),
+                "domain_id": t.number,
+                "name": t.name,
+                "created_at": t.created_at.isoformat(),
+            }
+            for t in found
+        ]
+
+    rows = run_with_vault(work)
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        typer.echo(f"{row['domain_id']:>4}  {row['tenant_id']}  {row['name']}")
+
+
+def _key_row(key: ApiKey) -> dict[str, object]:
+    return {
+        "key_id": key.key_id,
+        "tenant_id": str(key.tenant_id),
+        "name": key.name,
+        "created_at": key.created_at.isoformat(),
+        "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+    }
+
+
+@key_app.command("create")
+def key_create(
+    tenant: Annotated[str, typer.Argument(help="Tenant id, domain id or name.")],
+    name: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Create an API key for a tenant (the secret is shown once)."""
+
+    async def work(container: Container) -> tenants.IssuedKey:
+        found = await tenants.find_tenant(container.vault, tenant)
+        return await tenants.create_key(container.vault, tenant_id=found.id, name=name)
+
+    issued = run_with_vault(work)
+    data = {**_key_row(issued.key), "api_key": issued.api_key, "key_secret": issued.key_secret}
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    typer.echo(f"API key: {issued.api_key}")
+    typer.echo("Keep it now: it cannot be shown again.")
+
+
+@key_app.command("list")
+def key_list(
+    tenant: Annotated[str, typer.Argument(help="Tenant id, domain id or name.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """List a tenant's API keys (ids only; secrets are never stored)."""
+
+    async def work(container: Container) -> list[ApiKey]:
+        found = await tenants.find_tenant(container.vault, tenant)
+        return await tenants.list_keys(container.vault, tenant_id=found.id)
+
+    rows = [_key_row(k) for k in run_with_vault(work)]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    for row in rows:
+        state = "revoked" if row["revoked_at"] else "active"
+        typer.echo(f"{row['key_id']}  {state:<8} {row['name']}")
+
+
+@key_app.command("revoke")
+def key_revoke(
+    key_id: Annotated[str, typer.Argument(help="The key id (kvk_…).")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Revoke a key; it fails on its very next request."""
+
+    async def work(container: Container) -> ApiKey:
+        return await tenants.revoke_key(container.vault, key_id=key_id)
+
+    row = _key_row(run_with_vault(work))
+    typer.echo(json.dumps(row) if as_json else f"revoked {row['key_id']}")

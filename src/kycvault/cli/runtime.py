@@ -1,0 +1,37 @@
+"""Shared plumbing of the server-side commands: settings, a container, error reporting."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+
+from kycvault.bootstrap import Container, build_container, prepare_schema
+from kycvault.config import Settings
+from kycvault.errors import KycVaultError
+from kycvault.logging import configure
+
+T = TypeVar("T")
+
+
+def run_with_vault(work: Callable[[Container], Awaitable[T]]) -> T:
+    """Build the container, bring the schema up to date, run ``work``, close everything.
+    Domain errors become a one-line message and exit code 1."""
+    settings = Settings()
+    configure("WARNING", settings.log_format)
+
+    async def _main() -> T:
+        container = build_container(settings)
+        try:
+            await prepare_schema(container, upgrade=settings.migrate_on_start)
+            return await work(container)
+        finally:
+            await container.close()
+
+    try:
+        return asyncio.run(_main())
+    except KycVaultError as exc:
+        typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from None

@@ -1,0 +1,103 @@
+"""``kycvault serve`` and ``kycvault migrate``."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kycvault import __version__
+from kycvault.bootstrap import Container
+from kycvault.cli.admin import credentials
+from kycvault.cli.runtime import run_with_vault
+from kycvault.config import Settings
+from kycvault.errors import AuthenticationFailed
+from kycvault.services import tenants
+
+FIRST_TENANT_FILE = "first-tenant.json"
+
+
+async def _bootstrap(container: Container) -> dict[str, object] | None:
+    """Credentials for the first tenant: made on the very first start and kept in the data
+    dir (0600, beside the master key) so the quick start can show them again while the key
+    is valid."""
+    settings = container.settings
+    path = Path(settings.data_dir) / FIRST_TENANT_FILE
+    new = await tenants.ensure_first_tenant(container.vault)
+    if new is not None:
+        created = credentials(new)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(created, handle, indent=2)
+        return created
+    if not path.exists():
+        return None
+    data: dict[str, object] = json.loads(path.read_text())
+    try:
+        await tenants.authenticate(
+            container.vault, key_id=str(data["key_id"]), secret=str(data["key_secret"])
+        )
+    except (AuthenticationFailed, KeyError):
+        return None
+    return data
+
+
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+) -> None:
+    """Start the API server (embedded default: SQLite + local disk under ./kycvault-data)."""
+    import uvicorn
+
+    if host:
+        os.environ["KYCVAULT_HOST"] = host
+    if port:
+        os.environ["KYCVAULT_PORT"] = str(port)
+    settings = Settings()
+    first = run_with_vault(_bootstrap)
+    url = settings.resolved_public_url
+    typer.echo(f"kycvault {__version__} serving at {url}  (API docs: {url}/docs)")
+    typer.echo(f"  database: {_safe_url(settings.resolved_database_url)}")
+    typer.echo(f"  blobs:    {settings.resolved_storage_url}")
+    if first:
+        typer.echo(f"  tenant:   {first['name']} (domain_id {first['domain_id']})")
+        typer.echo(f"  API key:  {first['api_key']}")
+        typer.echo(
+            f'  try:      curl -H "Authorization: Bearer {first["api_key"]}" {url}/v1/subjects'
+        )
+    # The schema is current now; the worker processes only check it.
+    os.environ["KYCVAULT_MIGRATE_ON_START"] = "false"
+    uvicorn.run(
+        "kycvault.api.app:app_factory",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+
+
+def migrate() -> None:
+    """Upgrade the database schema to the newest migration."""
+
+    async def work(container: Container) -> None:
+        return None
+
+    os.environ["KYCVAULT_MIGRATE_ON_START"] = "true"
+    run_with_vault(work)
+    typer.echo("schema is up to date")
+
+
+def _safe_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest

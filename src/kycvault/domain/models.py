@@ -1,0 +1,166 @@
+"""Entities of the vault and the invariants that hold for each of them on its own.
+
+Rules that need more than one entity (a subject's parent in the same tenant, a document's file
+count) live in the services, which can see the store.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+import iso3166
+
+from kycvault.domain.types import Authenticity, Classification, FileRole, SubjectType
+from kycvault.errors import InvalidInput
+
+MAX_METADATA_BYTES = 16 * 1024
+MAX_TEXT_FIELD = 255
+
+
+@dataclass(slots=True)
+class Tenant:
+    id: UUID
+    number: int
+    name: str
+    created_at: datetime
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ApiKey:
+    """An API key as stored: the public ``key_id`` and a keyed hash of the secret, never the
+    secret itself."""
+
+    id: UUID
+    tenant_id: UUID
+    key_id: str
+    name: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.revoked_at is None
+
+
+@dataclass(slots=True)
+class Subject:
+    """The person or company documents belong to; ``parent_id`` links KYB members (directors,
+    shareholders) to their company."""
+
+    id: UUID
+    tenant_id: UUID
+    number: int
+    type: SubjectType
+    external_id: str | None
+    display_name: str | None
+    parent_id: UUID | None
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None
+    updated_by: str | None
+
+
+@dataclass(slots=True)
+class StoredFile:
+    """One scan of a document. ``blob_key`` and the wrapped data key locate and unlock the
+    encrypted blob; ``filename`` is display text only."""
+
+    id: UUID
+    tenant_id: UUID
+    document_id: UUID
+    role: FileRole | None
+    filename: str | None
+    content_type: str
+    size: int
+    sha256: str
+    blob_key: str
+    wrapped_dek: bytes
+    kek_id: UUID
+    created_at: datetime
+    created_by: str | None
+
+
+@dataclass(slots=True)
+class Document:
+    """The logical document (one passport), optionally bound to a subject."""
+
+    id: UUID
+    tenant_id: UUID
+    number: int
+    subject_id: UUID | None
+    type: str
+    name: str | None
+    id_number: str | None
+    issuing_country: str | None
+    issue_date: date | None
+    expiry_date: date | None
+    authenticity: Authenticity | None
+    notify_before_expiry: bool
+    metadata: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None
+    updated_by: str | None
+    files: list[StoredFile] = field(default_factory=list)
+
+    @property
+    def classification(self) -> Classification:
+        if self.subject_id is None:
+            return Classification.TENANT_PRIVATE
+        return Classification.ENTITY_PRIVATE
+
+
+def normalize_country(value: str | None, *, field_name: str = "issuing_country") -> str | None:
+    """Upper-cased ISO 3166-1 alpha-2 or alpha-3 code, as given (not converted)."""
+    if value is None:
+        return None
+    code = value.strip().upper()
+    if (
+        len(code) in (2, 3)
+        and code.isalpha()
+        and code in iso3166.countries_by_alpha2.keys() | (iso3166.countries_by_alpha3.keys())
+    ):
+        return code
+    raise InvalidInput.field(
+        field_name, "invalid_country", f"{value!r} is not an ISO 3166-1 alpha-2 or alpha-3 code"
+    )
+
+
+def check_document_dates(issue_date: date | None, expiry_date: date | None) -> None:
+    if issue_date and expiry_date and expiry_date < issue_date:
+        raise InvalidInput.field(
+            "expiry_date", "expiry_before_issue", "expiry_date is before issue_date"
+        )
+
+
+def check_metadata(value: Mapping[str, Any], *, field_name: str = "metadata") -> dict[str, Any]:
+    """A JSON object of bounded size (it is stored with every row and returned in lists)."""
+    encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    if len(encoded.encode()) > MAX_METADATA_BYTES:
+        raise InvalidInput.field(
+            field_name, "metadata_too_large", f"larger than {MAX_METADATA_BYTES} bytes as JSON"
+        )
+    return dict(value)
+
+
+def clean_text(
+    value: str | None, *, field_name: str, max_length: int = MAX_TEXT_FIELD
+) -> str | None:
+    """Trimmed single-line text; empty becomes None; control characters are refused."""
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    if len(text) > max_length:
+        raise InvalidInput.field(field_name, "too_long", f"longer than {max_length} characters")
+    if any(ord(ch) < 32 or ord(ch) == 127 for ch in text):
+        raise InvalidInput.field(field_name, "control_characters", "contains control characters")
+    return text

@@ -1,0 +1,109 @@
+"""The one exception tree of kycvault.
+
+Services and adapters raise these; the HTTP layer maps them to RFC 9457 problem documents in
+one place (``kycvault.api.problems``), and the CLI prints them. Every error carries a stable,
+machine-readable ``code`` and a human ``detail``; input errors may carry per-field ``errors``.
+
+    KycVaultError
+     ├── InvalidInput ............ malformed or invalid request data (400)
+     │    └── UnknownDocumentType  a type that is neither built in nor defined by the tenant
+     ├── AuthenticationFailed .... no key, a wrong key or a revoked key (401)
+     ├── PermissionDenied ........ authenticated, but not allowed (403)
+     ├── NotFound ................ unknown id, or another tenant's id: the same answer (404)
+     ├── Conflict ................ the request clashes with the current state (409)
+     ├── PayloadTooLarge ......... a file or body over its limit (413)
+     ├── UnsupportedMediaType .... content type outside the allow-list (415)
+     ├── UnprocessableContent .... content that fails validation, e.g. a .pdf that is no PDF (422)
+     ├── IntegrityFailure ........ stored data failed verification; never served (500)
+     └── Unavailable ............. a dependency (database, blob store) is down (503)
+
+Adapters translate library exceptions into this tree at their boundary, so no SQLAlchemy or
+OS error travels further up than the adapter that met it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one input field (``field`` uses dotted paths, e.g. ``files.2``)."""
+
+    field: str
+    code: str
+    message: str
+
+
+class KycVaultError(Exception):
+    """Base of every error kycvault raises on purpose."""
+
+    code: str = "error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        errors: Sequence[FieldError] = (),
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.errors: tuple[FieldError, ...] = tuple(errors)
+
+
+class InvalidInput(KycVaultError):
+    code = "validation_error"
+
+    @classmethod
+    def field(cls, field: str, code: str, message: str) -> InvalidInput:
+        """An error about a single field, with the field named in the detail too."""
+        return cls(f"{field}: {message}", code=code, errors=[FieldError(field, code, message)])
+
+
+class UnknownDocumentType(InvalidInput):
+    code = "unknown_document_type"
+
+    def __init__(self, value: str, *, field: str = "type") -> None:
+        message = f"unknown document type {value!r}"
+        super().__init__(f"{field}: {message}", errors=[FieldError(field, self.code, message)])
+        self.value = value
+
+
+class AuthenticationFailed(KycVaultError):
+    code = "unauthenticated"
+
+
+class PermissionDenied(KycVaultError):
+    code = "forbidden"
+
+
+class NotFound(KycVaultError):
+    code = "not_found"
+
+
+class Conflict(KycVaultError):
+    code = "conflict"
+
+
+class PayloadTooLarge(KycVaultError):
+    code = "too_large"
+
+
+class UnsupportedMediaType(KycVaultError):
+    code = "unsupported_media_type"
+
+
+class UnprocessableContent(KycVaultError):
+    code = "unprocessable_content"
+
+
+class IntegrityFailure(KycVaultError):
+    code = "integrity_error"
+
+
+class Unavailable(KycVaultError):
+    code = "unavailable"

@@ -1,0 +1,142 @@
+"""Ports: the small interfaces through which services reach the outside world.
+
+Every method of the blob-store and cipher ports *blocks* (disk, network, CPU-heavy crypto): the
+services call them from worker threads, never on the event loop, so that a 128 MiB upload does
+not stall other requests.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class BlobMissing(Exception):
+    """The blob a row points at is not in the store (an integrity problem, not a 404)."""
+
+
+class BlobExists(Exception):
+    """Publishing would overwrite an existing blob; blobs are immutable."""
+
+
+class BlobStoreError(Exception):
+    """The store failed (I/O error, full disk, unreachable endpoint)."""
+
+
+class BlobWriter(Protocol):
+    """A blob being written. Contract:
+
+    - ``write`` appends bytes to a private staging object; nothing is visible yet.
+    - ``finish`` makes the staged bytes durable (fsync) and returns how many there are.
+    - ``publish`` makes the blob visible under its key, atomically and without ever
+      overwriting (``BlobExists``), and durably (the directory entry is synced too).
+    - ``discard`` removes whatever was staged or published; it is safe to call at any time
+      and more than once.
+    """
+
+    key: str
+
+    def write(self, data: bytes) -> None: ...
+
+    def finish(self) -> int: ...
+
+    def publish(self) -> None: ...
+
+    def discard(self) -> None: ...
+
+
+class BlobReader(Protocol):
+    """An open blob: random-access reads of its (encrypted) bytes."""
+
+    size: int
+
+    def read(self, offset: int, length: int) -> bytes: ...
+
+    def close(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    """Where encrypted blobs live. Keys are server-generated (``<tenant>/<file id>``) and never
+    derived from client input. Only ciphertext ever reaches a store."""
+
+    def create(self, key: str) -> BlobWriter: ...
+
+    def open(self, key: str) -> BlobReader:
+        """Raises ``BlobMissing`` when there is no such blob."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove a blob; a missing blob is not an error."""
+        ...
+
+    def check(self) -> None:
+        """Raise ``BlobStoreError`` unless the store can be written and read right now."""
+        ...
+
+    def sweep_staging(self, older_than_seconds: float) -> int:
+        """Remove staging leftovers of interrupted uploads; returns how many went."""
+        ...
+
+
+class Sniffer(Protocol):
+    """Decides a file's media type from its first bytes (``HEAD_SIZE`` of them, or fewer when
+    the file is shorter). Returns None for content it does not recognise; may return the
+    generic container types of ``kycvault.domain.media`` (OLE2, OOXML, ODF) or ``MARKUP``."""
+
+    head_size: int
+
+    def sniff(self, head: bytes) -> str | None: ...
+
+
+class Sealer(Protocol):
+    """Encrypts one blob as a sequence of frames (chunked AEAD)."""
+
+    def header(self) -> bytes: ...
+
+    def seal(self, chunk: bytes, *, final: bool) -> bytes:
+        """Encrypt the next plaintext chunk; every chunk but the final one has exactly
+        ``Cipher.chunk_size`` bytes."""
+        ...
+
+
+class Opener(Protocol):
+    """Decrypts frames of one blob, verifying each frame's tag."""
+
+    def open(self, index: int, frame: bytes, *, final: bool) -> bytes:
+        """Raises ``IntegrityFailure`` when the frame was altered, moved or truncated."""
+        ...
+
+
+class Cipher(Protocol):
+    """Envelope encryption: a fresh data key per blob, wrapped by the tenant's key, which is in
+    turn wrapped by the master key. ``context`` binds ciphertext to its tenant and file, so a
+    blob swapped between files or tenants fails to decrypt."""
+
+    chunk_size: int
+    header_size: int
+    master_key_id: str
+
+    def new_tenant_key(self, tenant_context: bytes) -> tuple[bytes, bytes]:
+        """A new tenant key: (plain key, key wrapped by the master key)."""
+        ...
+
+    def unwrap_tenant_key(self, wrapped: bytes, tenant_context: bytes) -> bytes: ...
+
+    def new_sealer(self, tenant_key: bytes, context: bytes) -> tuple[Sealer, bytes]:
+        """A sealer for a new blob, and its data key wrapped by ``tenant_key``."""
+        ...
+
+    def opener(
+        self, tenant_key: bytes, wrapped_dek: bytes, context: bytes, header: bytes
+    ) -> Opener:
+        """An opener for the blob that starts with ``header``; a bad header or a data key
+        that does not unwrap raises ``IntegrityFailure``."""
+        ...
+
+    def sealed_size(self, plain_size: int) -> int:
+        """Size of the blob that holds ``plain_size`` bytes of plaintext."""
+        ...
+
+    def derive_secret(self, label: str) -> bytes:
+        """A 32-byte secret derived from the master key for ``label`` (API-key pepper,
+        cursor signing key), so one key file is all an operator must keep."""
+        ...

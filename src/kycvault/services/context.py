@@ -1,0 +1,46 @@
+"""What every use case receives: the ports it may use (``Vault``) and who is calling
+(``Actor``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from uuid import UUID
+
+from kycvault.domain.catalog import BUILTIN_CATALOG, Catalog
+from kycvault.ports import BlobStore, Cipher, Sniffer
+from kycvault.services.keyring import TenantKeyring
+from kycvault.services.unit_of_work import Store
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_file_size: int
+    max_files_per_request: int
+    max_files_per_document: int
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """The authenticated caller: a tenant, acting through one API key."""
+
+    tenant_id: UUID
+    key_id: str
+    request_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Vault:
+    store: Store
+    blobs: BlobStore
+    cipher: Cipher
+    sniffer: Sniffer
+    keyring: TenantKeyring
+    limits: Limits
+    catalog: Catalog = BUILTIN_CATALOG
+    clock: Callable[[], datetime] = field(default=utcnow)

@@ -1,0 +1,224 @@
+"""Files of a document: attach, list, read (decrypting as it streams), delete."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from uuid import UUID
+
+from kycvault.domain.models import Document, StoredFile
+from kycvault.domain.types import FileRole
+from kycvault.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
+from kycvault.ports import BlobMissing, BlobReader, BlobStoreError, Opener
+from kycvault.services import audit
+from kycvault.services.context import Actor, Vault
+from kycvault.services.documents import (
+    check_client_hashes,
+    check_roles,
+    delete_blobs,
+    document_not_found,
+    resolve_type,
+    stored_files,
+)
+from kycvault.services.intake import UploadSession, file_context
+
+
+def file_not_found() -> NotFound:
+    return NotFound("no such file", code="file_not_found")
+
+
+def _too_many(vault: Vault) -> Conflict:
+    return Conflict(
+        f"a document holds at most {vault.limits.max_files_per_document} files",
+        code="too_many_files",
+    )
+
+
+async def prepare_file_upload(vault: Vault, actor: Actor, document_id: UUID) -> Document:
+    """Checks made before reading a single byte of an upload: the document exists and has
+    room for at least one more file."""
+    async with vault.store.read() as uow:
+        doc = await uow.documents.get(actor.tenant_id, document_id)
+    if doc is None:
+        raise document_not_found()
+    if len(doc.files) >= vault.limits.max_files_per_document:
+        raise _too_many(vault)
+    return doc
+
+
+async def add_files(
+    vault: Vault,
+    actor: Actor,
+    document_id: UUID,
+    upload: UploadSession,
+    *,
+    roles: Sequence[FileRole | None] = (),
+    hashes: Sequence[str | None] = (),
+) -> list[StoredFile]:
+    staged = upload.staged
+    if roles and len(roles) != len(staged):
+        raise InvalidInput.field("role", "count_mismatch", "give one role per file, in order")
+    doc = await prepare_file_upload(vault, actor, document_id)
+    check_roles(resolve_type(vault, doc.type), roles)
+    check_client_hashes(staged, hashes)
+    added = stored_files(actor, document_id, staged, roles, vault.clock())
+    await upload.publish()
+    try:
+        async with vault.store.write() as uow:
+            if await uow.documents.get(actor.tenant_id, document_id) is None:
+                raise document_not_found()
+            count = await uow.files.count(actor.tenant_id, document_id)
+            if count + len(added) > vault.limits.max_files_per_document:
+                raise _too_many(vault)
+            for stored in added:
+                await uow.files.add(stored)
+            await audit.record(
+                vault,
+                uow,
+                actor,
+                "document.files_added",
+                target_type="document",
+                target_id=document_id,
+                files=len(added),
+            )
+    except BaseException:
+        await upload.discard()
+        raise
+    return added
+
+
+async def get_file(vault: Vault, actor: Actor, document_id: UUID, file_id: UUID) -> StoredFile:
+    async with vault.store.read() as uow:
+        doc = await uow.documents.get(actor.tenant_id, document_id)
+    if doc is None:
+        raise document_not_found()
+    for stored in doc.files:
+        if stored.id == file_id:
+            return stored
+    raise file_not_found()
+
+
+async def list_files(vault: Vault, actor: Actor, document_id: UUID) -> list[StoredFile]:
+    async with vault.store.read() as uow:
+        doc = await uow.documents.get(actor.tenant_id, document_id)
+    if doc is None:
+        raise document_not_found()
+    return doc.files
+
+
+async def delete_file(vault: Vault, actor: Actor, document_id: UUID, file_id: UUID) -> None:
+    async with vault.store.write() as uow:
+        doc = await uow.documents.get(actor.tenant_id, document_id)
+        if doc is None:
+            raise document_not_found()
+        stored = next((f for f in doc.files if f.id == file_id), None)
+        if stored is None:
+            raise file_not_found()
+        await uow.files.delete(actor.tenant_id, file_id)
+        await audit.record(
+            vault,
+            uow,
+            actor,
+            "file.deleted",
+            target_type="file",
+            target_id=file_id,
+            document_id=str(document_id),
+        )
+    await delete_blobs(vault, [stored.blob_key])
+
+
+class FileContent:
+    """An open, verified-on-read file. ``stream`` yields plaintext for a byte range, one
+    decrypted frame at a time (each frame's tag checked before any of it is yielded)."""
+
+    def __init__(self, vault: Vault, stored: StoredFile, reader: BlobReader, opener: Opener):
+        self.file = stored
+        self._vault = vault
+        self._reader = reader
+        self._opener = opener
+        self._chunk = vault.cipher.chunk_size
+        self._header = vault.cipher.header_size
+        self._frames = max(1, -(-stored.size // self._chunk))
+
+    @property
+    def size(self) -> int:
+        return self.file.size
+
+    def _frame(self, index: int) -> bytes:
+        start = index * self._chunk
+        plain_len = min(self._chunk, self.file.size - start)
+        offset = self._header + index * (self._chunk + 16)
+        data = self._reader.read(offset, plain_len + 16)
+        if len(data) != plain_len + 16:
+            raise IntegrityFailure("a stored blob is truncated", code="integrity_error")
+        return self._opener.open(index, data, final=index == self._frames - 1)
+
+    def _read(self, index: int, lo: int, hi: int) -> bytes:
+        try:
+            plain = self._frame(index)
+        except BlobStoreError:
+            raise IntegrityFailure(
+                "a stored blob could not be read", code="integrity_error"
+            ) from None
+        return plain[lo:hi] if (lo, hi) != (0, len(plain)) else plain
+
+    async def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+        """Plaintext bytes ``start`` to ``end`` (inclusive; default: to the last byte)."""
+        last_byte = self.file.size - 1 if end is None else end
+        try:
+            first, last = start // self._chunk, last_byte // self._chunk
+            for index in range(first, last + 1):
+                base = index * self._chunk
+                lo = start - base if index == first else 0
+                hi = last_byte - base + 1 if index == last else self._chunk
+                yield await asyncio.to_thread(self._read, index, lo, hi)
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        self._reader.close()
+
+
+async def open_content(
+    vault: Vault, actor: Actor, document_id: UUID, file_id: UUID, *, action: str = "file.read"
+) -> FileContent:
+    """Authorise, audit and open a file for reading. The blob's size is checked against the
+    row before anything is served; every frame is verified as it is read."""
+    stored = await get_file(vault, actor, document_id, file_id)
+    tenant_key = await vault.keyring.get(actor.tenant_id, stored.kek_id)
+
+    def _open() -> tuple[BlobReader, Opener]:
+        try:
+            reader = vault.blobs.open(stored.blob_key)
+        except BlobMissing:
+            raise IntegrityFailure("a stored file's blob is missing", code="blob_missing") from None
+        except BlobStoreError:
+            raise IntegrityFailure(
+                "a stored blob could not be read", code="integrity_error"
+            ) from None
+        try:
+            if reader.size != vault.cipher.sealed_size(stored.size):
+                raise IntegrityFailure("a stored blob has the wrong size", code="integrity_error")
+            header = reader.read(0, vault.cipher.header_size)
+            context = file_context(actor.tenant_id, stored.id)
+            return reader, vault.cipher.opener(tenant_key, stored.wrapped_dek, context, header)
+        except BaseException:
+            reader.close()
+            raise
+
+    reader, opener = await asyncio.to_thread(_open)
+    try:
+        async with vault.store.write() as uow:
+            await audit.record(
+                vault,
+                uow,
+                actor,
+                action,
+                target_type="file",
+                target_id=file_id,
+                document_id=str(document_id),
+            )
+    except BaseException:
+        reader.close()
+        raise
+    return FileContent(vault, stored, reader, opener)

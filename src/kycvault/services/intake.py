@@ -1,0 +1,231 @@
+"""The upload hot path: one pass over each file's bytes with bounded memory.
+
+For every file part the HTTP layer feeds bytes as they arrive; ``FileIntake``
+- counts them and stops at the size cap (``413`` after reading at most one chunk too many),
+- sniffs the first bytes and checks them against the allow-list and the extension before a
+  single byte is written,
+- coalesces the stream into ``Cipher.chunk_size`` batches and hands each to a worker thread
+  that hashes (SHA-256 of the plaintext), encrypts and writes it to a staging blob, while the
+  event loop goes on receiving the next batch (``hashlib``, AES-GCM and ``write`` release the
+  GIL, and ``fsync`` never runs on the loop),
+- at the end makes the staged blob durable.
+
+Plaintext exists only in these in-memory batches: it never reaches a disk, a temp file or a
+spool. ``UploadSession`` owns the staged files of one request: ``publish`` moves them into
+place (without overwriting) once the request is known to be valid, ``discard`` removes them
+when anything fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from kycvault.domain.filenames import extension_of, sanitize_filename
+from kycvault.domain.media import check_extension, decide_media_type
+from kycvault.errors import PayloadTooLarge, Unavailable, UnprocessableContent
+from kycvault.ports import BlobStoreError, BlobWriter, Sealer
+from kycvault.services.context import Vault
+
+
+@dataclass(frozen=True, slots=True)
+class StagedFile:
+    """A file received in full and staged durably, but not yet published or recorded."""
+
+    id: UUID
+    field_index: int
+    blob_key: str
+    filename: str | None
+    content_type: str
+    size: int
+    sha256: str
+    wrapped_dek: bytes
+    kek_id: UUID
+
+
+def blob_key(tenant_id: UUID, file_id: UUID) -> str:
+    return f"{tenant_id.hex}/{file_id.hex}"
+
+
+def file_context(tenant_id: UUID, file_id: UUID) -> bytes:
+    """Associated data binding a blob's ciphertext to its tenant and file."""
+    return tenant_id.bytes + file_id.bytes
+
+
+def _store_failure(exc: BlobStoreError) -> Unavailable:
+    return Unavailable(f"the file could not be stored: {exc}", code="storage_unavailable")
+
+
+class FileIntake:
+    def __init__(
+        self,
+        *,
+        vault: Vault,
+        tenant_id: UUID,
+        kek_id: UUID,
+        tenant_key: bytes,
+        field_index: int,
+        filename: str | None,
+    ) -> None:
+        self._vault = vault
+        self._chunk = vault.cipher.chunk_size
+        self._head = vault.sniffer.head_size
+        self._max = vault.limits.max_file_size
+        self.field_index = field_index
+        self.filename = sanitize_filename(filename, field=f"files.{field_index}")
+        self._extension = extension_of(self.filename)
+        # Refuse a forbidden extension before reading any of the content.
+        check_extension(self._extension)
+        self.id = uuid.uuid4()
+        self._tenant_id = tenant_id
+        self._kek_id = kek_id
+        self._key = blob_key(tenant_id, self.id)
+        self._sealer: Sealer
+        self._sealer, self._wrapped_dek = vault.cipher.new_sealer(
+            tenant_key, file_context(tenant_id, self.id)
+        )
+        self._writer: BlobWriter | None = None
+        self._buffer = bytearray()
+        self._size = 0
+        self._hash = hashlib.sha256()
+        self._media_type: str | None = None
+        self._pending: asyncio.Future[None] | None = None
+        self._wrote_header = False
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    async def feed(self, data: bytes | memoryview) -> None:
+        if not data:
+            return
+        self._size += len(data)
+        if self._size > self._max:
+            raise PayloadTooLarge(
+                f"the file is larger than the limit of {self._max} bytes", code="file_too_large"
+            )
+        self._buffer += data
+        if self._media_type is None and len(self._buffer) >= self._head:
+            self._sniff()
+        # Keep at least one byte back: the last frame must be sealed as final, and only
+        # finish() knows which one that is.
+        while len(self._buffer) > self._chunk:
+            batch = bytes(self._buffer[: self._chunk])
+            del self._buffer[: self._chunk]
+            await self._submit(batch, final=False)
+
+    async def finish(self) -> StagedFile:
+        if self._size == 0:
+            raise UnprocessableContent("the file is empty", code="empty_file")
+        if self._media_type is None:
+            self._sniff()
+        batch = bytes(self._buffer)
+        self._buffer.clear()
+        await self._submit(batch, final=True)
+        await self._drain()
+        assert self._media_type is not None
+        return StagedFile(
+            id=self.id,
+            field_index=self.field_index,
+            blob_key=self._key,
+            filename=self.filename,
+            content_type=self._media_type,
+            size=self._size,
+            sha256=self._hash.hexdigest(),
+            wrapped_dek=self._wrapped_dek,
+            kek_id=self._kek_id,
+        )
+
+    async def discard(self) -> None:
+        if self._pending is not None:
+            await asyncio.gather(self._pending, return_exceptions=True)
+            self._pending = None
+        writer = self._writer
+        if writer is not None:
+            await asyncio.to_thread(writer.discard)
+
+    async def publish(self) -> None:
+        assert self._writer is not None
+        try:
+            await asyncio.to_thread(self._writer.publish)
+        except BlobStoreError as exc:
+            raise _store_failure(exc) from None
+
+    def _sniff(self) -> None:
+        detected = self._vault.sniffer.sniff(bytes(self._buffer[: self._head]))
+        self._media_type = decide_media_type(detected, self._extension)
+
+    async def _submit(self, batch: bytes, *, final: bool) -> None:
+        await self._drain()
+        self._pending = asyncio.ensure_future(asyncio.to_thread(self._process, batch, final))
+
+    async def _drain(self) -> None:
+        if self._pending is None:
+            return
+        pending, self._pending = self._pending, None
+        try:
+            await pending
+        except BlobStoreError as exc:
+            raise _store_failure(exc) from None
+
+    def _process(self, batch: bytes, final: bool) -> None:
+        """Runs in a worker thread: hash, encrypt, write; at the end make it durable."""
+        if self._writer is None:
+            self._writer = self._vault.blobs.create(self._key)
+        self._hash.update(batch)
+        if not self._wrote_header:
+            self._writer.write(self._sealer.header())
+            self._wrote_header = True
+        self._writer.write(self._sealer.seal(batch, final=final))
+        if final:
+            self._writer.finish()
+
+
+class UploadSession:
+    """The files of one request, from the first byte to publication."""
+
+    def __init__(self, vault: Vault, tenant_id: UUID, kek_id: UUID, tenant_key: bytes) -> None:
+        self._vault = vault
+        self._tenant_id = tenant_id
+        self._kek_id = kek_id
+        self._tenant_key = tenant_key
+        self.intakes: list[FileIntake] = []
+        self.staged: list[StagedFile] = []
+
+    @classmethod
+    async def open(cls, vault: Vault, tenant_id: UUID) -> UploadSession:
+        kek_id, key = await vault.keyring.current(tenant_id)
+        return cls(vault, tenant_id, kek_id, key)
+
+    def start_file(self, filename: str | None) -> FileIntake:
+        intake = FileIntake(
+            vault=self._vault,
+            tenant_id=self._tenant_id,
+            kek_id=self._kek_id,
+            tenant_key=self._tenant_key,
+            field_index=len(self.intakes),
+            filename=filename,
+        )
+        self.intakes.append(intake)
+        return intake
+
+    async def finish_file(self, intake: FileIntake) -> StagedFile:
+        staged = await intake.finish()
+        self.staged.append(staged)
+        return staged
+
+    async def publish(self) -> None:
+        """Move every staged file into place; on failure nothing stays published."""
+        try:
+            for intake in self.intakes:
+                await intake.publish()
+        except BaseException:
+            await self.discard()
+            raise
+
+    async def discard(self) -> None:
+        for intake in self.intakes:
+            await intake.discard()

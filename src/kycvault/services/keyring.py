@@ -1,0 +1,65 @@
+"""Tenant keys: created with the tenant, wrapped by the master key, cached unwrapped in the
+process (keys only; nothing shared across processes lives here)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from uuid import UUID
+
+from kycvault.errors import IntegrityFailure
+from kycvault.ports import Cipher
+from kycvault.services.unit_of_work import Store, TenantKeyRecord, UnitOfWork
+
+
+class TenantKeyring:
+    def __init__(self, store: Store, cipher: Cipher) -> None:
+        self._store = store
+        self._cipher = cipher
+        self._keys: dict[UUID, bytes] = {}
+        self._current: dict[UUID, UUID] = {}
+
+    async def create_for(self, uow: UnitOfWork, tenant_id: UUID, at: datetime) -> UUID:
+        """Make and store the first (or a new) key of a tenant inside ``uow``."""
+        _key, wrapped = self._cipher.new_tenant_key(tenant_id.bytes)
+        record = TenantKeyRecord(
+            id=uuid.uuid4(),
+            tenant_id=tenant_id,
+            wrapped_key=wrapped,
+            master_key_id=self._cipher.master_key_id,
+            created_at=at,
+        )
+        await uow.tenants.add_key(record)
+        return record.id
+
+    async def current(self, tenant_id: UUID) -> tuple[UUID, bytes]:
+        """The key new files of the tenant are encrypted under: (key id, key)."""
+        key_id = self._current.get(tenant_id)
+        if key_id is not None:
+            return key_id, self._keys[key_id]
+        async with self._store.read() as uow:
+            record = await uow.tenants.current_key(tenant_id)
+        if record is None:
+            raise IntegrityFailure("the tenant has no encryption key", code="tenant_key_missing")
+        self._keys[record.id] = self._unwrap(record)
+        self._current[tenant_id] = record.id
+        return record.id, self._keys[record.id]
+
+    async def get(self, tenant_id: UUID, key_id: UUID) -> bytes:
+        key = self._keys.get(key_id)
+        if key is not None:
+            return key
+        async with self._store.read() as uow:
+            record = await uow.tenants.get_key(tenant_id, key_id)
+        if record is None:
+            raise IntegrityFailure("a file's tenant key is missing", code="tenant_key_missing")
+        self._keys[key_id] = self._unwrap(record)
+        return self._keys[key_id]
+
+    def _unwrap(self, record: TenantKeyRecord) -> bytes:
+        if record.master_key_id != self._cipher.master_key_id:
+            raise IntegrityFailure(
+                "a tenant key is wrapped by another master key than the one configured",
+                code="master_key_mismatch",
+            )
+        return self._cipher.unwrap_tenant_key(record.wrapped_key, record.tenant_id.bytes)

@@ -1,0 +1,161 @@
+"""Keyset pagination with opaque, tamper-evident cursors.
+
+A cursor names a position (the sort value and id of a boundary row) and a direction. It is
+signed with HMAC-SHA256 under a key derived from the master key, over the tenant id and a
+fingerprint of the query (list, filters, sort) as well as its content: a modified cursor, a
+cursor from another tenant, or a cursor replayed against different filters is a 400, never a
+500 and never another tenant's rows. Positions are keys, not offsets, so pages stay stable
+while rows are added or removed, and a page at any depth costs one index range scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from kycvault.errors import InvalidInput
+from kycvault.ports import Cipher
+from kycvault.services.unit_of_work import Seek
+
+T = TypeVar("T")
+MAX_CURSOR_LENGTH = 1024
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    items: list[T]
+    next_cursor: str | None
+    prev_cursor: str | None
+    has_more: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    value: Any
+    id: UUID
+    backward: bool
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _dump_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _bad_cursor(reason: str) -> InvalidInput:
+    return InvalidInput.field("cursor", "invalid_cursor", reason)
+
+
+class CursorCodec:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def _mac(self, tenant_id: UUID, scope: str, body: bytes) -> bytes:
+        message = tenant_id.bytes + hashlib.sha256(scope.encode()).digest() + body
+        return hmac.new(self._secret, message, hashlib.sha256).digest()[:16]
+
+    def encode(self, *, tenant_id: UUID, scope: str, position: Position) -> str:
+        body = json.dumps(
+            [_dump_value(position.value), position.id.hex, 1 if position.backward else 0],
+            separators=(",", ":"),
+        ).encode()
+        return f"{_b64(body)}.{_b64(self._mac(tenant_id, scope, body))}"
+
+    def decode(
+        self, token: str, *, tenant_id: UUID, scope: str, parse: Callable[[Any], Any]
+    ) -> Position:
+        if len(token) > MAX_CURSOR_LENGTH or token.count(".") != 1:
+            raise _bad_cursor("malformed cursor")
+        body_text, mac_text = token.split(".")
+        try:
+            body = _unb64(body_text)
+            mac = _unb64(mac_text)
+        except (binascii.Error, ValueError):
+            raise _bad_cursor("malformed cursor") from None
+        if not hmac.compare_digest(mac, self._mac(tenant_id, scope, body)):
+            raise _bad_cursor("the cursor was altered or belongs to another query")
+        try:
+            value, id_hex, backward = json.loads(body)
+            return Position(parse(value), UUID(hex=id_hex), bool(backward))
+        except (ValueError, TypeError):
+            raise _bad_cursor("malformed cursor") from None
+
+
+def cursor_codec(cipher: Cipher) -> CursorCodec:
+    return CursorCodec(cipher.derive_secret("cursor"))
+
+
+def check_limit(limit: int | None) -> int:
+    if limit is None:
+        return DEFAULT_LIMIT
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput.field("limit", "out_of_range", f"limit must be 1 to {MAX_LIMIT}")
+    return limit
+
+
+async def paginate(
+    fetch: Callable[[Seek], Awaitable[list[T]]],
+    *,
+    codec: CursorCodec,
+    tenant_id: UUID,
+    scope: str,
+    sort: str,
+    key: Callable[[T], tuple[Any, UUID]],
+    parse: Callable[[Any], Any],
+    limit: int,
+    cursor: str | None,
+) -> Page[T]:
+    """One page of ``fetch`` in ``sort`` order. ``has_more`` says whether more rows lie beyond
+    this page in the direction of travel (as Stripe's lists do)."""
+    position = (
+        codec.decode(cursor, tenant_id=tenant_id, scope=scope, parse=parse) if cursor else None
+    )
+    backward = position.backward if position else False
+    rows = await fetch(
+        Seek(
+            sort=sort,
+            limit=limit + 1,
+            position=(position.value, position.id) if position else None,
+            backward=backward,
+        )
+    )
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    if backward:
+        rows.reverse()
+
+    def cursor_at(value_id: tuple[Any, UUID], back: bool) -> str:
+        return codec.encode(
+            tenant_id=tenant_id, scope=scope, position=Position(value_id[0], value_id[1], back)
+        )
+
+    first = key(rows[0]) if rows else None
+    last = key(rows[-1]) if rows else None
+    here = (position.value, position.id) if position else None
+    if backward:
+        next_anchor = last or here
+        next_cursor = cursor_at(next_anchor, False) if next_anchor else None
+        prev_cursor = cursor_at(first, True) if has_more and first else None
+    else:
+        next_cursor = cursor_at(last, False) if has_more and last else None
+        prev_anchor = (first or here) if here else None
+        prev_cursor = cursor_at(prev_anchor, True) if prev_anchor else None
+    return Page(rows, next_cursor, prev_cursor, has_more)

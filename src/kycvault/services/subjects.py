@@ -1,0 +1,167 @@
+"""Subjects: the people and companies documents belong to."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from kycvault.domain.models import Subject, check_metadata, clean_text
+from kycvault.domain.types import SubjectType
+from kycvault.errors import Conflict, InvalidInput, NotFound
+from kycvault.services import audit
+from kycvault.services.context import Actor, Vault
+from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
+from kycvault.services.unit_of_work import UnitOfWork
+
+MUTABLE_FIELDS = frozenset({"type", "external_id", "display_name", "parent_id", "metadata"})
+MAX_PARENT_DEPTH = 16
+
+
+def subject_not_found() -> NotFound:
+    return NotFound("no such subject", code="subject_not_found")
+
+
+async def _check_parent(uow: UnitOfWork, actor: Actor, subject_id: UUID, parent_id: UUID) -> None:
+    """The parent must be the tenant's and must not make the chain loop back."""
+    if parent_id == subject_id:
+        raise InvalidInput.field("parent_id", "parent_cycle", "a subject cannot be its own parent")
+    current: UUID | None = parent_id
+    for _ in range(MAX_PARENT_DEPTH):
+        if current is None:
+            return
+        parent = await uow.subjects.get(actor.tenant_id, current)
+        if parent is None:
+            raise InvalidInput.field("parent_id", "parent_not_found", "no such parent subject")
+        if parent.parent_id == subject_id:
+            raise InvalidInput.field("parent_id", "parent_cycle", "the parent chain would loop")
+        current = parent.parent_id
+    raise InvalidInput.field("parent_id", "parent_too_deep", "the parent chain is too deep")
+
+
+async def _check_external_id(uow: UnitOfWork, actor: Actor, subject: Subject) -> None:
+    if subject.external_id is None:
+        return
+    other = await uow.subjects.get_by_external_id(actor.tenant_id, subject.external_id)
+    if other is not None and other.id != subject.id:
+        raise Conflict(
+            "another subject of this tenant has that external_id", code="external_id_taken"
+        )
+
+
+def _apply(subject: Subject, changes: Mapping[str, Any], now: datetime, actor: Actor) -> Subject:
+    unknown = set(changes) - MUTABLE_FIELDS
+    if unknown:
+        raise InvalidInput.field(sorted(unknown)[0], "unknown_field", "this field cannot be set")
+    values = dict(changes)
+    if "type" in values:
+        values["type"] = SubjectType(values["type"])
+    if "external_id" in values:
+        values["external_id"] = clean_text(values["external_id"], field_name="external_id")
+    if "display_name" in values:
+        values["display_name"] = clean_text(values["display_name"], field_name="display_name")
+    if "metadata" in values:
+        values["metadata"] = check_metadata(values["metadata"] or {})
+    return replace(subject, **values, updated_at=now, updated_by=actor.key_id)
+
+
+async def create_subject(vault: Vault, actor: Actor, values: Mapping[str, Any]) -> Subject:
+    now = vault.clock()
+    draft = Subject(
+        id=uuid.uuid4(),
+        tenant_id=actor.tenant_id,
+        number=0,
+        type=SubjectType.INDIVIDUAL,
+        external_id=None,
+        display_name=None,
+        parent_id=None,
+        metadata={},
+        created_at=now,
+        updated_at=now,
+        created_by=actor.key_id,
+        updated_by=actor.key_id,
+    )
+    subject = _apply(draft, values, now, actor)
+    async with vault.store.write() as uow:
+        if subject.parent_id is not None:
+            await _check_parent(uow, actor, subject.id, subject.parent_id)
+        await _check_external_id(uow, actor, subject)
+        subject.number = await uow.tenants.allocate(actor.tenant_id, "subject")
+        await uow.subjects.add(subject)
+        await audit.record(
+            vault, uow, actor, "subject.created", target_type="subject", target_id=subject.id
+        )
+    return subject
+
+
+async def get_subject(vault: Vault, actor: Actor, subject_id: UUID) -> Subject:
+    async with vault.store.read() as uow:
+        subject = await uow.subjects.get(actor.tenant_id, subject_id)
+    if subject is None:
+        raise subject_not_found()
+    return subject
+
+
+async def update_subject(
+    vault: Vault, actor: Actor, subject_id: UUID, changes: Mapping[str, Any]
+) -> Subject:
+    async with vault.store.write() as uow:
+        current = await uow.subjects.get(actor.tenant_id, subject_id)
+        if current is None:
+            raise subject_not_found()
+        subject = _apply(current, changes, vault.clock(), actor)
+        if subject.parent_id is not None and subject.parent_id != current.parent_id:
+            await _check_parent(uow, actor, subject.id, subject.parent_id)
+        await _check_external_id(uow, actor, subject)
+        await uow.subjects.update(subject)
+        await audit.record(
+            vault,
+            uow,
+            actor,
+            "subject.updated",
+            target_type="subject",
+            target_id=subject.id,
+            fields=sorted(changes),
+        )
+    return subject
+
+
+async def delete_subject(vault: Vault, actor: Actor, subject_id: UUID) -> None:
+    async with vault.store.write() as uow:
+        if await uow.subjects.get(actor.tenant_id, subject_id) is None:
+            raise subject_not_found()
+        if await uow.subjects.has_documents(actor.tenant_id, subject_id):
+            raise Conflict(
+                "the subject still has documents; delete them first", code="subject_has_documents"
+            )
+        if await uow.subjects.has_members(actor.tenant_id, subject_id):
+            raise Conflict(
+                "other subjects name this one as their parent", code="subject_has_members"
+            )
+        await uow.subjects.delete(actor.tenant_id, subject_id)
+        await audit.record(
+            vault, uow, actor, "subject.deleted", target_type="subject", target_id=subject_id
+        )
+
+
+async def list_subjects(
+    vault: Vault, actor: Actor, *, limit: int | None = None, cursor: str | None = None
+) -> Page[Subject]:
+    async def fetch(seek: Any) -> list[Subject]:
+        async with vault.store.read() as uow:
+            return await uow.subjects.page(actor.tenant_id, seek)
+
+    return await paginate(
+        fetch,
+        codec=cursor_codec(vault.cipher),
+        tenant_id=actor.tenant_id,
+        scope="subjects|-created_at",
+        sort="-created_at",
+        key=lambda s: (s.created_at, s.id),
+        parse=datetime.fromisoformat,
+        limit=check_limit(limit),
+        cursor=cursor,
+    )

@@ -1,0 +1,160 @@
+"""Tenants and their API keys, and authentication by key.
+
+An API key is ``<key_id>.<secret>``: ``key_id`` (``kvk_`` + 16 hex digits) is public and
+indexed; the 256-bit secret is shown once and stored only as HMAC-SHA256 under a server pepper
+derived from the master key. The same key is accepted as ``Authorization: Bearer <api_key>``
+or as HTTP Basic ``key_id:secret``. Nothing is cached, so a revoked key fails on its very next
+request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from kycvault.domain.models import ApiKey, Tenant, clean_text
+from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from kycvault.services.context import Actor, Vault
+
+KEY_PREFIX = "kvk_"
+_AUTH_FAILED = "missing, invalid or revoked API key"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedKey:
+    """A new key; ``api_key`` and ``key_secret`` are never retrievable again."""
+
+    key: ApiKey
+    key_secret: str
+
+    @property
+    def api_key(self) -> str:
+        return f"{self.key.key_id}.{self.key_secret}"
+
+
+@dataclass(frozen=True, slots=True)
+class NewTenant:
+    tenant: Tenant
+    issued: IssuedKey
+
+
+def _pepper(vault: Vault) -> bytes:
+    return vault.cipher.derive_secret("api-key-pepper")
+
+
+def _hash_secret(vault: Vault, key_id: str, secret: str) -> bytes:
+    return hmac.new(_pepper(vault), f"{key_id}:{secret}".encode(), hashlib.sha256).digest()
+
+
+def _new_key(vault: Vault, tenant_id: UUID, name: str) -> tuple[IssuedKey, bytes]:
+    key_id = KEY_PREFIX + secrets.token_hex(8)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(
+        id=uuid.uuid4(), tenant_id=tenant_id, key_id=key_id, name=name, created_at=vault.clock()
+    )
+    return IssuedKey(key, secret), _hash_secret(vault, key_id, secret)
+
+
+def _key_name(name: str | None) -> str:
+    return clean_text(name, field_name="name", max_length=200) or "default"
+
+
+async def create_tenant(vault: Vault, *, name: str, key_name: str | None = None) -> NewTenant:
+    """A tenant with its encryption key and a first API key."""
+    clean = clean_text(name, field_name="name", max_length=200)
+    if clean is None:
+        raise InvalidInput.field("name", "required", "a tenant needs a name")
+    now = vault.clock()
+    async with vault.store.write() as uow:
+        if await uow.tenants.get_by_name(clean) is not None:
+            raise Conflict(f"a tenant named {clean!r} exists", code="tenant_exists")
+        tenant = Tenant(
+            id=uuid.uuid4(), number=await uow.tenants.next_number(), name=clean, created_at=now
+        )
+        await uow.tenants.add(tenant)
+        await vault.keyring.create_for(uow, tenant.id, now)
+        issued, secret_hash = _new_key(vault, tenant.id, _key_name(key_name))
+        await uow.api_keys.add(issued.key, secret_hash)
+    return NewTenant(tenant, issued)
+
+
+async def find_tenant(vault: Vault, ref: str) -> Tenant:
+    """A tenant by id, domain number or name (for the CLI)."""
+    async with vault.store.read() as uow:
+        tenant = None
+        try:
+            tenant = await uow.tenants.get(UUID(ref))
+        except ValueError:
+            if ref.isdigit():
+                tenant = await uow.tenants.get_by_number(int(ref))
+            if tenant is None:
+                tenant = await uow.tenants.get_by_name(ref)
+    if tenant is None:
+        raise NotFound(f"no tenant {ref!r}", code="tenant_not_found")
+    return tenant
+
+
+async def list_tenants(vault: Vault) -> list[Tenant]:
+    async with vault.store.read() as uow:
+        return await uow.tenants.list_all()
+
+
+async def create_key(vault: Vault, *, tenant_id: UUID, name: str | None = None) -> IssuedKey:
+    async with vault.store.write() as uow:
+        if await uow.tenants.get(tenant_id) is None:
+            raise NotFound("no such tenant", code="tenant_not_found")
+        issued, secret_hash = _new_key(vault, tenant_id, _key_name(name))
+        await uow.api_keys.add(issued.key, secret_hash)
+    return issued
+
+
+async def list_keys(vault: Vault, *, tenant_id: UUID) -> list[ApiKey]:
+    async with vault.store.read() as uow:
+        return await uow.api_keys.list_for(tenant_id)
+
+
+async def revoke_key(vault: Vault, *, key_id: str) -> ApiKey:
+    async with vault.store.write() as uow:
+        key = await uow.api_keys.revoke(key_id, vault.clock())
+    if key is None:
+        raise NotFound(f"no API key {key_id!r}", code="key_not_found")
+    return key
+
+
+def split_api_key(api_key: str) -> tuple[str, str]:
+    """``<key_id>.<secret>`` → (key_id, secret); malformed keys fail like wrong ones."""
+    key_id, dot, secret = api_key.strip().partition(".")
+    if not dot or not key_id.startswith(KEY_PREFIX) or not secret:
+        raise AuthenticationFailed(_AUTH_FAILED)
+    return key_id, secret
+
+
+async def authenticate(
+    vault: Vault, *, key_id: str, secret: str, request_id: str | None = None
+) -> Actor:
+    """The actor behind a key id and secret.
+
+    Raises:
+        AuthenticationFailed: unknown key, wrong secret, or revoked key (one answer for all).
+    """
+    if len(key_id) > 40 or len(secret) > 200:
+        raise AuthenticationFailed(_AUTH_FAILED)
+    async with vault.store.read() as uow:
+        found = await uow.api_keys.find(key_id)
+    presented = _hash_secret(vault, key_id, secret)
+    # Compare even when the key is unknown, so timing does not tell which part was wrong.
+    expected = found[1] if found else b"\x00" * len(presented)
+    if not hmac.compare_digest(presented, expected) or found is None or not found[0].active:
+        raise AuthenticationFailed(_AUTH_FAILED)
+    return Actor(tenant_id=found[0].tenant_id, key_id=key_id, request_id=request_id)
+
+
+async def ensure_first_tenant(vault: Vault, *, name: str = "default") -> NewTenant | None:
+    """Create a first tenant when there is none yet (a fresh embedded vault)."""
+    if await list_tenants(vault):
+        return None
+    return await create_tenant(vault, name=name)

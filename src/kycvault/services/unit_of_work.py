@@ -1,0 +1,144 @@
+"""The persistence port: repositories grouped in a unit of work.
+
+``Store.read()`` and ``Store.write()`` open a unit of work; a write unit commits when its
+block ends normally and rolls back when it raises. Every repository method that touches
+tenant data takes the tenant id, so a missing filter cannot leak another tenant's rows.
+Repository errors are translated by the adapter (a unique-constraint clash becomes
+``Conflict``, a lost connection ``Unavailable``).
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+from uuid import UUID
+
+from kycvault.domain.models import ApiKey, Document, StoredFile, Subject, Tenant
+
+
+@dataclass(frozen=True, slots=True)
+class TenantKeyRecord:
+    id: UUID
+    tenant_id: UUID
+    wrapped_key: bytes
+    master_key_id: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    id: UUID
+    tenant_id: UUID | None
+    at: datetime
+    actor: str | None
+    action: str
+    outcome: str
+    target_type: str | None = None
+    target_id: UUID | None = None
+    request_id: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Seek:
+    """One keyset page request: rows after (or, ``backward``, before) ``position`` in the
+    order given by ``sort`` (a column name, ``-`` for descending), ties broken by id."""
+
+    sort: str
+    limit: int
+    position: tuple[Any, UUID] | None = None
+    backward: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentFilter:
+    subject_id: UUID | None = None
+    types: tuple[str, ...] = ()
+
+
+class TenantRepository(Protocol):
+    async def add(self, tenant: Tenant) -> None: ...
+    async def get(self, tenant_id: UUID) -> Tenant | None: ...
+    async def get_by_name(self, name: str) -> Tenant | None: ...
+    async def get_by_number(self, number: int) -> Tenant | None: ...
+    async def list_all(self) -> list[Tenant]: ...
+    async def next_number(self) -> int: ...
+    async def allocate(self, tenant_id: UUID, kind: Literal["subject", "document"]) -> int:
+        """The next per-tenant number for a subject or document (atomic within the unit)."""
+        ...
+
+    async def add_key(self, record: TenantKeyRecord) -> None: ...
+    async def current_key(self, tenant_id: UUID) -> TenantKeyRecord | None: ...
+    async def get_key(self, tenant_id: UUID, key_id: UUID) -> TenantKeyRecord | None: ...
+
+
+class ApiKeyRepository(Protocol):
+    async def add(self, key: ApiKey, secret_hash: bytes) -> None: ...
+    async def find(self, key_id: str) -> tuple[ApiKey, bytes] | None: ...
+    async def list_for(self, tenant_id: UUID) -> list[ApiKey]: ...
+    async def revoke(self, key_id: str, at: datetime) -> ApiKey | None: ...
+
+
+class SubjectRepository(Protocol):
+    async def add(self, subject: Subject) -> None: ...
+    async def get(self, tenant_id: UUID, subject_id: UUID) -> Subject | None: ...
+    async def get_by_external_id(self, tenant_id: UUID, external_id: str) -> Subject | None: ...
+    async def update(self, subject: Subject) -> None: ...
+    async def delete(self, tenant_id: UUID, subject_id: UUID) -> None: ...
+    async def has_documents(self, tenant_id: UUID, subject_id: UUID) -> bool: ...
+    async def has_members(self, tenant_id: UUID, subject_id: UUID) -> bool: ...
+    async def page(self, tenant_id: UUID, seek: Seek) -> list[Subject]: ...
+
+
+class DocumentRepository(Protocol):
+    async def add(self, document: Document) -> None: ...
+    async def get(self, tenant_id: UUID, document_id: UUID) -> Document | None:
+        """The document with its files."""
+        ...
+
+    async def update(self, document: Document) -> None: ...
+    async def delete(self, tenant_id: UUID, document_id: UUID) -> None:
+        """Delete the document and its file rows."""
+        ...
+
+    async def page(self, tenant_id: UUID, flt: DocumentFilter, seek: Seek) -> list[Document]: ...
+
+
+class FileRepository(Protocol):
+    async def add(self, stored: StoredFile) -> None: ...
+    async def count(self, tenant_id: UUID, document_id: UUID) -> int: ...
+    async def delete(self, tenant_id: UUID, file_id: UUID) -> None: ...
+
+
+class AuditRepository(Protocol):
+    async def add(self, event: AuditEvent) -> None: ...
+    async def list_for(self, tenant_id: UUID, *, limit: int = 100) -> list[AuditEvent]: ...
+
+
+class UnitOfWork(Protocol):
+    @property
+    def tenants(self) -> TenantRepository: ...
+    @property
+    def api_keys(self) -> ApiKeyRepository: ...
+    @property
+    def subjects(self) -> SubjectRepository: ...
+    @property
+    def documents(self) -> DocumentRepository: ...
+    @property
+    def files(self) -> FileRepository: ...
+    @property
+    def audit(self) -> AuditRepository: ...
+
+
+class Store(Protocol):
+    """Opens units of work. Writes may be serialised (SQLite has one writer)."""
+
+    def read(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+    def write(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+    async def ping(self) -> None:
+        """Raise ``Unavailable`` unless the database answers."""
+        ...

@@ -1,0 +1,94 @@
+"""The ``kycvault`` command as an operator uses it."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx2
+
+from tests.helpers import Server, image_bytes
+
+
+def test_serve_prints_the_url_and_a_ready_key_on_every_start(tmp_path: Path) -> None:
+    first = Server(tmp_path).start()
+    try:
+        output = first.output()
+        assert f"serving at {first.url}" in output
+        api_key = re.search(r"API key:\s+(kvk_\S+)", output).group(1)  # type: ignore[union-attr]
+        response = httpx2.get(
+            f"{first.url}/v1/subjects", headers={"Authorization": f"Bearer {api_key}"}
+        )
+        assert response.status_code == 200
+        key_file = first.data_dir / "first-tenant.json"
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        assert oct((first.data_dir / "master.key").stat().st_mode & 0o777) == "0o600"
+        assert "master_key_created" in output
+    finally:
+        first.stop()
+    again = Server(tmp_path, port=first.port).start()
+    try:
+        assert f"API key:  {api_key}" in again.output()
+        assert "master_key_created" not in again.output()
+    finally:
+        again.stop()
+
+
+def test_tenant_and_key_commands(server: Server) -> None:
+    created = json.loads(server.cli("tenant", "create", "Acme Fintech", "--json").stdout)
+    assert set(created) >= {"tenant_id", "domain_id", "api_key", "key_id", "key_secret"}
+    assert isinstance(created["domain_id"], int)
+    assert created["api_key"] == f"{created['key_id']}.{created['key_secret']}"
+    listed = json.loads(server.cli("tenant", "list", "--json").stdout)
+    assert {"tenant_id": created["tenant_id"], "domain_id": created["domain_id"]}.items() <= next(
+        t for t in listed if t["name"] == "Acme Fintech"
+    ).items()
+    duplicate = server.cli("tenant", "create", "Acme Fintech", check=False)
+    assert duplicate.returncode == 1 and "tenant_exists" in duplicate.stderr
+
+    second = json.loads(server.cli("key", "create", str(created["domain_id"]), "--json").stdout)
+    keys = json.loads(server.cli("key", "list", "Acme Fintech", "--json").stdout)
+    assert {k["key_id"] for k in keys} == {created["key_id"], second["key_id"]}
+    assert created["key_secret"] not in json.dumps(keys)
+
+    with server.client(second["api_key"]) as client:
+        assert client.get("/v1/subjects").status_code == 200
+        server.cli("key", "revoke", second["key_id"])
+        assert client.get("/v1/subjects").status_code == 401
+    missing = server.cli("key", "revoke", "kvk_0000000000000000", check=False)
+    assert missing.returncode == 1 and "key_not_found" in missing.stderr
+
+
+def test_client_commands(server: Server, tmp_path: Path) -> None:
+    api_key = server.create_tenant()["api_key"]
+    scan = tmp_path / "front.png"
+    scan.write_bytes(image_bytes())
+    env = {**server.env(), "KYCVAULT_URL": server.url, "KYCVAULT_API_KEY": api_key}
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "kycvault", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout
+
+    doc = json.loads(run("upload", str(scan), "--type", "national_id", "--role", "FRONT"))
+    assert doc["files"][0]["role"] == "FRONT"
+    assert doc["id"] in run("ls")
+    out = tmp_path / "copy.png"
+    run("get", doc["id"], doc["files"][0]["id"], "-o", str(out))
+    assert out.read_bytes() == scan.read_bytes()
+
+
+def test_migrate_command(tmp_path: Path) -> None:
+    server = Server(tmp_path)
+    done = server.cli("migrate")
+    assert "schema is up to date" in done.stdout
+    assert (server.data_dir / "kycvault.db").exists()

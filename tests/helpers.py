@@ -1,0 +1,227 @@
+"""Test plumbing: a real ``kycvault serve`` process on loopback, tenants made through the
+service layer against the same database, and streamed multipart bodies."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx2
+from PIL import Image
+
+from kycvault.bootstrap import build_container
+from kycvault.cli.admin import credentials
+from kycvault.config import Settings
+from kycvault.services import tenants
+
+MiB = 1024 * 1024
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A ``kycvault serve`` subprocess with its own data and temp directories."""
+
+    root: Path
+    env_extra: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def tmp_dir(self) -> Path:
+        return self.root / "tmp"
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KYCVAULT_")}
+        env.update(
+            KYCVAULT_DATA_DIR=str(self.data_dir),
+            KYCVAULT_LOG_LEVEL="WARNING",
+            TMPDIR=str(self.tmp_dir),
+        )
+        env.update(self.env_extra)
+        return env
+
+    def start(self) -> Server:
+        self.tmp_dir.mkdir(parents=True, exist_ok=True)
+        self.log = (self.root / "server.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kycvault", "serve", "--port", str(self.port)],
+            env=self.env(),
+            cwd=self.root,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.output()}")
+            try:
+                if httpx2.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx2.TransportError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.output()}")
+
+    def output(self) -> str:
+        return (self.root / "server.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if hasattr(self, "log"):
+            self.log.close()
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "kycvault", *args],
+            env=self.env(),
+            cwd=self.root,
+            capture_output=True,
+            text=True,
+            check=check,
+            timeout=60,
+        )
+
+    def create_tenant(self, name: str | None = None) -> dict[str, Any]:
+        """A tenant made through the service layer, on the server's own database."""
+        settings = Settings(data_dir=self.data_dir, allow_generated_key=False)
+
+        async def go() -> dict[str, Any]:
+            container = build_container(settings)
+            try:
+                new = await tenants.create_tenant(
+                    container.vault, name=name or f"tenant-{uuid.uuid4().hex[:10]}"
+                )
+            finally:
+                await container.close()
+            return credentials(new)
+
+        return asyncio.run(go())
+
+    def client(self, api_key: str | None) -> httpx2.Client:
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        return httpx2.Client(base_url=self.url, headers=headers, timeout=120)
+
+
+def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (secrets.randbelow(255), 120, 200)).save(buffer, fmt)
+    return buffer.getvalue()
+
+
+PDF_BYTES = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+@dataclass
+class Part:
+    name: str
+    data: bytes | Iterable[bytes]
+    filename: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+
+
+def multipart(
+    parts: list[Part], boundary: str | None = None
+) -> tuple[str, Iterator[bytes], int | None]:
+    """(content type, streamed body, length or None when a part's size is unknown)."""
+    boundary = boundary or f"kvtest{secrets.token_hex(12)}"
+    total: int | None = 0
+
+    def head(part: Part) -> bytes:
+        disposition = f'form-data; name="{part.name}"'
+        if part.filename is not None:
+            disposition += f'; filename="{part.filename}"'
+        lines = [f"--{boundary}", f"Content-Disposition: {disposition}"]
+        if part.content_type:
+            lines.append(f"Content-Type: {part.content_type}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8")
+
+    tail = f"--{boundary}--\r\n".encode()
+    for part in parts:
+        size = len(part.data) if isinstance(part.data, bytes) else part.size
+        if size is None or total is None:
+            total = None
+        else:
+            total += len(head(part)) + size + 2
+    if total is not None:
+        total += len(tail)
+
+    def body() -> Iterator[bytes]:
+        for part in parts:
+            yield head(part)
+            if isinstance(part.data, bytes):
+                yield part.data
+            else:
+                yield from part.data
+            yield b"\r\n"
+        yield tail
+
+    return f"multipart/form-data; boundary={boundary}", body(), total
+
+
+def post_multipart(
+    client: httpx2.Client, url: str, parts: list[Part], *, send_length: bool = True
+) -> httpx2.Response:
+    content_type, body, length = multipart(parts)
+    headers = {"Content-Type": content_type}
+    if send_length and length is not None:
+        headers["Content-Length"] = str(length)
+    return client.post(url, content=body, headers=headers)
+
+
+def zeros(total: int, chunk: int = MiB) -> Iterator[bytes]:
+    """``total`` bytes of a PDF-looking stream without holding them in memory."""
+    header = b"%PDF-1.7\n"
+    yield header
+    left = total - len(header)
+    block = b"\0" * chunk
+    while left > 0:
+        yield block[: min(chunk, left)]
+        left -= chunk
+
+
+def peak_rss_reset(pid: int) -> None:
+    Path(f"/proc/{pid}/clear_refs").write_text("5")
+
+
+def rss_kib(pid: int, field_name: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    raise KeyError(field_name)

@@ -1,0 +1,32 @@
+"""The migrations alone build the schema the table definitions describe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection
+
+from kycvault.adapters.db import migrate
+from kycvault.adapters.db.store import create_engine
+from kycvault.adapters.db.tables import metadata
+
+
+@pytest.mark.anyio
+async def test_upgrade_to_head_matches_the_models(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    try:
+        await migrate.upgrade(engine)
+        assert await migrate.current_revision(engine) == migrate.head_revision()
+
+        def diff(connection: Connection) -> list[object]:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            return list(compare_metadata(context, metadata))
+
+        async with engine.connect() as conn:
+            assert await conn.run_sync(diff) == []
+        await migrate.upgrade(engine)  # idempotent
+    finally:
+        await engine.dispose()

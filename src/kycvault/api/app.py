@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +17,7 @@ from kycvault.api.uploads import UploadLimits
 from kycvault.bootstrap import Container, build_container, prepare_schema
 from kycvault.config import Settings
 from kycvault.logging import configure
+from kycvault.services import maintenance
 
 DESCRIPTION = """
 A self-hosted vault for KYC/KYB documents. Authenticate with `Authorization: Bearer <api_key>`
@@ -32,9 +35,17 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         built = container or build_container(settings)
         await prepare_schema(built, upgrade=settings.migrate_on_start)
         app.state.container = built
+        housekeeping = asyncio.create_task(
+            maintenance.run_periodically(
+                built.vault, grace_seconds=settings.staging_grace_seconds, every_seconds=3600
+            )
+        )
         try:
             yield
         finally:
+            housekeeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await housekeeping
             if container is None:
                 await built.close()
 

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from kycvault.bootstrap import Container
-from kycvault.errors import AuthenticationFailed
+from kycvault.errors import AuthenticationFailed, UnsupportedMediaType
 from kycvault.services import tenants
 from kycvault.services.context import Actor, Vault
 
@@ -51,6 +51,14 @@ async def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vau
     return actor
 
 
+def require_json(request: Request) -> None:
+    """A JSON body must say so; runs before FastAPI validates the body."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/json":
+        raise UnsupportedMediaType("send application/json", code="unsupported_content_type")
+
+
+JsonBody = Depends(require_json)
 VaultDep = Annotated[Vault, Depends(get_vault)]
 ActorDep = Annotated[Actor, Depends(authenticate)]
 ContainerDep = Annotated[Container, Depends(get_container)]

@@ -11,23 +11,37 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from starlette.requests import Request
 
+from kycvault.api.deps import require_json
 from kycvault.api.schemas import FileUploadFields
 from kycvault.api.uploads import UploadLimits, read_upload, single_values
-from kycvault.errors import InvalidInput, UnsupportedMediaType
+from kycvault.errors import InvalidInput
 from kycvault.services.context import Actor, Vault
 from kycvault.services.intake import UploadSession
 
 M = TypeVar("M", bound=BaseModel)
 FILE_FIELDS = frozenset({"role", "sha256"})
+# OpenAPI description of the file parts and per-file fields of multipart uploads.
+FILE_PARTS: dict[str, Any] = {
+    "file": {
+        "type": "array",
+        "items": {"type": "string", "format": "binary"},
+        "description": "1 to 5 files",
+    },
+    "role": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "one role per file, in order (FRONT, BACK, PAGE1, PAGE2)",
+    },
+    "sha256": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "optional SHA-256 (hex) per file; a mismatch rejects the upload",
+    },
+}
 
 
 async def parse_json(request: Request, model: type[M]) -> M:
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if content_type != "application/json":
-        raise UnsupportedMediaType(
-            "send application/json (or multipart/form-data where files are accepted)",
-            code="unsupported_content_type",
-        )
+    require_json(request)
     return model.model_validate_json(await request.body())
 
 

@@ -17,6 +17,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kycvault.api.problems import http_problem, internal_error
+
 log = structlog.get_logger("kycvault.access")
 
 BODY_LIMIT_KEY = "kycvault.body_limit"
@@ -90,6 +92,20 @@ class RequestMiddleware:
 
         try:
             await self.app(scope, limited_receive, send_with_headers)
+        except HTTPException as exc:
+            # Raised outside a route's exception handling (e.g. the body limit while a
+            # streaming route reads): still a clean problem document.
+            if status:
+                raise
+            await http_problem(exc, request_id)(scope, receive, send_with_headers)
+        except Exception as exc:
+            # A bug. Answer it here rather than let Starlette's ServerErrorMiddleware answer
+            # and re-raise, which makes the server drop the client's keep-alive connection.
+            # Once a response has started, re-raising is the only honest way to end it.
+            log.exception("unhandled_error", error_type=type(exc).__name__, request_id=request_id)
+            if status:
+                raise
+            await internal_error(request_id)(scope, receive, send_with_headers)
         finally:
             route: Any = scope.get("route")
             log.info(

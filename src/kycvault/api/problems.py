@@ -62,7 +62,7 @@ def problem(
     code: str,
     detail: str,
     *,
-    request: Request | None = None,
+    request_id: str | None = None,
     field_errors: Iterable[errors.FieldError] = (),
     headers: Mapping[str, str] | None = None,
 ) -> ProblemResponse:
@@ -76,8 +76,7 @@ def problem(
     listed = [{"field": e.field, "code": e.code, "message": e.message} for e in field_errors]
     if listed:
         body["errors"] = listed
-    if request is not None:
-        body["request_id"] = getattr(request.state, "request_id", None)
+    body["request_id"] = request_id
     return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
 
 
@@ -93,7 +92,9 @@ def validation_errors(exc: ValidationError | RequestValidationError) -> list[err
     for err in exc.errors():
         code = str(err.get("type", "invalid"))
         message = str(err.get("msg", "invalid value"))
-        found.append(errors.FieldError(_loc(err.get("loc", ())), code, message))
+        # For unparsable JSON the location ends in a character offset, not a field.
+        field = "body" if code == "json_invalid" else _loc(err.get("loc", ()))
+        found.append(errors.FieldError(field, code, message))
     return found
 
 
@@ -102,7 +103,9 @@ def validation_problem(
 ) -> ProblemResponse:
     listed = validation_errors(exc)
     detail = "; ".join(f"{e.field}: {e.message}" for e in listed[:5]) or "invalid request"
-    return problem(400, "validation_error", detail, request=request, field_errors=listed)
+    return problem(
+        400, "validation_error", detail, request_id=_request_id(request), field_errors=listed
+    )
 
 
 def install(app: FastAPI) -> None:
@@ -115,7 +118,12 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             log.error("request_failed", code=exc.code, detail=exc.detail)
         return problem(
-            status, exc.code, exc.detail, request=request, field_errors=exc.errors, headers=headers
+            status,
+            exc.code,
+            exc.detail,
+            request_id=_request_id(request),
+            field_errors=exc.errors,
+            headers=headers,
         )
 
     @app.exception_handler(RequestValidationError)
@@ -128,11 +136,20 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
-        code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
-        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return problem(exc.status_code, code, detail, request=request, headers=exc.headers)
+        return http_problem(exc, _request_id(request))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> ProblemResponse:
-        log.exception("unhandled_error", error_type=type(exc).__name__)
-        return problem(500, "internal_error", "an unexpected error occurred", request=request)
+
+def http_problem(exc: StarletteHTTPException, request_id: str | None) -> ProblemResponse:
+    """Starlette's and our own HTTP-level exceptions (routing, body limits, ranges)."""
+    code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    return problem(exc.status_code, code, detail, request_id=request_id, headers=exc.headers)
+
+
+def internal_error(request_id: str | None) -> ProblemResponse:
+    """The answer to a bug: no detail leaks, the request id ties it to the log line."""
+    return problem(500, "internal_error", "an unexpected error occurred", request_id=request_id)
+
+
+def _request_id(request: Request) -> str | None:
+    return getattr(request.state, "request_id", None)

@@ -75,6 +75,7 @@ class StoredFile:
     id: UUID
     tenant_id: UUID
     document_id: UUID
+    position: int
     role: FileRole | None
     filename: str | None
     content_type: str

@@ -71,6 +71,9 @@ def _apply(
     if unknown:
         raise InvalidInput.field(sorted(unknown)[0], "unknown_field", "this field cannot be set")
     values = dict(changes)
+    for required in ("type", "notify_before_expiry"):
+        if required in values and values[required] is None:
+            raise InvalidInput.field(required, "required", "cannot be null")
     if "type" in values:
         values["type"] = resolve_type(vault, values["type"]).name
     for name, limit in (("name", 255), ("id_number", 64)):
@@ -79,7 +82,12 @@ def _apply(
     if "issuing_country" in values:
         values["issuing_country"] = normalize_country(values["issuing_country"])
     if values.get("authenticity") is not None:
-        values["authenticity"] = Authenticity(values["authenticity"])
+        try:
+            values["authenticity"] = Authenticity(values["authenticity"])
+        except ValueError:
+            raise InvalidInput.field(
+                "authenticity", "invalid_choice", "ORIGINAL, CERTIFIED_COPY or COPY"
+            ) from None
     if "notify_before_expiry" in values:
         values["notify_before_expiry"] = bool(values["notify_before_expiry"])
     if "metadata" in values:
@@ -124,12 +132,14 @@ def stored_files(
     staged: Sequence[StagedFile],
     roles: Sequence[FileRole | None],
     now: datetime,
+    first_position: int = 0,
 ) -> list[StoredFile]:
     return [
         StoredFile(
             id=item.id,
             tenant_id=actor.tenant_id,
             document_id=document_id,
+            position=first_position + index,
             role=roles[index] if index < len(roles) else None,
             filename=item.filename,
             content_type=item.content_type,

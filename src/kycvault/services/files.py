@@ -61,15 +61,16 @@ async def add_files(
     doc = await prepare_file_upload(vault, actor, document_id)
     check_roles(resolve_type(vault, doc.type), roles)
     check_client_hashes(staged, hashes)
-    added = stored_files(actor, document_id, staged, roles, vault.clock())
     await upload.publish()
     try:
         async with vault.store.write() as uow:
-            if await uow.documents.get(actor.tenant_id, document_id) is None:
+            if await uow.documents.get(actor.tenant_id, document_id, for_update=True) is None:
                 raise document_not_found()
             count = await uow.files.count(actor.tenant_id, document_id)
-            if count + len(added) > vault.limits.max_files_per_document:
+            if count + len(staged) > vault.limits.max_files_per_document:
                 raise _too_many(vault)
+            first = await uow.files.next_position(actor.tenant_id, document_id)
+            added = stored_files(actor, document_id, staged, roles, vault.clock(), first)
             for stored in added:
                 await uow.files.add(stored)
             await audit.record(

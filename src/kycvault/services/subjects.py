@@ -58,7 +58,12 @@ def _apply(subject: Subject, changes: Mapping[str, Any], now: datetime, actor: A
         raise InvalidInput.field(sorted(unknown)[0], "unknown_field", "this field cannot be set")
     values = dict(changes)
     if "type" in values:
-        values["type"] = SubjectType(values["type"])
+        try:
+            values["type"] = SubjectType(values["type"])
+        except ValueError:
+            raise InvalidInput.field(
+                "type", "invalid_choice", "type must be individual or company"
+            ) from None
     if "external_id" in values:
         values["external_id"] = clean_text(values["external_id"], field_name="external_id")
     if "display_name" in values:

@@ -298,6 +298,7 @@ def _file(row: RowMapping) -> StoredFile:
         id=row["id"],
         tenant_id=row["tenant_id"],
         document_id=row["document_id"],
+        position=row["position"],
         role=FileRole(row["role"]) if row["role"] else None,
         filename=row["filename"],
         content_type=row["content_type"],
@@ -364,12 +365,13 @@ class SqlDocuments(_Repo):
             )
         )
 
-    async def get(self, tenant_id: UUID, document_id: UUID) -> Document | None:
-        row = await self._one(
-            documents.select().where(
-                documents.c.tenant_id == tenant_id, documents.c.id == document_id
-            )
+    async def get(
+        self, tenant_id: UUID, document_id: UUID, *, for_update: bool = False
+    ) -> Document | None:
+        stmt = documents.select().where(
+            documents.c.tenant_id == tenant_id, documents.c.id == document_id
         )
+        row = await self._one(stmt.with_for_update() if for_update else stmt)
         if row is None:
             return None
         attached = await self._files_of([document_id], tenant_id)
@@ -410,7 +412,7 @@ class SqlDocuments(_Repo):
         rows = await self._all(
             files.select()
             .where(files.c.tenant_id == tenant_id, files.c.document_id.in_(document_ids))
-            .order_by(files.c.created_at, files.c.id)
+            .order_by(files.c.position, files.c.id)
         )
         grouped: dict[UUID, list[StoredFile]] = {}
         for row in rows:
@@ -425,6 +427,7 @@ class SqlFiles(_Repo):
                 id=stored.id,
                 tenant_id=stored.tenant_id,
                 document_id=stored.document_id,
+                position=stored.position,
                 role=stored.role.value if stored.role else None,
                 filename=stored.filename,
                 content_type=stored.content_type,
@@ -443,6 +446,13 @@ class SqlFiles(_Repo):
             files.c.tenant_id == tenant_id, files.c.document_id == document_id
         )
         return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def next_position(self, tenant_id: UUID, document_id: UUID) -> int:
+        stmt = sa.select(sa.func.max(files.c.position)).where(
+            files.c.tenant_id == tenant_id, files.c.document_id == document_id
+        )
+        last = (await self._conn.execute(stmt)).scalar()
+        return 0 if last is None else int(last) + 1
 
     async def delete(self, tenant_id: UUID, file_id: UUID) -> None:
         await self._conn.execute(

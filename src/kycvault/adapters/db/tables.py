@@ -154,6 +154,8 @@ files = sa.Table(
         sa.ForeignKey("documents.id", ondelete="RESTRICT"),
         nullable=False,
     ),
+    # Order of the files within their document (upload order), kept across deletions.
+    sa.Column("position", sa.Integer, nullable=False),
     sa.Column("role", sa.String(20), nullable=True),
     sa.Column("filename", sa.String(255), nullable=True),
     sa.Column("content_type", sa.String(127), nullable=False),
@@ -166,7 +168,7 @@ files = sa.Table(
     ),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(40), nullable=True),
-    sa.Index(None, "document_id", "created_at"),
+    sa.Index(None, "document_id", "position"),
     sa.Index(None, "tenant_id", "sha256"),
 )
 

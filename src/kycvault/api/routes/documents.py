@@ -7,8 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from kycvault.api.deps import ActorDep, VaultDep
-from kycvault.api.forms import parse_json, receive_upload, split_form
+from kycvault.api.deps import ActorDep, JsonBody, VaultDep
+from kycvault.api.forms import FILE_PARTS, parse_json, receive_upload, split_form
 from kycvault.api.schemas import DocumentCreate, DocumentOut, DocumentPatch, PageOut
 from kycvault.api.uploads import is_multipart
 from kycvault.domain.models import Document
@@ -27,23 +27,6 @@ _DOCUMENT_FIELDS = {
     "authenticity": {"type": "string", "enum": ["ORIGINAL", "CERTIFIED_COPY", "COPY"]},
     "notify_before_expiry": {"type": "boolean"},
     "metadata": {"type": "string", "description": "a JSON object"},
-}
-FILE_PARTS: dict[str, Any] = {
-    "file": {
-        "type": "array",
-        "items": {"type": "string", "format": "binary"},
-        "description": "1 to 5 files",
-    },
-    "role": {
-        "type": "array",
-        "items": {"type": "string"},
-        "description": "one role per file, in order (FRONT, BACK, PAGE1, PAGE2)",
-    },
-    "sha256": {
-        "type": "array",
-        "items": {"type": "string"},
-        "description": "optional SHA-256 (hex) per file; a mismatch rejects the upload",
-    },
 }
 _CREATE_BODY: dict[str, Any] = {
     "requestBody": {
@@ -133,7 +116,7 @@ async def get_document(document_id: UUID, vault: VaultDep, actor: ActorDep) -> D
     return DocumentOut.of(await documents.get_document(vault, actor, document_id))
 
 
-@router.patch("/v1/documents/{document_id}", response_model=DocumentOut)
+@router.patch("/v1/documents/{document_id}", response_model=DocumentOut, dependencies=[JsonBody])
 async def update_document(
     document_id: UUID, body: DocumentPatch, vault: VaultDep, actor: ActorDep
 ) -> DocumentOut:

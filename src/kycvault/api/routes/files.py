@@ -8,9 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 
 from kycvault.api.deps import ActorDep, VaultDep
-from kycvault.api.forms import receive_upload, split_form
+from kycvault.api.forms import FILE_PARTS, receive_upload, split_form
 from kycvault.api.responses import head_response, stream_response
-from kycvault.api.routes.documents import FILE_PARTS
 from kycvault.api.schemas import FileOut, ListOut, NoFields
 from kycvault.api.uploads import multipart_boundary
 from kycvault.services import files

@@ -7,14 +7,14 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.deps import ActorDep, JsonBody, VaultDep
 from kycvault.api.schemas import PageOut, SubjectCreate, SubjectOut, SubjectPatch
 from kycvault.services import subjects
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 
 
-@router.post("", status_code=201, response_model=SubjectOut)
+@router.post("", status_code=201, response_model=SubjectOut, dependencies=[JsonBody])
 async def create_subject(
     body: SubjectCreate, vault: VaultDep, actor: ActorDep, response: Response
 ) -> SubjectOut:
@@ -39,7 +39,7 @@ async def get_subject(subject_id: UUID, vault: VaultDep, actor: ActorDep) -> Sub
     return SubjectOut.of(await subjects.get_subject(vault, actor, subject_id))
 
 
-@router.patch("/{subject_id}", response_model=SubjectOut)
+@router.patch("/{subject_id}", response_model=SubjectOut, dependencies=[JsonBody])
 async def update_subject(
     subject_id: UUID, body: SubjectPatch, vault: VaultDep, actor: ActorDep
 ) -> SubjectOut:

@@ -220,6 +220,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
         sa.Column("document_id", sa.Uuid(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=True),
         sa.Column("filename", sa.String(length=255), nullable=True),
         sa.Column("content_type", sa.String(length=127), nullable=False),
@@ -255,8 +256,8 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_files_document_id_created_at"),
-            ["document_id", "created_at"],
+            batch_op.f("ix_files_document_id_position"),
+            ["document_id", "position"],
             unique=False,
         )
         batch_op.create_index(
@@ -267,7 +268,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("files", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_files_tenant_id_sha256"))
-        batch_op.drop_index(batch_op.f("ix_files_document_id_created_at"))
+        batch_op.drop_index(batch_op.f("ix_files_document_id_position"))
 
     op.drop_table("files")
     with op.batch_alter_table("documents", schema=None) as batch_op:

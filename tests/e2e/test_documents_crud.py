@@ -1,4 +1,5 @@
-"""End-to-end tests of /v1/documents (JSON metadata, no files) and /v1/document-types."""
+"""End-to-end tests of /v1/documents as JSON metadata (no files): create, read, update and
+delete."""
 
 from __future__ import annotations
 
@@ -9,63 +10,9 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests.e2e.documents_support import ids, new_doc, new_subject
+from tests.e2e.problem_support import problem
 from tests.helpers import Part, image_bytes, post_multipart
-
-
-def problem(response: httpx2.Response, status: int, code: str | None) -> dict[str, Any]:
-    """Assert an RFC 9457 problem with this status and stable code (any code when None)."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
-    assert body["status"] == status
-    if code is not None:
-        assert body["code"] == code
-    assert body["code"] not in ("internal_error", "error")
-    assert body["type"] == f"urn:kycvault:problem:{body['code']}"
-    assert body["detail"]
-    assert body["request_id"] == response.headers["x-request-id"]
-    return body
-
-
-def new_subject(client: httpx2.Client, **fields: Any) -> dict[str, Any]:
-    response = client.post("/v1/subjects", json=fields)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def new_doc(client: httpx2.Client, **fields: Any) -> dict[str, Any]:
-    fields.setdefault("type", "passport")
-    response = client.post("/v1/documents", json=fields)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def ids(page: dict[str, Any]) -> list[str]:
-    return [d["id"] for d in page["data"]]
-
-
-# The vendors' own type names, from reference/vendor-apis.md.
-SILA_TYPES = [
-    "tax_1040", "vtl_birth_certificate", "doc_name_change", "vtl_divorce", "id_drivers_permit",
-    "tax_w2", "doc_lease", "vtl_marriage", "id_military_dependent", "id_military",
-    "doc_mortgage", "id_nyc_id", "other_doc", "other_id", "id_passport", "doc_paystub",
-    "doc_green_card", "doc_ssa", "doc_ss_card", "id_state", "id_drivers_license", "tax_1095",
-    "tax_1099", "doc_tuition", "doc_uo_benefits", "id_passport_card", "doc_utility", "tax_W4",
-]  # fmt: skip
-NCORE_TYPES = [
-    "NATIONAL_ID", "PASSPORT", "VISA", "TRADE_LICENSE", "COMMERCIAL_LICENSE",
-    "INCORPORATION_CERT", "INCUMBENCY_CERT", "MEMORANDUM_ARTICLES", "BANK_STATEMENT",
-    "ADDITIONAL",
-]  # fmt: skip
-ARGYLE_TYPES = ["paystubs", "W-2", "1099", "proof-of-identity", "proof-of-address", "miscellaneous"]
-CYNOPSIS_TYPES = ["NATIONAL_ID", "PASSPORT", "DRIVING_LICENSE", "OTHERS"]
-DIALECTS = {
-    "sila": SILA_TYPES,
-    "ncore": NCORE_TYPES,
-    "argyle": ARGYLE_TYPES,
-    "cynopsis": CYNOPSIS_TYPES,
-}
-
 
 # --- create ------------------------------------------------------------------------------
 
@@ -126,33 +73,6 @@ def test_create_minimal_defaults(client: httpx2.Client) -> None:
     assert doc["notify_before_expiry"] is False
     assert doc["metadata"] == {}
     assert doc["files"] == []
-
-
-@pytest.mark.parametrize(
-    ("given", "stored"),
-    [
-        ("passport", "passport"),
-        ("PASSPORT", "passport"),
-        ("id_passport", "passport"),
-        ("Id_Passport", "passport"),
-        ("DRIVING_LICENSE", "drivers_license"),
-        ("id_drivers_license", "drivers_license"),
-        ("NATIONAL_ID", "national_id"),
-        ("INCORPORATION_CERT", "incorporation_certificate"),
-        ("proof-of-address", "proof_of_address"),
-        ("W-2", "tax_w2"),
-        ("tax_W4", "tax_w4"),
-        ("paystubs", "paystub"),
-        ("OTHERS", "other_document"),
-        ("ADDITIONAL", "other_document"),
-        ("miscellaneous", "other_document"),
-        ("other_doc", "other_document"),
-    ],
-)
-def test_type_by_name_or_vendor_alias(client: httpx2.Client, given: str, stored: str) -> None:
-    doc = new_doc(client, type=given)
-    assert doc["type"] == stored
-    assert client.get(f"/v1/documents/{doc['id']}").json()["type"] == stored
 
 
 @pytest.mark.parametrize(
@@ -412,222 +332,6 @@ def test_patch_type_to_null_is_400_not_500(client: httpx2.Client) -> None:
     assert client.get(f"/v1/documents/{doc['id']}").json()["type"] == "passport"
 
 
-def test_delete_then_404(client: httpx2.Client) -> None:
-    doc = new_doc(client)
-    response = client.delete(f"/v1/documents/{doc['id']}")
-    assert response.status_code == 204
-    assert response.content == b""
-    problem(client.get(f"/v1/documents/{doc['id']}"), 404, "document_not_found")
-    problem(client.delete(f"/v1/documents/{doc['id']}"), 404, "document_not_found")
-    problem(
-        client.patch(f"/v1/documents/{doc['id']}", json={"name": "x"}), 404, "document_not_found"
-    )
-    problem(client.get(f"/v1/documents/{doc['id']}/files"), 404, "document_not_found")
-    assert doc["id"] not in ids(client.get("/v1/documents").json())
-
-
-# --- lists -------------------------------------------------------------------------------
-
-
-def test_list_filters_by_subject_and_types(client: httpx2.Client) -> None:
-    s1 = new_subject(client)
-    s2 = new_subject(client)
-    p1 = new_doc(client, type="passport", subject_id=s1["id"])
-    v1 = new_doc(client, type="visa", subject_id=s1["id"])
-    n1 = new_doc(client, type="national_id", subject_id=s1["id"])
-    p2 = new_doc(client, type="PASSPORT", subject_id=s2["id"])
-    lib = new_doc(client, type="bank_statement")
-
-    everything = client.get("/v1/documents").json()
-    assert ids(everything) == [lib["id"], p2["id"], n1["id"], v1["id"], p1["id"]]
-    assert everything["has_more"] is False
-
-    by_subject = client.get("/v1/documents", params={"subject_id": s1["id"]}).json()
-    assert ids(by_subject) == [n1["id"], v1["id"], p1["id"]]
-
-    passports = client.get("/v1/documents", params={"type": "passport"}).json()
-    assert ids(passports) == [p2["id"], p1["id"]]
-    # an alias filters like the canonical name
-    assert ids(client.get("/v1/documents", params={"type": "id_passport"}).json()) == ids(passports)
-
-    two_types = client.get("/v1/documents", params=[("type", "passport"), ("type", "VISA")]).json()
-    assert ids(two_types) == [p2["id"], v1["id"], p1["id"]]
-
-    combined = client.get(
-        "/v1/documents",
-        params=[("subject_id", s1["id"]), ("type", "passport"), ("type", "national_id")],
-    ).json()
-    assert ids(combined) == [n1["id"], p1["id"]]
-
-    nothing = client.get("/v1/documents", params={"subject_id": str(uuid.uuid4())}).json()
-    assert nothing == {"data": [], "next_cursor": None, "prev_cursor": None, "has_more": False}
-
-    body = problem(
-        client.get("/v1/documents", params={"type": "not_a_type"}), 400, "unknown_document_type"
-    )
-    assert body["errors"][0]["field"] == "type"
-
-
-def test_list_walks_forward_and_back(client: httpx2.Client) -> None:
-    subject = new_subject(client)
-    made = [new_doc(client, subject_id=subject["id"], name=f"d{i}") for i in range(7)]
-    new_doc(client, type="visa")  # filtered out below
-    newest_first = [d["id"] for d in reversed(made)]
-    params: dict[str, Any] = {"subject_id": subject["id"], "type": "passport", "limit": 3}
-
-    p1 = client.get("/v1/documents", params=params).json()
-    assert ids(p1) == newest_first[0:3]
-    assert p1["has_more"] is True
-    assert p1["prev_cursor"] is None
-    p2 = client.get("/v1/documents", params={**params, "cursor": p1["next_cursor"]}).json()
-    assert ids(p2) == newest_first[3:6]
-    assert p2["has_more"] is True
-    p3 = client.get("/v1/documents", params={**params, "cursor": p2["next_cursor"]}).json()
-    assert ids(p3) == newest_first[6:]
-    assert p3["has_more"] is False
-    assert p3["next_cursor"] is None
-    assert ids(p1) + ids(p2) + ids(p3) == newest_first
-    assert [d["number"] for d in p1["data"] + p2["data"] + p3["data"]] == [7, 6, 5, 4, 3, 2, 1]
-
-    b2 = client.get("/v1/documents", params={**params, "cursor": p3["prev_cursor"]}).json()
-    assert ids(b2) == newest_first[3:6]
-    assert b2["has_more"] is True
-    b1 = client.get("/v1/documents", params={**params, "cursor": b2["prev_cursor"]}).json()
-    assert ids(b1) == newest_first[0:3]
-    assert b1["has_more"] is False
-    assert b1["prev_cursor"] is None
-
-    # a cursor only works for the query it came from
-    body = problem(
-        client.get("/v1/documents", params={"limit": 3, "cursor": p1["next_cursor"]}),
-        400,
-        "invalid_cursor",
-    )
-    assert body["errors"][0]["field"] == "cursor"
-    problem(
-        client.get(
-            "/v1/documents",
-            params={"subject_id": subject["id"], "type": "visa", "cursor": p1["next_cursor"]},
-        ),
-        400,
-        "invalid_cursor",
-    )
-    problem(client.get("/v1/subjects", params={"cursor": p1["next_cursor"]}), 400, "invalid_cursor")
-
-
-def test_subject_documents(client: httpx2.Client) -> None:
-    s1 = new_subject(client)
-    s2 = new_subject(client)
-    a = new_doc(client, type="passport", subject_id=s1["id"])
-    b = new_doc(client, type="utility_bill", subject_id=s1["id"])
-    new_doc(client, type="passport", subject_id=s2["id"])
-    new_doc(client, type="passport")
-
-    response = client.get(f"/v1/subjects/{s1['id']}/documents")
-    assert response.status_code == 200
-    page = response.json()
-    assert ids(page) == [b["id"], a["id"]]
-    assert all(d["subject_id"] == s1["id"] for d in page["data"])
-    assert page["data"][1] == client.get(f"/v1/documents/{a['id']}").json()
-
-    filtered = client.get(f"/v1/subjects/{s1['id']}/documents", params={"type": "doc_utility"})
-    assert ids(filtered.json()) == [b["id"]]
-
-    p1 = client.get(f"/v1/subjects/{s1['id']}/documents", params={"limit": 1}).json()
-    assert ids(p1) == [b["id"]]
-    assert p1["has_more"] is True
-    p2 = client.get(
-        f"/v1/subjects/{s1['id']}/documents", params={"limit": 1, "cursor": p1["next_cursor"]}
-    ).json()
-    assert ids(p2) == [a["id"]]
-    assert p2["has_more"] is False
-
-    empty = new_subject(client)
-    assert client.get(f"/v1/subjects/{empty['id']}/documents").json()["data"] == []
-
-    problem(client.get(f"/v1/subjects/{uuid.uuid4()}/documents"), 404, "subject_not_found")
-
-
-# --- document types ----------------------------------------------------------------------
-
-
-def test_document_types_cover_every_vendor_type(client: httpx2.Client) -> None:
-    response = client.get("/v1/document-types")
-    assert response.status_code == 200
-    types = response.json()["data"]
-    names = [t["name"] for t in types]
-    assert len(names) == len(set(names))
-    for entry in types:
-        assert set(entry) == {"name", "label", "category", "roles", "aliases"}
-        assert entry["label"]
-        assert entry["category"] in {"identity", "address", "financial", "corporate", "other"}
-        assert set(entry["roles"]) <= {"FRONT", "BACK", "PAGE1", "PAGE2"}
-
-    for dialect, vendor_names in DIALECTS.items():
-        claimed = [t["aliases"][dialect] for t in types if dialect in t["aliases"]]
-        assert len(claimed) == len(set(claimed)), f"{dialect} alias used twice"
-        for vendor_name in vendor_names:
-            owners = [t["name"] for t in types if t["aliases"].get(dialect) == vendor_name]
-            assert len(owners) == 1, f"{dialect} {vendor_name}: {owners}"
-    assert len(SILA_TYPES) == 28
-    sila = {t["aliases"]["sila"] for t in types if "sila" in t["aliases"]}
-    assert set(SILA_TYPES) <= sila
-
-    by_name = {t["name"]: t for t in types}
-    assert by_name["passport"]["roles"] == ["PAGE1", "PAGE2"]
-    assert by_name["passport"]["aliases"] == {
-        "ncore": "PASSPORT",
-        "sila": "id_passport",
-        "cynopsis": "PASSPORT",
-    }
-    assert by_name["national_id"]["roles"] == ["FRONT", "BACK"]
-    assert by_name["visa"]["roles"] == ["FRONT"]
-    assert by_name["bank_statement"]["roles"] == []
-
-
-@pytest.mark.parametrize("category", ["identity", "address", "financial", "corporate", "other"])
-def test_document_types_category_filter(client: httpx2.Client, category: str) -> None:
-    everything = client.get("/v1/document-types").json()["data"]
-    response = client.get("/v1/document-types", params={"category": category})
-    assert response.status_code == 200
-    filtered = response.json()["data"]
-    assert filtered
-    assert all(t["category"] == category for t in filtered)
-    assert filtered == [t for t in everything if t["category"] == category]
-
-
-def test_document_types_bad_category(client: httpx2.Client) -> None:
-    body = problem(
-        client.get("/v1/document-types", params={"category": "spells"}), 400, "validation_error"
-    )
-    assert body["errors"][0]["field"] == "category"
-
-
-@pytest.mark.parametrize(
-    ("ref", "name"),
-    [
-        ("passport", "passport"),
-        ("PASSPORT", "passport"),
-        ("id_passport", "passport"),
-        ("DRIVING_LICENSE", "drivers_license"),
-        ("proof-of-identity", "proof_of_identity"),
-        ("MEMORANDUM_ARTICLES", "memorandum_articles"),
-        ("OTHERS", "other_document"),
-    ],
-)
-def test_document_type_by_name_or_alias(client: httpx2.Client, ref: str, name: str) -> None:
-    response = client.get(f"/v1/document-types/{ref}")
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body["name"] == name
-    listed = {t["name"]: t for t in client.get("/v1/document-types").json()["data"]}
-    assert body == listed[name]
-
-
-def test_unknown_document_type_is_404(client: httpx2.Client) -> None:
-    problem(client.get("/v1/document-types/hovercraft"), 404, "document_type_not_found")
-
-
 def test_patch_non_json_content_type_is_415(client: httpx2.Client) -> None:
     """PATCH refuses a non-JSON body the way POST /v1/documents does."""
     doc = new_doc(client, name="Keep")
@@ -667,3 +371,17 @@ def test_patch_type_must_allow_the_roles_of_its_files(client: httpx2.Client) -> 
     assert same.status_code == 200
     assert same.json()["type"] == "passport"
     assert same.json()["files"] == doc["files"]
+
+
+def test_delete_then_404(client: httpx2.Client) -> None:
+    doc = new_doc(client)
+    response = client.delete(f"/v1/documents/{doc['id']}")
+    assert response.status_code == 204
+    assert response.content == b""
+    problem(client.get(f"/v1/documents/{doc['id']}"), 404, "document_not_found")
+    problem(client.delete(f"/v1/documents/{doc['id']}"), 404, "document_not_found")
+    problem(
+        client.patch(f"/v1/documents/{doc['id']}", json={"name": "x"}), 404, "document_not_found"
+    )
+    problem(client.get(f"/v1/documents/{doc['id']}/files"), 404, "document_not_found")
+    assert doc["id"] not in ids(client.get("/v1/documents").json())

@@ -4,6 +4,7 @@ adapter implements which port."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -71,6 +72,9 @@ def build_container(settings: Settings) -> Container:
             max_file_size=settings.max_file_size,
             max_files_per_request=settings.max_files_per_request,
             max_files_per_document=settings.max_files_per_document,
+            download_link_ttl=timedelta(seconds=settings.download_link_ttl_seconds),
+            idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
+            idempotency_lease=timedelta(seconds=settings.idempotency_lease_seconds),
         ),
     )
     return Container(settings=settings, store=store, vault=vault)

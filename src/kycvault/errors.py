@@ -11,6 +11,7 @@ machine-readable ``code`` and a human ``detail``; input errors may carry per-fie
      ├── PermissionDenied ........ authenticated, but not allowed (403)
      ├── NotFound ................ unknown id, or another tenant's id: the same answer (404)
      ├── Conflict ................ the request clashes with the current state (409)
+     ├── Gone .................... a single-use link already used, or expired (410)
      ├── PayloadTooLarge ......... a file or body over its limit (413)
      ├── UnsupportedMediaType .... content type outside the allow-list (415)
      ├── UnprocessableContent .... content that fails validation, e.g. a .pdf that is no PDF (422)
@@ -87,6 +88,10 @@ class NotFound(KycVaultError):
 
 class Conflict(KycVaultError):
     code = "conflict"
+
+
+class Gone(KycVaultError):
+    code = "gone"
 
 
 class PayloadTooLarge(KycVaultError):

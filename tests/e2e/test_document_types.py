@@ -72,7 +72,8 @@ def test_document_types_cover_every_vendor_type(client: httpx2.Client) -> None:
     names = [t["name"] for t in types]
     assert len(names) == len(set(names))
     for entry in types:
-        assert set(entry) == {"name", "label", "category", "roles", "aliases"}
+        assert set(entry) == {"name", "label", "category", "roles", "aliases", "builtin"}
+        assert entry["builtin"] is True
         assert entry["label"]
         assert entry["category"] in {"identity", "address", "financial", "corporate", "other"}
         assert set(entry["roles"]) <= {"FRONT", "BACK", "PAGE1", "PAGE2"}

@@ -12,7 +12,15 @@ from fastapi import FastAPI
 from kycvault import __version__
 from kycvault.api import problems
 from kycvault.api.middleware import RequestMiddleware
-from kycvault.api.routes import audit, document_types, documents, files, ops, subjects
+from kycvault.api.routes import (
+    audit,
+    document_types,
+    documents,
+    downloads,
+    files,
+    ops,
+    subjects,
+)
 from kycvault.api.uploads import UploadLimits
 from kycvault.bootstrap import Container, build_container, prepare_schema
 from kycvault.config import Settings
@@ -61,8 +69,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         max_field_size=settings.max_form_field_size,
         max_body=settings.max_request_body,
     )
+    app.state.public_url = settings.resolved_public_url
     problems.install(app)
-    for module in (ops, subjects, documents, files, document_types, audit):
+    for module in (ops, subjects, documents, files, downloads, document_types, audit):
         app.include_router(module.router)
     app.add_middleware(RequestMiddleware, default_body_limit=settings.max_json_body)
     return app

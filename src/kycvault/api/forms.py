@@ -50,7 +50,8 @@ async def receive_upload(
     request: Request, vault: Vault, actor: Actor, limits: UploadLimits
 ) -> AsyncIterator[tuple[UploadSession, dict[str, list[str]]]]:
     """Stream a multipart request into a new upload session. If anything fails, here or in
-    the block, every staged or published blob of the request is removed."""
+    the block, every staged or published blob of the request is removed; if the block ends
+    without publishing (an idempotent replay), the staged blobs are removed."""
     session = await UploadSession.open(vault, actor.tenant_id)
     try:
         fields = await read_upload(request, session, limits)
@@ -60,6 +61,8 @@ async def receive_upload(
     except BaseException:
         await session.discard()
         raise
+    finally:
+        await session.discard_unpublished()
 
 
 def split_form(fields: dict[str, list[str]], model: type[M]) -> tuple[M, FileUploadFields]:

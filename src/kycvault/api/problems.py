@@ -28,6 +28,7 @@ STATUS: dict[type[errors.KycVaultError], int] = {
     errors.PermissionDenied: 403,
     errors.NotFound: 404,
     errors.Conflict: 409,
+    errors.Gone: 410,
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.UnprocessableContent: 422,

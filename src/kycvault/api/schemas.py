@@ -149,6 +149,7 @@ class DocumentTypeOut(BaseModel):
     category: Category
     roles: list[FileRole]
     aliases: dict[str, str]
+    builtin: bool
 
     @classmethod
     def of(cls, doc_type: DocumentType) -> DocumentTypeOut:
@@ -158,6 +159,7 @@ class DocumentTypeOut(BaseModel):
             category=doc_type.category,
             roles=list(doc_type.roles),
             aliases=dict(doc_type.aliases),
+            builtin=doc_type.builtin,
         )
 
 
@@ -193,6 +195,14 @@ class PageOut(BaseModel, Generic[T]):
         )
 
 
+class NumberedPageOut(BaseModel, Generic[T]):
+    data: list[T]
+    page: int
+    per_page: int
+    total_count: int
+    total_pages: int
+
+
 class ListOut(BaseModel, Generic[T]):
     data: list[T]
 
@@ -200,6 +210,21 @@ class ListOut(BaseModel, Generic[T]):
 class Health(BaseModel):
     status: str
     checks: dict[str, str] = Field(default_factory=dict)
+
+
+class DocumentTypeCreate(_Input):
+    label: str = Field(max_length=200)
+    name: str | None = Field(default=None, max_length=64)
+    category: Category = Category.OTHER
+    roles: list[FileRole] = Field(default_factory=list, max_length=10)
+
+
+class DownloadLinkOut(BaseModel):
+    download_url: str
+    expires_at: datetime
+    filename: str
+    content_type: str
+    size: int
 
 
 class NoFields(_Input):

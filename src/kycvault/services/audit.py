@@ -19,7 +19,7 @@ async def record(
     action: str,
     *,
     target_type: str,
-    target_id: UUID,
+    target_id: UUID | None,
     outcome: str = "success",
     **details: Any,
 ) -> None:

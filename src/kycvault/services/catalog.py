@@ -1,21 +1,94 @@
-"""The document-type catalog as a tenant sees it."""
+"""The document-type catalog as a tenant sees it: the built-in types plus its own.
+
+Tenants add types for documents the catalog lacks (KYC Genie clients use free labels such as
+"Financial Statement"). A custom type gets a short ``name`` (given, or derived from the label)
+that may not collide with any built-in name, alias or label, nor with another custom type.
+"""
 
 from __future__ import annotations
 
-from kycvault.domain.catalog import DocumentType
-from kycvault.domain.types import Category
-from kycvault.errors import NotFound
+import re
+from collections.abc import Sequence
+from types import MappingProxyType
+
+from kycvault.domain.catalog import Catalog, DocumentType
+from kycvault.domain.models import clean_text
+from kycvault.domain.types import Category, FileRole
+from kycvault.errors import Conflict, InvalidInput, NotFound
+from kycvault.services import audit
 from kycvault.services.context import Actor, Vault
+from kycvault.services.unit_of_work import UnitOfWork
+
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+
+
+async def tenant_catalog(vault: Vault, uow: UnitOfWork, actor: Actor) -> Catalog:
+    return vault.catalog.with_types(await uow.document_types.list_for(actor.tenant_id))
+
+
+async def load_catalog(vault: Vault, actor: Actor) -> Catalog:
+    async with vault.store.read() as uow:
+        return await tenant_catalog(vault, uow, actor)
 
 
 async def list_types(
     vault: Vault, actor: Actor, *, category: Category | None = None
 ) -> list[DocumentType]:
-    return [t for t in vault.catalog if category is None or t.category == category]
+    catalog = await load_catalog(vault, actor)
+    return [t for t in catalog if category is None or t.category == category]
 
 
 async def get_type(vault: Vault, actor: Actor, name: str) -> DocumentType:
-    doc_type = vault.catalog.resolve(name)
+    doc_type = (await load_catalog(vault, actor)).resolve(name)
     if doc_type is None:
         raise NotFound(f"no document type {name!r}", code="document_type_not_found")
+    return doc_type
+
+
+def slug(label: str) -> str:
+    """``"Financial Statement"`` → ``"financial_statement"``."""
+    return re.sub(r"[^a-z0-9]+", "_", label.casefold()).strip("_")[:64]
+
+
+async def create_type(
+    vault: Vault,
+    actor: Actor,
+    *,
+    label: str,
+    name: str | None = None,
+    category: Category = Category.OTHER,
+    roles: Sequence[FileRole] = (),
+) -> DocumentType:
+    clean_label = clean_text(label, field_name="label", max_length=200)
+    if clean_label is None:
+        raise InvalidInput.field("label", "required", "a document type needs a label")
+    type_name = name if name is not None else slug(clean_label)
+    if not _NAME.match(type_name):
+        raise InvalidInput.field(
+            "name", "invalid_name", "1-64 characters: lower-case letters, digits, _ and -"
+        )
+    doc_type = DocumentType(
+        name=type_name,
+        label=clean_label,
+        category=category,
+        roles=tuple(dict.fromkeys(roles)),
+        aliases=MappingProxyType({}),
+        builtin=False,
+    )
+    async with vault.store.write() as uow:
+        catalog = await tenant_catalog(vault, uow, actor)
+        if catalog.resolve(type_name) is not None or catalog.by_label(clean_label) is not None:
+            raise Conflict(
+                "a document type with that name or label exists", code="document_type_exists"
+            )
+        await uow.document_types.add(actor.tenant_id, doc_type, vault.clock(), actor.key_id)
+        await audit.record(
+            vault,
+            uow,
+            actor,
+            "document_type.created",
+            target_type="document_type",
+            target_id=None,
+            name=type_name,
+        )
     return doc_type

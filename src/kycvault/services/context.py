@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from kycvault.domain.catalog import BUILTIN_CATALOG, Catalog
@@ -23,6 +23,9 @@ class Limits:
     max_file_size: int
     max_files_per_request: int
     max_files_per_document: int
+    download_link_ttl: timedelta = timedelta(minutes=15)
+    idempotency_ttl: timedelta = timedelta(hours=24)
+    idempotency_lease: timedelta = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,18 +8,18 @@ from uuid import UUID
 
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.types import FileRole
-from kycvault.errors import Conflict, IntegrityFailure, InvalidInput, NotFound
+from kycvault.errors import Conflict, IntegrityFailure, NotFound
 from kycvault.ports import BlobMissing, BlobReader, BlobStoreError, Opener
 from kycvault.services import audit
-from kycvault.services.context import Actor, Vault
-from kycvault.services.documents import (
+from kycvault.services.attachments import (
     check_client_hashes,
+    check_per_file,
     check_roles,
-    delete_blobs,
-    document_not_found,
-    resolve_type,
     stored_files,
 )
+from kycvault.services.catalog import load_catalog
+from kycvault.services.context import Actor, Vault
+from kycvault.services.documents import delete_blobs, document_not_found, resolve_type
 from kycvault.services.intake import UploadSession, file_context
 
 
@@ -56,10 +56,9 @@ async def add_files(
     hashes: Sequence[str | None] = (),
 ) -> list[StoredFile]:
     staged = upload.staged
-    if roles and len(roles) != len(staged):
-        raise InvalidInput.field("role", "count_mismatch", "give one role per file, in order")
+    check_per_file(staged, roles, "role")
     doc = await prepare_file_upload(vault, actor, document_id)
-    check_roles(resolve_type(vault, doc.type), roles)
+    check_roles(resolve_type(await load_catalog(vault, actor), doc.type), roles)
     check_client_hashes(staged, hashes)
     await upload.publish()
     try:
@@ -73,6 +72,7 @@ async def add_files(
             added = stored_files(actor, document_id, staged, roles, vault.clock(), first)
             for stored in added:
                 await uow.files.add(stored)
+            await uow.documents.sync_files(actor.tenant_id, document_id)
             await audit.record(
                 vault,
                 uow,
@@ -116,6 +116,7 @@ async def delete_file(vault: Vault, actor: Actor, document_id: UUID, file_id: UU
         if stored is None:
             raise file_not_found()
         await uow.files.delete(actor.tenant_id, file_id)
+        await uow.documents.sync_files(actor.tenant_id, document_id)
         await audit.record(
             vault,
             uow,
@@ -180,46 +181,46 @@ class FileContent:
         self._reader.close()
 
 
-async def open_content(
-    vault: Vault, actor: Actor, document_id: UUID, file_id: UUID, *, action: str = "file.read"
-) -> FileContent:
-    """Authorise, audit and open a file for reading. The blob's size is checked against the
-    row before anything is served; every frame is verified as it is read."""
-    stored = await get_file(vault, actor, document_id, file_id)
-    tenant_key = await vault.keyring.get(actor.tenant_id, stored.kek_id)
-
-    def _open() -> tuple[BlobReader, Opener]:
-        try:
-            reader = vault.blobs.open(stored.blob_key)
-        except BlobMissing:
-            raise IntegrityFailure("a stored file's blob is missing", code="blob_missing") from None
-        except BlobStoreError:
-            raise IntegrityFailure(
-                "a stored blob could not be read", code="integrity_error"
-            ) from None
-        try:
-            if reader.size != vault.cipher.sealed_size(stored.size):
-                raise IntegrityFailure("a stored blob has the wrong size", code="integrity_error")
-            header = reader.read(0, vault.cipher.header_size)
-            context = file_context(actor.tenant_id, stored.id)
-            return reader, vault.cipher.opener(tenant_key, stored.wrapped_dek, context, header)
-        except BaseException:
-            reader.close()
-            raise
-
-    reader, opener = await asyncio.to_thread(_open)
+def _open_blob(vault: Vault, stored: StoredFile, tenant_key: bytes) -> tuple[BlobReader, Opener]:
+    """Runs in a worker thread: open the blob, check its size against the row, read its
+    header. Every frame is then verified as it is read."""
     try:
-        async with vault.store.write() as uow:
-            await audit.record(
-                vault,
-                uow,
-                actor,
-                action,
-                target_type="file",
-                target_id=file_id,
-                document_id=str(document_id),
-            )
+        reader = vault.blobs.open(stored.blob_key)
+    except BlobMissing:
+        raise IntegrityFailure("a stored file's blob is missing", code="blob_missing") from None
+    except BlobStoreError:
+        raise IntegrityFailure("a stored blob could not be read", code="integrity_error") from None
+    try:
+        if reader.size != vault.cipher.sealed_size(stored.size):
+            raise IntegrityFailure("a stored blob has the wrong size", code="integrity_error")
+        header = reader.read(0, vault.cipher.header_size)
+        context = file_context(stored.tenant_id, stored.id)
+        return reader, vault.cipher.opener(tenant_key, stored.wrapped_dek, context, header)
     except BaseException:
         reader.close()
         raise
+
+
+async def open_stored(vault: Vault, stored: StoredFile) -> FileContent:
+    """Open a file the caller has already authorised and audited."""
+    tenant_key = await vault.keyring.get(stored.tenant_id, stored.kek_id)
+    reader, opener = await asyncio.to_thread(_open_blob, vault, stored, tenant_key)
     return FileContent(vault, stored, reader, opener)
+
+
+async def open_content(
+    vault: Vault, actor: Actor, document_id: UUID, file_id: UUID, *, action: str = "file.read"
+) -> FileContent:
+    """Authorise, audit and open a file for reading."""
+    stored = await get_file(vault, actor, document_id, file_id)
+    async with vault.store.write() as uow:
+        await audit.record(
+            vault,
+            uow,
+            actor,
+            action,
+            target_type="file",
+            target_id=file_id,
+            document_id=str(document_id),
+        )
+    return await open_stored(vault, stored)

@@ -94,6 +94,7 @@ class FileIntake:
         self._media_type: str | None = None
         self._pending: asyncio.Future[None] | None = None
         self._wrote_header = False
+        self.published = False
 
     @property
     def size(self) -> int:
@@ -153,6 +154,7 @@ class FileIntake:
             await asyncio.to_thread(self._writer.publish)
         except BlobStoreError as exc:
             raise _store_failure(exc) from None
+        self.published = True
 
     def _sniff(self) -> None:
         detected = self._vault.sniffer.sniff(bytes(self._buffer[: self._head]))
@@ -227,5 +229,12 @@ class UploadSession:
             raise
 
     async def discard(self) -> None:
+        """Remove every blob of the request, staged or published."""
         for intake in self.intakes:
             await intake.discard()
+
+    async def discard_unpublished(self) -> None:
+        """Remove what was staged but never published (a rejected or replayed request)."""
+        for intake in self.intakes:
+            if not intake.published:
+                await intake.discard()

@@ -27,7 +27,18 @@ async def sweep_staging(vault: Vault, *, older_than_seconds: float) -> int:
     return removed
 
 
+async def purge_expired(vault: Vault) -> None:
+    """Forget expired download links and idempotency records (their bodies may hold PII)."""
+    now = vault.clock()
+    async with vault.store.write() as uow:
+        links = await uow.download_links.purge_expired(now)
+        keys = await uow.idempotency.purge_expired(now)
+    if links or keys:
+        log.info("expired_purged", download_links=links, idempotency_records=keys)
+
+
 async def run_periodically(vault: Vault, *, grace_seconds: float, every_seconds: float) -> None:
     while True:
         await sweep_staging(vault, older_than_seconds=grace_seconds)
+        await purge_expired(vault)
         await asyncio.sleep(every_seconds)

@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
+from kycvault.domain.catalog import DocumentType
+from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import ApiKey, Document, StoredFile, Subject, Tenant
 
 
@@ -53,9 +55,36 @@ class Seek:
 
 
 @dataclass(frozen=True, slots=True)
-class DocumentFilter:
-    subject_id: UUID | None = None
-    types: tuple[str, ...] = ()
+class DownloadLink:
+    """A single-use link to one file; only the token's SHA-256 is stored."""
+
+    id: UUID
+    tenant_id: UUID
+    token_hash: bytes
+    document_id: UUID
+    file_id: UUID
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None = None
+    created_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdempotencyRecord:
+    """What one ``Idempotency-Key`` did: ``in_progress`` while its request runs, then
+    ``completed`` with the response to replay."""
+
+    tenant_id: UUID
+    key: str
+    fingerprint: str
+    state: str
+    created_at: datetime
+    expires_at: datetime
+    status_code: int | None = None
+    content_type: str | None = None
+    location: str | None = None
+    body: bytes | None = None
+    target_id: UUID | None = None
 
 
 class TenantRepository(Protocol):
@@ -102,11 +131,19 @@ class DocumentRepository(Protocol):
         ...
 
     async def update(self, document: Document) -> None: ...
+    async def sync_files(self, tenant_id: UUID, document_id: UUID) -> None:
+        """Recompute what a document derives from its files, after files change."""
+        ...
+
     async def delete(self, tenant_id: UUID, document_id: UUID) -> None:
         """Delete the document and its file rows."""
         ...
 
-    async def page(self, tenant_id: UUID, flt: DocumentFilter, seek: Seek) -> list[Document]: ...
+    async def page(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> list[Document]: ...
+    async def page_at(
+        self, tenant_id: UUID, query: DocumentQuery, *, offset: int, limit: int
+    ) -> list[Document]: ...
+    async def count(self, tenant_id: UUID, query: DocumentQuery) -> int: ...
 
 
 class FileRepository(Protocol):
@@ -114,6 +151,37 @@ class FileRepository(Protocol):
     async def count(self, tenant_id: UUID, document_id: UUID) -> int: ...
     async def next_position(self, tenant_id: UUID, document_id: UUID) -> int: ...
     async def delete(self, tenant_id: UUID, file_id: UUID) -> None: ...
+
+
+class DocumentTypeRepository(Protocol):
+    async def add(self, tenant_id: UUID, doc_type: DocumentType, at: datetime, by: str) -> None: ...
+    async def list_for(self, tenant_id: UUID) -> list[DocumentType]: ...
+
+
+class DownloadLinkRepository(Protocol):
+    async def add(self, link: DownloadLink) -> None: ...
+    async def find(self, token_hash: bytes) -> DownloadLink | None: ...
+    async def consume(self, token_hash: bytes, now: datetime) -> DownloadLink | None:
+        """Mark an unused, unexpired link used and return it, atomically: of any number of
+        concurrent calls for one token exactly one gets the link."""
+        ...
+
+    async def purge_expired(self, before: datetime) -> int: ...
+
+
+class IdempotencyRepository(Protocol):
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        """Insert ``record`` unless its key exists; return the existing record if it does."""
+        ...
+
+    async def take_over(self, stale: IdempotencyRecord, record: IdempotencyRecord) -> bool:
+        """Replace an expired or abandoned record; False if someone else did it first."""
+        ...
+
+    async def complete(self, record: IdempotencyRecord) -> None: ...
+    async def release(self, tenant_id: UUID, key: str) -> None: ...
+    async def purge_target(self, tenant_id: UUID, target_id: UUID) -> None: ...
+    async def purge_expired(self, before: datetime) -> int: ...
 
 
 class AuditRepository(Protocol):
@@ -132,6 +200,12 @@ class UnitOfWork(Protocol):
     def documents(self) -> DocumentRepository: ...
     @property
     def files(self) -> FileRepository: ...
+    @property
+    def document_types(self) -> DocumentTypeRepository: ...
+    @property
+    def download_links(self) -> DownloadLinkRepository: ...
+    @property
+    def idempotency(self) -> IdempotencyRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
 

@@ -24,7 +24,10 @@ from kycvault.adapters.db.repositories import (
     SqlApiKeys,
     SqlAudit,
     SqlDocuments,
+    SqlDocumentTypes,
+    SqlDownloadLinks,
     SqlFiles,
+    SqlIdempotency,
     SqlSubjects,
     SqlTenants,
 )
@@ -47,6 +50,9 @@ class SqlUnitOfWork:
         self.subjects = SqlSubjects(conn)
         self.documents = SqlDocuments(conn)
         self.files = SqlFiles(conn)
+        self.document_types = SqlDocumentTypes(conn)
+        self.download_links = SqlDownloadLinks(conn)
+        self.idempotency = SqlIdempotency(conn)
         self.audit = SqlAudit(conn)
 
 

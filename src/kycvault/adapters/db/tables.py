@@ -64,6 +64,8 @@ tenants = sa.Table(
     sa.Column("settings", sa.JSON, nullable=False),
     sa.Column("subject_seq", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("document_seq", sa.BigInteger, nullable=False, server_default="0"),
+    # Kept with every insert and delete, so an unfiltered total is one row read.
+    sa.Column("document_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", UtcDateTime, nullable=False),
 )
 
@@ -137,11 +139,40 @@ documents = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(40), nullable=True),
     sa.Column("updated_by", sa.String(40), nullable=True),
+    # Derived columns for listing (see kycvault.domain.listing): non-null sort keys, the
+    # searchable text (name and original filenames, case-folded) and the file count.
+    sa.Column("name_key", sa.String(255), nullable=False, server_default=""),
+    sa.Column("expiry_key", sa.Date, nullable=False, server_default="9999-12-31"),
+    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("file_count", sa.Integer, nullable=False, server_default="0"),
     sa.UniqueConstraint("tenant_id", "number"),
     sa.Index(None, "tenant_id", "created_at", "id"),
+    sa.Index(None, "tenant_id", "name_key", "id"),
+    sa.Index(None, "tenant_id", "expiry_key", "id"),
     sa.Index(None, "tenant_id", "subject_id", "created_at", "id"),
     sa.Index(None, "tenant_id", "type", "created_at", "id"),
 )
+# Rare subsets get partial indexes, so "only the library" or "only empty documents" pages do
+# not walk the whole tenant looking for matches.
+sa.Index(
+    "ix_documents_library",
+    documents.c.tenant_id,
+    documents.c.created_at,
+    documents.c.id,
+    sqlite_where=documents.c.subject_id.is_(None),
+    postgresql_where=documents.c.subject_id.is_(None),
+)
+sa.Index(
+    "ix_documents_without_files",
+    documents.c.tenant_id,
+    documents.c.created_at,
+    documents.c.id,
+    sqlite_where=documents.c.file_count == 0,
+    postgresql_where=documents.c.file_count == 0,
+)
+# Substring search has a trigram index of its own, made by the migrations only: an FTS5
+# table on SQLite, a pg_trgm GIN index on PostgreSQL. They are not modelled here.
+SEARCH_OBJECTS = frozenset({"document_search", "ix_documents_search_trgm"})
 
 files = sa.Table(
     "files",
@@ -170,6 +201,56 @@ files = sa.Table(
     sa.Column("created_by", sa.String(40), nullable=True),
     sa.Index(None, "document_id", "position"),
     sa.Index(None, "tenant_id", "sha256"),
+)
+
+document_types = sa.Table(
+    "document_types",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _tenant_fk(),
+    sa.Column("name", sa.String(64), nullable=False),
+    sa.Column("label", sa.String(200), nullable=False),
+    sa.Column("category", sa.String(20), nullable=False),
+    sa.Column("roles", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("created_by", sa.String(40), nullable=True),
+    sa.UniqueConstraint("tenant_id", "name"),
+)
+
+download_links = sa.Table(
+    "download_links",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _tenant_fk(),
+    # SHA-256 of the token; the token itself is never stored.
+    sa.Column("token_hash", sa.LargeBinary(32), nullable=False, unique=True),
+    sa.Column("document_id", sa.Uuid, nullable=False),
+    sa.Column("file_id", sa.Uuid, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("used_at", UtcDateTime, nullable=True),
+    sa.Column("created_by", sa.String(40), nullable=True),
+    sa.Index(None, "tenant_id", "file_id"),
+    sa.Index(None, "expires_at"),
+)
+
+idempotency_records = sa.Table(
+    "idempotency_records",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=True),
+    sa.Column("content_type", sa.String(100), nullable=True),
+    sa.Column("location", sa.String(255), nullable=True),
+    sa.Column("body", sa.LargeBinary, nullable=True),
+    # What the request created or changed, so deleting it also purges the stored response.
+    sa.Column("target_id", sa.Uuid, nullable=True),
+    sa.Index(None, "expires_at"),
+    sa.Index(None, "tenant_id", "target_id"),
 )
 
 audit_events = sa.Table(

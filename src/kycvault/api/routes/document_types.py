@@ -1,13 +1,14 @@
-"""/v1/document-types: the catalog."""
+"""/v1/document-types: the catalog, and the tenant's own types."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
-from kycvault.api.deps import ActorDep, VaultDep
-from kycvault.api.schemas import DocumentTypeOut, ListOut
+from kycvault.api.deps import ActorDep, JsonBody, VaultDep
+from kycvault.api.idempotency import idempotent, json_payload, json_response
+from kycvault.api.schemas import DocumentTypeCreate, DocumentTypeOut, ListOut
 from kycvault.domain.types import Category
 from kycvault.services import catalog
 
@@ -20,6 +21,31 @@ async def list_document_types(
 ) -> ListOut[DocumentTypeOut]:
     types = await catalog.list_types(vault, actor, category=category)
     return ListOut(data=[DocumentTypeOut.of(t) for t in types])
+
+
+@router.post("", status_code=201, response_model=DocumentTypeOut, dependencies=[JsonBody])
+async def create_document_type(
+    body: DocumentTypeCreate, request: Request, vault: VaultDep, actor: ActorDep
+) -> Response:
+    """A tenant's own type, for documents the built-in catalog lacks. ``name`` defaults to a
+    slug of the label ("Financial Statement" → ``financial_statement``)."""
+
+    async def run() -> Response:
+        created = await catalog.create_type(
+            vault,
+            actor,
+            label=body.label,
+            name=body.name,
+            category=body.category,
+            roles=body.roles,
+        )
+        return json_response(
+            DocumentTypeOut.of(created),
+            status_code=201,
+            location=f"/v1/document-types/{created.name}",
+        )
+
+    return await idempotent(request, vault, actor, json_payload(await request.body()), run)
 
 
 @router.get("/{name}", response_model=DocumentTypeOut)

@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
 from kycvault.api.forms import FILE_PARTS, parse_json, receive_upload, split_form
-from kycvault.api.schemas import DocumentCreate, DocumentOut, DocumentPatch, PageOut
+from kycvault.api.idempotency import form_payload, idempotent, json_payload, json_response
+from kycvault.api.schemas import (
+    DocumentCreate,
+    DocumentOut,
+    DocumentPatch,
+    NumberedPageOut,
+    PageOut,
+)
 from kycvault.api.uploads import is_multipart
+from kycvault.domain.listing import MAX_SEARCH_LENGTH, DocumentQuery, Sort
 from kycvault.domain.models import Document
-from kycvault.services import documents
+from kycvault.domain.types import Classification
+from kycvault.errors import InvalidInput
+from kycvault.services import document_listing, documents
+from kycvault.services.context import Actor, Vault
 
 router = APIRouter(tags=["documents"])
 
@@ -43,72 +56,153 @@ _CREATE_BODY: dict[str, Any] = {
         },
     }
 }
+Listed = PageOut[DocumentOut] | NumberedPageOut[DocumentOut]
 
 
-def _created(response: Response, doc: Document) -> DocumentOut:
-    response.headers["location"] = f"/v1/documents/{doc.id}"
-    return DocumentOut.of(doc)
+def _filters(
+    type: Annotated[
+        list[str], Query(max_length=50, description="repeatable; names or aliases")
+    ] = [],  # noqa: B006
+    created_from: Annotated[date | None, Query(description="inclusive, UTC")] = None,
+    created_to: Annotated[date | None, Query(description="inclusive, UTC")] = None,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_SEARCH_LENGTH,
+            description="case-insensitive substring of the name or a file's original name",
+        ),
+    ] = None,
+    expires_before: Annotated[date | None, Query(description="expiry strictly before")] = None,
+    expires_after: Annotated[date | None, Query(description="expiry strictly after")] = None,
+    classification: Classification | None = None,
+    has_files: bool | None = None,
+    sort: Sort = Sort.CREATED_DESC,
+) -> DocumentQuery:
+    return DocumentQuery(
+        types=tuple(type),
+        created_from=created_from,
+        created_to=created_to,
+        search=search,
+        expires_before=expires_before,
+        expires_after=expires_after,
+        classification=classification,
+        has_files=has_files,
+        sort=sort,
+    )
+
+
+async def _list(
+    vault: Vault,
+    actor: Actor,
+    query: DocumentQuery,
+    limit: int | None,
+    cursor: str | None,
+    page: int | None,
+    per_page: int | None,
+    subject_must_exist: bool,
+) -> Listed:
+    if page is None and per_page is None:
+        found = await document_listing.list_documents(
+            vault, actor, query, limit=limit, cursor=cursor, subject_must_exist=subject_must_exist
+        )
+        return PageOut.of(found, [DocumentOut.of(d) for d in found.items])
+    if cursor is not None or limit is not None:
+        raise InvalidInput.field(
+            "page", "mixed_pagination", "use either cursor/limit or page/per_page"
+        )
+    numbered = await document_listing.number_documents(
+        vault,
+        actor,
+        query,
+        page=page or 1,
+        per_page=per_page or 20,
+        subject_must_exist=subject_must_exist,
+    )
+    return NumberedPageOut(
+        data=[DocumentOut.of(d) for d in numbered.items],
+        page=numbered.page,
+        per_page=numbered.per_page,
+        total_count=numbered.total_count,
+        total_pages=numbered.total_pages,
+    )
+
+
+Filters = Annotated[DocumentQuery, Depends(_filters)]
+Limit = Annotated[int | None, Query(ge=1, le=100)]
+Cursor = Annotated[str | None, Query(max_length=1024)]
+PageNumber = Annotated[int | None, Query(ge=1, description="numbered pages, with totals")]
+PerPage = Annotated[int | None, Query(ge=1, le=100)]
 
 
 @router.post(
     "/v1/documents", status_code=201, response_model=DocumentOut, openapi_extra=_CREATE_BODY
 )
-async def create_document(
-    request: Request, vault: VaultDep, actor: ActorDep, response: Response
-) -> DocumentOut:
+async def create_document(request: Request, vault: VaultDep, actor: ActorDep) -> Response:
     """Create a document from JSON metadata, or from form fields plus 1-5 ``file`` parts."""
     if not is_multipart(request.headers.get("content-type")):
         body = await parse_json(request, DocumentCreate)
-        doc = await documents.create_document(vault, actor, body.model_dump(exclude_unset=True))
-        return _created(response, doc)
-    limits = request.app.state.upload_limits
-    async with receive_upload(request, vault, actor, limits) as (session, fields):
+
+        async def run_json() -> Response:
+            doc = await documents.create_document(vault, actor, body.model_dump(exclude_unset=True))
+            return _created(doc)
+
+        return await idempotent(request, vault, actor, json_payload(await request.body()), run_json)
+    async with receive_upload(request, vault, actor, request.app.state.upload_limits) as (
+        session,
+        fields,
+    ):
         meta, per_file = split_form(fields, DocumentCreate)
-        doc = await documents.create_document(
-            vault,
-            actor,
-            meta.model_dump(exclude_unset=True),
-            upload=session,
-            roles=per_file.role,
-            hashes=per_file.sha256,
-        )
-    return _created(response, doc)
+
+        async def run_upload() -> Response:
+            doc = await documents.create_document(
+                vault,
+                actor,
+                meta.model_dump(exclude_unset=True),
+                upload=session,
+                roles=per_file.role,
+                hashes=per_file.sha256,
+            )
+            return _created(doc)
+
+        payload = form_payload(fields, session.staged)
+        return await idempotent(request, vault, actor, payload, run_upload)
 
 
-@router.get("/v1/documents", response_model=PageOut[DocumentOut])
+def _created(doc: Document) -> Response:
+    return json_response(DocumentOut.of(doc), status_code=201, location=f"/v1/documents/{doc.id}")
+
+
+@router.get("/v1/documents", response_model=Listed)
 async def list_documents(
     vault: VaultDep,
     actor: ActorDep,
+    query: Filters,
     subject_id: UUID | None = None,
-    type: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006
-    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
-) -> PageOut[DocumentOut]:
-    page = await documents.list_documents(
-        vault, actor, subject_id=subject_id, types=type, limit=limit, cursor=cursor
-    )
-    return PageOut.of(page, [DocumentOut.of(d) for d in page.items])
+    limit: Limit = None,
+    cursor: Cursor = None,
+    page: PageNumber = None,
+    per_page: PerPage = None,
+) -> Listed:
+    """Documents matching every filter given, in ``sort`` order (ties broken by id). Pages
+    are cursor-based (``next_cursor``/``prev_cursor``); ``page``/``per_page`` give
+    numbered pages with totals instead (up to 10,000 rows deep)."""
+    query = dataclasses.replace(query, subject_id=subject_id)
+    return await _list(vault, actor, query, limit, cursor, page, per_page, False)
 
 
-@router.get("/v1/subjects/{subject_id}/documents", response_model=PageOut[DocumentOut])
+@router.get("/v1/subjects/{subject_id}/documents", response_model=Listed)
 async def list_subject_documents(
     subject_id: UUID,
     vault: VaultDep,
     actor: ActorDep,
-    type: Annotated[list[str], Query(max_length=50)] = [],  # noqa: B006
-    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
-    cursor: Annotated[str | None, Query(max_length=1024)] = None,
-) -> PageOut[DocumentOut]:
-    page = await documents.list_documents(
-        vault,
-        actor,
-        subject_id=subject_id,
-        types=type,
-        limit=limit,
-        cursor=cursor,
-        subject_must_exist=True,
-    )
-    return PageOut.of(page, [DocumentOut.of(d) for d in page.items])
+    query: Filters,
+    limit: Limit = None,
+    cursor: Cursor = None,
+    page: PageNumber = None,
+    per_page: PerPage = None,
+) -> Listed:
+    query = dataclasses.replace(query, subject_id=subject_id)
+    return await _list(vault, actor, query, limit, cursor, page, per_page, True)
 
 
 @router.get("/v1/documents/{document_id}", response_model=DocumentOut)
@@ -118,13 +212,22 @@ async def get_document(document_id: UUID, vault: VaultDep, actor: ActorDep) -> D
 
 @router.patch("/v1/documents/{document_id}", response_model=DocumentOut, dependencies=[JsonBody])
 async def update_document(
-    document_id: UUID, body: DocumentPatch, vault: VaultDep, actor: ActorDep
-) -> DocumentOut:
-    changes = body.model_dump(exclude_unset=True)
-    return DocumentOut.of(await documents.update_document(vault, actor, document_id, changes))
+    document_id: UUID, body: DocumentPatch, request: Request, vault: VaultDep, actor: ActorDep
+) -> Response:
+    async def run() -> Response:
+        changes = body.model_dump(exclude_unset=True)
+        doc = await documents.update_document(vault, actor, document_id, changes)
+        return json_response(DocumentOut.of(doc))
+
+    return await idempotent(request, vault, actor, json_payload(await request.body()), run)
 
 
 @router.delete("/v1/documents/{document_id}", status_code=204)
-async def delete_document(document_id: UUID, vault: VaultDep, actor: ActorDep) -> Response:
-    await documents.delete_document(vault, actor, document_id)
-    return Response(status_code=204)
+async def delete_document(
+    document_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
+) -> Response:
+    async def run() -> Response:
+        await documents.delete_document(vault, actor, document_id)
+        return Response(status_code=204)
+
+    return await idempotent(request, vault, actor, b"", run)

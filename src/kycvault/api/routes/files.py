@@ -1,4 +1,4 @@
-"""/v1/documents/{id}/files: attach, list, read and delete files."""
+"""/v1/documents/{id}/files: attach, list, read, share and delete files."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from fastapi import APIRouter, Request, Response
 
 from kycvault.api.deps import ActorDep, VaultDep
 from kycvault.api.forms import FILE_PARTS, receive_upload, split_form
-from kycvault.api.responses import head_response, stream_response
-from kycvault.api.schemas import FileOut, ListOut, NoFields
+from kycvault.api.idempotency import form_payload, idempotent, json_response
+from kycvault.api.responses import display_filename, head_response, stream_response
+from kycvault.api.schemas import DownloadLinkOut, FileOut, ListOut, NoFields
 from kycvault.api.uploads import multipart_boundary
-from kycvault.services import files
+from kycvault.services import downloads, files
 
 router = APIRouter(prefix="/v1/documents/{document_id}/files", tags=["files"])
 
@@ -26,7 +27,7 @@ _UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
-_BINARY: dict[int | str, dict[str, Any]] = {
+BINARY: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/octet-stream": {}}, "description": "the file"}
 }
 
@@ -34,17 +35,21 @@ _BINARY: dict[int | str, dict[str, Any]] = {
 @router.post("", status_code=201, response_model=ListOut[FileOut], openapi_extra=_UPLOAD_BODY)
 async def add_files(
     document_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
-) -> ListOut[FileOut]:
+) -> Response:
     """Attach 1-5 files (parts named ``file``); a document holds at most 10."""
     multipart_boundary(request.headers.get("content-type"))
     await files.prepare_file_upload(vault, actor, document_id)
     limits = request.app.state.upload_limits
     async with receive_upload(request, vault, actor, limits) as (session, fields):
         _, per_file = split_form(fields, NoFields)
-        added = await files.add_files(
-            vault, actor, document_id, session, roles=per_file.role, hashes=per_file.sha256
-        )
-    return ListOut(data=[FileOut.of(f) for f in added])
+
+        async def run() -> Response:
+            added = await files.add_files(
+                vault, actor, document_id, session, roles=per_file.role, hashes=per_file.sha256
+            )
+            return json_response(ListOut(data=[FileOut.of(f) for f in added]), status_code=201)
+
+        return await idempotent(request, vault, actor, form_payload(fields, session.staged), run)
 
 
 @router.get("", response_model=ListOut[FileOut])
@@ -59,7 +64,7 @@ async def get_file(document_id: UUID, file_id: UUID, vault: VaultDep, actor: Act
 
 
 @router.api_route(
-    "/{file_id}/content", methods=["GET", "HEAD"], response_class=Response, responses=_BINARY
+    "/{file_id}/content", methods=["GET", "HEAD"], response_class=Response, responses=BINARY
 )
 async def get_file_content(
     document_id: UUID,
@@ -76,9 +81,36 @@ async def get_file_content(
     return await stream_response(request, content, disposition)
 
 
+@router.post("/{file_id}/download-link", status_code=201, response_model=DownloadLinkOut)
+async def create_download_link(
+    document_id: UUID, file_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
+) -> Response:
+    """A single-use URL that serves the file once, without authentication, for 15 minutes
+    (configurable). Later requests get 410."""
+
+    async def run() -> Response:
+        issued = await downloads.create_link(vault, actor, document_id, file_id)
+        base = request.app.state.public_url
+        return json_response(
+            DownloadLinkOut(
+                download_url=f"{base}/v1/downloads/{issued.token}",
+                expires_at=issued.link.expires_at,
+                filename=display_filename(issued.file),
+                content_type=issued.file.content_type,
+                size=issued.file.size,
+            ),
+            status_code=201,
+        )
+
+    return await idempotent(request, vault, actor, b"", run)
+
+
 @router.delete("/{file_id}", status_code=204)
 async def delete_file(
-    document_id: UUID, file_id: UUID, vault: VaultDep, actor: ActorDep
+    document_id: UUID, file_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
 ) -> Response:
-    await files.delete_file(vault, actor, document_id, file_id)
-    return Response(status_code=204)
+    async def run() -> Response:
+        await files.delete_file(vault, actor, document_id, file_id)
+        return Response(status_code=204)
+
+    return await idempotent(request, vault, actor, b"", run)

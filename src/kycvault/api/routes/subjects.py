@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
+from kycvault.api.idempotency import idempotent, json_payload, json_response
 from kycvault.api.schemas import PageOut, SubjectCreate, SubjectOut, SubjectPatch
 from kycvault.services import subjects
 
@@ -16,11 +17,15 @@ router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
 
 @router.post("", status_code=201, response_model=SubjectOut, dependencies=[JsonBody])
 async def create_subject(
-    body: SubjectCreate, vault: VaultDep, actor: ActorDep, response: Response
-) -> SubjectOut:
-    subject = await subjects.create_subject(vault, actor, body.model_dump(exclude_unset=True))
-    response.headers["location"] = f"/v1/subjects/{subject.id}"
-    return SubjectOut.of(subject)
+    body: SubjectCreate, request: Request, vault: VaultDep, actor: ActorDep
+) -> Response:
+    async def run() -> Response:
+        subject = await subjects.create_subject(vault, actor, body.model_dump(exclude_unset=True))
+        return json_response(
+            SubjectOut.of(subject), status_code=201, location=f"/v1/subjects/{subject.id}"
+        )
+
+    return await idempotent(request, vault, actor, json_payload(await request.body()), run)
 
 
 @router.get("", response_model=PageOut[SubjectOut])
@@ -41,13 +46,23 @@ async def get_subject(subject_id: UUID, vault: VaultDep, actor: ActorDep) -> Sub
 
 @router.patch("/{subject_id}", response_model=SubjectOut, dependencies=[JsonBody])
 async def update_subject(
-    subject_id: UUID, body: SubjectPatch, vault: VaultDep, actor: ActorDep
-) -> SubjectOut:
-    changes = body.model_dump(exclude_unset=True)
-    return SubjectOut.of(await subjects.update_subject(vault, actor, subject_id, changes))
+    subject_id: UUID, body: SubjectPatch, request: Request, vault: VaultDep, actor: ActorDep
+) -> Response:
+    async def run() -> Response:
+        changes = body.model_dump(exclude_unset=True)
+        return json_response(
+            SubjectOut.of(await subjects.update_subject(vault, actor, subject_id, changes))
+        )
+
+    return await idempotent(request, vault, actor, json_payload(await request.body()), run)
 
 
 @router.delete("/{subject_id}", status_code=204)
-async def delete_subject(subject_id: UUID, vault: VaultDep, actor: ActorDep) -> Response:
-    await subjects.delete_subject(vault, actor, subject_id)
-    return Response(status_code=204)
+async def delete_subject(
+    subject_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
+) -> Response:
+    async def run() -> Response:
+        await subjects.delete_subject(vault, actor, subject_id)
+        return Response(status_code=204)
+
+    return await idempotent(request, vault, actor, b"", run)

@@ -1,0 +1,22 @@
+"""Repositories over SQLAlchemy Core: rows in, domain entities out. Every query on tenant data
+filters by ``tenant_id``."""
+
+from kycvault.adapters.db.repositories.audit import SqlAudit
+from kycvault.adapters.db.repositories.document_types import SqlDocumentTypes
+from kycvault.adapters.db.repositories.documents import SqlDocuments, SqlFiles
+from kycvault.adapters.db.repositories.idempotency import SqlIdempotency
+from kycvault.adapters.db.repositories.links import SqlDownloadLinks
+from kycvault.adapters.db.repositories.subjects import SqlSubjects
+from kycvault.adapters.db.repositories.tenants import SqlApiKeys, SqlTenants
+
+__all__ = [
+    "SqlApiKeys",
+    "SqlAudit",
+    "SqlDocumentTypes",
+    "SqlDocuments",
+    "SqlDownloadLinks",
+    "SqlFiles",
+    "SqlIdempotency",
+    "SqlSubjects",
+    "SqlTenants",
+]

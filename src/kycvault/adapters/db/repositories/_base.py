@@ -1,0 +1,49 @@
+"""Shared plumbing of the repositories: row access and keyset pagination."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import RowMapping
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from kycvault.services.unit_of_work import Seek
+
+
+def seek_rows(stmt: sa.Select[Any], table: sa.Table, seek: Seek) -> sa.Select[Any]:
+    """Keyset pagination: ``(sort column, id)`` compared as a row value, so the composite
+    ``(tenant_id, column, id)`` index answers any page at any depth with a range scan."""
+    descending = seek.sort.startswith("-")
+    column = table.c[seek.sort.lstrip("-")]
+    scan_descending = descending != seek.backward
+    if seek.position is not None:
+        value, row_id = seek.position
+        key = sa.tuple_(column, table.c.id)
+        bound = sa.tuple_(sa.literal(value, column.type), sa.literal(row_id, table.c.id.type))
+        stmt = stmt.where(key < bound if scan_descending else key > bound)
+    if scan_descending:
+        stmt = stmt.order_by(column.desc(), table.c.id.desc())
+    else:
+        stmt = stmt.order_by(column.asc(), table.c.id.asc())
+    return stmt.limit(seek.limit)
+
+
+class Repo:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self._conn = conn
+
+    @property
+    def dialect(self) -> str:
+        return self._conn.dialect.name
+
+    async def _one(self, stmt: sa.Executable) -> RowMapping | None:
+        return (await self._conn.execute(stmt)).mappings().first()
+
+    async def _all(self, stmt: sa.Executable) -> Sequence[RowMapping]:
+        return (await self._conn.execute(stmt)).mappings().all()
+
+    async def _exists(self, table: sa.Table, *conditions: sa.ColumnElement[bool]) -> bool:
+        stmt = sa.select(sa.literal(1)).select_from(table).where(*conditions).limit(1)
+        return (await self._conn.execute(stmt)).first() is not None

@@ -1,0 +1,308 @@
+"""Documents and their files, and the listing queries over them.
+
+Each filter of ``DocumentQuery`` maps onto an index (see ``tables.py``): the composite
+``(tenant_id, sort key, id)`` indexes serve every sort, ``(tenant_id, subject_id, …)`` and
+``(tenant_id, type, …)`` the equality filters, partial indexes the rare subsets, and a trigram
+index the substring search.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy import RowMapping
+
+from kycvault.adapters.db.repositories._base import Repo, seek_rows
+from kycvault.adapters.db.tables import documents, files, tenants
+from kycvault.domain import listing
+from kycvault.domain.listing import DocumentQuery
+from kycvault.domain.models import Document, StoredFile
+from kycvault.domain.types import Authenticity, Classification, FileRole
+from kycvault.services.unit_of_work import Seek
+
+Condition = sa.ColumnElement[bool] | sa.TextClause
+_FTS_MIN_LENGTH = 3  # the trigram index answers substrings of three characters or more
+
+
+def _file(row: RowMapping) -> StoredFile:
+    return StoredFile(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        document_id=row["document_id"],
+        position=row["position"],
+        role=FileRole(row["role"]) if row["role"] else None,
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        blob_key=row["blob_key"],
+        wrapped_dek=bytes(row["wrapped_dek"]),
+        kek_id=row["kek_id"],
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+    )
+
+
+def _document(row: RowMapping, attached: list[StoredFile]) -> Document:
+    return Document(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        number=row["number"],
+        subject_id=row["subject_id"],
+        type=row["type"],
+        name=row["name"],
+        id_number=row["id_number"],
+        issuing_country=row["issuing_country"],
+        issue_date=row["issue_date"],
+        expiry_date=row["expiry_date"],
+        authenticity=Authenticity(row["authenticity"]) if row["authenticity"] else None,
+        notify_before_expiry=row["notify_before_expiry"],
+        metadata=dict(row["metadata"] or {}),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        created_by=row["created_by"],
+        updated_by=row["updated_by"],
+        files=attached,
+    )
+
+
+def _document_values(doc: Document) -> dict[str, Any]:
+    return {
+        "subject_id": doc.subject_id,
+        "type": doc.type,
+        "name": doc.name,
+        "id_number": doc.id_number,
+        "issuing_country": doc.issuing_country,
+        "issue_date": doc.issue_date,
+        "expiry_date": doc.expiry_date,
+        "authenticity": doc.authenticity.value if doc.authenticity else None,
+        "notify_before_expiry": doc.notify_before_expiry,
+        "metadata": doc.metadata,
+        "updated_at": doc.updated_at,
+        "updated_by": doc.updated_by,
+        **_derived(doc.name, doc.expiry_date, [f.filename for f in doc.files]),
+    }
+
+
+def _derived(name: str | None, expiry: Any, filenames: list[str | None]) -> dict[str, Any]:
+    return {
+        "name_key": listing.name_key(name),
+        "expiry_key": listing.expiry_key(expiry),
+        "search_text": listing.search_text(name, filenames),
+        "file_count": len(filenames),
+    }
+
+
+def _day_start(day: Any) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _like_escape(text: str) -> str:
+    """``%`` and ``_`` are literal characters in a search, not wildcards."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class SqlDocuments(Repo):
+    async def add(self, document: Document) -> None:
+        await self._conn.execute(
+            documents.insert().values(
+                id=document.id,
+                tenant_id=document.tenant_id,
+                number=document.number,
+                created_at=document.created_at,
+                created_by=document.created_by,
+                **_document_values(document),
+            )
+        )
+        await self._count(document.tenant_id, +1)
+
+    async def get(
+        self, tenant_id: UUID, document_id: UUID, *, for_update: bool = False
+    ) -> Document | None:
+        stmt = documents.select().where(
+            documents.c.tenant_id == tenant_id, documents.c.id == document_id
+        )
+        row = await self._one(stmt.with_for_update() if for_update else stmt)
+        if row is None:
+            return None
+        attached = await self._files_of([document_id], tenant_id)
+        return _document(row, attached.get(document_id, []))
+
+    async def update(self, document: Document) -> None:
+        await self._conn.execute(
+            documents.update()
+            .where(documents.c.tenant_id == document.tenant_id, documents.c.id == document.id)
+            .values(**_document_values(document))
+        )
+
+    async def sync_files(self, tenant_id: UUID, document_id: UUID) -> None:
+        """Recompute what the document derives from its files (count, searchable names)."""
+        row = await self._one(
+            sa.select(documents.c.name, documents.c.expiry_date).where(
+                documents.c.tenant_id == tenant_id, documents.c.id == document_id
+            )
+        )
+        if row is None:
+            return
+        names = (
+            await self._conn.execute(
+                sa.select(files.c.filename)
+                .where(files.c.tenant_id == tenant_id, files.c.document_id == document_id)
+                .order_by(files.c.position)
+            )
+        ).scalars()
+        await self._conn.execute(
+            documents.update()
+            .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
+            .values(**_derived(row["name"], row["expiry_date"], list(names)))
+        )
+
+    async def delete(self, tenant_id: UUID, document_id: UUID) -> None:
+        await self._conn.execute(
+            files.delete().where(files.c.tenant_id == tenant_id, files.c.document_id == document_id)
+        )
+        result = await self._conn.execute(
+            documents.delete().where(
+                documents.c.tenant_id == tenant_id, documents.c.id == document_id
+            )
+        )
+        if result.rowcount:
+            await self._count(tenant_id, -1)
+
+    async def page(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> list[Document]:
+        stmt = documents.select().where(*self._conditions(tenant_id, query))
+        return await self._with_files(tenant_id, seek_rows(stmt, documents, seek))
+
+    async def page_at(
+        self, tenant_id: UUID, query: DocumentQuery, *, offset: int, limit: int
+    ) -> list[Document]:
+        sort = query.sort
+        column = documents.c[sort.column]
+        order = (
+            (column.desc(), documents.c.id.desc()) if sort.descending else (column, documents.c.id)
+        )
+        stmt = (
+            documents.select()
+            .where(*self._conditions(tenant_id, query))
+            .order_by(*order)
+            .offset(offset)
+            .limit(limit)
+        )
+        return await self._with_files(tenant_id, stmt)
+
+    async def count(self, tenant_id: UUID, query: DocumentQuery) -> int:
+        conditions = self._conditions(tenant_id, query)
+        if len(conditions) == 1:  # only the tenant: the maintained counter answers
+            stmt = sa.select(tenants.c.document_count).where(tenants.c.id == tenant_id)
+        else:
+            stmt = sa.select(sa.func.count()).select_from(documents).where(*conditions)
+        return int((await self._conn.execute(stmt)).scalar_one())
+
+    def _conditions(self, tenant_id: UUID, query: DocumentQuery) -> list[Condition]:
+        c = documents.c
+        found: list[Condition] = [c.tenant_id == tenant_id]
+        if query.subject_id is not None:
+            found.append(c.subject_id == query.subject_id)
+        if query.types:
+            found.append(c.type.in_(query.types))
+        if query.created_from is not None:
+            found.append(c.created_at >= _day_start(query.created_from))
+        if query.created_to is not None:
+            found.append(c.created_at < _day_start(query.created_to + timedelta(days=1)))
+        if query.expires_before is not None:
+            found.append(c.expiry_key < query.expires_before)
+        if query.expires_after is not None:
+            found.append(c.expiry_key > query.expires_after)
+            found.append(c.expiry_key < listing.NO_EXPIRY)
+        if query.classification is Classification.TENANT_PRIVATE:
+            found.append(c.subject_id.is_(None))
+        elif query.classification is Classification.ENTITY_PRIVATE:
+            found.append(c.subject_id.is_not(None))
+        if query.has_files is True:
+            found.append(c.file_count > 0)
+        elif query.has_files is False:
+            found.append(c.file_count == 0)
+        if query.search_folded:
+            found.append(self._search(query.search_folded))
+        return found
+
+    def _search(self, folded: str) -> Condition:
+        if self.dialect == "sqlite" and len(folded) >= _FTS_MIN_LENGTH:
+            phrase = '"' + folded.replace('"', '""') + '"'
+            return sa.text(
+                "documents.rowid IN "
+                "(SELECT rowid FROM document_search WHERE document_search MATCH :search_phrase)"
+            ).bindparams(search_phrase=phrase)
+        # PostgreSQL's pg_trgm index serves this LIKE; on SQLite only 1-2 character searches
+        # get here, where a trigram index cannot help anyway.
+        return documents.c.search_text.like(f"%{_like_escape(folded)}%", escape="\\")
+
+    async def _with_files(self, tenant_id: UUID, stmt: sa.Select[Any]) -> list[Document]:
+        rows = await self._all(stmt)
+        attached = await self._files_of([r["id"] for r in rows], tenant_id)
+        return [_document(r, attached.get(r["id"], [])) for r in rows]
+
+    async def _count(self, tenant_id: UUID, delta: int) -> None:
+        await self._conn.execute(
+            tenants.update()
+            .where(tenants.c.id == tenant_id)
+            .values(document_count=tenants.c.document_count + delta)
+        )
+
+    async def _files_of(
+        self, document_ids: list[UUID], tenant_id: UUID
+    ) -> dict[UUID, list[StoredFile]]:
+        if not document_ids:
+            return {}
+        rows = await self._all(
+            files.select()
+            .where(files.c.tenant_id == tenant_id, files.c.document_id.in_(document_ids))
+            .order_by(files.c.position, files.c.id)
+        )
+        grouped: dict[UUID, list[StoredFile]] = {}
+        for row in rows:
+            grouped.setdefault(row["document_id"], []).append(_file(row))
+        return grouped
+
+
+class SqlFiles(Repo):
+    async def add(self, stored: StoredFile) -> None:
+        await self._conn.execute(
+            files.insert().values(
+                id=stored.id,
+                tenant_id=stored.tenant_id,
+                document_id=stored.document_id,
+                position=stored.position,
+                role=stored.role.value if stored.role else None,
+                filename=stored.filename,
+                content_type=stored.content_type,
+                size=stored.size,
+                sha256=stored.sha256,
+                blob_key=stored.blob_key,
+                wrapped_dek=stored.wrapped_dek,
+                kek_id=stored.kek_id,
+                created_at=stored.created_at,
+                created_by=stored.created_by,
+            )
+        )
+
+    async def count(self, tenant_id: UUID, document_id: UUID) -> int:
+        stmt = sa.select(sa.func.count()).where(
+            files.c.tenant_id == tenant_id, files.c.document_id == document_id
+        )
+        return int((await self._conn.execute(stmt)).scalar_one())
+
+    async def next_position(self, tenant_id: UUID, document_id: UUID) -> int:
+        stmt = sa.select(sa.func.max(files.c.position)).where(
+            files.c.tenant_id == tenant_id, files.c.document_id == document_id
+        )
+        last = (await self._conn.execute(stmt)).scalar()
+        return 0 if last is None else int(last) + 1
+
+    async def delete(self, tenant_id: UUID, file_id: UUID) -> None:
+        await self._conn.execute(
+            files.delete().where(files.c.tenant_id == tenant_id, files.c.id == file_id)
+        )

@@ -1,0 +1,84 @@
+"""Idempotency records, unique per (tenant, key) by the primary key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import RowMapping
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kycvault.adapters.db.repositories._base import Repo
+from kycvault.adapters.db.tables import idempotency_records
+from kycvault.services.unit_of_work import IdempotencyRecord
+
+_COLUMNS = (
+    "tenant_id", "key", "fingerprint", "state", "created_at", "expires_at",
+    "status_code", "content_type", "location", "body", "target_id",
+)  # fmt: skip
+
+
+def _record(row: RowMapping) -> IdempotencyRecord:
+    values = {name: row[name] for name in _COLUMNS}
+    if values["body"] is not None:
+        values["body"] = bytes(values["body"])
+    return IdempotencyRecord(**values)
+
+
+def _values(record: IdempotencyRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in _COLUMNS}
+
+
+class SqlIdempotency(Repo):
+    def _where(self, tenant_id: UUID, key: str) -> Any:
+        c = idempotency_records.c
+        return (c.tenant_id == tenant_id) & (c.key == key)
+
+    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        inserted = await self._conn.execute(
+            dialect_insert(idempotency_records)
+            .values(**_values(record))
+            .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+        )
+        if inserted.rowcount:
+            return None
+        row = await self._one(
+            idempotency_records.select().where(self._where(record.tenant_id, record.key))
+        )
+        return _record(row) if row else None
+
+    async def take_over(self, stale: IdempotencyRecord, record: IdempotencyRecord) -> bool:
+        result = await self._conn.execute(
+            idempotency_records.update()
+            .where(
+                self._where(stale.tenant_id, stale.key),
+                idempotency_records.c.created_at == stale.created_at,
+                idempotency_records.c.state == stale.state,
+            )
+            .values(**_values(record))
+        )
+        return bool(result.rowcount)
+
+    async def complete(self, record: IdempotencyRecord) -> None:
+        await self._conn.execute(
+            idempotency_records.update()
+            .where(self._where(record.tenant_id, record.key))
+            .values(**_values(record))
+        )
+
+    async def release(self, tenant_id: UUID, key: str) -> None:
+        await self._conn.execute(idempotency_records.delete().where(self._where(tenant_id, key)))
+
+    async def purge_target(self, tenant_id: UUID, target_id: UUID) -> None:
+        c = idempotency_records.c
+        await self._conn.execute(
+            idempotency_records.delete().where(c.tenant_id == tenant_id, c.target_id == target_id)
+        )
+
+    async def purge_expired(self, before: datetime) -> int:
+        result = await self._conn.execute(
+            idempotency_records.delete().where(idempotency_records.c.expires_at < before)
+        )
+        return int(result.rowcount or 0)

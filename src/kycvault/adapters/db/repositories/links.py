@@ -1,0 +1,65 @@
+"""Single-use download links."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import RowMapping
+
+from kycvault.adapters.db.repositories._base import Repo
+from kycvault.adapters.db.tables import download_links
+from kycvault.services.unit_of_work import DownloadLink
+
+
+def _link(row: RowMapping) -> DownloadLink:
+    return DownloadLink(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        token_hash=bytes(row["token_hash"]),
+        document_id=row["document_id"],
+        file_id=row["file_id"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        used_at=row["used_at"],
+        created_by=row["created_by"],
+    )
+
+
+class SqlDownloadLinks(Repo):
+    async def add(self, link: DownloadLink) -> None:
+        await self._conn.execute(
+            download_links.insert().values(
+                id=link.id,
+                tenant_id=link.tenant_id,
+                token_hash=link.token_hash,
+                document_id=link.document_id,
+                file_id=link.file_id,
+                created_at=link.created_at,
+                expires_at=link.expires_at,
+                used_at=link.used_at,
+                created_by=link.created_by,
+            )
+        )
+
+    async def find(self, token_hash: bytes) -> DownloadLink | None:
+        row = await self._one(
+            download_links.select().where(download_links.c.token_hash == token_hash)
+        )
+        return _link(row) if row else None
+
+    async def consume(self, token_hash: bytes, now: datetime) -> DownloadLink | None:
+        # One conditional UPDATE … RETURNING: the database decides the single winner.
+        c = download_links.c
+        row = await self._one(
+            download_links.update()
+            .where(c.token_hash == token_hash, c.used_at.is_(None), c.expires_at > now)
+            .values(used_at=now)
+            .returning(*download_links.c)
+        )
+        return _link(row) if row else None
+
+    async def purge_expired(self, before: datetime) -> int:
+        result = await self._conn.execute(
+            download_links.delete().where(download_links.c.expires_at < before)
+        )
+        return int(result.rowcount or 0)

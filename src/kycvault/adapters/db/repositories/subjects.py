@@ -1,0 +1,97 @@
+"""Subjects."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import RowMapping
+
+from kycvault.adapters.db.repositories._base import Repo, seek_rows
+from kycvault.adapters.db.tables import documents, subjects
+from kycvault.domain.models import Subject
+from kycvault.domain.types import SubjectType
+from kycvault.services.unit_of_work import Seek
+
+
+def _subject(row: RowMapping) -> Subject:
+    return Subject(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        number=row["number"],
+        type=SubjectType(row["type"]),
+        external_id=row["external_id"],
+        display_name=row["display_name"],
+        parent_id=row["parent_id"],
+        metadata=dict(row["metadata"] or {}),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        created_by=row["created_by"],
+        updated_by=row["updated_by"],
+    )
+
+
+def _subject_values(subject: Subject) -> dict[str, Any]:
+    return {
+        "type": subject.type.value,
+        "external_id": subject.external_id,
+        "display_name": subject.display_name,
+        "parent_id": subject.parent_id,
+        "metadata": subject.metadata,
+        "updated_at": subject.updated_at,
+        "updated_by": subject.updated_by,
+    }
+
+
+class SqlSubjects(Repo):
+    async def add(self, subject: Subject) -> None:
+        await self._conn.execute(
+            subjects.insert().values(
+                id=subject.id,
+                tenant_id=subject.tenant_id,
+                number=subject.number,
+                created_at=subject.created_at,
+                created_by=subject.created_by,
+                **_subject_values(subject),
+            )
+        )
+
+    async def get(self, tenant_id: UUID, subject_id: UUID) -> Subject | None:
+        row = await self._one(
+            subjects.select().where(subjects.c.tenant_id == tenant_id, subjects.c.id == subject_id)
+        )
+        return _subject(row) if row else None
+
+    async def get_by_external_id(self, tenant_id: UUID, external_id: str) -> Subject | None:
+        row = await self._one(
+            subjects.select().where(
+                subjects.c.tenant_id == tenant_id, subjects.c.external_id == external_id
+            )
+        )
+        return _subject(row) if row else None
+
+    async def update(self, subject: Subject) -> None:
+        await self._conn.execute(
+            subjects.update()
+            .where(subjects.c.tenant_id == subject.tenant_id, subjects.c.id == subject.id)
+            .values(**_subject_values(subject))
+        )
+
+    async def delete(self, tenant_id: UUID, subject_id: UUID) -> None:
+        await self._conn.execute(
+            subjects.delete().where(subjects.c.tenant_id == tenant_id, subjects.c.id == subject_id)
+        )
+
+    async def has_documents(self, tenant_id: UUID, subject_id: UUID) -> bool:
+        return await self._exists(
+            documents, documents.c.tenant_id == tenant_id, documents.c.subject_id == subject_id
+        )
+
+    async def has_members(self, tenant_id: UUID, subject_id: UUID) -> bool:
+        return await self._exists(
+            subjects, subjects.c.tenant_id == tenant_id, subjects.c.parent_id == subject_id
+        )
+
+    async def page(self, tenant_id: UUID, seek: Seek) -> list[Subject]:
+        stmt = seek_rows(subjects.select().where(subjects.c.tenant_id == tenant_id), subjects, seek)
+        return [_subject(r) for r in await self._all(stmt)]

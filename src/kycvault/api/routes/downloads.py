@@ -1,0 +1,21 @@
+"""/v1/downloads/{token}: redeem a single-use link (no authentication: the token is it)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from kycvault.api.deps import VaultDep
+from kycvault.api.responses import head_response, stream_response
+from kycvault.api.routes.files import BINARY
+from kycvault.services import downloads
+
+router = APIRouter(prefix="/v1/downloads", tags=["files"])
+
+
+@router.api_route("/{token}", methods=["GET", "HEAD"], response_class=Response, responses=BINARY)
+async def redeem_download_link(token: str, request: Request, vault: VaultDep) -> Response:
+    """Serve the file once. ``HEAD`` shows its headers without using the link up."""
+    if request.method == "HEAD":
+        return head_response(await downloads.peek(vault, token), "attachment")
+    content = await downloads.redeem(vault, token, request_id=request.state.request_id)
+    return await stream_response(request, content, "attachment")

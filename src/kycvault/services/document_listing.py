@@ -1,0 +1,125 @@
+"""Finding documents: filtered, sorted lists with keyset cursors (the native API's default)
+or numbered pages with totals (for the dialects whose clients expect them).
+
+Numbered pages use OFFSET, whose cost grows with depth; they are capped at
+``MAX_OFFSET`` rows, beyond which cursors must be used. Totals come from the tenant's
+maintained counter when nothing is filtered, and from an index-only count otherwise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from kycvault.domain import listing
+from kycvault.domain.catalog import Catalog
+from kycvault.domain.listing import DocumentQuery
+from kycvault.domain.models import Document
+from kycvault.errors import InvalidInput, NotFound
+from kycvault.services.catalog import tenant_catalog
+from kycvault.services.context import Actor, Vault
+from kycvault.services.documents import resolve_type
+from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
+from kycvault.services.unit_of_work import Seek
+
+T = TypeVar("T")
+MAX_OFFSET = 10_000
+MAX_PER_PAGE = 100
+
+
+@dataclass(frozen=True, slots=True)
+class NumberedPage(Generic[T]):
+    items: list[T]
+    page: int
+    per_page: int
+    total_count: int
+
+    @property
+    def total_pages(self) -> int:
+        return -(-self.total_count // self.per_page)
+
+
+def _canonical_types(catalog: Catalog, query: DocumentQuery) -> DocumentQuery:
+    """Type names or aliases → canonical names; an unknown one is a 400 that names it."""
+    if not query.types:
+        return query
+    names = tuple(sorted({resolve_type(catalog, t).name for t in query.types}))
+    return dataclasses.replace(query, types=names)
+
+
+async def _prepare(
+    vault: Vault, actor: Actor, query: DocumentQuery, subject_must_exist: bool
+) -> DocumentQuery:
+    async with vault.store.read() as uow:
+        if (
+            subject_must_exist
+            and query.subject_id is not None
+            and await uow.subjects.get(actor.tenant_id, query.subject_id) is None
+        ):
+            raise NotFound("no such subject", code="subject_not_found")
+        return _canonical_types(await tenant_catalog(vault, uow, actor), query)
+
+
+async def list_documents(
+    vault: Vault,
+    actor: Actor,
+    query: DocumentQuery,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+    subject_must_exist: bool = False,
+) -> Page[Document]:
+    """A page of documents in ``query.sort`` order, ties broken by id. With
+    ``subject_must_exist`` an unknown subject is a 404 (the nested route) rather than an
+    empty page."""
+    query = await _prepare(vault, actor, query, subject_must_exist)
+    sort = query.sort
+
+    async def fetch(seek: Seek) -> list[Document]:
+        async with vault.store.read() as uow:
+            return await uow.documents.page(actor.tenant_id, query, seek)
+
+    def key(doc: Document) -> tuple[Any, UUID]:
+        return listing.sort_value(doc, sort), doc.id
+
+    return await paginate(
+        fetch,
+        codec=cursor_codec(vault.cipher),
+        tenant_id=actor.tenant_id,
+        scope=f"documents|{query.fingerprint()}",
+        sort=("-" if sort.descending else "") + sort.column,
+        key=key,
+        parse=lambda raw: listing.parse_sort_value(sort, raw),
+        limit=check_limit(limit),
+        cursor=cursor,
+    )
+
+
+async def number_documents(
+    vault: Vault,
+    actor: Actor,
+    query: DocumentQuery,
+    *,
+    page: int = 1,
+    per_page: int = 20,
+    subject_must_exist: bool = False,
+) -> NumberedPage[Document]:
+    """Page ``page`` (from 1) of ``per_page`` documents, with the total that match."""
+    if page < 1:
+        raise InvalidInput.field("page", "out_of_range", "pages count from 1")
+    if not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidInput.field(
+            "per_page", "out_of_range", f"per_page must be 1 to {MAX_PER_PAGE}"
+        )
+    offset = (page - 1) * per_page
+    if offset > MAX_OFFSET:
+        raise InvalidInput.field(
+            "page", "page_too_deep", f"numbered pages reach {MAX_OFFSET} rows; use cursors"
+        )
+    query = await _prepare(vault, actor, query, subject_must_exist)
+    async with vault.store.read() as uow:
+        total = await uow.documents.count(actor.tenant_id, query)
+        items = await uow.documents.page_at(actor.tenant_id, query, offset=offset, limit=per_page)
+    return NumberedPage(items=items, page=page, per_page=per_page, total_count=total)

@@ -46,11 +46,11 @@ class Settings(BaseSettings):
     # starting its workers, and turns this off for them).
     migrate_on_start: bool = True
     # Single-use download links live this long.
-    download_link_ttl_seconds: int = Field(default=15 * 60, ge=10, le=7 * 24 * 3600)
+    download_link_ttl_seconds: int = Field(default=15 * 60, ge=1, le=7 * 24 * 3600)
     # Idempotency keys are remembered this long; a request still running after the lease is
     # taken to have died, and its key may be used again.
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
-    idempotency_lease_seconds: int = Field(default=15 * 60, ge=10)
+    idempotency_lease_seconds: int = Field(default=15 * 60, ge=1)
     staging_grace_seconds: float = Field(default=24 * 3600, ge=0)
 
     sqlite_pool_size: int = Field(default=8, ge=1, le=64)

@@ -165,11 +165,11 @@ class SqlDocuments(Repo):
             files.delete().where(files.c.tenant_id == tenant_id, files.c.document_id == document_id)
         )
         result = await self._conn.execute(
-            documents.delete().where(
-                documents.c.tenant_id == tenant_id, documents.c.id == document_id
-            )
+            documents.delete()
+            .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
+            .returning(documents.c.id)
         )
-        if result.rowcount:
+        if result.first() is not None:
             await self._count(tenant_id, -1)
 
     async def page(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> list[Document]:

@@ -37,12 +37,14 @@ class SqlIdempotency(Repo):
 
     async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        # RETURNING, not rowcount: the async PostgreSQL driver reports -1 for this INSERT.
         inserted = await self._conn.execute(
             dialect_insert(idempotency_records)
             .values(**_values(record))
             .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
+            .returning(idempotency_records.c.key)
         )
-        if inserted.rowcount:
+        if inserted.first() is not None:
             return None
         row = await self._one(
             idempotency_records.select().where(self._where(record.tenant_id, record.key))
@@ -58,8 +60,9 @@ class SqlIdempotency(Repo):
                 idempotency_records.c.state == stale.state,
             )
             .values(**_values(record))
+            .returning(idempotency_records.c.key)
         )
-        return bool(result.rowcount)
+        return result.first() is not None
 
     async def complete(self, record: IdempotencyRecord) -> None:
         await self._conn.execute(
@@ -79,6 +82,8 @@ class SqlIdempotency(Repo):
 
     async def purge_expired(self, before: datetime) -> int:
         result = await self._conn.execute(
-            idempotency_records.delete().where(idempotency_records.c.expires_at < before)
+            idempotency_records.delete()
+            .where(idempotency_records.c.expires_at < before)
+            .returning(idempotency_records.c.key)
         )
-        return int(result.rowcount or 0)
+        return len(result.all())

@@ -60,6 +60,8 @@ class SqlDownloadLinks(Repo):
 
     async def purge_expired(self, before: datetime) -> int:
         result = await self._conn.execute(
-            download_links.delete().where(download_links.c.expires_at < before)
+            download_links.delete()
+            .where(download_links.c.expires_at < before)
+            .returning(download_links.c.id)
         )
-        return int(result.rowcount or 0)
+        return len(result.all())

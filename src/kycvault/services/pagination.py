@@ -41,9 +41,14 @@ class Page(Generic[T]):
 
 @dataclass(frozen=True, slots=True)
 class Position:
+    """A cursor: the key of a boundary row and the direction to read from it. A cursor is
+    ``inclusive`` when its boundary row was not shown on the page it came from (it was made
+    on an empty page), so turning around there must not skip that row."""
+
     value: Any
     id: UUID
     backward: bool
+    inclusive: bool = False
 
 
 def _b64(data: bytes) -> str:
@@ -74,7 +79,12 @@ class CursorCodec:
 
     def encode(self, *, tenant_id: UUID, scope: str, position: Position) -> str:
         body = json.dumps(
-            [_dump_value(position.value), position.id.hex, 1 if position.backward else 0],
+            [
+                _dump_value(position.value),
+                position.id.hex,
+                1 if position.backward else 0,
+                1 if position.inclusive else 0,
+            ],
             separators=(",", ":"),
         ).encode()
         return f"{_b64(body)}.{_b64(self._mac(tenant_id, scope, body))}"
@@ -93,8 +103,8 @@ class CursorCodec:
         if not hmac.compare_digest(mac, self._mac(tenant_id, scope, body)):
             raise _bad_cursor("the cursor was altered or belongs to another query")
         try:
-            value, id_hex, backward = json.loads(body)
-            return Position(parse(value), UUID(hex=id_hex), bool(backward))
+            value, id_hex, backward, inclusive = json.loads(body)
+            return Position(parse(value), UUID(hex=id_hex), bool(backward), bool(inclusive))
         except (ValueError, TypeError):
             raise _bad_cursor("malformed cursor") from None
 
@@ -135,6 +145,7 @@ async def paginate(
             limit=limit + 1,
             position=(position.value, position.id) if position else None,
             backward=backward,
+            inclusive=position.inclusive if position else False,
         )
     )
     has_more = len(rows) > limit
@@ -142,20 +153,29 @@ async def paginate(
     if backward:
         rows.reverse()
 
-    def cursor_at(value_id: tuple[Any, UUID], back: bool) -> str:
-        return codec.encode(
-            tenant_id=tenant_id, scope=scope, position=Position(value_id[0], value_id[1], back)
-        )
+    def cursor_at(value_id: tuple[Any, UUID], back: bool, inclusive: bool = False) -> str:
+        position = Position(value_id[0], value_id[1], back, inclusive)
+        return codec.encode(tenant_id=tenant_id, scope=scope, position=position)
 
     first = key(rows[0]) if rows else None
     last = key(rows[-1]) if rows else None
     here = (position.value, position.id) if position else None
+    # On an empty page the way back starts at the incoming position, which this page did not
+    # show (it was excluded, or it is the row the previous page ended on): include it.
+    turn_inclusive = not rows and position is not None
     if backward:
-        next_anchor = last or here
-        next_cursor = cursor_at(next_anchor, False) if next_anchor else None
+        next_cursor = (
+            cursor_at(last, False)
+            if last
+            else cursor_at(here, False, turn_inclusive)
+            if here
+            else None
+        )
         prev_cursor = cursor_at(first, True) if has_more and first else None
     else:
         next_cursor = cursor_at(last, False) if has_more and last else None
-        prev_anchor = (first or here) if here else None
-        prev_cursor = cursor_at(prev_anchor, True) if prev_anchor else None
+        if first:
+            prev_cursor = cursor_at(first, True) if here else None
+        else:
+            prev_cursor = cursor_at(here, True, turn_inclusive) if here else None
     return Page(rows, next_cursor, prev_cursor, has_more)

@@ -46,12 +46,14 @@ class AuditEvent:
 @dataclass(frozen=True, slots=True)
 class Seek:
     """One keyset page request: rows after (or, ``backward``, before) ``position`` in the
-    order given by ``sort`` (a column name, ``-`` for descending), ties broken by id."""
+    order given by ``sort`` (a column name, ``-`` for descending), ties broken by id; with
+    ``inclusive`` the row at ``position`` itself too."""
 
     sort: str
     limit: int
     position: tuple[Any, UUID] | None = None
     backward: bool = False
+    inclusive: bool = False
 
 
 @dataclass(frozen=True, slots=True)

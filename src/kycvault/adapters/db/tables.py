@@ -151,6 +151,9 @@ documents = sa.Table(
     sa.Index(None, "tenant_id", "expiry_key", "id"),
     sa.Index(None, "tenant_id", "subject_id", "created_at", "id"),
     sa.Index(None, "tenant_id", "type", "created_at", "id"),
+    # The type is the filter clients use most; it gets an index for each sort.
+    sa.Index(None, "tenant_id", "type", "name_key", "id"),
+    sa.Index(None, "tenant_id", "type", "expiry_key", "id"),
 )
 # Rare subsets get partial indexes, so "only the library" or "only empty documents" pages do
 # not walk the whole tenant looking for matches.

@@ -22,7 +22,10 @@ def seek_rows(stmt: sa.Select[Any], table: sa.Table, seek: Seek) -> sa.Select[An
         value, row_id = seek.position
         key = sa.tuple_(column, table.c.id)
         bound = sa.tuple_(sa.literal(value, column.type), sa.literal(row_id, table.c.id.type))
-        stmt = stmt.where(key < bound if scan_descending else key > bound)
+        if scan_descending:
+            stmt = stmt.where(key <= bound if seek.inclusive else key < bound)
+        else:
+            stmt = stmt.where(key >= bound if seek.inclusive else key > bound)
     if scan_descending:
         stmt = stmt.order_by(column.desc(), table.c.id.desc())
     else:

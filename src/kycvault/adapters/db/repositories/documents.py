@@ -173,8 +173,12 @@ class SqlDocuments(Repo):
             await self._count(tenant_id, -1)
 
     async def page(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> list[Document]:
+        return await self._with_files(tenant_id, self.page_statement(tenant_id, query, seek))
+
+    def page_statement(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> sa.Select[Any]:
+        """The statement behind ``page`` (also what the query-plan checks explain)."""
         stmt = documents.select().where(*self._conditions(tenant_id, query))
-        return await self._with_files(tenant_id, seek_rows(stmt, documents, seek))
+        return seek_rows(stmt, documents, seek)
 
     async def page_at(
         self, tenant_id: UUID, query: DocumentQuery, *, offset: int, limit: int
@@ -217,9 +221,9 @@ class SqlDocuments(Repo):
         if query.expires_after is not None:
             found.append(c.expiry_key > query.expires_after)
             found.append(c.expiry_key < listing.NO_EXPIRY)
-        if query.classification is Classification.TENANT_PRIVATE:
+        if query.classification == Classification.TENANT_PRIVATE:
             found.append(c.subject_id.is_(None))
-        elif query.classification is Classification.ENTITY_PRIVATE:
+        elif query.classification == Classification.ENTITY_PRIVATE:
             found.append(c.subject_id.is_not(None))
         if query.has_files is True:
             found.append(c.file_count > 0)

@@ -135,6 +135,16 @@ def upgrade() -> None:
             unique=False,
         )
         batch_op.create_index(
+            batch_op.f("ix_documents_tenant_id_type_name_key_id"),
+            ["tenant_id", "type", "name_key", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
+            batch_op.f("ix_documents_tenant_id_type_expiry_key_id"),
+            ["tenant_id", "type", "expiry_key", "id"],
+            unique=False,
+        )
+        batch_op.create_index(
             batch_op.f("ix_documents_tenant_id_name_key_id"),
             ["tenant_id", "name_key", "id"],
             unique=False,
@@ -215,6 +225,8 @@ def downgrade() -> None:
             postgresql_where=sa.text("file_count = 0"),
         )
         batch_op.drop_index(batch_op.f("ix_documents_tenant_id_name_key_id"))
+        batch_op.drop_index(batch_op.f("ix_documents_tenant_id_type_expiry_key_id"))
+        batch_op.drop_index(batch_op.f("ix_documents_tenant_id_type_name_key_id"))
         batch_op.drop_index(batch_op.f("ix_documents_tenant_id_expiry_key_id"))
         batch_op.drop_index(
             "ix_documents_library",

@@ -1,0 +1,206 @@
+"""Listing at scale: seed a tenant with a million documents (plus two smaller tenants) and
+time a page of 50 for every filter and sort, at the repository (SQL) level, on SQLite or
+PostgreSQL. Prints p50/p95/p99 per case and the query plan of each.
+
+    python bench/listing.py --db sqlite            # 1,000,000 documents (about 2-4 minutes)
+    python bench/listing.py --db postgres          # needs PostgreSQL on 127.0.0.1:5432
+    python bench/listing.py --docs 20000 --iterations 20   # a quick look
+
+Not a test: it never fails on timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from seed import SPAN, START, WORDS, Seeded, seed_tenant  # noqa: E402
+
+from kycvault.adapters.db import migrate  # noqa: E402
+from kycvault.adapters.db.store import SqlStore, create_engine  # noqa: E402
+from kycvault.adapters.db.tables import documents  # noqa: E402
+from kycvault.domain.listing import DocumentQuery, Sort  # noqa: E402
+from kycvault.domain.types import Classification  # noqa: E402
+from kycvault.services.unit_of_work import Seek  # noqa: E402
+
+PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_DATABASE = "kycvault_bench_listing"
+
+
+@dataclass
+class Case:
+    name: str
+    query: Callable[[random.Random], DocumentQuery]
+    deep: bool = False
+
+
+def cases(seeded: Seeded) -> list[Case]:
+    def window(rng: random.Random) -> tuple[date, date]:
+        start = (START + SPAN * rng.random()).date()
+        return start, start + timedelta(days=6)
+
+    def window_query(days: tuple[date, date]) -> dict[str, date]:
+        return {"created_from": days[0], "created_to": days[1]}
+
+    def selective_search(rng: random.Random) -> str:
+        name = rng.choice(seeded.names)
+        return name[-9:]  # "…_charlie_123": a handful of matches
+
+    found = [Case(f"tenant only, sort {s.value}", lambda r, s=s: DocumentQuery(sort=s)) for s in Sort]
+    found += [
+        Case(f"deep keyset page, sort {s.value}", lambda r, s=s: DocumentQuery(sort=s), deep=True)
+        for s in Sort
+    ]
+    found += [
+        Case("subject", lambda r: DocumentQuery(subject_id=r.choice(seeded.subject_ids))),
+        Case("type (30 %)", lambda r: DocumentQuery(types=("passport",))),
+        Case("type (5 %), sort name", lambda r: DocumentQuery(types=("other_document",), sort=Sort.NAME)),
+        Case("two types, sort expiry", lambda r: DocumentQuery(types=("utility_bill", "bank_statement"), sort=Sort.EXPIRY)),
+        Case("created 7-day window", lambda r: DocumentQuery(**window_query(window(r)))),
+        Case("search, selective", lambda r: DocumentQuery(search=selective_search(r))),
+        Case("search, common word", lambda r: DocumentQuery(search=r.choice(WORDS))),
+        Case("search, 2 letters", lambda r: DocumentQuery(search=r.choice(WORDS)[:2])),
+        Case("expires before (random)", lambda r: DocumentQuery(expires_before=date(2024, 1, 1) + timedelta(days=r.randrange(3650)))),
+        Case("expires after, sort expiry", lambda r: DocumentQuery(expires_after=date(2024, 1, 1) + timedelta(days=r.randrange(3650)), sort=Sort.EXPIRY)),
+        Case("library (10 %)", lambda r: DocumentQuery(classification=Classification.TENANT_PRIVATE)),
+        Case("entity, sort -name", lambda r: DocumentQuery(classification=Classification.ENTITY_PRIVATE, sort=Sort.NAME_DESC)),
+        Case("without files (5 %)", lambda r: DocumentQuery(has_files=False)),
+        Case("with files, sort -expiry", lambda r: DocumentQuery(has_files=True, sort=Sort.EXPIRY_DESC)),
+        Case("type + library + window", lambda r: DocumentQuery(types=("passport",), classification=Classification.TENANT_PRIVATE, **window_query(window(r)))),
+    ]  # fmt: skip
+    return found
+
+
+async def positions(engine: AsyncEngine, tenant_id: uuid.UUID, n: int) -> list[dict[str, Any]]:
+    """Sort keys of random documents, to start deep pages from."""
+    async with engine.connect() as conn:
+        total = (
+            await conn.execute(
+                sa.select(sa.func.count()).select_from(documents).where(documents.c.tenant_id == tenant_id)
+            )
+        ).scalar_one()
+        rows = []
+        rng = random.Random(7)
+        for _ in range(n):
+            row = (
+                await conn.execute(
+                    sa.select(documents.c.id, documents.c.created_at, documents.c.name_key, documents.c.expiry_key)
+                    .where(documents.c.tenant_id == tenant_id)
+                    .order_by(documents.c.created_at)
+                    .offset(rng.randrange(total))
+                    .limit(1)
+                )
+            ).mappings().one()
+            rows.append(dict(row))
+    return rows
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def explain(store: SqlStore, tenant_id: uuid.UUID, query: DocumentQuery, seek: Seek) -> str:
+    async with store.read() as uow:
+        conn = uow.connection
+        stmt = uow.documents.page_statement(tenant_id, query, seek)
+        sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        prefix = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
+        rows = (await conn.exec_driver_sql(prefix + sql)).all()
+    if conn.dialect.name == "sqlite":
+        return " | ".join(str(r[3]) for r in rows)
+    return " | ".join(str(r[0]).strip() for r in rows[:6])
+
+
+async def run(args: argparse.Namespace) -> None:
+    if args.db == "sqlite":
+        directory = Path(args.dir or tempfile.mkdtemp(prefix="kv-bench-listing-"))
+        url = f"sqlite+aiosqlite:///{directory / 'bench.db'}"
+    else:
+        admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
+            conn.exec_driver_sql(f"CREATE DATABASE {PG_DATABASE}")
+        admin.dispose()
+        url = PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
+    engine = create_engine(url)
+    await migrate.upgrade(engine)
+    print(f"seeding {args.docs:,} documents on {args.db} …", flush=True)
+    started = time.perf_counter()
+    seeded = await seed_tenant(engine, name="main", number=1, count=args.docs, seed=1)
+    for n in (2, 3):
+        await seed_tenant(engine, name=f"other{n}", number=n, count=args.others, seed=n)
+    print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+
+    store = SqlStore(engine)
+    starts = await positions(engine, seeded.tenant_id, 50)
+    rng = random.Random(42)
+    print(f"\n{'case':<34} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'rows':>5}")
+    for case in cases(seeded):
+        timings: list[float] = []
+        rows = 0
+        first_seek: Seek | None = None
+        for _ in range(args.iterations):
+            query = case.query(rng)
+            column = ("-" if query.sort.descending else "") + query.sort.column
+            position = None
+            if case.deep:
+                start = rng.choice(starts)
+                position = (start[query.sort.column], start["id"])
+            seek = Seek(sort=column, limit=51, position=position)
+            first_seek = first_seek or seek
+            began = time.perf_counter()
+            async with store.read() as uow:
+                found = await uow.documents.page(seeded.tenant_id, query, seek)
+            timings.append((time.perf_counter() - began) * 1000)
+            rows = len(found)
+        p50, p95, p99 = (percentile(timings, q) for q in (0.5, 0.95, 0.99))
+        print(f"{case.name:<34} {p50:8.2f} {p95:8.2f} {p99:8.2f} {rows:5}", flush=True)
+        if args.plans:
+            query = case.query(random.Random(1))
+            print("    plan:", await explain(store, seeded.tenant_id, query, first_seek or Seek("-created_at", 51)))
+    for label, query in (
+        ("count, tenant (counter)", DocumentQuery()),
+        ("count, type", DocumentQuery(types=("passport",))),
+        ("count, subject", DocumentQuery(subject_id=seeded.subject_ids[0])),
+    ):
+        timings = []
+        for _ in range(max(3, args.iterations // 10)):
+            began = time.perf_counter()
+            async with store.read() as uow:
+                await uow.documents.count(seeded.tenant_id, query)
+            timings.append((time.perf_counter() - began) * 1000)
+        print(f"{label:<34} {statistics.median(timings):8.2f} {percentile(timings, 0.95):8.2f}")
+    await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--docs", type=int, default=1_000_000)
+    parser.add_argument("--others", type=int, default=100_000, help="documents in each of two other tenants")
+    parser.add_argument("--iterations", type=int, default=200)
+    parser.add_argument("--plans", action=argparse.BooleanOptionalAction, default=True)
+    parser.add_argument("--dir", help="where the SQLite file goes (default: a new temp dir)")
+    args = parser.parse_args()
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -136,6 +136,15 @@ class Cipher(Protocol):
         """Size of the blob that holds ``plain_size`` bytes of plaintext."""
         ...
 
+    def seal_record(self, label: str, data: bytes, aad: bytes) -> bytes:
+        """Encrypt a small record (a stored response, a text) under a key derived for
+        ``label``; ``aad`` binds it to its owner."""
+        ...
+
+    def open_record(self, label: str, sealed: bytes, aad: bytes) -> bytes:
+        """Decrypt what ``seal_record`` made; ``IntegrityFailure`` if it was altered."""
+        ...
+
     def derive_secret(self, label: str) -> bytes:
         """A 32-byte secret derived from the master key for ``label`` (API-key pepper,
         cursor signing key), so one key file is all an operator must keep."""

@@ -140,6 +140,12 @@ class AesGcmCipher:
     def sealed_size(self, plain_size: int) -> int:
         return HEADER_SIZE + plain_size + TAG_SIZE * frame_count(plain_size, self.chunk_size)
 
+    def seal_record(self, label: str, data: bytes, aad: bytes) -> bytes:
+        return _wrap(self.derive_secret(f"record/{label}"), data, aad)
+
+    def open_record(self, label: str, sealed: bytes, aad: bytes) -> bytes:
+        return _unwrap(self.derive_secret(f"record/{label}"), sealed, aad)
+
     def derive_secret(self, label: str) -> bytes:
         if label not in self._secrets:
             self._secrets[label] = HKDF(

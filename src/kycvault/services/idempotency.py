@@ -8,6 +8,9 @@ second side effect; the same key with another payload is a 422. A failed request
 key, so a corrected retry may use it. Keys are per tenant and remembered for
 ``Limits.idempotency_ttl``; a request that never finished (its process died) leaves a claim
 that may be taken over after ``Limits.idempotency_lease``.
+
+Stored responses are encrypted (they may hold personal data, or a download link's token),
+and the ones that show a document are deleted with it.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from kycvault.errors import Conflict, InvalidInput, UnprocessableContent
 from kycvault.services.context import Actor, Vault
 from kycvault.services.unit_of_work import IdempotencyRecord
 
+_LABEL = "idempotency"
 IN_PROGRESS = "in_progress"
 COMPLETED = "completed"
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
@@ -78,12 +82,17 @@ async def begin(vault: Vault, actor: Actor, key: str, fingerprint: str) -> Store
             )
         if existing.state == IN_PROGRESS:
             raise _in_progress()
+    body = existing.body
     return StoredResponse(
         status_code=existing.status_code or 200,
         content_type=existing.content_type,
         location=existing.location,
-        body=existing.body or b"",
+        body=vault.cipher.open_record(_LABEL, body, _aad(actor, key)) if body else b"",
     )
+
+
+def _aad(actor: Actor, key: str) -> bytes:
+    return actor.tenant_id.bytes + key.encode()
 
 
 def _in_progress() -> Conflict:
@@ -115,7 +124,7 @@ async def complete(
                 status_code=response.status_code,
                 content_type=response.content_type,
                 location=response.location,
-                body=response.body,
+                body=vault.cipher.seal_record(_LABEL, response.body, _aad(actor, key)),
                 target_id=target_id,
             )
         )

@@ -21,7 +21,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +30,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from seed import SPAN, START, WORDS, Seeded, seed_tenant  # noqa: E402
+from seed import SPAN, START, WORDS, Seeded, seed_tenant
 
-from kycvault.adapters.db import migrate  # noqa: E402
-from kycvault.adapters.db.store import SqlStore, create_engine  # noqa: E402
-from kycvault.adapters.db.tables import documents  # noqa: E402
-from kycvault.domain.listing import DocumentQuery, Sort  # noqa: E402
-from kycvault.domain.types import Classification  # noqa: E402
-from kycvault.services.unit_of_work import Seek  # noqa: E402
+from kycvault.adapters.db import migrate
+from kycvault.adapters.db.store import SqlStore, create_engine
+from kycvault.adapters.db.tables import documents
+from kycvault.domain.listing import DocumentQuery, Sort
+from kycvault.domain.types import Classification
+from kycvault.services.unit_of_work import Seek
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "kycvault_bench_listing"
@@ -62,7 +62,9 @@ def cases(seeded: Seeded) -> list[Case]:
         name = rng.choice(seeded.names)
         return name[-9:]  # "…_charlie_123": a handful of matches
 
-    found = [Case(f"tenant only, sort {s.value}", lambda r, s=s: DocumentQuery(sort=s)) for s in Sort]
+    found = [
+        Case(f"tenant only, sort {s.value}", lambda r, s=s: DocumentQuery(sort=s)) for s in Sort
+    ]
     found += [
         Case(f"deep keyset page, sort {s.value}", lambda r, s=s: DocumentQuery(sort=s), deep=True)
         for s in Sort
@@ -70,20 +72,53 @@ def cases(seeded: Seeded) -> list[Case]:
     found += [
         Case("subject", lambda r: DocumentQuery(subject_id=r.choice(seeded.subject_ids))),
         Case("type (30 %)", lambda r: DocumentQuery(types=("passport",))),
-        Case("type (5 %), sort name", lambda r: DocumentQuery(types=("other_document",), sort=Sort.NAME)),
-        Case("two types, sort expiry", lambda r: DocumentQuery(types=("utility_bill", "bank_statement"), sort=Sort.EXPIRY)),
+        Case(
+            "type (5 %), sort name",
+            lambda r: DocumentQuery(types=("other_document",), sort=Sort.NAME),
+        ),
+        Case(
+            "two types, sort expiry",
+            lambda r: DocumentQuery(types=("utility_bill", "bank_statement"), sort=Sort.EXPIRY),
+        ),
         Case("created 7-day window", lambda r: DocumentQuery(**window_query(window(r)))),
         Case("search, selective", lambda r: DocumentQuery(search=selective_search(r))),
         Case("search, common word", lambda r: DocumentQuery(search=r.choice(WORDS))),
         Case("search, 2 letters", lambda r: DocumentQuery(search=r.choice(WORDS)[:2])),
-        Case("expires before (random)", lambda r: DocumentQuery(expires_before=date(2024, 1, 1) + timedelta(days=r.randrange(3650)))),
-        Case("expires after, sort expiry", lambda r: DocumentQuery(expires_after=date(2024, 1, 1) + timedelta(days=r.randrange(3650)), sort=Sort.EXPIRY)),
-        Case("library (10 %)", lambda r: DocumentQuery(classification=Classification.TENANT_PRIVATE)),
-        Case("entity, sort -name", lambda r: DocumentQuery(classification=Classification.ENTITY_PRIVATE, sort=Sort.NAME_DESC)),
+        Case(
+            "expires before (random)",
+            lambda r: DocumentQuery(
+                expires_before=date(2024, 1, 1) + timedelta(days=r.randrange(3650))
+            ),
+        ),
+        Case(
+            "expires after, sort expiry",
+            lambda r: DocumentQuery(
+                expires_after=date(2024, 1, 1) + timedelta(days=r.randrange(3650)), sort=Sort.EXPIRY
+            ),
+        ),
+        Case(
+            "library (10 %)", lambda r: DocumentQuery(classification=Classification.TENANT_PRIVATE)
+        ),
+        Case(
+            "entity, sort -name",
+            lambda r: DocumentQuery(
+                classification=Classification.ENTITY_PRIVATE, sort=Sort.NAME_DESC
+            ),
+        ),
         Case("without files (5 %)", lambda r: DocumentQuery(has_files=False)),
-        Case("with files, sort -expiry", lambda r: DocumentQuery(has_files=True, sort=Sort.EXPIRY_DESC)),
-        Case("type + library + window", lambda r: DocumentQuery(types=("passport",), classification=Classification.TENANT_PRIVATE, **window_query(window(r)))),
-    ]  # fmt: skip
+        Case(
+            "with files, sort -expiry",
+            lambda r: DocumentQuery(has_files=True, sort=Sort.EXPIRY_DESC),
+        ),
+        Case(
+            "type + library + window",
+            lambda r: DocumentQuery(
+                types=("passport",),
+                classification=Classification.TENANT_PRIVATE,
+                **window_query(window(r)),
+            ),
+        ),
+    ]
     return found
 
 
@@ -92,21 +127,32 @@ async def positions(engine: AsyncEngine, tenant_id: uuid.UUID, n: int) -> list[d
     async with engine.connect() as conn:
         total = (
             await conn.execute(
-                sa.select(sa.func.count()).select_from(documents).where(documents.c.tenant_id == tenant_id)
+                sa.select(sa.func.count())
+                .select_from(documents)
+                .where(documents.c.tenant_id == tenant_id)
             )
         ).scalar_one()
         rows = []
         rng = random.Random(7)
         for _ in range(n):
             row = (
-                await conn.execute(
-                    sa.select(documents.c.id, documents.c.created_at, documents.c.name_key, documents.c.expiry_key)
-                    .where(documents.c.tenant_id == tenant_id)
-                    .order_by(documents.c.created_at)
-                    .offset(rng.randrange(total))
-                    .limit(1)
+                (
+                    await conn.execute(
+                        sa.select(
+                            documents.c.id,
+                            documents.c.created_at,
+                            documents.c.name_key,
+                            documents.c.expiry_key,
+                        )
+                        .where(documents.c.tenant_id == tenant_id)
+                        .order_by(documents.c.created_at)
+                        .offset(rng.randrange(total))
+                        .limit(1)
+                    )
                 )
-            ).mappings().one()
+                .mappings()
+                .one()
+            )
             rows.append(dict(row))
     return rows
 
@@ -174,7 +220,12 @@ async def run(args: argparse.Namespace) -> None:
         print(f"{case.name:<34} {p50:8.2f} {p95:8.2f} {p99:8.2f} {rows:5}", flush=True)
         if args.plans:
             query = case.query(random.Random(1))
-            print("    plan:", await explain(store, seeded.tenant_id, query, first_seek or Seek("-created_at", 51)))
+            print(
+                "    plan:",
+                await explain(
+                    store, seeded.tenant_id, query, first_seek or Seek("-created_at", 51)
+                ),
+            )
     for label, query in (
         ("count, tenant (counter)", DocumentQuery()),
         ("count, type", DocumentQuery(types=("passport",))),
@@ -191,10 +242,14 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--docs", type=int, default=1_000_000)
-    parser.add_argument("--others", type=int, default=100_000, help="documents in each of two other tenants")
+    parser.add_argument(
+        "--others", type=int, default=100_000, help="documents in each of two other tenants"
+    )
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--plans", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--dir", help="where the SQLite file goes (default: a new temp dir)")

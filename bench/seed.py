@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from kycvault.adapters.db.tables import documents, files, subjects, tenant_keys, tenants
@@ -29,10 +28,34 @@ TYPES = (
     ("drivers_license", 10),
     ("other_document", 5),
 )
-WORDS = (
-    "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike november "
-    "oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu"
-).split()
+WORDS = [
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliet",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
+    "yankee",
+    "zulu",
+]
 START = datetime(2023, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
 
@@ -61,10 +84,13 @@ async def _tenant(engine: AsyncEngine, name: str, number: int) -> uuid.UUID:
         )
         await conn.execute(
             tenant_keys.insert().values(
-                id=tenant_id, tenant_id=tenant_id, wrapped_key=b"\0" * 60,
-                master_key_id="bench", created_at=now,
+                id=tenant_id,
+                tenant_id=tenant_id,
+                wrapped_key=b"\0" * 60,
+                master_key_id="bench",
+                created_at=now,
             )
-        )  # fmt: skip
+        )
     return tenant_id
 
 
@@ -84,14 +110,22 @@ async def seed_tenant(
                 subjects.insert(),
                 [
                     {
-                        "id": sid, "tenant_id": tenant_id, "number": first + i + 1,
-                        "type": "individual", "external_id": None, "display_name": None,
-                        "parent_id": None, "metadata": {}, "created_at": now,
-                        "updated_at": now, "created_by": None, "updated_by": None,
+                        "id": sid,
+                        "tenant_id": tenant_id,
+                        "number": first + i + 1,
+                        "type": "individual",
+                        "external_id": None,
+                        "display_name": None,
+                        "parent_id": None,
+                        "metadata": {},
+                        "created_at": now,
+                        "updated_at": now,
+                        "created_by": None,
+                        "updated_by": None,
                     }
                     for i, sid in enumerate(chunk)
                 ],
-            )  # fmt: skip
+            )
     seeded = Seeded(tenant_id=tenant_id, subject_ids=subject_ids)
     for first in range(0, count, batch):
         size = min(batch, count - first)
@@ -101,7 +135,11 @@ async def seed_tenant(
         for i in range(size):
             doc_id = uuid.uuid4()
             created = START + SPAN * rng.random()
-            expiry = (date(2024, 1, 1) + timedelta(days=rng.randrange(3650))) if rng.random() < 0.7 else None
+            expiry = (
+                (date(2024, 1, 1) + timedelta(days=rng.randrange(3650)))
+                if rng.random() < 0.7
+                else None
+            )
             doc_name = f"{types[i]}_{rng.choice(WORDS)}_{rng.choice(WORDS)}_{first + i}"
             filename = f"scan_{rng.choice(WORDS)}{rng.randrange(100000)}.pdf"
             has_file = rng.random() >= 0.05
@@ -110,27 +148,48 @@ async def seed_tenant(
                 seeded.names.append(doc_name)
             doc_rows.append(
                 {
-                    "id": doc_id, "tenant_id": tenant_id, "number": first + i + 1,
-                    "subject_id": subject, "type": types[i], "name": doc_name,
-                    "id_number": None, "issuing_country": None, "issue_date": None,
-                    "expiry_date": expiry, "authenticity": None, "notify_before_expiry": False,
-                    "metadata": {}, "created_at": created, "updated_at": created,
-                    "created_by": None, "updated_by": None,
-                    "name_key": listing.name_key(doc_name), "expiry_key": listing.expiry_key(expiry),
+                    "id": doc_id,
+                    "tenant_id": tenant_id,
+                    "number": first + i + 1,
+                    "subject_id": subject,
+                    "type": types[i],
+                    "name": doc_name,
+                    "id_number": None,
+                    "issuing_country": None,
+                    "issue_date": None,
+                    "expiry_date": expiry,
+                    "authenticity": None,
+                    "notify_before_expiry": False,
+                    "metadata": {},
+                    "created_at": created,
+                    "updated_at": created,
+                    "created_by": None,
+                    "updated_by": None,
+                    "name_key": listing.name_key(doc_name),
+                    "expiry_key": listing.expiry_key(expiry),
                     "search_text": listing.search_text(doc_name, [filename] if has_file else []),
                     "file_count": 1 if has_file else 0,
                 }
-            )  # fmt: skip
+            )
             if has_file:
                 file_rows.append(
                     {
-                        "id": uuid.uuid4(), "tenant_id": tenant_id, "document_id": doc_id,
-                        "position": 0, "role": None, "filename": filename,
-                        "content_type": "application/pdf", "size": 200_000, "sha256": "0" * 64,
-                        "blob_key": f"{tenant_id.hex}/{doc_id.hex}", "wrapped_dek": b"\0" * 60,
-                        "kek_id": tenant_id, "created_at": created, "created_by": None,
+                        "id": uuid.uuid4(),
+                        "tenant_id": tenant_id,
+                        "document_id": doc_id,
+                        "position": 0,
+                        "role": None,
+                        "filename": filename,
+                        "content_type": "application/pdf",
+                        "size": 200_000,
+                        "sha256": "0" * 64,
+                        "blob_key": f"{tenant_id.hex}/{doc_id.hex}",
+                        "wrapped_dek": b"\0" * 60,
+                        "kek_id": tenant_id,
+                        "created_at": created,
+                        "created_by": None,
                     }
-                )  # fmt: skip
+                )
         async with engine.begin() as conn:
             await conn.execute(documents.insert(), doc_rows)
             await conn.execute(files.insert(), file_rows)

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from seed import SPAN, START, WORDS, Seeded, seed_tenant
+from seed import SPAN, START, WORDS, BulkWriter, Seeded, seed_tenant
 
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.store import SqlStore, create_engine
@@ -189,9 +189,14 @@ async def run(args: argparse.Namespace) -> None:
     await migrate.upgrade(engine)
     print(f"seeding {args.docs:,} documents on {args.db} …", flush=True)
     started = time.perf_counter()
-    seeded = await seed_tenant(engine, name="main", number=1, count=args.docs, seed=1)
+    writer = BulkWriter(url)
+    writer.search_index(build=False)
+    seeded = seed_tenant(writer, name="main", number=1, count=args.docs, seed=1)
     for n in (2, 3):
-        await seed_tenant(engine, name=f"other{n}", number=n, count=args.others, seed=n)
+        seed_tenant(writer, name=f"other{n}", number=n, count=args.others, seed=n)
+    writer.search_index(build=True)
+    writer.analyze()
+    writer.close()
     print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
 
     store = SqlStore(engine)

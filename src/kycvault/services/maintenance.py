@@ -41,4 +41,5 @@ async def run_periodically(vault: Vault, *, grace_seconds: float, every_seconds:
     while True:
         await sweep_staging(vault, older_than_seconds=grace_seconds)
         await purge_expired(vault)
+        await vault.store.optimize()
         await asyncio.sleep(every_seconds)

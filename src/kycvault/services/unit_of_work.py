@@ -222,3 +222,7 @@ class Store(Protocol):
     async def ping(self) -> None:
         """Raise ``Unavailable`` unless the database answers."""
         ...
+
+    async def optimize(self) -> None:
+        """Refresh the planner's statistics where the database does not do it itself."""
+        ...

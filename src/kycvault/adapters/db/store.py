@@ -125,6 +125,17 @@ class SqlStore:
         async with self.read() as uow:
             await uow.connection.execute(sa.text("SELECT 1"))
 
+    async def optimize(self) -> None:
+        # SQLite only analyses on request; the listing and search plans depend on it (with
+        # statistics, a rare search is driven from the trigram index). analysis_limit keeps it
+        # to a sample, a few milliseconds even at millions of rows. PostgreSQL autovacuum
+        # analyses by itself.
+        if not self._sqlite:
+            return
+        async with self.write() as uow:
+            await uow.connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+            await uow.connection.exec_driver_sql("ANALYZE")
+
     async def dispose(self) -> None:
         await self.engine.dispose()
 

@@ -26,14 +26,13 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from seed import SPAN, START, WORDS, BulkWriter, Seeded, seed_tenant
 
 from kycvault.adapters.db import migrate
-from kycvault.adapters.db.store import SqlStore, create_engine
+from kycvault.adapters.db.store import SqlStore, create_database
 from kycvault.adapters.db.tables import documents
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.types import Classification
@@ -122,9 +121,10 @@ def cases(seeded: Seeded) -> list[Case]:
     return found
 
 
-async def positions(engine: AsyncEngine, tenant_id: uuid.UUID, n: int) -> list[dict[str, Any]]:
+async def positions(store: SqlStore, tenant_id: uuid.UUID, n: int) -> list[dict[str, Any]]:
     """Sort keys of random documents, to start deep pages from."""
-    async with engine.connect() as conn:
+    async with store.read() as uow:
+        conn = uow.connection
         total = (
             await conn.execute(
                 sa.select(sa.func.count())
@@ -185,8 +185,8 @@ async def run(args: argparse.Namespace) -> None:
             conn.exec_driver_sql(f"CREATE DATABASE {PG_DATABASE}")
         admin.dispose()
         url = PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
-    engine = create_engine(url)
-    await migrate.upgrade(engine)
+    database = create_database(url)
+    await migrate.upgrade(database)
     print(f"seeding {args.docs:,} documents on {args.db} …", flush=True)
     started = time.perf_counter()
     writer = BulkWriter(url)
@@ -199,8 +199,8 @@ async def run(args: argparse.Namespace) -> None:
     writer.close()
     print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
 
-    store = SqlStore(engine)
-    starts = await positions(engine, seeded.tenant_id, 50)
+    store = SqlStore(database)
+    starts = await positions(store, seeded.tenant_id, 50)
     rng = random.Random(42)
     print(f"\n{'case':<34} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'rows':>5}")
     for case in cases(seeded):
@@ -243,7 +243,7 @@ async def run(args: argparse.Namespace) -> None:
                 await uow.documents.count(seeded.tenant_id, query)
             timings.append((time.perf_counter() - began) * 1000)
         print(f"{label:<34} {statistics.median(timings):8.2f} {percentile(timings, 0.95):8.2f}")
-    await engine.dispose()
+    await database.dispose()
 
 
 def main() -> None:

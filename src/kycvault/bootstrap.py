@@ -13,7 +13,7 @@ import structlog
 from kycvault.adapters.blobstore_local import LocalBlobStore
 from kycvault.adapters.crypto import AesGcmCipher, load_master_key
 from kycvault.adapters.db import migrate
-from kycvault.adapters.db.store import SqlStore, create_engine
+from kycvault.adapters.db.store import SqlStore, create_database
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.config import Settings
 from kycvault.ports import BlobStore
@@ -60,7 +60,7 @@ def build_container(settings: Settings) -> Container:
         )
     cipher = AesGcmCipher(master_key)
     store = SqlStore(
-        create_engine(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
+        create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
     )
     vault = Vault(
         store=store,
@@ -83,9 +83,9 @@ def build_container(settings: Settings) -> Container:
 async def prepare_schema(container: Container, *, upgrade: bool) -> None:
     """Upgrade the schema to the newest migration, or check that it is there already."""
     if upgrade:
-        await migrate.upgrade(container.store.engine)
+        await migrate.upgrade(container.store.database)
         return
-    current = await migrate.current_revision(container.store.engine)
+    current = await migrate.current_revision(container.store.database)
     if current != migrate.head_revision():
         raise SchemaNotCurrent(
             f"the database schema is at {current or 'nothing'}, not at the newest migration: "

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 
 from kycvault.adapters.db import migrate
-from kycvault.adapters.db.store import create_engine
+from kycvault.adapters.db.database import create_database
 from kycvault.adapters.db.tables import SEARCH_OBJECTS, metadata
 
 
@@ -21,10 +21,10 @@ def modelled(obj: object, name: str | None, kind: str, reflected: bool, other: o
 
 @pytest.mark.anyio
 async def test_upgrade_to_head_matches_the_models(tmp_path: Path) -> None:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'm.db'}")
+    database = create_database(f"sqlite:///{tmp_path / 'm.db'}")
     try:
-        await migrate.upgrade(engine)
-        assert await migrate.current_revision(engine) == migrate.head_revision()
+        await migrate.upgrade(database)
+        assert await migrate.current_revision(database) == migrate.head_revision()
 
         def diff(connection: Connection) -> list[object]:
             context = MigrationContext.configure(
@@ -32,8 +32,7 @@ async def test_upgrade_to_head_matches_the_models(tmp_path: Path) -> None:
             )
             return list(compare_metadata(context, metadata))
 
-        async with engine.connect() as conn:
-            assert await conn.run_sync(diff) == []
-        await migrate.upgrade(engine)  # idempotent
+        assert await database.run_sync(diff) == []
+        await migrate.upgrade(database)  # idempotent
     finally:
-        await engine.dispose()
+        await database.dispose()

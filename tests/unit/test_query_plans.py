@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from kycvault.adapters.db import migrate
-from kycvault.adapters.db.store import SqlUnitOfWork, create_engine
+from kycvault.adapters.db.database import Connection, create_database
+from kycvault.adapters.db.store import SqlUnitOfWork
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.types import Classification
 from kycvault.services.unit_of_work import Seek
@@ -42,16 +42,16 @@ POSITIONS: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-async def conn(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AsyncConnection]:
-    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('plans') / 'p.db'}")
-    await migrate.upgrade(engine)
-    async with engine.connect() as connection:
+async def conn(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Connection]:
+    database = create_database(f"sqlite:///{tmp_path_factory.mktemp('plans') / 'p.db'}")
+    await migrate.upgrade(database)
+    async with database.transaction(write=False) as connection:
         yield connection
-    await engine.dispose()
+    await database.dispose()
 
 
 async def plan(
-    conn: AsyncConnection, query: DocumentQuery, *, deep: bool, by_index: bool = True
+    conn: Connection, query: DocumentQuery, *, deep: bool, by_index: bool = True
 ) -> list[str]:
     sort = query.sort
     column = ("-" if sort.descending else "") + sort.column
@@ -76,7 +76,7 @@ async def plan(
 )
 @pytest.mark.parametrize("deep", [False, True], ids=["first page", "deep page"])
 async def test_no_table_scan(
-    conn: AsyncConnection, name: str, sort: Sort, deep: bool, by_index: bool
+    conn: Connection, name: str, sort: Sort, deep: bool, by_index: bool
 ) -> None:
     query = DocumentQuery(**{**_fields(FILTERS[name]), "sort": sort})
     steps = await plan(conn, query, deep=deep, by_index=by_index)

@@ -9,7 +9,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+
+from kycvault.adapters.db.database import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -26,7 +27,7 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(database: Database, revision: str = "head") -> None:
     """Bring the schema to ``revision`` in one transaction."""
 
     def _upgrade(connection: Connection) -> None:
@@ -34,15 +35,11 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 
-    async with engine.connect() as conn:
-        await conn.execution_options(kycvault_write=True)
-        await conn.run_sync(_upgrade)
-        await conn.commit()
+    await database.run_sync(_upgrade)
 
 
-async def current_revision(engine: AsyncEngine) -> str | None:
+async def current_revision(database: Database) -> str | None:
     def _current(connection: Connection) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
-    async with engine.connect() as conn:
-        return await conn.run_sync(_current)
+    return await database.run_sync(_current)

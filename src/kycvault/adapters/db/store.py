@@ -1,10 +1,8 @@
-"""The ``Store`` port over SQLAlchemy's async engine (aiosqlite for SQLite, psycopg for
-PostgreSQL).
+"""The ``Store`` port over a ``Database`` (see ``database.py``): units of work, the single
+SQLite writer, and the translation of database errors into kycvault's.
 
-SQLite gets WAL, ``synchronous=FULL`` (an acknowledged upload survives power loss),
-``foreign_keys`` and a busy timeout on every connection. Write transactions are serialised
-inside the process by one lock and start with ``BEGIN IMMEDIATE``: many concurrent writers
-otherwise pile up in SQLite's busy-handler back-off (p99 of 180-230 ms measured at 16
+Write transactions on SQLite are serialised inside the process by one lock: many concurrent
+writers otherwise pile up in SQLite's busy-handler back-off (p99 of 180-230 ms measured at 16
 concurrent uploads), while one writer at a time keeps p99 near 35 ms. Reads run concurrently.
 """
 
@@ -13,13 +11,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from kycvault.adapters.db.database import Connection, Database, create_database
 from kycvault.adapters.db.repositories import (
     SqlApiKeys,
     SqlAudit,
@@ -33,17 +28,11 @@ from kycvault.adapters.db.repositories import (
 )
 from kycvault.errors import Conflict, Unavailable
 
-_SQLITE_PRAGMAS = (
-    "journal_mode=WAL",
-    "synchronous=FULL",
-    "foreign_keys=ON",
-    "busy_timeout=10000",
-    "temp_store=MEMORY",
-)
+__all__ = ["SqlStore", "SqlUnitOfWork", "create_database"]
 
 
 class SqlUnitOfWork:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self.connection = conn
         self.tenants = SqlTenants(conn)
         self.api_keys = SqlApiKeys(conn)
@@ -56,42 +45,16 @@ class SqlUnitOfWork:
         self.audit = SqlAudit(conn)
 
 
-def create_engine(url: str, *, sqlite_pool_size: int = 8) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        engine = create_async_engine(url, pool_size=sqlite_pool_size, max_overflow=0)
-        _configure_sqlite(engine)
-        return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-
-
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-        # Let SQLAlchemy's "begin" event decide how transactions start (see below).
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        for pragma in _SQLITE_PRAGMAS:
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(conn: sa.Connection) -> None:
-        # IMMEDIATE takes the write lock up front, so a write transaction never fails half-way
-        # with SQLITE_BUSY when it upgrades from reading to writing.
-        immediate = conn.get_execution_options().get("kycvault_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
-
-
 class SqlStore:
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self._sqlite = engine.dialect.name == "sqlite"
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._sqlite = database.dialect_name == "sqlite"
         self._write_lock = asyncio.Lock() if self._sqlite else None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[SqlUnitOfWork]:
         try:
-            async with self.engine.connect() as conn, conn.begin():
+            async with self.database.transaction(write=False) as conn:
                 yield SqlUnitOfWork(conn)
         except (OperationalError, DBAPIError) as exc:
             raise _translate(exc) from None
@@ -108,10 +71,8 @@ class SqlStore:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[SqlUnitOfWork]:
         try:
-            async with self.engine.connect() as conn:
-                await conn.execution_options(kycvault_write=True)
-                async with conn.begin():
-                    yield SqlUnitOfWork(conn)
+            async with self.database.transaction(write=True) as conn:
+                yield SqlUnitOfWork(conn)
         except IntegrityError:
             raise Conflict(
                 "the change conflicts with stored data (a unique value is taken, or a "
@@ -123,7 +84,7 @@ class SqlStore:
 
     async def ping(self) -> None:
         async with self.read() as uow:
-            await uow.connection.execute(sa.text("SELECT 1"))
+            await uow.connection.exec_driver_sql("SELECT 1")
 
     async def optimize(self) -> None:
         # SQLite only analyses on request; the listing and search plans depend on it (with
@@ -137,7 +98,7 @@ class SqlStore:
             await uow.connection.exec_driver_sql("ANALYZE")
 
     async def dispose(self) -> None:
-        await self.engine.dispose()
+        await self.database.dispose()
 
 
 def _translate(exc: DBAPIError) -> Unavailable:

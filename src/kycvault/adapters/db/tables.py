@@ -30,7 +30,7 @@ class UtcDateTime(TypeDecorator[datetime]):
     PostgreSQL stores ``timestamptz``. SQLite has no time type: values are stored as naive UTC
     text in one fixed-width ISO format (``2026-01-31 14:23:45.000123``), so they sort
     correctly, and are read back with ``datetime.fromisoformat``, several times faster than
-    SQLAlchemy's regular-expression parser (it matters at 50 rows × 2 timestamps a page).
+    SQLAlchemy's regular-expression parser (it matters at 50 rows and 2 timestamps a page).
     """
 
     impl = sa.DateTime(timezone=True)

@@ -9,7 +9,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import Connection
 
-from kycvault.adapters.db.store import create_engine
+from kycvault.adapters.db.database import create_database
 from kycvault.adapters.db.tables import metadata
 
 config = context.config
@@ -27,14 +27,11 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_on_url(url: str) -> None:
-    engine = create_engine(url)
+    database = create_database(url)
     try:
-        async with engine.connect() as conn:
-            await conn.execution_options(kycvault_write=True)
-            await conn.run_sync(_run)
-            await conn.commit()
+        await database.run_sync(_run)
     finally:
-        await engine.dispose()
+        await database.dispose()
 
 
 def run() -> None:

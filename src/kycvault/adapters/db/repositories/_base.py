@@ -7,8 +7,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from kycvault.adapters.db.database import Connection
 from kycvault.services.unit_of_work import Seek
 
 
@@ -34,7 +34,7 @@ def seek_rows(stmt: sa.Select[Any], table: sa.Table, seek: Seek) -> sa.Select[An
 
 
 class Repo:
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: Connection) -> None:
         self._conn = conn
 
     @property

@@ -1,0 +1,206 @@
+"""Database engines behind the store: how a transaction is opened and a statement is run.
+
+PostgreSQL uses SQLAlchemy's native async engine (psycopg 3), which is efficient.
+
+SQLite uses SQLAlchemy's *sync* engine (the standard library's sqlite3 driver), and every
+step of a transaction runs in a small thread pool of its own. The async SQLite bridge
+(aiosqlite, driven through SQLAlchemy's greenlet adapter) costs about 0.6 ms per statement in
+thread hops and switches, 20 times what SQLite needs to answer an indexed page of 50 rows;
+here a statement is one hop, and its rows are fetched and converted in the same hop. Reads run
+concurrently on up to ``pool_size`` connections; writes are serialised by the store.
+
+SQLite connections get WAL, ``synchronous=FULL`` (an acknowledged upload survives power
+loss), ``foreign_keys`` and a busy timeout. Write transactions start with
+``BEGIN IMMEDIATE``, so they never fail half-way with SQLITE_BUSY when they upgrade from
+reading to writing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any, Protocol, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+T = TypeVar("T")
+
+_SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=FULL",
+    "foreign_keys=ON",
+    "busy_timeout=10000",
+    "temp_store=MEMORY",
+)
+
+
+class Connection(Protocol):
+    """What repositories use of a connection (SQLAlchemy's ``AsyncConnection`` has it)."""
+
+    @property
+    def dialect(self) -> sa.Dialect: ...
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]: ...
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Result[Any]: ...
+
+
+class Database(Protocol):
+    dialect_name: str
+
+    def transaction(self, *, write: bool) -> Any:
+        """An async context manager: a connection in a transaction that commits when the block
+        ends normally and rolls back otherwise."""
+        ...
+
+    async def run_sync(self, work: Callable[[sa.Connection], T]) -> T:
+        """Run ``work`` on a plain connection in a write transaction (migrations)."""
+        ...
+
+    async def dispose(self) -> None: ...
+
+
+class AsyncDatabase:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.dialect_name = engine.dialect.name
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[Connection]:
+        async with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    async def run_sync(self, work: Callable[[sa.Connection], T]) -> T:
+        async with self.engine.connect() as conn:
+            result = await conn.run_sync(work)
+            await conn.commit()
+            return result
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class ThreadedConnection:
+    """A sync connection driven from the event loop, one thread hop per statement. Rows are
+    fetched (and converted) inside the hop and handed back buffered."""
+
+    def __init__(self, conn: sa.Connection, run: Callable[..., Any]) -> None:
+        self._conn = conn
+        self._run = run
+
+    @property
+    def dialect(self) -> sa.Dialect:
+        return self._conn.dialect
+
+    async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
+        result: Result[Any] = await self._run(_buffered, self._conn.execute, statement, parameters)
+        return result
+
+    async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Result[Any]:
+        result: Result[Any] = await self._run(
+            _buffered, self._conn.exec_driver_sql, statement, parameters
+        )
+        return result
+
+
+def _buffered(execute: Callable[..., CursorResult[Any]], statement: Any, parameters: Any) -> Any:
+    result = execute(statement, parameters) if parameters is not None else execute(statement)
+    return result.freeze()() if result.returns_rows else result
+
+
+class ThreadedDatabase:
+    def __init__(self, engine: sa.Engine, connections: int) -> None:
+        self.engine = engine
+        self.dialect_name = engine.dialect.name
+        self._executor = ThreadPoolExecutor(max_workers=connections, thread_name_prefix="kv-db")
+        # A transaction waits for a free connection here, on the event loop, never in a
+        # worker thread: threads blocked in the pool's checkout would starve the very
+        # transactions that hold the connections (all threads waiting, none working).
+        self._slots = asyncio.Semaphore(connections)
+
+    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _open(self, write: bool) -> sa.Connection:
+        conn = self.engine.connect()
+        try:
+            if write:
+                conn.execution_options(kycvault_write=True)
+            conn.begin()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def _close(conn: sa.Connection, commit: bool) -> None:
+        try:
+            if commit:
+                conn.commit()
+            else:
+                conn.rollback()
+        finally:
+            conn.close()
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[Connection]:
+        async with self._slots:
+            conn = await self._run(self._open, write)
+            try:
+                yield ThreadedConnection(conn, self._run)
+            except BaseException:
+                await asyncio.shield(self._run(self._close, conn, False))
+                raise
+            await self._run(self._close, conn, True)
+
+    async def run_sync(self, work: Callable[[sa.Connection], T]) -> T:
+        def _work() -> T:
+            with self.engine.connect() as conn:
+                conn.execution_options(kycvault_write=True)
+                result = work(conn)
+                conn.commit()
+                return result
+
+        async with self._slots:
+            return await self._run(_work)
+
+    async def dispose(self) -> None:
+        await self._run(self.engine.dispose)
+        self._executor.shutdown(wait=False)
+
+
+def create_database(url: str, *, sqlite_pool_size: int = 8) -> Database:
+    if url.startswith("sqlite"):
+        sync_url = url.replace("sqlite+aiosqlite:", "sqlite:")
+        engine = sa.create_engine(
+            sync_url,
+            pool_size=sqlite_pool_size,
+            max_overflow=0,
+            connect_args={"check_same_thread": False},
+        )
+        _configure_sqlite(engine)
+        return ThreadedDatabase(engine, connections=sqlite_pool_size)
+    return AsyncDatabase(
+        create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    )
+
+
+def _configure_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event decide how transactions start (see below).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        immediate = conn.get_execution_options().get("kycvault_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -174,6 +174,40 @@ async def explain(store: SqlStore, tenant_id: uuid.UUID, query: DocumentQuery, s
     return " | ".join(str(r[0]).strip() for r in rows[:6])
 
 
+def seed(url: str, args: argparse.Namespace) -> Seeded:
+    print(f"seeding {args.docs:,} documents on {args.db} …", flush=True)
+    started = time.perf_counter()
+    writer = BulkWriter(url)
+    writer.search_index(build=False)
+    seeded = seed_tenant(writer, name="main", number=1, count=args.docs, seed=1)
+    for n in (2, 3):
+        seed_tenant(writer, name=f"other{n}", number=n, count=args.others, seed=n)
+    writer.search_index(build=True)
+    writer.analyze()
+    writer.close()
+    print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
+    return seeded
+
+
+async def load_seeded(store: SqlStore) -> Seeded:
+    """What the cases need of an existing seeded database."""
+    async with store.read() as uow:
+        conn = uow.connection
+        tenant = (await conn.exec_driver_sql("SELECT id FROM tenants WHERE name = 'main'")).scalar()
+        tenant_id = uuid.UUID(hex=str(tenant).replace("-", ""))
+        subjects = await conn.exec_driver_sql(
+            "SELECT id FROM subjects WHERE tenant_id = ? LIMIT 1000", (tenant,)
+        )
+        names = await conn.exec_driver_sql(
+            "SELECT name FROM documents WHERE tenant_id = ? LIMIT 1000", (tenant,)
+        )
+        return Seeded(
+            tenant_id=tenant_id,
+            subject_ids=[uuid.UUID(hex=str(r[0]).replace("-", "")) for r in subjects],
+            names=[r[0] for r in names],
+        )
+
+
 async def run(args: argparse.Namespace) -> None:
     if args.db == "sqlite":
         directory = Path(args.dir or tempfile.mkdtemp(prefix="kv-bench-listing-"))
@@ -186,20 +220,14 @@ async def run(args: argparse.Namespace) -> None:
         admin.dispose()
         url = PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
     database = create_database(url)
-    await migrate.upgrade(database)
-    print(f"seeding {args.docs:,} documents on {args.db} …", flush=True)
-    started = time.perf_counter()
-    writer = BulkWriter(url)
-    writer.search_index(build=False)
-    seeded = seed_tenant(writer, name="main", number=1, count=args.docs, seed=1)
-    for n in (2, 3):
-        seed_tenant(writer, name=f"other{n}", number=n, count=args.others, seed=n)
-    writer.search_index(build=True)
-    writer.analyze()
-    writer.close()
-    print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
-
     store = SqlStore(database)
+    if args.reuse and args.db == "sqlite" and (directory / "bench.db").exists():
+        seeded = await load_seeded(store)
+        print(f"reusing {directory / 'bench.db'}", flush=True)
+    else:
+        await migrate.upgrade(database)
+        seeded = seed(url, args)
+
     starts = await positions(store, seeded.tenant_id, 50)
     rng = random.Random(42)
     print(f"\n{'case':<34} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'rows':>5}")
@@ -258,6 +286,9 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=200)
     parser.add_argument("--plans", action=argparse.BooleanOptionalAction, default=True)
     parser.add_argument("--dir", help="where the SQLite file goes (default: a new temp dir)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="time an existing --dir database, do not seed"
+    )
     args = parser.parse_args()
     asyncio.run(run(args))
 

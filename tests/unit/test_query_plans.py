@@ -57,9 +57,11 @@ async def plan(
     column = ("-" if sort.descending else "") + sort.column
     position = (POSITIONS[sort.column], uuid.uuid4()) if deep else None
     seek = Seek(sort=column, limit=51, position=position)
-    stmt = SqlUnitOfWork(conn).documents.page_statement(
-        uuid.uuid4(), query, seek, search_by_index=by_index
-    )
+    repository = SqlUnitOfWork(conn).documents
+    if by_index:
+        stmt = repository.page_statement(uuid.uuid4(), query, seek)
+    else:
+        stmt = repository.walk_statement(uuid.uuid4(), query, seek)
     sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     rows = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)).all()
     return [str(row[3]) for row in rows]
@@ -69,8 +71,8 @@ async def plan(
 @pytest.mark.parametrize("sort", list(Sort))
 @pytest.mark.parametrize(
     ("name", "by_index"),
-    # A search has two plans: rare matches come from the trigram index, common ones are
-    # tested while walking the sort index.
+    # A search has two plans: a bounded walk of the sort index testing each row (common
+    # matches), then, if that did not fill the page, the trigram index (rare ones).
     [(name, True) for name in FILTERS]
     + [(name, False) for name, query in FILTERS.items() if query.search],
 )
@@ -83,7 +85,7 @@ async def test_no_table_scan(
     on_documents = [s for s in steps if " documents " in f" {s} "]
     assert on_documents, steps
     assert not any(s.startswith("SCAN documents") for s in on_documents), steps
-    assert any("USING INDEX" in s and "tenant_id=?" in s for s in on_documents), steps
+    assert any(" INDEX " in s and "tenant_id=?" in s for s in on_documents), steps
 
 
 def _fields(query: DocumentQuery) -> dict[str, Any]:

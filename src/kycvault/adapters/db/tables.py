@@ -186,7 +186,9 @@ sa.Index(
 )
 # Substring search has a trigram index of its own, made by the migrations only: an FTS5
 # table on SQLite, a pg_trgm GIN index on PostgreSQL. They are not modelled here.
-SEARCH_OBJECTS = frozenset({"document_search", "ix_documents_search_trgm"})
+SEARCH_OBJECTS = frozenset(
+    {"document_search", "ix_documents_search_trgm", "ix_documents_search_walk"}
+)
 
 files = sa.Table(
     "files",

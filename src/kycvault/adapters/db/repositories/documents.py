@@ -8,6 +8,8 @@ index the substring search.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -25,6 +27,12 @@ from kycvault.services.unit_of_work import Seek
 
 Condition = sa.ColumnElement[bool] | sa.TextClause
 _FTS_MIN_LENGTH = 3  # the trigram index answers substrings of three characters or more
+# Costs measured at a million documents: the trigram index, a lookup and a sort per match;
+# a walk along the default sort, which reads only a covering index (search_index.py);
+# other sorts read table rows, several times dearer, which the plan accepts for them.
+_INDEX_COST = 2.0e-6
+_WALK_COST = 0.8e-6
+_SAMPLE_ROWS = 1_000
 
 # What an entity needs: not the derived listing columns, not the tenant (the caller knows).
 _DOCUMENT_COLUMNS = [
@@ -33,16 +41,6 @@ _DOCUMENT_COLUMNS = [
     if c.name not in {"tenant_id", "name_key", "expiry_key", "search_text", "file_count"}
 ]
 _FILE_COLUMNS = [c for c in files.c if c.name != "tenant_id"]
-
-
-def rare_match_limit(documents_in_tenant: int) -> int:
-    """How many search matches still make the trigram index the faster way to a page.
-
-    From the index, a page costs about 2 µs per match (fetch, then sort); walking the sort
-    index and testing each row costs about 2.3 µs per row walked, and finds 50 matches
-    after walking 50·N/m rows. The two meet at m ≈ 7.5·√N.
-    """
-    return max(500, int(7.5 * documents_in_tenant**0.5))
 
 
 def _file(row: RowMapping, tenant_id: UUID) -> StoredFile:
@@ -116,6 +114,20 @@ def _derived(name: str | None, expiry: Any, filenames: list[str | None]) -> dict
 
 def _day_start(day: Any) -> datetime:
     return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def _in_order(rows: Sequence[RowMapping], query: DocumentQuery, seek: Seek) -> list[RowMapping]:
+    descending = query.sort.descending != seek.backward
+    field = query.sort.field
+
+    def key(row: RowMapping) -> tuple[Any, UUID]:
+        if field == "name":
+            return listing.name_key(row["name"]), row["id"]
+        if field == "expiry_date":
+            return listing.expiry_key(row["expiry_date"]), row["id"]
+        return row["created_at"], row["id"]
+
+    return sorted(rows, key=key, reverse=descending)
 
 
 def _phrase(folded: str) -> str:
@@ -196,36 +208,81 @@ class SqlDocuments(Repo):
             await self._count(tenant_id, -1)
 
     async def page(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> list[Document]:
-        by_index = await self._search_by_index(tenant_id, query)
-        statement = self.page_statement(tenant_id, query, seek, search_by_index=by_index)
-        return await self._with_files(tenant_id, statement)
+        if self._two_plans(query):
+            ids = await self._search_by_walking(tenant_id, query, seek)
+            if ids is not None:
+                rows = await self._all(sa.select(*_DOCUMENT_COLUMNS).where(documents.c.id.in_(ids)))
+                return await self._attach(tenant_id, _in_order(rows, query, seek))
+        statement = self.page_statement(tenant_id, query, seek)
+        return await self._attach(tenant_id, await self._all(statement))
 
-    def page_statement(
-        self, tenant_id: UUID, query: DocumentQuery, seek: Seek, *, search_by_index: bool = True
-    ) -> sa.Select[Any]:
-        """The statement behind ``page`` (also what the query-plan checks explain)."""
-        conditions = self._conditions(tenant_id, query, search_by_index=search_by_index)
-        return seek_rows(sa.select(*_DOCUMENT_COLUMNS).where(*conditions), documents, seek)
+    async def _search_by_walking(
+        self, tenant_id: UUID, query: DocumentQuery, seek: Seek
+    ) -> list[UUID] | None:
+        """A search page found by walking the sort index and testing each row, when matches
+        are dense enough for that to beat the trigram index; None when they are not.
 
-    async def _search_by_index(self, tenant_id: UUID, query: DocumentQuery) -> bool:
-        """Whether a search is rare enough to be answered from the trigram index (SQLite).
-
-        A common substring is better answered by walking the sort index and testing rows
-        (matches are dense, so a page fills quickly); a rare one from the index. The index
-        is asked for one match more than the limit, which costs little either way.
+        A short first walk samples the density d of matches. Walking costs about ``_WALK_COST``
+        per row and needs 50/d rows for a page; the trigram index costs ``_INDEX_COST`` per
+        match, d·N of them. The walk is continued only where it is the cheaper of the two.
+        A page found by walking is exact: the walk goes in sort order.
         """
-        folded = query.search_folded
-        if self.dialect != "sqlite" or folded is None or len(folded) < _FTS_MIN_LENGTH:
-            return False
+        found = await self._walk(tenant_id, query, seek, _SAMPLE_ROWS)
+        if len(found) >= seek.limit:
+            return found
         total = await self._conn.execute(
             sa.select(tenants.c.document_count).where(tenants.c.id == tenant_id)
         )
-        limit = rare_match_limit(int(total.scalar() or 0))
-        probe = sa.text(
-            "SELECT count(*) FROM (SELECT 1 FROM document_search "
-            "WHERE document_search MATCH :phrase LIMIT :limit)"
-        ).bindparams(phrase=_phrase(folded), limit=limit + 1)
-        return int((await self._conn.execute(probe)).scalar_one()) <= limit
+        documents_in_tenant = max(1, int(total.scalar() or 0))
+        density = len(found) / _SAMPLE_ROWS
+        walk_rows = seek.limit / density if density else float("inf")
+        if walk_rows * _WALK_COST >= density * documents_in_tenant * _INDEX_COST:
+            return None
+        found = await self._walk(tenant_id, query, seek, int(walk_rows * 4))
+        return found if len(found) >= seek.limit else None
+
+    async def _walk(
+        self, tenant_id: UUID, query: DocumentQuery, seek: Seek, budget: int
+    ) -> list[UUID]:
+        statement = self.walk_statement(tenant_id, query, seek, budget=budget)
+        return [row["id"] for row in await self._all(statement)]
+
+    def _two_plans(self, query: DocumentQuery) -> bool:
+        folded = query.search_folded
+        return self.dialect == "sqlite" and folded is not None and len(folded) >= _FTS_MIN_LENGTH
+
+    def page_statement(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> sa.Select[Any]:
+        """One page in one statement (also what the query-plan checks explain). A search on
+        SQLite is answered from the trigram index here."""
+        conditions = self._conditions(tenant_id, query, search_by_index=True)
+        return seek_rows(sa.select(*_DOCUMENT_COLUMNS).where(*conditions), documents, seek)
+
+    def walk_statement(
+        self, tenant_id: UUID, query: DocumentQuery, seek: Seek, *, budget: int = 1000
+    ) -> sa.Select[Any]:
+        """The ids of the first matches of a search along ``budget`` rows of the sort index.
+
+        The walk reads only ``(id, sort key, search_text)``; for the default sort a covering
+        index holds all three (see ``search_index.py``), so an unfiltered walk never touches
+        the table. The inner query runs as a co-routine in index order, so with no ORDER BY
+        outside it stops as soon as the page is full (``page`` puts the few rows back in
+        order itself).
+        """
+        folded = query.search_folded or ""
+        unsearched = dataclasses.replace(query, search=None)
+        sort_key = documents.c[query.sort.column]
+        inner = seek_rows(
+            sa.select(documents.c.id, sort_key, documents.c.search_text).where(
+                *self._conditions(tenant_id, unsearched)
+            ),
+            documents,
+            dataclasses.replace(seek, limit=budget),
+        ).subquery("walk")
+        return (
+            sa.select(inner.c.id)
+            .where(inner.c.search_text.like(f"%{_like_escape(folded)}%", escape="\\"))
+            .limit(seek.limit)
+        )
 
     async def page_at(
         self, tenant_id: UUID, query: DocumentQuery, *, offset: int, limit: int
@@ -237,7 +294,7 @@ class SqlDocuments(Repo):
         )
         stmt = (
             sa.select(*_DOCUMENT_COLUMNS)
-            .where(*self._conditions(tenant_id, query))
+            .where(*self._conditions(tenant_id, query, search_by_index=True))
             .order_by(*order)
             .offset(offset)
             .limit(limit)
@@ -245,7 +302,7 @@ class SqlDocuments(Repo):
         return await self._with_files(tenant_id, stmt)
 
     async def count(self, tenant_id: UUID, query: DocumentQuery) -> int:
-        conditions = self._conditions(tenant_id, query)
+        conditions = self._conditions(tenant_id, query, search_by_index=True)
         if len(conditions) == 1:  # only the tenant: the maintained counter answers
             stmt = sa.select(tenants.c.document_count).where(tenants.c.id == tenant_id)
         else:
@@ -255,6 +312,8 @@ class SqlDocuments(Repo):
     def _conditions(
         self, tenant_id: UUID, query: DocumentQuery, *, search_by_index: bool = False
     ) -> list[Condition]:
+        """The WHERE clause of ``query``; with ``search_by_index`` a search on SQLite uses the
+        trigram index, otherwise it is a LIKE (pg_trgm serves that on PostgreSQL)."""
         c = documents.c
         found: list[Condition] = [c.tenant_id == tenant_id]
         if query.subject_id is not None:
@@ -279,7 +338,7 @@ class SqlDocuments(Repo):
         elif query.has_files is False:
             found.append(c.file_count == 0)
         folded = query.search_folded
-        if folded and search_by_index and self.dialect == "sqlite":
+        if folded and search_by_index and self._two_plans(query):
             found.append(
                 sa.text(
                     "documents.rowid IN (SELECT rowid FROM document_search "
@@ -293,7 +352,9 @@ class SqlDocuments(Repo):
         return found
 
     async def _with_files(self, tenant_id: UUID, stmt: sa.Select[Any]) -> list[Document]:
-        rows = await self._all(stmt)
+        return await self._attach(tenant_id, await self._all(stmt))
+
+    async def _attach(self, tenant_id: UUID, rows: Sequence[RowMapping]) -> list[Document]:
         attached = await self._files_of([r["id"] for r in rows], tenant_id)
         return [_document(r, tenant_id, attached.get(r["id"], [])) for r in rows]
 

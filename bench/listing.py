@@ -33,7 +33,7 @@ from seed import SPAN, START, WORDS, BulkWriter, Seeded, seed_tenant
 
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.store import SqlStore, create_database
-from kycvault.adapters.db.tables import documents
+from kycvault.adapters.db.tables import documents, subjects, tenants
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.types import Classification
 from kycvault.services.unit_of_work import Seek
@@ -57,9 +57,11 @@ def cases(seeded: Seeded) -> list[Case]:
     def window_query(days: tuple[date, date]) -> dict[str, date]:
         return {"created_from": days[0], "created_to": days[1]}
 
-    def selective_search(rng: random.Random) -> str:
-        name = rng.choice(seeded.names)
-        return name[-9:]  # "…_charlie_123": a handful of matches
+    def one_name(rng: random.Random) -> str:
+        return rng.choice(seeded.names)  # one match
+
+    def name_tail(rng: random.Random) -> str:
+        return rng.choice(seeded.names)[-9:]  # "arlie_527" also finds "arlie_5270"…: tens
 
     found = [
         Case(f"tenant only, sort {s.value}", lambda r, s=s: DocumentQuery(sort=s)) for s in Sort
@@ -80,7 +82,8 @@ def cases(seeded: Seeded) -> list[Case]:
             lambda r: DocumentQuery(types=("utility_bill", "bank_statement"), sort=Sort.EXPIRY),
         ),
         Case("created 7-day window", lambda r: DocumentQuery(**window_query(window(r)))),
-        Case("search, selective", lambda r: DocumentQuery(search=selective_search(r))),
+        Case("search, one document", lambda r: DocumentQuery(search=one_name(r))),
+        Case("search, tens of matches", lambda r: DocumentQuery(search=name_tail(r))),
         Case("search, common word", lambda r: DocumentQuery(search=r.choice(WORDS))),
         Case("search, 2 letters", lambda r: DocumentQuery(search=r.choice(WORDS)[:2])),
         Case(
@@ -193,18 +196,22 @@ async def load_seeded(store: SqlStore) -> Seeded:
     """What the cases need of an existing seeded database."""
     async with store.read() as uow:
         conn = uow.connection
-        tenant = (await conn.exec_driver_sql("SELECT id FROM tenants WHERE name = 'main'")).scalar()
-        tenant_id = uuid.UUID(hex=str(tenant).replace("-", ""))
-        subjects = await conn.exec_driver_sql(
-            "SELECT id FROM subjects WHERE tenant_id = ? LIMIT 1000", (tenant,)
+        tenant_id = (
+            await conn.execute(sa.select(tenants.c.id).where(tenants.c.name == "main"))
+        ).scalar_one()
+        subject_ids = await conn.execute(
+            sa.select(subjects.c.id).where(subjects.c.tenant_id == tenant_id).limit(1000)
         )
-        names = await conn.exec_driver_sql(
-            "SELECT name FROM documents WHERE tenant_id = ? LIMIT 1000", (tenant,)
+        names = await conn.execute(
+            sa.select(documents.c.name)
+            .where(documents.c.tenant_id == tenant_id)
+            .order_by(documents.c.number)
+            .limit(1000)
         )
         return Seeded(
             tenant_id=tenant_id,
-            subject_ids=[uuid.UUID(hex=str(r[0]).replace("-", "")) for r in subjects],
-            names=[r[0] for r in names],
+            subject_ids=list(subject_ids.scalars()),
+            names=list(names.scalars()),
         )
 
 
@@ -215,15 +222,19 @@ async def run(args: argparse.Namespace) -> None:
     else:
         admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
         with admin.connect() as conn:
-            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
-            conn.exec_driver_sql(f"CREATE DATABASE {PG_DATABASE}")
+            exists = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (PG_DATABASE,)
+            ).first()
+            if not (args.reuse and exists):
+                conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {PG_DATABASE}")
+                conn.exec_driver_sql(f"CREATE DATABASE {PG_DATABASE}")
         admin.dispose()
         url = PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
     database = create_database(url)
     store = SqlStore(database)
-    if args.reuse and args.db == "sqlite" and (directory / "bench.db").exists():
+    if args.reuse and (args.db == "postgres" or (directory / "bench.db").exists()):
         seeded = await load_seeded(store)
-        print(f"reusing {directory / 'bench.db'}", flush=True)
+        print("reusing the seeded database", flush=True)
     else:
         await migrate.upgrade(database)
         seeded = seed(url, args)

@@ -103,6 +103,12 @@ class BulkWriter:
                 search_index.drop(conn)
 
     def analyze(self) -> None:
+        """Planner statistics (and on PostgreSQL the visibility map, which index-only scans
+        need after a bulk load; autovacuum would get there in a while)."""
+        if self.dialect.name == "postgresql":
+            with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
+            return
         with self.engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
 

@@ -14,6 +14,7 @@ import pytest
 
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.database import Connection, create_database
+from kycvault.adapters.db.repositories.documents import search_window
 from kycvault.adapters.db.store import SqlUnitOfWork
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.types import Classification
@@ -90,3 +91,18 @@ async def test_no_table_scan(
 
 def _fields(query: DocumentQuery) -> dict[str, Any]:
     return {name: getattr(query, name) for name in DocumentQuery.__dataclass_fields__}
+
+
+@pytest.mark.parametrize(
+    ("term", "window"),
+    [
+        ("ada", "ada"),
+        ("lovelace", "elace"),
+        ("passport_sierra_november_101", "r_101"),
+        ("scan 2024-03.pdf", "4-03."),
+        ("x_1_y", "x_1_y"),
+    ],
+)
+def test_search_window_prefers_the_rare_characters(term: str, window: str) -> None:
+    assert search_window(term) == window
+    assert window in term

@@ -130,6 +130,21 @@ def _in_order(rows: Sequence[RowMapping], query: DocumentQuery, seek: Seek) -> l
     return sorted(rows, key=key, reverse=descending)
 
 
+def search_window(folded: str, size: int = 5) -> str:
+    """The part of a search term to look up in a trigram index: the five characters with
+    the most that are not letters (digits, separators: the rare trigrams in names such as
+    "passport_sierra_102"), the rightmost of equals. Shorter terms are used whole."""
+    if len(folded) <= size:
+        return folded
+    best_score, best = -1, folded[-size:]
+    for start in range(len(folded) - size + 1):
+        window = folded[start : start + size]
+        score = sum(not ch.isalpha() for ch in window)
+        if score >= best_score:
+            best_score, best = score, window
+    return best
+
+
 def _phrase(folded: str) -> str:
     """An FTS5 string literal: the trigram tokenizer then matches it as a substring."""
     return '"' + folded.replace('"', '""') + '"'
@@ -338,18 +353,32 @@ class SqlDocuments(Repo):
         elif query.has_files is False:
             found.append(c.file_count == 0)
         folded = query.search_folded
-        if folded and search_by_index and self._two_plans(query):
-            found.append(
-                sa.text(
-                    "documents.rowid IN (SELECT rowid FROM document_search "
-                    "WHERE document_search MATCH :search_phrase)"
-                ).bindparams(search_phrase=_phrase(folded))
-            )
-        elif folded:
-            # PostgreSQL's pg_trgm index serves this LIKE; on SQLite it is tested row by
-            # row while walking the sort index (common or very short substrings).
-            found.append(documents.c.search_text.like(f"%{_like_escape(folded)}%", escape="\\"))
+        if folded:
+            found.extend(self._search(folded, by_index=search_by_index))
         return found
+
+    def _search(self, folded: str, *, by_index: bool) -> list[Condition]:
+        """A substring search. The trigram index is asked for the term's most distinctive
+        window only (``search_window``), and the whole term is then checked on the few rows
+        it returns: both trigram indexes read every trigram of a query, so a long term full
+        of common ones ("passport_…") costs ten times what its rarest part does."""
+        window = search_window(folded)
+        exact = documents.c.search_text.like(f"%{_like_escape(folded)}%", escape="\\")
+        if self.dialect == "sqlite":
+            if not (by_index and len(folded) >= _FTS_MIN_LENGTH):
+                # Tested row by row while walking the sort index (common or very short).
+                return [exact]
+            from_index = sa.text(
+                "documents.rowid IN (SELECT rowid FROM document_search "
+                "WHERE document_search MATCH :search_phrase)"
+            ).bindparams(search_phrase=_phrase(window))
+            return [from_index] if window == folded else [from_index, exact]
+        if window == folded:
+            return [exact]
+        # On PostgreSQL the window is the LIKE that pg_trgm serves; strpos, which no index
+        # serves, checks the whole term on the rows that come back.
+        in_window = documents.c.search_text.like(f"%{_like_escape(window)}%", escape="\\")
+        return [in_window, sa.func.strpos(documents.c.search_text, folded) > 0]
 
     async def _with_files(self, tenant_id: UUID, stmt: sa.Select[Any]) -> list[Document]:
         return await self._attach(tenant_id, await self._all(stmt))

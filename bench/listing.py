@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from seed import SPAN, START, WORDS, BulkWriter, Seeded, seed_tenant
 
 from kycvault.adapters.db import migrate
+from kycvault.adapters.db.repositories.documents import SqlDocuments
 from kycvault.adapters.db.store import SqlStore, create_database
 from kycvault.adapters.db.tables import documents, subjects, tenants
 from kycvault.domain.listing import DocumentQuery, Sort
@@ -126,38 +127,32 @@ def cases(seeded: Seeded) -> list[Case]:
 
 async def positions(store: SqlStore, tenant_id: uuid.UUID, n: int) -> list[dict[str, Any]]:
     """Sort keys of random documents, to start deep pages from."""
-    async with store.read() as uow:
-        conn = uow.connection
-        total = (
-            await conn.execute(
-                sa.select(sa.func.count())
-                .select_from(documents)
-                .where(documents.c.tenant_id == tenant_id)
-            )
+
+    def pick(conn: sa.Connection) -> list[dict[str, Any]]:
+        total = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(documents)
+            .where(documents.c.tenant_id == tenant_id)
         ).scalar_one()
-        rows = []
         rng = random.Random(7)
-        for _ in range(n):
-            row = (
-                (
-                    await conn.execute(
-                        sa.select(
-                            documents.c.id,
-                            documents.c.created_at,
-                            documents.c.name_key,
-                            documents.c.expiry_key,
-                        )
-                        .where(documents.c.tenant_id == tenant_id)
-                        .order_by(documents.c.created_at)
-                        .offset(rng.randrange(total))
-                        .limit(1)
-                    )
+        columns = (documents.c.id, documents.c.created_at, documents.c.name_key)
+        return [
+            dict(
+                conn.execute(
+                    sa.select(*columns, documents.c.expiry_key)
+                    .where(documents.c.tenant_id == tenant_id)
+                    .order_by(documents.c.created_at)
+                    .offset(rng.randrange(total))
+                    .limit(1)
                 )
                 .mappings()
                 .one()
             )
-            rows.append(dict(row))
-    return rows
+            for _ in range(n)
+        ]
+
+    async with store.read() as uow:
+        return await uow.connection.run_sync(pick)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -166,27 +161,27 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def explain(store: SqlStore, tenant_id: uuid.UUID, query: DocumentQuery, seek: Seek) -> str:
-    async with store.read() as uow:
-        conn = uow.connection
-        stmt = uow.documents.page_statement(tenant_id, query, seek)
+    def plan(conn: sa.Connection) -> str:
+        stmt = SqlDocuments(conn).page_statement(tenant_id, query, seek)
         sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-        prefix = "EXPLAIN QUERY PLAN " if conn.dialect.name == "sqlite" else "EXPLAIN "
-        rows = (await conn.exec_driver_sql(prefix + sql)).all()
-    if conn.dialect.name == "sqlite":
-        return " | ".join(str(r[3]) for r in rows)
-    return " | ".join(str(r[0]).strip() for r in rows[:6])
+        if conn.dialect.name == "sqlite":
+            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql).all()
+            return " | ".join(str(r[3]) for r in rows)
+        rows = conn.exec_driver_sql("EXPLAIN " + sql).all()
+        return " | ".join(str(r[0]).strip() for r in rows[:6])
+
+    async with store.read() as uow:
+        return await uow.connection.run_sync(plan)
 
 
 def seed(url: str, args: argparse.Namespace) -> Seeded:
     print(f"seeding {args.docs:,} documents on {args.db} …", flush=True)
     started = time.perf_counter()
     writer = BulkWriter(url)
-    writer.search_index(build=False)
-    seeded = seed_tenant(writer, name="main", number=1, count=args.docs, seed=1)
-    for n in (2, 3):
-        seed_tenant(writer, name=f"other{n}", number=n, count=args.others, seed=n)
-    writer.search_index(build=True)
-    writer.analyze()
+    with writer.loading():
+        seeded = seed_tenant(writer, name="main", number=1, count=args.docs, seed=1)
+        for n in (2, 3):
+            seed_tenant(writer, name=f"other{n}", number=n, count=args.others, seed=n)
     writer.close()
     print(f"seeded in {time.perf_counter() - started:.0f} s", flush=True)
     return seeded
@@ -194,15 +189,15 @@ def seed(url: str, args: argparse.Namespace) -> Seeded:
 
 async def load_seeded(store: SqlStore) -> Seeded:
     """What the cases need of an existing seeded database."""
-    async with store.read() as uow:
-        conn = uow.connection
-        tenant_id = (
-            await conn.execute(sa.select(tenants.c.id).where(tenants.c.name == "main"))
+
+    def load(conn: sa.Connection) -> Seeded:
+        tenant_id = conn.execute(
+            sa.select(tenants.c.id).where(tenants.c.name == "main")
         ).scalar_one()
-        subject_ids = await conn.execute(
+        subject_ids = conn.execute(
             sa.select(subjects.c.id).where(subjects.c.tenant_id == tenant_id).limit(1000)
         )
-        names = await conn.execute(
+        names = conn.execute(
             sa.select(documents.c.name)
             .where(documents.c.tenant_id == tenant_id)
             .order_by(documents.c.number)
@@ -211,8 +206,11 @@ async def load_seeded(store: SqlStore) -> Seeded:
         return Seeded(
             tenant_id=tenant_id,
             subject_ids=list(subject_ids.scalars()),
-            names=list(names.scalars()),
+            names=[str(n) for n in names.scalars()],
         )
+
+    async with store.read() as uow:
+        return await uow.connection.run_sync(load)
 
 
 async def run(args: argparse.Namespace) -> None:

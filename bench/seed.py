@@ -14,6 +14,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -41,6 +42,7 @@ WORDS = [
 START = datetime(2023, 1, 1, tzinfo=UTC)
 SPAN = timedelta(days=3 * 365)
 BATCH = 50_000
+_LOADED = (documents, files, subjects)
 
 
 @dataclass
@@ -95,12 +97,52 @@ class BulkWriter:
                                 [Json(row[c]) if c in json_columns else row[c] for c in columns]
                             )
 
-    def search_index(self, build: bool) -> None:
+    @contextmanager
+    def loading(self) -> Iterator[None]:
+        """Bulk-load without index upkeep: drop the secondary indexes and the search index,
+        load, then build them once (a sorted build is many times faster than a million
+        random inserts), and refresh the planner's statistics."""
+        secondary = [ix for table in _LOADED for ix in table.indexes]
         with self.engine.begin() as conn:
-            if build:
-                search_index.create(conn)
-            else:
-                search_index.drop(conn)
+            search_index.drop(conn)
+            for index in secondary:
+                conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+        yield
+        started = time.perf_counter()
+        with self.engine.begin() as conn:
+            for index in secondary:
+                index.create(conn)
+            search_index.create(conn)
+        print(f"  indexes built in {time.perf_counter() - started:.0f} s", flush=True)
+        self.analyze()
+
+    def tenant_state(self, tenant_id: uuid.UUID) -> tuple[uuid.UUID, int, int]:
+        """(current key id, subject number, document number) of a tenant."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(tenants.c.subject_seq, tenants.c.document_seq).where(
+                    tenants.c.id == tenant_id
+                )
+            ).one()
+            key = conn.execute(
+                sa.select(tenant_keys.c.id)
+                .where(tenant_keys.c.tenant_id == tenant_id)
+                .order_by(tenant_keys.c.created_at.desc())
+                .limit(1)
+            ).scalar_one()
+        return key, int(row.subject_seq), int(row.document_seq)
+
+    def finish_tenant(self, tenant_id: uuid.UUID, *, subjects: int, documents: int) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                tenants.update()
+                .where(tenants.c.id == tenant_id)
+                .values(
+                    subject_seq=tenants.c.subject_seq + subjects,
+                    document_seq=tenants.c.document_seq + documents,
+                    document_count=tenants.c.document_count + documents,
+                )
+            )
 
     def analyze(self) -> None:
         """Planner statistics (and on PostgreSQL the visibility map, which index-only scans
@@ -117,13 +159,13 @@ class BulkWriter:
 
 
 def _subjects(
-    tenant_id: uuid.UUID, ids: list[uuid.UUID], now: datetime
+    tenant_id: uuid.UUID, ids: list[uuid.UUID], now: datetime, first: int
 ) -> Iterator[dict[str, Any]]:
     for i, sid in enumerate(ids):
         yield {
             "id": sid,
             "tenant_id": tenant_id,
-            "number": i + 1,
+            "number": first + i + 1,
             "type": "individual",
             "external_id": None,
             "display_name": None,
@@ -137,7 +179,12 @@ def _subjects(
 
 
 def _document(
-    rng: random.Random, tenant_id: uuid.UUID, number: int, doc_type: str, subject: uuid.UUID | None
+    rng: random.Random,
+    tenant_id: uuid.UUID,
+    kek_id: uuid.UUID,
+    number: int,
+    doc_type: str,
+    subject: uuid.UUID | None,
 ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     doc_id = uuid.uuid4()
     created = START + SPAN * rng.random()
@@ -182,19 +229,17 @@ def _document(
             "sha256": "0" * 64,
             "blob_key": f"{tenant_id.hex}/{doc_id.hex}",
             "wrapped_dek": b"\0" * 60,
-            "kek_id": tenant_id,
+            "kek_id": kek_id,
             "created_at": created,
             "created_by": None,
         }
     return row, file_row
 
 
-def seed_tenant(writer: BulkWriter, *, name: str, number: int, count: int, seed: int) -> Seeded:
-    """Insert ``count`` documents (with subjects and file rows) for a new tenant."""
-    rng = random.Random(seed)
+def new_tenant(writer: BulkWriter, *, name: str, number: int) -> tuple[uuid.UUID, uuid.UUID]:
+    """A bare tenant row and key row (enough for listing; its files cannot be decrypted)."""
     tenant_id = uuid.uuid4()
     now = datetime.now(UTC)
-    subject_ids = [uuid.uuid4() for _ in range(max(1, count // 4))]
     writer.write(
         tenants,
         [
@@ -203,9 +248,9 @@ def seed_tenant(writer: BulkWriter, *, name: str, number: int, count: int, seed:
                 "number": number,
                 "name": name,
                 "settings": {},
-                "subject_seq": len(subject_ids),
-                "document_seq": count,
-                "document_count": count,
+                "subject_seq": 0,
+                "document_seq": 0,
+                "document_count": 0,
                 "created_at": now,
             }
         ],
@@ -223,7 +268,28 @@ def seed_tenant(writer: BulkWriter, *, name: str, number: int, count: int, seed:
             }
         ],
     )
-    subject_rows = list(_subjects(tenant_id, subject_ids, now))
+    return tenant_id, tenant_id
+
+
+def seed_tenant(
+    writer: BulkWriter,
+    *,
+    name: str,
+    count: int,
+    seed: int,
+    number: int | None = None,
+    tenant_id: uuid.UUID | None = None,
+) -> Seeded:
+    """Insert ``count`` documents (with subjects and file rows) for a new tenant (``number``)
+    or an existing one (``tenant_id``, e.g. one made through the API, whose key works)."""
+    rng = random.Random(seed)
+    if tenant_id is None:
+        assert number is not None
+        tenant_id, kek_id = new_tenant(writer, name=name, number=number)
+    kek_id, first_subject, first_document = writer.tenant_state(tenant_id)
+    now = datetime.now(UTC)
+    subject_ids = [uuid.uuid4() for _ in range(max(1, count // 4))]
+    subject_rows = list(_subjects(tenant_id, subject_ids, now, first_subject))
     for first in range(0, len(subject_rows), BATCH):
         writer.write(subjects, subject_rows[first : first + BATCH])
     seeded = Seeded(tenant_id=tenant_id, subject_ids=subject_ids)
@@ -234,7 +300,8 @@ def seed_tenant(writer: BulkWriter, *, name: str, number: int, count: int, seed:
         doc_rows, file_rows = [], []
         for i, doc_type in enumerate(rng.choices(names, weights=weights, k=size)):
             subject = None if rng.random() < 0.10 else rng.choice(subject_ids)
-            row, file_row = _document(rng, tenant_id, first + i + 1, doc_type, subject)
+            number_in_tenant = first_document + first + i + 1
+            row, file_row = _document(rng, tenant_id, kek_id, number_in_tenant, doc_type, subject)
             doc_rows.append(row)
             if file_row:
                 file_rows.append(file_row)
@@ -243,6 +310,8 @@ def seed_tenant(writer: BulkWriter, *, name: str, number: int, count: int, seed:
         writer.write(documents, doc_rows)
         writer.write(files, file_rows)
         seeded.documents += size
-        rate = seeded.documents / (time.perf_counter() - started)
-        print(f"  {name}: {seeded.documents:>9,} documents ({rate:,.0f}/s)", flush=True)
+        if seeded.documents % 250_000 == 0 or seeded.documents == count:
+            rate = seeded.documents / (time.perf_counter() - started)
+            print(f"  {name}: {seeded.documents:>9,} documents ({rate:,.0f}/s)", flush=True)
+    writer.finish_tenant(tenant_id, subjects=len(subject_ids), documents=count)
     return seeded

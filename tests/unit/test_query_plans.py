@@ -11,11 +11,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.database import Connection, create_database
-from kycvault.adapters.db.repositories.documents import search_window
-from kycvault.adapters.db.store import SqlUnitOfWork
+from kycvault.adapters.db.repositories.documents import SqlDocuments, search_window
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.types import Classification
 from kycvault.services.unit_of_work import Seek
@@ -58,14 +58,17 @@ async def plan(
     column = ("-" if sort.descending else "") + sort.column
     position = (POSITIONS[sort.column], uuid.uuid4()) if deep else None
     seek = Seek(sort=column, limit=51, position=position)
-    repository = SqlUnitOfWork(conn).documents
-    if by_index:
-        stmt = repository.page_statement(uuid.uuid4(), query, seek)
-    else:
-        stmt = repository.walk_statement(uuid.uuid4(), query, seek)
-    sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
-    rows = (await conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)).all()
-    return [str(row[3]) for row in rows]
+
+    def explain(sync: sa.Connection) -> list[str]:
+        repository = SqlDocuments(sync)
+        if by_index:
+            stmt = repository.page_statement(uuid.uuid4(), query, seek)
+        else:
+            stmt = repository.walk_statement(uuid.uuid4(), query, seek)
+        sql = str(stmt.compile(dialect=sync.dialect, compile_kwargs={"literal_binds": True}))
+        return [str(row[3]) for row in sync.exec_driver_sql("EXPLAIN QUERY PLAN " + sql)]
+
+    return await conn.run_sync(explain)
 
 
 @pytest.mark.anyio

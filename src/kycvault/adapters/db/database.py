@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import CursorResult, Result
+from sqlalchemy.engine import Result
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 T = TypeVar("T")
@@ -40,12 +40,13 @@ _SQLITE_PRAGMAS = (
 
 
 class Connection(Protocol):
-    """What repositories use of a connection (SQLAlchemy's ``AsyncConnection`` has it)."""
+    """What the store needs of a connection in a transaction (SQLAlchemy's
+    ``AsyncConnection`` has it): run synchronous repository code on it as one unit."""
 
     @property
     def dialect(self) -> sa.Dialect: ...
 
-    async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]: ...
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T: ...
 
     async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Result[Any]: ...
 
@@ -86,31 +87,41 @@ class AsyncDatabase:
 
 
 class ThreadedConnection:
-    """A sync connection driven from the event loop, one thread hop per statement. Rows are
-    fetched (and converted) inside the hop and handed back buffered."""
+    """A sync connection driven from the event loop: each ``run_sync`` call is one thread
+    hop. The transaction opens lazily, inside the first call's hop."""
 
-    def __init__(self, conn: sa.Connection, run: Callable[..., Any]) -> None:
-        self._conn = conn
-        self._run = run
+    def __init__(self, database: ThreadedDatabase, write: bool) -> None:
+        self._database = database
+        self._write = write
+        self._conn: sa.Connection | None = None
 
     @property
     def dialect(self) -> sa.Dialect:
-        return self._conn.dialect
+        return self._database.engine.dialect
 
-    async def execute(self, statement: Any, parameters: Any = None) -> Result[Any]:
-        result: Result[Any] = await self._run(_buffered, self._conn.execute, statement, parameters)
-        return result
+    def _connection(self) -> sa.Connection:
+        if self._conn is None:
+            self._conn = self._database.open(self._write)
+        return self._conn
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        def _call() -> T:
+            return fn(self._connection(), *args)
+
+        return await self._database.run(_call)
 
     async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Result[Any]:
-        result: Result[Any] = await self._run(
-            _buffered, self._conn.exec_driver_sql, statement, parameters
-        )
-        return result
+        def _exec(conn: sa.Connection) -> Result[Any]:
+            result = conn.exec_driver_sql(statement, parameters)
+            frozen: Result[Any] = result.freeze()() if result.returns_rows else result
+            return frozen
 
+        return await self.run_sync(_exec)
 
-def _buffered(execute: Callable[..., CursorResult[Any]], statement: Any, parameters: Any) -> Any:
-    result = execute(statement, parameters) if parameters is not None else execute(statement)
-    return result.freeze()() if result.returns_rows else result
+    async def finish(self, commit: bool) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await self._database.run(ThreadedDatabase.close, conn, commit)
 
 
 class ThreadedDatabase:
@@ -123,10 +134,10 @@ class ThreadedDatabase:
         # transactions that hold the connections (all threads waiting, none working).
         self._slots = asyncio.Semaphore(connections)
 
-    async def _run(self, fn: Callable[..., T], *args: Any) -> T:
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
 
-    def _open(self, write: bool) -> sa.Connection:
+    def open(self, write: bool) -> sa.Connection:
         conn = self.engine.connect()
         try:
             if write:
@@ -138,7 +149,7 @@ class ThreadedDatabase:
         return conn
 
     @staticmethod
-    def _close(conn: sa.Connection, commit: bool) -> None:
+    def close(conn: sa.Connection, commit: bool) -> None:
         try:
             if commit:
                 conn.commit()
@@ -150,13 +161,13 @@ class ThreadedDatabase:
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[Connection]:
         async with self._slots:
-            conn = await self._run(self._open, write)
+            connection = ThreadedConnection(self, write)
             try:
-                yield ThreadedConnection(conn, self._run)
+                yield connection
             except BaseException:
-                await asyncio.shield(self._run(self._close, conn, False))
+                await asyncio.shield(connection.finish(commit=False))
                 raise
-            await self._run(self._close, conn, True)
+            await connection.finish(commit=True)
 
     async def run_sync(self, work: Callable[[sa.Connection], T]) -> T:
         def _work() -> T:
@@ -167,10 +178,10 @@ class ThreadedDatabase:
                 return result
 
         async with self._slots:
-            return await self._run(_work)
+            return await self.run(_work)
 
     async def dispose(self) -> None:
-        await self._run(self.engine.dispose)
+        await self.run(self.engine.dispose)
         self._executor.shutdown(wait=False)
 
 

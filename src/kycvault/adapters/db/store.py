@@ -9,9 +9,11 @@ concurrent uploads), while one writer at a time keeps p99 near 35 ms. Reads run 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any, cast
 
+import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from kycvault.adapters.db.database import Connection, Database, create_database
@@ -27,22 +29,53 @@ from kycvault.adapters.db.repositories import (
     SqlTenants,
 )
 from kycvault.errors import Conflict, Unavailable
+from kycvault.services.unit_of_work import (
+    ApiKeyRepository,
+    AuditRepository,
+    DocumentRepository,
+    DocumentTypeRepository,
+    DownloadLinkRepository,
+    FileRepository,
+    IdempotencyRepository,
+    SubjectRepository,
+    TenantRepository,
+)
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_database"]
+
+
+class _Async:
+    """A synchronous repository made awaitable: each method call runs as one unit on the
+    connection (``Connection.run_sync``), however many statements it makes."""
+
+    def __init__(self, conn: Connection, factory: Callable[[sa.Connection], Any]) -> None:
+        self._conn = conn
+        self._factory = factory
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        factory = self._factory
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            def run(conn: sa.Connection) -> Any:
+                return getattr(factory(conn), name)(*args, **kwargs)
+
+            return await self._conn.run_sync(run)
+
+        return call
 
 
 class SqlUnitOfWork:
     def __init__(self, conn: Connection) -> None:
         self.connection = conn
-        self.tenants = SqlTenants(conn)
-        self.api_keys = SqlApiKeys(conn)
-        self.subjects = SqlSubjects(conn)
-        self.documents = SqlDocuments(conn)
-        self.files = SqlFiles(conn)
-        self.document_types = SqlDocumentTypes(conn)
-        self.download_links = SqlDownloadLinks(conn)
-        self.idempotency = SqlIdempotency(conn)
-        self.audit = SqlAudit(conn)
+        self.tenants = cast(TenantRepository, _Async(conn, SqlTenants))
+        self.api_keys = cast(ApiKeyRepository, _Async(conn, SqlApiKeys))
+        self.subjects = cast(SubjectRepository, _Async(conn, SqlSubjects))
+        self.documents = cast(DocumentRepository, _Async(conn, SqlDocuments))
+        self.files = cast(FileRepository, _Async(conn, SqlFiles))
+        self.document_types = cast(DocumentTypeRepository, _Async(conn, SqlDocumentTypes))
+        self.download_links = cast(DownloadLinkRepository, _Async(conn, SqlDownloadLinks))
+        self.idempotency = cast(IdempotencyRepository, _Async(conn, SqlIdempotency))
+        self.audit = cast(AuditRepository, _Async(conn, SqlAudit))
 
 
 class SqlStore:

@@ -1,4 +1,10 @@
-"""Shared plumbing of the repositories: row access and keyset pagination."""
+"""Shared plumbing of the repositories: row access and keyset pagination.
+
+Repositories are plain synchronous code over a SQLAlchemy ``Connection``. The store runs
+each repository call as one unit on its connection (``run_sync``): one thread hop per call
+on SQLite, one greenlet switch on PostgreSQL's async driver, however many statements the
+call makes.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +14,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
-from kycvault.adapters.db.database import Connection
 from kycvault.services.unit_of_work import Seek
 
 
@@ -34,19 +39,19 @@ def seek_rows(stmt: sa.Select[Any], table: sa.Table, seek: Seek) -> sa.Select[An
 
 
 class Repo:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: sa.Connection) -> None:
         self._conn = conn
 
     @property
     def dialect(self) -> str:
         return self._conn.dialect.name
 
-    async def _one(self, stmt: sa.Executable) -> RowMapping | None:
-        return (await self._conn.execute(stmt)).mappings().first()
+    def _one(self, stmt: sa.Executable) -> RowMapping | None:
+        return (self._conn.execute(stmt)).mappings().first()
 
-    async def _all(self, stmt: sa.Executable) -> Sequence[RowMapping]:
-        return (await self._conn.execute(stmt)).mappings().all()
+    def _all(self, stmt: sa.Executable) -> Sequence[RowMapping]:
+        return (self._conn.execute(stmt)).mappings().all()
 
-    async def _exists(self, table: sa.Table, *conditions: sa.ColumnElement[bool]) -> bool:
+    def _exists(self, table: sa.Table, *conditions: sa.ColumnElement[bool]) -> bool:
         stmt = sa.select(sa.literal(1)).select_from(table).where(*conditions).limit(1)
-        return (await self._conn.execute(stmt)).first() is not None
+        return (self._conn.execute(stmt)).first() is not None

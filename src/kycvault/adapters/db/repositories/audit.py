@@ -10,8 +10,8 @@ from kycvault.services.unit_of_work import AuditEvent
 
 
 class SqlAudit(Repo):
-    async def add(self, event: AuditEvent) -> None:
-        await self._conn.execute(
+    def add(self, event: AuditEvent) -> None:
+        self._conn.execute(
             audit_events.insert().values(
                 id=event.id,
                 tenant_id=event.tenant_id,
@@ -26,8 +26,8 @@ class SqlAudit(Repo):
             )
         )
 
-    async def list_for(self, tenant_id: UUID, *, limit: int = 100) -> list[AuditEvent]:
-        rows = await self._all(
+    def list_for(self, tenant_id: UUID, *, limit: int = 100) -> list[AuditEvent]:
+        rows = self._all(
             audit_events.select()
             .where(audit_events.c.tenant_id == tenant_id)
             .order_by(audit_events.c.at.desc(), audit_events.c.id.desc())

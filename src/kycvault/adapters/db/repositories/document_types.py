@@ -14,8 +14,8 @@ from kycvault.domain.types import Category, FileRole
 
 
 class SqlDocumentTypes(Repo):
-    async def add(self, tenant_id: UUID, doc_type: DocumentType, at: datetime, by: str) -> None:
-        await self._conn.execute(
+    def add(self, tenant_id: UUID, doc_type: DocumentType, at: datetime, by: str) -> None:
+        self._conn.execute(
             document_types.insert().values(
                 id=uuid.uuid4(),
                 tenant_id=tenant_id,
@@ -28,8 +28,8 @@ class SqlDocumentTypes(Repo):
             )
         )
 
-    async def list_for(self, tenant_id: UUID) -> list[DocumentType]:
-        rows = await self._all(
+    def list_for(self, tenant_id: UUID) -> list[DocumentType]:
+        rows = self._all(
             document_types.select()
             .where(document_types.c.tenant_id == tenant_id)
             .order_by(document_types.c.name)

@@ -156,8 +156,8 @@ def _like_escape(text: str) -> str:
 
 
 class SqlDocuments(Repo):
-    async def add(self, document: Document) -> None:
-        await self._conn.execute(
+    def add(self, document: Document) -> None:
+        self._conn.execute(
             documents.insert().values(
                 id=document.id,
                 tenant_id=document.tenant_id,
@@ -167,30 +167,30 @@ class SqlDocuments(Repo):
                 **_document_values(document),
             )
         )
-        await self._count(document.tenant_id, +1)
+        self._count(document.tenant_id, +1)
 
-    async def get(
+    def get(
         self, tenant_id: UUID, document_id: UUID, *, for_update: bool = False
     ) -> Document | None:
         stmt = sa.select(*_DOCUMENT_COLUMNS).where(
             documents.c.tenant_id == tenant_id, documents.c.id == document_id
         )
-        row = await self._one(stmt.with_for_update() if for_update else stmt)
+        row = self._one(stmt.with_for_update() if for_update else stmt)
         if row is None:
             return None
-        attached = await self._files_of([document_id], tenant_id)
+        attached = self._files_of([document_id], tenant_id)
         return _document(row, tenant_id, attached.get(document_id, []))
 
-    async def update(self, document: Document) -> None:
-        await self._conn.execute(
+    def update(self, document: Document) -> None:
+        self._conn.execute(
             documents.update()
             .where(documents.c.tenant_id == document.tenant_id, documents.c.id == document.id)
             .values(**_document_values(document))
         )
 
-    async def sync_files(self, tenant_id: UUID, document_id: UUID) -> None:
+    def sync_files(self, tenant_id: UUID, document_id: UUID) -> None:
         """Recompute what the document derives from its files (count, searchable names)."""
-        row = await self._one(
+        row = self._one(
             sa.select(documents.c.name, documents.c.expiry_date).where(
                 documents.c.tenant_id == tenant_id, documents.c.id == document_id
             )
@@ -198,40 +198,40 @@ class SqlDocuments(Repo):
         if row is None:
             return
         names = (
-            await self._conn.execute(
+            self._conn.execute(
                 sa.select(files.c.filename)
                 .where(files.c.tenant_id == tenant_id, files.c.document_id == document_id)
                 .order_by(files.c.position)
             )
         ).scalars()
-        await self._conn.execute(
+        self._conn.execute(
             documents.update()
             .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
             .values(**_derived(row["name"], row["expiry_date"], list(names)))
         )
 
-    async def delete(self, tenant_id: UUID, document_id: UUID) -> None:
-        await self._conn.execute(
+    def delete(self, tenant_id: UUID, document_id: UUID) -> None:
+        self._conn.execute(
             files.delete().where(files.c.tenant_id == tenant_id, files.c.document_id == document_id)
         )
-        result = await self._conn.execute(
+        result = self._conn.execute(
             documents.delete()
             .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
             .returning(documents.c.id)
         )
         if result.first() is not None:
-            await self._count(tenant_id, -1)
+            self._count(tenant_id, -1)
 
-    async def page(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> list[Document]:
+    def page(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> list[Document]:
         if self._two_plans(query):
-            ids = await self._search_by_walking(tenant_id, query, seek)
+            ids = self._search_by_walking(tenant_id, query, seek)
             if ids is not None:
-                rows = await self._all(sa.select(*_DOCUMENT_COLUMNS).where(documents.c.id.in_(ids)))
-                return await self._attach(tenant_id, _in_order(rows, query, seek))
+                rows = self._all(sa.select(*_DOCUMENT_COLUMNS).where(documents.c.id.in_(ids)))
+                return self._attach(tenant_id, _in_order(rows, query, seek))
         statement = self.page_statement(tenant_id, query, seek)
-        return await self._attach(tenant_id, await self._all(statement))
+        return self._attach(tenant_id, self._all(statement))
 
-    async def _search_by_walking(
+    def _search_by_walking(
         self, tenant_id: UUID, query: DocumentQuery, seek: Seek
     ) -> list[UUID] | None:
         """A search page found by walking the sort index and testing each row, when matches
@@ -242,10 +242,10 @@ class SqlDocuments(Repo):
         match, d·N of them. The walk is continued only where it is the cheaper of the two.
         A page found by walking is exact: the walk goes in sort order.
         """
-        found = await self._walk(tenant_id, query, seek, _SAMPLE_ROWS)
+        found = self._walk(tenant_id, query, seek, _SAMPLE_ROWS)
         if len(found) >= seek.limit:
             return found
-        total = await self._conn.execute(
+        total = self._conn.execute(
             sa.select(tenants.c.document_count).where(tenants.c.id == tenant_id)
         )
         documents_in_tenant = max(1, int(total.scalar() or 0))
@@ -253,14 +253,12 @@ class SqlDocuments(Repo):
         walk_rows = seek.limit / density if density else float("inf")
         if walk_rows * _WALK_COST >= density * documents_in_tenant * _INDEX_COST:
             return None
-        found = await self._walk(tenant_id, query, seek, int(walk_rows * 4))
+        found = self._walk(tenant_id, query, seek, int(walk_rows * 4))
         return found if len(found) >= seek.limit else None
 
-    async def _walk(
-        self, tenant_id: UUID, query: DocumentQuery, seek: Seek, budget: int
-    ) -> list[UUID]:
+    def _walk(self, tenant_id: UUID, query: DocumentQuery, seek: Seek, budget: int) -> list[UUID]:
         statement = self.walk_statement(tenant_id, query, seek, budget=budget)
-        return [row["id"] for row in await self._all(statement)]
+        return [row["id"] for row in self._all(statement)]
 
     def _two_plans(self, query: DocumentQuery) -> bool:
         folded = query.search_folded
@@ -299,7 +297,7 @@ class SqlDocuments(Repo):
             .limit(seek.limit)
         )
 
-    async def page_at(
+    def page_at(
         self, tenant_id: UUID, query: DocumentQuery, *, offset: int, limit: int
     ) -> list[Document]:
         sort = query.sort
@@ -314,15 +312,15 @@ class SqlDocuments(Repo):
             .offset(offset)
             .limit(limit)
         )
-        return await self._with_files(tenant_id, stmt)
+        return self._with_files(tenant_id, stmt)
 
-    async def count(self, tenant_id: UUID, query: DocumentQuery) -> int:
+    def count(self, tenant_id: UUID, query: DocumentQuery) -> int:
         conditions = self._conditions(tenant_id, query, search_by_index=True)
         if len(conditions) == 1:  # only the tenant: the maintained counter answers
             stmt = sa.select(tenants.c.document_count).where(tenants.c.id == tenant_id)
         else:
             stmt = sa.select(sa.func.count()).select_from(documents).where(*conditions)
-        return int((await self._conn.execute(stmt)).scalar_one())
+        return int((self._conn.execute(stmt)).scalar_one())
 
     def _conditions(
         self, tenant_id: UUID, query: DocumentQuery, *, search_by_index: bool = False
@@ -380,26 +378,24 @@ class SqlDocuments(Repo):
         in_window = documents.c.search_text.like(f"%{_like_escape(window)}%", escape="\\")
         return [in_window, sa.func.strpos(documents.c.search_text, folded) > 0]
 
-    async def _with_files(self, tenant_id: UUID, stmt: sa.Select[Any]) -> list[Document]:
-        return await self._attach(tenant_id, await self._all(stmt))
+    def _with_files(self, tenant_id: UUID, stmt: sa.Select[Any]) -> list[Document]:
+        return self._attach(tenant_id, self._all(stmt))
 
-    async def _attach(self, tenant_id: UUID, rows: Sequence[RowMapping]) -> list[Document]:
-        attached = await self._files_of([r["id"] for r in rows], tenant_id)
+    def _attach(self, tenant_id: UUID, rows: Sequence[RowMapping]) -> list[Document]:
+        attached = self._files_of([r["id"] for r in rows], tenant_id)
         return [_document(r, tenant_id, attached.get(r["id"], [])) for r in rows]
 
-    async def _count(self, tenant_id: UUID, delta: int) -> None:
-        await self._conn.execute(
+    def _count(self, tenant_id: UUID, delta: int) -> None:
+        self._conn.execute(
             tenants.update()
             .where(tenants.c.id == tenant_id)
             .values(document_count=tenants.c.document_count + delta)
         )
 
-    async def _files_of(
-        self, document_ids: list[UUID], tenant_id: UUID
-    ) -> dict[UUID, list[StoredFile]]:
+    def _files_of(self, document_ids: list[UUID], tenant_id: UUID) -> dict[UUID, list[StoredFile]]:
         if not document_ids:
             return {}
-        rows = await self._all(
+        rows = self._all(
             sa.select(*_FILE_COLUMNS)
             .where(files.c.tenant_id == tenant_id, files.c.document_id.in_(document_ids))
             .order_by(files.c.position, files.c.id)
@@ -411,8 +407,8 @@ class SqlDocuments(Repo):
 
 
 class SqlFiles(Repo):
-    async def add(self, stored: StoredFile) -> None:
-        await self._conn.execute(
+    def add(self, stored: StoredFile) -> None:
+        self._conn.execute(
             files.insert().values(
                 id=stored.id,
                 tenant_id=stored.tenant_id,
@@ -431,20 +427,20 @@ class SqlFiles(Repo):
             )
         )
 
-    async def count(self, tenant_id: UUID, document_id: UUID) -> int:
+    def count(self, tenant_id: UUID, document_id: UUID) -> int:
         stmt = sa.select(sa.func.count()).where(
             files.c.tenant_id == tenant_id, files.c.document_id == document_id
         )
-        return int((await self._conn.execute(stmt)).scalar_one())
+        return int((self._conn.execute(stmt)).scalar_one())
 
-    async def next_position(self, tenant_id: UUID, document_id: UUID) -> int:
+    def next_position(self, tenant_id: UUID, document_id: UUID) -> int:
         stmt = sa.select(sa.func.max(files.c.position)).where(
             files.c.tenant_id == tenant_id, files.c.document_id == document_id
         )
-        last = (await self._conn.execute(stmt)).scalar()
+        last = (self._conn.execute(stmt)).scalar()
         return 0 if last is None else int(last) + 1
 
-    async def delete(self, tenant_id: UUID, file_id: UUID) -> None:
-        await self._conn.execute(
+    def delete(self, tenant_id: UUID, file_id: UUID) -> None:
+        self._conn.execute(
             files.delete().where(files.c.tenant_id == tenant_id, files.c.id == file_id)
         )

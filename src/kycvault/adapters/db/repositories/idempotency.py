@@ -35,10 +35,10 @@ class SqlIdempotency(Repo):
         c = idempotency_records.c
         return (c.tenant_id == tenant_id) & (c.key == key)
 
-    async def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
+    def claim(self, record: IdempotencyRecord) -> IdempotencyRecord | None:
         dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
         # RETURNING, not rowcount: the async PostgreSQL driver reports -1 for this INSERT.
-        inserted = await self._conn.execute(
+        inserted = self._conn.execute(
             dialect_insert(idempotency_records)
             .values(**_values(record))
             .on_conflict_do_nothing(index_elements=["tenant_id", "key"])
@@ -46,13 +46,13 @@ class SqlIdempotency(Repo):
         )
         if inserted.first() is not None:
             return None
-        row = await self._one(
+        row = self._one(
             idempotency_records.select().where(self._where(record.tenant_id, record.key))
         )
         return _record(row) if row else None
 
-    async def take_over(self, stale: IdempotencyRecord, record: IdempotencyRecord) -> bool:
-        result = await self._conn.execute(
+    def take_over(self, stale: IdempotencyRecord, record: IdempotencyRecord) -> bool:
+        result = self._conn.execute(
             idempotency_records.update()
             .where(
                 self._where(stale.tenant_id, stale.key),
@@ -64,24 +64,24 @@ class SqlIdempotency(Repo):
         )
         return result.first() is not None
 
-    async def complete(self, record: IdempotencyRecord) -> None:
-        await self._conn.execute(
+    def complete(self, record: IdempotencyRecord) -> None:
+        self._conn.execute(
             idempotency_records.update()
             .where(self._where(record.tenant_id, record.key))
             .values(**_values(record))
         )
 
-    async def release(self, tenant_id: UUID, key: str) -> None:
-        await self._conn.execute(idempotency_records.delete().where(self._where(tenant_id, key)))
+    def release(self, tenant_id: UUID, key: str) -> None:
+        self._conn.execute(idempotency_records.delete().where(self._where(tenant_id, key)))
 
-    async def purge_target(self, tenant_id: UUID, target_id: UUID) -> None:
+    def purge_target(self, tenant_id: UUID, target_id: UUID) -> None:
         c = idempotency_records.c
-        await self._conn.execute(
+        self._conn.execute(
             idempotency_records.delete().where(c.tenant_id == tenant_id, c.target_id == target_id)
         )
 
-    async def purge_expired(self, before: datetime) -> int:
-        result = await self._conn.execute(
+    def purge_expired(self, before: datetime) -> int:
+        result = self._conn.execute(
             idempotency_records.delete()
             .where(idempotency_records.c.expires_at < before)
             .returning(idempotency_records.c.key)

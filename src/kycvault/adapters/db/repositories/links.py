@@ -26,8 +26,8 @@ def _link(row: RowMapping) -> DownloadLink:
 
 
 class SqlDownloadLinks(Repo):
-    async def add(self, link: DownloadLink) -> None:
-        await self._conn.execute(
+    def add(self, link: DownloadLink) -> None:
+        self._conn.execute(
             download_links.insert().values(
                 id=link.id,
                 tenant_id=link.tenant_id,
@@ -41,16 +41,14 @@ class SqlDownloadLinks(Repo):
             )
         )
 
-    async def find(self, token_hash: bytes) -> DownloadLink | None:
-        row = await self._one(
-            download_links.select().where(download_links.c.token_hash == token_hash)
-        )
+    def find(self, token_hash: bytes) -> DownloadLink | None:
+        row = self._one(download_links.select().where(download_links.c.token_hash == token_hash))
         return _link(row) if row else None
 
-    async def consume(self, token_hash: bytes, now: datetime) -> DownloadLink | None:
+    def consume(self, token_hash: bytes, now: datetime) -> DownloadLink | None:
         # One conditional UPDATE … RETURNING: the database decides the single winner.
         c = download_links.c
-        row = await self._one(
+        row = self._one(
             download_links.update()
             .where(c.token_hash == token_hash, c.used_at.is_(None), c.expires_at > now)
             .values(used_at=now)
@@ -58,8 +56,8 @@ class SqlDownloadLinks(Repo):
         )
         return _link(row) if row else None
 
-    async def purge_expired(self, before: datetime) -> int:
-        result = await self._conn.execute(
+    def purge_expired(self, before: datetime) -> int:
+        result = self._conn.execute(
             download_links.delete()
             .where(download_links.c.expires_at < before)
             .returning(download_links.c.id)

@@ -44,8 +44,8 @@ def _subject_values(subject: Subject) -> dict[str, Any]:
 
 
 class SqlSubjects(Repo):
-    async def add(self, subject: Subject) -> None:
-        await self._conn.execute(
+    def add(self, subject: Subject) -> None:
+        self._conn.execute(
             subjects.insert().values(
                 id=subject.id,
                 tenant_id=subject.tenant_id,
@@ -56,42 +56,42 @@ class SqlSubjects(Repo):
             )
         )
 
-    async def get(self, tenant_id: UUID, subject_id: UUID) -> Subject | None:
-        row = await self._one(
+    def get(self, tenant_id: UUID, subject_id: UUID) -> Subject | None:
+        row = self._one(
             subjects.select().where(subjects.c.tenant_id == tenant_id, subjects.c.id == subject_id)
         )
         return _subject(row) if row else None
 
-    async def get_by_external_id(self, tenant_id: UUID, external_id: str) -> Subject | None:
-        row = await self._one(
+    def get_by_external_id(self, tenant_id: UUID, external_id: str) -> Subject | None:
+        row = self._one(
             subjects.select().where(
                 subjects.c.tenant_id == tenant_id, subjects.c.external_id == external_id
             )
         )
         return _subject(row) if row else None
 
-    async def update(self, subject: Subject) -> None:
-        await self._conn.execute(
+    def update(self, subject: Subject) -> None:
+        self._conn.execute(
             subjects.update()
             .where(subjects.c.tenant_id == subject.tenant_id, subjects.c.id == subject.id)
             .values(**_subject_values(subject))
         )
 
-    async def delete(self, tenant_id: UUID, subject_id: UUID) -> None:
-        await self._conn.execute(
+    def delete(self, tenant_id: UUID, subject_id: UUID) -> None:
+        self._conn.execute(
             subjects.delete().where(subjects.c.tenant_id == tenant_id, subjects.c.id == subject_id)
         )
 
-    async def has_documents(self, tenant_id: UUID, subject_id: UUID) -> bool:
-        return await self._exists(
+    def has_documents(self, tenant_id: UUID, subject_id: UUID) -> bool:
+        return self._exists(
             documents, documents.c.tenant_id == tenant_id, documents.c.subject_id == subject_id
         )
 
-    async def has_members(self, tenant_id: UUID, subject_id: UUID) -> bool:
-        return await self._exists(
+    def has_members(self, tenant_id: UUID, subject_id: UUID) -> bool:
+        return self._exists(
             subjects, subjects.c.tenant_id == tenant_id, subjects.c.parent_id == subject_id
         )
 
-    async def page(self, tenant_id: UUID, seek: Seek) -> list[Subject]:
+    def page(self, tenant_id: UUID, seek: Seek) -> list[Subject]:
         stmt = seek_rows(subjects.select().where(subjects.c.tenant_id == tenant_id), subjects, seek)
-        return [_subject(r) for r in await self._all(stmt)]
+        return [_subject(r) for r in self._all(stmt)]

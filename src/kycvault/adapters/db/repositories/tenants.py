@@ -36,8 +36,8 @@ def _tenant_key(row: RowMapping) -> TenantKeyRecord:
 
 
 class SqlTenants(Repo):
-    async def add(self, tenant: Tenant) -> None:
-        await self._conn.execute(
+    def add(self, tenant: Tenant) -> None:
+        self._conn.execute(
             tenants.insert().values(
                 id=tenant.id,
                 number=tenant.number,
@@ -47,30 +47,30 @@ class SqlTenants(Repo):
             )
         )
 
-    async def get(self, tenant_id: UUID) -> Tenant | None:
-        row = await self._one(tenants.select().where(tenants.c.id == tenant_id))
+    def get(self, tenant_id: UUID) -> Tenant | None:
+        row = self._one(tenants.select().where(tenants.c.id == tenant_id))
         return _tenant(row) if row else None
 
-    async def get_by_name(self, name: str) -> Tenant | None:
-        row = await self._one(tenants.select().where(tenants.c.name == name))
+    def get_by_name(self, name: str) -> Tenant | None:
+        row = self._one(tenants.select().where(tenants.c.name == name))
         return _tenant(row) if row else None
 
-    async def get_by_number(self, number: int) -> Tenant | None:
-        row = await self._one(tenants.select().where(tenants.c.number == number))
+    def get_by_number(self, number: int) -> Tenant | None:
+        row = self._one(tenants.select().where(tenants.c.number == number))
         return _tenant(row) if row else None
 
-    async def list_all(self) -> list[Tenant]:
-        return [_tenant(r) for r in await self._all(tenants.select().order_by(tenants.c.number))]
+    def list_all(self) -> list[Tenant]:
+        return [_tenant(r) for r in self._all(tenants.select().order_by(tenants.c.number))]
 
-    async def next_number(self) -> int:
-        value = (await self._conn.execute(sa.select(sa.func.max(tenants.c.number)))).scalar()
+    def next_number(self) -> int:
+        value = (self._conn.execute(sa.select(sa.func.max(tenants.c.number)))).scalar()
         return int(value or 0) + 1
 
-    async def allocate(self, tenant_id: UUID, kind: Literal["subject", "document"]) -> int:
+    def allocate(self, tenant_id: UUID, kind: Literal["subject", "document"]) -> int:
         column = tenants.c.subject_seq if kind == "subject" else tenants.c.document_seq
         # UPDATE … RETURNING takes the tenant row's lock on PostgreSQL, so two concurrent
         # uploads can never draw the same number.
-        result = await self._conn.execute(
+        result = self._conn.execute(
             tenants.update()
             .where(tenants.c.id == tenant_id)
             .values({column: column + 1})
@@ -78,8 +78,8 @@ class SqlTenants(Repo):
         )
         return int(result.scalar_one())
 
-    async def add_key(self, record: TenantKeyRecord) -> None:
-        await self._conn.execute(
+    def add_key(self, record: TenantKeyRecord) -> None:
+        self._conn.execute(
             tenant_keys.insert().values(
                 id=record.id,
                 tenant_id=record.tenant_id,
@@ -89,8 +89,8 @@ class SqlTenants(Repo):
             )
         )
 
-    async def current_key(self, tenant_id: UUID) -> TenantKeyRecord | None:
-        row = await self._one(
+    def current_key(self, tenant_id: UUID) -> TenantKeyRecord | None:
+        row = self._one(
             tenant_keys.select()
             .where(tenant_keys.c.tenant_id == tenant_id, tenant_keys.c.retired_at.is_(None))
             .order_by(tenant_keys.c.created_at.desc())
@@ -98,8 +98,8 @@ class SqlTenants(Repo):
         )
         return _tenant_key(row) if row else None
 
-    async def get_key(self, tenant_id: UUID, key_id: UUID) -> TenantKeyRecord | None:
-        row = await self._one(
+    def get_key(self, tenant_id: UUID, key_id: UUID) -> TenantKeyRecord | None:
+        row = self._one(
             tenant_keys.select().where(
                 tenant_keys.c.tenant_id == tenant_id, tenant_keys.c.id == key_id
             )
@@ -119,8 +119,8 @@ def _api_key(row: RowMapping) -> ApiKey:
 
 
 class SqlApiKeys(Repo):
-    async def add(self, key: ApiKey, secret_hash: bytes) -> None:
-        await self._conn.execute(
+    def add(self, key: ApiKey, secret_hash: bytes) -> None:
+        self._conn.execute(
             api_keys.insert().values(
                 id=key.id,
                 tenant_id=key.tenant_id,
@@ -132,23 +132,23 @@ class SqlApiKeys(Repo):
             )
         )
 
-    async def find(self, key_id: str) -> tuple[ApiKey, bytes] | None:
-        row = await self._one(api_keys.select().where(api_keys.c.key_id == key_id))
+    def find(self, key_id: str) -> tuple[ApiKey, bytes] | None:
+        row = self._one(api_keys.select().where(api_keys.c.key_id == key_id))
         return (_api_key(row), bytes(row["secret_hash"])) if row else None
 
-    async def list_for(self, tenant_id: UUID) -> list[ApiKey]:
-        rows = await self._all(
+    def list_for(self, tenant_id: UUID) -> list[ApiKey]:
+        rows = self._all(
             api_keys.select()
             .where(api_keys.c.tenant_id == tenant_id)
             .order_by(api_keys.c.created_at, api_keys.c.id)
         )
         return [_api_key(r) for r in rows]
 
-    async def revoke(self, key_id: str, at: datetime) -> ApiKey | None:
-        await self._conn.execute(
+    def revoke(self, key_id: str, at: datetime) -> ApiKey | None:
+        self._conn.execute(
             api_keys.update()
             .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
             .values(revoked_at=at)
         )
-        found = await self.find(key_id)
+        found = self.find(key_id)
         return found[0] if found else None

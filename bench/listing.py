@@ -125,34 +125,45 @@ def cases(seeded: Seeded) -> list[Case]:
     return found
 
 
-async def positions(store: SqlStore, tenant_id: uuid.UUID, n: int) -> list[dict[str, Any]]:
+def pick_positions(conn: sa.Connection, tenant_id: uuid.UUID, n: int) -> list[dict[str, Any]]:
     """Sort keys of random documents, to start deep pages from."""
-
-    def pick(conn: sa.Connection) -> list[dict[str, Any]]:
-        total = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(documents)
-            .where(documents.c.tenant_id == tenant_id)
-        ).scalar_one()
-        rng = random.Random(7)
-        columns = (documents.c.id, documents.c.created_at, documents.c.name_key)
-        return [
-            dict(
-                conn.execute(
-                    sa.select(*columns, documents.c.expiry_key)
-                    .where(documents.c.tenant_id == tenant_id)
-                    .order_by(documents.c.created_at)
-                    .offset(rng.randrange(total))
-                    .limit(1)
-                )
-                .mappings()
-                .one()
+    total = conn.execute(
+        sa.select(sa.func.count()).select_from(documents).where(documents.c.tenant_id == tenant_id)
+    ).scalar_one()
+    rng = random.Random(7)
+    columns = (documents.c.id, documents.c.created_at, documents.c.name_key)
+    return [
+        dict(
+            conn.execute(
+                sa.select(*columns, documents.c.expiry_key)
+                .where(documents.c.tenant_id == tenant_id)
+                .order_by(documents.c.created_at)
+                .offset(rng.randrange(total))
+                .limit(1)
             )
-            for _ in range(n)
-        ]
+            .mappings()
+            .one()
+        )
+        for _ in range(n)
+    ]
 
+
+def case_seek(
+    case: Case, query: DocumentQuery, rng: random.Random, starts: list[dict[str, Any]]
+) -> Seek:
+    """The page a case asks for: the first one, or for deep cases one starting at a random
+    document's sort key."""
+    column = ("-" if query.sort.descending else "") + query.sort.column
+    position = None
+    if case.deep:
+        start = rng.choice(starts)
+        position = (start[query.sort.column], start["id"])
+    return Seek(sort=column, limit=51, position=position)
+
+
+async def positions(store: SqlStore, tenant_id: uuid.UUID, n: int) -> list[dict[str, Any]]:
     async with store.read() as uow:
-        return await uow.connection.run_sync(pick)
+        return await uow.connection.run_sync(pick_positions, tenant_id, n)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -246,12 +257,7 @@ async def run(args: argparse.Namespace) -> None:
         first_seek: Seek | None = None
         for _ in range(args.iterations):
             query = case.query(rng)
-            column = ("-" if query.sort.descending else "") + query.sort.column
-            position = None
-            if case.deep:
-                start = rng.choice(starts)
-                position = (start[query.sort.column], start["id"])
-            seek = Seek(sort=column, limit=51, position=position)
+            seek = case_seek(case, query, rng, starts)
             first_seek = first_seek or seek
             began = time.perf_counter()
             async with store.read() as uow:

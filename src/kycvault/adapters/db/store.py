@@ -46,20 +46,25 @@ __all__ = ["SqlStore", "SqlUnitOfWork", "create_database"]
 
 class _Async:
     """A synchronous repository made awaitable: each method call runs as one unit on the
-    connection (``Connection.run_sync``), however many statements it makes."""
+    connection (``Connection.run_sync``), however many statements it makes; a method marked
+    ``@deferrable`` is queued and runs with the next call or the commit."""
 
-    def __init__(self, conn: Connection, factory: Callable[[sa.Connection], Any]) -> None:
+    def __init__(self, conn: Connection, factory: type[Any]) -> None:
         self._conn = conn
         self._factory = factory
 
     def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
         factory = self._factory
+        deferred = getattr(getattr(factory, name), "deferrable", False)
+
+        def work(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[sa.Connection], Any]:
+            return lambda conn: getattr(factory(conn), name)(*args, **kwargs)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
-            def run(conn: sa.Connection) -> Any:
-                return getattr(factory(conn), name)(*args, **kwargs)
-
-            return await self._conn.run_sync(run)
+            if deferred:
+                self._conn.defer(work(args, kwargs))
+                return None
+            return await self._conn.run_sync(work(args, kwargs))
 
         return call
 

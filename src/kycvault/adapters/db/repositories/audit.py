@@ -4,26 +4,28 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from kycvault.adapters.db.repositories._base import Repo
+from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import audit_events
 from kycvault.services.unit_of_work import AuditEvent
 
 
 class SqlAudit(Repo):
+    @deferrable
     def add(self, event: AuditEvent) -> None:
         self._conn.execute(
-            audit_events.insert().values(
-                id=event.id,
-                tenant_id=event.tenant_id,
-                at=event.at,
-                actor=event.actor,
-                action=event.action,
-                outcome=event.outcome,
-                target_type=event.target_type,
-                target_id=event.target_id,
-                request_id=event.request_id,
-                details=event.details,
-            )
+            audit_events.insert(),
+            {
+                "id": event.id,
+                "tenant_id": event.tenant_id,
+                "at": event.at,
+                "actor": event.actor,
+                "action": event.action,
+                "outcome": event.outcome,
+                "target_type": event.target_type,
+                "target_id": event.target_id,
+                "request_id": event.request_id,
+                "details": event.details,
+            },
         )
 
     def list_for(self, tenant_id: UUID, *, limit: int = 100) -> list[AuditEvent]:

@@ -7,13 +7,14 @@ from datetime import datetime
 from types import MappingProxyType
 from uuid import UUID
 
-from kycvault.adapters.db.repositories._base import Repo
+from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import document_types
 from kycvault.domain.catalog import DocumentType
 from kycvault.domain.types import Category, FileRole
 
 
 class SqlDocumentTypes(Repo):
+    @deferrable
     def add(self, tenant_id: UUID, doc_type: DocumentType, at: datetime, by: str) -> None:
         self._conn.execute(
             document_types.insert().values(

@@ -17,7 +17,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
-from kycvault.adapters.db.repositories._base import Repo, seek_rows
+from kycvault.adapters.db.repositories._base import Repo, deferrable, seek_rows
 from kycvault.adapters.db.tables import documents, files, tenants
 from kycvault.domain import listing
 from kycvault.domain.listing import DocumentQuery
@@ -41,6 +41,25 @@ _DOCUMENT_COLUMNS = [
     if c.name not in {"tenant_id", "name_key", "expiry_key", "search_text", "file_count"}
 ]
 _FILE_COLUMNS = [c for c in files.c if c.name != "tenant_id"]
+_GET_DOCUMENT = sa.select(*_DOCUMENT_COLUMNS).where(
+    documents.c.tenant_id == sa.bindparam("tenant_id"),
+    documents.c.id == sa.bindparam("document_id"),
+)
+_GET_DOCUMENT_LOCKED = _GET_DOCUMENT.with_for_update()
+_DOCUMENTS_BY_ID = sa.select(*_DOCUMENT_COLUMNS).where(
+    documents.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+_FILES_OF = (
+    sa.select(*_FILE_COLUMNS)
+    .where(
+        files.c.tenant_id == sa.bindparam("tenant_id"),
+        files.c.document_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+    .order_by(files.c.position, files.c.id)
+)
+_DOCUMENT_COUNT = sa.select(tenants.c.document_count).where(
+    tenants.c.id == sa.bindparam("tenant_id")
+)
 
 
 def _file(row: RowMapping, tenant_id: UUID) -> StoredFile:
@@ -156,31 +175,32 @@ def _like_escape(text: str) -> str:
 
 
 class SqlDocuments(Repo):
+    @deferrable
     def add(self, document: Document) -> None:
         self._conn.execute(
-            documents.insert().values(
-                id=document.id,
-                tenant_id=document.tenant_id,
-                number=document.number,
-                created_at=document.created_at,
-                created_by=document.created_by,
+            documents.insert(),
+            {
+                "id": document.id,
+                "tenant_id": document.tenant_id,
+                "number": document.number,
+                "created_at": document.created_at,
+                "created_by": document.created_by,
                 **_document_values(document),
-            )
+            },
         )
         self._count(document.tenant_id, +1)
 
     def get(
         self, tenant_id: UUID, document_id: UUID, *, for_update: bool = False
     ) -> Document | None:
-        stmt = sa.select(*_DOCUMENT_COLUMNS).where(
-            documents.c.tenant_id == tenant_id, documents.c.id == document_id
-        )
-        row = self._one(stmt.with_for_update() if for_update else stmt)
+        params = {"tenant_id": tenant_id, "document_id": document_id}
+        row = self._one(_GET_DOCUMENT_LOCKED if for_update else _GET_DOCUMENT, params)
         if row is None:
             return None
         attached = self._files_of([document_id], tenant_id)
         return _document(row, tenant_id, attached.get(document_id, []))
 
+    @deferrable
     def update(self, document: Document) -> None:
         self._conn.execute(
             documents.update()
@@ -188,6 +208,7 @@ class SqlDocuments(Repo):
             .values(**_document_values(document))
         )
 
+    @deferrable
     def sync_files(self, tenant_id: UUID, document_id: UUID) -> None:
         """Recompute what the document derives from its files (count, searchable names)."""
         row = self._one(
@@ -210,6 +231,7 @@ class SqlDocuments(Repo):
             .values(**_derived(row["name"], row["expiry_date"], list(names)))
         )
 
+    @deferrable
     def delete(self, tenant_id: UUID, document_id: UUID) -> None:
         self._conn.execute(
             files.delete().where(files.c.tenant_id == tenant_id, files.c.document_id == document_id)
@@ -226,7 +248,7 @@ class SqlDocuments(Repo):
         if self._two_plans(query):
             ids = self._search_by_walking(tenant_id, query, seek)
             if ids is not None:
-                rows = self._all(sa.select(*_DOCUMENT_COLUMNS).where(documents.c.id.in_(ids)))
+                rows = self._all(_DOCUMENTS_BY_ID, {"ids": ids})
                 return self._attach(tenant_id, _in_order(rows, query, seek))
         statement = self.page_statement(tenant_id, query, seek)
         return self._attach(tenant_id, self._all(statement))
@@ -245,9 +267,7 @@ class SqlDocuments(Repo):
         found = self._walk(tenant_id, query, seek, _SAMPLE_ROWS)
         if len(found) >= seek.limit:
             return found
-        total = self._conn.execute(
-            sa.select(tenants.c.document_count).where(tenants.c.id == tenant_id)
-        )
+        total = self._conn.execute(_DOCUMENT_COUNT, {"tenant_id": tenant_id})
         documents_in_tenant = max(1, int(total.scalar() or 0))
         density = len(found) / _SAMPLE_ROWS
         walk_rows = seek.limit / density if density else float("inf")
@@ -317,10 +337,9 @@ class SqlDocuments(Repo):
     def count(self, tenant_id: UUID, query: DocumentQuery) -> int:
         conditions = self._conditions(tenant_id, query, search_by_index=True)
         if len(conditions) == 1:  # only the tenant: the maintained counter answers
-            stmt = sa.select(tenants.c.document_count).where(tenants.c.id == tenant_id)
-        else:
-            stmt = sa.select(sa.func.count()).select_from(documents).where(*conditions)
-        return int((self._conn.execute(stmt)).scalar_one())
+            return int(self._conn.execute(_DOCUMENT_COUNT, {"tenant_id": tenant_id}).scalar_one())
+        stmt = sa.select(sa.func.count()).select_from(documents).where(*conditions)
+        return int(self._conn.execute(stmt).scalar_one())
 
     def _conditions(
         self, tenant_id: UUID, query: DocumentQuery, *, search_by_index: bool = False
@@ -395,11 +414,7 @@ class SqlDocuments(Repo):
     def _files_of(self, document_ids: list[UUID], tenant_id: UUID) -> dict[UUID, list[StoredFile]]:
         if not document_ids:
             return {}
-        rows = self._all(
-            sa.select(*_FILE_COLUMNS)
-            .where(files.c.tenant_id == tenant_id, files.c.document_id.in_(document_ids))
-            .order_by(files.c.position, files.c.id)
-        )
+        rows = self._all(_FILES_OF, {"tenant_id": tenant_id, "ids": document_ids})
         grouped: dict[UUID, list[StoredFile]] = {}
         for row in rows:
             grouped.setdefault(row["document_id"], []).append(_file(row, tenant_id))
@@ -407,24 +422,26 @@ class SqlDocuments(Repo):
 
 
 class SqlFiles(Repo):
+    @deferrable
     def add(self, stored: StoredFile) -> None:
         self._conn.execute(
-            files.insert().values(
-                id=stored.id,
-                tenant_id=stored.tenant_id,
-                document_id=stored.document_id,
-                position=stored.position,
-                role=stored.role.value if stored.role else None,
-                filename=stored.filename,
-                content_type=stored.content_type,
-                size=stored.size,
-                sha256=stored.sha256,
-                blob_key=stored.blob_key,
-                wrapped_dek=stored.wrapped_dek,
-                kek_id=stored.kek_id,
-                created_at=stored.created_at,
-                created_by=stored.created_by,
-            )
+            files.insert(),
+            {
+                "id": stored.id,
+                "tenant_id": stored.tenant_id,
+                "document_id": stored.document_id,
+                "position": stored.position,
+                "role": stored.role.value if stored.role else None,
+                "filename": stored.filename,
+                "content_type": stored.content_type,
+                "size": stored.size,
+                "sha256": stored.sha256,
+                "blob_key": stored.blob_key,
+                "wrapped_dek": stored.wrapped_dek,
+                "kek_id": stored.kek_id,
+                "created_at": stored.created_at,
+                "created_by": stored.created_by,
+            },
         )
 
     def count(self, tenant_id: UUID, document_id: UUID) -> int:
@@ -440,6 +457,7 @@ class SqlFiles(Repo):
         last = (self._conn.execute(stmt)).scalar()
         return 0 if last is None else int(last) + 1
 
+    @deferrable
     def delete(self, tenant_id: UUID, file_id: UUID) -> None:
         self._conn.execute(
             files.delete().where(files.c.tenant_id == tenant_id, files.c.id == file_id)

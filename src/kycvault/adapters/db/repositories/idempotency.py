@@ -9,7 +9,7 @@ from uuid import UUID
 from sqlalchemy import RowMapping
 from sqlalchemy.dialects import postgresql, sqlite
 
-from kycvault.adapters.db.repositories._base import Repo
+from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import idempotency_records
 from kycvault.services.unit_of_work import IdempotencyRecord
 
@@ -64,6 +64,7 @@ class SqlIdempotency(Repo):
         )
         return result.first() is not None
 
+    @deferrable
     def complete(self, record: IdempotencyRecord) -> None:
         self._conn.execute(
             idempotency_records.update()
@@ -71,9 +72,11 @@ class SqlIdempotency(Repo):
             .values(**_values(record))
         )
 
+    @deferrable
     def release(self, tenant_id: UUID, key: str) -> None:
         self._conn.execute(idempotency_records.delete().where(self._where(tenant_id, key)))
 
+    @deferrable
     def purge_target(self, tenant_id: UUID, target_id: UUID) -> None:
         c = idempotency_records.c
         self._conn.execute(

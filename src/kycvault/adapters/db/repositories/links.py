@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
-from kycvault.adapters.db.repositories._base import Repo
+from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import download_links
 from kycvault.services.unit_of_work import DownloadLink
+
+_FIND_LINK = download_links.select().where(
+    download_links.c.token_hash == sa.bindparam("token_hash")
+)
 
 
 def _link(row: RowMapping) -> DownloadLink:
@@ -26,23 +31,25 @@ def _link(row: RowMapping) -> DownloadLink:
 
 
 class SqlDownloadLinks(Repo):
+    @deferrable
     def add(self, link: DownloadLink) -> None:
         self._conn.execute(
-            download_links.insert().values(
-                id=link.id,
-                tenant_id=link.tenant_id,
-                token_hash=link.token_hash,
-                document_id=link.document_id,
-                file_id=link.file_id,
-                created_at=link.created_at,
-                expires_at=link.expires_at,
-                used_at=link.used_at,
-                created_by=link.created_by,
-            )
+            download_links.insert(),
+            {
+                "id": link.id,
+                "tenant_id": link.tenant_id,
+                "token_hash": link.token_hash,
+                "document_id": link.document_id,
+                "file_id": link.file_id,
+                "created_at": link.created_at,
+                "expires_at": link.expires_at,
+                "used_at": link.used_at,
+                "created_by": link.created_by,
+            },
         )
 
     def find(self, token_hash: bytes) -> DownloadLink | None:
-        row = self._one(download_links.select().where(download_links.c.token_hash == token_hash))
+        row = self._one(_FIND_LINK, {"token_hash": token_hash})
         return _link(row) if row else None
 
     def consume(self, token_hash: bytes, now: datetime) -> DownloadLink | None:

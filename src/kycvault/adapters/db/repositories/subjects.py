@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
-from kycvault.adapters.db.repositories._base import Repo, seek_rows
+from kycvault.adapters.db.repositories._base import Repo, deferrable, seek_rows
 from kycvault.adapters.db.tables import documents, subjects
 from kycvault.domain.models import Subject
 from kycvault.domain.types import SubjectType
 from kycvault.services.unit_of_work import Seek
+
+_GET_SUBJECT = subjects.select().where(
+    subjects.c.tenant_id == sa.bindparam("tenant_id"), subjects.c.id == sa.bindparam("subject_id")
+)
 
 
 def _subject(row: RowMapping) -> Subject:
@@ -44,22 +49,22 @@ def _subject_values(subject: Subject) -> dict[str, Any]:
 
 
 class SqlSubjects(Repo):
+    @deferrable
     def add(self, subject: Subject) -> None:
         self._conn.execute(
-            subjects.insert().values(
-                id=subject.id,
-                tenant_id=subject.tenant_id,
-                number=subject.number,
-                created_at=subject.created_at,
-                created_by=subject.created_by,
+            subjects.insert(),
+            {
+                "id": subject.id,
+                "tenant_id": subject.tenant_id,
+                "number": subject.number,
+                "created_at": subject.created_at,
+                "created_by": subject.created_by,
                 **_subject_values(subject),
-            )
+            },
         )
 
     def get(self, tenant_id: UUID, subject_id: UUID) -> Subject | None:
-        row = self._one(
-            subjects.select().where(subjects.c.tenant_id == tenant_id, subjects.c.id == subject_id)
-        )
+        row = self._one(_GET_SUBJECT, {"tenant_id": tenant_id, "subject_id": subject_id})
         return _subject(row) if row else None
 
     def get_by_external_id(self, tenant_id: UUID, external_id: str) -> Subject | None:
@@ -70,6 +75,7 @@ class SqlSubjects(Repo):
         )
         return _subject(row) if row else None
 
+    @deferrable
     def update(self, subject: Subject) -> None:
         self._conn.execute(
             subjects.update()
@@ -77,6 +83,7 @@ class SqlSubjects(Repo):
             .values(**_subject_values(subject))
         )
 
+    @deferrable
     def delete(self, tenant_id: UUID, subject_id: UUID) -> None:
         self._conn.execute(
             subjects.delete().where(subjects.c.tenant_id == tenant_id, subjects.c.id == subject_id)

@@ -9,10 +9,12 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
-from kycvault.adapters.db.repositories._base import Repo
+from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import api_keys, tenant_keys, tenants
 from kycvault.domain.models import ApiKey, Tenant
 from kycvault.services.unit_of_work import TenantKeyRecord
+
+_FIND_KEY = api_keys.select().where(api_keys.c.key_id == sa.bindparam("key_id"))
 
 
 def _tenant(row: RowMapping) -> Tenant:
@@ -36,6 +38,7 @@ def _tenant_key(row: RowMapping) -> TenantKeyRecord:
 
 
 class SqlTenants(Repo):
+    @deferrable
     def add(self, tenant: Tenant) -> None:
         self._conn.execute(
             tenants.insert().values(
@@ -78,6 +81,7 @@ class SqlTenants(Repo):
         )
         return int(result.scalar_one())
 
+    @deferrable
     def add_key(self, record: TenantKeyRecord) -> None:
         self._conn.execute(
             tenant_keys.insert().values(
@@ -119,6 +123,7 @@ def _api_key(row: RowMapping) -> ApiKey:
 
 
 class SqlApiKeys(Repo):
+    @deferrable
     def add(self, key: ApiKey, secret_hash: bytes) -> None:
         self._conn.execute(
             api_keys.insert().values(
@@ -133,7 +138,7 @@ class SqlApiKeys(Repo):
         )
 
     def find(self, key_id: str) -> tuple[ApiKey, bytes] | None:
-        row = self._one(api_keys.select().where(api_keys.c.key_id == key_id))
+        row = self._one(_FIND_KEY, {"key_id": key_id})
         return (_api_key(row), bytes(row["secret_hash"])) if row else None
 
     def list_for(self, tenant_id: UUID) -> list[ApiKey]:

@@ -16,13 +16,18 @@ from kycvault.services.context import Actor, Vault
 _AUTH_FAILED = "missing, invalid or revoked API key"
 
 
-def get_container(request: Request) -> Container:
+# Dependencies are ``async def`` even when they never await: FastAPI runs a plain ``def``
+# dependency in a worker thread, a thread hop per dependency per request.
+
+
+async def get_container(request: Request) -> Container:
     container: Container = request.app.state.container
     return container
 
 
-def get_vault(request: Request) -> Vault:
-    return get_container(request).vault
+async def get_vault(request: Request) -> Vault:
+    container: Container = request.app.state.container
+    return container.vault
 
 
 def credentials_from(authorization: str | None) -> tuple[str, str]:
@@ -51,7 +56,7 @@ async def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vau
     return actor
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """A JSON body must say so; runs before FastAPI validates the body."""
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":

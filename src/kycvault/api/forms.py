@@ -41,7 +41,7 @@ FILE_PARTS: dict[str, Any] = {
 
 
 async def parse_json(request: Request, model: type[M]) -> M:
-    require_json(request)
+    await require_json(request)
     return model.model_validate_json(await request.body())
 
 

@@ -12,12 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 from uuid import UUID
 
 from fastapi import Request, Response
-from fastapi.encoders import jsonable_encoder
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from kycvault.services import idempotency
@@ -51,10 +48,16 @@ def fingerprint(request: Request, payload: bytes) -> str:
 
 
 def json_response(
-    model: BaseModel | Any, *, status_code: int = 200, location: str | None = None
-) -> JSONResponse:
+    model: BaseModel, *, status_code: int = 200, location: str | None = None
+) -> Response:
+    # pydantic's own serializer: a fifth of the cost of jsonable_encoder + json.dumps.
     headers = {"location": location} if location else None
-    return JSONResponse(jsonable_encoder(model), status_code=status_code, headers=headers)
+    return Response(
+        model.model_dump_json(by_alias=True),
+        status_code=status_code,
+        headers=headers,
+        media_type="application/json",
+    )
 
 
 def _target(response: Response) -> UUID | None:

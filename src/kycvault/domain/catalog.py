@@ -186,7 +186,9 @@ class Catalog:
 
     def with_types(self, extra: Iterable[DocumentType]) -> Catalog:
         """A catalog of these entries plus ``extra`` (a tenant's custom types)."""
-        return Catalog([*self._types.values(), *extra])
+        extra = list(extra)
+        # Most tenants have no custom types; this runs on every upload.
+        return Catalog([*self._types.values(), *extra]) if extra else self
 
 
 BUILTIN_CATALOG = Catalog(BUILTIN_TYPES)

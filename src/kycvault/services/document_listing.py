@@ -52,12 +52,11 @@ def _canonical_types(catalog: Catalog, query: DocumentQuery) -> DocumentQuery:
 async def _prepare(
     vault: Vault, actor: Actor, query: DocumentQuery, subject_must_exist: bool
 ) -> DocumentQuery:
+    subject_id = query.subject_id if subject_must_exist else None
+    if subject_id is None and not query.types:
+        return query  # nothing to look up: spare the transaction
     async with vault.store.read() as uow:
-        if (
-            subject_must_exist
-            and query.subject_id is not None
-            and await uow.subjects.get(actor.tenant_id, query.subject_id) is None
-        ):
+        if subject_id is not None and await uow.subjects.get(actor.tenant_id, subject_id) is None:
             raise NotFound("no such subject", code="subject_not_found")
         return _canonical_types(await tenant_catalog(vault, uow, actor), query)
 

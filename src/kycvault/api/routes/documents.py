@@ -59,7 +59,7 @@ _CREATE_BODY: dict[str, Any] = {
 Listed = PageOut[DocumentOut] | NumberedPageOut[DocumentOut]
 
 
-def _filters(
+async def _filters(
     type: Annotated[
         list[str], Query(max_length=50, description="repeatable; names or aliases")
     ] = [],  # noqa: B006

@@ -35,7 +35,9 @@ def d1(kv: Server, nginx: Server | None, big: Path, workdir: Path, pairs: int) -
     auth = ["-H", f"Authorization: Bearer {kv.extra['api_key']}"]
     ratios, speeds = [], []
     for pair in range(pairs + 1):
-        _, reference = curl(f"{nginx.url}/big.pdf")
+        status, reference = curl(f"{nginx.url}/big.pdf")
+        if status != 200:
+            raise RuntimeError(f"nginx answered {status} (see {workdir / 'nginx' / 'error.log'})")
         status, seconds = curl(*auth, ours)
         if status != 200:
             raise RuntimeError(f"download answered {status}")

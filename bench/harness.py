@@ -123,10 +123,14 @@ def start_nginx(workdir: Path) -> Server | None:
     base = workdir / "nginx"
     (base / "tmp").mkdir(parents=True, exist_ok=True)
     (workdir / "www").mkdir(exist_ok=True)
+
     config = base / "nginx.conf"
     temp = base / "tmp"
     config.write_text(
-        f"""worker_processes 1;
+        # Started by root, nginx's worker would drop to "nobody", who cannot reach files
+        # under a private temp directory; it keeps the benchmark's own user instead.
+        ("user root;\n" if os.geteuid() == 0 else "")
+        + f"""worker_processes 1;
 daemon off;
 error_log {base}/error.log;
 pid {base}/nginx.pid;

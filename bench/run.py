@@ -118,7 +118,11 @@ def main() -> int:
         if want("D2"):
             rows.append(d2(kv, small, plan.seconds, workdir))
         if want("L1", "L2"):
-            targets = [("SQLite", kv, f"sqlite:///{kv.extra['data_dir'] / 'kycvault.db'}")]
+            # A server of its own: the upload rows' documents would otherwise sit at the head
+            # of the main tenant's newest-first order, unlike the seeded distribution.
+            lister = start_kycvault(workdir, "sqlite-listing")
+            servers.append(lister)
+            targets = [("SQLite", lister, f"sqlite:///{lister.extra['data_dir'] / 'kycvault.db'}")]
             pg_url = _postgres_url()
             if pg_url:
                 pg = start_kycvault(workdir, "postgres", {"KYCVAULT_DATABASE_URL": pg_url})

@@ -7,7 +7,32 @@ from typing import Any
 import httpx2
 import pytest
 
+from tests import backends
+from tests.backends import Backend
 from tests.helpers import Server
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "embedded: inspects the embedded shape's own files (SQLite file, blob directory); runs "
+        "on the embedded backend only",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that uses the shared server runs once per backend pair."""
+    if "backend" in metafunc.fixturenames:
+        embedded_only = metafunc.definition.get_closest_marker("embedded") is not None
+        names = [backends.EMBEDDED] if embedded_only else list(backends.ALL)
+        metafunc.parametrize("backend", names, indirect=True, scope="session")
+
+
+@pytest.fixture(scope="session")
+def backend(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    backends.require(name)
+    return name
 
 
 @pytest.fixture(scope="session")
@@ -16,11 +41,16 @@ def anyio_backend() -> str:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """One real server process for the session; tests isolate themselves by tenant."""
-    srv = Server(tmp_path_factory.mktemp("server")).start()
-    yield srv
-    srv.stop()
+def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
+    """One real server process per backend pair for the session; tests isolate themselves
+    by tenant."""
+    store = Backend.create(backend)
+    srv = Server(tmp_path_factory.mktemp(f"server-{backend}"), backend=store)
+    try:
+        yield srv.start()
+    finally:
+        srv.stop()
+        store.drop()
 
 
 @pytest.fixture

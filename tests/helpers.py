@@ -24,6 +24,8 @@ from kycvault.bootstrap import build_container
 from kycvault.cli.admin import credentials
 from kycvault.config import Settings
 from kycvault.services import tenants
+from tests.backends import EMBEDDED, Backend
+from tests.stored_blobs import Storage
 
 MiB = 1024 * 1024
 
@@ -42,6 +44,7 @@ class Server:
     env_extra: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    backend: Backend = field(default_factory=lambda: Backend(EMBEDDED))
 
     @property
     def data_dir(self) -> Path:
@@ -67,8 +70,23 @@ class Server:
             KYCVAULT_LOG_LEVEL="WARNING",
             TMPDIR=str(self.tmp_dir),
         )
+        env.update(self.backend.env)
         env.update(self.env_extra)
         return env
+
+    @property
+    def storage(self) -> Storage:
+        return Storage(self.data_dir, self.env().get("KYCVAULT_STORAGE_URL"))
+
+    def settings(self) -> Settings:
+        """The server's settings where a test builds a container of its own beside it."""
+        env = self.env()
+        return Settings(
+            data_dir=self.data_dir,
+            database_url=env.get("KYCVAULT_DATABASE_URL"),
+            storage_url=env.get("KYCVAULT_STORAGE_URL"),
+            allow_generated_key=False,
+        )
 
     def start(self) -> Server:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -119,7 +137,7 @@ class Server:
 
     def create_tenant(self, name: str | None = None) -> dict[str, Any]:
         """A tenant made through the service layer, on the server's own database."""
-        settings = Settings(data_dir=self.data_dir, allow_generated_key=False)
+        settings = self.settings()
 
         async def go() -> dict[str, Any]:
             container = build_container(settings)

@@ -23,7 +23,11 @@ from kycvault.services.keyring import TenantKeyring
 log = structlog.get_logger("kycvault.bootstrap")
 
 
-class SchemaNotCurrent(RuntimeError):
+class StartupRefused(RuntimeError):
+    """The vault will not start on this configuration; the message says what to change."""
+
+
+class SchemaNotCurrent(StartupRefused):
     pass
 
 
@@ -37,11 +41,16 @@ class Container:
         await self.store.dispose()
 
 
-def build_blob_store(url: str) -> BlobStore:
+def build_blob_store(url: str, scratch: Path) -> BlobStore:
+    """The blob store a storage URL names; ``scratch`` is local space for upload spools."""
     parsed = urlparse(url)
     if parsed.scheme == "file":
         return LocalBlobStore(Path(parsed.path))
-    raise ValueError(f"unsupported storage URL scheme {parsed.scheme!r} (use file://)")
+    if parsed.scheme == "s3":
+        from kycvault.adapters.blobstore_s3 import S3BlobStore
+
+        return S3BlobStore(url, spool=scratch / "spool")
+    raise ValueError(f"unsupported storage URL scheme {parsed.scheme!r} (use file:// or s3://)")
 
 
 def build_container(settings: Settings) -> Container:
@@ -64,7 +73,7 @@ def build_container(settings: Settings) -> Container:
     )
     vault = Vault(
         store=store,
-        blobs=build_blob_store(settings.resolved_storage_url),
+        blobs=build_blob_store(settings.resolved_storage_url, settings.data_dir),
         cipher=cipher,
         sniffer=FiletypeSniffer(),
         keyring=TenantKeyring(store, cipher),
@@ -81,7 +90,15 @@ def build_container(settings: Settings) -> Container:
 
 
 async def prepare_schema(container: Container, *, upgrade: bool) -> None:
-    """Upgrade the schema to the newest migration, or check that it is there already."""
+    """Upgrade the schema to the newest migration, or check that it is there already; and
+    refuse a database that does not keep what it acknowledges."""
+    unsafe = await container.store.durability_problems()
+    if unsafe:
+        raise StartupRefused(
+            "the database may lose acknowledged writes: "
+            + "; ".join(unsafe)
+            + " (documents are written once and must survive a crash)"
+        )
     if upgrade:
         await migrate.upgrade(container.store.database)
         return

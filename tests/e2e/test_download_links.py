@@ -404,6 +404,7 @@ def _database_bytes(server: Server) -> bytes:
     return b"".join(path.read_bytes() for path in sorted(server.data_dir.glob("kycvault.db*")))
 
 
+@pytest.mark.embedded
 @pytest.mark.parametrize("idempotency_key", [None, "link-key"], ids=["plain", "idempotency-key"])
 def test_token_is_stored_only_as_its_hash(
     server: Server, client: httpx2.Client, idempotency_key: str | None

@@ -24,7 +24,6 @@ import pytest
 
 from kycvault.api.idempotency import fingerprint, json_payload
 from kycvault.bootstrap import build_container
-from kycvault.config import Settings
 from kycvault.services import idempotency
 from kycvault.services.context import Actor
 from tests.e2e.documents_support import new_doc, new_subject
@@ -506,7 +505,7 @@ def _claim_without_finishing(
 ) -> None:
     """What a request leaves behind when its process dies mid-way: an in-progress claim for
     exactly that request (made through the service layer, on the server's own database)."""
-    settings = Settings(data_dir=srv.data_dir, allow_generated_key=False)
+    settings = srv.settings()
     request: Any = SimpleNamespace(method=method, url=SimpleNamespace(path=path))
     digest = fingerprint(request, json_payload(json.dumps(body).encode()))
 

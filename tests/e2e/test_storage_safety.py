@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx2
 
 from tests.helpers import Part, Server, post_multipart
+from tests.stored_blobs import StoredBlob
 
 
 def _all_files(*roots: Path) -> list[Path]:
@@ -43,9 +44,8 @@ def test_no_plaintext_anywhere_on_disk(fresh_server: Server) -> None:
         assert data[1000:1064] not in content, f"plaintext found in {path}"
 
 
-def _blob_path(server: Server, tenant_id: str, file_id: str) -> Path:
-    tenant_hex, file_hex = tenant_id.replace("-", ""), file_id.replace("-", "")
-    return server.data_dir / "blobs" / tenant_hex / file_hex[:2] / file_hex
+def _blob_path(server: Server, tenant_id: str, file_id: str) -> StoredBlob:
+    return server.storage.blob(tenant_id, file_id)
 
 
 def test_a_tampered_blob_is_never_served(server: Server) -> None:

@@ -10,13 +10,12 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import httpx2
 
 from tests.helpers import PDF_BYTES, Part, Server, image_bytes, post_multipart
+from tests.stored_blobs import StoredBlob
 
 PNG_TYPE = "image/png"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -55,34 +54,16 @@ TEXT_BYTES = b"Account holder: Jane Doe\nIBAN: DE89 3704 0044 0532 0130 00\n"
 CSV_BYTES = b"date,amount,currency\n2024-01-02,100.50,EUR\n2024-01-03,-20.00,EUR\n"
 
 
-def blobs_root(server: Server) -> Path:
-    return server.data_dir / "blobs"
+def blob_path(server: Server, tenant: dict[str, Any], file_id: str) -> StoredBlob:
+    return server.storage.blob(str(tenant["tenant_id"]), file_id)
 
 
-def staging_dir(server: Server) -> Path:
-    return blobs_root(server) / ".staging"
-
-
-def tenant_blob_dir(server: Server, tenant: dict[str, Any]) -> Path:
-    return blobs_root(server) / UUID(str(tenant["tenant_id"])).hex
-
-
-def blob_path(server: Server, tenant: dict[str, Any], file_id: str) -> Path:
-    hex_id = UUID(file_id).hex
-    return tenant_blob_dir(server, tenant) / hex_id[:2] / hex_id
-
-
-def tenant_blobs(server: Server, tenant: dict[str, Any]) -> set[Path]:
-    root = tenant_blob_dir(server, tenant)
-    if not root.exists():
-        return set()
-    return {path for path in root.rglob("*") if path.is_file()}
+def tenant_blobs(server: Server, tenant: dict[str, Any]) -> set[StoredBlob]:
+    return server.storage.tenant_blobs(str(tenant["tenant_id"]))
 
 
 def staging_files(server: Server) -> list[str]:
-    return sorted(
-        entry.name for entry in staging_dir(server).iterdir() if not entry.name.startswith("ready-")
-    )
+    return server.storage.staging()
 
 
 def document_ids(client: httpx2.Client) -> set[str]:

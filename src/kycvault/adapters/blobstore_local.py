@@ -38,6 +38,19 @@ def _store_error(exc: OSError) -> BlobStoreError:
     return BlobStoreError(f"blob store I/O error ({errno.errorcode.get(exc.errno or 0, '?')})")
 
 
+def write_all(fd: int | None, data: bytes) -> int:
+    """Write every byte of ``data`` to a writer's open file; how many were written."""
+    if fd is None:
+        raise BlobStoreError("the blob writer is closed")
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view) :]
+    except OSError as exc:
+        raise _store_error(exc) from None
+    return len(data)
+
+
 class LocalBlobWriter:
     def __init__(self, store: LocalBlobStore, key: str) -> None:
         self.key = key
@@ -54,16 +67,7 @@ class LocalBlobWriter:
             raise _store_error(exc) from None
 
     def write(self, data: bytes) -> None:
-        if self._fd is None:
-            raise BlobStoreError("the blob writer is closed")
-        view = memoryview(data)
-        try:
-            while view:
-                written = os.write(self._fd, view)
-                view = view[written:]
-                self._size += written
-        except OSError as exc:
-            raise _store_error(exc) from None
+        self._size += write_all(self._fd, data)
 
     def finish(self) -> int:
         if self._fd is None:

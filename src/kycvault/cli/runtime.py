@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import typer
 
-from kycvault.bootstrap import Container, build_container, prepare_schema
+from kycvault.bootstrap import Container, StartupRefused, build_container, prepare_schema
 from kycvault.config import Settings
 from kycvault.errors import KycVaultError
 from kycvault.logging import configure
@@ -34,4 +34,7 @@ def run_with_vault(work: Callable[[Container], Awaitable[T]]) -> T:
         return asyncio.run(_main())
     except KycVaultError as exc:
         typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from None
+    except StartupRefused as exc:
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None

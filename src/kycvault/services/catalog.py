@@ -75,20 +75,26 @@ async def create_type(
         aliases=MappingProxyType({}),
         builtin=False,
     )
-    async with vault.store.write() as uow:
-        catalog = await tenant_catalog(vault, uow, actor)
-        if catalog.resolve(type_name) is not None or catalog.by_label(clean_label) is not None:
-            raise Conflict(
-                "a document type with that name or label exists", code="document_type_exists"
+    taken = Conflict("a document type with that name or label exists", code="document_type_exists")
+    try:
+        async with vault.store.write() as uow:
+            await uow.tenants.lock(actor.tenant_id)  # labels are unique without an index
+            catalog = await tenant_catalog(vault, uow, actor)
+            if catalog.resolve(type_name) is not None or catalog.by_label(clean_label) is not None:
+                raise taken
+            await uow.document_types.add(actor.tenant_id, doc_type, vault.clock(), actor.key_id)
+            await audit.record(
+                vault,
+                uow,
+                actor,
+                "document_type.created",
+                target_type="document_type",
+                target_id=None,
+                name=type_name,
             )
-        await uow.document_types.add(actor.tenant_id, doc_type, vault.clock(), actor.key_id)
-        await audit.record(
-            vault,
-            uow,
-            actor,
-            "document_type.created",
-            target_type="document_type",
-            target_id=None,
-            name=type_name,
-        )
+    except Conflict as exc:
+        # Two concurrent creates both pass the check; the unique index stops the second.
+        if exc.code == "conflict":
+            raise taken from None
+        raise
     return doc_type

@@ -93,8 +93,10 @@ async def create_subject(vault: Vault, actor: Actor, values: Mapping[str, Any]) 
     async with vault.store.write() as uow:
         if subject.parent_id is not None:
             await _check_parent(uow, actor, subject.id, subject.parent_id)
-        await _check_external_id(uow, actor, subject)
+        # Numbering first: it locks the tenant's row (PostgreSQL), so a concurrent create
+        # with the same external_id waits here and then sees the other's committed row.
         subject.number = await uow.tenants.allocate(actor.tenant_id, "subject")
+        await _check_external_id(uow, actor, subject)
         await uow.subjects.add(subject)
         await audit.record(
             vault, uow, actor, "subject.created", target_type="subject", target_id=subject.id

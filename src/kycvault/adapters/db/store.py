@@ -135,6 +135,18 @@ class SqlStore:
             await uow.connection.exec_driver_sql("PRAGMA analysis_limit=1000")
             await uow.connection.exec_driver_sql("ANALYZE")
 
+    async def durability_problems(self) -> list[str]:
+        """Settings under which PostgreSQL may acknowledge a commit it then loses."""
+        if self._sqlite:
+            return []  # the connections set synchronous=FULL themselves
+        problems = []
+        async with self.read() as uow:
+            for setting in ("fsync", "synchronous_commit"):
+                value = (await uow.connection.exec_driver_sql(f"SHOW {setting}")).scalar_one()
+                if str(value).lower() == "off":
+                    problems.append(f"{setting} is {value}")
+        return problems
+
     async def dispose(self) -> None:
         await self.database.dispose()
 

@@ -69,6 +69,12 @@ class SqlTenants(Repo):
         value = (self._conn.execute(sa.select(sa.func.max(tenants.c.number)))).scalar()
         return int(value or 0) + 1
 
+    def lock(self, tenant_id: UUID) -> None:
+        # FOR UPDATE on PostgreSQL; SQLite has one writer at a time anyway.
+        self._conn.execute(
+            sa.select(tenants.c.id).where(tenants.c.id == tenant_id).with_for_update()
+        )
+
     def allocate(self, tenant_id: UUID, kind: Literal["subject", "document"]) -> int:
         column = tenants.c.subject_seq if kind == "subject" else tenants.c.document_seq
         # UPDATE … RETURNING takes the tenant row's lock on PostgreSQL, so two concurrent

@@ -17,7 +17,7 @@ from kycvault.adapters.db.store import SqlStore, create_database
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.config import Settings
 from kycvault.ports import BlobStore
-from kycvault.services.context import Limits, Vault
+from kycvault.services.context import JobSettings, Limits, Vault
 from kycvault.services.keyring import TenantKeyring
 
 log = structlog.get_logger("kycvault.bootstrap")
@@ -84,6 +84,11 @@ def build_container(settings: Settings) -> Container:
             download_link_ttl=timedelta(seconds=settings.download_link_ttl_seconds),
             idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
             idempotency_lease=timedelta(seconds=settings.idempotency_lease_seconds),
+        ),
+        jobs=JobSettings(
+            lease=timedelta(seconds=settings.job_lease_seconds),
+            max_attempts=settings.job_max_attempts,
+            idle_poll_seconds=settings.worker_poll_seconds,
         ),
     )
     return Container(settings=settings, store=store, vault=vault)

@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     idempotency_lease_seconds: int = Field(default=15 * 60, ge=1)
     staging_grace_seconds: float = Field(default=24 * 3600, ge=0)
 
+    # Background jobs. The embedded shape runs a worker inside the server unless told not
+    # to; the scaled-out shape runs ``kycvault worker`` processes instead (set true to have
+    # the API processes work too).
+    in_process_worker: bool | None = None
+    job_lease_seconds: int = Field(default=300, ge=1)
+    job_max_attempts: int = Field(default=5, ge=1, le=100)
+    worker_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+
     sqlite_pool_size: int = Field(default=8, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
@@ -85,6 +93,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def runs_in_process_worker(self) -> bool:
+        return self.is_sqlite if self.in_process_worker is None else self.in_process_worker
 
     @property
     def max_request_body(self) -> int:

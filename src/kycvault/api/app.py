@@ -26,6 +26,7 @@ from kycvault.bootstrap import Container, build_container, prepare_schema
 from kycvault.config import Settings
 from kycvault.logging import configure
 from kycvault.services import maintenance
+from kycvault.services.workers import Worker
 
 DESCRIPTION = """
 A self-hosted vault for KYC/KYB documents. Authenticate with `Authorization: Bearer <api_key>`
@@ -48,9 +49,18 @@ def create_app(settings: Settings | None = None, container: Container | None = N
                 built.vault, grace_seconds=settings.staging_grace_seconds, every_seconds=3600
             )
         )
+        stop_worker = asyncio.Event()
+        worker = (
+            asyncio.create_task(Worker(built.vault).run(stop_worker))
+            if settings.runs_in_process_worker
+            else None
+        )
         try:
             yield
         finally:
+            stop_worker.set()
+            if worker is not None:
+                await worker  # finishes the job in hand; its lease covers a hard stop
             housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await housekeeping

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kycvault.cli import admin, client, server
+from kycvault.cli import admin, client, server, worker
 
 app = typer.Typer(
     name="kycvault",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.command("serve")(server.serve)
 app.command("migrate")(server.migrate)
+app.command("worker")(worker.worker)
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.key_app, name="key")
 app.command("upload")(client.upload)

@@ -29,6 +29,16 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class JobSettings:
+    """How workers hold and retry jobs (see ``services/jobs.py``)."""
+
+    lease: timedelta = timedelta(minutes=5)
+    max_attempts: int = 5
+    batch: int = 4
+    idle_poll_seconds: float = 0.5
+
+
+@dataclass(frozen=True, slots=True)
 class Actor:
     """The authenticated caller: a tenant, acting through one API key."""
 
@@ -46,4 +56,5 @@ class Vault:
     keyring: TenantKeyring
     limits: Limits
     catalog: Catalog = BUILTIN_CATALOG
+    jobs: JobSettings = field(default_factory=JobSettings)
     clock: Callable[[], datetime] = field(default=utcnow)

@@ -25,7 +25,7 @@ from kycvault.domain.models import (
 )
 from kycvault.domain.types import Authenticity, FileRole
 from kycvault.errors import InvalidInput, NotFound, UnknownDocumentType
-from kycvault.services import audit
+from kycvault.services import audit, job_queue
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -169,6 +169,7 @@ async def create_document(
             await uow.documents.add(doc)
             for stored in doc.files:
                 await uow.files.add(stored)
+            await job_queue.enqueue_file_checks(vault, uow, doc.files)
             await audit.record(
                 vault,
                 uow,

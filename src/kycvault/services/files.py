@@ -12,7 +12,7 @@ from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.types import FileRole
 from kycvault.errors import Conflict, IntegrityFailure, NotFound
 from kycvault.ports import BlobMissing, BlobReader, BlobStoreError, Opener
-from kycvault.services import audit
+from kycvault.services import audit, job_queue
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -78,6 +78,7 @@ async def add_files(
             added = stored_files(actor, document_id, staged, roles, vault.clock(), first)
             for stored in added:
                 await uow.files.add(stored)
+            await job_queue.enqueue_file_checks(vault, uow, added)
             await uow.documents.sync_files(actor.tenant_id, document_id)
             await audit.record(
                 vault,

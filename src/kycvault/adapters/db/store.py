@@ -25,6 +25,7 @@ from kycvault.adapters.db.repositories import (
     SqlDownloadLinks,
     SqlFiles,
     SqlIdempotency,
+    SqlJobs,
     SqlSubjects,
     SqlTenants,
 )
@@ -37,6 +38,7 @@ from kycvault.services.unit_of_work import (
     DownloadLinkRepository,
     FileRepository,
     IdempotencyRepository,
+    JobRepository,
     SubjectRepository,
     TenantRepository,
 )
@@ -81,6 +83,7 @@ class SqlUnitOfWork:
         self.download_links = cast(DownloadLinkRepository, _Async(conn, SqlDownloadLinks))
         self.idempotency = cast(IdempotencyRepository, _Async(conn, SqlIdempotency))
         self.audit = cast(AuditRepository, _Async(conn, SqlAudit))
+        self.jobs = cast(JobRepository, _Async(conn, SqlJobs))
 
 
 class SqlStore:

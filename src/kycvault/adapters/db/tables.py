@@ -285,3 +285,29 @@ audit_events = sa.Table(
     sa.Index(None, "tenant_id", "at"),
     sa.Index(None, "tenant_id", "target_id", "at"),
 )
+
+jobs = sa.Table(
+    "jobs",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    # No foreign keys: a job outlives what it was about (a deleted file's job finds nothing
+    # to do and ends), and never holds up a deletion.
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("document_id", sa.Uuid, nullable=True),
+    sa.Column("file_id", sa.Uuid, nullable=True),
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("max_attempts", sa.Integer, nullable=False),
+    sa.Column("run_after", UtcDateTime, nullable=False),
+    sa.Column("lease_until", UtcDateTime, nullable=True),
+    sa.Column("locked_by", sa.String(80), nullable=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("finished_at", UtcDateTime, nullable=True),
+    # Claims scan queued jobs by due time, and running ones by lapsed lease.
+    sa.Index(None, "state", "run_after"),
+    sa.Index(None, "state", "lease_until"),
+    sa.Index(None, "tenant_id", "file_id"),
+)

@@ -5,6 +5,7 @@ from kycvault.adapters.db.repositories.audit import SqlAudit
 from kycvault.adapters.db.repositories.document_types import SqlDocumentTypes
 from kycvault.adapters.db.repositories.documents import SqlDocuments, SqlFiles
 from kycvault.adapters.db.repositories.idempotency import SqlIdempotency
+from kycvault.adapters.db.repositories.jobs import SqlJobs
 from kycvault.adapters.db.repositories.links import SqlDownloadLinks
 from kycvault.adapters.db.repositories.subjects import SqlSubjects
 from kycvault.adapters.db.repositories.tenants import SqlApiKeys, SqlTenants
@@ -17,6 +18,7 @@ __all__ = [
     "SqlDownloadLinks",
     "SqlFiles",
     "SqlIdempotency",
+    "SqlJobs",
     "SqlSubjects",
     "SqlTenants",
 ]

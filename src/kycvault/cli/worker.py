@@ -1,0 +1,40 @@
+"""``kycvault worker``: a process that runs background jobs (the scaled-out shape runs a few
+beside the API processes; the embedded server runs one inside itself)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated
+
+import typer
+
+from kycvault.bootstrap import Container
+from kycvault.cli.runtime import run_with_vault
+from kycvault.services.workers import Worker
+
+
+def worker(
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="Jobs run at once in this process.")
+    ] = 2,
+    once: Annotated[
+        bool, typer.Option(help="Run what is due now, then exit (for cron or tests).")
+    ] = False,
+) -> None:
+    """Run background jobs until stopped (SIGTERM or Ctrl-C finish the jobs in hand)."""
+
+    async def work(container: Container) -> None:
+        workers = [Worker(container.vault) for _ in range(concurrency)]
+        if once:
+            while sum(await asyncio.gather(*(w.run_once() for w in workers))):
+                pass
+            return
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        typer.echo(f"kycvault worker: {concurrency} at once, {workers[0].name.rsplit(':', 1)[0]}")
+        await asyncio.gather(*(w.run(stop) for w in workers))
+
+    run_with_vault(work)

@@ -1,0 +1,150 @@
+"""Workers: they claim background jobs and run them. Jobs are enqueued in the transaction that
+makes their subject (``job_queue.py``).
+
+Delivery is at least once: a worker that dies mid-job loses its lease and another takes the
+job over. What a job *does* is recorded in the same transaction that marks it done, and only
+by the worker that still holds it, so its effect (an audit event) happens exactly once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+
+from kycvault.domain.jobs import Job, JobKind, retry_delay
+from kycvault.errors import KycVaultError
+from kycvault.services import audit, files
+from kycvault.services.context import Actor, Vault
+
+log = structlog.get_logger("kycvault.jobs")
+
+# Audit events of jobs name this actor: no API key did them.
+WORKER_ACTOR = "worker"
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+Handler = Callable[[Vault, Job], Awaitable["Outcome"]]
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a job found: its result, and the audit event that records it."""
+
+    result: dict[str, Any]
+    action: str | None = None
+    target_type: str = "file"
+
+
+async def _verify_file(vault: Vault, job: Job) -> Outcome:
+    if job.document_id is None or job.file_id is None:
+        return Outcome({"skipped": "no_file"})
+    async with vault.store.read() as uow:
+        document = await uow.documents.get(job.tenant_id, job.document_id)
+    stored = next((f for f in document.files if f.id == job.file_id), None) if document else None
+    if stored is None:
+        return Outcome({"skipped": "file_deleted"})
+    content = await files.open_stored(vault, stored)
+    digest = hashlib.sha256()
+    try:
+        async for chunk in content.stream():
+            digest.update(chunk)
+    finally:
+        content.close()
+    if digest.hexdigest() != stored.sha256:
+        raise RuntimeError("the stored file's SHA-256 does not match its record")
+    return Outcome({"verified": True, "size": stored.size}, action="file.verified")
+
+
+HANDLERS: dict[JobKind, Handler] = {JobKind.VERIFY_FILE: _verify_file}
+
+
+class Worker:
+    """Claims jobs in small batches and runs them one after another."""
+
+    def __init__(self, vault: Vault, *, name: str | None = None) -> None:
+        self.vault = vault
+        self.name = name or worker_name()
+        self.settings = vault.jobs
+
+    async def run_once(self) -> int:
+        """Claim and run one batch; how many jobs it held."""
+        now = self.vault.clock()
+        async with self.vault.store.write() as uow:
+            claimed = await uow.jobs.claim(
+                self.name, now, now + self.settings.lease, self.settings.batch
+            )
+        for job in claimed:
+            await self._run(job)
+        return len(claimed)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        log.info("worker_started", worker=self.name)
+        while not stop.is_set():
+            try:
+                busy = await self.run_once()
+            except Exception as exc:  # the database is away: try again shortly
+                log.warning("worker_claim_failed", error=type(exc).__name__)
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), self.settings.idle_poll_seconds)
+        log.info("worker_stopped", worker=self.name)
+
+    async def _run(self, job: Job) -> None:
+        if job.attempts > job.max_attempts:
+            await self._give_up(job, job.last_error or "lease lapsed too often")
+            return
+        try:
+            outcome = await HANDLERS[job.kind](self.vault, job)
+        except Exception as exc:
+            error = exc.code if isinstance(exc, KycVaultError) else type(exc).__name__
+            detail = f"{error}: {exc}"
+            if job.attempts >= job.max_attempts:
+                await self._give_up(job, detail)
+                return
+            run_after = self.vault.clock() + retry_delay(job.attempts)
+            async with self.vault.store.write() as uow:
+                await uow.jobs.retry(job.id, self.name, detail, run_after)
+            log.info("job_retry", job=str(job.id), kind=job.kind.value, error=error)
+            return
+        async with self.vault.store.write() as uow:
+            held = await uow.jobs.complete(job.id, self.name, self.vault.clock(), outcome.result)
+            if held and outcome.action:
+                await audit.record(
+                    self.vault,
+                    uow,
+                    Actor(tenant_id=job.tenant_id, key_id=WORKER_ACTOR),
+                    outcome.action,
+                    target_type=outcome.target_type,
+                    target_id=job.file_id,
+                    job=str(job.id),
+                )
+
+    async def _give_up(self, job: Job, error: str) -> None:
+        async with self.vault.store.write() as uow:
+            held = await uow.jobs.bury(job.id, self.name, error, self.vault.clock())
+            if held:
+                await audit.record(
+                    self.vault,
+                    uow,
+                    Actor(tenant_id=job.tenant_id, key_id=WORKER_ACTOR),
+                    f"{job.kind.value}_failed",
+                    target_type="file",
+                    target_id=job.file_id,
+                    outcome="failure",
+                    job=str(job.id),
+                    error=error[:200],
+                )
+        log.warning("job_dead", job=str(job.id), kind=job.kind.value)

@@ -19,6 +19,7 @@ from typing import Any
 
 import httpx2
 from PIL import Image
+from pydantic import SecretStr
 
 from kycvault.bootstrap import build_container
 from kycvault.cli.admin import credentials
@@ -81,10 +82,12 @@ class Server:
     def settings(self) -> Settings:
         """The server's settings where a test builds a container of its own beside it."""
         env = self.env()
+        key = env.get("KYCVAULT_MASTER_KEY")
         return Settings(
             data_dir=self.data_dir,
             database_url=env.get("KYCVAULT_DATABASE_URL"),
             storage_url=env.get("KYCVAULT_STORAGE_URL"),
+            master_key=SecretStr(key) if key else None,
             allow_generated_key=False,
         )
 

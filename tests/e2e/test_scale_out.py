@@ -1,0 +1,143 @@
+"""The scaled-out shape as an operator runs it: two API processes and two worker processes
+on one PostgreSQL and one S3 bucket, sharing nothing in memory. Uploads go through both API
+processes at once; every document is listed once, downloads from either process, and has
+its file checked by exactly one worker exactly once."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from tests import backends
+from tests.backends import Backend
+from tests.helpers import Server
+
+UPLOADS = 200
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[tuple[list[Server], Backend]]:
+    backends.require(backends.SCALED)
+    store = Backend.create(backends.SCALED)
+    shared = {
+        "KYCVAULT_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "KYCVAULT_ALLOW_GENERATED_KEY": "false",
+        "KYCVAULT_WORKER_POLL_SECONDS": "0.2",
+    }
+    apis = [Server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)]
+    workers: list[subprocess.Popen[bytes]] = []
+    logs = []
+    try:
+        for api in apis:
+            api.start()
+        for n in (1, 2):
+            root = tmp_path / f"worker{n}"
+            root.mkdir()
+            env = Server(root, env_extra=shared, backend=store).env()
+            logs.append((root / "worker.log").open("wb"))
+            workers.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "kycvault", "worker", "--concurrency", "2"],
+                    env=env,
+                    cwd=root,
+                    stdout=logs[-1],
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        yield apis, store
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        for log in logs:
+            log.close()
+        for api in apis:
+            api.stop()
+        store.drop()
+
+
+def _upload(api: Server, key: str, n: int) -> dict[str, Any]:
+    data = f"statement {n}\n".encode() * (50 + n)
+    with api.client(key) as client:
+        response = client.post(
+            "/v1/documents",
+            data={"type": "bank_statement"},
+            files={"file": (f"s{n}.txt", data, "text/plain")},
+        )
+    assert response.status_code == 201, response.text
+    doc: dict[str, Any] = response.json()
+    assert doc["files"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    return doc
+
+
+def _database(store: Backend) -> str:
+    return store.env["KYCVAULT_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+
+
+@pytest.mark.slow
+def test_two_api_processes_and_two_workers(cluster: tuple[list[Server], Backend]) -> None:
+    apis, store = cluster
+    key = apis[0].create_tenant()["api_key"]
+    with ThreadPoolExecutor(16) as pool:
+        docs = list(pool.map(lambda n: _upload(apis[n % 2], key, n), range(UPLOADS)))
+
+    # Listed once each, through the other process.
+    listed: list[str] = []
+    with apis[1].client(key) as client:
+        cursor = None
+        while True:
+            params = {"limit": 100, **({"cursor": cursor} if cursor else {})}
+            page = client.get("/v1/documents", params=params).json()
+            listed += [d["id"] for d in page["data"]]
+            cursor = page.get("next_cursor")
+            if not cursor:
+                break
+    assert sorted(listed) == sorted(d["id"] for d in docs)
+
+    # Every file downloads, whole, from either process.
+    clients = [api.client(key) for api in apis]
+    try:
+        for n, doc in enumerate(docs):
+            stored = doc["files"][0]
+            url = f"/v1/documents/{doc['id']}/files/{stored['id']}/content"
+            body = clients[(n + 1) % 2].get(url)
+            assert body.status_code == 200
+            assert hashlib.sha256(body.content).hexdigest() == stored["sha256"]
+    finally:
+        for client in clients:
+            client.close()
+
+    # Every file checked exactly once, by one of the two workers.
+    with psycopg.connect(_database(store)) as conn:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            states = dict(
+                conn.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall()
+            )
+            if states == {"done": UPLOADS}:
+                break
+            time.sleep(0.25)
+        assert states == {"done": UPLOADS}
+        verified = conn.execute(
+            "SELECT target_id::text, count(*) FROM audit_events WHERE action = 'file.verified' "
+            "GROUP BY target_id"
+        ).fetchall()
+        workers = conn.execute("SELECT DISTINCT split_part(locked_by, ':', 2) FROM jobs").fetchall()
+    assert sorted(target for target, _ in verified) == sorted(d["files"][0]["id"] for d in docs)
+    assert {count for _, count in verified} == {1}
+    assert len(workers) == 2  # both worker processes took part

@@ -128,6 +128,7 @@ class Server:
             self.log.close()
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        self.root.mkdir(parents=True, exist_ok=True)
         return subprocess.run(
             [sys.executable, "-m", "kycvault", *args],
             env=self.env(),

@@ -9,9 +9,11 @@ Repository errors are translated by the adapter (a unique-constraint clash becom
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
@@ -255,3 +257,14 @@ class Store(Protocol):
     async def optimize(self) -> None:
         """Refresh the planner's statistics where the database does not do it itself."""
         ...
+
+    async def export_rows(self, directory: Path) -> dict[str, dict[str, Any]]:
+        """Every row into ``directory``, from one consistent snapshot; per table its row
+        count and a SHA-256."""
+        ...
+
+    async def import_rows(self, directory: Path, summary: dict[str, dict[str, Any]]) -> None:
+        """Every exported row into this vault, which must be empty (``Conflict`` if not)."""
+        ...
+
+    def exported_blob_keys(self, directory: Path) -> Iterator[str]: ...

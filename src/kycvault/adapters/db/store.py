@@ -9,13 +9,15 @@ concurrent uploads), while one writer at a time keeps p99 near 35 ms. Reads run 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
+from kycvault.adapters.db import transfer
 from kycvault.adapters.db.database import Connection, Database, create_database
 from kycvault.adapters.db.repositories import (
     SqlApiKeys,
@@ -137,6 +139,34 @@ class SqlStore:
         async with self.write() as uow:
             await uow.connection.exec_driver_sql("PRAGMA analysis_limit=1000")
             await uow.connection.exec_driver_sql("ANALYZE")
+
+    async def export_rows(self, directory: Path) -> dict[str, dict[str, Any]]:
+        """Every row into ``directory`` (see ``transfer.py``), from one consistent snapshot:
+        a repeatable-read transaction on PostgreSQL; on SQLite a write transaction, which
+        holds other writers off until the rows are out."""
+
+        def work(conn: sa.Connection) -> dict[str, dict[str, Any]]:
+            if not self._sqlite:
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            return transfer.dump(conn, directory)
+
+        return await self.database.run_sync(work)
+
+    async def import_rows(self, directory: Path, summary: dict[str, dict[str, Any]]) -> None:
+        """Every exported row, in one transaction, into this empty vault."""
+
+        def work(conn: sa.Connection) -> None:
+            if not transfer.is_empty(conn):
+                raise Conflict("the target vault is not empty", code="vault_not_empty")
+            transfer.load(conn, directory, summary)
+
+        try:
+            await self.database.run_sync(work)
+        except IntegrityError:
+            raise Conflict("the export's rows conflict with each other", code="conflict") from None
+
+    def exported_blob_keys(self, directory: Path) -> Iterator[str]:
+        return transfer.blob_keys(directory)
 
     async def durability_problems(self) -> list[str]:
         """Settings under which PostgreSQL may acknowledge a commit it then loses."""

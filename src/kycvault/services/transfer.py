@@ -1,0 +1,191 @@
+"""Moving a whole vault between shapes (embedded ↔ scaled-out): ``export`` writes every row
+and every blob, still encrypted, to a directory; ``import`` loads it into an empty vault.
+
+Layout of an export::
+
+    manifest.json        format, schema revision, master-key fingerprint, per-table digests
+    rows/<table>.jsonl   every row (see adapters/db/transfer.py)
+    blobs.jsonl          every blob: key, size, SHA-256 of its ciphertext
+    blobs/<tenant>/<id>  the ciphertext, byte for byte
+
+Nothing is decrypted on the way: the target must run with the same master key, which the
+manifest's fingerprint checks before anything is written. Every blob and every row file is
+checked against its SHA-256 on import; blobs are published before the rows are committed,
+so an interrupted import leaves unreferenced blobs at worst, never a row without its blob.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kycvault.errors import Conflict, IntegrityFailure, InvalidInput
+from kycvault.ports import BlobStore
+from kycvault.services.context import Vault
+
+FORMAT = "kycvault-export"
+VERSION = 1
+_PIECE = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class TransferSummary:
+    tables: dict[str, int]
+    blobs: int
+    blob_bytes: int
+
+
+def key_fingerprint(vault: Vault) -> str:
+    return hashlib.sha256(vault.cipher.derive_secret("export-fingerprint")).hexdigest()[:32]
+
+
+def _blob_file(directory: Path, key: str) -> Path:
+    tenant, name = key.split("/")
+    return directory / "blobs" / tenant / name
+
+
+def _copy_out(blobs: BlobStore, key: str, target: Path) -> tuple[int, str]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    reader = blobs.open(key)
+    digest = hashlib.sha256()
+    try:
+        with target.open("xb") as out:
+            for offset in range(0, reader.size, _PIECE):
+                piece = reader.read(offset, _PIECE)
+                digest.update(piece)
+                out.write(piece)
+    finally:
+        reader.close()
+    return reader.size, digest.hexdigest()
+
+
+def _copy_in(blobs: BlobStore, key: str, source: Path, size: int, sha256: str) -> None:
+    writer = blobs.create(key)
+    digest = hashlib.sha256()
+    try:
+        with source.open("rb") as handle:
+            while piece := handle.read(_PIECE):
+                digest.update(piece)
+                writer.write(piece)
+        written = writer.finish()
+        if written != size or digest.hexdigest() != sha256:
+            raise IntegrityFailure(f"blob {key} in the export does not match its digest")
+        writer.publish()
+    except BaseException:
+        writer.discard()
+        raise
+
+
+def _prepare(directory: Path) -> None:
+    if directory.exists() and any(directory.iterdir()):
+        raise InvalidInput("the export directory must be new or empty", code="export_exists")
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def _export_blobs(blobs: BlobStore, keys: Iterator[str], directory: Path) -> dict[str, Any]:
+    count = total = 0
+    listing = hashlib.sha256()
+    with (directory / "blobs.jsonl").open("wb") as index:
+        for key in keys:
+            size, digest = _copy_out(blobs, key, _blob_file(directory, key))
+            line = json.dumps({"key": key, "size": size, "sha256": digest}).encode() + b"\n"
+            listing.update(line)
+            index.write(line)
+            count, total = count + 1, total + size
+    return {"count": count, "bytes": total, "sha256": listing.hexdigest()}
+
+
+async def export_vault(vault: Vault, directory: Path, *, revision: str | None) -> TransferSummary:
+    await asyncio.to_thread(_prepare, directory)
+    tables = await vault.store.export_rows(directory / "rows")
+    keys = vault.store.exported_blob_keys(directory / "rows")
+    blobs = await asyncio.to_thread(_export_blobs, vault.blobs, keys, directory)
+    manifest = {
+        "format": FORMAT,
+        "version": VERSION,
+        "revision": revision,
+        "exported_at": vault.clock().isoformat(),
+        "key_fingerprint": key_fingerprint(vault),
+        "tables": tables,
+        "blobs": blobs,
+    }
+    text = json.dumps(manifest, indent=2) + "\n"
+    await asyncio.to_thread((directory / "manifest.json").write_text, text)
+    rows = {name: t["rows"] for name, t in tables.items()}
+    return TransferSummary(rows, blobs["count"], blobs["bytes"])
+
+
+def _manifest(vault: Vault, directory: Path, revision: str | None) -> dict[str, Any]:
+    try:
+        manifest: dict[str, Any] = json.loads((directory / "manifest.json").read_text())
+    except (OSError, ValueError):
+        raise InvalidInput("no readable manifest.json in the export", code="bad_export") from None
+    if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
+        raise InvalidInput("not a kycvault export of a known version", code="bad_export")
+    if manifest.get("revision") != revision:
+        raise InvalidInput(
+            f"the export is at schema {manifest.get('revision')}, this vault at {revision}: "
+            "use the same kycvault version on both sides",
+            code="schema_mismatch",
+        )
+    if manifest.get("key_fingerprint") != key_fingerprint(vault):
+        raise InvalidInput(
+            "the export was made under another master key; start the target with the source's key",
+            code="master_key_mismatch",
+        )
+    return manifest
+
+
+def _import_blobs(
+    blobs: BlobStore, directory: Path, expected: dict[str, Any], published: list[str]
+) -> int:
+    """Copy every blob in, checked; the keys published so far go into ``published``."""
+    listing, total = hashlib.sha256(), 0
+    with (directory / "blobs.jsonl").open("rb") as index:
+        for line in index:
+            listing.update(line)
+            entry = json.loads(line)
+            key, size = str(entry["key"]), int(entry["size"])
+            _copy_in(blobs, key, _blob_file(directory, key), size, str(entry["sha256"]))
+            published.append(key)
+            total += size
+    if listing.hexdigest() != expected["sha256"]:
+        raise IntegrityFailure("blobs.jsonl does not match the manifest")
+    return total
+
+
+async def import_vault(vault: Vault, directory: Path, *, revision: str | None) -> TransferSummary:
+    manifest = await asyncio.to_thread(_manifest, vault, directory, revision)
+    async with vault.store.read() as uow:
+        if await uow.tenants.list_all():
+            raise Conflict("the target vault is not empty", code="vault_not_empty")
+    published: list[str] = []
+    try:
+        total = await asyncio.to_thread(
+            _import_blobs, vault.blobs, directory, manifest["blobs"], published
+        )
+        try:
+            await vault.store.import_rows(directory / "rows", manifest["tables"])
+        except ValueError as exc:
+            raise IntegrityFailure(str(exc)) from None
+    except BaseException:
+        for key in published:
+            await asyncio.to_thread(vault.blobs.delete, key)
+        raise
+    tables = {name: int(t["rows"]) for name, t in manifest["tables"].items()}
+    return TransferSummary(tables, len(published), total)
+
+
+def describe(summary: TransferSummary, started: datetime, ended: datetime) -> str:
+    rows = sum(summary.tables.values())
+    seconds = (ended - started).total_seconds()
+    return (
+        f"{rows} rows in {len(summary.tables)} tables, {summary.blobs} blobs "
+        f"({summary.blob_bytes / 1e6:.1f} MB) in {seconds:.1f} s"
+    )

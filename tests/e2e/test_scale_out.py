@@ -141,3 +141,18 @@ def test_two_api_processes_and_two_workers(cluster: tuple[list[Server], Backend]
     assert sorted(target for target, _ in verified) == sorted(d["files"][0]["id"] for d in docs)
     assert {count for _, count in verified} == {1}
     assert len(workers) == 2  # both worker processes took part
+
+
+def test_refuses_a_postgres_that_may_lose_commits(tmp_path: Path) -> None:
+    backends.require(backends.SCALED)
+    store = Backend.create(backends.SCALED)
+    try:
+        database = _database(store).rsplit("/", 1)[1]
+        with psycopg.connect(backends.PG_ADMIN_DSN, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{database}" SET synchronous_commit = off')
+        srv = Server(tmp_path, backend=store)
+        refused = srv.cli("migrate", check=False)
+        assert refused.returncode == 1
+        assert "synchronous_commit is off" in refused.stderr
+    finally:
+        store.drop()

@@ -47,14 +47,18 @@ async def parse_json(request: Request, model: type[M]) -> M:
 
 @asynccontextmanager
 async def receive_upload(
-    request: Request, vault: Vault, actor: Actor, limits: UploadLimits
+    request: Request,
+    vault: Vault,
+    actor: Actor,
+    limits: UploadLimits,
+    file_parts: list[str] | None = None,
 ) -> AsyncIterator[tuple[UploadSession, dict[str, list[str]]]]:
     """Stream a multipart request into a new upload session. If anything fails, here or in
     the block, every staged or published blob of the request is removed; if the block ends
     without publishing (an idempotent replay), the staged blobs are removed."""
     session = await UploadSession.open(vault, actor.tenant_id)
     try:
-        fields = await read_upload(request, session, limits)
+        fields = await read_upload(request, session, limits, file_parts)
         if not session.staged:
             raise InvalidInput.field("file", "file_required", "send at least one file part")
         yield session, fields

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -49,6 +49,48 @@ _HTTP_CODES = {
 
 class ProblemResponse(JSONResponse):
     media_type = "application/problem+json"
+
+
+class Envelope(Protocol):
+    """How a dialect words an error (its vendor's body); the status and code are ours."""
+
+    def __call__(
+        self,
+        request: Request,
+        status: int,
+        code: str,
+        detail: str,
+        field_errors: Sequence[errors.FieldError],
+    ) -> Response: ...
+
+
+# Path prefix → envelope, registered by the dialects; everything else gets problem+json.
+ENVELOPES: dict[str, Envelope] = {}
+
+
+def _render(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    field_errors: Sequence[errors.FieldError] = (),
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    path = request.url.path
+    for prefix, envelope in ENVELOPES.items():
+        if path == prefix or path.startswith(prefix + "/"):
+            response = envelope(request, status, code, detail, field_errors)
+            response.headers.update(headers or {})
+            return response
+    return problem(
+        status,
+        code,
+        detail,
+        request_id=_request_id(request),
+        field_errors=field_errors,
+        headers=headers,
+    )
 
 
 def status_for(exc: errors.KycVaultError) -> int:
@@ -99,45 +141,38 @@ def validation_errors(exc: ValidationError | RequestValidationError) -> list[err
     return found
 
 
-def validation_problem(
-    request: Request, exc: ValidationError | RequestValidationError
-) -> ProblemResponse:
+def validation_problem(request: Request, exc: ValidationError | RequestValidationError) -> Response:
     listed = validation_errors(exc)
     detail = "; ".join(f"{e.field}: {e.message}" for e in listed[:5]) or "invalid request"
-    return problem(
-        400, "validation_error", detail, request_id=_request_id(request), field_errors=listed
-    )
+    return _render(request, 400, "validation_error", detail, field_errors=listed)
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(errors.KycVaultError)
-    async def _domain(request: Request, exc: errors.KycVaultError) -> ProblemResponse:
+    async def _domain(request: Request, exc: errors.KycVaultError) -> Response:
         status = status_for(exc)
         headers: dict[str, str] | None = None
         if status == 401:
             headers = {"WWW-Authenticate": 'Bearer realm="kycvault"'}
         if status >= 500:
             log.error("request_failed", code=exc.code, detail=exc.detail)
-        return problem(
-            status,
-            exc.code,
-            exc.detail,
-            request_id=_request_id(request),
-            field_errors=exc.errors,
-            headers=headers,
+        return _render(
+            request, status, exc.code, exc.detail, field_errors=exc.errors, headers=headers
         )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> ProblemResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         return validation_problem(request, exc)
 
     @app.exception_handler(ValidationError)
-    async def _pydantic(request: Request, exc: ValidationError) -> ProblemResponse:
+    async def _pydantic(request: Request, exc: ValidationError) -> Response:
         return validation_problem(request, exc)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(request: Request, exc: StarletteHTTPException) -> ProblemResponse:
-        return http_problem(exc, _request_id(request))
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+        return _render(request, exc.status_code, code, detail, headers=exc.headers)
 
 
 def http_problem(exc: StarletteHTTPException, request_id: str | None) -> ProblemResponse:

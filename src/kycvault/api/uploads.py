@@ -106,9 +106,13 @@ class _Collector:
 
 
 async def read_upload(
-    request: Request, session: UploadSession, limits: UploadLimits
+    request: Request,
+    session: UploadSession,
+    limits: UploadLimits,
+    file_parts: list[str] | None = None,
 ) -> dict[str, list[str]]:
-    """Stream the request's multipart body into ``session``; return the form fields.
+    """Stream the request's multipart body into ``session``; return the form fields. The
+    name of each file's part goes into ``file_parts``, in file order.
 
     Every file part is finished (staged durably) when this returns. On any error the caller
     must ``session.discard()``.
@@ -137,7 +141,7 @@ async def read_upload(
             except (MultipartParseError, FormParserError) as exc:
                 raise _malformed(str(exc) or type(exc).__name__) from None
             for kind, value in collector.events:
-                part = await _handle(kind, value, part, session, limits, fields, state)
+                part = await _handle(kind, value, part, session, limits, fields, state, file_parts)
             collector.events.clear()
     except ClientDisconnect:
         raise _malformed("the client went away before the body ended") from None
@@ -154,6 +158,7 @@ async def _handle(
     limits: UploadLimits,
     fields: dict[str, list[str]],
     state: dict[str, int],
+    file_parts: list[str] | None,
 ) -> _Part:
     if kind == "begin":
         return _Part()
@@ -162,6 +167,8 @@ async def _handle(
         part.headers[name] = header_value
     elif kind == "headers":
         await _start_part(part, session, limits, state)
+        if part.intake is not None and file_parts is not None:
+            file_parts.append(part.name)
     elif kind == "data":
         if part.intake is not None:
             await part.intake.feed(value)

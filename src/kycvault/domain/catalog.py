@@ -133,6 +133,7 @@ BUILTIN_TYPES: tuple[DocumentType, ...] = (
         "other_document",
         "Other Document",
         _O,
+        _CARD,  # optional: a card-like document's two sides (Cynopsis sends front and back)
         sila="other_doc",
         cynopsis="OTHERS",
         ncore="ADDITIONAL",

@@ -122,3 +122,15 @@ async def number_documents(
         total = await uow.documents.count(actor.tenant_id, query)
         items = await uow.documents.page_at(actor.tenant_id, query, offset=offset, limit=per_page)
     return NumberedPage(items=items, page=page, per_page=per_page, total_count=total)
+
+
+async def documents_of_subject(
+    vault: Vault, actor: Actor, subject_id: UUID, *, limit: int = MAX_OFFSET
+) -> list[Document]:
+    """Every document of one subject, oldest first (dialects that list without pages; a
+    subject holds a handful of documents, ``limit`` bounds a pathological one)."""
+    query = DocumentQuery(subject_id=subject_id, sort=listing.Sort.CREATED)
+    async with vault.store.read() as uow:
+        return await uow.documents.page(
+            actor.tenant_id, query, Seek(sort=query.sort.column, limit=limit)
+        )

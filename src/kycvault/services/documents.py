@@ -194,6 +194,18 @@ async def get_document(vault: Vault, actor: Actor, document_id: UUID) -> Documen
     return doc
 
 
+async def get_document_by_number(
+    vault: Vault, actor: Actor, number: int, *, subject_id: UUID | None = None
+) -> Document:
+    """A document by its per-tenant number; with ``subject_id``, only if it is that
+    subject's (dialects that nest documents under their customer)."""
+    async with vault.store.read() as uow:
+        found = await uow.documents.get_by_number(actor.tenant_id, number)
+    if found is None or (subject_id is not None and found.subject_id != subject_id):
+        raise document_not_found()
+    return found
+
+
 async def update_document(
     vault: Vault, actor: Actor, document_id: UUID, changes: Mapping[str, Any]
 ) -> Document:

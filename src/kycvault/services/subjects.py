@@ -112,6 +112,15 @@ async def get_subject(vault: Vault, actor: Actor, subject_id: UUID) -> Subject:
     return subject
 
 
+async def get_subject_by_number(vault: Vault, actor: Actor, number: int) -> Subject:
+    """A subject by its per-tenant number (dialects with integer ids)."""
+    async with vault.store.read() as uow:
+        found = await uow.subjects.get_by_number(actor.tenant_id, number)
+    if found is None:
+        raise subject_not_found()
+    return found
+
+
 async def update_subject(
     vault: Vault, actor: Actor, subject_id: UUID, changes: Mapping[str, Any]
 ) -> Subject:

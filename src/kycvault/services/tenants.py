@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from kycvault.domain.models import ApiKey, Tenant, clean_text
-from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from kycvault.services.context import Actor, Vault
 
 KEY_PREFIX = "kvk_"
@@ -151,6 +151,16 @@ async def authenticate(
     if not hmac.compare_digest(presented, expected) or found is None or not found[0].active:
         raise AuthenticationFailed(_AUTH_FAILED)
     return Actor(tenant_id=found[0].tenant_id, key_id=key_id, request_id=request_id)
+
+
+async def check_domain(vault: Vault, actor: Actor, domain_id: str | None) -> None:
+    """A dialect's tenant header (Cynopsis ``X-Domain-ID``) must name the key's own tenant."""
+    async with vault.store.read() as uow:
+        tenant = await uow.tenants.get(actor.tenant_id)
+    if tenant is None or domain_id is None or domain_id.strip() != str(tenant.number):
+        raise PermissionDenied(
+            "the domain id does not belong to this API key", code="domain_mismatch"
+        )
 
 
 async def ensure_first_tenant(vault: Vault, *, name: str = "default") -> NewTenant | None:

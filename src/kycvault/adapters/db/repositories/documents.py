@@ -200,6 +200,14 @@ class SqlDocuments(Repo):
         attached = self._files_of([document_id], tenant_id)
         return _document(row, tenant_id, attached.get(document_id, []))
 
+    def get_by_number(self, tenant_id: UUID, number: int) -> Document | None:
+        found = self._conn.execute(
+            sa.select(documents.c.id).where(
+                documents.c.tenant_id == tenant_id, documents.c.number == number
+            )
+        ).scalar()
+        return self.get(tenant_id, found) if found is not None else None
+
     @deferrable
     def update(self, document: Document) -> None:
         self._conn.execute(

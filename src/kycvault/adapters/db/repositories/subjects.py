@@ -67,6 +67,12 @@ class SqlSubjects(Repo):
         row = self._one(_GET_SUBJECT, {"tenant_id": tenant_id, "subject_id": subject_id})
         return _subject(row) if row else None
 
+    def get_by_number(self, tenant_id: UUID, number: int) -> Subject | None:
+        row = self._one(
+            subjects.select().where(subjects.c.tenant_id == tenant_id, subjects.c.number == number)
+        )
+        return _subject(row) if row else None
+
     def get_by_external_id(self, tenant_id: UUID, external_id: str) -> Subject | None:
         row = self._one(
             subjects.select().where(

@@ -1,0 +1,369 @@
+"""Cynopsis Artemis customer documents, under ``/compat/cynopsis``: wire format only.
+
+``customerId`` and ``documentId`` are the per-tenant integer numbers of a subject and a
+document. ``front`` and ``back`` are the document type's two file roles (FRONT/BACK for
+cards, PAGE1/PAGE2 for a passport). ``X-Domain-ID`` must be the key's tenant's domain id.
+Errors use Spring Boot's body (``timestamp, status, error, message, path``) plus our
+stable ``code``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from http import HTTPStatus
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.forms import receive_upload
+from kycvault.api.problems import ENVELOPES, validation_errors
+from kycvault.api.responses import stream_response
+from kycvault.api.uploads import UploadLimits
+from kycvault.domain.models import Document, StoredFile, Subject
+from kycvault.domain.types import Authenticity, FileRole
+from kycvault.errors import FieldError, InvalidInput, NotFound
+from kycvault.services import document_listing, documents, files, subjects, tenants
+from kycvault.services.catalog import load_catalog
+from kycvault.services.context import Actor, Vault
+from kycvault.services.intake import UploadSession
+
+PREFIX = "/compat/cynopsis"
+DIALECT = "cynopsis"
+router = APIRouter(prefix=PREFIX, tags=["compat: Cynopsis"])
+
+
+def _error(request: Request, status: int, code: str, detail: str, field_errors: Any) -> Response:
+    body = {
+        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "status": status,
+        "error": HTTPStatus(status).phrase,
+        "message": detail,
+        "path": request.url.path,
+        "code": code,
+    }
+    return JSONResponse(body, status_code=status)
+
+
+ENVELOPES[PREFIX] = _error
+
+
+async def cynopsis_actor(request: Request, vault: VaultDep, actor: ActorDep) -> Actor:
+    await tenants.check_domain(vault, actor, request.headers.get("x-domain-id"))
+    return actor
+
+
+Caller = Annotated[Actor, Depends(cynopsis_actor)]
+DocType = Literal["NATIONAL_ID", "PASSPORT", "DRIVING_LICENSE", "OTHERS"]
+
+
+class CynopsisDocument(BaseModel):
+    """The ``document`` JSON part."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    type: DocType
+    number: str | None = Field(default=None, max_length=64)
+    authenticity: Authenticity | None = None
+    issueDate: date | None = None
+    expiryDate: date | None = None
+    showExpiryNotification: bool = False
+
+    @field_validator("issueDate", "expiryDate", mode="before")
+    @classmethod
+    def _date_part(cls, value: Any) -> Any:
+        # Examples send "2020-01-01T00:00:00.000Z"; the document holds the calendar date.
+        if isinstance(value, str) and "T" in value:
+            return value.split("T", 1)[0]
+        return value
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "id_number": self.number,
+            "authenticity": self.authenticity,
+            "issue_date": self.issueDate,
+            "expiry_date": self.expiryDate,
+            "notify_before_expiry": self.showExpiryNotification,
+        }
+
+
+def _parse_document(fields: dict[str, list[str]]) -> CynopsisDocument:
+    raw = fields.get("document")
+    if not raw:
+        raise InvalidInput.field("document", "required", "send the document JSON part")
+    try:
+        return CynopsisDocument.model_validate_json(raw[-1])
+    except ValidationError as exc:
+        listed = [
+            FieldError(f"document.{e.field}", e.code, e.message) for e in validation_errors(exc)
+        ]
+        detail = "; ".join(f"{e.field}: {e.message}" for e in listed[:5])
+        raise InvalidInput(detail, code="invalid_document", errors=listed) from None
+
+
+class UserInfo(BaseModel):
+    id: int | None
+    email: str | None
+    firstName: str | None
+    lastName: str | None
+    fullName: str | None
+
+
+def _user(key_id: str | None) -> UserInfo | None:
+    if key_id is None:
+        return None
+    return UserInfo(id=None, email=None, firstName=None, lastName=None, fullName=key_id)
+
+
+class Timestamp(BaseModel):
+    """``java.sql.Timestamp`` as Jackson writes it (UTC: ``timezoneOffset`` 0)."""
+
+    date: int
+    day: int
+    hours: int
+    minutes: int
+    month: int
+    nanos: int
+    seconds: int
+    time: int
+    timezoneOffset: int
+    year: int
+
+    @classmethod
+    def of(cls, at: datetime) -> Timestamp:
+        at = at.astimezone(UTC)
+        return cls(
+            date=at.day,
+            day=(at.weekday() + 1) % 7,  # Sunday is 0
+            hours=at.hour,
+            minutes=at.minute,
+            month=at.month - 1,
+            nanos=at.microsecond * 1000,
+            seconds=at.second,
+            time=int(at.timestamp() * 1000),
+            timezoneOffset=0,
+            year=at.year - 1900,
+        )
+
+
+class CynopsisDocumentOut(BaseModel):
+    id: int
+    customerId: int
+    parentCustomerId: int | None
+    type: str
+    number: str | None
+    authenticity: str | None
+    issueDate: date | None
+    expiryDate: date | None
+    showExpiryNotification: bool
+    front: str | None
+    frontName: str | None
+    back: str | None
+    backName: str | None
+    particular: dict[str, Any]
+    parentParticular: dict[str, Any]
+    assignees: list[UserInfo]
+    createdAt: Timestamp
+    updatedAt: Timestamp
+    createdBy: UserInfo | None
+    updatedBy: UserInfo | None
+
+
+class _Sides:
+    """Which stored file is ``front`` and which ``back``: the type's two roles."""
+
+    def __init__(self, roles: tuple[FileRole, ...]) -> None:
+        self.front = roles[0] if roles else None
+        self.back = roles[1] if len(roles) > 1 else None
+
+    def role(self, side: str) -> FileRole | None:
+        return self.front if side == "front" else self.back
+
+    def find(self, doc: Document, side: str) -> StoredFile | None:
+        role = self.role(side)
+        return next((f for f in doc.files if role is not None and f.role == role), None)
+
+
+async def _sides(vault: Vault, actor: Actor, type_name: str) -> _Sides:
+    catalog = await load_catalog(vault, actor)
+    found = catalog.get(type_name)
+    return _Sides(found.roles if found else ())
+
+
+async def _render(
+    vault: Vault, actor: Actor, customer: Subject, doc: Document
+) -> CynopsisDocumentOut:
+    catalog = await load_catalog(vault, actor)
+    found = catalog.get(doc.type)
+    sides = _Sides(found.roles if found else ())
+    parent = (
+        await subjects.get_subject(vault, actor, customer.parent_id) if customer.parent_id else None
+    )
+    base = f"{PREFIX}/api/customer/{customer.number}/document/{doc.number}"
+    front, back = sides.find(doc, "front"), sides.find(doc, "back")
+    return CynopsisDocumentOut(
+        id=doc.number,
+        customerId=customer.number,
+        parentCustomerId=parent.number if parent else None,
+        type=(found.aliases.get(DIALECT) if found else None) or "OTHERS",
+        number=doc.id_number,
+        authenticity=doc.authenticity.value if doc.authenticity else None,
+        issueDate=doc.issue_date,
+        expiryDate=doc.expiry_date,
+        showExpiryNotification=doc.notify_before_expiry,
+        front=f"{base}/front" if front else None,
+        frontName=front.filename if front else None,
+        back=f"{base}/back" if back else None,
+        backName=back.filename if back else None,
+        particular=dict(customer.metadata),
+        parentParticular=dict(parent.metadata) if parent else {},
+        assignees=[],
+        createdAt=Timestamp.of(doc.created_at),
+        updatedAt=Timestamp.of(doc.updated_at),
+        createdBy=_user(doc.created_by),
+        updatedBy=_user(doc.updated_by),
+    )
+
+
+def _limits(request: Request) -> UploadLimits:
+    native: UploadLimits = request.app.state.upload_limits
+    return UploadLimits(
+        max_files=2,
+        max_fields=native.max_fields,
+        max_field_size=native.max_field_size,
+        max_body=native.max_body,
+        file_fields=frozenset({"front", "back"}),
+    )
+
+
+def _placed(parts: list[str], sides: _Sides, *, front_required: bool) -> list[FileRole | None]:
+    """The role of each staged file, from its part's name (one front, at most one back)."""
+    if parts.count("front") > 1 or parts.count("back") > 1:
+        raise InvalidInput.field("front", "duplicate_file", "send one front and one back")
+    if front_required and "front" not in parts:
+        raise InvalidInput.field("front", "file_required", "the front image is required")
+    return [sides.role(name) for name in parts]
+
+
+@dataclass
+class _Received:
+    session: UploadSession
+    meta: CynopsisDocument
+    type_name: str
+    sides: _Sides
+    parts: list[str]
+    roles: list[FileRole | None]
+
+
+@asynccontextmanager
+async def _receive(request: Request, vault: Vault, actor: Actor) -> AsyncIterator[_Received]:
+    """The multipart body: its files staged, the ``document`` part parsed, front/back placed."""
+    parts: list[str] = []
+    async with receive_upload(request, vault, actor, _limits(request), parts) as (
+        session,
+        fields,
+    ):
+        meta = _parse_document(fields)
+        type_name = await _resolve(vault, actor, meta.type)
+        sides = await _sides(vault, actor, type_name)
+        roles = _placed(parts, sides, front_required=True)
+        yield _Received(session, meta, type_name, sides, parts, roles)
+
+
+@router.post("/api/customer/{customerId}/document", response_model=CynopsisDocumentOut)
+async def append_document(
+    customerId: int, request: Request, vault: VaultDep, actor: Caller
+) -> CynopsisDocumentOut:
+    customer = await subjects.get_subject_by_number(vault, actor, customerId)
+    async with _receive(request, vault, actor) as got:
+        doc = await documents.create_document(
+            vault,
+            actor,
+            {**got.meta.values(), "type": got.type_name, "subject_id": customer.id},
+            upload=got.session,
+            roles=got.roles,
+        )
+    return await _render(vault, actor, customer, doc)
+
+
+async def _resolve(vault: Vault, actor: Actor, alias: str) -> str:
+    found = (await load_catalog(vault, actor)).by_alias(DIALECT, alias)
+    if found is None:
+        raise InvalidInput.field("document.type", "unknown_type", f"unknown type {alias}")
+    return found.name
+
+
+async def _document(
+    vault: Vault, actor: Actor, customer_number: int, number: int
+) -> tuple[Subject, Document]:
+    customer = await subjects.get_subject_by_number(vault, actor, customer_number)
+    doc = await documents.get_document_by_number(vault, actor, number, subject_id=customer.id)
+    return customer, doc
+
+
+@router.put("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
+async def update_document(
+    customerId: int, documentId: int, request: Request, vault: VaultDep, actor: Caller
+) -> CynopsisDocumentOut:
+    """Replaces the metadata, and the sides it is sent (front is required, as upstream).
+    The new images are added before the ones they replace are deleted."""
+    customer, current = await _document(vault, actor, customerId, documentId)
+    async with _receive(request, vault, actor) as got:
+        doc = await documents.update_document(
+            vault, actor, current.id, {**got.meta.values(), "type": got.type_name}
+        )
+        old = await _sides(vault, actor, current.type)
+        replaced = [f for name in set(got.parts) if (f := old.find(current, name)) is not None]
+        await files.add_files(vault, actor, doc.id, got.session, roles=got.roles)
+    for stored in replaced:
+        await files.delete_file(vault, actor, doc.id, stored.id)
+    return await _render(vault, actor, customer, await documents.get_document(vault, actor, doc.id))
+
+
+@router.get("/api/customer/{customerId}/document", response_model=list[CynopsisDocumentOut])
+async def list_documents(
+    customerId: int, vault: VaultDep, actor: Caller
+) -> list[CynopsisDocumentOut]:
+    customer = await subjects.get_subject_by_number(vault, actor, customerId)
+    found = await document_listing.documents_of_subject(vault, actor, customer.id)
+    return [await _render(vault, actor, customer, doc) for doc in found]
+
+
+@router.get("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
+async def get_document(
+    customerId: int, documentId: int, vault: VaultDep, actor: Caller
+) -> CynopsisDocumentOut:
+    customer, doc = await _document(vault, actor, customerId, documentId)
+    return await _render(vault, actor, customer, doc)
+
+
+@router.delete("/api/customer/{customerId}/document/{documentId}")
+async def delete_document(
+    customerId: int, documentId: int, vault: VaultDep, actor: Caller
+) -> Response:
+    _, doc = await _document(vault, actor, customerId, documentId)
+    await documents.delete_document(vault, actor, doc.id)
+    return Response(status_code=200)
+
+
+@router.get("/api/customer/{customerId}/document/{documentId}/{side}")
+async def get_side(
+    customerId: int,
+    documentId: int,
+    side: Literal["front", "back"],
+    request: Request,
+    vault: VaultDep,
+    actor: Caller,
+) -> Response:
+    """The image behind ``front`` or ``back``."""
+    _, doc = await _document(vault, actor, customerId, documentId)
+    stored = (await _sides(vault, actor, doc.type)).find(doc, side)
+    if stored is None:
+        raise NotFound(f"the document has no {side} image", code="file_not_found")
+    content = await files.open_content(vault, actor, doc.id, stored.id)
+    return await stream_response(request, content, "inline")

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from kycvault.api.deps import require_json
 from kycvault.api.schemas import FileUploadFields
 from kycvault.api.uploads import UploadLimits, read_upload, single_values
+from kycvault.domain.media import ALLOWED_EXTENSIONS
 from kycvault.errors import InvalidInput
 from kycvault.services.context import Actor, Vault
 from kycvault.services.intake import UploadSession
@@ -52,11 +53,14 @@ async def receive_upload(
     actor: Actor,
     limits: UploadLimits,
     file_parts: list[str] | None = None,
+    allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
 ) -> AsyncIterator[tuple[UploadSession, dict[str, list[str]]]]:
     """Stream a multipart request into a new upload session. If anything fails, here or in
     the block, every staged or published blob of the request is removed; if the block ends
     without publishing (an idempotent replay), the staged blobs are removed."""
-    session = await UploadSession.open(vault, actor.tenant_id)
+    session = await UploadSession.open(
+        vault, actor.tenant_id, allowed_extensions=allowed_extensions
+    )
     try:
         fields = await read_upload(request, session, limits, file_parts)
         if not session.staged:

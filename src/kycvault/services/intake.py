@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from kycvault.domain.filenames import extension_of, sanitize_filename
-from kycvault.domain.media import check_extension, decide_media_type
+from kycvault.domain.media import ALLOWED_EXTENSIONS, check_extension, decide_media_type
 from kycvault.errors import PayloadTooLarge, Unavailable, UnprocessableContent
 from kycvault.ports import BlobStoreError, BlobWriter, Sealer
 from kycvault.services.context import Vault
@@ -69,6 +69,7 @@ class FileIntake:
         tenant_key: bytes,
         field_index: int,
         filename: str | None,
+        allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
     ) -> None:
         self._vault = vault
         self._chunk = vault.cipher.chunk_size
@@ -78,7 +79,7 @@ class FileIntake:
         self.filename = sanitize_filename(filename, field=f"files.{field_index}")
         self._extension = extension_of(self.filename)
         # Refuse a forbidden extension before reading any of the content.
-        check_extension(self._extension)
+        check_extension(self._extension, allowed=allowed_extensions)
         self.id = uuid.uuid4()
         self._tenant_id = tenant_id
         self._kek_id = kek_id
@@ -189,18 +190,33 @@ class FileIntake:
 class UploadSession:
     """The files of one request, from the first byte to publication."""
 
-    def __init__(self, vault: Vault, tenant_id: UUID, kek_id: UUID, tenant_key: bytes) -> None:
+    def __init__(
+        self,
+        vault: Vault,
+        tenant_id: UUID,
+        kek_id: UUID,
+        tenant_key: bytes,
+        allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
+    ) -> None:
         self._vault = vault
         self._tenant_id = tenant_id
         self._kek_id = kek_id
         self._tenant_key = tenant_key
+        # A dialect may narrow the allow-list to what its vendor documents (never widen it).
+        self._allowed = allowed_extensions & ALLOWED_EXTENSIONS
         self.intakes: list[FileIntake] = []
         self.staged: list[StagedFile] = []
 
     @classmethod
-    async def open(cls, vault: Vault, tenant_id: UUID) -> UploadSession:
+    async def open(
+        cls,
+        vault: Vault,
+        tenant_id: UUID,
+        *,
+        allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
+    ) -> UploadSession:
         kek_id, key = await vault.keyring.current(tenant_id)
-        return cls(vault, tenant_id, kek_id, key)
+        return cls(vault, tenant_id, kek_id, key, allowed_extensions)
 
     def start_file(self, filename: str | None) -> FileIntake:
         intake = FileIntake(
@@ -210,6 +226,7 @@ class UploadSession:
             tenant_key=self._tenant_key,
             field_index=len(self.intakes),
             filename=filename,
+            allowed_extensions=self._allowed,
         )
         self.intakes.append(intake)
         return intake

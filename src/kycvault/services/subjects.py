@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
@@ -116,6 +117,20 @@ async def get_subject_by_number(vault: Vault, actor: Actor, number: int) -> Subj
     """A subject by its per-tenant number (dialects with integer ids)."""
     async with vault.store.read() as uow:
         found = await uow.subjects.get_by_number(actor.tenant_id, number)
+    if found is None:
+        raise subject_not_found()
+    return found
+
+
+async def find_subject(vault: Vault, actor: Actor, ref: str) -> Subject:
+    """A subject by its id or, failing that, by its ``external_id`` (dialects whose user ids
+    are the client's own)."""
+    async with vault.store.read() as uow:
+        found = None
+        with contextlib.suppress(ValueError):
+            found = await uow.subjects.get(actor.tenant_id, UUID(ref))
+        if found is None:
+            found = await uow.subjects.get_by_external_id(actor.tenant_id, ref)
     if found is None:
         raise subject_not_found()
     return found

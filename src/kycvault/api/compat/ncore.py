@@ -26,7 +26,7 @@ from kycvault.api.responses import stream_response
 from kycvault.api.uploads import UploadLimits, single_values
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.models import Document, StoredFile, Subject
-from kycvault.domain.types import FileRole
+from kycvault.domain.types import FileRole, SubjectType
 from kycvault.errors import FieldError, InvalidInput, NotFound
 from kycvault.services import document_listing, documents, files, subjects, tenants
 from kycvault.services.catalog import load_catalog
@@ -154,6 +154,7 @@ class FileOut(BaseModel):
 class IdentificationOut(BaseModel):
     id: UUID
     user_id: str
+    user_type: str
     type: str
     number: str | None
     expiration_date: datetime | None
@@ -199,13 +200,30 @@ def _file(kind: str, stored: StoredFile) -> FileOut:
     )
 
 
-async def _render(vault: Vault, actor: Actor, user_id: str, doc: Document) -> IdentificationOut:
+_MEMBER_TYPES = ("DIRECTOR", "SIGNATURE", "SHAREHOLDER")
+
+
+def user_type(user: Subject) -> str:
+    """nCore's user type of a subject: the type and whether it belongs to a company; a
+    member's role (director, signatory, shareholder) comes from ``metadata.ncore_user_type``."""
+    if user.type is SubjectType.COMPANY:
+        return "SHAREHOLDER_BUSINESS" if user.parent_id else "BUSINESS"
+    if user.parent_id is None:
+        return "INDIVIDUAL"
+    role = str(user.metadata.get("ncore_user_type", "")).upper()
+    return role if role in _MEMBER_TYPES else "DIRECTOR"
+
+
+async def _render(
+    vault: Vault, actor: Actor, user_id: str, user: Subject, doc: Document
+) -> IdentificationOut:
     kind = await _kind(vault, actor, doc)
     expiry = datetime.combine(doc.expiry_date, time(), UTC) if doc.expiry_date else None
     authority = doc.metadata.get("issuance_authority")
     return IdentificationOut(
         id=doc.id,
         user_id=user_id,
+        user_type=user_type(user),
         type=kind,
         number=doc.id_number,
         expiration_date=expiry,
@@ -251,7 +269,7 @@ async def create_identification(
         "subject_id": user.id,
     }
     doc = await documents.create_document(vault, actor, values)
-    return await _render(vault, actor, user_id, doc)
+    return await _render(vault, actor, user_id, user, doc)
 
 
 _SORTS = {
@@ -279,7 +297,7 @@ async def list_identifications(
         vault, actor, query, page=page, per_page=page_size
     )
     return IdentificationPage(
-        data=[await _render(vault, actor, user_id, doc) for doc in found.items],
+        data=[await _render(vault, actor, user_id, user, doc) for doc in found.items],
         page=found.page,
         page_size=found.per_page,
         total_count=found.total_count,
@@ -291,8 +309,8 @@ async def list_identifications(
 async def get_identification(
     user_id: str, identification_id: str, vault: VaultDep, actor: Caller
 ) -> IdentificationOut:
-    _, doc = await _identification(vault, actor, user_id, identification_id)
-    return await _render(vault, actor, user_id, doc)
+    user, doc = await _identification(vault, actor, user_id, identification_id)
+    return await _render(vault, actor, user_id, user, doc)
 
 
 @router.put("/users/{user_id}/identifications/{identification_id}")
@@ -300,12 +318,12 @@ async def update_identification(
     user_id: str, identification_id: str, request: Request, vault: VaultDep, actor: Caller
 ) -> IdentificationOut:
     body = await parse_json(request, IdentificationPatch)
-    _, current = await _identification(vault, actor, user_id, identification_id)
+    user, current = await _identification(vault, actor, user_id, identification_id)
     changes = _values(body, current)
     if body.type is not None:
         changes["type"] = await _type_name(vault, actor, body.type)
     doc = await documents.update_document(vault, actor, current.id, changes)
-    return await _render(vault, actor, user_id, doc)
+    return await _render(vault, actor, user_id, user, doc)
 
 
 def _limits(request: Request) -> UploadLimits:
@@ -374,14 +392,15 @@ async def upload_files(
 ) -> IdentificationOut:
     """One file or up to five (``file`` or ``files`` parts), each with its
     ``identification_document_type``."""
-    _, doc = await _identification(vault, actor, user_id, identification_id)
+    user, doc = await _identification(vault, actor, user_id, identification_id)
     kind = await _kind(vault, actor, doc)
     async with receive_upload(
         request, vault, actor, _limits(request), allowed_extensions=EXTENSIONS
     ) as (session, fields):
         roles = _roles(kind, fields, len(session.staged))
         await files.add_files(vault, actor, doc.id, session, roles=roles)
-    return await _render(vault, actor, user_id, await documents.get_document(vault, actor, doc.id))
+    fresh = await documents.get_document(vault, actor, doc.id)
+    return await _render(vault, actor, user_id, user, fresh)
 
 
 def _file_ref(ref: str) -> tuple[UUID, str | None]:

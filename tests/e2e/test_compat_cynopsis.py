@@ -221,6 +221,12 @@ def test_bad_input_is_400_and_stores_nothing(
     assert cyn.get(f"{BASE}/{number}/document").json() == []
 
 
+@pytest.mark.parametrize("ref", ["99999999999999999999999", "0", "abc"])
+def test_a_customer_id_outside_int64_is_400(cyn: Any, ref: str) -> None:
+    _error(cyn.get(f"{BASE}/{ref}/document"), 400, "validation_error")
+    _error(cyn.get(f"{BASE}/1/document/{ref}"), 400, "validation_error")
+
+
 def test_missing_document_part(cyn: Any, customers: dict[str, Any]) -> None:
     number = customers["director"]["number"]
     files = {"front": ("front.png", image_bytes(), "image/png")}

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -59,6 +59,8 @@ async def cynopsis_actor(request: Request, vault: VaultDep, actor: ActorDep) -> 
 
 
 Caller = Annotated[Actor, Depends(cynopsis_actor)]
+# Artemis ids are int64; a larger number is a bad request, not a lookup.
+Int64 = Annotated[int, Path(ge=1, le=2**63 - 1)]
 DocType = Literal["NATIONAL_ID", "PASSPORT", "DRIVING_LICENSE", "OTHERS"]
 
 
@@ -277,7 +279,7 @@ async def _receive(request: Request, vault: Vault, actor: Actor) -> AsyncIterato
 
 @router.post("/api/customer/{customerId}/document", response_model=CynopsisDocumentOut)
 async def append_document(
-    customerId: int, request: Request, vault: VaultDep, actor: Caller
+    customerId: Int64, request: Request, vault: VaultDep, actor: Caller
 ) -> CynopsisDocumentOut:
     customer = await subjects.get_subject_by_number(vault, actor, customerId)
     async with _receive(request, vault, actor) as got:
@@ -308,7 +310,7 @@ async def _document(
 
 @router.put("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
 async def update_document(
-    customerId: int, documentId: int, request: Request, vault: VaultDep, actor: Caller
+    customerId: Int64, documentId: Int64, request: Request, vault: VaultDep, actor: Caller
 ) -> CynopsisDocumentOut:
     """Replaces the metadata, and the sides it is sent (front is required, as upstream).
     The new images are added before the ones they replace are deleted."""
@@ -327,7 +329,7 @@ async def update_document(
 
 @router.get("/api/customer/{customerId}/document", response_model=list[CynopsisDocumentOut])
 async def list_documents(
-    customerId: int, vault: VaultDep, actor: Caller
+    customerId: Int64, vault: VaultDep, actor: Caller
 ) -> list[CynopsisDocumentOut]:
     customer = await subjects.get_subject_by_number(vault, actor, customerId)
     found = await document_listing.documents_of_subject(vault, actor, customer.id)
@@ -336,7 +338,7 @@ async def list_documents(
 
 @router.get("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
 async def get_document(
-    customerId: int, documentId: int, vault: VaultDep, actor: Caller
+    customerId: Int64, documentId: Int64, vault: VaultDep, actor: Caller
 ) -> CynopsisDocumentOut:
     customer, doc = await _document(vault, actor, customerId, documentId)
     return await _render(vault, actor, customer, doc)
@@ -344,7 +346,7 @@ async def get_document(
 
 @router.delete("/api/customer/{customerId}/document/{documentId}")
 async def delete_document(
-    customerId: int, documentId: int, vault: VaultDep, actor: Caller
+    customerId: Int64, documentId: Int64, vault: VaultDep, actor: Caller
 ) -> Response:
     _, doc = await _document(vault, actor, customerId, documentId)
     await documents.delete_document(vault, actor, doc.id)
@@ -353,8 +355,8 @@ async def delete_document(
 
 @router.get("/api/customer/{customerId}/document/{documentId}/{side}")
 async def get_side(
-    customerId: int,
-    documentId: int,
+    customerId: Int64,
+    documentId: Int64,
     side: Literal["front", "back"],
     request: Request,
     vault: VaultDep,

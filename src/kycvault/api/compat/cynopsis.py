@@ -25,6 +25,7 @@ from kycvault.api.forms import receive_upload
 from kycvault.api.problems import ENVELOPES, validation_errors
 from kycvault.api.responses import stream_response
 from kycvault.api.uploads import UploadLimits
+from kycvault.domain.catalog import Catalog
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.types import Authenticity, FileRole
 from kycvault.errors import FieldError, InvalidInput, NotFound
@@ -191,21 +192,32 @@ class _Sides:
         return next((f for f in doc.files if role is not None and f.role == role), None)
 
 
-async def _sides(vault: Vault, actor: Actor, type_name: str) -> _Sides:
-    catalog = await load_catalog(vault, actor)
+def _sides(catalog: Catalog, type_name: str) -> _Sides:
     found = catalog.get(type_name)
     return _Sides(found.roles if found else ())
 
 
-async def _render(
-    vault: Vault, actor: Actor, customer: Subject, doc: Document
-) -> CynopsisDocumentOut:
-    catalog = await load_catalog(vault, actor)
-    found = catalog.get(doc.type)
-    sides = _Sides(found.roles if found else ())
+@dataclass(frozen=True)
+class _Customer:
+    """What every answer about one customer needs, looked up once per request."""
+
+    subject: Subject
+    parent: Subject | None
+    catalog: Catalog
+
+
+async def _customer(vault: Vault, actor: Actor, number: int) -> _Customer:
+    subject = await subjects.get_subject_by_number(vault, actor, number)
     parent = (
-        await subjects.get_subject(vault, actor, customer.parent_id) if customer.parent_id else None
+        await subjects.get_subject(vault, actor, subject.parent_id) if subject.parent_id else None
     )
+    return _Customer(subject, parent, await load_catalog(vault, actor))
+
+
+def _render(at: _Customer, doc: Document) -> CynopsisDocumentOut:
+    customer, parent = at.subject, at.parent
+    found = at.catalog.get(doc.type)
+    sides = _Sides(found.roles if found else ())
     base = f"{PREFIX}/api/customer/{customer.number}/document/{doc.number}"
     front, back = sides.find(doc, "front"), sides.find(doc, "back")
     return CynopsisDocumentOut(
@@ -263,7 +275,9 @@ class _Received:
 
 
 @asynccontextmanager
-async def _receive(request: Request, vault: Vault, actor: Actor) -> AsyncIterator[_Received]:
+async def _receive(
+    request: Request, vault: Vault, actor: Actor, catalog: Catalog
+) -> AsyncIterator[_Received]:
     """The multipart body: its files staged, the ``document`` part parsed, front/back placed."""
     parts: list[str] = []
     async with receive_upload(request, vault, actor, _limits(request), parts) as (
@@ -271,8 +285,8 @@ async def _receive(request: Request, vault: Vault, actor: Actor) -> AsyncIterato
         fields,
     ):
         meta = _parse_document(fields)
-        type_name = await _resolve(vault, actor, meta.type)
-        sides = await _sides(vault, actor, type_name)
+        type_name = _resolve(catalog, meta.type)
+        sides = _sides(catalog, type_name)
         roles = _placed(parts, sides, front_required=True)
         yield _Received(session, meta, type_name, sides, parts, roles)
 
@@ -281,20 +295,20 @@ async def _receive(request: Request, vault: Vault, actor: Actor) -> AsyncIterato
 async def append_document(
     customerId: Int64, request: Request, vault: VaultDep, actor: Caller
 ) -> CynopsisDocumentOut:
-    customer = await subjects.get_subject_by_number(vault, actor, customerId)
-    async with _receive(request, vault, actor) as got:
+    customer = await _customer(vault, actor, customerId)
+    async with _receive(request, vault, actor, customer.catalog) as got:
         doc = await documents.create_document(
             vault,
             actor,
-            {**got.meta.values(), "type": got.type_name, "subject_id": customer.id},
+            {**got.meta.values(), "type": got.type_name, "subject_id": customer.subject.id},
             upload=got.session,
             roles=got.roles,
         )
-    return await _render(vault, actor, customer, doc)
+    return _render(customer, doc)
 
 
-async def _resolve(vault: Vault, actor: Actor, alias: str) -> str:
-    found = (await load_catalog(vault, actor)).by_alias(DIALECT, alias)
+def _resolve(catalog: Catalog, alias: str) -> str:
+    found = catalog.by_alias(DIALECT, alias)
     if found is None:
         raise InvalidInput.field("document.type", "unknown_type", f"unknown type {alias}")
     return found.name
@@ -302,9 +316,11 @@ async def _resolve(vault: Vault, actor: Actor, alias: str) -> str:
 
 async def _document(
     vault: Vault, actor: Actor, customer_number: int, number: int
-) -> tuple[Subject, Document]:
-    customer = await subjects.get_subject_by_number(vault, actor, customer_number)
-    doc = await documents.get_document_by_number(vault, actor, number, subject_id=customer.id)
+) -> tuple[_Customer, Document]:
+    customer = await _customer(vault, actor, customer_number)
+    doc = await documents.get_document_by_number(
+        vault, actor, number, subject_id=customer.subject.id
+    )
     return customer, doc
 
 
@@ -315,25 +331,25 @@ async def update_document(
     """Replaces the metadata, and the sides it is sent (front is required, as upstream).
     The new images are added before the ones they replace are deleted."""
     customer, current = await _document(vault, actor, customerId, documentId)
-    async with _receive(request, vault, actor) as got:
+    async with _receive(request, vault, actor, customer.catalog) as got:
         doc = await documents.update_document(
             vault, actor, current.id, {**got.meta.values(), "type": got.type_name}
         )
-        old = await _sides(vault, actor, current.type)
+        old = _sides(customer.catalog, current.type)
         replaced = [f for name in set(got.parts) if (f := old.find(current, name)) is not None]
         await files.add_files(vault, actor, doc.id, got.session, roles=got.roles)
     for stored in replaced:
         await files.delete_file(vault, actor, doc.id, stored.id)
-    return await _render(vault, actor, customer, await documents.get_document(vault, actor, doc.id))
+    return _render(customer, await documents.get_document(vault, actor, doc.id))
 
 
 @router.get("/api/customer/{customerId}/document", response_model=list[CynopsisDocumentOut])
 async def list_documents(
     customerId: Int64, vault: VaultDep, actor: Caller
 ) -> list[CynopsisDocumentOut]:
-    customer = await subjects.get_subject_by_number(vault, actor, customerId)
-    found = await document_listing.documents_of_subject(vault, actor, customer.id)
-    return [await _render(vault, actor, customer, doc) for doc in found]
+    customer = await _customer(vault, actor, customerId)
+    found = await document_listing.documents_of_subject(vault, actor, customer.subject.id)
+    return [_render(customer, doc) for doc in found]
 
 
 @router.get("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
@@ -341,7 +357,7 @@ async def get_document(
     customerId: Int64, documentId: Int64, vault: VaultDep, actor: Caller
 ) -> CynopsisDocumentOut:
     customer, doc = await _document(vault, actor, customerId, documentId)
-    return await _render(vault, actor, customer, doc)
+    return _render(customer, doc)
 
 
 @router.delete("/api/customer/{customerId}/document/{documentId}")
@@ -363,8 +379,8 @@ async def get_side(
     actor: Caller,
 ) -> Response:
     """The image behind ``front`` or ``back``."""
-    _, doc = await _document(vault, actor, customerId, documentId)
-    stored = (await _sides(vault, actor, doc.type)).find(doc, side)
+    customer, doc = await _document(vault, actor, customerId, documentId)
+    stored = _sides(customer.catalog, doc.type).find(doc, side)
     if stored is None:
         raise NotFound(f"the document has no {side} image", code="file_not_found")
     content = await files.open_content(vault, actor, doc.id, stored.id)

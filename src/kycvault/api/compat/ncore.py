@@ -24,6 +24,7 @@ from kycvault.api.forms import parse_json, receive_upload
 from kycvault.api.problems import ENVELOPES
 from kycvault.api.responses import stream_response
 from kycvault.api.uploads import UploadLimits, single_values
+from kycvault.domain.catalog import Catalog
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.types import FileRole, SubjectType
@@ -181,8 +182,8 @@ def _document_type(kind: str, role: FileRole | None) -> str:
     return NOT_APPLICABLE
 
 
-async def _kind(vault: Vault, actor: Actor, doc: Document) -> str:
-    found = (await load_catalog(vault, actor)).get(doc.type)
+def _kind(catalog: Catalog, doc: Document) -> str:
+    found = catalog.get(doc.type)
     return (found.aliases.get(DIALECT) if found else None) or "ADDITIONAL"
 
 
@@ -214,10 +215,8 @@ def user_type(user: Subject) -> str:
     return role if role in _MEMBER_TYPES else "DIRECTOR"
 
 
-async def _render(
-    vault: Vault, actor: Actor, user_id: str, user: Subject, doc: Document
-) -> IdentificationOut:
-    kind = await _kind(vault, actor, doc)
+def _render(catalog: Catalog, user_id: str, user: Subject, doc: Document) -> IdentificationOut:
+    kind = _kind(catalog, doc)
     expiry = datetime.combine(doc.expiry_date, time(), UTC) if doc.expiry_date else None
     authority = doc.metadata.get("issuance_authority")
     return IdentificationOut(
@@ -236,8 +235,8 @@ async def _render(
     )
 
 
-async def _type_name(vault: Vault, actor: Actor, kind: str) -> str:
-    found = (await load_catalog(vault, actor)).by_alias(DIALECT, kind)
+def _type_name(catalog: Catalog, kind: str) -> str:
+    found = catalog.by_alias(DIALECT, kind)
     if found is None:  # every IdentificationType has an alias; a custom catalog may not
         raise InvalidInput.field("type", "unknown_type", f"unknown identification type {kind}")
     return found.name
@@ -263,13 +262,14 @@ async def create_identification(
 ) -> IdentificationOut:
     body = await parse_json(request, IdentificationIn)
     user = await subjects.find_subject(vault, actor, user_id)
+    catalog = await load_catalog(vault, actor)
     values = {
         **_values(body, None),
-        "type": await _type_name(vault, actor, body.type),
+        "type": _type_name(catalog, body.type),
         "subject_id": user.id,
     }
     doc = await documents.create_document(vault, actor, values)
-    return await _render(vault, actor, user_id, user, doc)
+    return _render(catalog, user_id, user, doc)
 
 
 _SORTS = {
@@ -296,8 +296,9 @@ async def list_identifications(
     found = await document_listing.number_documents(
         vault, actor, query, page=page, per_page=page_size
     )
+    catalog = await load_catalog(vault, actor)
     return IdentificationPage(
-        data=[await _render(vault, actor, user_id, user, doc) for doc in found.items],
+        data=[_render(catalog, user_id, user, doc) for doc in found.items],
         page=found.page,
         page_size=found.per_page,
         total_count=found.total_count,
@@ -310,7 +311,7 @@ async def get_identification(
     user_id: str, identification_id: str, vault: VaultDep, actor: Caller
 ) -> IdentificationOut:
     user, doc = await _identification(vault, actor, user_id, identification_id)
-    return await _render(vault, actor, user_id, user, doc)
+    return _render(await load_catalog(vault, actor), user_id, user, doc)
 
 
 @router.put("/users/{user_id}/identifications/{identification_id}")
@@ -319,11 +320,12 @@ async def update_identification(
 ) -> IdentificationOut:
     body = await parse_json(request, IdentificationPatch)
     user, current = await _identification(vault, actor, user_id, identification_id)
+    catalog = await load_catalog(vault, actor)
     changes = _values(body, current)
     if body.type is not None:
-        changes["type"] = await _type_name(vault, actor, body.type)
+        changes["type"] = _type_name(catalog, body.type)
     doc = await documents.update_document(vault, actor, current.id, changes)
-    return await _render(vault, actor, user_id, user, doc)
+    return _render(catalog, user_id, user, doc)
 
 
 def _limits(request: Request) -> UploadLimits:
@@ -393,14 +395,15 @@ async def upload_files(
     """One file or up to five (``file`` or ``files`` parts), each with its
     ``identification_document_type``."""
     user, doc = await _identification(vault, actor, user_id, identification_id)
-    kind = await _kind(vault, actor, doc)
+    catalog = await load_catalog(vault, actor)
+    kind = _kind(catalog, doc)
     async with receive_upload(
         request, vault, actor, _limits(request), allowed_extensions=EXTENSIONS
     ) as (session, fields):
         roles = _roles(kind, fields, len(session.staged))
         await files.add_files(vault, actor, doc.id, session, roles=roles)
     fresh = await documents.get_document(vault, actor, doc.id)
-    return await _render(vault, actor, user_id, user, fresh)
+    return _render(catalog, user_id, user, fresh)
 
 
 def _file_ref(ref: str) -> tuple[UUID, str | None]:
@@ -426,7 +429,7 @@ async def get_file(
     file_id, verb = _file_ref(file_ref)
     if verb is None:
         stored = await files.get_file(vault, actor, doc.id, file_id)
-        out = _file(await _kind(vault, actor, doc), stored)
+        out = _file(_kind(await load_catalog(vault, actor), doc), stored)
         return Response(out.model_dump_json(), media_type="application/json")
     if verb not in ("browse", "download"):
         raise NotFound(f"no such action :{verb}", code="not_found")

@@ -141,3 +141,19 @@ def test_import_needs_the_source_master_key(source: Server, target: Server, tmp_
     refused = target.cli("import", str(export), check=False)
     assert refused.returncode == 1
     assert "master_key_mismatch" in refused.stderr
+
+
+def test_an_incomplete_export_is_refused(source: Server, target: Server, tmp_path: Path) -> None:
+    source.start()
+    tenant = source.create_tenant()
+    with source.client(tenant["api_key"]) as client:
+        _fill(client)
+    source.stop()
+    export = tmp_path / "export"
+    source.cli("export", str(export))
+    next(p for p in (export / "blobs").rglob("*") if p.is_file()).unlink()
+    _with_source_key(target, source)
+    refused = target.cli("import", str(export), check=False)
+    assert refused.returncode == 1
+    assert "bad_export" in refused.stderr
+    assert target.storage.tenant_blobs(tenant["tenant_id"]) == set()

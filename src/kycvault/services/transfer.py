@@ -170,16 +170,25 @@ async def import_vault(vault: Vault, directory: Path, *, revision: str | None) -
         total = await asyncio.to_thread(
             _import_blobs, vault.blobs, directory, manifest["blobs"], published
         )
-        try:
-            await vault.store.import_rows(directory / "rows", manifest["tables"])
-        except ValueError as exc:
-            raise IntegrityFailure(str(exc)) from None
+        await vault.store.import_rows(directory / "rows", manifest["tables"])
+    except ValueError as exc:  # a row file that does not match the manifest
+        await _unpublish(vault, published)
+        raise IntegrityFailure(str(exc)) from None
+    except OSError as exc:  # a file of the export is missing or unreadable
+        await _unpublish(vault, published)
+        raise InvalidInput(
+            f"the export is incomplete ({exc.strerror}: {exc.filename})", code="bad_export"
+        ) from None
     except BaseException:
-        for key in published:
-            await asyncio.to_thread(vault.blobs.delete, key)
+        await _unpublish(vault, published)
         raise
     tables = {name: int(t["rows"]) for name, t in manifest["tables"].items()}
     return TransferSummary(tables, len(published), total)
+
+
+async def _unpublish(vault: Vault, keys: list[str]) -> None:
+    for key in keys:
+        await asyncio.to_thread(vault.blobs.delete, key)
 
 
 def describe(summary: TransferSummary, started: datetime, ended: datetime) -> str:

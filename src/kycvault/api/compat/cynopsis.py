@@ -9,6 +9,7 @@ stable ``code``.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -246,13 +247,7 @@ def _render(at: _Customer, doc: Document) -> CynopsisDocumentOut:
 
 def _limits(request: Request) -> UploadLimits:
     native: UploadLimits = request.app.state.upload_limits
-    return UploadLimits(
-        max_files=2,
-        max_fields=native.max_fields,
-        max_field_size=native.max_field_size,
-        max_body=native.max_body,
-        file_fields=frozenset({"front", "back"}),
-    )
+    return dataclasses.replace(native, max_files=2, file_fields=frozenset({"front", "back"}))
 
 
 def _placed(parts: list[str], sides: _Sides, *, front_required: bool) -> list[FileRole | None]:

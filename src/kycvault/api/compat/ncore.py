@@ -10,6 +10,7 @@ APPLICABLE`` → none). nCore's error body is not public; ours is
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, time
 from http import HTTPStatus
 from typing import Annotated, Any, Literal
@@ -330,13 +331,7 @@ async def update_identification(
 
 def _limits(request: Request) -> UploadLimits:
     native: UploadLimits = request.app.state.upload_limits
-    return UploadLimits(
-        max_files=native.max_files,
-        max_fields=native.max_fields,
-        max_field_size=native.max_field_size,
-        max_body=native.max_body,
-        file_fields=frozenset({"file", "files"}),
-    )
+    return dataclasses.replace(native, file_fields=frozenset({"file", "files"}))
 
 
 def _roles(kind: str, fields: dict[str, list[str]], count: int) -> list[FileRole | None]:

@@ -14,6 +14,7 @@ from kycvault.adapters.blobstore_local import LocalBlobStore
 from kycvault.adapters.crypto import AesGcmCipher, load_master_key
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.store import SqlStore, create_database
+from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.config import Settings
 from kycvault.ports import BlobStore
@@ -84,7 +85,9 @@ def build_container(settings: Settings) -> Container:
             download_link_ttl=timedelta(seconds=settings.download_link_ttl_seconds),
             idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
             idempotency_lease=timedelta(seconds=settings.idempotency_lease_seconds),
+            signed_request_window=timedelta(seconds=settings.sila_replay_window_seconds),
         ),
+        signatures=Secp256k1Verifier(),
         jobs=JobSettings(
             lease=timedelta(seconds=settings.job_lease_seconds),
             max_attempts=settings.job_max_attempts,

@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
     idempotency_lease_seconds: int = Field(default=15 * 60, ge=1)
     staging_grace_seconds: float = Field(default=24 * 3600, ge=0)
+    # A Sila-signed request whose header.created is further than this from the server's
+    # clock is refused (replay window).
+    sila_replay_window_seconds: int = Field(default=300, ge=1, le=24 * 3600)
 
     # Background jobs. The embedded shape runs a worker inside the server unless told not
     # to; the scaled-out shape runs ``kycvault worker`` processes instead (set true to have

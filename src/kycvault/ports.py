@@ -149,3 +149,14 @@ class Cipher(Protocol):
         """A 32-byte secret derived from the master key for ``label`` (API-key pepper,
         cursor signing key), so one key file is all an operator must keep."""
         ...
+
+
+class SignatureVerifier(Protocol):
+    """Who signed a message, for APIs whose clients sign requests with an Ethereum-style key
+    (Sila's ``authsignature`` and ``usersignature``). Cheap enough for the event loop."""
+
+    def signer(self, message: bytes, signature: str) -> str | None:
+        """The address (``0x`` and 40 lower-case hex digits) of the secp256k1 key whose
+        recoverable signature ``signature`` (hex of r, s and v; ``0x`` optional) is over
+        keccak-256 of ``message``; None when the signature is malformed or recovers no key."""
+        ...

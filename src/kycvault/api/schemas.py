@@ -27,6 +27,7 @@ class SubjectCreate(_Input):
     display_name: str | None = Field(default=None, max_length=255)
     parent_id: UUID | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    crypto_address: str | None = Field(default=None, max_length=42)
 
 
 class SubjectPatch(_Input):
@@ -35,6 +36,7 @@ class SubjectPatch(_Input):
     display_name: str | None = Field(default=None, max_length=255)
     parent_id: UUID | None = None
     metadata: dict[str, Any] | None = None
+    crypto_address: str | None = Field(default=None, max_length=42)
 
 
 class _DocumentFields(_Input):
@@ -73,6 +75,7 @@ class SubjectOut(BaseModel):
     display_name: str | None
     parent_id: UUID | None
     metadata: dict[str, Any]
+    crypto_address: str | None
     created_at: datetime
     updated_at: datetime
     created_by: str | None

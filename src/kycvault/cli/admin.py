@@ -9,10 +9,10 @@ import typer
 
 from kycvault.bootstrap import Container
 from kycvault.cli.runtime import run_with_vault
-from kycvault.domain.models import ApiKey
+from kycvault.domain.models import ApiKey, Tenant
 from kycvault.services import tenants
 
-tenant_app = typer.Typer(help="Create and list tenants.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Create, list and update tenants.", no_args_is_help=True)
 key_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
@@ -54,16 +54,7 @@ def tenant_list(as_json: JsonFlag = False) -> None:
     """List tenants."""
 
     async def work(container: Container) -> list[dict[str, object]]:
-        found = await tenants.list_tenants(container.vault)
-        return [
-            {
-                "tenant_id": str(t.id),
-                "domain_id": t.number,
-                "name": t.name,
-                "created_at": t.created_at.isoformat(),
-            }
-            for t in found
-        ]
+        return [_tenant_row(t) for t in await tenants.list_tenants(container.vault)]
 
     rows = run_with_vault(work)
     if as_json:
@@ -71,6 +62,50 @@ def tenant_list(as_json: JsonFlag = False) -> None:
         return
     for row in rows:
         typer.echo(f"{row['domain_id']:>4}  {row['tenant_id']}  {row['name']}")
+
+
+def _tenant_row(tenant: Tenant) -> dict[str, object]:
+    return {
+        "tenant_id": str(tenant.id),
+        "domain_id": tenant.number,
+        "name": tenant.name,
+        "created_at": tenant.created_at.isoformat(),
+        "sila_app_handle": tenant.sila_app_handle,
+        "sila_app_address": tenant.sila_app_address,
+    }
+
+
+@tenant_app.command("update")
+def tenant_update(
+    tenant: Annotated[str, typer.Argument(help="Tenant id, domain id or name.")],
+    sila_app_handle: Annotated[
+        str | None,
+        typer.Option(help="The app handle of Sila-signed requests (empty clears it)."),
+    ] = None,
+    sila_app_address: Annotated[
+        str | None,
+        typer.Option(help="The 0x address of the app's signing key (empty clears it)."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register the app handle and address that Sila-signed requests (/compat/sila) carry."""
+    if sila_app_handle is None and sila_app_address is None:
+        raise typer.BadParameter("give --sila-app-handle and/or --sila-app-address")
+
+    async def work(container: Container) -> Tenant:
+        found = await tenants.find_tenant(container.vault, tenant)
+        handle = found.sila_app_handle if sila_app_handle is None else sila_app_handle
+        address = found.sila_app_address if sila_app_address is None else sila_app_address
+        return await tenants.register_sila_app(
+            container.vault, tenant_id=found.id, handle=handle, address=address
+        )
+
+    row = _tenant_row(run_with_vault(work))
+    if as_json:
+        typer.echo(json.dumps(row))
+        return
+    typer.echo(f"{row['domain_id']:>4}  {row['tenant_id']}  {row['name']}")
+    typer.echo(f"  sila app: {row['sila_app_handle'] or '-'}  {row['sila_app_address'] or '-'}")
 
 
 def _key_row(key: ApiKey) -> dict[str, object]:

@@ -29,6 +29,10 @@ class Tenant:
     name: str
     created_at: datetime
     settings: dict[str, Any] = field(default_factory=dict)
+    # The app registered for Sila's ECDSA-signed requests: its handle and the address of the
+    # key that signs them (``authsignature``).
+    sila_app_handle: str | None = None
+    sila_app_address: str | None = None
 
 
 @dataclass(slots=True)
@@ -51,7 +55,8 @@ class ApiKey:
 @dataclass(slots=True)
 class Subject:
     """The person or company documents belong to; ``parent_id`` links KYB members (directors,
-    shareholders) to their company."""
+    shareholders) to their company. ``crypto_address`` is the address of the key the subject
+    signs requests with (Sila's ``usersignature``)."""
 
     id: UUID
     tenant_id: UUID
@@ -65,6 +70,7 @@ class Subject:
     updated_at: datetime
     created_by: str | None
     updated_by: str | None
+    crypto_address: str | None = None
 
 
 @dataclass(slots=True)
@@ -132,6 +138,20 @@ def normalize_country(value: str | None, *, field_name: str = "issuing_country")
     raise InvalidInput.field(
         field_name, "invalid_country", f"{value!r} is not an ISO 3166-1 alpha-2 or alpha-3 code"
     )
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def normalize_address(value: str | None, *, field_name: str = "crypto_address") -> str | None:
+    """An Ethereum-style address (``0x`` and 40 hex digits) in lower case, as signatures
+    recover it; empty becomes None."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip().lower()
+    if len(text) == 42 and text.startswith("0x") and set(text[2:]) <= _HEX:
+        return text
+    raise InvalidInput.field(field_name, "invalid_address", "0x followed by 40 hex digits")
 
 
 def check_document_dates(issue_date: date | None, expiry_date: date | None) -> None:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from kycvault.domain.catalog import BUILTIN_CATALOG, Catalog
-from kycvault.ports import BlobStore, Cipher, Sniffer
+from kycvault.ports import BlobStore, Cipher, SignatureVerifier, Sniffer
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.unit_of_work import Store
 
@@ -26,6 +26,9 @@ class Limits:
     download_link_ttl: timedelta = timedelta(minutes=15)
     idempotency_ttl: timedelta = timedelta(hours=24)
     idempotency_lease: timedelta = timedelta(minutes=15)
+    # How far a signed request's own timestamp may be from now (Sila's ``header.created``):
+    # a captured request can be replayed only within this window.
+    signed_request_window: timedelta = timedelta(minutes=5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +58,7 @@ class Vault:
     sniffer: Sniffer
     keyring: TenantKeyring
     limits: Limits
+    signatures: SignatureVerifier
     catalog: Catalog = BUILTIN_CATALOG
     jobs: JobSettings = field(default_factory=JobSettings)
     clock: Callable[[], datetime] = field(default=utcnow)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -34,7 +34,7 @@ from kycvault.services.attachments import (
 )
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, Vault
-from kycvault.services.intake import UploadSession
+from kycvault.services.intake import StagedFile, UploadSession
 from kycvault.services.unit_of_work import UnitOfWork
 
 MUTABLE_FIELDS = frozenset(
@@ -124,6 +124,17 @@ def _draft(actor: Actor, now: datetime) -> Document:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class NewDocument:
+    """One document to create: its metadata and which of the upload's staged files it gets
+    (indexes into ``UploadSession.staged``), with a role and a client digest per file."""
+
+    values: Mapping[str, Any]
+    files: Sequence[int] = ()
+    roles: Sequence[FileRole | None] = ()
+    hashes: Sequence[str | None] = ()
+
+
 async def create_document(
     vault: Vault,
     actor: Actor,
@@ -133,56 +144,93 @@ async def create_document(
     roles: Sequence[FileRole | None] = (),
     hashes: Sequence[str | None] = (),
 ) -> Document:
-    """A document from metadata, with the files of ``upload`` if given.
+    """A document from metadata, with every file of ``upload`` if given."""
+    files = range(len(upload.staged)) if upload else ()
+    draft = NewDocument(values, files, roles, hashes)
+    return (await create_documents(vault, actor, [draft], upload=upload))[0]
+
+
+def _split(drafts: Sequence[NewDocument], staged: Sequence[StagedFile]) -> list[list[StagedFile]]:
+    """Each draft's staged files; every staged file goes to exactly one document."""
+    taken = [i for draft in drafts for i in draft.files]
+    if sorted(taken) != list(range(len(staged))):
+        raise ValueError("each staged file must go to exactly one new document")
+    return [[staged[i] for i in draft.files] for draft in drafts]
+
+
+async def create_documents(
+    vault: Vault,
+    actor: Actor,
+    drafts: Sequence[NewDocument],
+    *,
+    upload: UploadSession | None = None,
+) -> list[Document]:
+    """Documents from metadata, sharing the files of one upload (one file each, say), all or
+    none: every draft is checked before anything is stored, and one transaction records them.
 
     The staged blobs are published (moved into place, durably) before the transaction that
     records them commits, and removed again if it fails: a crash leaves at worst an
     unreferenced blob, never a row without its blob.
     """
-    if values.get("type") is None:
-        raise InvalidInput.field("type", "required", "a document needs a type")
-    staged = upload.staged if upload else []
-    if len(staged) > vault.limits.max_files_per_document:
-        raise InvalidInput.field(
-            "file",
-            "too_many_files",
-            f"at most {vault.limits.max_files_per_document} files per document",
-        )
-    check_per_file(staged, roles, "role")
-    now = vault.clock()
+    per_draft = _split(drafts, upload.staged if upload else [])
+    now, limit = vault.clock(), vault.limits.max_files_per_document
+    made: list[Document] = []
     async with vault.store.read() as uow:
         catalog = await tenant_catalog(vault, uow, actor)
-        doc = _apply(catalog, _draft(actor, now), values, now, actor)
-        await _check_subject(uow, actor, doc.subject_id)
-    if doc.name is None and staged:
-        doc.name = staged[0].filename
-    check_roles(resolve_type(catalog, doc.type), roles)
-    check_client_hashes(staged, hashes)
-    doc.files = stored_files(actor, doc.id, staged, roles, now)
+        for draft, staged in zip(drafts, per_draft, strict=True):
+            made.append(_new_document(catalog, actor, draft, staged, now, limit))
+        for subject_id in {doc.subject_id for doc in made}:
+            await _check_subject(uow, actor, subject_id)
 
     if upload is not None:
         await upload.publish()
     try:
         async with vault.store.write() as uow:
-            await _check_subject(uow, actor, doc.subject_id)
-            doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
-            await uow.documents.add(doc)
-            for stored in doc.files:
-                await uow.files.add(stored)
-            await job_queue.enqueue_file_checks(vault, uow, doc.files)
-            await audit.record(
-                vault,
-                uow,
-                actor,
-                "document.created",
-                target_type="document",
-                target_id=doc.id,
-                files=len(doc.files),
-            )
+            for doc in made:
+                await _check_subject(uow, actor, doc.subject_id)
+                doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
+                await uow.documents.add(doc)
+                for stored in doc.files:
+                    await uow.files.add(stored)
+                await job_queue.enqueue_file_checks(vault, uow, doc.files)
+                await audit.record(
+                    vault,
+                    uow,
+                    actor,
+                    "document.created",
+                    target_type="document",
+                    target_id=doc.id,
+                    files=len(doc.files),
+                )
     except BaseException:
         if upload is not None:
             await upload.discard()
         raise
+    return made
+
+
+def _new_document(
+    catalog: Catalog,
+    actor: Actor,
+    draft: NewDocument,
+    staged: Sequence[StagedFile],
+    now: datetime,
+    max_files: int,
+) -> Document:
+    """A checked, unsaved document (number 0) with the rows of its staged files."""
+    if draft.values.get("type") is None:
+        raise InvalidInput.field("type", "required", "a document needs a type")
+    if len(staged) > max_files:
+        raise InvalidInput.field(
+            "file", "too_many_files", f"at most {max_files} files per document"
+        )
+    check_per_file(staged, draft.roles, "role")
+    doc = _apply(catalog, _draft(actor, now), draft.values, now, actor)
+    if doc.name is None and staged:
+        doc.name = staged[0].filename
+    check_roles(resolve_type(catalog, doc.type), draft.roles)
+    check_client_hashes(staged, draft.hashes)
+    doc.files = stored_files(actor, doc.id, staged, draft.roles, now)
     return doc
 
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from kycvault.domain.models import Subject, check_metadata, clean_text
+from kycvault.domain.models import Subject, check_metadata, clean_text, normalize_address
 from kycvault.domain.types import SubjectType
 from kycvault.errors import Conflict, InvalidInput, NotFound
 from kycvault.services import audit
@@ -18,7 +18,9 @@ from kycvault.services.context import Actor, Vault
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
 from kycvault.services.unit_of_work import UnitOfWork
 
-MUTABLE_FIELDS = frozenset({"type", "external_id", "display_name", "parent_id", "metadata"})
+MUTABLE_FIELDS = frozenset(
+    {"type", "external_id", "display_name", "parent_id", "metadata", "crypto_address"}
+)
 MAX_PARENT_DEPTH = 16
 
 
@@ -71,6 +73,8 @@ def _apply(subject: Subject, changes: Mapping[str, Any], now: datetime, actor: A
         values["display_name"] = clean_text(values["display_name"], field_name="display_name")
     if "metadata" in values:
         values["metadata"] = check_metadata(values["metadata"] or {})
+    if "crypto_address" in values:
+        values["crypto_address"] = normalize_address(values["crypto_address"])
     return replace(subject, **values, updated_at=now, updated_by=actor.key_id)
 
 

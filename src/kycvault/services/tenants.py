@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
-from kycvault.domain.models import ApiKey, Tenant, clean_text
+from kycvault.domain.models import ApiKey, Tenant, clean_text, normalize_address
 from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from kycvault.services.context import Actor, Vault
 
@@ -101,6 +101,38 @@ async def find_tenant(vault: Vault, ref: str) -> Tenant:
 async def list_tenants(vault: Vault) -> list[Tenant]:
     async with vault.store.read() as uow:
         return await uow.tenants.list_all()
+
+
+async def register_sila_app(
+    vault: Vault, *, tenant_id: UUID, handle: str | None, address: str | None
+) -> Tenant:
+    """Set (or, with empty values, clear) the app handle and app address the tenant's
+    Sila-signed requests carry. The handle names exactly one tenant; the address is the one
+    ``authsignature`` must recover."""
+    clean_handle = clean_text(handle, field_name="sila_app_handle", max_length=100)
+    clean_address = normalize_address(address, field_name="sila_app_address")
+    if (clean_handle is None) != (clean_address is None):
+        raise InvalidInput.field(
+            "sila_app_address", "required", "give the app handle and the app address together"
+        )
+    taken = Conflict("another tenant has that Sila app handle", code="sila_app_handle_taken")
+    try:
+        async with vault.store.write() as uow:
+            tenant = await uow.tenants.get(tenant_id)
+            if tenant is None:
+                raise NotFound("no such tenant", code="tenant_not_found")
+            if clean_handle is not None:
+                holder = await uow.tenants.get_by_sila_app_handle(clean_handle)
+                if holder is not None and holder.id != tenant_id:
+                    raise taken
+            await uow.tenants.set_sila_app(tenant_id, clean_handle, clean_address)
+    except Conflict as exc:
+        # Two tenants claiming one handle at once: the unique index stops the second.
+        if exc.code == "conflict":
+            raise taken from None
+        raise
+    tenant.sila_app_handle, tenant.sila_app_address = clean_handle, clean_address
+    return tenant
 
 
 async def create_key(vault: Vault, *, tenant_id: UUID, name: str | None = None) -> IssuedKey:

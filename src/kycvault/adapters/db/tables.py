@@ -78,6 +78,10 @@ tenants = sa.Table(
     # Kept with every insert and delete, so an unfiltered total is one row read.
     sa.Column("document_count", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    # Sila's signed requests name the app by handle; the handle picks the tenant.
+    sa.Column("sila_app_handle", sa.String(100), nullable=True),
+    sa.Column("sila_app_address", sa.String(42), nullable=True),
+    sa.Index(None, "sila_app_handle", unique=True),
 )
 
 tenant_keys = sa.Table(
@@ -122,6 +126,7 @@ subjects = sa.Table(
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(40), nullable=True),
     sa.Column("updated_by", sa.String(40), nullable=True),
+    sa.Column("crypto_address", sa.String(42), nullable=True),
     sa.UniqueConstraint("tenant_id", "number"),
     sa.UniqueConstraint("tenant_id", "external_id"),
     sa.Index(None, "tenant_id", "created_at", "id"),

@@ -33,6 +33,7 @@ def _subject(row: RowMapping) -> Subject:
         updated_at=row["updated_at"],
         created_by=row["created_by"],
         updated_by=row["updated_by"],
+        crypto_address=row["crypto_address"],
     )
 
 
@@ -43,6 +44,7 @@ def _subject_values(subject: Subject) -> dict[str, Any]:
         "display_name": subject.display_name,
         "parent_id": subject.parent_id,
         "metadata": subject.metadata,
+        "crypto_address": subject.crypto_address,
         "updated_at": subject.updated_at,
         "updated_by": subject.updated_by,
     }

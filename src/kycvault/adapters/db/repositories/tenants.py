@@ -24,6 +24,8 @@ def _tenant(row: RowMapping) -> Tenant:
         name=row["name"],
         created_at=row["created_at"],
         settings=dict(row["settings"] or {}),
+        sila_app_handle=row["sila_app_handle"],
+        sila_app_address=row["sila_app_address"],
     )
 
 
@@ -47,6 +49,8 @@ class SqlTenants(Repo):
                 name=tenant.name,
                 settings=tenant.settings,
                 created_at=tenant.created_at,
+                sila_app_handle=tenant.sila_app_handle,
+                sila_app_address=tenant.sila_app_address,
             )
         )
 
@@ -61,6 +65,18 @@ class SqlTenants(Repo):
     def get_by_number(self, number: int) -> Tenant | None:
         row = self._one(tenants.select().where(tenants.c.number == number))
         return _tenant(row) if row else None
+
+    def get_by_sila_app_handle(self, handle: str) -> Tenant | None:
+        row = self._one(tenants.select().where(tenants.c.sila_app_handle == handle))
+        return _tenant(row) if row else None
+
+    @deferrable
+    def set_sila_app(self, tenant_id: UUID, handle: str | None, address: str | None) -> None:
+        self._conn.execute(
+            tenants.update()
+            .where(tenants.c.id == tenant_id)
+            .values(sila_app_handle=handle, sila_app_address=address)
+        )
 
     def list_all(self) -> list[Tenant]:
         return [_tenant(r) for r in self._all(tenants.select().order_by(tenants.c.number))]

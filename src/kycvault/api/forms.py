@@ -4,7 +4,7 @@ fields that come with multipart uploads."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
@@ -13,7 +13,7 @@ from starlette.requests import Request
 
 from kycvault.api.deps import require_json
 from kycvault.api.schemas import FileUploadFields
-from kycvault.api.uploads import UploadLimits, read_upload, single_values
+from kycvault.api.uploads import FileTarget, UploadLimits, read_upload, single_values
 from kycvault.domain.media import ALLOWED_EXTENSIONS
 from kycvault.errors import InvalidInput
 from kycvault.services.context import Actor, Vault
@@ -62,15 +62,59 @@ async def receive_upload(
         vault, actor.tenant_id, allowed_extensions=allowed_extensions
     )
     try:
-        fields = await read_upload(request, session, limits, file_parts)
+        fields = await read_upload(request, FileTarget(session), limits, file_parts)
         if not session.staged:
-            raise InvalidInput.field("file", "file_required", "send at least one file part")
+            raise _file_required()
         yield session, fields
     except BaseException:
         await session.discard()
         raise
     finally:
         await session.discard_unpublished()
+
+
+def _file_required() -> InvalidInput:
+    return InvalidInput.field("file", "file_required", "send at least one file part")
+
+
+# Reads the form fields sent before the first file part and says who is calling, and the
+# filename each file part is kept under (None: the parts' own).
+SignIn = Callable[[dict[str, list[str]]], Awaitable[tuple[Actor, Mapping[str, str] | None]]]
+
+
+@asynccontextmanager
+async def receive_upload_signed_in_form(
+    request: Request,
+    vault: Vault,
+    limits: UploadLimits,
+    sign_in: SignIn,
+    file_parts: list[str] | None = None,
+) -> AsyncIterator[tuple[Actor, UploadSession, dict[str, list[str]]]]:
+    """``receive_upload`` for clients whose credentials travel in a form field that comes
+    before the files (Sila signs its ``data`` field): ``sign_in`` runs on the fields read so
+    far when the first file part begins, and nothing is staged before it has passed."""
+    opened: list[tuple[Actor, UploadSession]] = []
+
+    async def open_target(fields: dict[str, list[str]]) -> FileTarget:
+        actor, filenames = await sign_in(fields)
+        session = await UploadSession.open(vault, actor.tenant_id)
+        opened.append((actor, session))
+        return FileTarget(session, filenames)
+
+    try:
+        fields = await read_upload(request, open_target, limits, file_parts)
+        if not opened:
+            await sign_in(fields)  # who is asking comes before what is missing
+            raise _file_required()
+        actor, session = opened[0]
+        yield actor, session, fields
+    except BaseException:
+        for _, session in opened:
+            await session.discard()
+        raise
+    finally:
+        for _, session in opened:
+            await session.discard_unpublished()
 
 
 def split_form(fields: dict[str, list[str]], model: type[M]) -> tuple[M, FileUploadFields]:

@@ -19,13 +19,12 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from kycvault.domain.filenames import extension_of
-from kycvault.domain.media import ALLOWED_FORMATS
+from kycvault.domain.media import extension_for
 from kycvault.domain.models import StoredFile
 from kycvault.services.files import FileContent
 
 Disposition = Literal["inline", "attachment"]
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
-_EXT_FOR_TYPE = {fmt.media_type: fmt.extensions[0] for fmt in ALLOWED_FORMATS}
 
 
 class RangeNotSatisfiable(HTTPException):
@@ -42,7 +41,7 @@ class RangeNotSatisfiable(HTTPException):
 def display_filename(stored: StoredFile) -> str:
     if stored.filename:
         return stored.filename
-    ext = _EXT_FOR_TYPE.get(stored.content_type)
+    ext = extension_for(stored.content_type)
     return f"{stored.id}.{ext}" if ext else str(stored.id)
 
 

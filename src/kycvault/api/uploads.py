@@ -10,7 +10,7 @@ filename, the content type from its first bytes, and its size as it arrives.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,45 @@ class UploadLimits:
     max_field_size: int
     max_body: int
     file_fields: frozenset[str] = frozenset({"file"})
+
+
+@dataclass(frozen=True)
+class FileTarget:
+    """Where a request's file parts go. ``filenames``, when given, lists the file parts the
+    request may have and the filename each is kept under: for clients that name their files
+    in a form field rather than in the part (Sila's ``file_metadata``)."""
+
+    session: UploadSession
+    filenames: Mapping[str, str] | None = None
+
+
+# Opens the target once the fields before the first file part have arrived: for clients
+# whose credentials travel in a form field, so the tenant is known only then.
+OpenTarget = Callable[[dict[str, list[str]]], Awaitable[FileTarget]]
+
+
+class _Files:
+    def __init__(self, target: FileTarget | OpenTarget, fields: dict[str, list[str]]) -> None:
+        self._target = target if isinstance(target, FileTarget) else None
+        self._open = None if isinstance(target, FileTarget) else target
+        self._fields = fields
+
+    async def start(self, part_name: str, filename: str) -> FileIntake:
+        if self._target is None:
+            assert self._open is not None
+            self._target = await self._open(self._fields)
+        names = self._target.filenames
+        if names is not None:
+            if part_name not in names:
+                raise InvalidInput.field(
+                    part_name, "unexpected_file", "no file metadata was sent for this part"
+                )
+            filename = names[part_name]
+        return self._target.session.start_file(filename)
+
+    async def finish(self, intake: FileIntake) -> None:
+        assert self._target is not None
+        await self._target.session.finish_file(intake)
 
 
 @dataclass
@@ -107,15 +146,15 @@ class _Collector:
 
 async def read_upload(
     request: Request,
-    session: UploadSession,
+    target: FileTarget | OpenTarget,
     limits: UploadLimits,
     file_parts: list[str] | None = None,
 ) -> dict[str, list[str]]:
-    """Stream the request's multipart body into ``session``; return the form fields. The
-    name of each file's part goes into ``file_parts``, in file order.
+    """Stream the request's multipart body into the target's session; return the form
+    fields. The name of each file's part goes into ``file_parts``, in file order.
 
     Every file part is finished (staged durably) when this returns. On any error the caller
-    must ``session.discard()``.
+    must discard the session.
     """
     boundary = multipart_boundary(request.headers.get("content-type"))
     set_body_limit(request.scope, limits.max_body)
@@ -130,6 +169,7 @@ async def read_upload(
     except (FormParserError, ValueError) as exc:
         raise _malformed(str(exc)) from None
     fields: dict[str, list[str]] = {}
+    files = _Files(target, fields)
     state = {"files": 0, "fields": 0}
     part = _Part()
     try:
@@ -141,7 +181,7 @@ async def read_upload(
             except (MultipartParseError, FormParserError) as exc:
                 raise _malformed(str(exc) or type(exc).__name__) from None
             for kind, value in collector.events:
-                part = await _handle(kind, value, part, session, limits, fields, state, file_parts)
+                part = await _handle(kind, value, part, files, limits, fields, state, file_parts)
             collector.events.clear()
     except ClientDisconnect:
         raise _malformed("the client went away before the body ended") from None
@@ -154,7 +194,7 @@ async def _handle(
     kind: str,
     value: Any,
     part: _Part,
-    session: UploadSession,
+    files: _Files,
     limits: UploadLimits,
     fields: dict[str, list[str]],
     state: dict[str, int],
@@ -166,7 +206,7 @@ async def _handle(
         name, header_value = value
         part.headers[name] = header_value
     elif kind == "headers":
-        await _start_part(part, session, limits, state)
+        await _start_part(part, files, limits, state)
         if part.intake is not None and file_parts is not None:
             file_parts.append(part.name)
     elif kind == "data":
@@ -180,7 +220,7 @@ async def _handle(
                 )
     elif kind == "end":
         if part.intake is not None:
-            await session.finish_file(part.intake)
+            await files.finish(part.intake)
         else:
             try:
                 text = part.value.decode("utf-8")
@@ -191,7 +231,7 @@ async def _handle(
 
 
 async def _start_part(
-    part: _Part, session: UploadSession, limits: UploadLimits, state: dict[str, int]
+    part: _Part, files: _Files, limits: UploadLimits, state: dict[str, int]
 ) -> None:
     disposition = part.headers.get("content-disposition")
     if disposition is None:
@@ -218,7 +258,7 @@ async def _start_part(
         raise InvalidInput.field(
             part.name, "too_many_files", f"at most {limits.max_files} files per request"
         )
-    part.intake = session.start_file(filename.decode("utf-8", "replace"))
+    part.intake = await files.start(part.name, filename.decode("utf-8", "replace"))
 
 
 def single_values(fields: dict[str, list[str]], repeatable: frozenset[str]) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 One canonical entry per kind of document, merged across the five vendors whose APIs kycvault
 speaks. Each entry names the roles its files may take and, per dialect, the vendor's own name
 for it (``aliases``), so a passport uploaded through nCore as ``PASSPORT`` is listed through Sila
-as ``id_passport`` and through Cynopsis as ``PASSPORT``. Sila's 28 short names, nCore's
-identification types, Argyle's six and Cynopsis' four all resolve to exactly one entry.
+as ``id_passport`` and through Cynopsis as ``PASSPORT``. Sila's 28 short names (and
+``bank_statement``, which its examples use), nCore's identification types, Argyle's six and
+Cynopsis' four all resolve to exactly one entry.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ BUILTIN_TYPES: tuple[DocumentType, ...] = (
     _t("mortgage", "Mortgage agreement", _A, sila="doc_mortgage"),
     _t("proof_of_address", "Proof of address", _A, argyle="proof-of-address"),
     # financial
-    _t("bank_statement", "Bank Statement", _F, ncore="BANK_STATEMENT"),
+    _t("bank_statement", "Bank Statement", _F, ncore="BANK_STATEMENT", sila="bank_statement"),
     _t("financial_statement", "Financial Statement", _F),
     _t("paystub", "Pay Stub Documentation", _F, sila="doc_paystub", argyle="paystubs"),
     _t("tax_w2", "Form W-2 (wage and tax statement)", _F, sila="tax_w2", argyle="W-2"),

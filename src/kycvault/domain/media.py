@@ -69,6 +69,13 @@ ALLOWED_EXTENSIONS: frozenset[str] = frozenset(_BY_EXTENSION)
 ALLOWED_MEDIA_TYPES: frozenset[str] = frozenset(_BY_MEDIA_TYPE)
 
 
+def extension_for(media_type: str) -> str | None:
+    """The usual extension of an accepted media type (``image/jpeg`` → ``jpg``), for names
+    that come without one."""
+    fmt = _BY_MEDIA_TYPE.get(media_type.strip().lower())
+    return fmt.extensions[0] if fmt else None
+
+
 def _family(media_type: str | None) -> str | None:
     if media_type is None:
         return None

@@ -10,7 +10,7 @@ pytest.register_assert_rewrite(
     "tests.e2e.documents_support",
     "tests.e2e.downloads_support",
     "tests.e2e.problem_support",
-    "tests.e2e.sila_support",
+    "tests.e2e.sila.support",
     "tests.e2e.subjects_support",
     "tests.e2e.uploads_support",
 )

@@ -6,22 +6,18 @@ keys made here; the refusals are in test_compat_sila_auth.py."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
 import pytest
 
-from tests.e2e.sila_support import (
+from tests.e2e.sila.support import (
     BASE,
     RegisteredApp,
     SilaUser,
     assert_failure,
-    register_app,
     register_user,
-    sdk_app,
-    sdk_pointed_at,
     sha256,
     silasdk,
 )
@@ -40,28 +36,6 @@ DOCUMENT_KEYS = {
     "user_handle", "document_id", "name", "filename", "hash", "type", "size", "created",
 }  # fmt: skip
 CREATED = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
-
-
-@pytest.fixture(scope="module")
-def registered(server: Server) -> RegisteredApp:
-    return register_app(server)
-
-
-@pytest.fixture
-def native(server: Server, registered: RegisteredApp) -> Iterator[httpx2.Client]:
-    with server.client(registered.tenant["api_key"]) as client:
-        yield client
-
-
-@pytest.fixture
-def app(server: Server, registered: RegisteredApp) -> Iterator[silasdk.App]:
-    with sdk_pointed_at(server):
-        yield sdk_app(server, registered.wallet.private_key, registered.handle)
-
-
-@pytest.fixture
-def user(native: httpx2.Client) -> SilaUser:
-    return register_user(native)
 
 
 def _upload(

@@ -13,34 +13,43 @@ validation_details}`` plus our stable ``code``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import re
-import time
 from dataclasses import dataclass, field
-from datetime import UTC, date
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
+from kycvault.api.compat.sila_messages import (
+    DIALECT,
+    EMPTY_HEADER,
+    EMPTY_MESSAGES,
+    IDENTITY_TYPES,
+    FileMetadata,
+    GetDocumentMessage,
+    Header,
+    ListDocumentsMessage,
+    SilaMessage,
+    UploadMessage,
+    failure,
+    mark_start,
+    pagination,
+    reference_of,
+    render_document,
+    success,
+)
 from kycvault.api.deps import VaultDep, credentials_from
 from kycvault.api.forms import receive_upload_signed_in_form
 from kycvault.api.problems import ENVELOPES
 from kycvault.api.responses import stream_response
 from kycvault.api.uploads import UploadLimits
 from kycvault.domain.catalog import Catalog, DocumentType
-from kycvault.domain.filenames import stem_of
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.media import extension_for
-from kycvault.domain.models import Document, Subject
-from kycvault.errors import (
-    FieldError,
-    InvalidInput,
-    UnknownDocumentType,
-    UnsupportedMediaType,
-)
+from kycvault.domain.models import Subject
+from kycvault.errors import FieldError, InvalidInput, UnknownDocumentType, UnsupportedMediaType
 from kycvault.services import document_listing, documents, files, sila_auth
 from kycvault.services.catalog import load_catalog
 from kycvault.services.context import Actor, Vault
@@ -49,156 +58,30 @@ from kycvault.services.documents import NewDocument
 from kycvault.services.sila_auth import SignedRequest, SilaUser
 
 PREFIX = "/compat/sila"
-DIALECT = "sila"
 M = TypeVar("M", bound=BaseModel)
 MiB = 1024 * 1024
 # Sila documents a 20 MB request limit; the native limits apply beneath it.
 MAX_REQUEST = 20 * MiB
-DEFAULT_TYPE = "other_doc"
-# Sila's identity_type of each of its document types; the ones not named are "other".
-IDENTITY_TYPES = {
-    "id_drivers_license": "license",
-    "id_drivers_permit": "license",
-    "id_passport": "passport",
-    "id_passport_card": "passport",
-    "doc_lease": "contract",
-    "doc_mortgage": "contract",
-    "doc_utility": "utility",
-}
 _FILE_PART = re.compile(r"^file_[1-9][0-9]{0,2}$")
-# The empty messages the SDKs fetch from /getmessage when they start (they keep their own
-# copies of the document messages, and read only "message" back).
-_EMPTY_MESSAGES = {
-    "header": "header_msg",
-    "entity": "entity_msg",
-    "identity": "identity_msg",
-    "crypto": "crypto_msg",
-    "linkAccount": "link_account_msg",
-}
-_EMPTY_HEADER = {
-    "created": 1234567890,
-    "app_handle": "handle.silamoney.eth",
-    "user_handle": "user.silamoney.eth",
-    "version": "0.2",
-    "crypto": "ETH",
-    "reference": "<your unique id>",
-}
 
 
 async def _started(request: Request) -> None:
-    request.state.sila_started = time.perf_counter()
+    mark_start(request)
 
 
 router = APIRouter(prefix=f"{PREFIX}/0.2", tags=["compat: Sila"], dependencies=[Depends(_started)])
 
 
-def _elapsed_ms(request: Request) -> str:
-    started = getattr(request.state, "sila_started", None)
-    return str(round((time.perf_counter() - started) * 1000)) if started else "0"
-
-
-def _envelope(request: Request, **values: Any) -> dict[str, Any]:
-    return {
-        "success": True,
-        "status": "SUCCESS",
-        **values,
-        "reference": getattr(request.state, "sila_reference", None),
-        "response_time_ms": _elapsed_ms(request),
-    }
-
-
 def _error(request: Request, status: int, code: str, detail: str, field_errors: Any) -> Response:
-    body = {
-        "success": False,
-        "status": "FAILURE",
-        "message": detail,
-        "validation_details": {e.field: e.message for e in field_errors},
-        "code": code,
-        "reference": getattr(request.state, "sila_reference", None),
-        "response_time_ms": _elapsed_ms(request),
-    }
-    return JSONResponse(body, status_code=status)
+    details = {e.field: e.message for e in field_errors}
+    return JSONResponse(failure(request, code, detail, details), status_code=status)
 
 
 ENVELOPES[PREFIX] = _error
 
 
-class Header(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    created: int | None = None
-    app_handle: str | None = Field(default=None, max_length=100)
-    auth_handle: str | None = Field(default=None, max_length=100)
-    user_handle: str | None = Field(default=None, max_length=255)
-    version: str | None = Field(default=None, max_length=20)
-    crypto: str | None = Field(default=None, max_length=20)
-    reference: str | None = Field(default=None, max_length=255)
-
-
-class SilaMessage(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    header: Header
-    message: str | None = Field(default=None, max_length=100)
-
-
-class ListDocumentsMessage(SilaMessage):
-    start_date: date | None = None
-    end_date: date | None = None
-    doc_types: list[Annotated[str, Field(max_length=64)]] | None = Field(
-        default=None, max_length=50
-    )
-    search: str | None = Field(default=None, max_length=200)
-    sort_by: Literal["name", "date"] | None = None
-
-
-class GetDocumentMessage(SilaMessage):
-    document_id: str = Field(max_length=64)
-
-
-class FileMetadata(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    filename: str = Field(min_length=1, max_length=200)
-    hash: str = Field(pattern=r"^[0-9a-fA-F]{64}$")
-    mime_type: str = Field(max_length=100)
-    document_type: str = Field(max_length=64)
-    identity_type: str | None = Field(default=None, max_length=20)
-    name: str | None = Field(default=None, max_length=255)
-    description: str | None = Field(default=None, max_length=1000)
-
-
-class UploadMessage(SilaMessage):
-    """The ``data`` field: one file's metadata at the top (part ``file``), or one entry per
-    part in ``file_metadata`` (parts ``file_1`` … ``file_n``)."""
-
-    filename: str | None = None
-    hash: str | None = None
-    mime_type: str | None = None
-    document_type: str | None = None
-    identity_type: str | None = None
-    name: str | None = None
-    description: str | None = None
-    file_metadata: dict[str, FileMetadata] | None = Field(default=None, max_length=100)
-
-    def per_part(self) -> dict[str, FileMetadata]:
-        if self.file_metadata:
-            return self.file_metadata
-        top = self.model_dump(include=set(FileMetadata.model_fields), exclude_none=True)
-        return {"file": FileMetadata.model_validate(top)}
-
-
-def _reference_of(raw: bytes | str) -> str | None:
-    """The header's reference of a message that may not validate, to echo it in the error."""
-    try:
-        reference = json.loads(raw).get("header", {}).get("reference")
-    except (ValueError, AttributeError):
-        return None
-    return reference if isinstance(reference, str) else None
-
-
 def _parse(request: Request, raw: bytes | str, model: type[M]) -> M:
-    request.state.sila_reference = _reference_of(raw)
+    request.state.sila_reference = reference_of(raw)
     return model.model_validate_json(raw)
 
 
@@ -231,37 +114,6 @@ async def _user_caller(request: Request, vault: Vault, body: bytes, header: Head
     return caller
 
 
-def _pagination(found: NumberedPage[Any]) -> dict[str, int]:
-    return {
-        "returned_count": len(found.items),
-        "total_count": found.total_count,
-        "current_page": found.page,
-        "total_pages": found.total_pages,
-    }
-
-
-def _sila_type(catalog: Catalog, doc: Document) -> str:
-    found = catalog.get(doc.type)
-    return (found.alias(DIALECT) if found else None) or DEFAULT_TYPE
-
-
-def _render(catalog: Catalog, user: Subject, doc: Document) -> dict[str, Any]:
-    stored = doc.files[0]
-    filename = stem_of(stored.filename) if stored.filename else str(stored.id)
-    return {
-        "user_handle": user.external_id,
-        "document_id": str(doc.id),
-        "name": doc.name or filename,
-        "filename": filename,
-        "hash": stored.sha256,
-        "type": _sila_type(catalog, doc),
-        "size": str(stored.size),
-        "created": doc.created_at.astimezone(UTC)
-        .replace(tzinfo=None)
-        .isoformat(timespec="microseconds"),
-    }
-
-
 def _resolve(catalog: Catalog, name: str, field_name: str) -> DocumentType:
     found = catalog.by_alias(DIALECT, name)
     if found is None:
@@ -274,10 +126,10 @@ async def get_message(
     emptymessage: Annotated[str, Query(max_length=100)],
 ) -> dict[str, Any]:
     """The empty message the SDKs fetch when they start (no signature needed)."""
-    name = _EMPTY_MESSAGES.get(emptymessage.removesuffix("TestMessage"))
+    name = EMPTY_MESSAGES.get(emptymessage.removesuffix("TestMessage"))
     if name is None:
         raise InvalidInput.field("emptymessage", "unknown_message", "no such message")
-    return {"header": dict(_EMPTY_HEADER), "message": name}
+    return {"header": dict(EMPTY_HEADER), "message": name}
 
 
 @router.post("/document_types")
@@ -302,11 +154,11 @@ async def document_types(
         if (name := t.alias(DIALECT))
     ]
     return JSONResponse(
-        _envelope(
+        success(
             request,
             message="Document type details returned.",
             document_types=types,
-            pagination=_pagination(found),
+            pagination=pagination(found),
         )
     )
 
@@ -342,10 +194,10 @@ async def list_documents(
         vault, caller.actor, query, page=page, per_page=per_page
     )
     return JSONResponse(
-        _envelope(
+        success(
             request,
-            documents=[_render(catalog, caller.user, doc) for doc in found.items],
-            pagination=_pagination(found),
+            documents=[render_document(catalog, caller.user, doc) for doc in found.items],
+            pagination=pagination(found),
         )
     )
 
@@ -477,7 +329,7 @@ async def upload_documents(request: Request, vault: VaultDep) -> JSONResponse:
         made = await documents.create_documents(vault, actor, drafts, upload=session)
     extra = {"document_ids": [str(d.id) for d in made]} if got.multiple else {}
     return JSONResponse(
-        _envelope(
+        success(
             request,
             message="File uploaded successfully.",
             reference_id=request.state.request_id,

@@ -62,6 +62,9 @@ M = TypeVar("M", bound=BaseModel)
 MiB = 1024 * 1024
 # Sila documents a 20 MB request limit; the native limits apply beneath it.
 MAX_REQUEST = 20 * MiB
+# Sila's pagination: pages from 1, 20 a page by default, at most 100.
+PageNumber = Annotated[int, Query(ge=1)]
+PerPage = Annotated[int, Query(ge=1, le=100)]
 _FILE_PART = re.compile(r"^file_[1-9][0-9]{0,2}$")
 
 
@@ -136,8 +139,8 @@ async def get_message(
 async def document_types(
     request: Request,
     vault: VaultDep,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    per_page: PerPage = 20,
 ) -> JSONResponse:
     """The document types Sila names, with their labels and identity types (app signature
     only)."""
@@ -167,8 +170,8 @@ async def document_types(
 async def list_documents(
     request: Request,
     vault: VaultDep,
-    page: Annotated[int, Query(ge=1)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 20,
+    page: PageNumber = 1,
+    per_page: PerPage = 20,
     order: Literal["asc", "desc"] = "asc",
 ) -> JSONResponse:
     body = await request.body()
@@ -231,10 +234,16 @@ class _Planned:
     stored_name: str
 
 
-def _plan(message: UploadMessage, catalog: Catalog) -> dict[str, _Planned]:
+def _plan(message: UploadMessage, catalog: Catalog, max_files: int) -> dict[str, _Planned]:
+    """Each file part's metadata checked and translated, before any file is read."""
     planned: dict[str, _Planned] = {}
     multiple = bool(message.file_metadata)
-    for part, meta in message.per_part().items():
+    per_part = message.per_part()
+    if len(per_part) > max_files:
+        raise InvalidInput.field(
+            "file_metadata", "too_many_files", f"at most {max_files} files per request"
+        )
+    for part, meta in per_part.items():
         prefix = f"file_metadata.{part}." if multiple else ""
         if multiple and not _FILE_PART.match(part):
             raise InvalidInput.field(
@@ -253,7 +262,7 @@ def _plan(message: UploadMessage, catalog: Catalog) -> dict[str, _Planned]:
             raise UnsupportedMediaType(
                 f"{prefix}mime_type: files of type {meta.mime_type} are not accepted",
                 code="unsupported_media_type",
-                errors=[FieldError(f"{prefix}mime_type", "unsupported_media_type", "")],
+                errors=[FieldError(f"{prefix}mime_type", "unsupported_media_type", "not accepted")],
             )
         planned[part] = _Planned(meta, doc_type, f"{meta.filename}.{extension}")
     return planned
@@ -303,6 +312,7 @@ async def upload_documents(request: Request, vault: VaultDep) -> JSONResponse:
     """One file (part ``file``) or several (``file_1`` … with ``file_metadata``), each
     becoming a document of the user."""
     got = _Upload()
+    limits = _limits(request)
 
     async def sign_in(fields: dict[str, list[str]]) -> tuple[Actor, dict[str, str]]:
         raw = fields.get("data")
@@ -314,12 +324,13 @@ async def upload_documents(request: Request, vault: VaultDep) -> JSONResponse:
             raise InvalidInput.field("data", "duplicate_field", "given more than once")
         message = _parse(request, raw[0], UploadMessage)
         got.caller = await _user_caller(request, vault, raw[0].encode(), message.header)
-        got.plan = _plan(message, await load_catalog(vault, got.caller.actor))
+        catalog = await load_catalog(vault, got.caller.actor)
+        got.plan = _plan(message, catalog, limits.max_files)
         got.multiple = bool(message.file_metadata)
         return got.caller.actor, {part: p.stored_name for part, p in got.plan.items()}
 
     parts: list[str] = []
-    async with receive_upload_signed_in_form(request, vault, _limits(request), sign_in, parts) as (
+    async with receive_upload_signed_in_form(request, vault, limits, sign_in, parts) as (
         actor,
         session,
         _,

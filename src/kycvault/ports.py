@@ -7,7 +7,11 @@ not stall other requests.
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol
+
+from kycvault.domain.mrz_correction import Cell
 
 
 class BlobMissing(Exception):
@@ -159,4 +163,40 @@ class SignatureVerifier(Protocol):
         """The address (``0x`` and 40 lower-case hex digits) of the secp256k1 key whose
         recoverable signature ``signature`` (hex of r, s and v; ``0x`` optional) is over
         keccak-256 of ``message``; None when the signature is malformed or recovers no key."""
+        ...
+
+
+class ReadingFailed(Exception):
+    """A file could not be read (undecodable, over a limit, too slow); the message is the
+    reason shown on the processing stage."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageReading:
+    """One page's text (``source``: ``text_layer``, ``ocr`` or ``text``) and, where a
+    machine-readable zone was found on it, OCR's per-cell candidates for that zone."""
+
+    text: str
+    source: str
+    mrz: list[list[Cell]] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FileReading:
+    pages: list[PageReading]
+    # Editing traces as found (EXIF software, XMP tools, PDF revisions, producer, dates).
+    traces: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+class DocumentReader(Protocol):
+    """Reads a file's plaintext: text, MRZ candidates, editing traces. Blocks (it runs
+    decoders and OCR with time and memory limits), so services call it from a thread."""
+
+    def ocr_problem(self) -> str | None:
+        """None when OCR can run here; otherwise why not."""
+        ...
+
+    def read(self, content: bytes, content_type: str, *, ocr: bool, today: date) -> FileReading:
+        """Raises ``ReadingFailed`` with the reason when the file cannot be read."""
         ...

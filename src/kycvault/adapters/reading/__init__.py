@@ -1,0 +1,1 @@
+"""Reading documents: text layers, OCR (Tesseract), MRZ location and edit traces."""

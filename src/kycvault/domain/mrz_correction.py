@@ -1,0 +1,239 @@
+"""Turning what OCR saw into a zone: the MRZ alphabet, each position's character class and the
+check digits decide between the readings OCR offers, never a guess.
+
+OCR reports, for every character cell of a line, its candidate characters best first with a
+confidence (Tesseract's LSTM choices). The general-purpose models misread the ``<`` filler (as
+``K``, ``X`` or ``C``, or drop it) and confuse ``0``/``O``, ``1``/``I``, ``5``/``S``, ``8``/``B``.
+The correction:
+
+1. maps each candidate onto its position's class (a letter where only digits may stand becomes
+   the digit it resembles, and the reverse), and treats a cell where nothing was read as a
+   filler (the adapter places characters into cells by the zone's fixed pitch);
+2. for every check digit that fails, tries the fewest, most plausible substitutions among the
+   candidates of the positions it covers, and keeps one only if it makes the check pass;
+3. in the names field, a lone letter standing between fillers whose own candidates include the
+   filler is read as the filler (no name field of ICAO 9303 ends in single letters separated
+   by fillers, and the reading was offered by OCR itself).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from kycvault.domain.mrz import (
+    FILLER,
+    FORMATS,
+    CharClass,
+    Check,
+    Format,
+    Layout,
+    MrzResult,
+    check_passes,
+    is_state_code,
+    parse,
+)
+
+# A cell: candidate characters, best first, each with a confidence of 0-100.
+Cell = tuple[tuple[str, float], ...]
+
+_TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "J": "1", "T": "1"}
+_TO_DIGIT |= {"Z": "2", "S": "5", "G": "6", "B": "8", "A": "4", "E": "3"}
+_TO_LETTER = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B", "4": "A", "3": "E"}
+# Characters OCR-B readings are known to confuse, both ways.
+_LOOKALIKES: dict[str, str] = {
+    "0": "OQD",
+    "O": "0QD",
+    "Q": "0O9",
+    "D": "0O",
+    "1": "IL",
+    "I": "1L",
+    "L": "1I",
+    "2": "Z",
+    "Z": "2",
+    "5": "S",
+    "S": "5",
+    "6": "G",
+    "G": "6",
+    "8": "B",
+    "B": "8",
+    "9": "Q",
+    "4": "A",
+    "A": "4",
+    "7": "T",
+    "T": "7",
+    "3": "E",
+    "E": "3",
+}
+# What giving up OCR's reading for a look-alike it did not offer costs (confidence points);
+# alternatives OCR offered cost the confidence they trail the best reading by.
+_LOOKALIKE_COST = 40.0
+_MIN_OFFERED = 5.0
+_MAX_CHANGES = 2
+_MAX_OPTIONS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class _Option:
+    char: str
+    cost: float  # confidence given up against the best reading
+
+
+def _fit(char: str, kind: CharClass) -> str | None:
+    """The character as it may stand in a position of class ``kind``; None if it cannot."""
+    if char == FILLER:
+        return char
+    if kind is CharClass.NUMERIC:
+        return char if char.isdigit() else _TO_DIGIT.get(char)
+    if kind is CharClass.ALPHA:
+        return char if char.isalpha() else _TO_LETTER.get(char)
+    return char if char.isalnum() else None
+
+
+def _options(cell: Cell, kind: CharClass) -> list[_Option]:
+    readings = [(ch.upper(), conf) for ch, conf in cell if len(ch) == 1]
+    if not readings:
+        return [_Option(FILLER, 0.0)]
+    best = readings[0][1]
+    found: dict[str, float] = {}
+    for rank, (char, conf) in enumerate(readings):
+        if rank and conf < _MIN_OFFERED:
+            continue
+        fitted = _fit(char, kind)
+        if fitted is not None and fitted not in found:
+            found[fitted] = max(0.0, best - conf) + (0.0 if fitted == char else 1.0)
+    first = next(iter(found), readings[0][0])
+    for lookalike in _LOOKALIKES.get(first, ""):
+        if _fit(lookalike, kind) == lookalike and lookalike not in found:
+            found[lookalike] = _LOOKALIKE_COST
+    if not found:
+        found[FILLER] = _LOOKALIKE_COST
+    ranked = sorted(found.items(), key=lambda item: item[1])
+    return [_Option(char, cost) for char, cost in ranked[:_MAX_OPTIONS]]
+
+
+def _positions(check: Check) -> list[tuple[int, int]]:
+    spans = (*check.over, check.digit)
+    return [(span.line, i) for span in spans for i in range(span.start, span.end)]
+
+
+def _repair(
+    check: Check,
+    grid: list[list[str]],
+    options: list[list[list[_Option]]],
+    frozen: set[tuple[int, int]],
+) -> bool:
+    """Make ``check`` pass with the cheapest change of at most ``_MAX_CHANGES`` positions
+    outside ``frozen``; leaves ``grid`` unchanged and returns False if none does."""
+    if check_passes(check, ["".join(row) for row in grid]):
+        return True
+    choices = [
+        (pos, option)
+        for pos in _positions(check)
+        if pos not in frozen
+        for option in options[pos[0]][pos[1]][1:]
+    ]
+    best: tuple[float, tuple[tuple[tuple[int, int], _Option], ...]] | None = None
+    for count in range(1, _MAX_CHANGES + 1):
+        for combo in itertools.combinations(choices, count):
+            if len({pos for pos, _ in combo}) != count:
+                continue
+            cost = sum(option.cost for _, option in combo)
+            if best is not None and cost >= best[0]:
+                continue
+            saved = [(pos, grid[pos[0]][pos[1]]) for pos, _ in combo]
+            for (line, i), option in combo:
+                grid[line][i] = option.char
+            if check_passes(check, ["".join(row) for row in grid]):
+                best = (cost, combo)
+            for (line, i), char in saved:
+                grid[line][i] = char
+    if best is None:
+        return False
+    for (line, i), option in best[1]:
+        grid[line][i] = option.char
+    return True
+
+
+def _repair_codes(fmt: Format, grid: list[list[str]], options: list[list[list[_Option]]]) -> None:
+    """Issuing state and nationality are codes of a closed list (ISO 3166-1 alpha-3 and
+    ICAO's additions): a code outside it takes the cheapest single alternative inside it."""
+    for name in ("issuing_state", "nationality"):
+        span = fmt.field(name).span
+        row = grid[span.line]
+        if is_state_code("".join(row[span.start : span.end])):
+            continue
+        found: list[tuple[float, int, str]] = []
+        for i in range(span.start, span.end):
+            for option in options[span.line][i][1:]:
+                trial = [*row[span.start : i], option.char, *row[i + 1 : span.end]]
+                if is_state_code("".join(trial)):
+                    found.append((option.cost, i, option.char))
+        if found:
+            _, i, char = min(found)
+            row[i] = char
+
+
+def _clean_names(fmt: Format, grid: list[list[str]], options: list[list[list[_Option]]]) -> None:
+    span = fmt.field("names").span
+    row = grid[span.line]
+    # Right to left, so a run of misread fillers is undone from the filler run it ends.
+    for i in range(span.end - 1, span.start - 1, -1):
+        if row[i] == FILLER:
+            continue
+        left = row[i - 1] if i > span.start else FILLER
+        right = row[i + 1] if i + 1 < span.end else FILLER
+        offered = any(o.char == FILLER for o in options[span.line][i])
+        if left == FILLER and right == FILLER and offered and i > span.start + 1:
+            row[i] = FILLER
+
+
+def correct(cells: Sequence[Sequence[Cell]], fmt: Format, *, today: date) -> MrzResult | None:
+    """The zone of layout ``fmt`` from per-cell OCR candidates (one sequence per line, each
+    exactly as wide as the layout)."""
+    if len(cells) != fmt.lines or any(len(line) != fmt.width for line in cells):
+        return None
+    options = [
+        [_options(cell, fmt.char_class(n, i)) for i, cell in enumerate(line)]
+        for n, line in enumerate(cells)
+    ]
+    grid = [[opts[0].char for opts in line] for line in options]
+    frozen: set[tuple[int, int]] = set()
+    # Field checks first; the composite then may only change what no passing check covers.
+    ordered = sorted(fmt.checks, key=lambda check: check.name == "composite")
+    for check in ordered:
+        if _repair(check, grid, options, frozen):
+            frozen.update(_positions(check))
+    _repair_codes(fmt, grid, options)
+    _clean_names(fmt, grid, options)
+    return parse(["".join(row) for row in grid], today=today)
+
+
+def layouts_for(lines: int, width: int, first_char: str | None = None) -> list[Format]:
+    """Layouts a zone of this shape may have; a leading ``V`` puts the visa first."""
+    found = [fmt for fmt in FORMATS.values() if fmt.lines == lines and fmt.width == width]
+    visa = first_char == "V"
+    return sorted(found, key=lambda fmt: (fmt.layout in (Layout.MRVA, Layout.MRVB)) != visa)
+
+
+def best_reading(cells: Sequence[Sequence[Cell]], *, today: date) -> MrzResult | None:
+    """The best zone over the layouts the shape allows: most check digits passed, then the
+    layout the document code names."""
+    if not cells:
+        return None
+    first = cells[0][0][0][0] if cells[0] and cells[0][0] else None
+    results: list[MrzResult] = []
+    for fmt in layouts_for(len(cells), len(cells[0]), first):
+        result = correct(cells, fmt, today=today)
+        if result is not None:
+            results.append(result)
+    if not results:
+        return None
+    return max(results, key=lambda r: (sum(r.checks.values()) / max(1, len(r.checks)), r.valid))
+
+
+def text_cells(line: str) -> list[Cell]:
+    """Cells for text read without OCR (a PDF's text layer): one certain candidate each."""
+    return [((ch, 100.0),) for ch in line]

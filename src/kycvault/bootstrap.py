@@ -14,6 +14,7 @@ from kycvault.adapters.blobstore_local import LocalBlobStore
 from kycvault.adapters.crypto import AesGcmCipher, load_master_key
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.store import SqlStore, create_database
+from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.config import Settings
@@ -86,6 +87,12 @@ def build_container(settings: Settings) -> Container:
             idempotency_ttl=timedelta(seconds=settings.idempotency_ttl_seconds),
             idempotency_lease=timedelta(seconds=settings.idempotency_lease_seconds),
             signed_request_window=timedelta(seconds=settings.sila_replay_window_seconds),
+            max_read_size=settings.max_read_size,
+        ),
+        reader=SubprocessReader(
+            timeout=settings.reader_timeout_seconds,
+            memory_bytes=settings.reader_memory_mib * 1024 * 1024,
+            tesseract_binary=settings.tesseract_binary,
         ),
         signatures=Secp256k1Verifier(),
         jobs=JobSettings(

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(default=5, ge=1, le=100)
     worker_poll_seconds: float = Field(default=0.5, gt=0, le=60)
 
+    # Processing: each file is read in a child process with these limits; larger files
+    # are not read. ``tesseract`` must be on PATH for OCR.
+    reader_timeout_seconds: float = Field(default=60, gt=0, le=3600)
+    reader_memory_mib: int = Field(default=1536, ge=256)
+    max_read_size: int = Field(default=64 * MiB, ge=1)
+    tesseract_binary: str = "tesseract"
+
     sqlite_pool_size: int = Field(default=8, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"

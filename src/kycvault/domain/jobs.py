@@ -22,6 +22,8 @@ class JobKind(enum.StrEnum):
     # Re-read a freshly stored file from the blob store, check every frame and the SHA-256:
     # proves the store kept what it acknowledged.
     VERIFY_FILE = "file.verify"
+    # Read a document's files: text and OCR, MRZ, classification, authenticity signals.
+    PROCESS_DOCUMENT = "document.process"
 
 
 @dataclass(slots=True)

@@ -58,6 +58,16 @@ def expiry_key(expiry: date | None) -> date:
     return expiry or NO_EXPIRY
 
 
+# Extracted text made searchable is capped: the search index is for finding, not archiving.
+MAX_CONTENT_SEARCH = 8000
+
+
+def content_search(text: str) -> str:
+    """The searchable form of extracted text (appended to ``search_text``); empty for none."""
+    folded = " ".join(text.split())[:MAX_CONTENT_SEARCH].casefold()
+    return SEARCH_SEPARATOR + folded if folded else ""
+
+
 def search_text(name: str | None, filenames: Iterable[str | None]) -> str:
     parts = [name or "", *(f for f in filenames if f)]
     return SEARCH_SEPARATOR.join(parts).casefold()

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import iso3166
 
+from kycvault.domain.processing import Processing
 from kycvault.domain.types import Authenticity, Classification, FileRole, SubjectType
 from kycvault.errors import InvalidInput
 
@@ -116,6 +117,7 @@ class Document:
     created_by: str | None
     updated_by: str | None
     files: list[StoredFile] = field(default_factory=list)
+    processing: Processing = field(default_factory=Processing)
 
     @property
     def classification(self) -> Classification:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from kycvault.domain.catalog import BUILTIN_CATALOG, Catalog
-from kycvault.ports import BlobStore, Cipher, SignatureVerifier, Sniffer
+from kycvault.ports import BlobStore, Cipher, DocumentReader, SignatureVerifier, Sniffer
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.unit_of_work import Store
 
@@ -26,6 +26,8 @@ class Limits:
     download_link_ttl: timedelta = timedelta(minutes=15)
     idempotency_ttl: timedelta = timedelta(hours=24)
     idempotency_lease: timedelta = timedelta(minutes=15)
+    # Files larger than this are not read by processing (their stages fail with a reason).
+    max_read_size: int = 64 * 1024 * 1024
     # How far a signed request's own timestamp may be from now (Sila's ``header.created``):
     # a captured request can be replayed only within this window.
     signed_request_window: timedelta = timedelta(minutes=5)
@@ -61,4 +63,5 @@ class Vault:
     signatures: SignatureVerifier
     catalog: Catalog = BUILTIN_CATALOG
     jobs: JobSettings = field(default_factory=JobSettings)
+    reader: DocumentReader | None = None
     clock: Callable[[], datetime] = field(default=utcnow)

@@ -193,6 +193,8 @@ async def create_documents(
                 for stored in doc.files:
                     await uow.files.add(stored)
                 await job_queue.enqueue_file_checks(vault, uow, doc.files)
+            if doc.files:
+                await job_queue.enqueue_processing(vault, uow, doc)
                 await audit.record(
                     vault,
                     uow,

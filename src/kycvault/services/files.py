@@ -69,7 +69,8 @@ async def add_files(
     await upload.publish()
     try:
         async with vault.store.write() as uow:
-            if await uow.documents.get(actor.tenant_id, document_id, for_update=True) is None:
+            locked = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
+            if locked is None:
                 raise document_not_found()
             count = await uow.files.count(actor.tenant_id, document_id)
             if count + len(staged) > vault.limits.max_files_per_document:
@@ -80,6 +81,8 @@ async def add_files(
                 await uow.files.add(stored)
             await job_queue.enqueue_file_checks(vault, uow, added)
             await uow.documents.sync_files(actor.tenant_id, document_id)
+            locked.files = [*locked.files, *added]
+            await job_queue.enqueue_processing(vault, uow, locked)
             await audit.record(
                 vault,
                 uow,
@@ -124,6 +127,8 @@ async def delete_file(vault: Vault, actor: Actor, document_id: UUID, file_id: UU
             raise file_not_found()
         await uow.files.delete(actor.tenant_id, file_id)
         await uow.documents.sync_files(actor.tenant_id, document_id)
+        doc.files = [f for f in doc.files if f.id != file_id]
+        await job_queue.enqueue_processing(vault, uow, doc)
         await audit.record(
             vault,
             uow,

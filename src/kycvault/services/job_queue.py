@@ -7,9 +7,41 @@ import uuid
 from collections.abc import Sequence
 
 from kycvault.domain.jobs import Job, JobKind, JobState
-from kycvault.domain.models import StoredFile
+from kycvault.domain.models import Document, StoredFile
+from kycvault.domain.processing import Processing, ProcessingSettings
 from kycvault.services.context import Vault
 from kycvault.services.unit_of_work import UnitOfWork
+
+
+def _job(vault: Vault, tenant_id: uuid.UUID, kind: JobKind, document_id: uuid.UUID) -> Job:
+    now = vault.clock()
+    return Job(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        kind=kind,
+        document_id=document_id,
+        file_id=None,
+        state=JobState.QUEUED,
+        attempts=0,
+        max_attempts=vault.jobs.max_attempts,
+        run_after=now,
+        created_at=now,
+    )
+
+
+async def enqueue_processing(vault: Vault, uow: UnitOfWork, document: Document) -> None:
+    """Queue ``document`` (as written in ``uow``) for processing, or, when it has no files
+    left, clear what earlier processing found."""
+    if not document.files:
+        cleared = Processing(generation=document.processing.generation + 1)
+        await uow.documents.set_processing(document.tenant_id, document.id, cleared, content="")
+        document.processing = cleared
+        return
+    tenant = await uow.tenants.get(document.tenant_id)
+    settings = ProcessingSettings.of_tenant(tenant.settings if tenant else {})
+    document.processing = document.processing.queued(settings)
+    await uow.documents.set_processing(document.tenant_id, document.id, document.processing)
+    await uow.jobs.add(_job(vault, document.tenant_id, JobKind.PROCESS_DOCUMENT, document.id))
 
 
 async def enqueue_file_checks(vault: Vault, uow: UnitOfWork, stored: Sequence[StoredFile]) -> None:

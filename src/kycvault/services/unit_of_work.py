@@ -9,7 +9,7 @@ Repository errors are translated by the adapter (a unique-constraint clash becom
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,6 +21,7 @@ from kycvault.domain.catalog import DocumentType
 from kycvault.domain.jobs import Job
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import ApiKey, Document, StoredFile, Subject, Tenant
+from kycvault.domain.processing import Processing
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +102,7 @@ class TenantRepository(Protocol):
     async def set_sila_app(
         self, tenant_id: UUID, handle: str | None, address: str | None
     ) -> None: ...
+    async def set_settings(self, tenant_id: UUID, settings: dict[str, Any]) -> None: ...
     async def list_all(self) -> list[Tenant]: ...
     async def next_number(self) -> int: ...
     async def allocate(self, tenant_id: UUID, kind: Literal["subject", "document"]) -> int:
@@ -156,6 +158,29 @@ class DocumentRepository(Protocol):
         ...
 
     async def page(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> list[Document]: ...
+    async def set_processing(
+        self,
+        tenant_id: UUID,
+        document_id: UUID,
+        processing: Processing,
+        *,
+        extracted_number: str | None = None,
+        content: str | None = None,
+    ) -> None:
+        """Store a document's processing state; with ``content`` (empty for none) also its
+        extracted number and the text its search may find."""
+        ...
+
+    async def holders_of_number(
+        self, tenant_id: UUID, numbers: Sequence[str], other_than: UUID | None
+    ) -> int: ...
+    async def holders_of_file(
+        self, tenant_id: UUID, digests: Sequence[str], other_than: UUID | None
+    ) -> int: ...
+    async def put_text(
+        self, tenant_id: UUID, document_id: UUID, sealed: bytes, characters: int, at: datetime
+    ) -> None: ...
+    async def get_text(self, tenant_id: UUID, document_id: UUID) -> bytes | None: ...
     async def page_at(
         self, tenant_id: UUID, query: DocumentQuery, *, offset: int, limit: int
     ) -> list[Document]: ...

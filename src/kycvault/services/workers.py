@@ -22,7 +22,7 @@ import structlog
 
 from kycvault.domain.jobs import Job, JobKind, retry_delay
 from kycvault.errors import KycVaultError
-from kycvault.services import audit, files
+from kycvault.services import audit, files, processing
 from kycvault.services.context import Actor, Vault
 
 log = structlog.get_logger("kycvault.jobs")
@@ -67,7 +67,16 @@ async def _verify_file(vault: Vault, job: Job) -> Outcome:
     return Outcome({"verified": True, "size": stored.size}, action="file.verified")
 
 
-HANDLERS: dict[JobKind, Handler] = {JobKind.VERIFY_FILE: _verify_file}
+async def _process_document(vault: Vault, job: Job) -> Outcome:
+    result = await processing.run(vault, job)
+    action = "document.processed" if result.get("stored") else None
+    return Outcome(result, action=action, target_type="document")
+
+
+HANDLERS: dict[JobKind, Handler] = {
+    JobKind.VERIFY_FILE: _verify_file,
+    JobKind.PROCESS_DOCUMENT: _process_document,
+}
 
 
 class Worker:
@@ -128,21 +137,23 @@ class Worker:
                     Actor(tenant_id=job.tenant_id, key_id=WORKER_ACTOR),
                     outcome.action,
                     target_type=outcome.target_type,
-                    target_id=job.file_id,
+                    target_id=job.file_id or job.document_id,
                     job=str(job.id),
                 )
 
     async def _give_up(self, job: Job, error: str) -> None:
         async with self.vault.store.write() as uow:
             held = await uow.jobs.bury(job.id, self.name, error, self.vault.clock())
+            if held and job.kind is JobKind.PROCESS_DOCUMENT:
+                await processing.give_up(self.vault, uow, job, error)
             if held:
                 await audit.record(
                     self.vault,
                     uow,
                     Actor(tenant_id=job.tenant_id, key_id=WORKER_ACTOR),
                     f"{job.kind.value}_failed",
-                    target_type="file",
-                    target_id=job.file_id,
+                    target_type="file" if job.file_id else "document",
+                    target_id=job.file_id or job.document_id,
                     outcome="failure",
                     job=str(job.id),
                     error=error[:200],

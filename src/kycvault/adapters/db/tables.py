@@ -161,6 +161,12 @@ documents = sa.Table(
     sa.Column("expiry_key", sa.Date, nullable=False, server_default="9999-12-31"),
     sa.Column("search_text", sa.Text, nullable=False, server_default=""),
     sa.Column("file_count", sa.Integer, nullable=False, server_default="0"),
+    # Processing results (kycvault.domain.processing); null until first queued.
+    sa.Column("processing", sa.JSON, nullable=True),
+    # The MRZ's document number, and the extracted text where the tenant made it searchable
+    # (appended to search_text, so the trigram index serves it).
+    sa.Column("extracted_number", sa.String(64), nullable=True),
+    sa.Column("content_search", sa.Text, nullable=False, server_default=""),
     sa.UniqueConstraint("tenant_id", "number"),
     sa.Index(None, "tenant_id", "created_at", "id"),
     sa.Index(None, "tenant_id", "name_key", "id"),
@@ -170,6 +176,9 @@ documents = sa.Table(
     # The type is the filter clients use most; it gets an index for each sort.
     sa.Index(None, "tenant_id", "type", "name_key", "id"),
     sa.Index(None, "tenant_id", "type", "expiry_key", "id"),
+    # The duplicate-number signal looks a number up among declared and extracted ones.
+    sa.Index(None, "tenant_id", "id_number"),
+    sa.Index(None, "tenant_id", "extracted_number"),
 )
 # Rare subsets get partial indexes, so "only the library" or "only empty documents" pages do
 # not walk the whole tenant looking for matches.
@@ -222,6 +231,17 @@ files = sa.Table(
     sa.Column("created_by", sa.String(40), nullable=True),
     sa.Index(None, "document_id", "position"),
     sa.Index(None, "tenant_id", "sha256"),
+)
+
+# Text read from a document's files, encrypted like the files themselves.
+document_texts = sa.Table(
+    "document_texts",
+    metadata,
+    sa.Column("document_id", sa.Uuid, primary_key=True),
+    _tenant_fk(),
+    sa.Column("sealed", sa.LargeBinary, nullable=False),
+    sa.Column("characters", sa.Integer, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 
 document_types = sa.Table(

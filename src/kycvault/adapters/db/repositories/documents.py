@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
 from kycvault.adapters.db.repositories._base import Repo, deferrable, seek_rows
-from kycvault.adapters.db.tables import documents, files, tenants
+from kycvault.adapters.db.tables import document_texts, documents, files, tenants
 from kycvault.domain import listing
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document, StoredFile
+from kycvault.domain.processing import Processing
 from kycvault.domain.types import Authenticity, Classification, FileRole
 from kycvault.services.unit_of_work import Seek
 
@@ -38,7 +39,16 @@ _SAMPLE_ROWS = 1_000
 _DOCUMENT_COLUMNS = [
     c
     for c in documents.c
-    if c.name not in {"tenant_id", "name_key", "expiry_key", "search_text", "file_count"}
+    if c.name
+    not in {
+        "tenant_id",
+        "name_key",
+        "expiry_key",
+        "search_text",
+        "file_count",
+        "extracted_number",
+        "content_search",
+    }
 ]
 _FILE_COLUMNS = [c for c in files.c if c.name != "tenant_id"]
 _GET_DOCUMENT = sa.select(*_DOCUMENT_COLUMNS).where(
@@ -101,6 +111,7 @@ def _document(row: RowMapping, tenant_id: UUID, attached: list[StoredFile]) -> D
         created_by=row["created_by"],
         updated_by=row["updated_by"],
         files=attached,
+        processing=Processing.of(row["processing"]),
     )
 
 
@@ -129,6 +140,12 @@ def _derived(name: str | None, expiry: Any, filenames: list[str | None]) -> dict
         "search_text": listing.search_text(name, filenames),
         "file_count": len(filenames),
     }
+
+
+def _with_content(base: str) -> Any:
+    """The searchable text: the derived part, then whatever extracted text the tenant made
+    searchable (kept in ``content_search`` so that edits of the name keep it)."""
+    return sa.literal(base, sa.Text) + documents.c.content_search
 
 
 def _day_start(day: Any) -> datetime:
@@ -185,6 +202,7 @@ class SqlDocuments(Repo):
                 "number": document.number,
                 "created_at": document.created_at,
                 "created_by": document.created_by,
+                "processing": document.processing.as_dict(),
                 **_document_values(document),
             },
         )
@@ -210,10 +228,12 @@ class SqlDocuments(Repo):
 
     @deferrable
     def update(self, document: Document) -> None:
+        values = _document_values(document)
+        values["search_text"] = _with_content(values["search_text"])
         self._conn.execute(
             documents.update()
             .where(documents.c.tenant_id == document.tenant_id, documents.c.id == document.id)
-            .values(**_document_values(document))
+            .values(**values)
         )
 
     @deferrable
@@ -233,16 +253,124 @@ class SqlDocuments(Repo):
                 .order_by(files.c.position)
             )
         ).scalars()
+        values = _derived(row["name"], row["expiry_date"], list(names))
+        values["search_text"] = _with_content(values["search_text"])
         self._conn.execute(
             documents.update()
             .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
-            .values(**_derived(row["name"], row["expiry_date"], list(names)))
+            .values(**values)
         )
+
+    @deferrable
+    def set_processing(
+        self,
+        tenant_id: UUID,
+        document_id: UUID,
+        processing: Processing,
+        *,
+        extracted_number: str | None = None,
+        content: str | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"processing": processing.as_dict()}
+        if content is not None:
+            values["extracted_number"] = extracted_number
+            searchable = listing.content_search(content)
+            row = self._one(
+                sa.select(documents.c.name, documents.c.expiry_date).where(
+                    documents.c.tenant_id == tenant_id, documents.c.id == document_id
+                )
+            )
+            names = self._conn.execute(
+                sa.select(files.c.filename).where(
+                    files.c.tenant_id == tenant_id, files.c.document_id == document_id
+                )
+            ).scalars()
+            if row is not None:
+                base = listing.search_text(row["name"], list(names))
+                values["search_text"] = base + searchable
+            values["content_search"] = searchable
+        self._conn.execute(
+            documents.update()
+            .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
+            .values(**values)
+        )
+
+    def holders_of_number(
+        self, tenant_id: UUID, numbers: Sequence[str], other_than: UUID | None
+    ) -> int:
+        """How many subjects other than ``other_than`` hold a document declared or read
+        with one of ``numbers``."""
+        wanted = [n for n in dict.fromkeys(numbers) if n]
+        if not wanted:
+            return 0
+        holders = sa.select(sa.func.count(sa.distinct(documents.c.subject_id))).where(
+            documents.c.tenant_id == tenant_id,
+            sa.or_(documents.c.id_number.in_(wanted), documents.c.extracted_number.in_(wanted)),
+            documents.c.subject_id.is_not(None),
+        )
+        if other_than is not None:
+            holders = holders.where(documents.c.subject_id != other_than)
+        return int(self._conn.execute(holders).scalar() or 0)
+
+    def holders_of_file(
+        self, tenant_id: UUID, digests: Sequence[str], other_than: UUID | None
+    ) -> int:
+        """How many subjects other than ``other_than`` have a file with one of ``digests``."""
+        if not digests:
+            return 0
+        holders = (
+            sa.select(sa.func.count(sa.distinct(documents.c.subject_id)))
+            .select_from(files.join(documents, files.c.document_id == documents.c.id))
+            .where(
+                files.c.tenant_id == tenant_id,
+                files.c.sha256.in_(list(digests)),
+                documents.c.subject_id.is_not(None),
+            )
+        )
+        if other_than is not None:
+            holders = holders.where(documents.c.subject_id != other_than)
+        return int(self._conn.execute(holders).scalar() or 0)
+
+    @deferrable
+    def put_text(
+        self, tenant_id: UUID, document_id: UUID, sealed: bytes, characters: int, at: datetime
+    ) -> None:
+        self._conn.execute(
+            document_texts.delete().where(
+                document_texts.c.tenant_id == tenant_id,
+                document_texts.c.document_id == document_id,
+            )
+        )
+        self._conn.execute(
+            document_texts.insert(),
+            {
+                "document_id": document_id,
+                "tenant_id": tenant_id,
+                "sealed": sealed,
+                "characters": characters,
+                "updated_at": at,
+            },
+        )
+
+    def get_text(self, tenant_id: UUID, document_id: UUID) -> bytes | None:
+        row = self._one(
+            sa.select(document_texts.c.sealed).where(
+                document_texts.c.tenant_id == tenant_id,
+                document_texts.c.document_id == document_id,
+            )
+        )
+        return bytes(row["sealed"]) if row is not None else None
 
     @deferrable
     def delete(self, tenant_id: UUID, document_id: UUID) -> None:
         self._conn.execute(
             files.delete().where(files.c.tenant_id == tenant_id, files.c.document_id == document_id)
+        )
+        self._conn.execute(
+            document_texts.delete().where(
+                document_texts.c.tenant_id == tenant_id,
+                document_texts.c.document_id == document_id,
+            )
         )
         result = self._conn.execute(
             documents.delete()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -76,6 +76,12 @@ class SqlTenants(Repo):
             tenants.update()
             .where(tenants.c.id == tenant_id)
             .values(sila_app_handle=handle, sila_app_address=address)
+        )
+
+    @deferrable
+    def set_settings(self, tenant_id: UUID, settings: dict[str, Any]) -> None:
+        self._conn.execute(
+            tenants.update().where(tenants.c.id == tenant_id).values(settings=settings)
         )
 
     def list_all(self) -> list[Tenant]:

@@ -1,0 +1,365 @@
+"""Processing documents: queueing, the worker's run of the stages, reprocessing, and the
+tenant's processing settings.
+
+A document is queued in the transaction that changes its files (``queue``); a worker then
+reads every file through the reader port (in a child process, with limits), and computes
+the classification, the MRZ and the authenticity signals in the domain. Results are stored
+only if the document was not queued again meanwhile (its ``generation`` is unchanged): a
+newer job will produce the newer answer. A file that cannot be read marks the stages that
+needed it ``failed`` with the reason; it never makes the job retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, replace
+from typing import Any
+from uuid import UUID
+
+import structlog
+
+from kycvault.domain import authenticity
+from kycvault.domain.classification import Classification, agrees, classify
+from kycvault.domain.jobs import Job
+from kycvault.domain.models import Document, StoredFile
+from kycvault.domain.mrz import MrzResult
+from kycvault.domain.mrz_correction import best_reading
+from kycvault.domain.processing import (
+    SETTINGS_KEY,
+    Processing,
+    ProcessingSettings,
+    Stage,
+    StageStatus,
+)
+from kycvault.errors import InvalidInput
+from kycvault.ports import FileReading, ReadingFailed
+from kycvault.services import audit, files, job_queue
+from kycvault.services.catalog import tenant_catalog
+from kycvault.services.context import Actor, Vault
+from kycvault.services.documents import document_not_found
+from kycvault.services.unit_of_work import UnitOfWork
+
+log = structlog.get_logger("kycvault.processing")
+
+_TEXT_LABEL = "document-text"
+# A confident classification may replace the declared type (when the tenant allows it).
+_OVERWRITE_CONFIDENCE = 0.8
+
+
+async def _settings(uow: UnitOfWork, tenant_id: UUID) -> ProcessingSettings:
+    tenant = await uow.tenants.get(tenant_id)
+    return ProcessingSettings.of_tenant(tenant.settings if tenant else {})
+
+
+async def reprocess(vault: Vault, actor: Actor, document_id: UUID) -> Document:
+    async with vault.store.write() as uow:
+        document = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
+        if document is None:
+            raise document_not_found()
+        if not document.files:
+            raise InvalidInput.field("files", "no_files", "the document has no files to process")
+        await job_queue.enqueue_processing(vault, uow, document)
+        await audit.record(
+            vault,
+            uow,
+            actor,
+            "document.reprocess_requested",
+            target_type="document",
+            target_id=document_id,
+        )
+    return document
+
+
+async def get_settings(vault: Vault, actor: Actor) -> ProcessingSettings:
+    async with vault.store.read() as uow:
+        return await _settings(uow, actor.tenant_id)
+
+
+async def update_settings(
+    vault: Vault, actor: Actor, changes: dict[str, Any]
+) -> ProcessingSettings:
+    known = set(ProcessingSettings.__dataclass_fields__)
+    for name, value in changes.items():
+        if name not in known:
+            raise InvalidInput.field(name, "unknown_field", "not a processing setting")
+        if not isinstance(value, bool):
+            raise InvalidInput.field(name, "invalid_type", "must be true or false")
+    async with vault.store.write() as uow:
+        await uow.tenants.lock(actor.tenant_id)
+        tenant = await uow.tenants.get(actor.tenant_id)
+        current = dict(tenant.settings if tenant else {})
+        merged = {**ProcessingSettings.of_tenant(current).as_dict(), **changes}
+        current[SETTINGS_KEY] = merged
+        await uow.tenants.set_settings(actor.tenant_id, current)
+        await audit.record(
+            vault,
+            uow,
+            actor,
+            "settings.updated",
+            target_type="tenant",
+            target_id=actor.tenant_id,
+            fields=sorted(changes),
+        )
+    return ProcessingSettings.of(merged)
+
+
+async def get_text(vault: Vault, actor: Actor, document_id: UUID) -> str | None:
+    """The text read from a document's files (decrypted), audited as a read."""
+    async with vault.store.write() as uow:
+        document = await uow.documents.get(actor.tenant_id, document_id)
+        if document is None:
+            raise document_not_found()
+        sealed = await uow.documents.get_text(actor.tenant_id, document_id)
+        await audit.record(
+            vault, uow, actor, "document.text_read", target_type="document", target_id=document_id
+        )
+    if sealed is None:
+        return None
+    plain = vault.cipher.open_record(_TEXT_LABEL, sealed, _text_aad(actor.tenant_id, document_id))
+    return plain.decode()
+
+
+def _text_aad(tenant_id: UUID, document_id: UUID) -> bytes:
+    return tenant_id.bytes + document_id.bytes
+
+
+@dataclass(slots=True)
+class _Read:
+    readings: list[FileReading]
+    failures: list[str]
+
+    @property
+    def text(self) -> str:
+        return "\n\n".join(p.text for r in self.readings for p in r.pages if p.text.strip())
+
+
+async def _read_file(vault: Vault, stored: StoredFile, *, ocr: bool) -> FileReading:
+    if vault.reader is None:
+        raise ReadingFailed("this vault has no document reader")
+    if stored.size > vault.limits.max_read_size:
+        raise ReadingFailed(
+            f"the file is larger than the {vault.limits.max_read_size} bytes read for processing"
+        )
+    content = await files.open_stored(vault, stored)
+    parts = []
+    try:
+        async for chunk in content.stream():
+            parts.append(chunk)
+    finally:
+        content.close()
+    today = vault.clock().date()
+    reader = vault.reader
+    return await asyncio.to_thread(
+        reader.read, b"".join(parts), stored.content_type, ocr=ocr, today=today
+    )
+
+
+async def _read_all(vault: Vault, document: Document, *, ocr: bool) -> _Read:
+    result = _Read([], [])
+    for stored in document.files:
+        try:
+            result.readings.append(await _read_file(vault, stored, ocr=ocr))
+        except ReadingFailed as exc:
+            result.failures.append(f"{stored.filename or stored.id}: {exc}")
+    return result
+
+
+def _best_mrz(read: _Read, vault: Vault) -> MrzResult | None:
+    today = vault.clock().date()
+    found = [
+        result
+        for reading in read.readings
+        for page in reading.pages
+        if page.mrz
+        for result in [best_reading(page.mrz, today=today)]
+        if result is not None
+    ]
+    if not found:
+        return None
+    return max(found, key=lambda r: (r.valid, sum(r.checks.values())))
+
+
+def _extracted(mrz: MrzResult | None, read: _Read) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "pages": sum(len(r.pages) for r in read.readings),
+        "characters": len(read.text),
+        "sources": sorted({p.source for r in read.readings for p in r.pages}),
+    }
+    if mrz is not None:
+        out["mrz"] = mrz.as_dict()
+    return out
+
+
+async def _duplicates(vault: Vault, document: Document, mrz: MrzResult | None) -> tuple[int, int]:
+    numbers = [
+        document.id_number or "",
+        authenticity.normalise_number(document.id_number),
+        authenticity.normalise_number(mrz.document_number) if mrz else "",
+    ]
+    async with vault.store.read() as uow:
+        same_file = await uow.documents.holders_of_file(
+            document.tenant_id, [f.sha256 for f in document.files], document.subject_id
+        )
+        same_number = await uow.documents.holders_of_number(
+            document.tenant_id, numbers, document.subject_id
+        )
+    return same_file, same_number
+
+
+def _status(enabled: bool, ok: bool) -> StageStatus:
+    if not enabled:
+        return StageStatus.UNAUTHORIZED
+    return StageStatus.COMPLETED if ok else StageStatus.FAILED
+
+
+async def run(vault: Vault, job: Job) -> dict[str, Any]:
+    """The worker's part: run the stages of the job's document and store what they found."""
+    if job.document_id is None:
+        return {"skipped": "no_document"}
+    async with vault.store.write() as uow:
+        document = await uow.documents.get(job.tenant_id, job.document_id, for_update=True)
+        if document is None:
+            return {"skipped": "document_deleted"}
+        settings = await _settings(uow, job.tenant_id)
+        generation = document.processing.generation
+        started = document.processing.started()
+        await uow.documents.set_processing(job.tenant_id, document.id, started)
+    problem = vault.reader.ocr_problem() if vault.reader is not None else None
+    read = await _read_all(vault, document, ocr=settings.ocr)
+    text = read.text if settings.ocr else ""
+    mrz = _best_mrz(read, vault) if settings.ocr else None
+    readable = bool(read.readings)
+    stages: dict[Stage, StageStatus] = {}
+    # Reasons are kept for stages that failed or are switched off, and for an OCR stage
+    # that completed with some files unreadable.
+    reasons: dict[Stage, str] = {
+        s: r for s, r in started.reasons.items() if started.stages[s] is StageStatus.UNAUTHORIZED
+    }
+    failure = "; ".join(read.failures)[:500] or "no file could be read"
+    needs_ocr = any(f.content_type.startswith("image/") for f in document.files)
+    if settings.ocr and problem and needs_ocr and not text:
+        stages[Stage.OCR], reasons[Stage.OCR] = StageStatus.FAILED, problem
+    else:
+        stages[Stage.OCR] = _status(settings.ocr, readable)
+        if settings.ocr and not readable:
+            reasons[Stage.OCR] = failure
+        elif read.failures:
+            reasons[Stage.OCR] = "; ".join(read.failures)[:500]
+    found: Classification | None = classify(text, mrz) if settings.classification else None
+    stages[Stage.CLASSIFICATION] = _status(settings.classification, readable)
+    if settings.classification and not readable:
+        reasons[Stage.CLASSIFICATION] = failure
+    stages[Stage.AUTHENTICITY] = _status(settings.authenticity, readable)
+    if settings.authenticity and not readable:
+        reasons[Stage.AUTHENTICITY] = failure
+    same_file, same_number = await _duplicates(vault, document, mrz)
+    declared_type = document.type
+    type_agrees = found is None or agrees(declared_type, found.type)
+    signals = (
+        authenticity.evaluate(
+            authenticity.Facts(
+                today=vault.clock().date(),
+                declared_number=document.id_number,
+                declared_expiry=document.expiry_date,
+                declared_country=document.issuing_country,
+                mrz=mrz,
+                traces=[r.traces for r in read.readings],
+                same_file_elsewhere=same_file,
+                same_number_elsewhere=same_number,
+                declared_type=declared_type,
+                classified_type=found.type if found else None,
+                type_agrees=type_agrees,
+            )
+        )
+        if settings.authenticity and readable
+        else []
+    )
+    classification = None
+    if found is not None:
+        classification = {
+            **found.as_dict(),
+            "declared": declared_type,
+            "agrees": type_agrees,
+            "applied": False,
+        }
+    result = replace(
+        started,
+        stages=stages,
+        reasons=reasons,
+        extracted=_extracted(mrz, read) if readable else {},
+        classification=classification,
+        authenticity_score=authenticity.score(signals) if signals else None,
+        signals=[s.as_dict() for s in signals],
+        processed_at=vault.clock().isoformat(),
+    )
+    stored = await _store(vault, job, generation, result, text, mrz, settings, found)
+    return {"generation": generation, "stored": stored, "stages": result.as_dict()["stages"]}
+
+
+async def _store(
+    vault: Vault,
+    job: Job,
+    generation: int,
+    result: Processing,
+    text: str,
+    mrz: MrzResult | None,
+    settings: ProcessingSettings,
+    found: Classification | None,
+) -> bool:
+    assert job.document_id is not None
+    tenant_id, document_id = job.tenant_id, job.document_id
+    sealed = vault.cipher.seal_record(_TEXT_LABEL, text.encode(), _text_aad(tenant_id, document_id))
+    async with vault.store.write() as uow:
+        document = await uow.documents.get(tenant_id, document_id, for_update=True)
+        if document is None or document.processing.generation != generation:
+            return False  # deleted, or queued again: the newer job will answer
+        if found is not None and result.classification is not None:
+            overwrite = await _overwrite_type(vault, uow, document, found, settings)
+            result.classification["applied"] = overwrite
+        await uow.documents.set_processing(
+            tenant_id,
+            document_id,
+            result,
+            extracted_number=authenticity.normalise_number(mrz.document_number) or None
+            if mrz
+            else None,
+            content=text if settings.searchable_text else "",
+        )
+        if text:
+            await uow.documents.put_text(tenant_id, document_id, sealed, len(text), vault.clock())
+    return True
+
+
+async def _overwrite_type(
+    vault: Vault,
+    uow: UnitOfWork,
+    document: Document,
+    found: Classification,
+    settings: ProcessingSettings,
+) -> bool:
+    """Argyle lets the classification replace the declared type; here only where the tenant
+    chose that, the classification is confident, and the document's files fit the new
+    type's roles."""
+    if not settings.classification_overwrites_type or found.confidence < _OVERWRITE_CONFIDENCE:
+        return False
+    if agrees(document.type, found.type) and document.type != "other_document":
+        return False
+    catalog = await tenant_catalog(vault, uow, Actor(document.tenant_id, "worker"))
+    new_type = catalog.get(found.type)
+    if new_type is None or not all(new_type.allows_role(f.role) for f in document.files):
+        return False
+    await uow.documents.update(replace(document, type=new_type.name, updated_at=vault.clock()))
+    return True
+
+
+async def give_up(vault: Vault, uow: UnitOfWork, job: Job, error: str) -> None:
+    """A processing job that failed too often: its stages are marked failed."""
+    if job.document_id is None:
+        return
+    document = await uow.documents.get(job.tenant_id, job.document_id, for_update=True)
+    if document is None:
+        return
+    reason = f"processing gave up after {job.attempts} attempts ({error[:200]})"
+    await uow.documents.set_processing(
+        job.tenant_id, job.document_id, document.processing.failed(reason)
+    )

@@ -9,7 +9,7 @@ Repository errors are translated by the adapter (a unique-constraint clash becom
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +20,15 @@ from uuid import UUID
 from kycvault.domain.catalog import DocumentType
 from kycvault.domain.jobs import Job
 from kycvault.domain.listing import DocumentQuery
-from kycvault.domain.models import ApiKey, Document, StoredFile, Subject, Tenant
+from kycvault.domain.models import (
+    ApiKey,
+    Document,
+    FileAnswer,
+    QuestionnaireResponse,
+    StoredFile,
+    Subject,
+    Tenant,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +150,10 @@ class DocumentRepository(Protocol):
         ...
 
     async def get_by_number(self, tenant_id: UUID, number: int) -> Document | None: ...
+    async def get_many(self, tenant_id: UUID, document_ids: Sequence[UUID]) -> list[Document]:
+        """The documents found among ``document_ids``, with their files, in no set order."""
+        ...
+
     async def update(self, document: Document) -> None: ...
     async def sync_files(self, tenant_id: UUID, document_id: UUID) -> None:
         """Recompute what a document derives from its files, after files change."""
@@ -217,6 +229,26 @@ class JobRepository(Protocol):
     async def counts(self) -> dict[str, int]: ...
 
 
+class ResponseRepository(Protocol):
+    async def add(self, response: QuestionnaireResponse) -> None: ...
+    async def get(self, tenant_id: UUID, response_id: UUID) -> QuestionnaireResponse | None: ...
+    async def delete(self, tenant_id: UUID, response_id: UUID) -> None:
+        """Delete the response and its file answers (the documents stay)."""
+        ...
+
+    async def exists_for_subject(self, tenant_id: UUID, subject_id: UUID) -> bool: ...
+    async def add_answer(self, answer: FileAnswer) -> None: ...
+    async def get_answer(self, tenant_id: UUID, answer_id: UUID) -> FileAnswer | None: ...
+    async def answers(self, tenant_id: UUID, response_id: UUID) -> list[FileAnswer]:
+        """A response's file answers, oldest first."""
+        ...
+
+    async def delete_answer(self, tenant_id: UUID, answer_id: UUID) -> None: ...
+    async def references(self, tenant_id: UUID, document_id: UUID) -> bool:
+        """Whether any file answer references the document."""
+        ...
+
+
 class AuditRepository(Protocol):
     async def add(self, event: AuditEvent) -> None: ...
     async def list_for(self, tenant_id: UUID, *, limit: int = 100) -> list[AuditEvent]: ...
@@ -241,6 +273,8 @@ class UnitOfWork(Protocol):
     def idempotency(self) -> IdempotencyRepository: ...
     @property
     def jobs(self) -> JobRepository: ...
+    @property
+    def responses(self) -> ResponseRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from kycvault.domain.models import (
     normalize_country,
 )
 from kycvault.domain.types import Authenticity, FileRole
-from kycvault.errors import InvalidInput, NotFound, UnknownDocumentType
+from kycvault.errors import Conflict, InvalidInput, NotFound, UnknownDocumentType
 from kycvault.services import audit, job_queue
 from kycvault.services.attachments import (
     check_client_hashes,
@@ -55,6 +55,13 @@ MUTABLE_FIELDS = frozenset(
 
 def document_not_found() -> NotFound:
     return NotFound("no such document", code="document_not_found")
+
+
+def document_in_use() -> Conflict:
+    return Conflict(
+        "a questionnaire response references this document; remove the answer first",
+        code="document_in_use",
+    )
 
 
 def resolve_type(catalog: Catalog, value: str, *, field: str = "type") -> DocumentType:
@@ -132,12 +139,14 @@ async def create_document(
     upload: UploadSession | None = None,
     roles: Sequence[FileRole | None] = (),
     hashes: Sequence[str | None] = (),
+    along: Callable[[UnitOfWork, Document], Awaitable[None]] | None = None,
 ) -> Document:
     """A document from metadata, with the files of ``upload`` if given.
 
     The staged blobs are published (moved into place, durably) before the transaction that
     records them commits, and removed again if it fails: a crash leaves at worst an
-    unreferenced blob, never a row without its blob.
+    unreferenced blob, never a row without its blob. ``along`` writes what must commit or
+    fail with the document (a file answer that references it), in the same transaction.
     """
     if values.get("type") is None:
         raise InvalidInput.field("type", "required", "a document needs a type")
@@ -179,6 +188,8 @@ async def create_document(
                 target_id=doc.id,
                 files=len(doc.files),
             )
+            if along is not None:
+                await along(uow, doc)
     except BaseException:
         if upload is not None:
             await upload.discard()
@@ -234,24 +245,33 @@ async def update_document(
 
 async def delete_document(vault: Vault, actor: Actor, document_id: UUID) -> None:
     """Delete the rows first, then the blobs: a failure in between leaves unreferenced
-    ciphertext (whose data keys went with the rows), never a row without its blob. Stored
-    idempotent responses that show the document go with it."""
+    ciphertext (whose data keys went with the rows), never a row without its blob. A
+    document that a questionnaire response references stays (409 ``document_in_use``)."""
     async with vault.store.write() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
         if doc is None:
             raise document_not_found()
-        await uow.documents.delete(actor.tenant_id, document_id)
-        await uow.idempotency.purge_target(actor.tenant_id, document_id)
-        await audit.record(
-            vault,
-            uow,
-            actor,
-            "document.deleted",
-            target_type="document",
-            target_id=document_id,
-            files=len(doc.files),
-        )
-    await delete_blobs(vault, [f.blob_key for f in doc.files])
+        if await uow.responses.references(actor.tenant_id, document_id):
+            raise document_in_use()
+        blobs = await remove_document(vault, uow, actor, doc)
+    await delete_blobs(vault, blobs)
+
+
+async def remove_document(vault: Vault, uow: UnitOfWork, actor: Actor, doc: Document) -> list[str]:
+    """Delete a document's rows within ``uow``; the blob keys to delete once it commits.
+    Stored idempotent responses that show the document go with it."""
+    await uow.documents.delete(actor.tenant_id, doc.id)
+    await uow.idempotency.purge_target(actor.tenant_id, doc.id)
+    await audit.record(
+        vault,
+        uow,
+        actor,
+        "document.deleted",
+        target_type="document",
+        target_id=doc.id,
+        files=len(doc.files),
+    )
+    return [f.blob_key for f in doc.files]
 
 
 async def delete_blobs(vault: Vault, keys: Sequence[str]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 from uuid import UUID
 
@@ -82,9 +83,14 @@ async def render(vault: Vault, actor: Actor, found: list[Document]) -> list[Docu
     return [DocumentOut.of(doc, type_label(loaded, doc.type)) for doc in found]
 
 
-async def delete(request: Request, vault: Vault, actor: Actor, doc: Document) -> Response:
+async def delete(
+    request: Request, vault: Vault, actor: Actor, find: Callable[[], Awaitable[Document]]
+) -> Response:
+    """Delete the document ``find`` looks up; the lookup runs inside the idempotent part, so
+    a retried delete gets its 204 again rather than a 404."""
+
     async def run() -> Response:
-        await documents.delete_document(vault, actor, doc.id)
+        await documents.delete_document(vault, actor, (await find()).id)
         return Response(status_code=204)
 
     return await idempotent(request, vault, actor, b"", run)
@@ -169,7 +175,7 @@ async def delete_document(
     document_id: str, request: Request, vault: VaultDep, actor: ActorDep
 ) -> Response:
     """Delete a document (400 while a questionnaire response references it)."""
-    return await delete(request, vault, actor, await _document(vault, actor, document_id))
+    return await delete(request, vault, actor, lambda: _document(vault, actor, document_id))
 
 
 @router.get(f"{V1}/documents/{{document_id}}/download/")

@@ -104,8 +104,9 @@ async def delete_entity_document(
     entity_id: str, document_id: str, request: Request, vault: VaultDep, actor: ActorDep
 ) -> Response:
     """Delete the entity's document (400 while a questionnaire response references it)."""
-    doc = await _document(vault, actor, entity_id, document_id)
-    return await delete(request, vault, actor, doc)
+    return await delete(
+        request, vault, actor, lambda: _document(vault, actor, entity_id, document_id)
+    )
 
 
 @router.get(f"{V1}/entities/{{entity_id}}/documents/{{document_id}}/download/")

@@ -158,10 +158,11 @@ async def delete_response(
     response_id: str, request: Request, vault: VaultDep, actor: ActorDep
 ) -> Response:
     """Delete the response and its file answers; their documents stay with the entity."""
-    response = await _response(vault, actor, response_id)
 
     async def run() -> Response:
-        await responses.delete_response(vault, actor, response.id)
+        await responses.delete_response(
+            vault, actor, (await _response(vault, actor, response_id)).id
+        )
         return Response(status_code=204)
 
     return await idempotent(request, vault, actor, b"", run)
@@ -203,10 +204,10 @@ async def delete_file_answer(
     response_id: str, attachment_id: str, request: Request, vault: VaultDep, actor: ActorDep
 ) -> Response:
     """Delete the file answer and its document."""
-    response = await _response(vault, actor, response_id)
-    answer_id = parse_id(attachment_id, responses.answer_not_found())
 
     async def run() -> Response:
+        response = await _response(vault, actor, response_id)
+        answer_id = parse_id(attachment_id, responses.answer_not_found())
         await responses.delete_file_answer(vault, actor, response.id, answer_id)
         return Response(status_code=204)
 

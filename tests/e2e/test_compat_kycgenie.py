@@ -5,8 +5,12 @@ classification table, the error table, then each limit and bad input."""
 from __future__ import annotations
 
 import hashlib
+import json
+import shutil
+import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -73,6 +77,126 @@ def _made(response: httpx2.Response) -> dict[str, Any]:
 def _library(kg: httpx2.Client) -> list[str]:
     listed = kg.get(f"{PREFIX}/api/v1/documents/", params={"limit": 1000}).json()
     return [d["id"] for d in listed["documents"]]
+
+
+# ------------------------------------------------------------------ the seed's curl examples
+
+HOST = "https://api.kycgenie.com"
+SEED_DOCUMENT = "550e8400-e29b-41d4-a716-446655440000"
+SEED_ENTITY = "a1b2c3d4-e5f6-7890-abcd-ef1234567890"
+# Every curl example of the seed page, as written there, in its order.
+SEED_CURL_TEXT = r"""
+curl -X POST https://api.kycgenie.com/api/v1/documents/upload/ \
+-H "Authorization: Bearer YOUR_API_KEY" \
+-F "file=@financial_statement.pdf" \
+-F "document_type=Financial Statement"
+
+curl -X POST https://api.kycgenie.com/api/v2/documents/upload/ \
+-H "Authorization: Bearer YOUR_API_KEY" \
+-F "file=@financial_statement.pdf" \
+-F "document_type=Financial Statement"
+
+curl https://api.kycgenie.com/api/v1/documents/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl https://api.kycgenie.com/api/v2/documents/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl https://api.kycgenie.com/api/v1/documents/550e8400-e29b-41d4-a716-446655440000/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl https://api.kycgenie.com/api/v2/documents/550e8400-e29b-41d4-a716-446655440000/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl -X DELETE https://api.kycgenie.com/api/v1/documents/550e8400-e29b-41d4-a716-446655440000/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl -X DELETE https://api.kycgenie.com/api/v2/documents/550e8400-e29b-41d4-a716-446655440000/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl https://api.kycgenie.com/api/v1/documents/550e8400-e29b-41d4-a716-446655440000/download/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl https://api.kycgenie.com/api/v2/documents/550e8400-e29b-41d4-a716-446655440000/download/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl -X POST https://api.kycgenie.com/api/v1/entities/a1b2c3d4-e5f6-7890-abcd-ef1234567890/documents/upload/ \
+-H "Authorization: Bearer YOUR_API_KEY" \
+-F "file=@bank_statement.pdf" \
+-F "document_type=Bank Statement"
+
+curl -X POST https://api.kycgenie.com/api/v2/entities/a1b2c3d4-e5f6-7890-abcd-ef1234567890/documents/ \
+-H "Authorization: Bearer YOUR_API_KEY" \
+-F "file=@bank_statement.pdf" \
+-F "document_type=Bank Statement"
+
+curl https://api.kycgenie.com/api/v1/entities/a1b2c3d4-e5f6-7890-abcd-ef1234567890/documents/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl https://api.kycgenie.com/api/v2/entities/a1b2c3d4-e5f6-7890-abcd-ef1234567890/documents/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl -X DELETE https://api.kycgenie.com/api/v1/entities/a1b2c3d4-e5f6-7890-abcd-ef1234567890/documents/550e8400-e29b-41d4-a716-446655440000/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl -X DELETE https://api.kycgenie.com/api/v2/entities/a1b2c3d4-e5f6-7890-abcd-ef1234567890/documents/550e8400-e29b-41d4-a716-446655440000/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl https://api.kycgenie.com/api/v1/entities/a1b2c3d4-e5f6-7890-abcd-ef1234567890/documents/550e8400-e29b-41d4-a716-446655440000/download/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+
+curl https://api.kycgenie.com/api/v2/entities/a1b2c3d4-e5f6-7890-abcd-ef1234567890/documents/550e8400-e29b-41d4-a716-446655440000/download/ \
+-H "Authorization: Bearer YOUR_API_KEY"
+"""  # noqa: E501
+SEED_CURLS = list(
+    zip(
+        [201, 201, 200, 200, 200, 200, 204, 204, 200, 200, 201, 201, 200, 200, 204, 204, 200, 200],
+        SEED_CURL_TEXT.strip().split("\n\n"),
+        strict=True,
+    )
+)  # the status each answers
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.parametrize(("status", "command"), SEED_CURLS, ids=[f"curl-{n}" for n in range(18)])
+def test_the_seeds_curl_examples(
+    server: Server,
+    account: dict[str, Any],
+    kg: httpx2.Client,
+    acme: dict[str, Any],
+    tmp_path: Path,
+    status: int,
+    command: str,
+) -> None:
+    """Run as written, against this server, with the seed's ids replaced by real ones: a
+    document of the entity where the path names one, else of the library."""
+    for name in ("financial_statement.pdf", "bank_statement.pdf"):
+        (tmp_path / name).write_bytes(STATEMENT)
+    owner = f"/api/v2/entities/{acme['id']}/documents/" if "/entities/" in command else None
+    doc = _made(_upload(kg, PREFIX + (owner or "/api/v2/documents/upload/")))
+    script = (
+        command.replace(HOST, server.url + PREFIX)
+        .replace("YOUR_API_KEY", account["api_key"])
+        .replace(SEED_DOCUMENT, doc["id"])
+        .replace(SEED_ENTITY, acme["id"])
+    )
+    done = subprocess.run(
+        ["bash", "-c", f"{script} -s -o answer.json -w '%{{http_code}}'"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.stdout == str(status), done.stderr
+    if status == 204:
+        assert (tmp_path / "answer.json").read_bytes() == b""
+        return
+    answer = json.loads((tmp_path / "answer.json").read_text())
+    if "/download/" in command:
+        assert httpx2.get(answer["download_url"]).content == STATEMENT
+    elif status == 201:
+        assert answer["classification"] == ("entity_private" if owner else "tenant_private")
 
 
 # ------------------------------------------------------------------ tenant documents

@@ -459,19 +459,70 @@ def test_deleting_a_response_leaves_its_documents_deletable(
         "name": "Acme Corp Ltd",
         "entity_type": "company",
     }
+    refused = kg.delete(f"/v1/subjects/{acme['id']}")
+    assert (refused.status_code, refused.json()["code"]) == (409, "subject_has_responses")
     url = f"{PREFIX}/api/v2/questionnaire-responses/{response['id']}/answers/7/file/"
     answered = kg.put(url, files={"file": ("register.pdf", STATEMENT, "application/pdf")})
     assert answered.status_code == 201, answered.text
     assert answered.json()["file_question_id"] == 7
     doc_id = answered.json()["document"]["id"]
-    refused = kg.delete(f"/v1/subjects/{acme['id']}")
-    assert refused.status_code == 409
     response_url = f"{PREFIX}/api/v2/questionnaire-responses/{response['id']}/"
     assert kg.delete(response_url).status_code == 204
     gone = kg.get(response_url)
     assert (gone.status_code, gone.json()["code"]) == (404, "not_found")
     assert kg.delete(f"{PREFIX}/api/v1/documents/{doc_id}/").status_code == 204
     assert kg.delete(f"/v1/subjects/{acme['id']}").status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"questionnaire_id": "ddq-2026"}, 400, "entity_id"),
+        ({"questionnaire_id": "ddq-2026", "entity_id": "acme"}, 400, "entity_id"),
+        ({"entity_id": "{entity}"}, 400, "questionnaire_id"),
+        ({"questionnaire_id": "q", "entity_id": "{entity}", "status": "APPROVED"}, 400, "status"),
+        ({"questionnaire_id": "q", "entity_id": "7b3f8c1e-0000-4000-8000-000000000000"}, 404,
+         None),
+    ],
+    ids=["no-entity", "entity-not-a-uuid", "no-questionnaire", "not-an-initial-status",
+         "unknown-entity"],
+)  # fmt: skip
+def test_bad_questionnaire_responses(
+    kg: httpx2.Client, acme: dict[str, Any], body: dict[str, str], status: int, field: str | None
+) -> None:
+    sent = {k: v.replace("{entity}", acme["id"]) for k, v in body.items()}
+    response = kg.post(f"{PREFIX}/api/v2/questionnaire-responses/", json=sent)
+    assert response.status_code == status, response.text
+    if field is not None:
+        assert list(response.json()["errors"]) == [field]
+    assert kg.delete(f"/v1/subjects/{acme['id']}").status_code == 204  # no response was made
+
+
+def test_file_answers_need_a_response_of_this_tenant(
+    server: Server, kg: httpx2.Client, acme: dict[str, Any]
+) -> None:
+    response = response_of(kg, acme["id"])
+    with server.client(server.create_tenant()["api_key"]) as other:
+        for path in (
+            f"/api/v2/questionnaire-responses/{response['id']}/",
+            f"/api/v2/questionnaire-responses/{response['id']}/answers/files/",
+            f"/api/v1/responses/{response['id']}/documents/",
+        ):
+            assert other.get(PREFIX + path).status_code == 404
+        upload = _upload(other, f"{PREFIX}/api/v1/responses/{response['id']}/documents/upload/")
+        assert (upload.status_code, upload.json()) == (404, NOT_FOUND)
+    bad_question = kg.put(
+        f"{PREFIX}/api/v2/questionnaire-responses/{response['id']}/answers/first/file/",
+        files={"file": ("a.pdf", PDF_BYTES, "application/pdf")},
+    )
+    assert (bad_question.status_code, list(bad_question.json()["errors"])) == (400, ["fq_id"])
+    unknown = "7b3f8c1e-0000-4000-8000-000000000000"
+    for path in (f"answers/files/{unknown}/", f"answers/files/{unknown}/download/"):
+        missing = kg.get(f"{PREFIX}/api/v2/questionnaire-responses/{response['id']}/{path}")
+        assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+    listed = kg.get(f"{PREFIX}/api/v2/questionnaire-responses/{response['id']}/documents/")
+    assert listed.json() == {"count": 0, "results": []}
+    assert kg.get(f"{PREFIX}/api/v1/entities/{acme['id']}/documents/").json()["count"] == 0
 
 
 # ------------------------------------------------------------------ classification table

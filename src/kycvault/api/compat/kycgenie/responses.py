@@ -103,10 +103,8 @@ async def _upload_answer(
         return await idempotent(request, vault, actor, form_payload(fields, session.staged), run)
 
 
-# ------------------------------------------------------------------------------------- v1
-
-
 @router.post(f"{V1}/responses/{{response_id}}/documents/upload/", status_code=201)
+@router.post(f"{V2_RESPONSES}/{{response_id}}/answers/files/", status_code=201)
 async def upload_response_document(
     response_id: str, request: Request, vault: VaultDep, actor: ActorDep
 ) -> Response:
@@ -120,9 +118,6 @@ async def list_response_documents_v1(
 ) -> AnswersV1:
     listed = await _answers(vault, actor, await _response(vault, actor, response_id))
     return AnswersV1(count=len(listed), documents=listed)
-
-
-# ------------------------------------------------------------------------------------- v2
 
 
 @router.post(f"{V2_RESPONSES}/", status_code=201)
@@ -166,13 +161,6 @@ async def delete_response(
         return Response(status_code=204)
 
     return await idempotent(request, vault, actor, b"", run)
-
-
-@router.post(f"{V2_RESPONSES}/{{response_id}}/answers/files/", status_code=201)
-async def upload_file_answer(
-    response_id: str, request: Request, vault: VaultDep, actor: ActorDep
-) -> Response:
-    return await _upload_answer(request, vault, actor, response_id, None)
 
 
 @router.put(f"{V2_RESPONSES}/{{response_id}}/answers/{{fq_id}}/file/", status_code=201)

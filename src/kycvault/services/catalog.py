@@ -100,13 +100,13 @@ async def create_type(
     return doc_type
 
 
-def by_label(catalog: Catalog, label: str) -> DocumentType | None:
+def named_by_label(catalog: Catalog, label: str) -> DocumentType | None:
     """The type a free label names: by label first, then by name or any dialect's alias."""
     return catalog.by_label(label) or catalog.resolve(label.strip())
 
 
 async def find_type_for_label(vault: Vault, actor: Actor, label: str) -> DocumentType | None:
-    return by_label(await load_catalog(vault, actor), label)
+    return named_by_label(await load_catalog(vault, actor), label)
 
 
 _NAME_ATTEMPTS = 3
@@ -125,14 +125,15 @@ def _free_name(catalog: Catalog, label: str) -> str:
 async def type_for_label(
     vault: Vault, actor: Actor, label: str, *, field: str = "label"
 ) -> DocumentType:
-    """The type a free label names (see ``by_label``), created as a tenant type when none does
-    (KYC Genie clients label documents freely: "Financial Statement", "Board Minutes")."""
+    """The type a free label names (see ``named_by_label``), created as a tenant type when
+    none does (KYC Genie clients label documents freely: "Financial Statement", "Board
+    Minutes")."""
     clean = clean_text(label, field_name=field, max_length=200)
     if clean is None:
         raise InvalidInput.field(field, "required", "a document type label is required")
     for _ in range(_NAME_ATTEMPTS):
         catalog = await load_catalog(vault, actor)
-        found = by_label(catalog, clean)
+        found = named_by_label(catalog, clean)
         if found is not None:
             return found
         try:

@@ -9,6 +9,7 @@ import pytest
 pytest.register_assert_rewrite(
     "tests.e2e.documents_support",
     "tests.e2e.downloads_support",
+    "tests.e2e.kycgenie_support",
     "tests.e2e.problem_support",
     "tests.e2e.sila.support",
     "tests.e2e.subjects_support",

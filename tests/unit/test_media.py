@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from kycvault.domain.media import MARKUP, OLE2, decide_media_type
+from kycvault.domain.media import MARKUP, ODF, OLE2, OOXML, decide_media_type
 from kycvault.errors import UnprocessableContent, UnsupportedMediaType
 
 
@@ -18,6 +18,14 @@ from kycvault.errors import UnprocessableContent, UnsupportedMediaType
         (OLE2, "xls", "application/vnd.ms-excel"),
         (OLE2, "doc", "application/msword"),
         (OLE2, None, "application/msword"),
+        (OLE2, "ppt", "application/vnd.ms-powerpoint"),
+        (
+            OOXML,
+            "pptx",
+            "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        ),
+        (OOXML, "xlsm", "application/vnd.ms-excel.sheet.macroEnabled.12"),
+        (ODF, "odp", "application/vnd.oasis.opendocument.presentation"),
         ("image/heic", "heif", "image/heif"),
     ],
 )

@@ -16,7 +16,7 @@ from kycvault.bootstrap import Container, build_container, prepare_schema
 from kycvault.config import Settings
 from kycvault.domain.jobs import JobState
 from kycvault.domain.models import Document
-from kycvault.services import documents, tenants
+from kycvault.services import documents, processing, tenants
 from kycvault.services.context import Actor, Vault
 from kycvault.services.intake import UploadSession
 from kycvault.services.workers import Worker
@@ -52,7 +52,11 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
 @pytest.fixture
 async def actor(container: Container) -> Actor:
     new = await tenants.create_tenant(container.vault, name="jobs")
-    return Actor(tenant_id=new.tenant.id, key_id=new.issued.key.key_id)
+    actor = Actor(tenant_id=new.tenant.id, key_id=new.issued.key.key_id)
+    # These tests are about the queue: only the file checks run (processing has its own).
+    stages_off = {"classification": False, "ocr": False, "authenticity": False}
+    await processing.update_settings(container.vault, actor, stages_off)
+    return actor
 
 
 async def _upload(vault: Vault, actor: Actor, *contents: bytes) -> Document:

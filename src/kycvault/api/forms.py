@@ -54,12 +54,14 @@ async def receive_upload(
     limits: UploadLimits,
     file_parts: list[str] | None = None,
     allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
+    max_file_size: int | None = None,
 ) -> AsyncIterator[tuple[UploadSession, dict[str, list[str]]]]:
     """Stream a multipart request into a new upload session. If anything fails, here or in
     the block, every staged or published blob of the request is removed; if the block ends
-    without publishing (an idempotent replay), the staged blobs are removed."""
+    without publishing (an idempotent replay), the staged blobs are removed. A dialect may
+    narrow the extensions and the size limit to its vendor's."""
     session = await UploadSession.open(
-        vault, actor.tenant_id, allowed_extensions=allowed_extensions
+        vault, actor.tenant_id, allowed_extensions=allowed_extensions, max_file_size=max_file_size
     )
     try:
         fields = await read_upload(request, FileTarget(session), limits, file_parts)

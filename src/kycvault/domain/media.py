@@ -1,8 +1,8 @@
 """Which file formats the vault accepts, and how a declared extension must agree with content.
 
 The allow-list is the union of the formats the vendors accept (PDF, common images, office
-documents, plain text). Markup (HTML, SVG, XML) is never accepted, whatever the extension says,
-because a stored file must never be able to run script in a browser.
+documents and presentations, plain text). Markup (HTML, SVG, XML) is never accepted, whatever
+the extension says, because a stored file must never be able to run script in a browser.
 
 A file's type is decided from its content (the sniffer reads the first bytes), never from the
 client's ``Content-Type``. The extension, if the filename has one, must name a format of the
@@ -40,6 +40,7 @@ ALLOWED_FORMATS: tuple[MediaFormat, ...] = (
     MediaFormat("image/webp", "webp", ("webp",)),
     MediaFormat("application/msword", "ole2", ("doc",)),
     MediaFormat("application/vnd.ms-excel", "ole2", ("xls",)),
+    MediaFormat("application/vnd.ms-powerpoint", "ole2", ("ppt",)),
     MediaFormat(
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
         "ooxml",
@@ -48,8 +49,15 @@ ALLOWED_FORMATS: tuple[MediaFormat, ...] = (
     MediaFormat(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "ooxml", ("xlsx",)
     ),
+    MediaFormat("application/vnd.ms-excel.sheet.macroEnabled.12", "ooxml", ("xlsm",)),
+    MediaFormat(
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "ooxml",
+        ("pptx",),
+    ),
     MediaFormat("application/vnd.oasis.opendocument.text", "odf", ("odt",)),
     MediaFormat("application/vnd.oasis.opendocument.spreadsheet", "odf", ("ods",)),
+    MediaFormat("application/vnd.oasis.opendocument.presentation", "odf", ("odp",)),
     MediaFormat("application/rtf", "rtf", ("rtf",)),
     MediaFormat("text/plain", "text", ("txt",)),
     MediaFormat("text/csv", "text", ("csv",)),

@@ -16,7 +16,13 @@ from uuid import UUID
 import iso3166
 
 from kycvault.domain.processing import Processing
-from kycvault.domain.types import Authenticity, Classification, FileRole, SubjectType
+from kycvault.domain.types import (
+    Authenticity,
+    Classification,
+    FileRole,
+    ResponseStatus,
+    SubjectType,
+)
 from kycvault.errors import InvalidInput
 
 MAX_METADATA_BYTES = 16 * 1024
@@ -124,6 +130,39 @@ class Document:
         if self.subject_id is None:
             return Classification.TENANT_PRIVATE
         return Classification.ENTITY_PRIVATE
+
+
+@dataclass(slots=True)
+class QuestionnaireResponse:
+    """A subject's response to a questionnaire (a due-diligence questionnaire, say). The vault
+    keeps no questionnaire templates: ``questionnaire`` is the client's reference to one. What
+    it holds are the response's file answers."""
+
+    id: UUID
+    tenant_id: UUID
+    subject_id: UUID
+    questionnaire: str
+    name: str | None
+    status: ResponseStatus
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None
+
+
+@dataclass(slots=True)
+class FileAnswer:
+    """A file given as an answer on a questionnaire response: a reference to a document of the
+    response's subject. A referenced document cannot be deleted; ``question_id`` is the
+    client's number for the question answered, if any."""
+
+    id: UUID
+    tenant_id: UUID
+    response_id: UUID
+    document_id: UUID
+    question_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    created_by: str | None
 
 
 def normalize_country(value: str | None, *, field_name: str = "issuing_country") -> str | None:

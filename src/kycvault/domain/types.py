@@ -47,3 +47,26 @@ class FileRole(StrEnum):
     BACK = "BACK"
     PAGE1 = "PAGE1"
     PAGE2 = "PAGE2"
+
+
+class ResponseStatus(StrEnum):
+    """Where a questionnaire response stands (KYC Genie's workflow states). A response is
+    made in PREFILL (the caller fills it) or DRAFT (the subject fills it)."""
+
+    PREFILL = "PREFILL"
+    DRAFT = "DRAFT"
+    SUBMITTED = "SUBMITTED"
+    UNDER_REVIEW = "UNDER_REVIEW"
+    REVIEWED = "REVIEWED"
+    APPROVED = "APPROVED"
+    CHANGES_REQUESTED = "CHANGES_REQUESTED"
+    REJECTED = "REJECTED"
+    RESUBMITTED = "RESUBMITTED"
+
+    @property
+    def submitted(self) -> bool:
+        return self not in (
+            ResponseStatus.PREFILL,
+            ResponseStatus.DRAFT,
+            ResponseStatus.CHANGES_REQUESTED,
+        )

@@ -98,3 +98,50 @@ async def create_type(
             raise taken from None
         raise
     return doc_type
+
+
+def named_by_label(catalog: Catalog, label: str) -> DocumentType | None:
+    """The type a free label names: by label first, then by name or any dialect's alias."""
+    return catalog.by_label(label) or catalog.resolve(label.strip())
+
+
+async def find_type_for_label(vault: Vault, actor: Actor, label: str) -> DocumentType | None:
+    return named_by_label(await load_catalog(vault, actor), label)
+
+
+_NAME_ATTEMPTS = 3
+
+
+def _free_name(catalog: Catalog, label: str) -> str:
+    """A custom type name for ``label`` that nothing in ``catalog`` uses (slug, slug_2, …)."""
+    base = slug(label)[:56].strip("_") or "type"
+    name, suffix = base, 1
+    while catalog.resolve(name) is not None:
+        suffix += 1
+        name = f"{base}_{suffix}"
+    return name
+
+
+async def type_for_label(
+    vault: Vault, actor: Actor, label: str, *, field: str = "label"
+) -> DocumentType:
+    """The type a free label names (see ``named_by_label``), created as a tenant type when
+    none does (KYC Genie clients label documents freely: "Financial Statement", "Board
+    Minutes")."""
+    clean = clean_text(label, field_name=field, max_length=200)
+    if clean is None:
+        raise InvalidInput.field(field, "required", "a document type label is required")
+    for _ in range(_NAME_ATTEMPTS):
+        catalog = await load_catalog(vault, actor)
+        found = named_by_label(catalog, clean)
+        if found is not None:
+            return found
+        try:
+            return await create_type(vault, actor, label=clean, name=_free_name(catalog, clean))
+        except Conflict:
+            # A concurrent request made this label's type, or took the name: look again.
+            continue
+    found = await find_type_for_label(vault, actor, clean)
+    if found is None:
+        raise Conflict("the document type could not be created; retry", code="conflict")
+    return found

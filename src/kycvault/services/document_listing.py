@@ -27,6 +27,8 @@ from kycvault.services.unit_of_work import Seek
 T = TypeVar("T")
 MAX_OFFSET = 10_000
 MAX_PER_PAGE = 100
+# Some vendors list up to a thousand documents in one answer (KYC Genie's v1 ``limit``).
+MAX_LONG_PAGE = 1_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,14 +106,15 @@ async def number_documents(
     page: int = 1,
     per_page: int = 20,
     subject_must_exist: bool = False,
+    long_pages: bool = False,
 ) -> NumberedPage[Document]:
-    """Page ``page`` (from 1) of ``per_page`` documents, with the total that match."""
+    """Page ``page`` (from 1) of ``per_page`` documents, with the total that match. Pages
+    hold up to ``MAX_PER_PAGE`` documents, or ``MAX_LONG_PAGE`` with ``long_pages``."""
     if page < 1:
         raise InvalidInput.field("page", "out_of_range", "pages count from 1")
-    if not 1 <= per_page <= MAX_PER_PAGE:
-        raise InvalidInput.field(
-            "per_page", "out_of_range", f"per_page must be 1 to {MAX_PER_PAGE}"
-        )
+    most = MAX_LONG_PAGE if long_pages else MAX_PER_PAGE
+    if not 1 <= per_page <= most:
+        raise InvalidInput.field("per_page", "out_of_range", f"per_page must be 1 to {most}")
     offset = (page - 1) * per_page
     if offset > MAX_OFFSET:
         raise InvalidInput.field(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -24,7 +24,7 @@ from kycvault.domain.models import (
     normalize_country,
 )
 from kycvault.domain.types import Authenticity, FileRole
-from kycvault.errors import InvalidInput, NotFound, UnknownDocumentType
+from kycvault.errors import Conflict, InvalidInput, NotFound, UnknownDocumentType
 from kycvault.services import audit, job_queue
 from kycvault.services.attachments import (
     check_client_hashes,
@@ -55,6 +55,13 @@ MUTABLE_FIELDS = frozenset(
 
 def document_not_found() -> NotFound:
     return NotFound("no such document", code="document_not_found")
+
+
+def document_in_use() -> Conflict:
+    return Conflict(
+        "a questionnaire response references this document; remove the answer first",
+        code="document_in_use",
+    )
 
 
 def resolve_type(catalog: Catalog, value: str, *, field: str = "type") -> DocumentType:
@@ -143,11 +150,12 @@ async def create_document(
     upload: UploadSession | None = None,
     roles: Sequence[FileRole | None] = (),
     hashes: Sequence[str | None] = (),
+    along: Callable[[UnitOfWork, Document], Awaitable[None]] | None = None,
 ) -> Document:
     """A document from metadata, with every file of ``upload`` if given."""
     files = range(len(upload.staged)) if upload else ()
     draft = NewDocument(values, files, roles, hashes)
-    return (await create_documents(vault, actor, [draft], upload=upload))[0]
+    return (await create_documents(vault, actor, [draft], upload=upload, along=along))[0]
 
 
 def _split(drafts: Sequence[NewDocument], staged: Sequence[StagedFile]) -> list[list[StagedFile]]:
@@ -164,13 +172,15 @@ async def create_documents(
     drafts: Sequence[NewDocument],
     *,
     upload: UploadSession | None = None,
+    along: Callable[[UnitOfWork, Document], Awaitable[None]] | None = None,
 ) -> list[Document]:
     """Documents from metadata, sharing the files of one upload (one file each, say), all or
     none: every draft is checked before anything is stored, and one transaction records them.
 
     The staged blobs are published (moved into place, durably) before the transaction that
     records them commits, and removed again if it fails: a crash leaves at worst an
-    unreferenced blob, never a row without its blob.
+    unreferenced blob, never a row without its blob. ``along`` writes what must commit or
+    fail with the document (a file answer that references it), in the same transaction.
     """
     per_draft = _split(drafts, upload.staged if upload else [])
     now, limit = vault.clock(), vault.limits.max_files_per_document
@@ -193,8 +203,8 @@ async def create_documents(
                 for stored in doc.files:
                     await uow.files.add(stored)
                 await job_queue.enqueue_file_checks(vault, uow, doc.files)
-            if doc.files:
-                await job_queue.enqueue_processing(vault, uow, doc)
+                if doc.files:
+                    await job_queue.enqueue_processing(vault, uow, doc)
                 await audit.record(
                     vault,
                     uow,
@@ -204,6 +214,8 @@ async def create_documents(
                     target_id=doc.id,
                     files=len(doc.files),
                 )
+                if along is not None:
+                    await along(uow, doc)
     except BaseException:
         if upload is not None:
             await upload.discard()
@@ -284,24 +296,33 @@ async def update_document(
 
 async def delete_document(vault: Vault, actor: Actor, document_id: UUID) -> None:
     """Delete the rows first, then the blobs: a failure in between leaves unreferenced
-    ciphertext (whose data keys went with the rows), never a row without its blob. Stored
-    idempotent responses that show the document go with it."""
+    ciphertext (whose data keys went with the rows), never a row without its blob. A
+    document that a questionnaire response references stays (409 ``document_in_use``)."""
     async with vault.store.write() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
         if doc is None:
             raise document_not_found()
-        await uow.documents.delete(actor.tenant_id, document_id)
-        await uow.idempotency.purge_target(actor.tenant_id, document_id)
-        await audit.record(
-            vault,
-            uow,
-            actor,
-            "document.deleted",
-            target_type="document",
-            target_id=document_id,
-            files=len(doc.files),
-        )
-    await delete_blobs(vault, [f.blob_key for f in doc.files])
+        if await uow.responses.references(actor.tenant_id, document_id):
+            raise document_in_use()
+        blobs = await remove_document(vault, uow, actor, doc)
+    await delete_blobs(vault, blobs)
+
+
+async def remove_document(vault: Vault, uow: UnitOfWork, actor: Actor, doc: Document) -> list[str]:
+    """Delete a document's rows within ``uow``; the blob keys to delete once it commits.
+    Stored idempotent responses that show the document go with it."""
+    await uow.documents.delete(actor.tenant_id, doc.id)
+    await uow.idempotency.purge_target(actor.tenant_id, doc.id)
+    await audit.record(
+        vault,
+        uow,
+        actor,
+        "document.deleted",
+        target_type="document",
+        target_id=doc.id,
+        files=len(doc.files),
+    )
+    return [f.blob_key for f in doc.files]
 
 
 async def delete_blobs(vault: Vault, keys: Sequence[str]) -> None:

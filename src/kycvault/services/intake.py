@@ -70,11 +70,12 @@ class FileIntake:
         field_index: int,
         filename: str | None,
         allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
+        max_file_size: int | None = None,
     ) -> None:
         self._vault = vault
         self._chunk = vault.cipher.chunk_size
         self._head = vault.sniffer.head_size
-        self._max = vault.limits.max_file_size
+        self._max = max_file_size or vault.limits.max_file_size
         self.field_index = field_index
         self.filename = sanitize_filename(filename, field=f"files.{field_index}")
         self._extension = extension_of(self.filename)
@@ -197,13 +198,17 @@ class UploadSession:
         kek_id: UUID,
         tenant_key: bytes,
         allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
+        max_file_size: int | None = None,
     ) -> None:
         self._vault = vault
         self._tenant_id = tenant_id
         self._kek_id = kek_id
         self._tenant_key = tenant_key
-        # A dialect may narrow the allow-list to what its vendor documents (never widen it).
+        # A dialect may narrow the allow-list and the size limit to what its vendor documents
+        # (never widen them).
         self._allowed = allowed_extensions & ALLOWED_EXTENSIONS
+        limit = vault.limits.max_file_size
+        self._max_file_size = min(max_file_size, limit) if max_file_size else limit
         self.intakes: list[FileIntake] = []
         self.staged: list[StagedFile] = []
 
@@ -214,9 +219,10 @@ class UploadSession:
         tenant_id: UUID,
         *,
         allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
+        max_file_size: int | None = None,
     ) -> UploadSession:
         kek_id, key = await vault.keyring.current(tenant_id)
-        return cls(vault, tenant_id, kek_id, key, allowed_extensions)
+        return cls(vault, tenant_id, kek_id, key, allowed_extensions, max_file_size)
 
     def start_file(self, filename: str | None) -> FileIntake:
         intake = FileIntake(
@@ -227,6 +233,7 @@ class UploadSession:
             field_index=len(self.intakes),
             filename=filename,
             allowed_extensions=self._allowed,
+            max_file_size=self._max_file_size,
         )
         self.intakes.append(intake)
         return intake

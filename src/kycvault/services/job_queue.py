@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from kycvault.domain.jobs import Job, JobKind, JobState
 from kycvault.domain.models import Document, StoredFile
-from kycvault.domain.processing import Processing, ProcessingSettings
+from kycvault.domain.processing import Processing, ProcessingSettings, Stage
 from kycvault.services.context import Vault
 from kycvault.services.unit_of_work import UnitOfWork
 
@@ -41,6 +41,8 @@ async def enqueue_processing(vault: Vault, uow: UnitOfWork, document: Document) 
     settings = ProcessingSettings.of_tenant(tenant.settings if tenant else {})
     document.processing = document.processing.queued(settings)
     await uow.documents.set_processing(document.tenant_id, document.id, document.processing)
+    if not any(settings.enabled(stage) for stage in Stage):
+        return  # every stage is switched off: nothing to run
     await uow.jobs.add(_job(vault, document.tenant_id, JobKind.PROCESS_DOCUMENT, document.id))
 
 

@@ -176,6 +176,11 @@ async def delete_subject(vault: Vault, actor: Actor, subject_id: UUID) -> None:
             raise Conflict(
                 "other subjects name this one as their parent", code="subject_has_members"
             )
+        if await uow.responses.exists_for_subject(actor.tenant_id, subject_id):
+            raise Conflict(
+                "the subject has questionnaire responses; delete them first",
+                code="subject_has_responses",
+            )
         await uow.subjects.delete(actor.tenant_id, subject_id)
         await audit.record(
             vault, uow, actor, "subject.deleted", target_type="subject", target_id=subject_id

@@ -28,6 +28,7 @@ from kycvault.adapters.db.repositories import (
     SqlFiles,
     SqlIdempotency,
     SqlJobs,
+    SqlResponses,
     SqlSubjects,
     SqlTenants,
 )
@@ -41,6 +42,7 @@ from kycvault.services.unit_of_work import (
     FileRepository,
     IdempotencyRepository,
     JobRepository,
+    ResponseRepository,
     SubjectRepository,
     TenantRepository,
 )
@@ -86,6 +88,7 @@ class SqlUnitOfWork:
         self.idempotency = cast(IdempotencyRepository, _Async(conn, SqlIdempotency))
         self.audit = cast(AuditRepository, _Async(conn, SqlAudit))
         self.jobs = cast(JobRepository, _Async(conn, SqlJobs))
+        self.responses = cast(ResponseRepository, _Async(conn, SqlResponses))
 
 
 class SqlStore:

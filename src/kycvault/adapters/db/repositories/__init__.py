@@ -7,6 +7,7 @@ from kycvault.adapters.db.repositories.documents import SqlDocuments, SqlFiles
 from kycvault.adapters.db.repositories.idempotency import SqlIdempotency
 from kycvault.adapters.db.repositories.jobs import SqlJobs
 from kycvault.adapters.db.repositories.links import SqlDownloadLinks
+from kycvault.adapters.db.repositories.responses import SqlResponses
 from kycvault.adapters.db.repositories.subjects import SqlSubjects
 from kycvault.adapters.db.repositories.tenants import SqlApiKeys, SqlTenants
 
@@ -19,6 +20,7 @@ __all__ = [
     "SqlFiles",
     "SqlIdempotency",
     "SqlJobs",
+    "SqlResponses",
     "SqlSubjects",
     "SqlTenants",
 ]

@@ -226,6 +226,16 @@ class SqlDocuments(Repo):
         ).scalar()
         return self.get(tenant_id, found) if found is not None else None
 
+    def get_many(self, tenant_id: UUID, document_ids: Sequence[UUID]) -> list[Document]:
+        if not document_ids:
+            return []
+        rows = self._all(
+            sa.select(*_DOCUMENT_COLUMNS).where(
+                documents.c.tenant_id == tenant_id, documents.c.id.in_(list(document_ids))
+            )
+        )
+        return self._attach(tenant_id, rows)
+
     @deferrable
     def update(self, document: Document) -> None:
         values = _document_values(document)

@@ -1,8 +1,8 @@
 """document processing: stage statuses and results, extracted numbers, searchable text,
 encrypted extracted text
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-01 23:50:00
 """
 
@@ -15,8 +15,8 @@ from alembic import op
 
 from kycvault.adapters.db.tables import UtcDateTime
 
-revision: str = "0005"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,219 @@
+"""Questionnaire responses and their file answers.
+
+A response belongs to one subject (the entity that answers). Each file answer is a document
+of that subject, uploaded for the answer and recorded with it in one transaction; while an
+answer references a document, the document cannot be deleted (``documents.delete_document``
+refuses it). Deleting the answer deletes its document; deleting the response deletes its
+answers but leaves the documents with the subject.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from uuid import UUID
+
+from kycvault.domain.models import Document, FileAnswer, QuestionnaireResponse, clean_text
+from kycvault.domain.types import ResponseStatus
+from kycvault.errors import InvalidInput, NotFound
+from kycvault.services import audit, documents
+from kycvault.services.context import Actor, Vault
+from kycvault.services.intake import UploadSession
+from kycvault.services.subjects import subject_not_found
+from kycvault.services.unit_of_work import UnitOfWork
+
+# A response starts out filled by the caller (PREFILL) or sent to its subject (DRAFT).
+INITIAL_STATUSES = frozenset({ResponseStatus.PREFILL, ResponseStatus.DRAFT})
+MAX_QUESTION_ID = 2**63 - 1
+
+
+@dataclass(frozen=True, slots=True)
+class AnsweredFile:
+    """A file answer with the document it references."""
+
+    answer: FileAnswer
+    document: Document
+
+
+def response_not_found() -> NotFound:
+    return NotFound("no such questionnaire response", code="response_not_found")
+
+
+def answer_not_found() -> NotFound:
+    return NotFound("no such file answer", code="file_answer_not_found")
+
+
+async def create_response(
+    vault: Vault,
+    actor: Actor,
+    *,
+    subject_id: UUID,
+    questionnaire: str,
+    name: str | None = None,
+    status: ResponseStatus = ResponseStatus.PREFILL,
+) -> QuestionnaireResponse:
+    reference = clean_text(questionnaire, field_name="questionnaire_id", max_length=64)
+    if reference is None:
+        raise InvalidInput.field("questionnaire_id", "required", "name the questionnaire")
+    if status not in INITIAL_STATUSES:
+        raise InvalidInput.field("status", "invalid_choice", "a response starts PREFILL or DRAFT")
+    now = vault.clock()
+    response = QuestionnaireResponse(
+        id=uuid.uuid4(),
+        tenant_id=actor.tenant_id,
+        subject_id=subject_id,
+        questionnaire=reference,
+        name=clean_text(name, field_name="response_name"),
+        status=status,
+        created_at=now,
+        updated_at=now,
+        created_by=actor.key_id,
+    )
+    async with vault.store.write() as uow:
+        if await uow.subjects.get(actor.tenant_id, subject_id) is None:
+            raise subject_not_found()
+        await uow.responses.add(response)
+        await audit.record(
+            vault, uow, actor, "response.created", target_type="response", target_id=response.id
+        )
+    return response
+
+
+async def get_response(vault: Vault, actor: Actor, response_id: UUID) -> QuestionnaireResponse:
+    async with vault.store.read() as uow:
+        found = await uow.responses.get(actor.tenant_id, response_id)
+    if found is None:
+        raise response_not_found()
+    return found
+
+
+async def delete_response(vault: Vault, actor: Actor, response_id: UUID) -> None:
+    """The response and its answers go; the documents stay with the subject (and may then be
+    deleted)."""
+    async with vault.store.write() as uow:
+        if await uow.responses.get(actor.tenant_id, response_id) is None:
+            raise response_not_found()
+        answers = await uow.responses.answers(actor.tenant_id, response_id)
+        await uow.responses.delete(actor.tenant_id, response_id)
+        await audit.record(
+            vault,
+            uow,
+            actor,
+            "response.deleted",
+            target_type="response",
+            target_id=response_id,
+            answers=len(answers),
+        )
+
+
+def _question(question_id: int | None) -> int | None:
+    if question_id is not None and not 0 <= question_id <= MAX_QUESTION_ID:
+        raise InvalidInput.field("file_question_id", "out_of_range", "not a question number")
+    return question_id
+
+
+async def add_file_answer(
+    vault: Vault,
+    actor: Actor,
+    response: QuestionnaireResponse,
+    upload: UploadSession,
+    *,
+    type_name: str,
+    question_id: int | None = None,
+) -> AnsweredFile:
+    """Store the uploaded file as a document of the response's subject and record the answer
+    that references it, in one transaction (the response must still exist then)."""
+    question = _question(question_id)
+    recorded: list[FileAnswer] = []
+
+    async def answer(uow: UnitOfWork, doc: Document) -> None:
+        if await uow.responses.get(actor.tenant_id, response.id) is None:
+            raise response_not_found()
+        now = vault.clock()
+        made = FileAnswer(
+            id=uuid.uuid4(),
+            tenant_id=actor.tenant_id,
+            response_id=response.id,
+            document_id=doc.id,
+            question_id=question,
+            created_at=now,
+            updated_at=now,
+            created_by=actor.key_id,
+        )
+        await uow.responses.add_answer(made)
+        await audit.record(
+            vault,
+            uow,
+            actor,
+            "response.file_answered",
+            target_type="response",
+            target_id=response.id,
+            document_id=str(doc.id),
+        )
+        recorded.append(made)
+
+    doc = await documents.create_document(
+        vault,
+        actor,
+        {"type": type_name, "subject_id": response.subject_id},
+        upload=upload,
+        along=answer,
+    )
+    return AnsweredFile(recorded[0], doc)
+
+
+async def list_file_answers(vault: Vault, actor: Actor, response_id: UUID) -> list[AnsweredFile]:
+    """A response's file answers with their documents, oldest first."""
+    async with vault.store.read() as uow:
+        if await uow.responses.get(actor.tenant_id, response_id) is None:
+            raise response_not_found()
+        answers = await uow.responses.answers(actor.tenant_id, response_id)
+        found = await uow.documents.get_many(actor.tenant_id, [a.document_id for a in answers])
+    by_id = {doc.id: doc for doc in found}
+    return [AnsweredFile(a, by_id[a.document_id]) for a in answers if a.document_id in by_id]
+
+
+async def _answer(uow: UnitOfWork, actor: Actor, response_id: UUID, answer_id: UUID) -> FileAnswer:
+    found = await uow.responses.get_answer(actor.tenant_id, answer_id)
+    if found is None or found.response_id != response_id:
+        raise answer_not_found()
+    return found
+
+
+async def get_file_answer(
+    vault: Vault, actor: Actor, response_id: UUID, answer_id: UUID
+) -> AnsweredFile:
+    async with vault.store.read() as uow:
+        if await uow.responses.get(actor.tenant_id, response_id) is None:
+            raise response_not_found()
+        found = await _answer(uow, actor, response_id, answer_id)
+        doc = await uow.documents.get(actor.tenant_id, found.document_id)
+    if doc is None:  # the foreign key keeps it; a row read mid-delete is simply gone
+        raise answer_not_found()
+    return AnsweredFile(found, doc)
+
+
+async def delete_file_answer(
+    vault: Vault, actor: Actor, response_id: UUID, answer_id: UUID
+) -> None:
+    """The answer and the document uploaded for it (unless another answer references it)."""
+    blobs: list[str] = []
+    async with vault.store.write() as uow:
+        if await uow.responses.get(actor.tenant_id, response_id) is None:
+            raise response_not_found()
+        found = await _answer(uow, actor, response_id, answer_id)
+        await uow.responses.delete_answer(actor.tenant_id, answer_id)
+        await audit.record(
+            vault,
+            uow,
+            actor,
+            "response.file_answer_deleted",
+            target_type="response",
+            target_id=response_id,
+            document_id=str(found.document_id),
+        )
+        if not await uow.responses.references(actor.tenant_id, found.document_id):
+            doc = await uow.documents.get(actor.tenant_id, found.document_id)
+            if doc is not None:
+                blobs = await documents.remove_document(vault, uow, actor, doc)
+    await documents.delete_blobs(vault, blobs)

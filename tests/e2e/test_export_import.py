@@ -14,6 +14,7 @@ import pytest
 
 from tests import backends
 from tests.backends import Backend
+from tests.e2e.processing_support import settled
 from tests.helpers import PDF_BYTES, Server, image_bytes
 
 
@@ -79,6 +80,8 @@ def test_embedded_vault_moves_to_postgres_and_s3(
     with source.client(tenant["api_key"]) as client:
         made = _fill(client)
         before = _contents(client, made["documents"])
+        for doc in made["documents"]:  # their processing results move too
+            settled(client, doc["id"])
         listed = client.get("/v1/documents", params={"limit": 100}).json()["data"]
     source.stop()
     assert before == {f["id"]: f["sha256"] for d in made["documents"] for f in d["files"]}

@@ -20,6 +20,7 @@ from kycvault.api.routes import (
     downloads,
     files,
     ops,
+    processing,
     subjects,
 )
 from kycvault.api.uploads import UploadLimits
@@ -82,7 +83,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     )
     app.state.public_url = settings.resolved_public_url
     problems.install(app)
-    for module in (ops, subjects, documents, files, downloads, document_types, audit):
+    for module in (ops, subjects, documents, files, processing, downloads, document_types, audit):
         app.include_router(module.router)
     for dialect in (cynopsis, kycgenie, ncore, sila):
         app.include_router(dialect.router)

@@ -6,10 +6,11 @@ from datetime import date, datetime
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile, Subject
+from kycvault.domain.processing import Stage, StageStatus
 from kycvault.domain.types import Authenticity, Category, Classification, FileRole, SubjectType
 from kycvault.services.pagination import Page
 from kycvault.services.unit_of_work import AuditEvent
@@ -102,6 +103,14 @@ class FileOut(BaseModel):
         return cls.model_validate(stored, from_attributes=True)
 
 
+class SignalOut(BaseModel):
+    code: str
+    weight: int
+    outcome: str = Field(description="fired, passed or not_applicable")
+    fired: bool
+    detail: str
+
+
 class DocumentOut(BaseModel):
     id: UUID
     number: int
@@ -117,6 +126,18 @@ class DocumentOut(BaseModel):
     classification: Classification
     metadata: dict[str, Any]
     files: list[FileOut]
+    processing: dict[Stage, StageStatus] = Field(
+        description="per stage: unauthorized, idle, in_progress, completed or failed"
+    )
+    processing_reasons: dict[Stage, str] = Field(
+        description="why a stage failed or is switched off (and unreadable files of an OCR stage)"
+    )
+    extracted: dict[str, Any] = Field(
+        description="what processing found: pages, sources, the MRZ and which checks passed, "
+        "the content's classification"
+    )
+    authenticity_score: int | None = Field(description="0-100, once the stage has completed")
+    authenticity_signals: list[SignalOut]
     created_at: datetime
     created_by: str | None
     updated_at: datetime
@@ -124,6 +145,10 @@ class DocumentOut(BaseModel):
 
     @classmethod
     def of(cls, doc: Document) -> DocumentOut:
+        processing = doc.processing
+        extracted = dict(processing.extracted)
+        if processing.classification is not None:
+            extracted["classification"] = processing.classification
         return cls(
             id=doc.id,
             number=doc.number,
@@ -139,6 +164,11 @@ class DocumentOut(BaseModel):
             classification=doc.classification,
             metadata=doc.metadata,
             files=[FileOut.of(f) for f in doc.files],
+            processing=processing.stages,
+            processing_reasons=processing.reasons,
+            extracted=extracted,
+            authenticity_score=processing.authenticity_score,
+            authenticity_signals=[SignalOut(**s) for s in processing.signals],
             created_at=doc.created_at,
             created_by=doc.created_by,
             updated_at=doc.updated_at,
@@ -228,6 +258,30 @@ class DownloadLinkOut(BaseModel):
     filename: str
     content_type: str
     size: int
+
+
+class ProcessingSettingsOut(BaseModel):
+    classification: bool
+    ocr: bool
+    authenticity: bool
+    classification_overwrites_type: bool = Field(
+        description="a confident classification replaces the declared type (Argyle's way)"
+    )
+    searchable_text: bool = Field(description="extracted text is found by the listing search")
+
+
+class ProcessingSettingsPatch(_Input):
+    classification: StrictBool | None = None
+    ocr: StrictBool | None = None
+    authenticity: StrictBool | None = None
+    classification_overwrites_type: StrictBool | None = None
+    searchable_text: StrictBool | None = None
+
+
+class DocumentTextOut(BaseModel):
+    document_id: UUID
+    text: str
+    characters: int
 
 
 class NoFields(_Input):

@@ -1,0 +1,62 @@
+"""Processing: reprocess a document, read the text extracted from it, and the tenant's
+processing settings (/v1/settings/processing)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from kycvault.api.deps import ActorDep, JsonBody, VaultDep
+from kycvault.api.idempotency import idempotent, json_payload, json_response
+from kycvault.api.schemas import (
+    DocumentOut,
+    DocumentTextOut,
+    ProcessingSettingsOut,
+    ProcessingSettingsPatch,
+)
+from kycvault.errors import NotFound
+from kycvault.services import processing
+
+router = APIRouter(tags=["processing"])
+
+
+@router.post("/v1/documents/{document_id}/reprocess", status_code=202, response_model=DocumentOut)
+async def reprocess_document(
+    document_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
+) -> Response:
+    """Queue the document's files to be read again (after a change of settings, say)."""
+
+    async def run() -> Response:
+        doc = await processing.reprocess(vault, actor, document_id)
+        return json_response(DocumentOut.of(doc), status_code=202)
+
+    return await idempotent(request, vault, actor, b"", run)
+
+
+@router.get("/v1/documents/{document_id}/text", response_model=DocumentTextOut)
+async def document_text(document_id: UUID, vault: VaultDep, actor: ActorDep) -> DocumentTextOut:
+    text = await processing.get_text(vault, actor, document_id)
+    if text is None:
+        raise NotFound("no text has been read from this document", code="text_not_found")
+    return DocumentTextOut(document_id=document_id, text=text, characters=len(text))
+
+
+@router.get("/v1/settings/processing", response_model=ProcessingSettingsOut)
+async def get_processing_settings(vault: VaultDep, actor: ActorDep) -> ProcessingSettingsOut:
+    found = await processing.get_settings(vault, actor)
+    return ProcessingSettingsOut(**found.as_dict())
+
+
+@router.patch(
+    "/v1/settings/processing", response_model=ProcessingSettingsOut, dependencies=[JsonBody]
+)
+async def update_processing_settings(
+    body: ProcessingSettingsPatch, request: Request, vault: VaultDep, actor: ActorDep
+) -> Response:
+    async def run() -> Response:
+        changes = body.model_dump(exclude_none=True)
+        found = await processing.update_settings(vault, actor, changes)
+        return json_response(ProcessingSettingsOut(**found.as_dict()))
+
+    return await idempotent(request, vault, actor, json_payload(await request.body()), run)

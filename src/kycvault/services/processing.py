@@ -212,6 +212,59 @@ def _status(enabled: bool, ok: bool) -> StageStatus:
     return StageStatus.COMPLETED if ok else StageStatus.FAILED
 
 
+def _stages(
+    settings: ProcessingSettings,
+    started: Processing,
+    read: _Read,
+    *,
+    ocr_problem: str | None,
+    needs_ocr: bool,
+    text: str,
+) -> tuple[dict[Stage, StageStatus], dict[Stage, str]]:
+    """Each stage's status, and the reasons kept: for stages that failed or are switched
+    off, and for an OCR stage that completed with some files unreadable."""
+    readable = bool(read.readings)
+    failure = "; ".join(read.failures)[:500] or "no file could be read"
+    stages = {stage: _status(settings.enabled(stage), readable) for stage in Stage}
+    reasons = {
+        s: r for s, r in started.reasons.items() if started.stages[s] is StageStatus.UNAUTHORIZED
+    }
+    for stage in Stage:
+        if stages[stage] is StageStatus.FAILED:
+            reasons[stage] = failure
+    if settings.ocr and ocr_problem and needs_ocr and not text:
+        stages[Stage.OCR], reasons[Stage.OCR] = StageStatus.FAILED, ocr_problem
+    elif stages[Stage.OCR] is StageStatus.COMPLETED and read.failures:
+        reasons[Stage.OCR] = failure
+    return stages, reasons
+
+
+async def _signals(
+    vault: Vault,
+    document: Document,
+    read: _Read,
+    mrz: MrzResult | None,
+    found: Classification | None,
+    type_agrees: bool,
+) -> list[authenticity.Signal]:
+    same_file, same_number = await _duplicates(vault, document, mrz)
+    return authenticity.evaluate(
+        authenticity.Facts(
+            today=vault.clock().date(),
+            declared_number=document.id_number,
+            declared_expiry=document.expiry_date,
+            declared_country=document.issuing_country,
+            mrz=mrz,
+            traces=[r.traces for r in read.readings],
+            same_file_elsewhere=same_file,
+            same_number_elsewhere=same_number,
+            declared_type=document.type,
+            classified_type=found.type if found else None,
+            type_agrees=type_agrees,
+        )
+    )
+
+
 async def run(vault: Vault, job: Job) -> dict[str, Any]:
     """The worker's part: run the stages of the job's document and store what they found."""
     if job.document_id is None:
@@ -224,61 +277,28 @@ async def run(vault: Vault, job: Job) -> dict[str, Any]:
         generation = document.processing.generation
         started = document.processing.started()
         await uow.documents.set_processing(job.tenant_id, document.id, started)
-    problem = vault.reader.ocr_problem() if vault.reader is not None else None
     read = await _read_all(vault, document, ocr=settings.ocr)
     text = read.text if settings.ocr else ""
     mrz = _best_mrz(read, vault) if settings.ocr else None
     readable = bool(read.readings)
-    stages: dict[Stage, StageStatus] = {}
-    # Reasons are kept for stages that failed or are switched off, and for an OCR stage
-    # that completed with some files unreadable.
-    reasons: dict[Stage, str] = {
-        s: r for s, r in started.reasons.items() if started.stages[s] is StageStatus.UNAUTHORIZED
-    }
-    failure = "; ".join(read.failures)[:500] or "no file could be read"
-    needs_ocr = any(f.content_type.startswith("image/") for f in document.files)
-    if settings.ocr and problem and needs_ocr and not text:
-        stages[Stage.OCR], reasons[Stage.OCR] = StageStatus.FAILED, problem
-    else:
-        stages[Stage.OCR] = _status(settings.ocr, readable)
-        if settings.ocr and not readable:
-            reasons[Stage.OCR] = failure
-        elif read.failures:
-            reasons[Stage.OCR] = "; ".join(read.failures)[:500]
-    found: Classification | None = classify(text, mrz) if settings.classification else None
-    stages[Stage.CLASSIFICATION] = _status(settings.classification, readable)
-    if settings.classification and not readable:
-        reasons[Stage.CLASSIFICATION] = failure
-    stages[Stage.AUTHENTICITY] = _status(settings.authenticity, readable)
-    if settings.authenticity and not readable:
-        reasons[Stage.AUTHENTICITY] = failure
-    same_file, same_number = await _duplicates(vault, document, mrz)
-    declared_type = document.type
-    type_agrees = found is None or agrees(declared_type, found.type)
-    signals = (
-        authenticity.evaluate(
-            authenticity.Facts(
-                today=vault.clock().date(),
-                declared_number=document.id_number,
-                declared_expiry=document.expiry_date,
-                declared_country=document.issuing_country,
-                mrz=mrz,
-                traces=[r.traces for r in read.readings],
-                same_file_elsewhere=same_file,
-                same_number_elsewhere=same_number,
-                declared_type=declared_type,
-                classified_type=found.type if found else None,
-                type_agrees=type_agrees,
-            )
-        )
-        if settings.authenticity and readable
-        else []
+    stages, reasons = _stages(
+        settings,
+        started,
+        read,
+        ocr_problem=vault.reader.ocr_problem() if vault.reader is not None else None,
+        needs_ocr=any(f.content_type.startswith("image/") for f in document.files),
+        text=text,
     )
+    found = classify(text, mrz) if settings.classification and readable else None
+    type_agrees = found is None or agrees(document.type, found.type)
+    signals = []
+    if settings.authenticity and readable:
+        signals = await _signals(vault, document, read, mrz, found, type_agrees)
     classification = None
     if found is not None:
         classification = {
             **found.as_dict(),
-            "declared": declared_type,
+            "declared": document.type,
             "agrees": type_agrees,
             "applied": False,
         }
@@ -325,7 +345,7 @@ async def _store(
             else None,
             content=text if settings.searchable_text else "",
         )
-        if text:
+        if sealed is not None:
             await uow.documents.put_text(tenant_id, document_id, sealed, len(text), vault.clock())
     return True
 

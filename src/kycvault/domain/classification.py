@@ -4,6 +4,9 @@ A machine-readable zone settles it for travel documents (its document code: ``P`
 ``V`` visa, ``I``/``A``/``C`` identity card). Other documents are told by the phrases their
 kind always prints (a bank statement's "opening balance", a W-2's "wage and tax statement");
 a type needs two distinct phrases, and confidence grows with each further one.
+
+Whether a declared type agrees with the one found is decided for the catalog's types only:
+a tenant's own type means what the tenant says it means, and no content contradicts it.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from kycvault.domain.catalog import BUILTIN_CATALOG
 from kycvault.domain.mrz import MrzResult
 
 # Per type: phrases its documents print. Matched case-insensitively on word boundaries.
@@ -86,6 +90,29 @@ _COVERS: dict[str, frozenset[str]] = {
     "other_id": frozenset({"passport", "national_id", "drivers_license", "visa"}),
     "proof_of_address": frozenset({"utility_bill", "bank_statement", "lease"}),
 }
+# Declared types the content cannot tell from the type found, because they print the same
+# zone or phrases: every identity card with an ICAO zone (I, A or C) reads as
+# ``national_id``; a mortgage statement shows a bill's "amount due" and "account number";
+# memoranda and incumbency certificates cite the "companies act" and the "company number".
+_KIN: dict[str, frozenset[str]] = {
+    "national_id": frozenset(
+        {
+            "passport_card",
+            "green_card",
+            "state_id",
+            "military_id",
+            "military_dependent_id",
+            "nyc_id",
+        }
+    ),
+    "drivers_license": frozenset({"drivers_permit"}),
+    "utility_bill": frozenset({"mortgage"}),
+    "bank_statement": frozenset({"mortgage", "financial_statement"}),
+    "incorporation_certificate": frozenset({"memorandum_articles", "incumbency_certificate"}),
+    "trade_license": frozenset({"commercial_license"}),
+}
+_APOSTROPHES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u02bc": "'", "`": "'"})
+_SPACE = re.compile(r"\s+")
 _PATTERNS = {
     name: [re.compile(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])") for p in phrases]
     for name, phrases in KEYWORDS.items()
@@ -113,7 +140,8 @@ def classify(text: str, mrz: MrzResult | None) -> Classification | None:
         if kind is not None:
             confidence = 0.97 if mrz.valid else 0.8
             return Classification(kind, confidence, (f"MRZ {mrz.layout.value}",))
-    folded = text.casefold()
+    # Phrases wrap across lines and PDFs space words unevenly; typographic apostrophes too.
+    folded = _SPACE.sub(" ", text.casefold().translate(_APOSTROPHES))
     scored: list[tuple[int, str, tuple[str, ...]]] = []
     for name, patterns in _PATTERNS.items():
         hits = tuple(
@@ -133,8 +161,9 @@ def classify(text: str, mrz: MrzResult | None) -> Classification | None:
 
 
 def agrees(declared: str, found: str) -> bool:
-    """Whether the declared type is the one found, or an umbrella that includes it; a
-    declared ``other_document`` claims nothing to disagree with."""
-    if declared in (found, "other_document"):
+    """Whether the declared type is the one found, an umbrella that includes it, or a type
+    the content cannot tell from it; a declared ``other_document``, or a tenant's own type,
+    claims nothing to disagree with."""
+    if declared in (found, "other_document") or BUILTIN_CATALOG.get(declared) is None:
         return True
-    return found in _COVERS.get(declared, frozenset())
+    return found in _COVERS.get(declared, frozenset()) or declared in _KIN.get(found, frozenset())

@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import iso3166
 
 from kycvault.domain.mrz import MrzResult
 
-# Programs that edit images or PDFs (a scanner's or camera's own firmware is not one).
+# Programs that edit images or PDFs, matched as whole words of the software's name: a
+# camera's or scanner's own firmware ("Ver.1.00", "HDR+ 1.0"), a word processor exporting to
+# PDF ("Microsoft Word") or a virtual printer ("PDF-XChange Printer") is not one of them.
 EDITORS = (
     "photoshop",
     "lightroom",
@@ -37,15 +39,22 @@ EDITORS = (
     "inkscape",
     "illustrator",
     "acrobat pro",
-    "foxit phantom",
-    "pdf-xchange",
+    "acrobat professional",
+    "foxit phantompdf",
+    "foxit pdf editor",
+    "pdf-xchange editor",
     "nitro pro",
     "sejda",
     "ilovepdf",
     "smallpdf",
     "pdfescape",
     "pdffiller",
+    "photopea",
+    "pixlr",
 )
+_EDITOR = re.compile("|".join(rf"(?<![a-z0-9]){re.escape(name)}(?![a-z0-9])" for name in EDITORS))
+# ICAO 9303 writes some issuing states differently from ISO 3166-1 alpha-3.
+_ICAO_STATE = {"DEU": "D", "XKX": "RKS"}
 # A PDF saved a minute or more after it was made was changed after creation.
 _MODIFIED_GRACE = timedelta(minutes=1)
 
@@ -96,7 +105,8 @@ class Facts:
     declared_expiry: date | None = None
     declared_country: str | None = None
     mrz: MrzResult | None = None
-    # Per file: the editing traces the reader found (see adapters/reading/traces.py).
+    # Per file: the editing traces the reader found (see adapters/reading/traces.py), with
+    # ``kind`` ``image`` or ``pdf``.
     traces: Sequence[dict[str, Any]] = ()
     # Subjects other than the document's own holding the same file / document number.
     same_file_elsewhere: int = 0
@@ -111,6 +121,7 @@ def normalise_number(value: str | None) -> str:
 
 
 def alpha3(code: str | None) -> str | None:
+    """An ISO 3166-1 alpha-2 code as its alpha-3 (anything else as given, upper-cased)."""
     if not code:
         return None
     code = code.strip().upper()
@@ -122,6 +133,12 @@ def alpha3(code: str | None) -> str | None:
 def _signal(code: str, fired: bool | None, detail: str) -> Signal:
     outcome = Outcome.NOT_APPLICABLE if fired is None else Outcome("fired" if fired else "passed")
     return Signal(code, WEIGHTS[code], outcome, detail)
+
+
+def _unreliable(mrz: MrzResult, check: str) -> bool:
+    """A field whose own check digit failed was misread or altered: the check-digit signal
+    already says so, and comparing the field would count the same doubt twice."""
+    return mrz.checks.get(check) is False
 
 
 def _mrz_signals(facts: Facts) -> list[Signal]:
@@ -145,7 +162,13 @@ def _mrz_signals(facts: Facts) -> list[Signal]:
             f"failed: {', '.join(failed)}" if failed else "every check digit passed",
         )
     ]
-    if facts.declared_number:
+    if not facts.declared_number:
+        out.append(_signal("mrz_number_mismatch", None, "no id_number declared"))
+    elif _unreliable(mrz, "document_number"):
+        out.append(
+            _signal("mrz_number_mismatch", None, "the MRZ's document number fails its check")
+        )
+    else:
         same = normalise_number(facts.declared_number) == normalise_number(mrz.document_number)
         out.append(
             _signal(
@@ -154,18 +177,18 @@ def _mrz_signals(facts: Facts) -> list[Signal]:
                 "declared id_number matches the MRZ" if same else "declared id_number differs",
             )
         )
+    if not (facts.declared_expiry and mrz.expiry_date):
+        out.append(_signal("mrz_expiry_mismatch", None, "no expiry_date to compare"))
+    elif _unreliable(mrz, "expiry_date"):
+        out.append(_signal("mrz_expiry_mismatch", None, "the MRZ's expiry date fails its check"))
     else:
-        out.append(_signal("mrz_number_mismatch", None, "no id_number declared"))
-    if facts.declared_expiry and mrz.expiry_date:
         same = facts.declared_expiry == mrz.expiry_date
         detail = "matches the MRZ" if same else f"the MRZ says {mrz.expiry_date.isoformat()}"
         out.append(_signal("mrz_expiry_mismatch", not same, f"declared expiry_date {detail}"))
-    else:
-        out.append(_signal("mrz_expiry_mismatch", None, "no expiry_date to compare"))
     declared = alpha3(facts.declared_country)
-    if declared and mrz.issuing_state:
-        state = mrz.issuing_state.replace("<", "")
-        same = declared == state or (declared == "DEU" and state == "D")
+    state = mrz.issuing_state.replace("<", "")
+    if declared and state:
+        same = state in (declared, _ICAO_STATE.get(declared))
         detail = "matches the MRZ" if same else f"the MRZ says {state}"
         out.append(_signal("mrz_country_mismatch", not same, f"declared issuing_country {detail}"))
     else:
@@ -174,26 +197,39 @@ def _mrz_signals(facts: Facts) -> list[Signal]:
 
 
 def _expiry_signal(facts: Facts) -> Signal:
-    expiry = facts.declared_expiry or (facts.mrz.expiry_date if facts.mrz else None)
-    if expiry is None:
+    """Expired by the declared date or by the zone's own (check-digit-verified) date: a
+    client's later date does not make an expired passport valid."""
+    known: list[tuple[date, str]] = []
+    if facts.declared_expiry:
+        known.append((facts.declared_expiry, "declared"))
+    mrz = facts.mrz
+    if mrz is not None and mrz.expiry_date and not _unreliable(mrz, "expiry_date"):
+        known.append((mrz.expiry_date, "MRZ"))
+    if not known:
         return _signal("document_expired", None, "no expiry date known")
-    expired = expiry < facts.today
-    return _signal(
-        "document_expired",
-        expired,
-        f"expired on {expiry.isoformat()}" if expired else f"valid until {expiry.isoformat()}",
-    )
+    expiry, source = min(known)
+    if expiry < facts.today:
+        return _signal("document_expired", True, f"expired on {expiry.isoformat()} ({source})")
+    return _signal("document_expired", False, f"valid until {expiry.isoformat()}")
 
 
 def _editor(names: Iterable[object]) -> str | None:
     for name in names:
-        if isinstance(name, str) and any(editor in name.casefold() for editor in EDITORS):
+        if isinstance(name, str) and _EDITOR.search(name.casefold()):
             return name
     return None
 
 
+def _kind(found: Mapping[str, Any]) -> str | None:
+    """``image`` or ``pdf``: the reader says which; files of other kinds carry no traces."""
+    kind = found.get("kind")
+    if kind is None and "pdf_revisions" in found:
+        return "pdf"
+    return kind if isinstance(kind, str) else None
+
+
 def _image_signal(facts: Facts) -> Signal:
-    images = [t for t in facts.traces if "pdf_revisions" not in t]
+    images = [t for t in facts.traces if _kind(t) == "image"]
     if not images:
         return _signal("image_edited", None, "no image files")
     for found in images:
@@ -205,20 +241,25 @@ def _image_signal(facts: Facts) -> Signal:
 
 def _when(value: object) -> datetime | None:
     try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment
 
 
 def _pdf_signal(facts: Facts) -> Signal:
-    pdfs = [t for t in facts.traces if "pdf_revisions" in t]
+    pdfs = [t for t in facts.traces if _kind(t) == "pdf"]
     if not pdfs:
         return _signal("pdf_edited", None, "no PDF files")
     reasons: list[str] = []
     for found in pdfs:
+        # Each digital signature is saved as an update of its own; those are not edits.
         revisions = int(found.get("pdf_revisions") or 1)
-        if revisions > 1:
-            reasons.append(f"{revisions - 1} incremental update(s) after the first save")
+        updates = max(0, revisions - 1 - int(found.get("pdf_signed_updates") or 0))
+        if updates:
+            reasons.append(f"{updates} incremental update(s) after the first save")
         producer, creator = found.get("pdf_producer"), found.get("pdf_creator")
         tool = _editor([producer, creator, *found.get("xmp_tools", [])])
         if tool:

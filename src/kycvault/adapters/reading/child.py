@@ -1,17 +1,24 @@
 """The reading process: ``python -m kycvault.adapters.reading.child``.
 
 Input on stdin: a 4-byte big-endian length, that many bytes of JSON (content type, whether to
-OCR, today's date, limits), then the file's plaintext. Output on stdout: one JSON object.
+OCR, today's date, limits), then the file's plaintext. Output on stdout: one JSON object,
+``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}``, whatever went wrong.
 The process first caps its own address space and CPU time (inherited by Tesseract), so a
-decoder caught in a bomb or a loop dies here instead of in the worker.
+decoder caught in a bomb or a loop dies here instead of in the worker. Its decoders' warnings
+are silenced: the worker does not read stderr, and a damaged file can make them endless.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import resource
 import sys
+import warnings
 from datetime import date
+from typing import Any
+
+_OUT_OF_MEMORY = "reading the file needed more memory than allowed"
 
 
 def _limit(memory_bytes: int, cpu_seconds: int) -> None:
@@ -20,14 +27,12 @@ def _limit(memory_bytes: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def main() -> int:
-    stream = sys.stdin.buffer
-    size = int.from_bytes(stream.read(4), "big")
-    header = json.loads(stream.read(size))
-    _limit(int(header["memory_bytes"]), int(header["cpu_seconds"]))
-    content = stream.read()
-    from kycvault.adapters.reading import extract, tesseract
-
+def _read(header: dict[str, Any], content: bytes) -> dict[str, Any]:
+    try:
+        from kycvault.adapters.reading import extract, tesseract
+    except (MemoryError, ImportError, OSError):
+        # Loading the decoders' shared libraries is the first thing a low limit stops.
+        return {"ok": False, "reason": "the reader could not start within its memory limit"}
     try:
         found = extract.read(
             content,
@@ -35,15 +40,36 @@ def main() -> int:
             ocr=bool(header["ocr"]),
             today=date.fromisoformat(header["today"]),
             timeout=float(header["tesseract_timeout"]),
+            binary=str(header.get("tesseract_binary") or "tesseract"),
         )
-        out = {"ok": True, **found}
+        return {"ok": True, **found}
     except extract.Unreadable as exc:
-        out = {"ok": False, "reason": str(exc)}
+        return {"ok": False, "reason": str(exc)}
     except MemoryError:
-        out = {"ok": False, "reason": "reading the file needed more memory than allowed"}
+        return {"ok": False, "reason": _OUT_OF_MEMORY}
     except tesseract.TesseractError as exc:
-        out = {"ok": False, "reason": str(exc), "ocr_failed": True}
-    sys.stdout.write(json.dumps(out))
+        return {"ok": False, "reason": str(exc), "ocr_failed": True}
+    except RecursionError:
+        return {"ok": False, "reason": "the file is nested too deeply to read"}
+    except Exception as exc:
+        # A decoder's own message may quote the file; its kind is enough to go on.
+        return {"ok": False, "reason": f"the file cannot be read ({type(exc).__name__})"}
+
+
+def main() -> int:
+    warnings.simplefilter("ignore")
+    logging.disable(logging.CRITICAL)
+    stream = sys.stdin.buffer
+    size = int.from_bytes(stream.read(4), "big")
+    header = json.loads(stream.read(size))
+    _limit(int(header["memory_bytes"]), int(header["cpu_seconds"]))
+    content = stream.read()
+    try:
+        out = _read(header, content)
+        text = json.dumps(out)
+    except MemoryError:
+        text = json.dumps({"ok": False, "reason": _OUT_OF_MEMORY})
+    sys.stdout.write(text)
     return 0
 
 

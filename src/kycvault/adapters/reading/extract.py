@@ -7,23 +7,30 @@ time limits: decoders of untrusted images and PDFs are where loops and bombs are
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
+import warnings
+from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 from kycvault.adapters.reading import mrz_band, tesseract, traces
 from kycvault.domain.mrz_correction import best_reading, text_cells
 
 # Pillow refuses images larger than this (a decompression bomb is a tiny file of huge size).
-Image.MAX_IMAGE_PIXELS = 60_000_000
+# Between the limit and twice the limit it only warns; ``_decoding`` makes that a refusal too.
+_MAX_PIXELS = 60_000_000
+Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
 _OCR_MAX_SIDE = 3600  # pages are scaled down to this before full-page OCR
 _PDF_PAGES = 20  # text layer read from this many pages
 _PDF_OCR_PAGES = 3  # scanned pages OCR'd
 _PDF_DPI = 250
+_PDF_RENDER_SIDE = 5000  # a page claiming a huge size is rendered at most this many pixels
 _TEXT_LIMIT = 1_000_000
+_METADATA_LIMIT = 4 * 1024 * 1024
 _MRZ_TEXT = re.compile(r"^[A-Z0-9<]{30}$|^[A-Z0-9<]{36}$|^[A-Z0-9<]{44}$")
 _IMAGE_TYPES = {
     "image/jpeg",
@@ -34,6 +41,10 @@ _IMAGE_TYPES = {
     "image/heic",
     "image/heif",
 }
+# The decoders Pillow may use: only those of the accepted image types (its others, FITS,
+# EPS, McIdas and the like, have had bombs and loops of their own). MPO is how Pillow names
+# the JPEG files phones write with a second, smaller picture inside.
+_IMAGE_FORMATS = ("JPEG", "MPO", "PNG", "BMP", "TIFF", "WEBP", "HEIF")
 
 
 class Unreadable(Exception):
@@ -53,58 +64,98 @@ def _open_image(content: bytes) -> Image.Image:
         pi_heif.register_heif_opener()
     except ImportError:  # HEIC is then reported unreadable, everything else works
         pass
-    try:
-        image = Image.open(io.BytesIO(content))
+    Image.init()  # registers every plugin Pillow has; only the allowed ones are offered
+    formats = [name for name in _IMAGE_FORMATS if name in Image.OPEN]
+    with _decoding():
+        image = Image.open(io.BytesIO(content), formats=formats)
         image.load()
-    except Image.DecompressionBombError:
-        raise Unreadable("the image is larger than the pixel limit") from None
-    except Exception as exc:
-        raise Unreadable(f"the image cannot be decoded ({type(exc).__name__})") from None
     return image
 
 
+@contextlib.contextmanager
+def _decoding() -> Iterator[None]:
+    """Pillow's failures as the reason reported (a decoder's own message may quote the
+    file), with its pixel-limit warning turned into the refusal it should be."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            yield
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise Unreadable("the image is larger than the pixel limit") from None
+    except MemoryError:
+        raise
+    except UnidentifiedImageError:
+        raise Unreadable("the image cannot be decoded: not an accepted image format") from None
+    except (OSError, EOFError, SyntaxError, ValueError):
+        raise Unreadable("the image cannot be decoded: it is damaged or truncated") from None
+    except Exception as exc:
+        raise Unreadable(f"the image cannot be decoded ({type(exc).__name__})") from None
+
+
+def _text_value(value: object) -> str | None:
+    """A metadata string as software writes it: cameras pad theirs with NUL bytes."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", errors="replace")
+    if not isinstance(value, str):
+        return None
+    return value.replace("\x00", "").strip()[:200] or None
+
+
 def _image_traces(image: Image.Image, content: bytes) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+    found: dict[str, Any] = {"kind": "image"}
     try:
         exif = image.getexif()
     except Exception:  # a broken EXIF block is not a reason to give up on the image
         exif = None
-    if exif:
-        software = exif.get(0x0131) or exif.get(0x000B)
-        if isinstance(software, str) and software.strip():
-            found["exif_software"] = software.strip()[:200]
-    found.update(traces.xmp_traces(content))
+    # EXIF Software, EXIF ProcessingSoftware, then a PNG's own Software text chunk.
+    candidates = [exif.get(0x0131), exif.get(0x000B)] if exif else []
+    candidates.append(image.info.get("Software"))
+    software = next((v for v in map(_text_value, candidates) if v), None)
+    if software:
+        found["exif_software"] = software
+    # Pillow decodes the packets a format may compress (PNG's iTXt); the raw bytes hold
+    # the rest.
+    packet = image.info.get("xmp")
+    if isinstance(packet, bytes):
+        packet = packet[: traces.XMP_LIMIT].decode("utf-8", errors="replace")
+    decoded = packet if isinstance(packet, str) else None
+    found.update(traces.xmp_traces(decoded, traces.xmp_packet(content)))
     return found
 
 
-def _ocr_page(gray: Image.Image, *, today: date, timeout: float) -> dict[str, Any]:
+def _ocr_page(gray: Image.Image, *, today: date, timeout: float, binary: str) -> dict[str, Any]:
     scale = min(1.0, _OCR_MAX_SIDE / max(gray.size))
     if scale < 1.0:
         gray = gray.resize(
             (round(gray.width * scale), round(gray.height * scale)), Image.Resampling.LANCZOS
         )
-    words = tesseract.words(_png(gray), psm=3, timeout=timeout)
+    words = tesseract.words(_png(gray), psm=3, timeout=timeout, binary=binary)
     page: dict[str, Any] = {"text": tesseract.page_text(words), "source": "ocr"}
     band = mrz_band.find_band(words)
     if band is not None:
-        result, cells = mrz_band.read_zone(
-            gray, band, today=today, read=mrz_band.symbol_reader(timeout)
-        )
+
+        def read_symbols(png: bytes) -> list[list[tesseract.Symbol]]:
+            return tesseract.symbol_lines(png, psm=6, timeout=timeout, binary=binary)
+
+        result, cells = mrz_band.read_zone(gray, band, today=today, read=read_symbols)
         if cells is not None and result is not None:
             page["mrz"] = [[list(map(list, cell)) for cell in line] for line in cells]
     return page
 
 
-def read_image(content: bytes, *, ocr: bool, today: date, timeout: float) -> dict[str, Any]:
+def read_image(
+    content: bytes, *, ocr: bool, today: date, timeout: float, binary: str = "tesseract"
+) -> dict[str, Any]:
     image = _open_image(content)
     found = _image_traces(image, content)
     pages: list[dict[str, Any]] = []
     if ocr:
         frames = getattr(image, "n_frames", 1)
         for index in range(min(frames, _PDF_OCR_PAGES)):
-            image.seek(index)
-            gray = ImageOps.exif_transpose(image).convert("L")
-            pages.append(_ocr_page(gray, today=today, timeout=timeout))
+            with _decoding():
+                image.seek(index)
+                gray = ImageOps.exif_transpose(image).convert("L")
+            pages.append(_ocr_page(gray, today=today, timeout=timeout, binary=binary))
     return {"pages": pages, "traces": found}
 
 
@@ -121,42 +172,97 @@ def _text_layer_mrz(text: str, *, today: date) -> list[list[list[Any]]] | None:
     return None
 
 
-def read_pdf(content: bytes, *, ocr: bool, today: date, timeout: float) -> dict[str, Any]:
-    from pypdf import PdfReader
-    from pypdf.errors import PyPdfError
+def _pdf_xmp(reader: Any) -> str | None:
+    """The document's XMP metadata stream, decoded (it is often compressed, so the raw
+    bytes do not show it)."""
+    try:
+        stream = reader.root_object.get("/Metadata")
+        data = stream.get_object().get_data() if stream is not None else None
+    except MemoryError:
+        raise
+    except Exception:  # damaged metadata is not a reason to give up on the file
+        return None
+    if not isinstance(data, bytes):
+        return None
+    return data[:_METADATA_LIMIT].decode("utf-8", errors="replace")
 
+
+def _pdf_traces(content: bytes) -> dict[str, Any]:
+    """What the file's bytes show, even when it cannot be opened (encrypted, damaged)."""
+    return {
+        "kind": "pdf",
+        "pdf_revisions": traces.pdf_revisions(content),
+        "pdf_signed_updates": traces.pdf_signed_updates(content),
+    }
+
+
+def _within_limits(page: Any) -> None:
+    """Inflate the page's content streams through pypdf's output limit (its text extraction
+    would swallow the ``LimitReachedError`` and leave the bomb to the renderer) and refuse
+    images it declares beyond the pixel limit before anything decodes them."""
+    contents = page.get("/Contents")
+    contents = contents.get_object() if contents is not None else None
+    streams = contents if isinstance(contents, list) else [contents]
+    for stream in streams:
+        if stream is not None:
+            stream.get_object().get_data()
+    resources = page.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    for ref in (xobjects.get_object() if xobjects is not None else {}).values():
+        image = ref.get_object()
+        if image.get("/Subtype") == "/Image":
+            pixels = int(image.get("/Width", 0)) * int(image.get("/Height", 0))
+            if pixels > _MAX_PIXELS:
+                raise Unreadable("the PDF holds an image larger than the pixel limit")
+
+
+def read_pdf(
+    content: bytes, *, ocr: bool, today: date, timeout: float, binary: str = "tesseract"
+) -> dict[str, Any]:
+    from pypdf import PdfReader
+    from pypdf.errors import LimitReachedError
+
+    found = _pdf_traces(content)
     try:
         reader = PdfReader(io.BytesIO(content))
         encrypted = reader.is_encrypted
         if encrypted and not reader.decrypt(""):
-            return {"pages": [], "traces": {"pdf_encrypted": True}, "notes": ["encrypted"]}
+            # Opening it needs a password nobody gave us: kept as it is, nothing read.
+            found["pdf_encrypted"] = True
+            return {"pages": [], "traces": found, "notes": ["encrypted"]}
         info: Any = reader.metadata or {}
-        found: dict[str, Any] = {
-            "pdf_revisions": traces.pdf_revisions(content),
-            "pdf_producer": str(info.get("/Producer") or "")[:200] or None,
-            "pdf_creator": str(info.get("/Creator") or "")[:200] or None,
-            "pdf_created": traces.pdf_date(info.get("/CreationDate")),
-            "pdf_modified": traces.pdf_date(info.get("/ModDate")),
-            "pdf_encrypted": encrypted,
-            "pdf_pages": len(reader.pages),
-        }
-        found.update(traces.xmp_traces(content))
+        found.update(
+            {
+                "pdf_producer": str(info.get("/Producer") or "")[:200] or None,
+                "pdf_creator": str(info.get("/Creator") or "")[:200] or None,
+                "pdf_created": traces.pdf_date(info.get("/CreationDate")),
+                "pdf_modified": traces.pdf_date(info.get("/ModDate")),
+                "pdf_encrypted": encrypted,
+                "pdf_pages": len(reader.pages),
+            }
+        )
+        found.update(traces.xmp_traces(_pdf_xmp(reader), traces.xmp_packet(content)))
         pages: list[dict[str, Any]] = []
         for page in reader.pages[:_PDF_PAGES]:
+            _within_limits(page)
             text = (page.extract_text() or "")[:_TEXT_LIMIT]
             entry: dict[str, Any] = {"text": text, "source": "text_layer"}
             zone = _text_layer_mrz(text, today=today)
             if zone is not None:
                 entry["mrz"] = zone
             pages.append(entry)
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError) as exc:
+    except LimitReachedError:
+        raise Unreadable("the PDF inflates past the decompression limit") from None
+    except (MemoryError, Unreadable):
+        raise
+    except Exception as exc:  # pypdf raises many kinds on damaged files; all mean the same
         raise Unreadable(f"the PDF cannot be read ({type(exc).__name__})") from None
     if ocr and sum(len(p["text"].strip()) for p in pages) < 20:
-        pages = _ocr_pdf(content, today=today, timeout=timeout) or pages
+        pages = _ocr_pdf(content, today=today, timeout=timeout, binary=binary) or pages
     return {"pages": pages, "traces": found}
 
 
-def _ocr_pdf(content: bytes, *, today: date, timeout: float) -> list[dict[str, Any]]:
+def _ocr_pdf(content: bytes, *, today: date, timeout: float, binary: str) -> list[dict[str, Any]]:
     """Scanned pages (no text layer) rendered and read like images."""
     import pypdfium2
 
@@ -167,9 +273,15 @@ def _ocr_pdf(content: bytes, *, today: date, timeout: float) -> list[dict[str, A
     pages = []
     try:
         for index in range(min(len(document), _PDF_OCR_PAGES)):
-            bitmap = document[index].render(scale=_PDF_DPI / 72, grayscale=True)
+            page = document[index]
+            width, height = page.get_size()
+            # A page may claim any size; its bitmap is bounded like a decoded image's.
+            scale = min(_PDF_DPI / 72, _PDF_RENDER_SIDE / max(1.0, width, height))
+            bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=False)
             gray = bitmap.to_pil().convert("L")
-            pages.append(_ocr_page(gray, today=today, timeout=timeout))
+            pages.append(_ocr_page(gray, today=today, timeout=timeout, binary=binary))
+    except pypdfium2.PdfiumError as exc:
+        raise Unreadable(f"the PDF cannot be rendered ({exc})") from None
     finally:
         document.close()
     return pages
@@ -180,11 +292,19 @@ def read_text(content: bytes) -> dict[str, Any]:
     return {"pages": [{"text": text, "source": "text"}], "traces": {}}
 
 
-def read(content: bytes, content_type: str, *, ocr: bool, today: date, timeout: float) -> Any:
+def read(
+    content: bytes,
+    content_type: str,
+    *,
+    ocr: bool,
+    today: date,
+    timeout: float,
+    binary: str = "tesseract",
+) -> Any:
     if content_type in _IMAGE_TYPES:
-        return read_image(content, ocr=ocr, today=today, timeout=timeout)
+        return read_image(content, ocr=ocr, today=today, timeout=timeout, binary=binary)
     if content_type == "application/pdf":
-        return read_pdf(content, ocr=ocr, today=today, timeout=timeout)
+        return read_pdf(content, ocr=ocr, today=today, timeout=timeout, binary=binary)
     if content_type in ("text/plain", "text/csv"):
         return read_text(content)
     return {"pages": [], "traces": {}, "notes": [f"no text is read from {content_type}"]}

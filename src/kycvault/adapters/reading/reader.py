@@ -2,7 +2,9 @@
 
 Untrusted images and PDFs are decoded there, never in the worker: the child caps its own
 memory and CPU time, and the worker kills its whole process group (Tesseract included) when
-the wall-clock limit passes. Plaintext travels over a pipe only.
+the wall-clock limit passes, and once more after every read, so nothing it started outlives
+it. Plaintext travels over a pipe only. The child's stderr is not read: its decoders can be
+made to write without end, and every outcome it knows of comes back in its JSON answer.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class SubprocessReader:
     def ocr_problem(self) -> str | None:
         if tesseract.available(self.tesseract_binary):
             return None
+        # The configured path is the operator's business, not the API client's: not shown.
         return "OCR is not available: tesseract is not installed (Debian package tesseract-ocr)"
 
     def read(self, content: bytes, content_type: str, *, ocr: bool, today: date) -> FileReading:
@@ -53,6 +56,7 @@ class SubprocessReader:
                 "memory_bytes": self.memory_bytes,
                 "cpu_seconds": max(1, round(self.timeout)),
                 "tesseract_timeout": self.timeout,
+                "tesseract_binary": self.tesseract_binary,
             }
         ).encode()
         payload = len(header).to_bytes(4, "big") + header + content
@@ -60,28 +64,24 @@ class SubprocessReader:
             [sys.executable, "-m", "kycvault.adapters.reading.child"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
             start_new_session=True,  # its own group: Tesseract dies with it
             env={**os.environ, "OMP_THREAD_LIMIT": "1"},
         )
         try:
-            out, err = process.communicate(payload, timeout=self.timeout)
+            out, _ = process.communicate(payload, timeout=self.timeout)
         except subprocess.TimeoutExpired:
-            self._kill(process)
             raise ReadingFailed(f"reading took longer than {self.timeout:g} s") from None
-        except BaseException:
+        finally:
             self._kill(process)
-            raise
         if process.returncode != 0:
-            reason = "the reader was stopped (memory or CPU limit)"
-            if process.returncode > 0:
-                tail = err.decode(errors="replace").strip().splitlines()
-                reason = f"the reader failed ({tail[-1][:200] if tail else process.returncode})"
-            raise ReadingFailed(reason)
+            raise ReadingFailed(_stopped(process.returncode))
         try:
             found = json.loads(out)
         except ValueError:
             raise ReadingFailed("the reader gave no result") from None
+        if not isinstance(found, dict):
+            raise ReadingFailed("the reader gave no result")
         if not found.get("ok"):
             raise ReadingFailed(str(found.get("reason") or "unreadable file"))
         pages = [
@@ -100,6 +100,29 @@ class SubprocessReader:
 
     @staticmethod
     def _kill(process: subprocess.Popen[bytes]) -> None:
-        with contextlib.suppress(ProcessLookupError):
+        """End the child's whole group (a Tesseract it started included) and reap it."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+        for pipe in (process.stdin, process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(OSError):
+                    pipe.close()
+
+
+def _stopped(returncode: int) -> str:
+    """Why the child ended without an answer, from how it ended."""
+    if returncode == -signal.SIGXCPU:
+        return "the reader used more CPU time than allowed"
+    if returncode == -signal.SIGKILL:
+        return "the reader was stopped (memory or CPU limit)"
+    if returncode == -signal.SIGABRT:
+        # What a native decoder does when an allocation fails at the address-space limit.
+        return "the reader's decoder gave up (memory limit or a damaged file)"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = str(-returncode)
+        return f"the reader crashed (signal {name})"
+    return f"the reader failed (exit status {returncode})"

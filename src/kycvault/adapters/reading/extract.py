@@ -113,13 +113,13 @@ def _image_traces(image: Image.Image, content: bytes) -> dict[str, Any]:
     software = next((v for v in map(_text_value, candidates) if v), None)
     if software:
         found["exif_software"] = software
-    # Pillow decodes the packets a format may compress (PNG's iTXt); the raw bytes hold
-    # the rest.
+    # Pillow decodes the packet where a format may compress it (PNG's iTXt); otherwise the
+    # raw bytes show it.
     packet = image.info.get("xmp")
     if isinstance(packet, bytes):
         packet = packet[: traces.XMP_LIMIT].decode("utf-8", errors="replace")
     decoded = packet if isinstance(packet, str) else None
-    found.update(traces.xmp_traces(decoded, traces.xmp_packet(content)))
+    found.update(traces.xmp_traces(decoded or traces.xmp_packet(content)))
     return found
 
 
@@ -241,7 +241,7 @@ def read_pdf(
                 "pdf_pages": len(reader.pages),
             }
         )
-        found.update(traces.xmp_traces(_pdf_xmp(reader), traces.xmp_packet(content)))
+        found.update(traces.xmp_traces(_pdf_xmp(reader) or traces.xmp_packet(content)))
         pages: list[dict[str, Any]] = []
         for page in reader.pages[:_PDF_PAGES]:
             _within_limits(page)

@@ -42,13 +42,12 @@ def _values(pattern: re.Pattern[str], text: str) -> list[str]:
     return [value[:_NAME_LIMIT] for value in found if value]
 
 
-def xmp_traces(*packets: str | None) -> dict[str, Any]:
-    """Tools named in XMP packets (creator tool, history agents) and their history actions."""
-    texts = [packet for packet in packets if packet]
-    if not texts:
+def xmp_traces(packet: str | None) -> dict[str, Any]:
+    """Tools named in an XMP packet (creator tool, history agents) and its history actions."""
+    if not packet:
         return {}
-    tools = sorted({tool for text in texts for tool in _values(_TOOL, text)})
-    actions = [action for text in texts for action in _values(_HISTORY_ACTION, text)]
+    tools = sorted(set(_values(_TOOL, packet)))
+    actions = _values(_HISTORY_ACTION, packet)
     return {"xmp_tools": tools[:_LISTED], "xmp_actions": actions[:_LISTED]}
 
 

@@ -66,14 +66,21 @@ def _open_image(content: bytes) -> Image.Image:
         pass
     Image.init()  # registers every plugin Pillow has; only the allowed ones are offered
     formats = [name for name in _IMAGE_FORMATS if name in Image.OPEN]
-    with _decoding():
+    with _decoding(identified=_signed_as_one_of(content, formats)):
         image = Image.open(io.BytesIO(content), formats=formats)
         image.load()
     return image
 
 
+def _signed_as_one_of(content: bytes, formats: list[str]) -> bool:
+    """Whether the file starts like one of ``formats`` (so a failure to open it is damage,
+    not a format the vault does not read)."""
+    prefix = content[:64]
+    return any((accept := Image.OPEN[name][1]) is not None and accept(prefix) for name in formats)
+
+
 @contextlib.contextmanager
-def _decoding() -> Iterator[None]:
+def _decoding(*, identified: bool = True) -> Iterator[None]:
     """Pillow's failures as the reason reported (a decoder's own message may quote the
     file), with its pixel-limit warning turned into the refusal it should be."""
     try:
@@ -85,6 +92,8 @@ def _decoding() -> Iterator[None]:
     except MemoryError:
         raise
     except UnidentifiedImageError:
+        if identified:
+            raise Unreadable("the image cannot be decoded: it is damaged or truncated") from None
         raise Unreadable("the image cannot be decoded: not an accepted image format") from None
     except (OSError, EOFError, SyntaxError, ValueError):
         raise Unreadable("the image cannot be decoded: it is damaged or truncated") from None

@@ -62,8 +62,8 @@ def main() -> int:
     stream = sys.stdin.buffer
     size = int.from_bytes(stream.read(4), "big")
     header = json.loads(stream.read(size))
+    content = stream.read()  # the worker bounds its size; the limit counts it from here
     _limit(int(header["memory_bytes"]), int(header["cpu_seconds"]))
-    content = stream.read()
     try:
         out = _read(header, content)
         text = json.dumps(out)

@@ -328,7 +328,8 @@ async def _store(
 ) -> bool:
     assert job.document_id is not None
     tenant_id, document_id = job.tenant_id, job.document_id
-    sealed = vault.cipher.seal_record(_TEXT_LABEL, text.encode(), _text_aad(tenant_id, document_id))
+    aad = _text_aad(tenant_id, document_id)
+    sealed = vault.cipher.seal_record(_TEXT_LABEL, text.encode(), aad) if text else None
     async with vault.store.write() as uow:
         document = await uow.documents.get(tenant_id, document_id, for_update=True)
         if document is None or document.processing.generation != generation:
@@ -345,8 +346,7 @@ async def _store(
             else None,
             content=text if settings.searchable_text else "",
         )
-        if sealed is not None:
-            await uow.documents.put_text(tenant_id, document_id, sealed, len(text), vault.clock())
+        await uow.documents.put_text(tenant_id, document_id, sealed, len(text), vault.clock())
     return True
 
 

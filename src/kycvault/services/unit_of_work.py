@@ -190,8 +190,16 @@ class DocumentRepository(Protocol):
         self, tenant_id: UUID, digests: Sequence[str], other_than: UUID | None
     ) -> int: ...
     async def put_text(
-        self, tenant_id: UUID, document_id: UUID, sealed: bytes, characters: int, at: datetime
-    ) -> None: ...
+        self,
+        tenant_id: UUID,
+        document_id: UUID,
+        sealed: bytes | None,
+        characters: int,
+        at: datetime,
+    ) -> None:
+        """Replace the document's text record (``None``: remove it)."""
+        ...
+
     async def get_text(self, tenant_id: UUID, document_id: UUID) -> bytes | None: ...
     async def page_at(
         self, tenant_id: UUID, query: DocumentQuery, *, offset: int, limit: int

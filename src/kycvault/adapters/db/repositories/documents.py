@@ -343,7 +343,12 @@ class SqlDocuments(Repo):
 
     @deferrable
     def put_text(
-        self, tenant_id: UUID, document_id: UUID, sealed: bytes, characters: int, at: datetime
+        self,
+        tenant_id: UUID,
+        document_id: UUID,
+        sealed: bytes | None,
+        characters: int,
+        at: datetime,
     ) -> None:
         self._conn.execute(
             document_texts.delete().where(
@@ -351,6 +356,8 @@ class SqlDocuments(Repo):
                 document_texts.c.document_id == document_id,
             )
         )
+        if sealed is None:
+            return
         self._conn.execute(
             document_texts.insert(),
             {

@@ -7,6 +7,7 @@ not stall other requests.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -197,6 +198,10 @@ class DocumentReader(Protocol):
         """None when OCR can run here; otherwise why not."""
         ...
 
-    def read(self, content: bytes, content_type: str, *, ocr: bool, today: date) -> FileReading:
-        """Raises ``ReadingFailed`` with the reason when the file cannot be read."""
+    def read(
+        self, content: bytes | Iterable[bytes], content_type: str, *, ocr: bool, today: date
+    ) -> FileReading:
+        """Read the plaintext ``content`` yields (chunk by chunk: the caller need not hold
+        the file in memory). Raises ``ReadingFailed`` with the reason when the file cannot
+        be read; whatever ``content`` raises goes through."""
         ...

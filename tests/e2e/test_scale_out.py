@@ -122,24 +122,32 @@ def test_two_api_processes_and_two_workers(cluster: tuple[list[Server], Backend]
         for client in clients:
             client.close()
 
-    # Every file checked exactly once, by one of the two workers.
+    # Every file checked, and every document read, exactly once, by one of the two workers.
     with psycopg.connect(_database(store)) as conn:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
             states = dict(
-                conn.execute("SELECT state, count(*) FROM jobs GROUP BY state").fetchall()
+                conn.execute(
+                    "SELECT kind || ' ' || state, count(*) FROM jobs GROUP BY 1"
+                ).fetchall()
             )
-            if states == {"done": UPLOADS}:
+            if states == {"file.verify done": UPLOADS, "document.process done": UPLOADS}:
                 break
             time.sleep(0.25)
-        assert states == {"done": UPLOADS}
+        assert states == {"file.verify done": UPLOADS, "document.process done": UPLOADS}
         verified = conn.execute(
             "SELECT target_id::text, count(*) FROM audit_events WHERE action = 'file.verified' "
             "GROUP BY target_id"
         ).fetchall()
+        processed = conn.execute(
+            "SELECT target_id::text, count(*) FROM audit_events "
+            "WHERE action = 'document.processed' GROUP BY target_id"
+        ).fetchall()
         workers = conn.execute("SELECT DISTINCT split_part(locked_by, ':', 2) FROM jobs").fetchall()
     assert sorted(target for target, _ in verified) == sorted(d["files"][0]["id"] for d in docs)
     assert {count for _, count in verified} == {1}
+    assert sorted(target for target, _ in processed) == sorted(d["id"] for d in docs)
+    assert {count for _, count in processed} == {1}
     assert len(workers) == 2  # both worker processes took part
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from uuid import UUID
 
 from kycvault.domain.models import Document, StoredFile
@@ -205,6 +205,11 @@ class FileContent:
             # The reader must not be closed under a read still running in a thread.
             await asyncio.gather(*ahead, return_exceptions=True)
             self.close()
+
+    def frames(self) -> Iterator[bytes]:
+        """The whole plaintext, frame by frame, verified; blocking (for worker threads)."""
+        for index in range(self._frames):
+            yield self._read(index, 0, self._chunk)
 
     def _fetch(self, span: tuple[int, int, int]) -> asyncio.Future[bytes]:
         return asyncio.ensure_future(asyncio.to_thread(self._read, *span))

@@ -141,17 +141,16 @@ async def _read_file(vault: Vault, stored: StoredFile, *, ocr: bool) -> FileRead
             f"the file is larger than the {vault.limits.max_read_size} bytes read for processing"
         )
     content = await files.open_stored(vault, stored)
-    parts = []
-    try:
-        async for chunk in content.stream():
-            parts.append(chunk)
-    finally:
-        content.close()
     today = vault.clock().date()
     reader = vault.reader
-    return await asyncio.to_thread(
-        reader.read, b"".join(parts), stored.content_type, ocr=ocr, today=today
-    )
+    try:
+        # Decrypted frame by frame straight into the reading process: the worker holds
+        # one frame of the file at a time, whatever its size.
+        return await asyncio.to_thread(
+            reader.read, content.frames(), stored.content_type, ocr=ocr, today=today
+        )
+    finally:
+        content.close()
 
 
 async def _read_all(vault: Vault, document: Document, *, ocr: bool) -> _Read:

@@ -15,6 +15,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
@@ -47,7 +49,9 @@ class SubprocessReader:
         # The configured path is the operator's business, not the API client's: not shown.
         return "OCR is not available: tesseract is not installed (Debian package tesseract-ocr)"
 
-    def read(self, content: bytes, content_type: str, *, ocr: bool, today: date) -> FileReading:
+    def read(
+        self, content: bytes | Iterable[bytes], content_type: str, *, ocr: bool, today: date
+    ) -> FileReading:
         header = json.dumps(
             {
                 "content_type": content_type,
@@ -59,7 +63,6 @@ class SubprocessReader:
                 "tesseract_binary": self.tesseract_binary,
             }
         ).encode()
-        payload = len(header).to_bytes(4, "big") + header + content
         process = subprocess.Popen(
             [sys.executable, "-m", "kycvault.adapters.reading.child"],
             stdin=subprocess.PIPE,
@@ -68,12 +71,23 @@ class SubprocessReader:
             start_new_session=True,  # its own group: Tesseract dies with it
             env={**os.environ, "OMP_THREAD_LIMIT": "1"},
         )
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            self._kill_group(process)
+
+        # The watchdog bounds everything, feeding the file included.
+        watchdog = threading.Timer(self.timeout, expire)
+        watchdog.start()
         try:
-            out, _ = process.communicate(payload, timeout=self.timeout)
-        except subprocess.TimeoutExpired:
-            raise ReadingFailed(f"reading took longer than {self.timeout:g} s") from None
+            chunks = [content] if isinstance(content, bytes) else content
+            out = self._exchange(process, len(header).to_bytes(4, "big") + header, chunks)
         finally:
+            watchdog.cancel()
             self._kill(process)
+        if expired.is_set():
+            raise ReadingFailed(f"reading took longer than {self.timeout:g} s")
         if process.returncode != 0:
             raise ReadingFailed(_stopped(process.returncode))
         try:
@@ -99,10 +113,33 @@ class SubprocessReader:
         )
 
     @staticmethod
-    def _kill(process: subprocess.Popen[bytes]) -> None:
-        """End the child's whole group (a Tesseract it started included) and reap it."""
+    def _exchange(
+        process: subprocess.Popen[bytes], header: bytes, content: Iterable[bytes]
+    ) -> bytes:
+        """Stream the file to the child (the worker never holds more than a chunk of it),
+        then take its answer."""
+        assert process.stdin is not None
+        assert process.stdout is not None
+        try:
+            process.stdin.write(header)
+            for chunk in content:
+                process.stdin.write(chunk)
+            process.stdin.close()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # the child ended early: its answer or its exit status says why
+        out = process.stdout.read()
+        process.wait()
+        return out
+
+    @staticmethod
+    def _kill_group(process: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(process.pid, signal.SIGKILL)
+
+    @classmethod
+    def _kill(cls, process: subprocess.Popen[bytes]) -> None:
+        """End the child's whole group (a Tesseract it started included) and reap it."""
+        cls._kill_group(process)
         process.wait()
         for pipe in (process.stdin, process.stdout):
             if pipe is not None:

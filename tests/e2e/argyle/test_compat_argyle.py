@@ -409,3 +409,11 @@ def test_an_idempotent_retry_stores_one_upload(
     assert again.headers["idempotent-replayed"] == "true"
     assert check_upload(again.json())["id"] == check_upload(first.json())["id"]
     assert len(_uploads_of(native)) == 1
+
+
+def test_the_routes_are_in_the_openapi_document(server: Server) -> None:
+    spec = httpx2.get(f"{server.url}/openapi.json").json()
+    post = spec["paths"][UPLOADS]["post"]
+    form = post["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert form["required"] == ["user", "document_type", "upload"]
+    assert {f"{UPLOADS}/{{upload_id}}", f"{UPLOADS}/{{upload_id}}/file"} <= set(spec["paths"])

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
 
 from kycvault.domain.mrz import Layout
-from tests.backends import Backend
 from tests.e2e.argyle.support import (
     UPLOADS,
     argyle_client,
@@ -29,7 +27,7 @@ from tests.e2e.argyle.support import (
     upload,
     wait_for,
 )
-from tests.helpers import Server
+from tests.helpers import Server, server_on
 from tests.samples import OCR_B, Person, document_image, random_person
 
 pytestmark = pytest.mark.skipif(not OCR_B.exists(), reason="the OCR-B font is not installed")
@@ -43,14 +41,9 @@ def worked(
     if server.settings().runs_in_process_worker:
         yield server
         return
-    store = Backend.create(backend)
-    root: Path = tmp_path_factory.mktemp(f"argyle-worked-{backend}")
-    own = Server(root, backend=store, env_extra={"KYCVAULT_IN_PROCESS_WORKER": "true"})
-    try:
-        yield own.start()
-    finally:
-        own.stop()
-        store.drop()
+    root = tmp_path_factory.mktemp(f"argyle-worked-{backend}")
+    with server_on(root, backend, KYCVAULT_IN_PROCESS_WORKER="true") as own:
+        yield own
 
 
 @pytest.fixture

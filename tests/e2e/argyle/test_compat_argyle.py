@@ -283,6 +283,7 @@ def test_every_filter(
         }
 
     assert listed() == of()
+    assert listed(user="", account="", document_type="") == of()
     assert listed(user=ada) == of(who="ada")
     assert listed(account=bob) == of(who="bob")
     assert listed(account=ada, user=ada) == of(who="ada")

@@ -166,16 +166,16 @@ async def list_uploads(
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> UserUploadPage:
     """User uploads, newest first; ``next`` and ``previous`` are the URLs of the pages
-    around this one."""
+    around this one. An empty filter is no filter (as Django's filters have it)."""
     catalog = await load_catalog(vault, actor)
     query = _UPLOADS
-    if document_type is not None:
+    if document_type:
         _document_type(catalog, document_type)  # one of Argyle's six, or a 400
         query = dataclasses.replace(query, types=types_shown_as(catalog, document_type))
     owners = set()
-    if user is not None:
+    if user:
         owners.add((await _user(vault, actor, user, "user")).id)
-    if account is not None:
+    if account:
         owners.add((await _account(vault, actor, account)).id)
     if len(owners) > 1:  # one user's account and another user: nothing is both
         return UserUploadPage(results=[], next=None, previous=None)

@@ -97,13 +97,13 @@ def _document_type(catalog: Catalog, name: str) -> DocumentType:
     return found
 
 
-async def _user(vault: Vault, actor: Actor, ref: str, field: str) -> Subject:
+async def _user(vault: Vault, actor: Actor, ref: str) -> Subject:
     """The subject an Argyle ``user`` names (its id or ``external_id``); unknown is a 400
     about the field, as for any value that names nothing."""
     try:
         return await subjects.find_subject(vault, actor, ref)
     except NotFound:
-        raise InvalidInput.field(field, "subject_not_found", f'no user "{ref}"') from None
+        raise InvalidInput.field("user", "subject_not_found", f'no user "{ref}"') from None
 
 
 async def _account(vault: Vault, actor: Actor, ref: str) -> Subject:
@@ -137,7 +137,7 @@ async def upload_document(request: Request, vault: VaultDep, actor: ActorDep) ->
         async def run() -> Response:
             catalog = await load_catalog(vault, actor)
             doc_type = _document_type(catalog, type_name)
-            user = await _user(vault, actor, user_ref, "user")
+            user = await _user(vault, actor, user_ref)
             doc = await documents.create_document(
                 vault, actor, {"type": doc_type.name, "subject_id": user.id}, upload=session
             )
@@ -174,7 +174,7 @@ async def list_uploads(
         query = dataclasses.replace(query, types=types_shown_as(catalog, document_type))
     owners = set()
     if user:
-        owners.add((await _user(vault, actor, user, "user")).id)
+        owners.add((await _user(vault, actor, user)).id)
     if account:
         owners.add((await _account(vault, actor, account)).id)
     if len(owners) > 1:  # one user's account and another user: nothing is both

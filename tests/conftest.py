@@ -8,8 +8,7 @@ import httpx2
 import pytest
 
 from tests import backends
-from tests.backends import Backend
-from tests.helpers import Server
+from tests.helpers import Server, server_on
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -44,13 +43,8 @@ def anyio_backend() -> str:
 def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
     """One real server process per backend pair for the session; tests isolate themselves
     by tenant."""
-    store = Backend.create(backend)
-    srv = Server(tmp_path_factory.mktemp(f"server-{backend}"), backend=store)
-    try:
-        yield srv.start()
-    finally:
-        srv.stop()
-        store.drop()
+    with server_on(tmp_path_factory.mktemp(f"server-{backend}"), backend) as srv:
+        yield srv
 
 
 @pytest.fixture

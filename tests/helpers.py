@@ -13,6 +13,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -158,6 +159,19 @@ class Server:
     def client(self, api_key: str | None) -> httpx2.Client:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         return httpx2.Client(base_url=self.url, headers=headers, timeout=120)
+
+
+@contextmanager
+def server_on(root: Path, backend: str, **env_extra: str) -> Iterator[Server]:
+    """A started server on a backend pair of its own: a database and a bucket made for it and
+    dropped when it stops."""
+    store = Backend.create(backend)
+    srv = Server(root, env_extra=dict(env_extra), backend=store)
+    try:
+        yield srv.start()
+    finally:
+        srv.stop()
+        store.drop()
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48)) -> bytes:

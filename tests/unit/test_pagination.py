@@ -89,3 +89,8 @@ def test_limits() -> None:
     for bad in (0, 101, -1):
         with pytest.raises(InvalidInput):
             check_limit(bad)
+    # Lists whose vendors page further (Argyle's 200) raise the ceiling, not the default.
+    assert check_limit(200, most=1000) == 200
+    assert check_limit(None, most=1000) == 50
+    with pytest.raises(InvalidInput):
+        check_limit(1001, most=1000)

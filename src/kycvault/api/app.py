@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from kycvault import __version__
 from kycvault.api import problems
-from kycvault.api.compat import cynopsis, kycgenie, ncore, sila
+from kycvault.api.compat import argyle, cynopsis, kycgenie, ncore, sila
 from kycvault.api.middleware import RequestMiddleware
 from kycvault.api.routes import (
     audit,
@@ -85,7 +85,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
     problems.install(app)
     for module in (ops, subjects, documents, files, processing, downloads, document_types, audit):
         app.include_router(module.router)
-    for dialect in (cynopsis, kycgenie, ncore, sila):
+    for dialect in (argyle, cynopsis, kycgenie, ncore, sila):
         app.include_router(dialect.router)
     app.add_middleware(RequestMiddleware, default_body_limit=settings.max_json_body)
     return app

@@ -81,7 +81,11 @@ def _render(
     for prefix, envelope in ENVELOPES.items():
         if path == prefix or path.startswith(prefix + "/"):
             response = envelope(request, status, code, detail, field_errors)
-            response.headers.update(headers or {})
+            # A header the envelope set wins: it may word the challenge as its vendor does
+            # (``WWW-Authenticate: Basic`` for a Basic-auth API).
+            for name, value in (headers or {}).items():
+                if name not in response.headers:
+                    response.headers[name] = value
             return response
     return problem(
         status,

@@ -21,7 +21,7 @@ from kycvault.errors import InvalidInput, NotFound
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, Vault
 from kycvault.services.documents import resolve_type
-from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
+from kycvault.services.pagination import MAX_LIMIT, Page, check_limit, cursor_codec, paginate
 from kycvault.services.unit_of_work import Seek
 
 T = TypeVar("T")
@@ -71,10 +71,12 @@ async def list_documents(
     limit: int | None = None,
     cursor: str | None = None,
     subject_must_exist: bool = False,
+    long_pages: bool = False,
 ) -> Page[Document]:
     """A page of documents in ``query.sort`` order, ties broken by id. With
     ``subject_must_exist`` an unknown subject is a 404 (the nested route) rather than an
-    empty page."""
+    empty page. Pages hold up to ``MAX_LIMIT`` documents, or ``MAX_LONG_PAGE`` with
+    ``long_pages``."""
     query = await _prepare(vault, actor, query, subject_must_exist)
     sort = query.sort
 
@@ -93,7 +95,7 @@ async def list_documents(
         sort=("-" if sort.descending else "") + sort.column,
         key=key,
         parse=lambda raw: listing.parse_sort_value(sort, raw),
-        limit=check_limit(limit),
+        limit=check_limit(limit, most=MAX_LONG_PAGE if long_pages else MAX_LIMIT),
         cursor=cursor,
     )
 

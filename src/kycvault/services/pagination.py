@@ -113,11 +113,11 @@ def cursor_codec(cipher: Cipher) -> CursorCodec:
     return CursorCodec(cipher.derive_secret("cursor"))
 
 
-def check_limit(limit: int | None) -> int:
+def check_limit(limit: int | None, *, most: int = MAX_LIMIT) -> int:
     if limit is None:
         return DEFAULT_LIMIT
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput.field("limit", "out_of_range", f"limit must be 1 to {MAX_LIMIT}")
+    if not 1 <= limit <= most:
+        raise InvalidInput.field("limit", "out_of_range", f"limit must be 1 to {most}")
     return limit
 
 

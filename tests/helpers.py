@@ -161,6 +161,11 @@ class Server:
         return httpx2.Client(base_url=self.url, headers=headers, timeout=120)
 
 
+# What a server needs to read documents on either pair: its worker inside, polling often (the
+# scaled-out shape would run ``kycvault worker`` processes instead).
+WORKER_INSIDE = {"KYCVAULT_IN_PROCESS_WORKER": "true", "KYCVAULT_WORKER_POLL_SECONDS": "0.1"}
+
+
 @contextmanager
 def server_on(root: Path, backend: str, **env_extra: str) -> Iterator[Server]:
     """A started server on a backend pair of its own: a database and a bucket made for it and

@@ -7,8 +7,7 @@ from collections.abc import Iterator
 import httpx2
 import pytest
 
-from tests.backends import Backend
-from tests.helpers import Server
+from tests.helpers import WORKER_INSIDE, Server, server_on
 
 # The helper modules hold assertions of their own: have pytest rewrite them too, so that a
 # failing check explains itself as it did when the helpers lived in the test modules.
@@ -27,19 +26,10 @@ pytest.register_assert_rewrite(
 
 @pytest.fixture(scope="module")
 def processing_server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
-    """A server with its worker inside, polling often (on PostgreSQL too, where the
-    scaled-out shape would run ``kycvault worker`` processes instead)."""
-    store = Backend.create(backend)
-    srv = Server(
-        tmp_path_factory.mktemp(f"processing-{backend}"),
-        backend=store,
-        env_extra={"KYCVAULT_IN_PROCESS_WORKER": "true", "KYCVAULT_WORKER_POLL_SECONDS": "0.1"},
-    )
-    try:
-        yield srv.start()
-    finally:
-        srv.stop()
-        store.drop()
+    with server_on(
+        tmp_path_factory.mktemp(f"processing-{backend}"), backend, **WORKER_INSIDE
+    ) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -16,10 +16,9 @@ import httpx2
 import pytest
 
 from kycvault.domain.mrz import Layout
-from tests.backends import Backend
 from tests.e2e.documents_support import new_subject
 from tests.e2e.processing_support import settled, signal, upload
-from tests.helpers import Part, Server, post_multipart
+from tests.helpers import WORKER_INSIDE, Part, post_multipart, server_on
 from tests.samples import Person, document_image, mrz_lines, random_person, text_pdf
 
 STATEMENT = [
@@ -308,33 +307,23 @@ def test_mrz_lines_of_the_generator_are_what_the_worker_reads(
 def test_a_vault_without_tesseract_still_processes_what_needs_no_ocr(
     tmp_path: Path, backend: str
 ) -> None:
-    store = Backend.create(backend)
-    srv = Server(
-        tmp_path,
-        backend=store,
-        env_extra={
-            "KYCVAULT_IN_PROCESS_WORKER": "true",
-            "KYCVAULT_WORKER_POLL_SECONDS": "0.1",
-            "KYCVAULT_TESSERACT_BINARY": str(tmp_path / "no-such-tesseract"),
-        },
-    )
-    try:
-        srv.start()
-        with srv.client(srv.create_tenant()["api_key"]) as client:
-            image = document_image(_person(31))
-            scan = upload(client, "passport", image, "p.png", "image/png")
-            statement = upload(
-                client, "bank_statement", text_pdf(STATEMENT), "s.pdf", "application/pdf"
-            )
-            doc = settled(client, scan["id"])
-            assert doc["processing"]["ocr"] == "failed"
-            assert "tesseract is not installed" in doc["processing_reasons"]["ocr"]
-            pdf = settled(client, statement["id"])
-            assert pdf["processing"] == dict.fromkeys(
-                ["classification", "ocr", "authenticity"], "completed"
-            )
-            assert pdf["extracted"]["classification"]["type"] == "bank_statement"
-            assert client.get("/v1/documents").status_code == 200
-    finally:
-        srv.stop()
-        store.drop()
+    missing = str(tmp_path / "no-such-tesseract")
+    env = {**WORKER_INSIDE, "KYCVAULT_TESSERACT_BINARY": missing}
+    with (
+        server_on(tmp_path, backend, **env) as srv,
+        srv.client(srv.create_tenant()["api_key"]) as client,
+    ):
+        image = document_image(_person(31))
+        scan = upload(client, "passport", image, "p.png", "image/png")
+        statement = upload(
+            client, "bank_statement", text_pdf(STATEMENT), "s.pdf", "application/pdf"
+        )
+        doc = settled(client, scan["id"])
+        assert doc["processing"]["ocr"] == "failed"
+        assert "tesseract is not installed" in doc["processing_reasons"]["ocr"]
+        pdf = settled(client, statement["id"])
+        assert pdf["processing"] == dict.fromkeys(
+            ["classification", "ocr", "authenticity"], "completed"
+        )
+        assert pdf["extracted"]["classification"]["type"] == "bank_statement"
+        assert client.get("/v1/documents").status_code == 200

@@ -78,6 +78,18 @@ class Outcome:
     wrong: list[str]
     result: MrzResult | None
 
+    @property
+    def chars_wrong(self) -> int:
+        truth = mrz_lines(self.case.person)
+        lines = self.result.lines if self.result else ()
+        if len(lines) != len(truth):
+            return sum(len(line) for line in truth)
+        return sum(
+            a != b
+            for line, got in zip(truth, lines, strict=True)
+            for a, b in zip(line, got.ljust(len(line)), strict=False)
+        )
+
 
 def _layout(position: int, visa: int) -> Layout:
     block = position % 10
@@ -243,6 +255,8 @@ def report(outcomes: Sequence[Outcome], *, show_failures: bool) -> bool:
     if fields:
         print()
         print("fields wrong: " + ", ".join(f"{n} {c}" for n, c in fields.most_common()))
+    chars = sum(len(line) for o in outcomes for line in mrz_lines(o.case.person))
+    print(f"characters of the zones wrong: {sum(o.chars_wrong for o in outcomes)} of {chars}")
     seconds = [o.seconds for o in outcomes]
     print()
     print(

@@ -73,6 +73,12 @@ _LOOKALIKE_COST = 40.0
 _MIN_OFFERED = 5.0
 _MAX_CHANGES = 2
 _MAX_OPTIONS = 5
+# A repair costs at most this, and beats the next repair that passes by this much.
+_MAX_COST = 90.0
+_MARGIN = 15.0
+# A check digit OCR read this confidently as a digit is what the document prints: a check
+# that fails over it is reported failed, never passed by changing the digit.
+_SURE_DIGIT = 85.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +132,11 @@ def _repair(
     frozen: set[tuple[int, int]],
 ) -> bool:
     """Make ``check`` pass with the cheapest change of at most ``_MAX_CHANGES`` positions
-    outside ``frozen``; leaves ``grid`` unchanged and returns False if none does."""
+    outside ``frozen``. The change is made only when the check digit decides: the cheapest
+    change must cost less than ``_MAX_COST`` and beat every other change that also passes by
+    ``_MARGIN`` (look-alikes swap letters and digits with weights the modulus often maps
+    alike, so several changes may pass, and picking one would be a guess). Leaves ``grid``
+    unchanged and returns False otherwise."""
     if check_passes(check, ["".join(row) for row in grid]):
         return True
     choices = [
@@ -135,24 +145,27 @@ def _repair(
         if pos not in frozen
         for option in options[pos[0]][pos[1]][1:]
     ]
-    best: tuple[float, tuple[tuple[tuple[int, int], _Option], ...]] | None = None
+    passing: list[tuple[float, tuple[tuple[tuple[int, int], _Option], ...]]] = []
     for count in range(1, _MAX_CHANGES + 1):
         for combo in itertools.combinations(choices, count):
             if len({pos for pos, _ in combo}) != count:
                 continue
             cost = sum(option.cost for _, option in combo)
-            if best is not None and cost >= best[0]:
+            if cost >= _MAX_COST + _MARGIN:
                 continue
             saved = [(pos, grid[pos[0]][pos[1]]) for pos, _ in combo]
             for (line, i), option in combo:
                 grid[line][i] = option.char
             if check_passes(check, ["".join(row) for row in grid]):
-                best = (cost, combo)
+                passing.append((cost, combo))
             for (line, i), char in saved:
                 grid[line][i] = char
-    if best is None:
+    passing.sort(key=lambda item: item[0])
+    if not passing or passing[0][0] >= _MAX_COST:
         return False
-    for (line, i), option in best[1]:
+    if len(passing) > 1 and passing[1][0] - passing[0][0] < _MARGIN:
+        return False
+    for (line, i), option in passing[0][1]:
         grid[line][i] = option.char
     return True
 
@@ -190,6 +203,10 @@ def _clean_names(fmt: Format, grid: list[list[str]], options: list[list[list[_Op
             row[i] = FILLER
 
 
+def _sure_digit(cell: Cell) -> bool:
+    return bool(cell) and cell[0][0].isdigit() and cell[0][1] >= _SURE_DIGIT
+
+
 def correct(cells: Sequence[Sequence[Cell]], fmt: Format, *, today: date) -> MrzResult | None:
     """The zone of layout ``fmt`` from per-cell OCR candidates (one sequence per line, each
     exactly as wide as the layout)."""
@@ -200,12 +217,25 @@ def correct(cells: Sequence[Sequence[Cell]], fmt: Format, *, today: date) -> Mrz
         for n, line in enumerate(cells)
     ]
     grid = [[opts[0].char for opts in line] for line in options]
-    frozen: set[tuple[int, int]] = set()
+    frozen = {
+        (check.digit.line, check.digit.start)
+        for check in fmt.checks
+        if _sure_digit(cells[check.digit.line][check.digit.start])
+    }
+    read = [row[:] for row in grid]
     # Field checks first; the composite then may only change what no passing check covers.
     ordered = sorted(fmt.checks, key=lambda check: check.name == "composite")
     for check in ordered:
         if _repair(check, grid, options, frozen):
             frozen.update(_positions(check))
+    composite = next((check for check in fmt.checks if check.name == "composite"), None)
+    if composite is not None and not check_passes(composite, ["".join(row) for row in grid]):
+        # The composite covers every field check and its digit: a field repaired into
+        # passing while the composite still fails was repaired against the document (its
+        # check digit is wrong as printed, or the change was a guess). Such fields keep
+        # what OCR read, and their checks fail.
+        for line, i in _positions(composite):
+            grid[line][i] = read[line][i]
     _repair_codes(fmt, grid, options)
     _clean_names(fmt, grid, options)
     return parse(["".join(row) for row in grid], today=today)
@@ -218,20 +248,39 @@ def layouts_for(lines: int, width: int, first_char: str | None = None) -> list[F
     return sorted(found, key=lambda fmt: (fmt.layout in (Layout.MRVA, Layout.MRVB)) != visa)
 
 
+def shape_classes(lines: int, width: int) -> list[list[CharClass | None]]:
+    """For a zone of this shape, the class each position has in every layout of the shape
+    (None where the layouts disagree; no position where none has this shape)."""
+    found = [fmt for fmt in FORMATS.values() if fmt.lines == lines and fmt.width == width]
+    classes: list[list[CharClass | None]] = []
+    for n in range(lines):
+        row: list[CharClass | None] = []
+        for i in range(width):
+            kinds = {fmt.char_class(n, i) for fmt in found}
+            row.append(kinds.pop() if len(kinds) == 1 else None)
+        classes.append(row)
+    return classes
+
+
 def best_reading(cells: Sequence[Sequence[Cell]], *, today: date) -> MrzResult | None:
-    """The best zone over the layouts the shape allows: most check digits passed, then the
-    layout the document code names."""
+    """The zone read in the layout its shape and document code name (ICAO 9303: visas
+    begin with ``V``, and only visas do); the other layouts of the shape only when that one
+    does not parse. Of several, the one with most check digits passed."""
     if not cells:
         return None
-    first = cells[0][0][0][0] if cells[0] and cells[0][0] else None
-    results: list[MrzResult] = []
-    for fmt in layouts_for(len(cells), len(cells[0]), first):
-        result = correct(cells, fmt, today=today)
-        if result is not None:
-            results.append(result)
-    if not results:
-        return None
-    return max(results, key=lambda r: (sum(r.checks.values()) / max(1, len(r.checks)), r.valid))
+    first = cells[0][0][0][0].upper() if cells[0] and cells[0][0] else None
+    shaped = layouts_for(len(cells), len(cells[0]), first)
+    visa = first == "V"
+    named = [fmt for fmt in shaped if (fmt.layout in (Layout.MRVA, Layout.MRVB)) == visa]
+    for group in (named, shaped):
+        results = [r for fmt in group if (r := correct(cells, fmt, today=today)) is not None]
+        if results:
+            return max(results, key=lambda r: (_score(r), r.valid))
+    return None
+
+
+def _score(result: MrzResult) -> float:
+    return sum(result.checks.values()) / max(1, len(result.checks))
 
 
 def text_cells(line: str) -> list[Cell]:

@@ -23,21 +23,39 @@ from PIL import Image, ImageOps
 
 from kycvault.adapters.reading import tesseract
 from kycvault.adapters.reading.tesseract import Symbol, Word
-from kycvault.domain.mrz import ALPHABET, MrzResult
-from kycvault.domain.mrz_correction import Cell, best_reading
+from kycvault.domain.mrz import ALPHABET, CharClass, MrzResult
+from kycvault.domain.mrz_correction import Cell, best_reading, shape_classes
 
 _WIDTHS = (30, 36, 44)
-# Character height Tesseract's LSTM models read most reliably.
+# Character height Tesseract's LSTM models read most reliably, and the heights the zone is
+# read at (its errors depend on the scale, differently at each).
 _TARGET_HEIGHT = 34
+_HEIGHTS = (30, 34, 40)
 _MIN_WORD = 12
+_INK_LEVEL = 0.5
+
+
+def _share(text: str) -> float:
+    return sum(ch in ALPHABET or ch in "«" for ch in text) / max(1, len(text))
 
 
 def _mrz_like(word: Word) -> bool:
     text = word.text.replace(" ", "").upper()
     if len(text) < _MIN_WORD:
         return False
-    share = sum(ch in ALPHABET or ch in "«" for ch in text) / len(text)
-    return share >= 0.85 and ("<" in text or "«" in text or len(text) >= 25)
+    return _share(text) >= 0.85 and ("<" in text or "«" in text or len(text) >= 25)
+
+
+def _mrz_line(words: Sequence[Word]) -> bool:
+    """A zone's line, even where full-page OCR broke it into short words (a tilted page): one
+    MRZ-like word, or together a long run of the alphabet with fillers or many digits (a
+    heading in capitals has neither)."""
+    if any(_mrz_like(word) for word in words):
+        return True
+    text = "".join(word.text for word in words).replace(" ", "").upper()
+    digits = sum(ch.isdigit() for ch in text)
+    filler = "<" in text or "«" in text
+    return len(text) >= 25 and _share(text) >= 0.85 and (filler or digits >= 0.25 * len(text))
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +68,19 @@ class Band:
 
 
 def find_band(words: Sequence[Word]) -> Band | None:
-    """The box around the zone's lines: the lowest group of MRZ-like lines on the page."""
+    """The box around the zone's lines: the lowest group of MRZ-like lines on the page,
+    widened to the longest zone (44 characters at the pitch its words show) where OCR saw
+    only part of it, and heightened by the drift a tilt of five degrees gives over that."""
     lines: dict[tuple[int, int, int], list[Word]] = {}
     for word in words:
-        if _mrz_like(word):
-            lines.setdefault(word.line, []).append(word)
-    if not lines:
+        lines.setdefault(word.line, []).append(word)
+    rows = [
+        [w for w in ws if _share(w.text.upper()) >= 0.85] for ws in lines.values() if _mrz_line(ws)
+    ]
+    rows = [row for row in rows if row]
+    if not rows:
         return None
-    rows = sorted(lines.values(), key=lambda ws: statistics.mean(w.box.center_y for w in ws))
+    rows.sort(key=lambda ws: statistics.mean(w.box.center_y for w in ws))
     height = statistics.median(w.box.bottom - w.box.top for ws in rows for w in ws)
     # The zone is at the bottom; take the lowest row and the rows close above it.
     group = [rows[-1]]
@@ -69,12 +92,19 @@ def find_band(words: Sequence[Word]) -> Band | None:
             break
         group.append(row)
     boxes = [w.box for row in group for w in row]
+    left, right = min(b.left for b in boxes), max(b.right for b in boxes)
+    # Height and pitch from the longer words: OCR boxes stray fillers generously.
+    found = [w for row in group for w in row]
+    longer = [w for w in found if len(w.text) >= 5] or found
+    pitch = statistics.median((w.box.right - w.box.left) / len(w.text) for w in longer)
+    missing = max(0.0, _WIDTHS[-1] * pitch - (right - left))
+    drift = missing * math.tan(math.radians(5))
     return Band(
-        min(b.left for b in boxes),
-        min(b.top for b in boxes),
-        max(b.right for b in boxes),
-        max(b.bottom for b in boxes),
-        statistics.median(b.bottom - b.top for b in boxes),
+        round(left - missing),
+        round(min(b.top for b in boxes) - drift),
+        round(right + missing),
+        round(max(b.bottom for b in boxes) + drift),
+        statistics.median(w.box.bottom - w.box.top for w in longer),
     )
 
 
@@ -88,8 +118,6 @@ def _slope(lines: Sequence[Sequence[Symbol]]) -> float:
     """Mean slope (dy/dx) of the characters' centres along the long lines."""
     slopes = []
     for line in lines:
-        if len(line) < _MIN_WORD:
-            continue
         xs = [s.box.center_x for s in line]
         ys = [s.box.center_y for s in line]
         mx, my = statistics.mean(xs), statistics.mean(ys)
@@ -151,7 +179,7 @@ def _cells(line: Sequence[Symbol], width: int, origin: float, pitch: float) -> l
 
 def _ink(image: Image.Image, box: tuple[int, int, int, int], threshold: int) -> list[list[bool]]:
     region = image.crop(box)
-    data = list(region.getdata())
+    data = region.tobytes()
     w = region.width
     return [[v < threshold for v in data[r * w : (r + 1) * w]] for r in range(region.height)]
 
@@ -220,14 +248,152 @@ def _with_glyph_evidence(
     return out
 
 
+def _ink_heights(
+    image: Image.Image, line: Sequence[Symbol], width: int, origin: float, pitch: float
+) -> list[float | None]:
+    """Each cell's ink height in pixels, to a fraction of a pixel: from the first to the last
+    row whose darkest pixel is past half the line's contrast (None for a cell without ink)."""
+    top = statistics.median(s.box.top for s in line)
+    bottom = statistics.median(s.box.bottom for s in line)
+    pad = (bottom - top) * 0.3
+    y0, y1 = max(0, round(top - pad)), min(image.height, round(bottom + pad))
+    extrema = image.crop((0, y0, image.width, y1)).getextrema()
+    lo, hi = (int(extrema[0]), int(extrema[1])) if isinstance(extrema[0], int) else (0, 255)
+    if hi - lo < 32:
+        return [None] * width
+    half = lo + (hi - lo) * _INK_LEVEL
+    heights: list[float | None] = []
+    for index in range(width):
+        x0 = max(0, round(origin + pitch * (index - 0.45)))
+        x1 = min(image.width, round(origin + pitch * (index + 0.45)))
+        if x1 <= x0 or y1 <= y0:
+            heights.append(None)
+            continue
+        data = image.crop((x0, y0, x1, y1)).tobytes()
+        w = x1 - x0
+        darkest = [min(data[r * w : (r + 1) * w]) for r in range(y1 - y0)]
+        inked = [r for r, v in enumerate(darkest) if v < half]
+        if len(inked) < 3:
+            heights.append(None)
+            continue
+        first, last = inked[0], inked[-1]
+        # Where the edge rows cross the half-contrast level, between pixel rows.
+        above = darkest[first - 1] if first > 0 else hi
+        below = darkest[last + 1] if last + 1 < len(darkest) else hi
+        up = (above - half) / max(1, above - darkest[first])
+        down = (below - half) / max(1, below - darkest[last])
+        heights.append(last - first + min(1.0, up) + min(1.0, down))
+    return heights
+
+
+# Look-alikes of OCR-B that OCR confuses across the letter/digit divide.
+_DIGIT_OF = {"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "Z": "2", "S": "5", "G": "6"}
+_DIGIT_OF |= {"B": "8", "A": "4", "T": "7"}
+_LETTER_OF = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B", "4": "A", "7": "T"}
+
+
+def _promoted(cell: Cell, char: str) -> Cell:
+    """``char`` first, as confident as the reading it replaces, which stays as the runner-up
+    30 points behind."""
+    first = cell[0]
+    rest = tuple(c for c in cell[1:] if c[0] != char)
+    return ((char, first[1]), (first[0], max(0.0, first[1] - 30)), *rest)
+
+
+def _with_height_evidence(zone: list[list[Cell]], heights: list[list[float | None]]) -> None:
+    """Characters of OCR-B differ in height: the filler is shorter than everything else, and
+    some digits (``0``, ``2``, ``4``, ``6``, ``8``) rise above the capitals they are confused
+    with (``O``, ``Z``, ``A``, ``G``, ``B``). The zone measures its own characters where the
+    layout leaves no doubt about them (digits where every layout of its shape has digits,
+    letters where every layout has letters, fillers where OCR read them); a cell whose height
+    then clearly contradicts its reading, and fits a look-alike's, gets that look-alike as its
+    first reading (in place). Positions where the layout allows letters and digits are the
+    only ones changed between the two: elsewhere the layout already decides."""
+    classes = shape_classes(len(zone), len(zone[0]))
+    known: dict[str, list[float]] = {}
+    for n, line in enumerate(zone):
+        for i, cell in enumerate(line):
+            height, top = heights[n][i], cell[0][0] if cell else ""
+            kind = classes[n][i]
+            if height is None or not top:
+                continue
+            digit = kind is CharClass.NUMERIC and top.isdigit()
+            if top == "<" or digit or (kind is CharClass.ALPHA and top.isalpha()):
+                known.setdefault(top, []).append(height)
+    ref = {char: statistics.median(found) for char, found in known.items()}
+    letters = [h for char, found in known.items() if char.isalpha() for h in found]
+    if len(letters) < 4:
+        return
+    letter = statistics.median(letters)
+    # Capitals share one height (within a small spread): a letter the zone has not shown
+    # is taken to have theirs. Digits differ, so only digits the zone shows are compared.
+    spread = max(ref[c] for c in ref if c.isalpha()) - min(ref[c] for c in ref if c.isalpha())
+    uniform = spread <= 0.05 * letter
+    filler = ref.get("<") if len(known.get("<", ())) >= 4 else None
+    # A cell this short holds a filler, whatever OCR read.
+    short = None
+    if filler is not None and letter - filler > 0.08 * letter:
+        short = filler + 0.3 * (letter - filler)
+    for n, line in enumerate(zone):
+        for i, cell in enumerate(line):
+            height = heights[n][i]
+            if height is None or not cell:
+                continue
+            top = cell[0][0]
+            if short is not None and top != "<" and height <= short:
+                line[i] = _promoted(cell, "<")
+                continue
+            if classes[n][i] not in (CharClass.ALNUM, None):
+                continue
+            offered = [c[0] for c in cell]
+            if top in _DIGIT_OF:
+                other = next((c for c in offered if c.isdigit()), _DIGIT_OF[top])
+            elif top in _LETTER_OF:
+                other = next((c for c in offered if c.isalpha()), _LETTER_OF[top])
+            else:
+                continue
+            mine = ref.get(top, letter if uniform and top.isalpha() else None)
+            theirs = ref.get(other, letter if uniform and other.isalpha() else None)
+            if mine is None or theirs is None or abs(theirs - mine) < 0.05 * letter:
+                continue
+            if (height - mine) / (theirs - mine) >= 0.7:
+                line[i] = _promoted(cell, other)
+
+
+def _zone_lines(lines: Sequence[Sequence[Symbol]]) -> list[Sequence[Symbol]]:
+    """The zone's lines among those read: the lowest long line and up to two long lines right
+    above it of the same pitch and reach (text printed above the zone has neither)."""
+    long = [line for line in lines if len(line) >= _MIN_WORD]
+    if not long:
+        return []
+    long.sort(key=lambda line: statistics.median(s.box.center_y for s in line))
+    zone = [long[-1]]
+    pitch = _pitch(zone[0])
+    height = statistics.median(s.box.bottom - s.box.top for s in zone[0])
+    for line in reversed(long[:-1]):
+        if len(zone) == 3:
+            break
+        gap = statistics.median(s.box.center_y for s in zone[-1]) - statistics.median(
+            s.box.center_y for s in line
+        )
+        left = max(line[0].box.left, zone[0][0].box.left)
+        right = min(line[-1].box.right, zone[0][-1].box.right)
+        shorter = min(
+            line[-1].box.right - line[0].box.left, zone[0][-1].box.right - zone[0][0].box.left
+        )
+        if gap > 3 * height:
+            break
+        if abs(_pitch(line) - pitch) <= 0.15 * pitch and right - left >= 0.6 * shorter:
+            zone.append(line)
+    return zone[::-1]
+
+
 def zone_cells(
     lines: Sequence[Sequence[Symbol]], image: Image.Image | None = None
 ) -> list[list[Cell]] | None:
     """The zone's lines as cells, or None when the lines do not have a zone's shape. With
     the ``image`` the lines were read from, each cell's ink is checked for the filler."""
-    long = [line for line in lines if len(line) >= _MIN_WORD]
-    if len(long) > 3:
-        long = long[-3:]
+    long = _zone_lines(lines)
     if len(long) < 2:
         return None
     pitches = [_pitch(line) for line in long]
@@ -235,12 +401,16 @@ def zone_cells(
     spans = [round((line[-1].box.center_x - line[0].box.center_x) / pitch) + 1 for line in long]
     width = 30 if len(long) == 3 else min(_WIDTHS[1:], key=lambda w: abs(w - max(spans)))
     zone: list[list[Cell]] = []
+    heights: list[list[float | None]] = []
     for line, line_pitch in zip(long, pitches, strict=True):
         origin, fitted = _grid(line, width, line_pitch)
         cells = _cells(line, width, origin, fitted)
         if image is not None:
             cells = _with_glyph_evidence(image, line, cells, origin, fitted)
+            heights.append(_ink_heights(image, line, width, origin, fitted))
         zone.append(cells)
+    if image is not None:
+        _with_height_evidence(zone, heights)
     return zone
 
 
@@ -265,43 +435,108 @@ def read_zone(
             min(gray.height, band.bottom + margin),
         )
     )
-    best: tuple[MrzResult | None, list[list[Cell]] | None] = (None, None)
-    for attempt in range(3):
-        prepared = _prepared(crop, band.char_height, attempt)
-        symbols = read(_png(prepared))
-        angle = _slope(symbols)
-        if abs(angle) > 0.004:  # about a quarter of a degree
-            crop = crop.rotate(
-                math.degrees(math.atan(angle)),
-                resample=Image.Resampling.BICUBIC,
-                expand=True,
-                fillcolor=255,
-            )
-            prepared = _prepared(crop, band.char_height, attempt)
-            symbols = read(_png(prepared))
-        cells = zone_cells(symbols, prepared)
-        if cells is None:
-            continue
-        result = best_reading(cells, today=today)
-        if result is not None and (best[0] is None or _score(result) > _score(best[0])):
-            best = (result, cells)
-        if result is not None and result.valid:
-            break
-    return best
+    char_height = band.char_height
+    # Straighten and measure first: the band's own characters give its slope and height.
+    symbols = read(_png(_prepared(crop, char_height, _TARGET_HEIGHT)))
+    lines = _zone_lines(symbols)
+    angle = _slope(lines)
+    if abs(angle) > 0.004:  # about a quarter of a degree
+        crop = crop.rotate(
+            math.degrees(math.atan(angle)),
+            resample=Image.Resampling.BICUBIC,
+            expand=True,
+            fillcolor=255,
+        )
+    measured = _char_height(lines) * crop.height / max(1, _prepared_height(crop, char_height))
+    if measured > 0:
+        char_height = measured
+    # Then read at three scales around the one the model reads best and pool what each
+    # reading saw per cell: a character misread at one scale is mostly read right at the
+    # others. A thresholded reading is added when check digits still fail.
+    readings = []
+    for height in _HEIGHTS:
+        prepared = _prepared(crop, char_height, height)
+        found = zone_cells(read(_png(prepared)), prepared)
+        if found is not None:
+            readings.append(found)
+    cells = _pooled(readings)
+    result = best_reading(cells, today=today) if cells else None
+    if result is None or not result.valid:
+        prepared = _prepared(crop, char_height, _TARGET_HEIGHT, threshold=True)
+        found = zone_cells(read(_png(prepared)), prepared)
+        if found is not None:
+            pooled = _pooled([*readings, found])
+            second = best_reading(pooled, today=today) if pooled else None
+            if second is not None and (result is None or _score(second) > _score(result)):
+                result, cells = second, pooled
+    if result is None:
+        return None, None
+    return result, cells
+
+
+def _pooled(readings: Sequence[list[list[Cell]]]) -> list[list[Cell]] | None:
+    """One zone from several readings of it: the readings of the shape most of them have,
+    and of those the ones that agree with the first on most cells (a reading whose grid
+    slipped by a cell is left out); each cell's candidates carry their mean confidence."""
+    if not readings:
+        return None
+    shapes = [(len(r), len(r[0])) for r in readings]
+    shape = max(set(shapes), key=shapes.count)
+    same = [r for r in readings if (len(r), len(r[0])) == shape]
+
+    def tops(zone: list[list[Cell]]) -> list[str]:
+        return [cell[0][0] if cell else "" for line in zone for cell in line]
+
+    first = tops(same[0])
+    kept = [
+        r
+        for r in same
+        if sum(a == b for a, b in zip(first, tops(r), strict=True)) >= 0.8 * len(first)
+    ]
+    pooled: list[list[Cell]] = []
+    for n in range(shape[0]):
+        line: list[Cell] = []
+        for i in range(shape[1]):
+            scores: dict[str, float] = {}
+            for zone in kept:
+                seen: set[str] = set()
+                for char, conf in zone[n][i]:
+                    if char not in seen:
+                        seen.add(char)
+                        scores[char] = scores.get(char, 0.0) + conf / len(kept)
+            ranked = sorted(scores.items(), key=lambda item: -item[1])
+            line.append(tuple(ranked))
+        pooled.append(line)
+    return pooled
+
+
+def _char_height(lines: Sequence[Sequence[Symbol]]) -> float:
+    """Median height of the zone's letters and digits (the filler is shorter); 0 if none."""
+    heights = [s.box.bottom - s.box.top for line in lines for s in line if s.choices[0][0] != "<"]
+    return float(statistics.median(heights)) if heights else 0.0
 
 
 def _score(result: MrzResult) -> float:
     return sum(result.checks.values()) / max(1, len(result.checks))
 
 
-def _prepared(crop: Image.Image, char_height: float, attempt: int) -> Image.Image:
-    """Attempt 0: scaled to the target character height; 1: also contrast-stretched and
-    thresholded; 2: a larger scale (blurred small prints)."""
-    scale = _TARGET_HEIGHT / max(1.0, char_height) * (1.35 if attempt == 2 else 1.0)
-    scale = min(4.0, max(0.5, scale))
+def _scale(char_height: float, height: float) -> float:
+    return min(4.0, max(0.5, height / max(1.0, char_height)))
+
+
+def _prepared_height(crop: Image.Image, char_height: float) -> int:
+    return max(1, round(crop.height * _scale(char_height, _TARGET_HEIGHT)))
+
+
+def _prepared(
+    crop: Image.Image, char_height: float, height: float, *, threshold: bool = False
+) -> Image.Image:
+    """The crop scaled so its characters are ``height`` pixels tall; with ``threshold``
+    also contrast-stretched and made black and white (faint or noisy prints)."""
+    scale = _scale(char_height, height)
     size = (max(1, round(crop.width * scale)), max(1, round(crop.height * scale)))
     image = crop.resize(size, Image.Resampling.LANCZOS)
-    if attempt >= 1:
+    if threshold:
         image = ImageOps.autocontrast(image, cutoff=2)
         image = image.point(lambda v: 255 if v > 140 else 0)
     return image

@@ -9,11 +9,16 @@ The correction:
 1. maps each candidate onto its position's class (a letter where only digits may stand becomes
    the digit it resembles, and the reverse), and treats a cell where nothing was read as a
    filler (the adapter places characters into cells by the zone's fixed pitch);
-2. for every check digit that fails, tries the fewest, most plausible substitutions among the
-   candidates of the positions it covers, and keeps one only if it makes the check pass;
-3. in the names field, a lone letter standing between fillers whose own candidates include the
-   filler is read as the filler (no name field of ICAO 9303 ends in single letters separated
-   by fillers, and the reading was offered by OCR itself).
+2. for every check digit that fails, looks for substitutions among the candidates of the
+   positions it covers (at most two) that make it pass, and makes the cheapest only when the
+   check digit decides: it must cost less than a look-alike OCR did not offer, and beat every
+   other passing substitution clearly (several often pass: look-alikes shift the check sum
+   by amounts the modulus maps alike). A check digit OCR read confidently is never changed,
+   and where the layout has a composite check that still fails afterwards, the fields it
+   covers keep what OCR read: a wrong check digit as printed stays failed;
+3. in the names field, short runs standing between fillers whose every cell OCR also read as
+   the filler are fillers (no name field of ICAO 9303 holds such runs, and the reading was
+   offered by OCR itself).
 """
 
 from __future__ import annotations
@@ -73,7 +78,9 @@ _LOOKALIKE_COST = 40.0
 _MIN_OFFERED = 5.0
 _MAX_CHANGES = 2
 _MAX_OPTIONS = 5
-# A repair costs at most this, and beats the next repair that passes by this much.
+# A repair costs less than this, and beats the next repair that passes by this much. Look-alikes
+# OCR did not offer (``_LOOKALIKE_COST``) are allowed only where the composite check can still
+# refute the repair.
 _MAX_COST = 90.0
 _MARGIN = 15.0
 # A check digit OCR read this confidently as a digit is what the document prints: a check
@@ -130,10 +137,11 @@ def _repair(
     grid: list[list[str]],
     options: list[list[list[_Option]]],
     frozen: set[tuple[int, int]],
+    limit: float,
 ) -> bool:
     """Make ``check`` pass with the cheapest change of at most ``_MAX_CHANGES`` positions
     outside ``frozen``. The change is made only when the check digit decides: the cheapest
-    change must cost less than ``_MAX_COST`` and beat every other change that also passes by
+    change must cost less than ``limit`` and beat every other change that also passes by
     ``_MARGIN`` (look-alikes swap letters and digits with weights the modulus often maps
     alike, so several changes may pass, and picking one would be a guess). Leaves ``grid``
     unchanged and returns False otherwise."""
@@ -151,7 +159,7 @@ def _repair(
             if len({pos for pos, _ in combo}) != count:
                 continue
             cost = sum(option.cost for _, option in combo)
-            if cost >= _MAX_COST + _MARGIN:
+            if cost >= limit + _MARGIN:
                 continue
             saved = [(pos, grid[pos[0]][pos[1]]) for pos, _ in combo]
             for (line, i), option in combo:
@@ -161,7 +169,7 @@ def _repair(
             for (line, i), char in saved:
                 grid[line][i] = char
     passing.sort(key=lambda item: item[0])
-    if not passing or passing[0][0] >= _MAX_COST:
+    if not passing or passing[0][0] >= limit:
         return False
     if len(passing) > 1 and passing[1][0] - passing[0][0] < _MARGIN:
         return False
@@ -190,17 +198,25 @@ def _repair_codes(fmt: Format, grid: list[list[str]], options: list[list[list[_O
 
 
 def _clean_names(fmt: Format, grid: list[list[str]], options: list[list[list[_Option]]]) -> None:
+    """Short runs (one or two characters) standing between fillers in the names field, each
+    of whose cells OCR also read as the filler, are fillers: the general models read runs
+    of fillers as ``K``, ``KK`` or ``X``, and a run whose every cell OCR itself offered as the
+    filler is no evidence of a name."""
     span = fmt.field("names").span
     row = grid[span.line]
-    # Right to left, so a run of misread fillers is undone from the filler run it ends.
-    for i in range(span.end - 1, span.start - 1, -1):
+    i = span.start + 2  # the surname's first letters are never taken for fillers
+    while i < span.end:
         if row[i] == FILLER:
+            i += 1
             continue
-        left = row[i - 1] if i > span.start else FILLER
-        right = row[i + 1] if i + 1 < span.end else FILLER
-        offered = any(o.char == FILLER for o in options[span.line][i])
-        if left == FILLER and right == FILLER and offered and i > span.start + 1:
-            row[i] = FILLER
+        run = i
+        while run < span.end and row[run] != FILLER:
+            run += 1
+        offered = all(any(o.char == FILLER for o in options[span.line][k]) for k in range(i, run))
+        if run - i <= 2 and row[i - 1] == FILLER and offered:
+            for k in range(i, run):
+                row[k] = FILLER
+        i = run
 
 
 def _sure_digit(cell: Cell) -> bool:
@@ -224,11 +240,13 @@ def correct(cells: Sequence[Sequence[Cell]], fmt: Format, *, today: date) -> Mrz
     }
     read = [row[:] for row in grid]
     # Field checks first; the composite then may only change what no passing check covers.
-    ordered = sorted(fmt.checks, key=lambda check: check.name == "composite")
-    for check in ordered:
-        if _repair(check, grid, options, frozen):
-            frozen.update(_positions(check))
     composite = next((check for check in fmt.checks if check.name == "composite"), None)
+    ordered = sorted(fmt.checks, key=lambda check: check is composite)
+    for check in ordered:
+        confirmed = composite is not None and check is not composite
+        limit = _MAX_COST if confirmed else _LOOKALIKE_COST
+        if _repair(check, grid, options, frozen, limit):
+            frozen.update(_positions(check))
     if composite is not None and not check_passes(composite, ["".join(row) for row in grid]):
         # The composite covers every field check and its digit: a field repaired into
         # passing while the composite still fails was repaired against the document (its

@@ -32,7 +32,8 @@ _WIDTHS = (30, 36, 44)
 _TARGET_HEIGHT = 34
 _HEIGHTS = (30, 34, 40)
 _MIN_WORD = 12
-_INK_LEVEL = 0.5
+# Rows lighter than this share of the line's contrast hold no ink (paper, noise).
+_INK_LEVEL = 0.3
 
 
 def _share(text: str) -> float:
@@ -251,38 +252,50 @@ def _with_glyph_evidence(
 def _ink_heights(
     image: Image.Image, line: Sequence[Symbol], width: int, origin: float, pitch: float
 ) -> list[float | None]:
-    """Each cell's ink height in pixels, to a fraction of a pixel: from the first to the last
-    row whose darkest pixel is past half the line's contrast (None for a cell without ink)."""
+    """Each cell's ink height in pixels, to a fraction of a pixel: every row counts with how
+    dark its darkest pixel is (a row an edge crosses half-way is half dark), so the height
+    does not depend on where the edges fall between pixel rows. None for a cell without ink."""
     top = statistics.median(s.box.top for s in line)
     bottom = statistics.median(s.box.bottom for s in line)
-    pad = (bottom - top) * 0.3
+    pad = (bottom - top) * 0.5
     y0, y1 = max(0, round(top - pad)), min(image.height, round(bottom + pad))
+    middle = (top + bottom) / 2 - y0
     extrema = image.crop((0, y0, image.width, y1)).getextrema()
     lo, hi = (int(extrema[0]), int(extrema[1])) if isinstance(extrema[0], int) else (0, 255)
-    if hi - lo < 32:
+    if hi - lo < 32 or y1 <= y0:
         return [None] * width
-    half = lo + (hi - lo) * _INK_LEVEL
     heights: list[float | None] = []
     for index in range(width):
         x0 = max(0, round(origin + pitch * (index - 0.45)))
         x1 = min(image.width, round(origin + pitch * (index + 0.45)))
-        if x1 <= x0 or y1 <= y0:
+        if x1 <= x0:
             heights.append(None)
             continue
         data = image.crop((x0, y0, x1, y1)).tobytes()
         w = x1 - x0
-        darkest = [min(data[r * w : (r + 1) * w]) for r in range(y1 - y0)]
-        inked = [r for r, v in enumerate(darkest) if v < half]
-        if len(inked) < 3:
+        # Darkness against each row's own background: print over a tinted area (a photo, a
+        # security pattern) is measured against that tint.
+        rows = [data[r * w : (r + 1) * w] for r in range(y1 - y0)]
+        contrast = [(max(row) - min(row)) / (hi - lo) for row in rows]
+        full = max(contrast)
+        if full < 0.4 or sum(c >= 0.5 * full for c in contrast) < 3:
             heights.append(None)
             continue
-        first, last = inked[0], inked[-1]
-        # Where the edge rows cross the half-contrast level, between pixel rows.
-        above = darkest[first - 1] if first > 0 else hi
-        below = darkest[last + 1] if last + 1 < len(darkest) else hi
-        up = (above - half) / max(1, above - darkest[first])
-        down = (below - half) / max(1, below - darkest[last])
-        heights.append(last - first + min(1.0, up) + min(1.0, down))
+        dark = [c / full for c in contrast]
+        # Rows below the noise floor are background; the darkest strokes count fully. Only
+        # the glyph's own rows count: the run of inked rows nearest the line's middle (the
+        # window is generous, and a neighbouring line may reach into it).
+        runs: list[tuple[float, float]] = []  # (distance of the run's middle, its height)
+        start, current = 0, 0.0
+        for r, d in enumerate([*dark, 0.0]):
+            if d >= _INK_LEVEL:
+                if not current:
+                    start = r
+                current += min(1.0, d / 0.9)
+            elif current:
+                runs.append((abs((start + r - 1) / 2 - middle), current))
+                current = 0.0
+        heights.append(min(runs)[1] if runs else None)
     return heights
 
 
@@ -325,10 +338,9 @@ def _with_height_evidence(zone: list[list[Cell]], heights: list[list[float | Non
     if len(letters) < 4:
         return
     letter = statistics.median(letters)
-    # Capitals share one height (within a small spread): a letter the zone has not shown
-    # is taken to have theirs. Digits differ, so only digits the zone shows are compared.
-    spread = max(ref[c] for c in ref if c.isalpha()) - min(ref[c] for c in ref if c.isalpha())
-    uniform = spread <= 0.05 * letter
+    # A capital the zone has not shown is taken to be as tall as the tallest it has (capitals
+    # differ little; this errs towards keeping a letter that OCR read).
+    tallest = max(ref[c] for c in ref if c.isalpha())
     filler = ref.get("<") if len(known.get("<", ())) >= 4 else None
     # A cell this short holds a filler, whatever OCR read.
     short = None
@@ -352,9 +364,9 @@ def _with_height_evidence(zone: list[list[Cell]], heights: list[list[float | Non
                 other = next((c for c in offered if c.isalpha()), _LETTER_OF[top])
             else:
                 continue
-            mine = ref.get(top, letter if uniform and top.isalpha() else None)
-            theirs = ref.get(other, letter if uniform and other.isalpha() else None)
-            if mine is None or theirs is None or abs(theirs - mine) < 0.05 * letter:
+            mine = ref.get(top, tallest if top.isalpha() else None)
+            theirs = ref.get(other, tallest if other.isalpha() else None)
+            if mine is None or theirs is None or abs(theirs - mine) < 0.03 * letter:
                 continue
             if (height - mine) / (theirs - mine) >= 0.7:
                 line[i] = _promoted(cell, other)

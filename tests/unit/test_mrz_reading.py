@@ -1,0 +1,91 @@
+"""Reading the MRZ off generated document images with the real Tesseract, the way the reader
+process does (full-page words, the band, the zone read cell by cell, then the correction);
+plus the filler's glyph test on OCR-B's own glyphs."""
+
+from __future__ import annotations
+
+import io
+import random
+from dataclasses import replace
+from datetime import date
+
+import pytest
+from PIL import Image, ImageDraw, ImageFont
+
+from kycvault.adapters.reading import mrz_band, tesseract
+from kycvault.domain.mrz import Layout, MrzResult
+from kycvault.domain.mrz_correction import best_reading
+from tests.samples import OCR_B, Degradation, Person, document_image, mrz_lines, random_person
+
+TODAY = date(2026, 6, 1)
+
+pytestmark = pytest.mark.skipif(
+    not tesseract.available() or not OCR_B.exists(),
+    reason="needs tesseract-ocr and fonts-ocr-b (Debian)",
+)
+
+
+def _read(content: bytes) -> MrzResult | None:
+    gray = Image.open(io.BytesIO(content)).convert("L")
+    buffer = io.BytesIO()
+    gray.save(buffer, "PNG")
+    words = tesseract.words(buffer.getvalue(), psm=3, timeout=60)
+    band = mrz_band.find_band(words)
+    assert band is not None, "no zone found on the page"
+    _, cells = mrz_band.read_zone(gray, band, today=TODAY, read=mrz_band.symbol_reader(60))
+    assert cells is not None
+    # What the worker does with the cells the reader hands over.
+    return best_reading(cells, today=TODAY)
+
+
+def _person(layout: Layout, **changes: object) -> Person:
+    person = random_person(random.Random(20), layout)
+    # A number without the letter/digit look-alikes that only glyph evidence can settle.
+    return replace(person, document_number="X7K4MP2R9", **changes)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("layout", [Layout.TD3, Layout.TD1, Layout.TD2])
+def test_a_clean_document_is_read_exactly(layout: Layout) -> None:
+    person = _person(layout)
+    result = _read(document_image(person, dpi=300))
+    assert result is not None
+    assert list(result.lines) == mrz_lines(person)
+    assert result.layout is layout
+    assert result.valid
+    assert result.document_number == "X7K4MP2R9"
+    assert result.surname == person.surname
+    assert result.given_names == person.given_names
+    assert result.birth_date == person.birth_date
+    assert result.expiry_date == person.expiry_date
+
+
+def test_a_tilted_page_is_straightened_and_read() -> None:
+    person = _person(Layout.TD3)
+    result = _read(document_image(person, dpi=300, degrade=Degradation(rotate=3.0)))
+    assert result is not None
+    assert list(result.lines) == mrz_lines(person)
+
+
+def test_a_wrong_check_digit_on_the_image_is_reported_failed() -> None:
+    person = _person(Layout.TD3, broken=frozenset({"birth_date"}))
+    result = _read(document_image(person, dpi=300))
+    assert result is not None
+    assert list(result.lines) == mrz_lines(person)
+    assert result.checks["birth_date"] is False
+    assert result.checks["document_number"] is True
+    assert not result.valid
+
+
+def _glyph(char: str) -> list[list[bool]]:
+    font = ImageFont.truetype(str(OCR_B), 40)
+    image = Image.new("L", (40, 50), 255)
+    ImageDraw.Draw(image).text((5, 2), char, 0, font)
+    data = image.tobytes()
+    return [[data[r * 40 + c] < 128 for c in range(40)] for r in range(50)]
+
+
+def test_the_filler_glyph_is_told_from_every_other_character() -> None:
+    assert mrz_band.is_filler_glyph(_glyph("<")) is True
+    for char in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
+        assert mrz_band.is_filler_glyph(_glyph(char)) is False, char
+    assert mrz_band.is_filler_glyph([[False] * 10 for _ in range(10)]) is None

@@ -216,6 +216,56 @@ def is_filler_glyph(ink: list[list[bool]]) -> bool | None:
     )
 
 
+def _extent(ink: list[list[bool]]) -> tuple[int, int, int, int] | None:
+    rows = [r for r, row in enumerate(ink) if any(row)]
+    cols = [c for c in range(len(ink[0]) if ink else 0) if any(row[c] for row in ink)]
+    if len(rows) < 6 or len(cols) < 3:
+        return None
+    return rows[0], rows[-1], cols[0], cols[-1]
+
+
+def letter_shape(ink: list[list[bool]], pair: str) -> str | None:
+    """Which of two OCR-B capitals OCR confuses the cell's ink is, where their shapes
+    differ plainly: ``I`` has a bar on top as wide as its foot, ``L`` only a foot (``IL``);
+    ``D`` has a straight stem down its whole left side, ``O`` a curve (``DO``). None when
+    the ink does not say."""
+    box = _extent(ink)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    h, w = bottom - top + 1, right - left + 1
+    if pair == "IL":
+        band = max(1, round(0.12 * h))
+
+        def reach(rows: range) -> float:
+            xs = [c for r in rows for c in range(left, right + 1) if ink[r][c]]
+            return (max(xs) - min(xs) + 1) / w if xs else 0.0
+
+        ratio = reach(range(top, top + band)) / max(
+            0.01, reach(range(bottom - band + 1, bottom + 1))
+        )
+        return "I" if ratio >= 0.6 else "L" if ratio <= 0.4 else None
+    if pair == "DO":
+        side = max(1, round(0.15 * w))
+        stem = sum(any(ink[r][c] for c in range(left, left + side)) for r in range(top, bottom + 1))
+        share = stem / h
+        return "D" if share >= 0.95 else "O" if share <= 0.8 else None
+    return None
+
+
+def _pair_of(cell: Cell) -> tuple[str, dict[str, str]] | None:
+    """The pair of confusable capitals among the cell's readings (a ``0`` standing for the
+    ``O`` it is in a name), with which reading stands for which letter."""
+    letters: dict[str, str] = {}
+    for char, _ in cell:
+        letter = "O" if char == "0" else char
+        letters.setdefault(letter, char)
+    for pair in ("IL", "DO"):
+        if all(ch in letters for ch in pair) and cell[0][0] in (letters[pair[0]], letters[pair[1]]):
+            return pair, letters
+    return None
+
+
 def _with_glyph_evidence(
     image: Image.Image,
     line: Sequence[Symbol],
@@ -240,10 +290,17 @@ def _with_glyph_evidence(
         x1 = min(image.width, round(origin + pitch * (index + 0.45)))
         verdict = is_filler_glyph(_ink(image, (x0, y0, x1, y1), threshold)) if x1 > x0 else None
         if verdict is True:
-            rest = tuple(c for c in cell if c[0] != "<")
+            rest = tuple((c[0], min(c[1], 50.0)) for c in cell if c[0] != "<")
             out.append((("<", 99.0), *rest))
         elif verdict is False and cell and cell[0][0] == "<":
             out.append((*cell[1:], ("<", min(cell[0][1], 50.0))))
+        elif cell and (found := _pair_of(cell)) is not None:
+            pair, letters = found
+            shape = letter_shape(_ink(image, (x0, y0, x1, y1), threshold), pair)
+            if shape is not None and letters[shape] != cell[0][0]:
+                out.append(_promoted(cell, letters[shape]))
+            else:
+                out.append(cell)
         else:
             out.append(cell)
     return out
@@ -334,15 +391,16 @@ def _with_height_evidence(zone: list[list[Cell]], heights: list[list[float | Non
             if top == "<" or digit or (kind is CharClass.ALPHA and top.isalpha()):
                 known.setdefault(top, []).append(height)
     ref = {char: statistics.median(found) for char, found in known.items()}
-    letters = [h for char, found in known.items() if char.isalpha() for h in found]
-    if len(letters) < 4:
+    # Each letter counts once: a run of fillers misread as one letter would outvote the rest.
+    letters = [height for char, height in ref.items() if char.isalpha()]
+    if len(letters) < 3:
         return
     letter = statistics.median(letters)
     # A capital the zone has not shown is taken to be as tall as the tallest it has (capitals
     # differ little; this errs towards keeping a letter that OCR read).
     tallest = max(ref[c] for c in ref if c.isalpha())
     filler = ref.get("<") if len(known.get("<", ())) >= 4 else None
-    # A cell this short holds a filler, whatever OCR read.
+    # A cell this short holds a filler, when OCR offered one.
     short = None
     if filler is not None and letter - filler > 0.08 * letter:
         short = filler + 0.3 * (letter - filler)
@@ -352,12 +410,12 @@ def _with_height_evidence(zone: list[list[Cell]], heights: list[list[float | Non
             if height is None or not cell:
                 continue
             top = cell[0][0]
-            if short is not None and top != "<" and height <= short:
+            offered = [c[0] for c in cell]
+            if short is not None and top != "<" and "<" in offered and height <= short:
                 line[i] = _promoted(cell, "<")
                 continue
             if classes[n][i] not in (CharClass.ALNUM, None):
                 continue
-            offered = [c[0] for c in cell]
             if top in _DIGIT_OF:
                 other = next((c for c in offered if c.isdigit()), _DIGIT_OF[top])
             elif top in _LETTER_OF:
@@ -370,6 +428,26 @@ def _with_height_evidence(zone: list[list[Cell]], heights: list[list[float | Non
                 continue
             if (height - mine) / (theirs - mine) >= 0.7:
                 line[i] = _promoted(cell, other)
+    if short is not None:
+        _filler_runs(zone, heights, short)
+
+
+def _filler_runs(zone: list[list[Cell]], heights: list[list[float | None]], short: float) -> None:
+    """Fillers come in runs: a cell as short as a filler next to a filler is one too, even
+    where OCR did not offer it (a blurred run of fillers reads as ``KKKK``). Grown outwards
+    from the fillers already there, so a short-measured letter inside a name stays."""
+    for n, line in enumerate(zone):
+        changed = True
+        while changed:
+            changed = False
+            for i, cell in enumerate(line):
+                height = heights[n][i]
+                if not cell or cell[0][0] == "<" or height is None or height > short:
+                    continue
+                near = [line[j] for j in (i - 1, i + 1) if 0 <= j < len(line)]
+                if any(other and other[0][0] == "<" for other in near):
+                    line[i] = _promoted(cell, "<")
+                    changed = True
 
 
 def _zone_lines(lines: Sequence[Sequence[Symbol]]) -> list[Sequence[Symbol]]:

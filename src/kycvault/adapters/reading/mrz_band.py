@@ -23,7 +23,7 @@ from PIL import Image, ImageOps
 
 from kycvault.adapters.reading import tesseract
 from kycvault.adapters.reading.tesseract import Symbol, Word
-from kycvault.domain.mrz import ALPHABET, CharClass, MrzResult
+from kycvault.domain.mrz import ALPHABET, FILLER, CharClass, MrzResult
 from kycvault.domain.mrz_correction import Cell, best_reading, shape_classes
 
 _WIDTHS = (30, 36, 44)
@@ -31,6 +31,9 @@ _WIDTHS = (30, 36, 44)
 # read at (its errors depend on the scale, differently at each).
 _TARGET_HEIGHT = 34
 _HEIGHTS = (30, 34, 40)
+# How sure an empty cell (no character placed in it) is taken to be a filler when readings
+# are pooled.
+_EMPTY_FILLER = 90.0
 _MIN_WORD = 12
 # Rows lighter than this share of the line's contrast hold no ink (paper, noise).
 _INK_LEVEL = 0.3
@@ -590,7 +593,8 @@ def _pooled(readings: Sequence[list[list[Cell]]]) -> list[list[Cell]] | None:
             scores: dict[str, float] = {}
             for zone in kept:
                 seen: set[str] = set()
-                for char, conf in zone[n][i]:
+                # A cell where a reading placed nothing holds a filler (what the model drops).
+                for char, conf in zone[n][i] or ((FILLER, _EMPTY_FILLER),):
                     if char not in seen:
                         seen.add(char)
                         scores[char] = scores.get(char, 0.0) + conf / len(kept)

@@ -127,13 +127,16 @@ def watched_descendants() -> Iterator[dict[psutil.Process, str]]:
     children's own, such as Tesseract) with its name, seen by polling."""
     seen: dict[psutil.Process, str] = {}
     done = threading.Event()
+    me = psutil.Process()
+    # Processes the session started before (an S3 test server) are not the block's.
+    earlier = set(me.children(recursive=True))
 
     def poll() -> None:
-        me = psutil.Process()
         while not done.is_set():
             for process in me.children(recursive=True):
-                with suppress(psutil.NoSuchProcess):
-                    seen.setdefault(process, process.name())
+                if process not in earlier:
+                    with suppress(psutil.NoSuchProcess):
+                        seen.setdefault(process, process.name())
             done.wait(0.02)
 
     watcher = threading.Thread(target=poll, daemon=True)

@@ -256,6 +256,54 @@ def letter_shape(ink: list[list[bool]], pair: str) -> str | None:
     return None
 
 
+# The enclosed counters of OCR-B's characters: one over the whole height, one in the upper or
+# lower half, two, or none (every character not listed).
+_COUNTERS = {"0": "full", "O": "full", "Q": "full", "D": "full", "9": "upper", "P": "upper"}
+_COUNTERS |= {"R": "upper", "A": "upper", "6": "lower", "8": "two", "B": "two"}
+# What OCR reads for characters with counters, where the counter tells them apart.
+_COUNTER_SWAPS = {"I": "9", "1": "9", "S": "9", "O": "9", "Q": "9", "D": "9", "G": "6"}
+
+
+def counters(ink: list[list[bool]]) -> str | None:
+    """The glyph's enclosed background regions, as ``_COUNTERS`` names them (None when the
+    cell holds too little ink to tell)."""
+    box = _extent(ink)
+    if box is None:
+        return None
+    top, bottom, left, right = box
+    h, w = bottom - top + 3, right - left + 3
+    grid = [[False] * w for _ in range(h)]
+    for y in range(top, bottom + 1):
+        for x in range(left, right + 1):
+            grid[y - top + 1][x - left + 1] = ink[y][x]
+    seen = [[False] * w for _ in range(h)]
+    found: list[tuple[float, float]] = []
+    for sy in range(h):
+        for sx in range(w):
+            if grid[sy][sx] or seen[sy][sx]:
+                continue
+            stack, rows, outside = [(sy, sx)], [], False
+            seen[sy][sx] = True
+            while stack:
+                y, x = stack.pop()
+                rows.append(y)
+                outside = outside or y in (0, h - 1) or x in (0, w - 1)
+                for ny, nx in ((y + 1, x), (y - 1, x), (y, x + 1), (y, x - 1)):
+                    if 0 <= ny < h and 0 <= nx < w and not grid[ny][nx] and not seen[ny][nx]:
+                        seen[ny][nx] = True
+                        stack.append((ny, nx))
+            if not outside and len(rows) >= 3:
+                found.append(((min(rows) - 1) / (h - 2), (max(rows) - 1) / (h - 2)))
+    if not found:
+        return "none"
+    if len(found) >= 2:
+        return "two"
+    upper, lower = found[0]
+    if upper <= 0.3 and lower >= 0.7:
+        return "full"
+    return "upper" if lower <= 0.62 else "lower" if upper >= 0.4 else None
+
+
 def _pair_of(cell: Cell) -> tuple[str, dict[str, str]] | None:
     """The pair of confusable capitals among the cell's readings (a ``0`` standing for the
     ``O`` it is in a name), with which reading stands for which letter."""
@@ -269,6 +317,19 @@ def _pair_of(cell: Cell) -> tuple[str, dict[str, str]] | None:
     return None
 
 
+def _counter_swap(cell: Cell, ink: list[list[bool]]) -> str | None:
+    """The reading that the glyph's counters call for, where they contradict OCR's first
+    reading: among the cell's readings and the character OCR reads the top one for, exactly
+    one has the counters seen. Only counters seen count (blur fills them, never adds one)."""
+    top = cell[0][0]
+    seen = counters(ink)
+    if seen in (None, "none") or _COUNTERS.get(top, "none") == seen:
+        return None
+    candidates = {c for c, _ in cell} | set(_COUNTER_SWAPS.get(top, ""))
+    fitting = [c for c in candidates if _COUNTERS.get(c, "none") == seen]
+    return fitting[0] if len(fitting) == 1 else None
+
+
 def _with_glyph_evidence(
     image: Image.Image,
     line: Sequence[Symbol],
@@ -276,8 +337,10 @@ def _with_glyph_evidence(
     origin: float,
     pitch: float,
 ) -> list[Cell]:
-    """Each cell's reading, with the filler put first where the cell's ink has its shape and
-    taken out of first place where it has not."""
+    """Each cell's reading checked against its ink: the filler put first where the ink has
+    its shape and taken out of first place where it has not; the reading the glyph's
+    counters or its shape (``I``/``L``, ``D``/``O``) call for put first where they
+    contradict OCR's."""
     sure = [s for s in line if s.choices[0][1] >= 90 and s.choices[0][0] != "<"] or list(line)
     top = statistics.median(s.box.top for s in sure)
     bottom = statistics.median(s.box.bottom for s in sure)
@@ -291,19 +354,22 @@ def _with_glyph_evidence(
     for index, cell in enumerate(cells):
         x0 = max(0, round(origin + pitch * (index - 0.45)))
         x1 = min(image.width, round(origin + pitch * (index + 0.45)))
-        verdict = is_filler_glyph(_ink(image, (x0, y0, x1, y1), threshold)) if x1 > x0 else None
+        if x1 <= x0 or not cell:
+            out.append(cell)
+            continue
+        ink = _ink(image, (x0, y0, x1, y1), threshold)
+        verdict = is_filler_glyph(ink)
+        found = _pair_of(cell)
+        shape = letter_shape(ink, found[0]) if found is not None else None
         if verdict is True:
             rest = tuple((c[0], min(c[1], 50.0)) for c in cell if c[0] != "<")
             out.append((("<", 99.0), *rest))
-        elif verdict is False and cell and cell[0][0] == "<":
+        elif verdict is False and cell[0][0] == "<":
             out.append((*cell[1:], ("<", min(cell[0][1], 50.0))))
-        elif cell and (found := _pair_of(cell)) is not None:
-            pair, letters = found
-            shape = letter_shape(_ink(image, (x0, y0, x1, y1), threshold), pair)
-            if shape is not None and letters[shape] != cell[0][0]:
-                out.append(_promoted(cell, letters[shape]))
-            else:
-                out.append(cell)
+        elif swap := _counter_swap(cell, ink):
+            out.append(_promoted(cell, swap))
+        elif found is not None and shape is not None and found[1][shape] != cell[0][0]:
+            out.append(_promoted(cell, found[1][shape]))
         else:
             out.append(cell)
     return out

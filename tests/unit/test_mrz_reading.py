@@ -89,3 +89,19 @@ def test_the_filler_glyph_is_told_from_every_other_character() -> None:
     for char in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
         assert mrz_band.is_filler_glyph(_glyph(char)) is False, char
     assert mrz_band.is_filler_glyph([[False] * 10 for _ in range(10)]) is None
+
+
+@pytest.mark.parametrize(
+    ("chars", "expected"),
+    [("0OQD", "full"), ("9PRA", "upper"), ("6", "lower"), ("8B", "two"), ("1IS5G<", "none")],
+)
+def test_counters_of_ocr_b_glyphs(chars: str, expected: str) -> None:
+    for char in chars:
+        assert mrz_band.counters(_glyph(char)) == expected, char
+
+
+def test_letter_shapes_tell_the_confused_capitals_apart() -> None:
+    assert mrz_band.letter_shape(_glyph("I"), "IL") == "I"
+    assert mrz_band.letter_shape(_glyph("L"), "IL") == "L"
+    assert mrz_band.letter_shape(_glyph("D"), "DO") == "D"
+    assert mrz_band.letter_shape(_glyph("O"), "DO") == "O"

@@ -635,8 +635,9 @@ def read_zone(
 
 def _pooled(readings: Sequence[list[list[Cell]]]) -> list[list[Cell]] | None:
     """One zone from several readings of it: the readings of the shape most of them have,
-    and of those the ones that agree with the first on most cells (a reading whose grid
-    slipped by a cell is left out); each cell's candidates carry their mean confidence."""
+    and of those the ones that agree on most cells with the reading the others agree with
+    most (a reading whose grid slipped by a cell is left out); each cell's candidates carry
+    their mean confidence."""
     if not readings:
         return None
     shapes = [(len(r), len(r[0])) for r in readings]
@@ -646,12 +647,13 @@ def _pooled(readings: Sequence[list[list[Cell]]]) -> list[list[Cell]] | None:
     def tops(zone: list[list[Cell]]) -> list[str]:
         return [cell[0][0] if cell else "" for line in zone for cell in line]
 
-    first = tops(same[0])
-    kept = [
-        r
-        for r in same
-        if sum(a == b for a, b in zip(first, tops(r), strict=True)) >= 0.8 * len(first)
-    ]
+    def agreement(a: list[str], b: list[str]) -> int:
+        return sum(x == y for x, y in zip(a, b, strict=True))
+
+    # The reading the others agree with most is the reference (not one that slipped).
+    read = [tops(r) for r in same]
+    middle = max(read, key=lambda t: sum(agreement(t, other) for other in read))
+    kept = [r for r, t in zip(same, read, strict=True) if agreement(middle, t) >= 0.8 * len(t)]
     pooled: list[list[Cell]] = []
     for n in range(shape[0]):
         line: list[Cell] = []

@@ -105,3 +105,20 @@ def test_letter_shapes_tell_the_confused_capitals_apart() -> None:
     assert mrz_band.letter_shape(_glyph("L"), "IL") == "L"
     assert mrz_band.letter_shape(_glyph("D"), "DO") == "D"
     assert mrz_band.letter_shape(_glyph("O"), "DO") == "O"
+
+
+def test_a_page_of_capitals_and_numbers_has_no_zone() -> None:
+    font = ImageFont.truetype(str(OCR_B), 28)
+    image = Image.new("L", (1400, 500), 255)
+    draw = ImageDraw.Draw(image)
+    lines = [
+        "STATEMENT OF ACCOUNT 2026 05 31",
+        "ACCOUNT NUMBER 12345678 SORT CODE 12 34 56",
+        "OPENING BALANCE 1024 55 CLOSING BALANCE 998 10",
+        "REFERENCE 20260531 0042 7781 TRANSFER TO SAVINGS",
+    ]
+    for i, text in enumerate(lines):
+        draw.text((40, 40 + 100 * i), text, 0, font)
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    assert mrz_band.find_band(tesseract.words(buffer.getvalue(), timeout=60)) is None

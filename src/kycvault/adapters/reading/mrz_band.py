@@ -52,14 +52,14 @@ def _mrz_like(word: Word) -> bool:
 
 def _mrz_line(words: Sequence[Word]) -> bool:
     """A zone's line, even where full-page OCR broke it into short words (a tilted page): one
-    MRZ-like word, or together a long run of the alphabet with fillers or many digits (a
-    heading in capitals has neither)."""
+    MRZ-like word, or together a long run of the alphabet with a filler (text in capitals
+    and digits, a heading or an account number, has none). One such line places the band;
+    the zone's other lines are found when it is read."""
     if any(_mrz_like(word) for word in words):
         return True
     text = "".join(word.text for word in words).replace(" ", "").upper()
-    digits = sum(ch.isdigit() for ch in text)
     filler = "<" in text or "«" in text
-    return len(text) >= 25 and _share(text) >= 0.85 and (filler or digits >= 0.25 * len(text))
+    return len(text) >= 25 and _share(text) >= 0.85 and filler
 
 
 @dataclass(frozen=True, slots=True)

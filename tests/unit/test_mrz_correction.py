@@ -167,6 +167,21 @@ def test_state_codes_outside_the_list_take_an_offered_alternative_inside_it() ->
     assert _read(cells)[0][2:5] == "UTO"
 
 
+def test_a_state_code_two_offered_readings_could_make_stays_as_read() -> None:
+    # SPN is no state; J for the S makes JPN, E for the P makes SEN, at about the same cost.
+    cells = _cells(SPECIMEN)
+    cells[1][10] = (("S", 90.0), ("J", 70.0))
+    cells[1][11] = (("P", 90.0), ("E", 65.0))
+    cells[1][12] = (("N", 99.0),)
+    result = correct(cells, FORMATS[Layout.TD3], today=TODAY)
+    assert result is not None
+    assert result.nationality == "SPN"
+    cells[1][11] = (("P", 90.0), ("E", 20.0))  # now JPN is much the likelier
+    result = correct(cells, FORMATS[Layout.TD3], today=TODAY)
+    assert result is not None
+    assert result.nationality == "JPN"
+
+
 def test_the_document_code_names_the_layout() -> None:
     visa = _person(Layout.MRVB)
     card = _person(Layout.TD2)

@@ -105,7 +105,7 @@ def _fit(char: str, kind: CharClass) -> str | None:
     return char if char.isalnum() else None
 
 
-def _options(cell: Cell, kind: CharClass) -> list[_Option]:
+def _options(cell: Cell, kind: CharClass, limit: int = _MAX_OPTIONS) -> list[_Option]:
     readings = [(ch.upper(), conf) for ch, conf in cell if len(ch) == 1]
     if not readings:
         return [_Option(FILLER, 0.0)]
@@ -124,7 +124,7 @@ def _options(cell: Cell, kind: CharClass) -> list[_Option]:
     if not found:
         found[FILLER] = _LOOKALIKE_COST
     ranked = sorted(found.items(), key=lambda item: item[1])
-    return [_Option(char, cost) for char, cost in ranked[:_MAX_OPTIONS]]
+    return [_Option(char, cost) for char, cost in ranked[:limit]]
 
 
 def _positions(check: Check) -> list[tuple[int, int]]:
@@ -180,7 +180,8 @@ def _repair(
 
 def _repair_codes(fmt: Format, grid: list[list[str]], options: list[list[list[_Option]]]) -> None:
     """Issuing state and nationality are codes of a closed list (ISO 3166-1 alpha-3 and
-    ICAO's additions): a code outside it takes the cheapest single alternative inside it."""
+    ICAO's additions): a code outside it takes the cheapest single alternative OCR offered
+    that is inside it, when no other such alternative comes close."""
     for name in ("issuing_state", "nationality"):
         span = fmt.field(name).span
         row = grid[span.line]
@@ -192,8 +193,9 @@ def _repair_codes(fmt: Format, grid: list[list[str]], options: list[list[list[_O
                 trial = [*row[span.start : i], option.char, *row[i + 1 : span.end]]
                 if is_state_code("".join(trial)):
                     found.append((option.cost, i, option.char))
-        if found:
-            _, i, char = min(found)
+        found.sort()
+        if found and (len(found) == 1 or found[1][0] - found[0][0] >= _MARGIN):
+            _, i, char = found[0]
             row[i] = char
 
 
@@ -254,7 +256,12 @@ def correct(cells: Sequence[Sequence[Cell]], fmt: Format, *, today: date) -> Mrz
         # what OCR read, and their checks fail.
         for line, i in _positions(composite):
             grid[line][i] = read[line][i]
-    _repair_codes(fmt, grid, options)
+    # A code of the closed list may take any reading OCR offered: the list is the check.
+    every = [
+        [_options(cell, fmt.char_class(n, i), limit=len(cell) + 1) for i, cell in enumerate(line)]
+        for n, line in enumerate(cells)
+    ]
+    _repair_codes(fmt, grid, every)
     _clean_names(fmt, grid, options)
     return parse(["".join(row) for row in grid], today=today)
 

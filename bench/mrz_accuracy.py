@@ -5,7 +5,7 @@ cells as ``services/processing.py`` picks it), and every field compared with the
 truth. Prints, per layout and overall, the share of images with every field right, for clean
 and degraded images, and the seconds per image.
 
-    python bench/mrz_accuracy.py                 # 80 images (about 2 minutes on 2 cores)
+    python bench/mrz_accuracy.py                 # 80 images (about a minute and a half, 2 cores)
     python bench/mrz_accuracy.py --count 200 --seed 7
     python bench/mrz_accuracy.py --check         # exit 1 if a target is missed
     python bench/mrz_accuracy.py --show-failures # each miss with the zone read and the truth

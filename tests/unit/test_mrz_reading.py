@@ -12,7 +12,7 @@ from datetime import date
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from kycvault.adapters.reading import mrz_band, tesseract
+from kycvault.adapters.reading import mrz_band, mrz_glyphs, tesseract
 from kycvault.domain.mrz import Layout, MrzResult
 from kycvault.domain.mrz_correction import best_reading
 from tests.samples import OCR_B, Degradation, Person, document_image, mrz_lines, random_person
@@ -85,10 +85,10 @@ def _glyph(char: str) -> list[list[bool]]:
 
 
 def test_the_filler_glyph_is_told_from_every_other_character() -> None:
-    assert mrz_band.is_filler_glyph(_glyph("<")) is True
+    assert mrz_glyphs.is_filler_glyph(_glyph("<")) is True
     for char in "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789":
-        assert mrz_band.is_filler_glyph(_glyph(char)) is False, char
-    assert mrz_band.is_filler_glyph([[False] * 10 for _ in range(10)]) is None
+        assert mrz_glyphs.is_filler_glyph(_glyph(char)) is False, char
+    assert mrz_glyphs.is_filler_glyph([[False] * 10 for _ in range(10)]) is None
 
 
 @pytest.mark.parametrize(
@@ -97,14 +97,14 @@ def test_the_filler_glyph_is_told_from_every_other_character() -> None:
 )
 def test_counters_of_ocr_b_glyphs(chars: str, expected: str) -> None:
     for char in chars:
-        assert mrz_band.counters(_glyph(char)) == expected, char
+        assert mrz_glyphs.counters(_glyph(char)) == expected, char
 
 
 def test_letter_shapes_tell_the_confused_capitals_apart() -> None:
-    assert mrz_band.letter_shape(_glyph("I"), "IL") == "I"
-    assert mrz_band.letter_shape(_glyph("L"), "IL") == "L"
-    assert mrz_band.letter_shape(_glyph("D"), "DO") == "D"
-    assert mrz_band.letter_shape(_glyph("O"), "DO") == "O"
+    assert mrz_glyphs.letter_shape(_glyph("I"), "IL") == "I"
+    assert mrz_glyphs.letter_shape(_glyph("L"), "IL") == "L"
+    assert mrz_glyphs.letter_shape(_glyph("D"), "DO") == "D"
+    assert mrz_glyphs.letter_shape(_glyph("O"), "DO") == "O"
 
 
 def test_a_page_of_capitals_and_numbers_has_no_zone() -> None:

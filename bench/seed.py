@@ -69,9 +69,24 @@ class BulkWriter:
             ]
         return self._processors[table.name]
 
+    @staticmethod
+    def _unset(table: sa.Table) -> dict[str, Any]:
+        """What a column the rows leave out gets: its server default, or null (columns later
+        migrations add need no change here)."""
+        found: dict[str, Any] = {}
+        for column in table.c:
+            default = column.server_default
+            if isinstance(default, sa.DefaultClause) and isinstance(default.arg, str):
+                found[column.name] = default.arg
+            elif column.nullable:
+                found[column.name] = None
+        return found
+
     def write(self, table: sa.Table, rows: list[dict[str, Any]]) -> None:
         if not rows:
             return
+        unset = self._unset(table)
+        rows = [{**unset, **row} for row in rows]
         converters = self._convert(table)
         columns = [name for name, _ in converters]
         with self.engine.begin() as conn:

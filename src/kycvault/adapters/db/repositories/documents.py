@@ -284,26 +284,14 @@ class SqlDocuments(Repo):
         values: dict[str, Any] = {"processing": processing.as_dict()}
         if content is not None:
             values["extracted_number"] = extracted_number
-            searchable = listing.content_search(content)
-            row = self._one(
-                sa.select(documents.c.name, documents.c.expiry_date).where(
-                    documents.c.tenant_id == tenant_id, documents.c.id == document_id
-                )
-            )
-            names = self._conn.execute(
-                sa.select(files.c.filename).where(
-                    files.c.tenant_id == tenant_id, files.c.document_id == document_id
-                )
-            ).scalars()
-            if row is not None:
-                base = listing.search_text(row["name"], list(names))
-                values["search_text"] = base + searchable
-            values["content_search"] = searchable
+            values["content_search"] = listing.content_search(content)
         self._conn.execute(
             documents.update()
             .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
             .values(**values)
         )
+        if content is not None:
+            self.sync_files(tenant_id, document_id)  # search_text takes the new content
 
     def holders_of_number(
         self, tenant_id: UUID, numbers: Sequence[str], other_than: UUID | None

@@ -229,8 +229,12 @@ files = sa.Table(
     ),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(40), nullable=True),
+    # When the blob was last read in full and found intact (the upload check, then the
+    # scrub's cycle); the scrub takes the files verified longest ago first.
+    sa.Column("verified_at", UtcDateTime, nullable=True),
     sa.Index(None, "document_id", "position"),
     sa.Index(None, "tenant_id", "sha256"),
+    sa.Index(None, "verified_at"),
 )
 
 # Text read from a document's files, encrypted like the files themselves.
@@ -377,4 +381,28 @@ file_answers = sa.Table(
     sa.Column("created_by", sa.String(40), nullable=True),
     sa.Index(None, "tenant_id", "response_id", "created_at"),
     sa.Index(None, "tenant_id", "document_id"),
+)
+
+# Signed requests already accepted (Sila's ECDSA scheme), kept until their replay window
+# ends: the primary key refuses a second use of the same signature across processes.
+signature_uses = sa.Table(
+    "signature_uses",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    # SHA-256 of the canonical (low-s) signature.
+    sa.Column("digest", sa.LargeBinary(32), primary_key=True),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+    sa.Index(None, "expires_at"),
+)
+
+# Failed authentication attempts per bucket (a client address, a key id prefix), counted in
+# fixed windows and shared by every API process.
+auth_failures = sa.Table(
+    "auth_failures",
+    metadata,
+    sa.Column("bucket", sa.String(200), primary_key=True),
+    sa.Column("window_start", UtcDateTime, nullable=False),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("blocked_until", UtcDateTime, nullable=True),
+    sa.Index(None, "window_start"),
 )

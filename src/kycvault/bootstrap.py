@@ -21,6 +21,7 @@ from kycvault.config import Settings
 from kycvault.ports import BlobStore
 from kycvault.services.context import JobSettings, Limits, Vault
 from kycvault.services.keyring import TenantKeyring
+from kycvault.services.sweep import Grace
 
 log = structlog.get_logger("kycvault.bootstrap")
 
@@ -53,6 +54,13 @@ def build_blob_store(url: str, scratch: Path) -> BlobStore:
 
         return S3BlobStore(url, spool=scratch / "spool")
     raise ValueError(f"unsupported storage URL scheme {parsed.scheme!r} (use file:// or s3://)")
+
+
+def sweep_grace(settings: Settings) -> Grace:
+    return Grace(
+        orphan_seconds=settings.orphan_grace_seconds,
+        staging_seconds=settings.staging_grace_seconds,
+    )
 
 
 def build_container(settings: Settings) -> Container:
@@ -99,6 +107,10 @@ def build_container(settings: Settings) -> Container:
             lease=timedelta(seconds=settings.job_lease_seconds),
             max_attempts=settings.job_max_attempts,
             idle_poll_seconds=settings.worker_poll_seconds,
+            scrub_cycle=(
+                timedelta(days=settings.scrub_cycle_days) if settings.scrub_cycle_days else None
+            ),
+            scrub_bytes_per_second=settings.scrub_bytes_per_second,
         ),
     )
     return Container(settings=settings, store=store, vault=vault)

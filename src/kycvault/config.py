@@ -47,11 +47,21 @@ class Settings(BaseSettings):
     migrate_on_start: bool = True
     # Single-use download links live this long.
     download_link_ttl_seconds: int = Field(default=15 * 60, ge=1, le=7 * 24 * 3600)
-    # Idempotency keys are remembered this long; a request still running after the lease is
-    # taken to have died, and its key may be used again.
+    # Idempotency keys are remembered this long. A running request renews its claim every
+    # third of the lease; a claim not renewed for a whole lease belongs to a request that
+    # died, and its key may be used again.
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
-    idempotency_lease_seconds: int = Field(default=15 * 60, ge=1)
+    idempotency_lease_seconds: int = Field(default=60, ge=1)
+    # Leftovers: a staging file is removed at once when the process that wrote it is gone,
+    # otherwise after this long; a published blob that no row references after this long.
     staging_grace_seconds: float = Field(default=24 * 3600, ge=0)
+    orphan_grace_seconds: float = Field(default=3600, ge=0)
+    # How often each API process sweeps leftovers and purges expired links and keys.
+    sweep_interval_seconds: float = Field(default=3600, gt=0)
+    # The scrub: workers re-read every stored file in full once per cycle (0 turns it off),
+    # at most this many bytes a second per worker.
+    scrub_cycle_days: float = Field(default=30, ge=0)
+    scrub_bytes_per_second: int = Field(default=16 * MiB, ge=64 * 1024)
     # A Sila-signed request whose header.created is further than this from the server's
     # clock is refused (replay window).
     sila_replay_window_seconds: int = Field(default=300, ge=1, le=24 * 3600)

@@ -17,6 +17,7 @@ machine-readable ``code`` and a human ``detail``; input errors may carry per-fie
      ├── UnprocessableContent .... content that fails validation, e.g. a .pdf that is no PDF (422)
      ├── IntegrityFailure ........ stored data failed verification; never served (500)
      └── Unavailable ............. a dependency (database, blob store) is down (503)
+          └── CommitUncertain .... the connection failed during COMMIT: stored or not, unknown
 
 Adapters translate library exceptions into this tree at their boundary, so no SQLAlchemy or
 OS error travels further up than the adapter that met it.
@@ -112,3 +113,9 @@ class IntegrityFailure(KycVaultError):
 
 class Unavailable(KycVaultError):
     code = "unavailable"
+
+
+class CommitUncertain(Unavailable):
+    """The database connection failed while a commit was under way, so whether the change
+    is stored is unknown. Nothing that the change references (its blobs) may be removed,
+    and an Idempotency-Key claim is kept, so that a retry finds the stored outcome."""

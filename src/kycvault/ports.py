@@ -7,7 +7,7 @@ not stall other requests.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -59,6 +59,29 @@ class BlobReader(Protocol):
     def close(self) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class StoredBlob:
+    """A published blob as the store lists it. ``age_seconds`` counts from when it was
+    published (or last changed), never from an earlier write of its staging file."""
+
+    key: str
+    size: int
+    age_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class StagingFile:
+    """A staging (or spool) file: the ciphertext of an upload not yet published. Once an
+    upload is published or discarded its staging file is gone, so one that stays is a
+    leftover — unless its upload is still running. ``owner_gone`` is true when the process
+    that wrote it is known to have ended (it can never be published then)."""
+
+    name: str
+    size: int
+    age_seconds: float
+    owner_gone: bool
+
+
 class BlobStore(Protocol):
     """Where encrypted blobs live. Keys are server-generated (``<tenant>/<file id>``) and never
     derived from client input. Only ciphertext ever reaches a store."""
@@ -77,8 +100,16 @@ class BlobStore(Protocol):
         """Raise ``BlobStoreError`` unless the store can be written and read right now."""
         ...
 
-    def sweep_staging(self, older_than_seconds: float) -> int:
-        """Remove staging leftovers of interrupted uploads; returns how many went."""
+    def list_blobs(self) -> Iterator[StoredBlob]:
+        """Every published blob (in no particular order)."""
+        ...
+
+    def staging_files(self) -> Iterator[StagingFile]:
+        """Every staging file: uploads in flight and leftovers of interrupted ones."""
+        ...
+
+    def remove_staging(self, name: str) -> None:
+        """Remove one staging file (a name ``staging_files`` gave); a missing one is fine."""
         ...
 
 

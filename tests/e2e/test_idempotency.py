@@ -505,7 +505,8 @@ def _claim_without_finishing(
 ) -> None:
     """What a request leaves behind when its process dies mid-way: an in-progress claim for
     exactly that request (made through the service layer, on the server's own database)."""
-    settings = srv.settings()
+    # The dead request ran with the server's settings: its claim's lease is the server's.
+    settings = srv.settings().model_copy(update={"idempotency_lease_seconds": 2})
     request: Any = SimpleNamespace(method=method, url=SimpleNamespace(path=path))
     digest = fingerprint(request, json_payload(json.dumps(body).encode()))
 
@@ -513,7 +514,8 @@ def _claim_without_finishing(
         container = build_container(settings)
         try:
             actor = Actor(tenant_id=UUID(tenant["tenant_id"]), key_id=str(tenant["key_id"]))
-            assert await idempotency.begin(container.vault, actor, idem, digest) is None
+            claim = await idempotency.begin(container.vault, actor, idem, digest)
+            assert isinstance(claim, idempotency.Claim)
         finally:
             await container.close()
 

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import os
-import time
 import uuid
 from pathlib import Path
 
@@ -77,14 +75,26 @@ def test_keys_are_validated(tmp_path: Path) -> None:
             store.path_for(bad)
 
 
-def test_sweep_staging(tmp_path: Path) -> None:
+def test_listing_blobs_and_staging_files(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "blobs")
-    old = store.staging / "old.tmp"
-    old.write_bytes(b"x")
-    os.utime(old, (time.time() - 7200, time.time() - 7200))
-    (store.staging / "new.tmp").write_bytes(b"y")
-    assert store.sweep_staging(3600) == 1
-    assert [p.name for p in store.staging.iterdir()] == ["new.tmp"]
+    key = f"{uuid.uuid4().hex}/{uuid.uuid4().hex}"
+    published = store.create(key)
+    published.write(b"ciphertext")
+    published.finish()
+    published.publish()
+    in_flight = store.create(f"{uuid.uuid4().hex}/{uuid.uuid4().hex}")
+    in_flight.write(b"partial")
+    (store.root / "not-a-tenant").mkdir()
+    [blob] = store.list_blobs()
+    assert (blob.key, blob.size) == (key, len(b"ciphertext"))
+    assert blob.age_seconds < 60
+    [staged] = store.staging_files()
+    assert staged.size == len(b"partial")
+    assert not staged.owner_gone  # this process wrote it and is running
+    store.remove_staging(staged.name)
+    assert list(store.staging_files()) == []
+    with pytest.raises(ValueError, match="not a staging file"):
+        store.remove_staging("../x")
 
 
 def test_check(tmp_path: Path) -> None:

@@ -6,6 +6,8 @@ Write protocol, in this order (each step durable before the next):
 ``fsync(dir)`` → ``unlink(tmp)``. The database row is committed only after that, so a crash
 leaves at worst a staging leftover or an unreferenced blob, never a row without its blob.
 Blob paths come only from server-generated keys, checked against a strict pattern.
+Leftovers (a staging file of a crashed upload, a blob published for a row that never
+committed) are found by listing and removed by the sweep (``services/sweep.py``).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
-from kycvault.ports import BlobExists, BlobMissing, BlobStoreError
+from kycvault.adapters.staging_owner import owner_gone, owner_tag
+from kycvault.ports import BlobExists, BlobMissing, BlobStoreError, StagingFile, StoredBlob
 
 _KEY = re.compile(r"^[0-9a-f]{32}/[0-9a-f]{32}$")
 STAGING_DIR = ".staging"
@@ -55,7 +59,8 @@ class LocalBlobWriter:
     def __init__(self, store: LocalBlobStore, key: str) -> None:
         self.key = key
         self._store = store
-        self._tmp = store.staging / f"{uuid.uuid4().hex}.tmp"
+        # The writer's tag first: a leftover of a process that died is known as such.
+        self._tmp = store.staging / f"{owner_tag()}.{uuid.uuid4().hex}.tmp"
         self._final = store.path_for(key)
         self._published = False
         self._size = 0
@@ -191,12 +196,64 @@ class LocalBlobStore:
             with contextlib.suppress(OSError):
                 probe.unlink()
 
-    def sweep_staging(self, older_than_seconds: float) -> int:
-        cutoff = time.time() - older_than_seconds
-        removed = 0
-        for entry in os.scandir(self.staging):
+    def list_blobs(self) -> Iterator[StoredBlob]:
+        now = time.time()
+        for tenant in _subdirs(self.root, _HEX32):
+            for prefix in _subdirs(Path(tenant.path), _HEX2):
+                for entry in _entries(Path(prefix.path)):
+                    if not (_HEX32.match(entry.name) and entry.name.startswith(prefix.name)):
+                        continue
+                    with contextlib.suppress(FileNotFoundError):
+                        info = entry.stat(follow_symlinks=False)
+                        # link() changes the inode's ctime: the age counts from publication,
+                        # not from the staging file's last write.
+                        changed = max(info.st_mtime, info.st_ctime)
+                        yield StoredBlob(
+                            key=f"{tenant.name}/{entry.name}",
+                            size=info.st_size,
+                            age_seconds=max(0.0, now - changed),
+                        )
+
+    def staging_files(self) -> Iterator[StagingFile]:
+        now = time.time()
+        for entry in _entries(self.staging):
+            if not entry.is_file(follow_symlinks=False):
+                continue
             with contextlib.suppress(FileNotFoundError):
-                if entry.stat().st_mtime < cutoff:
-                    os.unlink(entry.path)
-                    removed += 1
-        return removed
+                info = entry.stat(follow_symlinks=False)
+                yield StagingFile(
+                    name=entry.name,
+                    size=info.st_size,
+                    age_seconds=max(0.0, now - info.st_mtime),
+                    owner_gone=owner_gone(entry.name.split(".", 1)[0]),
+                )
+
+    def remove_staging(self, name: str) -> None:
+        if "/" in name or name.startswith("."):
+            raise ValueError(f"not a staging file name: {name!r}")
+        try:
+            os.unlink(self.staging / name)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise _store_error(exc) from None
+
+
+_HEX32 = re.compile(r"^[0-9a-f]{32}$")
+_HEX2 = re.compile(r"^[0-9a-f]{2}$")
+
+
+def _entries(directory: Path) -> list[os.DirEntry[str]]:
+    try:
+        with os.scandir(directory) as found:
+            return list(found)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise _store_error(exc) from None
+
+
+def _subdirs(directory: Path, pattern: re.Pattern[str]) -> Iterator[os.DirEntry[str]]:
+    for entry in _entries(directory):
+        if pattern.match(entry.name) and entry.is_dir(follow_symlinks=False):
+            yield entry

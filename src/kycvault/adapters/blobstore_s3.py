@@ -7,8 +7,8 @@ Write protocol: ciphertext is spooled to a private local file (0600, bounded mem
 size of one file at most) → ``finish`` closes it → ``publish`` uploads it with
 ``If-None-Match: *`` (``PutMode.Create``; multipart above 8 MiB, completed conditionally
 too), so an existing object is never overwritten, then removes the spool. The database row
-is committed only after ``publish``: a crash leaves at worst a spool file (swept like the
-local staging) or an unreferenced object, never a row without its blob.
+is committed only after ``publish``: a crash leaves at worst a spool file or an unreferenced
+object (both found by listing and removed by the sweep), never a row without its blob.
 
 URL: ``s3://bucket/prefix?endpoint=http://host:port&region=eu-west-1&checksum=sha256``.
 Credentials come from the usual ``AWS_*`` environment variables. ``checksum=none`` is for
@@ -24,6 +24,8 @@ import re
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlparse
@@ -33,7 +35,8 @@ from obstore.exceptions import AlreadyExistsError, NotFoundError, PreconditionEr
 from obstore.store import S3Store
 
 from kycvault.adapters.blobstore_local import write_all
-from kycvault.ports import BlobExists, BlobMissing, BlobStoreError
+from kycvault.adapters.staging_owner import owner_gone, owner_tag
+from kycvault.ports import BlobExists, BlobMissing, BlobStoreError, StagingFile, StoredBlob
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, S3Config
@@ -56,7 +59,8 @@ class S3BlobWriter:
         self._published = False
         self._size = 0
         try:
-            fd, name = tempfile.mkstemp(prefix=_SPOOL_PREFIX, dir=store.spool)
+            # The writer's tag in the name: a leftover of a process that died is known as such.
+            fd, name = tempfile.mkstemp(prefix=f"{_SPOOL_PREFIX}{owner_tag()}.", dir=store.spool)
         except OSError as exc:
             raise _store_error(exc) from None
         self._spool = Path(name)
@@ -199,14 +203,49 @@ class S3BlobStore:
             with contextlib.suppress(Exception):
                 obstore.delete(self.client, probe)
 
-    def sweep_staging(self, older_than_seconds: float) -> int:
-        cutoff = time.time() - older_than_seconds
-        removed = 0
-        for entry in os.scandir(self.spool):
-            if not entry.name.startswith(_SPOOL_PREFIX):
-                continue
+    def list_blobs(self) -> Iterator[StoredBlob]:
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        now = datetime.now(UTC)
+        try:
+            for batch in obstore.list(self.client, self.prefix or None, chunk_size=1000):
+                for meta in batch:
+                    key = meta["path"][len(prefix) :]
+                    if not _KEY.match(key):
+                        continue  # readiness probes, foreign objects
+                    yield StoredBlob(
+                        key=key,
+                        size=int(meta["size"]),
+                        age_seconds=max(0.0, (now - meta["last_modified"]).total_seconds()),
+                    )
+        except BlobStoreError:
+            raise
+        except Exception as exc:
+            raise _store_error(exc) from None
+
+    def staging_files(self) -> Iterator[StagingFile]:
+        now = time.time()
+        try:
+            with os.scandir(self.spool) as entries:
+                found = [entry for entry in entries if entry.name.startswith(_SPOOL_PREFIX)]
+        except OSError as exc:
+            raise _store_error(exc) from None
+        for entry in found:
             with contextlib.suppress(FileNotFoundError):
-                if entry.stat().st_mtime < cutoff:
-                    os.unlink(entry.path)
-                    removed += 1
-        return removed
+                info = entry.stat(follow_symlinks=False)
+                tag = entry.name[len(_SPOOL_PREFIX) :].split(".", 1)[0]
+                yield StagingFile(
+                    name=entry.name,
+                    size=info.st_size,
+                    age_seconds=max(0.0, now - info.st_mtime),
+                    owner_gone=owner_gone(tag),
+                )
+
+    def remove_staging(self, name: str) -> None:
+        if "/" in name or not name.startswith(_SPOOL_PREFIX):
+            raise ValueError(f"not a spool file name: {name!r}")
+        try:
+            os.unlink(self.spool / name)
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise _store_error(exc) from None

@@ -24,7 +24,7 @@ from kycvault.api.routes import (
     subjects,
 )
 from kycvault.api.uploads import UploadLimits
-from kycvault.bootstrap import Container, build_container, prepare_schema
+from kycvault.bootstrap import Container, build_container, prepare_schema, sweep_grace
 from kycvault.config import Settings
 from kycvault.logging import configure
 from kycvault.services import maintenance
@@ -48,7 +48,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = built
         housekeeping = asyncio.create_task(
             maintenance.run_periodically(
-                built.vault, grace_seconds=settings.staging_grace_seconds, every_seconds=3600
+                built.vault,
+                grace=sweep_grace(settings),
+                every_seconds=settings.sweep_interval_seconds,
             )
         )
         stop_worker = asyncio.Event()

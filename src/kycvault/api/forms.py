@@ -56,10 +56,12 @@ async def receive_upload(
     allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
     max_file_size: int | None = None,
 ) -> AsyncIterator[tuple[UploadSession, dict[str, list[str]]]]:
-    """Stream a multipart request into a new upload session. If anything fails, here or in
-    the block, every staged or published blob of the request is removed; if the block ends
-    without publishing (an idempotent replay), the staged blobs are removed. A dialect may
-    narrow the extensions and the size limit to its vendor's."""
+    """Stream a multipart request into a new upload session. Whatever happens, the blobs
+    that were staged but never published (a rejected request, an idempotent replay) are
+    removed when the block ends. Published blobs belong to the transaction that records
+    them, which removes them if it certainly did not commit (see ``Store.write``): removing
+    them here could take the blob of a row that did commit. A dialect may narrow the
+    extensions and the size limit to its vendor's."""
     session = await UploadSession.open(
         vault, actor.tenant_id, allowed_extensions=allowed_extensions, max_file_size=max_file_size
     )
@@ -68,9 +70,6 @@ async def receive_upload(
         if not session.staged:
             raise _file_required()
         yield session, fields
-    except BaseException:
-        await session.discard()
-        raise
     finally:
         await session.discard_unpublished()
 
@@ -110,10 +109,6 @@ async def receive_upload_signed_in_form(
             raise _file_required()
         actor, session = opened[0]
         yield actor, session, fields
-    except BaseException:
-        for _, session in opened:
-            await session.discard()
-        raise
     finally:
         for _, session in opened:
             await session.discard_unpublished()

@@ -68,6 +68,18 @@ def _target(response: Response) -> UUID | None:
         return None
 
 
+def _stored(response: Response) -> idempotency.StoredResponse | None:
+    if not 200 <= response.status_code < 300:
+        return None
+    return idempotency.StoredResponse(
+        status_code=response.status_code,
+        content_type=response.headers.get("content-type"),
+        location=response.headers.get("location"),
+        body=bytes(response.body),
+        target_id=_target(response),
+    )
+
+
 async def idempotent(
     request: Request,
     vault: Vault,
@@ -80,36 +92,15 @@ async def idempotent(
     if key is None:
         return await run()
     digest = fingerprint(request, payload)
-    stored = await idempotency.begin(vault, actor, key, digest)
-    if stored is not None:
-        headers = {"idempotent-replayed": "true"}
-        if stored.location:
-            headers["location"] = stored.location
-        return Response(
-            stored.body,
-            status_code=stored.status_code,
-            media_type=stored.content_type,
-            headers=headers,
-        )
-    try:
-        response = await run()
-    except BaseException:
-        await idempotency.release(vault, actor, key)
-        raise
-    if 200 <= response.status_code < 300:
-        await idempotency.complete(
-            vault,
-            actor,
-            key,
-            digest,
-            idempotency.StoredResponse(
-                status_code=response.status_code,
-                content_type=response.headers.get("content-type"),
-                location=response.headers.get("location"),
-                body=bytes(response.body),
-            ),
-            target_id=_target(response),
-        )
-    else:
-        await idempotency.release(vault, actor, key)
-    return response
+    outcome = await idempotency.run_once(vault, actor, key, digest, run, _stored)
+    if isinstance(outcome, Response):
+        return outcome
+    headers = {"idempotent-replayed": "true"}
+    if outcome.location:
+        headers["location"] = outcome.location
+    return Response(
+        outcome.body,
+        status_code=outcome.status_code,
+        media_type=outcome.content_type,
+        headers=headers,
+    )

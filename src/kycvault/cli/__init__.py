@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kycvault.cli import admin, client, server, transfer, worker
+from kycvault.cli import admin, client, fsck, server, transfer, worker
 
 app = typer.Typer(
     name="kycvault",
@@ -17,6 +17,7 @@ app.command("migrate")(server.migrate)
 app.command("worker")(worker.worker)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
+app.command("fsck")(fsck.fsck)
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.key_app, name="key")
 app.command("upload")(client.upload)

@@ -41,6 +41,9 @@ class JobSettings:
     max_attempts: int = 5
     batch: int = 4
     idle_poll_seconds: float = 0.5
+    # The scrub re-reads each stored file once per cycle (None: never), at this pace.
+    scrub_cycle: timedelta | None = None
+    scrub_bytes_per_second: int = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)

@@ -178,8 +178,9 @@ async def create_documents(
     none: every draft is checked before anything is stored, and one transaction records them.
 
     The staged blobs are published (moved into place, durably) before the transaction that
-    records them commits, and removed again if it fails: a crash leaves at worst an
-    unreferenced blob, never a row without its blob. ``along`` writes what must commit or
+    records them commits, and removed again only if it certainly did not commit: a crash or
+    a commit of unknown outcome leaves at worst an unreferenced blob (swept later), never a
+    row without its blob. ``along`` writes what must commit or
     fail with the document (a file answer that references it), in the same transaction.
     """
     per_draft = _split(drafts, upload.staged if upload else [])
@@ -194,32 +195,27 @@ async def create_documents(
 
     if upload is not None:
         await upload.publish()
-    try:
-        async with vault.store.write() as uow:
-            for doc in made:
-                await _check_subject(uow, actor, doc.subject_id)
-                doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
-                await uow.documents.add(doc)
-                for stored in doc.files:
-                    await uow.files.add(stored)
-                await job_queue.enqueue_file_checks(vault, uow, doc.files)
-                if doc.files:
-                    await job_queue.enqueue_processing(vault, uow, doc)
-                await audit.record(
-                    vault,
-                    uow,
-                    actor,
-                    "document.created",
-                    target_type="document",
-                    target_id=doc.id,
-                    files=len(doc.files),
-                )
-                if along is not None:
-                    await along(uow, doc)
-    except BaseException:
-        if upload is not None:
-            await upload.discard()
-        raise
+    async with vault.store.write(on_rollback=upload.discard if upload else None) as uow:
+        for doc in made:
+            await _check_subject(uow, actor, doc.subject_id)
+            doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
+            await uow.documents.add(doc)
+            for stored in doc.files:
+                await uow.files.add(stored)
+            await job_queue.enqueue_file_checks(vault, uow, doc.files)
+            if doc.files:
+                await job_queue.enqueue_processing(vault, uow, doc)
+            await audit.record(
+                vault,
+                uow,
+                actor,
+                "document.created",
+                target_type="document",
+                target_id=doc.id,
+                files=len(doc.files),
+            )
+            if along is not None:
+                await along(uow, doc)
     return made
 
 
@@ -295,22 +291,23 @@ async def update_document(
 
 
 async def delete_document(vault: Vault, actor: Actor, document_id: UUID) -> None:
-    """Delete the rows first, then the blobs: a failure in between leaves unreferenced
-    ciphertext (whose data keys went with the rows), never a row without its blob. A
-    document that a questionnaire response references stays (409 ``document_in_use``)."""
+    """Delete the rows first, then (once that committed) the blobs: a failure in between
+    leaves unreferenced ciphertext (whose data keys went with the rows, and which the sweep
+    removes), never a row without its blob. A document that a questionnaire response
+    references stays (409 ``document_in_use``)."""
     async with vault.store.write() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
         if doc is None:
             raise document_not_found()
         if await uow.responses.references(actor.tenant_id, document_id):
             raise document_in_use()
-        blobs = await remove_document(vault, uow, actor, doc)
-    await delete_blobs(vault, blobs)
+        await remove_document(vault, uow, actor, doc)
 
 
-async def remove_document(vault: Vault, uow: UnitOfWork, actor: Actor, doc: Document) -> list[str]:
-    """Delete a document's rows within ``uow``; the blob keys to delete once it commits.
-    Stored idempotent responses that show the document go with it."""
+async def remove_document(vault: Vault, uow: UnitOfWork, actor: Actor, doc: Document) -> None:
+    """Delete a document's rows within ``uow``, and its blobs once that commits. Stored
+    idempotent responses that show the document go with it."""
+    delete_blobs_after_commit(vault, uow, [f.blob_key for f in doc.files])
     await uow.documents.delete(actor.tenant_id, doc.id)
     await uow.idempotency.purge_target(actor.tenant_id, doc.id)
     await audit.record(
@@ -322,12 +319,18 @@ async def remove_document(vault: Vault, uow: UnitOfWork, actor: Actor, doc: Docu
         target_id=doc.id,
         files=len(doc.files),
     )
-    return [f.blob_key for f in doc.files]
 
 
-async def delete_blobs(vault: Vault, keys: Sequence[str]) -> None:
+def delete_blobs_after_commit(vault: Vault, uow: UnitOfWork, keys: Sequence[str]) -> None:
+    """Remove these blobs once ``uow``'s change (which dropped their rows) has committed."""
+    if not keys:
+        return
+
     def _delete() -> None:
         for key in keys:
             vault.blobs.delete(key)
 
-    await asyncio.to_thread(_delete)
+    async def after_commit() -> None:
+        await asyncio.to_thread(_delete)
+
+    uow.on_commit(after_commit)

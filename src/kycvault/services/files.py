@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import itertools
 from collections import deque
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -21,7 +22,11 @@ from kycvault.services.attachments import (
 )
 from kycvault.services.catalog import load_catalog
 from kycvault.services.context import Actor, Vault
-from kycvault.services.documents import delete_blobs, document_not_found, resolve_type
+from kycvault.services.documents import (
+    delete_blobs_after_commit,
+    document_not_found,
+    resolve_type,
+)
 from kycvault.services.intake import UploadSession, file_context
 
 # Frames read and decrypted ahead of the one being sent: enough to keep the worker threads
@@ -67,34 +72,30 @@ async def add_files(
     check_roles(resolve_type(await load_catalog(vault, actor), doc.type), roles)
     check_client_hashes(staged, hashes)
     await upload.publish()
-    try:
-        async with vault.store.write() as uow:
-            locked = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
-            if locked is None:
-                raise document_not_found()
-            count = await uow.files.count(actor.tenant_id, document_id)
-            if count + len(staged) > vault.limits.max_files_per_document:
-                raise _too_many(vault)
-            first = await uow.files.next_position(actor.tenant_id, document_id)
-            added = stored_files(actor, document_id, staged, roles, vault.clock(), first)
-            for stored in added:
-                await uow.files.add(stored)
-            await job_queue.enqueue_file_checks(vault, uow, added)
-            await uow.documents.sync_files(actor.tenant_id, document_id)
-            locked.files = [*locked.files, *added]
-            await job_queue.enqueue_processing(vault, uow, locked)
-            await audit.record(
-                vault,
-                uow,
-                actor,
-                "document.files_added",
-                target_type="document",
-                target_id=document_id,
-                files=len(added),
-            )
-    except BaseException:
-        await upload.discard()
-        raise
+    async with vault.store.write(on_rollback=upload.discard) as uow:
+        locked = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
+        if locked is None:
+            raise document_not_found()
+        count = await uow.files.count(actor.tenant_id, document_id)
+        if count + len(staged) > vault.limits.max_files_per_document:
+            raise _too_many(vault)
+        first = await uow.files.next_position(actor.tenant_id, document_id)
+        added = stored_files(actor, document_id, staged, roles, vault.clock(), first)
+        for stored in added:
+            await uow.files.add(stored)
+        await job_queue.enqueue_file_checks(vault, uow, added)
+        await uow.documents.sync_files(actor.tenant_id, document_id)
+        locked.files = [*locked.files, *added]
+        await job_queue.enqueue_processing(vault, uow, locked)
+        await audit.record(
+            vault,
+            uow,
+            actor,
+            "document.files_added",
+            target_type="document",
+            target_id=document_id,
+            files=len(added),
+        )
     return added
 
 
@@ -138,7 +139,7 @@ async def delete_file(vault: Vault, actor: Actor, document_id: UUID, file_id: UU
             target_id=file_id,
             document_id=str(document_id),
         )
-    await delete_blobs(vault, [stored.blob_key])
+        delete_blobs_after_commit(vault, uow, [stored.blob_key])
 
 
 class FileContent:
@@ -205,6 +206,14 @@ class FileContent:
             # The reader must not be closed under a read still running in a thread.
             await asyncio.gather(*ahead, return_exceptions=True)
             self.close()
+
+    def digest(self) -> str:
+        """SHA-256 of the whole plaintext, every frame verified; blocking. A failing store
+        raises ``BlobStoreError`` (not an integrity problem: it may be away for a moment)."""
+        digest = hashlib.sha256()
+        for index in range(self._frames):
+            digest.update(self._frame(index))
+        return digest.hexdigest()
 
     def frames(self) -> Iterator[bytes]:
         """The whole plaintext, frame by frame, verified; blocking (for worker threads)."""

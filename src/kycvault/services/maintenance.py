@@ -6,25 +6,11 @@ import asyncio
 
 import structlog
 
-from kycvault.ports import BlobStoreError
+from kycvault.errors import Unavailable
+from kycvault.services import sweep
 from kycvault.services.context import Vault
 
 log = structlog.get_logger("kycvault.maintenance")
-
-
-async def sweep_staging(vault: Vault, *, older_than_seconds: float) -> int:
-    """Remove staging leftovers of uploads interrupted by a crash or a dropped connection.
-
-    Only files older than the grace period go, so an upload still in flight is never touched.
-    """
-    try:
-        removed = await asyncio.to_thread(vault.blobs.sweep_staging, older_than_seconds)
-    except BlobStoreError as exc:
-        log.warning("staging_sweep_failed", error=str(exc))
-        return 0
-    if removed:
-        log.info("staging_swept", removed=removed)
-    return removed
 
 
 async def purge_expired(vault: Vault) -> None:
@@ -37,9 +23,15 @@ async def purge_expired(vault: Vault) -> None:
         log.info("expired_purged", download_links=links, idempotency_records=keys)
 
 
-async def run_periodically(vault: Vault, *, grace_seconds: float, every_seconds: float) -> None:
+async def run_periodically(vault: Vault, *, grace: sweep.Grace, every_seconds: float) -> None:
+    """Sweep leftovers, forget what expired and refresh statistics: once at start (a process
+    that restarts after a crash removes its predecessor's staging files at once), then every
+    ``every_seconds``."""
     while True:
-        await sweep_staging(vault, older_than_seconds=grace_seconds)
-        await purge_expired(vault)
-        await vault.store.optimize()
+        await sweep.sweep(vault, grace)
+        try:
+            await purge_expired(vault)
+            await vault.store.optimize()
+        except Unavailable as exc:
+            log.warning("housekeeping_failed", error=str(exc))
         await asyncio.sleep(every_seconds)

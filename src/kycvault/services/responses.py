@@ -197,7 +197,6 @@ async def delete_file_answer(
     vault: Vault, actor: Actor, response_id: UUID, answer_id: UUID
 ) -> None:
     """The answer and the document uploaded for it (unless another answer references it)."""
-    blobs: list[str] = []
     async with vault.store.write() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
@@ -215,5 +214,4 @@ async def delete_file_answer(
         if not await uow.responses.references(actor.tenant_id, found.document_id):
             doc = await uow.documents.get(actor.tenant_id, found.document_id)
             if doc is not None:
-                blobs = await documents.remove_document(vault, uow, actor, doc)
-    await documents.delete_blobs(vault, blobs)
+                await documents.remove_document(vault, uow, actor, doc)

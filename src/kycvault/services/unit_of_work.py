@@ -9,7 +9,7 @@ Repository errors are translated by the adapter (a unique-constraint clash becom
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,8 +85,9 @@ class DownloadLink:
 
 @dataclass(frozen=True, slots=True)
 class IdempotencyRecord:
-    """What one ``Idempotency-Key`` did: ``in_progress`` while its request runs, then
-    ``completed`` with the response to replay."""
+    """What one ``Idempotency-Key`` did: ``in_progress`` while its request runs (renewing
+    ``lease_until``), then ``completed`` with the response to replay. ``created_at`` is the
+    claim's identity."""
 
     tenant_id: UUID
     key: str
@@ -94,6 +95,7 @@ class IdempotencyRecord:
     state: str
     created_at: datetime
     expires_at: datetime
+    lease_until: datetime | None = None
     status_code: int | None = None
     content_type: str | None = None
     location: str | None = None
@@ -239,8 +241,21 @@ class IdempotencyRepository(Protocol):
         """Replace an expired or abandoned record; False if someone else did it first."""
         ...
 
-    async def complete(self, record: IdempotencyRecord) -> None: ...
-    async def release(self, tenant_id: UUID, key: str) -> None: ...
+    async def renew(
+        self, tenant_id: UUID, key: str, claimed_at: datetime, lease_until: datetime
+    ) -> bool:
+        """Extend the lease of the claim made at ``claimed_at``; False if it is not held."""
+        ...
+
+    async def complete(self, record: IdempotencyRecord, claimed_at: datetime) -> bool:
+        """Store the outcome of the claim made at ``claimed_at``; False if that claim is no
+        longer held (it lapsed and another request took the key over)."""
+        ...
+
+    async def release(self, tenant_id: UUID, key: str, claimed_at: datetime) -> None:
+        """Forget the claim made at ``claimed_at``, if it is still in progress."""
+        ...
+
     async def purge_target(self, tenant_id: UUID, target_id: UUID) -> None: ...
     async def purge_expired(self, before: datetime) -> int: ...
 
@@ -286,12 +301,57 @@ class ResponseRepository(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class CountMismatch:
+    """A stored count that disagrees with the rows it counts: a document's ``file_count``
+    (``document_id`` set), or a tenant's document count."""
+
+    tenant_id: UUID
+    document_id: UUID | None
+    recorded: int
+    actual: int
+
+
+class IntegrityRepository(Protocol):
+    """The store's own consistency, across tenants (``fsck``, sweep, scrub)."""
+
+    async def tenant_ids(self) -> set[UUID]: ...
+    async def referenced(self, keys: Sequence[str]) -> set[str]:
+        """Which of these blob keys a file row points at."""
+        ...
+
+    async def files_after(self, after: UUID | None, limit: int) -> list[StoredFile]:
+        """Every file row, in id order, a page at a time."""
+        ...
+
+    async def file_count_mismatches(self, limit: int) -> list[CountMismatch]: ...
+    async def document_count_mismatches(self) -> list[CountMismatch]: ...
+    async def due_for_scrub(self, before: datetime, limit: int) -> list[StoredFile]:
+        """Files last verified before ``before``, never-verified ones first."""
+        ...
+
+    async def claim_for_scrub(self, file_id: UUID, before: datetime, now: datetime) -> bool:
+        """Mark a due file verified at ``now``; False if another worker claimed it first."""
+        ...
+
+    async def mark_verified(self, tenant_id: UUID, file_id: UUID, at: datetime | None) -> None: ...
+
+
 class AuditRepository(Protocol):
     async def add(self, event: AuditEvent) -> None: ...
     async def list_for(self, tenant_id: UUID, *, limit: int = 100) -> list[AuditEvent]: ...
 
 
 class UnitOfWork(Protocol):
+    def on_commit(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run ``hook`` once this unit's change is certainly committed (after the commit)."""
+        ...
+
+    def on_rollback(self, hook: Callable[[], Awaitable[None]]) -> None:
+        """Run ``hook`` once this unit's change certainly will not commit. When a commit's
+        outcome is unknown (``CommitUncertain``) neither kind of hook runs."""
+        ...
+
     @property
     def tenants(self) -> TenantRepository: ...
     @property
@@ -314,6 +374,8 @@ class UnitOfWork(Protocol):
     def responses(self) -> ResponseRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
+    @property
+    def integrity(self) -> IntegrityRepository: ...
 
 
 class Store(Protocol):
@@ -321,7 +383,18 @@ class Store(Protocol):
 
     def read(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
 
-    def write(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+    def write(
+        self, *, on_rollback: Callable[[], Awaitable[None]] | None = None
+    ) -> AbstractAsyncContextManager[UnitOfWork]:
+        """A write unit; ``on_rollback`` as ``UnitOfWork.on_rollback``, also when the unit
+        cannot even begin."""
+        ...
+
+    def atomic(self) -> AbstractAsyncContextManager[None]:
+        """Every write unit opened inside the block (by this task) belongs to one
+        transaction that commits when the block ends, or rolls back if it raises; units
+        after the first run in savepoints, and read units see the block's writes."""
+        ...
 
     async def ping(self) -> None:
         """Raise ``Unavailable`` unless the database answers."""

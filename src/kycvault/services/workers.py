@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import socket
 import uuid
@@ -21,8 +20,9 @@ from typing import Any
 import structlog
 
 from kycvault.domain.jobs import Job, JobKind, retry_delay
-from kycvault.errors import KycVaultError
-from kycvault.services import audit, files, processing
+from kycvault.domain.models import StoredFile
+from kycvault.errors import IntegrityFailure, KycVaultError
+from kycvault.services import audit, processing, scrub, verification
 from kycvault.services.context import Actor, Vault
 
 log = structlog.get_logger("kycvault.jobs")
@@ -45,6 +45,8 @@ class Outcome:
     result: dict[str, Any]
     action: str | None = None
     target_type: str = "file"
+    # A file read in full and found intact (the scrub's cycle starts from now).
+    verified: StoredFile | None = None
 
 
 async def _verify_file(vault: Vault, job: Job) -> Outcome:
@@ -55,16 +57,10 @@ async def _verify_file(vault: Vault, job: Job) -> Outcome:
     stored = next((f for f in document.files if f.id == job.file_id), None) if document else None
     if stored is None:
         return Outcome({"skipped": "file_deleted"})
-    content = await files.open_stored(vault, stored)
-    digest = hashlib.sha256()
-    try:
-        async for chunk in content.stream():
-            digest.update(chunk)
-    finally:
-        content.close()
-    if digest.hexdigest() != stored.sha256:
-        raise RuntimeError("the stored file's SHA-256 does not match its record")
-    return Outcome({"verified": True, "size": stored.size}, action="file.verified")
+    problem = await verification.verify(vault, stored)
+    if problem is not None:
+        raise IntegrityFailure("the stored file failed its check", code=problem)
+    return Outcome({"verified": True, "size": stored.size}, action="file.verified", verified=stored)
 
 
 async def _process_document(vault: Vault, job: Job) -> Outcome:
@@ -107,9 +103,18 @@ class Worker:
                 log.warning("worker_claim_failed", error=type(exc).__name__)
                 busy = 0
             if not busy:
+                busy = await self._scrub()
+            if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), self.settings.idle_poll_seconds)
         log.info("worker_stopped", worker=self.name)
+
+    async def _scrub(self) -> int:
+        try:
+            return await scrub.step(self.vault)
+        except Exception as exc:  # the database is away: try again shortly
+            log.warning("scrub_failed", error=type(exc).__name__)
+            return 0
 
     async def _run(self, job: Job) -> None:
         if job.attempts > job.max_attempts:
@@ -129,7 +134,11 @@ class Worker:
             log.info("job_retry", job=str(job.id), kind=job.kind.value, error=error)
             return
         async with self.vault.store.write() as uow:
-            held = await uow.jobs.complete(job.id, self.name, self.vault.clock(), outcome.result)
+            now = self.vault.clock()
+            held = await uow.jobs.complete(job.id, self.name, now, outcome.result)
+            if held and outcome.verified is not None:
+                stored = outcome.verified
+                await uow.integrity.mark_verified(stored.tenant_id, stored.id, now)
             if held and outcome.action:
                 await audit.record(
                     self.vault,

@@ -43,15 +43,26 @@ _SQLITE_PRAGMAS = (
 Work = Callable[[sa.Connection], Any]
 
 
+class Savepoint(Protocol):
+    async def release(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
 class Connection:
     """A connection in a transaction, as the store uses it: synchronous repository code runs
     on it as one unit (``run_sync``), and writes whose result nobody waits for are
     *deferred*: they run, in order, at the start of the next unit or with the commit. A
     write transaction of five inserts then costs one round trip to the database thread
-    instead of six; a failing deferred write still fails the transaction."""
+    instead of six; a failing deferred write still fails the transaction.
+
+    ``commit_started`` turns true when the COMMIT itself is sent: an error after that point
+    leaves the outcome unknown (the connection may have died after the server committed),
+    whereas any error before it means the transaction certainly rolled back."""
 
     def __init__(self) -> None:
         self._deferred: list[Work] = []
+        self.commit_started = False
 
     @property
     def dialect(self) -> sa.Dialect:
@@ -59,6 +70,10 @@ class Connection:
 
     def defer(self, work: Work) -> None:
         self._deferred.append(work)
+
+    def discard_deferred(self) -> None:
+        """Forget deferred writes (their savepoint or transaction is being rolled back)."""
+        self._deferred = []
 
     def _with_deferred(
         self, fn: Callable[..., T], args: tuple[Any, ...]
@@ -73,6 +88,15 @@ class Connection:
         return unit
 
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        raise NotImplementedError
+
+    async def flush(self) -> None:
+        """Run the deferred writes now, so that their errors surface here."""
+        if self._deferred:
+            await self.run_sync(lambda conn: None)
+
+    async def savepoint(self) -> Savepoint:
+        """A nested transaction: its changes can be undone without ending this one."""
         raise NotImplementedError
 
     async def exec_driver_sql(self, statement: str, parameters: Any = None) -> Result[Any]:
@@ -111,9 +135,23 @@ class AsyncConnection(Connection):
     async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
         return await self._conn.run_sync(self._with_deferred(fn, args))
 
-    async def flush(self) -> None:
-        if self._deferred:
-            await self.run_sync(lambda conn: None)
+    async def savepoint(self) -> Savepoint:
+        await self.flush()
+        return _AsyncSavepoint(self, await self._conn.begin_nested())
+
+
+class _AsyncSavepoint:
+    def __init__(self, connection: AsyncConnection, transaction: sa_async.AsyncTransaction) -> None:
+        self._connection = connection
+        self._transaction = transaction
+
+    async def release(self) -> None:
+        await self._connection.flush()
+        await self._transaction.commit()
+
+    async def rollback(self) -> None:
+        self._connection.discard_deferred()
+        await self._transaction.rollback()
 
 
 class AsyncDatabase:
@@ -123,10 +161,17 @@ class AsyncDatabase:
 
     @asynccontextmanager
     async def transaction(self, *, write: bool) -> AsyncIterator[Connection]:
-        async with self.engine.connect() as conn, conn.begin():
+        async with self.engine.connect() as conn:
+            transaction = await conn.begin()
             connection = AsyncConnection(conn)
-            yield connection
-            await connection.flush()
+            try:
+                yield connection
+                await connection.flush()
+            except BaseException:
+                await asyncio.shield(transaction.rollback())
+                raise
+            connection.commit_started = True
+            await transaction.commit()
 
     async def run_sync(self, work: Callable[[sa.Connection], T]) -> T:
         async with self.engine.connect() as conn:
@@ -162,10 +207,14 @@ class ThreadedConnection(Connection):
         unit = self._with_deferred(fn, args)
         return await self._database.run(lambda: unit(self._connection()))
 
+    async def savepoint(self) -> Savepoint:
+        nested = await self.run_sync(lambda conn: conn.begin_nested())
+        return _ThreadedSavepoint(self, nested)
+
     async def finish(self, commit: bool) -> None:
         """End the transaction; on commit the deferred writes run first, in the same hop."""
         if not commit:
-            self._deferred = []
+            self.discard_deferred()
         if self._conn is None and not self._deferred:
             return
         unit = self._with_deferred(lambda conn: None, ())
@@ -178,9 +227,29 @@ class ThreadedConnection(Connection):
             except BaseException:
                 ThreadedDatabase.close(conn, commit=False)
                 raise
+            if commit:
+                self.commit_started = True
             ThreadedDatabase.close(conn, commit=commit)
 
-        await self._database.run(_end)
+        if commit:
+            # Once the hop has started, its outcome is the thread's: a cancelled caller must
+            # not leave a commit half-known, so the hop is waited for even then.
+            await asyncio.shield(self._database.run(_end))
+        else:
+            await self._database.run(_end)
+
+
+class _ThreadedSavepoint:
+    def __init__(self, connection: ThreadedConnection, nested: sa.NestedTransaction) -> None:
+        self._connection = connection
+        self._nested = nested
+
+    async def release(self) -> None:
+        await self._connection.run_sync(lambda conn: self._nested.commit())
+
+    async def rollback(self) -> None:
+        self._connection.discard_deferred()
+        await self._connection.run_sync(lambda conn: self._nested.rollback())
 
 
 class ThreadedDatabase:

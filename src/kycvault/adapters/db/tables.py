@@ -286,8 +286,12 @@ idempotency_records = sa.Table(
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("state", sa.String(20), nullable=False),
+    # When the claim was made: also the claim's identity, so that only its own request may
+    # complete or release it.
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("expires_at", UtcDateTime, nullable=False),
+    # An in-progress claim lapses at this time unless its request renews it.
+    sa.Column("lease_until", UtcDateTime, nullable=True),
     sa.Column("status_code", sa.Integer, nullable=True),
     sa.Column("content_type", sa.String(100), nullable=True),
     sa.Column("location", sa.String(255), nullable=True),

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kycvault.api.deps import VaultDep
 from kycvault.api.schemas import Health
 from kycvault.errors import Unavailable
 from kycvault.ports import BlobStoreError
+from kycvault.services import metrics
 
 router = APIRouter(tags=["operations"])
 
@@ -38,3 +40,9 @@ async def readyz(vault: VaultDep) -> JSONResponse:
     ready = all(value == "ok" for value in checks.values())
     body = Health(status="ok" if ready else "unavailable", checks=checks)
     return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get("/metrics", response_class=Response)
+async def metrics_text() -> Response:
+    """This process's counters in Prometheus' text format (no tenant data)."""
+    return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

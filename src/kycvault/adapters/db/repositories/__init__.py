@@ -5,6 +5,7 @@ from kycvault.adapters.db.repositories.audit import SqlAudit
 from kycvault.adapters.db.repositories.document_types import SqlDocumentTypes
 from kycvault.adapters.db.repositories.documents import SqlDocuments, SqlFiles
 from kycvault.adapters.db.repositories.idempotency import SqlIdempotency
+from kycvault.adapters.db.repositories.integrity import SqlIntegrity
 from kycvault.adapters.db.repositories.jobs import SqlJobs
 from kycvault.adapters.db.repositories.links import SqlDownloadLinks
 from kycvault.adapters.db.repositories.responses import SqlResponses
@@ -19,6 +20,7 @@ __all__ = [
     "SqlDownloadLinks",
     "SqlFiles",
     "SqlIdempotency",
+    "SqlIntegrity",
     "SqlJobs",
     "SqlResponses",
     "SqlSubjects",

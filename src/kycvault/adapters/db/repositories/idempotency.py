@@ -14,9 +14,10 @@ from kycvault.adapters.db.tables import idempotency_records
 from kycvault.services.unit_of_work import IdempotencyRecord
 
 _COLUMNS = (
-    "tenant_id", "key", "fingerprint", "state", "created_at", "expires_at",
+    "tenant_id", "key", "fingerprint", "state", "created_at", "expires_at", "lease_until",
     "status_code", "content_type", "location", "body", "target_id",
 )  # fmt: skip
+_IN_PROGRESS = "in_progress"
 
 
 def _record(row: RowMapping) -> IdempotencyRecord:
@@ -64,17 +65,34 @@ class SqlIdempotency(Repo):
         )
         return result.first() is not None
 
-    @deferrable
-    def complete(self, record: IdempotencyRecord) -> None:
-        self._conn.execute(
+    def _held(self, tenant_id: UUID, key: str, claimed_at: datetime) -> Any:
+        c = idempotency_records.c
+        held = (c.state == _IN_PROGRESS) & (c.created_at == claimed_at)
+        return self._where(tenant_id, key) & held
+
+    def renew(self, tenant_id: UUID, key: str, claimed_at: datetime, lease_until: datetime) -> bool:
+        result = self._conn.execute(
             idempotency_records.update()
-            .where(self._where(record.tenant_id, record.key))
-            .values(**_values(record))
+            .where(self._held(tenant_id, key, claimed_at))
+            .values(lease_until=lease_until)
+            .returning(idempotency_records.c.key)
         )
+        return result.first() is not None
+
+    def complete(self, record: IdempotencyRecord, claimed_at: datetime) -> bool:
+        result = self._conn.execute(
+            idempotency_records.update()
+            .where(self._held(record.tenant_id, record.key, claimed_at))
+            .values(**_values(record))
+            .returning(idempotency_records.c.key)
+        )
+        return result.first() is not None
 
     @deferrable
-    def release(self, tenant_id: UUID, key: str) -> None:
-        self._conn.execute(idempotency_records.delete().where(self._where(tenant_id, key)))
+    def release(self, tenant_id: UUID, key: str, claimed_at: datetime) -> None:
+        self._conn.execute(
+            idempotency_records.delete().where(self._held(tenant_id, key, claimed_at))
+        )
 
     @deferrable
     def purge_target(self, tenant_id: UUID, target_id: UUID) -> None:

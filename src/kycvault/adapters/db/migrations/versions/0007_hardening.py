@@ -1,5 +1,5 @@
-"""hardening: the scrub's verification time per file, used signatures (Sila replay), failed
-authentication counters
+"""hardening: the scrub's verification time per file, leases of Idempotency-Key claims, used
+signatures (Sila replay), failed authentication counters
 
 Revision ID: 0007
 Revises: 0006
@@ -24,6 +24,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     op.add_column("files", sa.Column("verified_at", UtcDateTime(timezone=True), nullable=True))
     op.create_index("ix_files_verified_at", "files", ["verified_at"])
+    op.add_column(
+        "idempotency_records",
+        sa.Column("lease_until", UtcDateTime(timezone=True), nullable=True),
+    )
     op.create_table(
         "signature_uses",
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
@@ -48,6 +52,8 @@ def downgrade() -> None:
     op.drop_table("auth_failures")
     op.drop_index("ix_signature_uses_expires_at", table_name="signature_uses")
     op.drop_table("signature_uses")
+    with op.batch_alter_table("idempotency_records") as batch:
+        batch.drop_column("lease_until")
     op.drop_index("ix_files_verified_at", table_name="files")
     with op.batch_alter_table("files") as batch:
         batch.drop_column("verified_at")

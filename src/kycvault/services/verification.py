@@ -1,0 +1,54 @@
+"""Reading a stored file in full to prove it intact: every frame's tag, the size, and the
+SHA-256 recorded at upload. Used by the check after each upload, the scrub and ``fsck``."""
+
+from __future__ import annotations
+
+import asyncio
+
+from kycvault.domain.models import StoredFile
+from kycvault.errors import IntegrityFailure, Unavailable
+from kycvault.ports import BlobMissing, BlobStoreError
+from kycvault.services.context import Vault
+from kycvault.services.files import FileContent
+from kycvault.services.intake import file_context
+
+# What can be wrong with a stored file (``verify`` returns one, or None when it is intact).
+BLOB_MISSING = "blob_missing"
+WRONG_SIZE = "blob_wrong_size"
+DOES_NOT_DECRYPT = "integrity_error"
+CHECKSUM_MISMATCH = "checksum_mismatch"
+
+
+async def verify(vault: Vault, stored: StoredFile) -> str | None:
+    """None when the file is intact, else what is wrong with it.
+
+    Raises:
+        Unavailable: the blob store could not be read just now (nothing is known).
+    """
+    tenant_key = await vault.keyring.get(stored.tenant_id, stored.kek_id)
+
+    def work() -> str | None:
+        try:
+            reader = vault.blobs.open(stored.blob_key)
+        except BlobMissing:
+            return BLOB_MISSING
+        try:
+            if reader.size != vault.cipher.sealed_size(stored.size):
+                return WRONG_SIZE
+            header = reader.read(0, vault.cipher.header_size)
+            context = file_context(stored.tenant_id, stored.id)
+            try:
+                opener = vault.cipher.opener(tenant_key, stored.wrapped_dek, context, header)
+                digest = FileContent(vault, stored, reader, opener).digest()
+            except IntegrityFailure:
+                return DOES_NOT_DECRYPT
+            return None if digest == stored.sha256 else CHECKSUM_MISMATCH
+        finally:
+            reader.close()
+
+    try:
+        return await asyncio.to_thread(work)
+    except BlobStoreError as exc:
+        raise Unavailable(
+            f"the blob store could not be read: {exc}", code="storage_unavailable"
+        ) from None

@@ -1,0 +1,269 @@
+"""Transactions and the blobs they record, on both backend pairs: a blob is removed only when
+the transaction that was to reference it certainly did not commit, blobs of deleted rows only
+once the deletion committed, and ``atomic`` blocks commit their units together (a failed unit
+inside undoes only itself)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncTransaction
+
+from kycvault.adapters.db.database import ThreadedDatabase
+from kycvault.bootstrap import Container, build_container, prepare_schema
+from kycvault.config import Settings
+from kycvault.domain.models import Document
+from kycvault.errors import CommitUncertain, Conflict
+from kycvault.services import audit, documents, processing, tenants, verification
+from kycvault.services.context import Actor, Vault
+from kycvault.services.intake import UploadSession
+from kycvault.services.unit_of_work import AuditEvent, UnitOfWork
+from tests import backends
+from tests.backends import Backend
+
+
+@pytest.fixture(params=backends.ALL)
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
+    name: str = request.param
+    backends.require(name)
+    store = Backend.create(name)
+    try:
+        yield Settings(
+            data_dir=tmp_path,
+            database_url=store.env.get("KYCVAULT_DATABASE_URL"),
+            storage_url=store.env.get("KYCVAULT_STORAGE_URL"),
+        )
+    finally:
+        store.drop()
+
+
+@pytest.fixture
+async def container(settings: Settings) -> AsyncIterator[Container]:
+    built = build_container(settings)
+    await prepare_schema(built, upgrade=True)
+    yield built
+    await built.close()
+
+
+@pytest.fixture
+async def actor(container: Container) -> Actor:
+    new = await tenants.create_tenant(container.vault, name="tx")
+    actor = Actor(tenant_id=new.tenant.id, key_id=new.issued.key.key_id)
+    stages_off = {"classification": False, "ocr": False, "authenticity": False}
+    await processing.update_settings(container.vault, actor, stages_off)
+    return actor
+
+
+@pytest.fixture
+def lost_commit(monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """Names audit actions whose transaction's COMMIT reaches the database and then fails as
+    a dropped connection would: stored, but the caller cannot know."""
+    actions: set[str] = set()
+    armed = {"on": False}
+    record = audit.record
+    threaded_close = ThreadedDatabase.close
+    async_commit = AsyncTransaction.commit
+
+    async def recording(
+        vault: Vault, uow: UnitOfWork, actor: Actor, action: str, **kw: Any
+    ) -> None:
+        await record(vault, uow, actor, action, **kw)
+        if action in actions:
+            armed["on"] = True
+
+    def close(conn: Any, commit: bool) -> None:
+        threaded_close(conn, commit)
+        if commit and armed["on"]:
+            armed["on"] = False
+            raise OperationalError("COMMIT", {}, Exception("connection lost"))
+
+    async def commit(self: AsyncTransaction) -> None:
+        await async_commit(self)
+        if armed["on"] and not self.nested:
+            armed["on"] = False
+            raise OperationalError("COMMIT", {}, Exception("connection lost"))
+
+    monkeypatch.setattr(audit, "record", recording)
+    monkeypatch.setattr(ThreadedDatabase, "close", staticmethod(close))
+    monkeypatch.setattr(AsyncTransaction, "commit", commit)
+    return actions
+
+
+async def _upload(vault: Vault, actor: Actor, data: bytes) -> UploadSession:
+    session = await UploadSession.open(vault, actor.tenant_id)
+    intake = session.start_file("statement.txt")
+    await intake.feed(data)
+    await session.finish_file(intake)
+    return session
+
+
+def _blob_keys(vault: Vault) -> set[str]:
+    return {blob.key for blob in vault.blobs.list_blobs()}
+
+
+async def _documents(vault: Vault, actor: Actor) -> list[Document]:
+    found = []
+    async with vault.store.read() as uow:
+        for number in (1, 2):
+            doc = await uow.documents.get_by_number(actor.tenant_id, number)
+            if doc is not None:
+                found.append(doc)
+    return found
+
+
+@pytest.mark.anyio
+async def test_a_commit_of_unknown_outcome_keeps_the_blob_of_a_stored_document(
+    container: Container, actor: Actor, lost_commit: set[str]
+) -> None:
+    vault = container.vault
+    session = await _upload(vault, actor, b"kept whatever happens\n")
+    lost_commit.add("document.created")
+    with pytest.raises(CommitUncertain):
+        await documents.create_document(vault, actor, {"type": "bank_statement"}, upload=session)
+    [doc] = await _documents(vault, actor)  # the commit did reach the database
+    assert _blob_keys(vault) == {doc.files[0].blob_key}
+    assert await verification.verify(vault, doc.files[0]) is None
+
+
+@pytest.mark.anyio
+async def test_a_transaction_that_fails_removes_the_blobs_it_published(
+    container: Container, actor: Actor
+) -> None:
+    vault = container.vault
+    session = await _upload(vault, actor, b"never recorded\n")
+
+    async def fail(uow: UnitOfWork, doc: Document) -> None:
+        raise Conflict("refused inside the transaction", code="refused")
+
+    with pytest.raises(Conflict):
+        await documents.create_document(
+            vault, actor, {"type": "bank_statement"}, upload=session, along=fail
+        )
+    assert await _documents(vault, actor) == []
+    assert _blob_keys(vault) == set()
+    assert list(vault.blobs.staging_files()) == []
+
+
+@pytest.mark.anyio
+async def test_a_deleted_documents_blobs_go_once_the_deletion_committed(
+    container: Container, actor: Actor, lost_commit: set[str]
+) -> None:
+    vault = container.vault
+    first = await documents.create_document(
+        vault, actor, {"type": "bank_statement"}, upload=await _upload(vault, actor, b"one\n")
+    )
+    second = await documents.create_document(
+        vault, actor, {"type": "bank_statement"}, upload=await _upload(vault, actor, b"two\n")
+    )
+    await documents.delete_document(vault, actor, first.id)
+    assert _blob_keys(vault) == {second.files[0].blob_key}
+    lost_commit.add("document.deleted")
+    with pytest.raises(CommitUncertain):
+        await documents.delete_document(vault, actor, second.id)
+    # Deleted, but nobody could know: the blob stays for the sweep, never the other way.
+    assert await _documents(vault, actor) == []
+    assert _blob_keys(vault) == {second.files[0].blob_key}
+
+
+def _event(tenant_id: uuid.UUID, action: str) -> AuditEvent:
+    return AuditEvent(
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        at=datetime.now(UTC),
+        actor="test",
+        action=action,
+        outcome="success",
+    )
+
+
+async def _failing_unit(vault: Vault, tenant_id: uuid.UUID, on_rollback: Any) -> None:
+    async with vault.store.write() as uow:
+        await uow.audit.add(_event(tenant_id, "undone"))
+        uow.on_rollback(on_rollback)
+        raise ValueError("handled")
+
+
+async def _add_twice(vault: Vault, event: AuditEvent) -> None:
+    async with vault.store.write() as uow:
+        await uow.audit.add(event)
+        await uow.audit.add(event)
+
+
+async def _actions(vault: Vault, tenant_id: uuid.UUID) -> list[str]:
+    async with vault.store.read() as uow:
+        return sorted(e.action for e in await uow.audit.list_for(tenant_id, limit=100))
+
+
+@pytest.mark.anyio
+async def test_atomic_units_commit_together_and_a_failed_unit_undoes_only_itself(
+    container: Container,
+) -> None:
+    vault = container.vault
+    tenant_id = uuid.uuid4()
+    ran: list[str] = []
+
+    async def committed() -> None:
+        ran.append("commit")
+
+    async def rolled_back() -> None:
+        ran.append("rollback")
+
+    async with vault.store.atomic():
+        async with vault.store.write() as uow:
+            await uow.audit.add(_event(tenant_id, "first"))
+            uow.on_commit(committed)
+        with pytest.raises(ValueError, match="handled"):
+            await _failing_unit(vault, tenant_id, rolled_back)
+        assert ran == ["rollback"]  # certain at once: its savepoint is gone
+        async with vault.store.write() as uow:
+            await uow.audit.add(_event(tenant_id, "second"))
+        # Reads inside the block see its writes; nothing is committed yet.
+        assert await _actions(vault, tenant_id) == ["first", "second"]
+        assert ran == ["rollback"]
+    assert ran == ["rollback", "commit"]
+    assert await _actions(vault, tenant_id) == ["first", "second"]
+
+
+@pytest.mark.anyio
+async def test_an_atomic_block_that_raises_commits_nothing(container: Container) -> None:
+    vault = container.vault
+    tenant_id = uuid.uuid4()
+    ran: list[str] = []
+
+    async def rolled_back() -> None:
+        ran.append("rollback")
+
+    async def request() -> None:
+        async with vault.store.atomic():
+            async with vault.store.write() as uow:
+                await uow.audit.add(_event(tenant_id, "first"))
+                uow.on_rollback(rolled_back)
+            raise RuntimeError("the response could not be made")
+
+    with pytest.raises(RuntimeError):
+        await request()
+    assert ran == ["rollback"]
+    assert await _actions(vault, tenant_id) == []
+
+
+@pytest.mark.anyio
+async def test_a_unique_clash_inside_an_atomic_block_is_a_conflict_of_that_unit(
+    container: Container,
+) -> None:
+    vault = container.vault
+    tenant_id = uuid.uuid4()
+    twice = _event(tenant_id, "undone")
+    async with vault.store.atomic():
+        async with vault.store.write() as uow:
+            await uow.audit.add(_event(tenant_id, "kept"))
+        with pytest.raises(Conflict):
+            await _add_twice(vault, twice)  # the same primary key: refused at the unit's end
+        async with vault.store.write() as uow:  # the transaction is still usable
+            await uow.audit.add(_event(tenant_id, "after"))
+    assert await _actions(vault, tenant_id) == ["after", "kept"]

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 
 import structlog
 
+from kycvault import crashpoints
 from kycvault.adapters.blobstore_local import LocalBlobStore
 from kycvault.adapters.crypto import AesGcmCipher, load_master_key
 from kycvault.adapters.db import migrate
@@ -64,6 +65,7 @@ def sweep_grace(settings: Settings) -> Grace:
 
 
 def build_container(settings: Settings) -> Container:
+    crashpoints.arm(settings.crashpoint)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     key_file = settings.resolved_master_key_file
     secret = settings.master_key.get_secret_value() if settings.master_key else None

@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     max_read_size: int = Field(default=64 * MiB, ge=1)
     tesseract_binary: str = "tesseract"
 
+    # For crash tests only: named steps at which the process kills itself (crashpoints.py).
+    crashpoint: str = ""
+
     sqlite_pool_size: int = Field(default=8, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"

@@ -17,6 +17,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from kycvault import crashpoints
 from kycvault.api.problems import http_problem, internal_error
 
 log = structlog.get_logger("kycvault.access")
@@ -58,6 +59,7 @@ class RequestMiddleware:
         offered = headers.get("x-request-id", "")
         request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        crashpoints.arm_request(headers.get(crashpoints.HEADER))
         scope[BODY_LIMIT_KEY] = self.default_body_limit
         content_length = _content_length(headers.get("content-length"))
         received = 0

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from kycvault import crashpoints
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.models import (
     Document,
@@ -216,6 +217,7 @@ async def create_documents(
             )
             if along is not None:
                 await along(uow, doc)
+        crash_around_commit(uow, "document.create")
     return made
 
 
@@ -301,6 +303,7 @@ async def delete_document(vault: Vault, actor: Actor, document_id: UUID) -> None
             raise document_not_found()
         if await uow.responses.references(actor.tenant_id, document_id):
             raise document_in_use()
+        crash_around_commit(uow, "document.delete")
         await remove_document(vault, uow, actor, doc)
 
 
@@ -319,6 +322,17 @@ async def remove_document(vault: Vault, uow: UnitOfWork, actor: Actor, doc: Docu
         target_id=doc.id,
         files=len(doc.files),
     )
+
+
+def crash_around_commit(uow: UnitOfWork, operation: str) -> None:
+    """The crash points of a change's commit (see ``kycvault.crashpoints``)."""
+    crashpoints.reached(f"{operation}.before_commit")
+    if crashpoints.armed(f"{operation}.after_commit"):
+
+        async def crash() -> None:
+            crashpoints.reached(f"{operation}.after_commit")
+
+        uow.on_commit(crash)
 
 
 def delete_blobs_after_commit(vault: Vault, uow: UnitOfWork, keys: Sequence[str]) -> None:

@@ -23,6 +23,7 @@ from kycvault.services.attachments import (
 from kycvault.services.catalog import load_catalog
 from kycvault.services.context import Actor, Vault
 from kycvault.services.documents import (
+    crash_around_commit,
     delete_blobs_after_commit,
     document_not_found,
     resolve_type,
@@ -96,6 +97,7 @@ async def add_files(
             target_id=document_id,
             files=len(added),
         )
+        crash_around_commit(uow, "files.add")
     return added
 
 

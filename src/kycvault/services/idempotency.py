@@ -36,6 +36,7 @@ from uuid import UUID
 
 import structlog
 
+from kycvault import crashpoints
 from kycvault.errors import CommitUncertain, Conflict, InvalidInput, UnprocessableContent
 from kycvault.services.context import Actor, Vault
 from kycvault.services.unit_of_work import IdempotencyRecord
@@ -207,6 +208,7 @@ async def run_once(
     if isinstance(begun, StoredResponse):
         return begun
     claim = begun
+    crashpoints.reached("idempotency.claimed")
     # A context of its own: the renewals are separate transactions, never the request's.
     renewing = asyncio.get_running_loop().create_task(
         _renew_until_cancelled(vault, claim), context=contextvars.Context()

@@ -24,6 +24,7 @@ import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
+from kycvault import crashpoints
 from kycvault.domain.filenames import extension_of, sanitize_filename
 from kycvault.domain.media import ALLOWED_EXTENSIONS, check_extension, decide_media_type
 from kycvault.errors import PayloadTooLarge, Unavailable, UnprocessableContent
@@ -186,6 +187,9 @@ class FileIntake:
         self._writer.write(self._sealer.seal(batch, final=final))
         if final:
             self._writer.finish()
+            crashpoints.reached("upload.staged")
+        else:
+            crashpoints.reached("upload.mid_body")
 
 
 class UploadSession:
@@ -251,6 +255,7 @@ class UploadSession:
         except BaseException:
             await self.discard()
             raise
+        crashpoints.reached("upload.published")
 
     async def discard(self) -> None:
         """Remove every blob of the request, staged or published."""

@@ -25,6 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from kycvault import crashpoints
 from kycvault.errors import Conflict, IntegrityFailure, InvalidInput
 from kycvault.ports import BlobStore
 from kycvault.services.context import Vault
@@ -170,7 +171,9 @@ async def import_vault(vault: Vault, directory: Path, *, revision: str | None) -
         total = await asyncio.to_thread(
             _import_blobs, vault.blobs, directory, manifest["blobs"], published
         )
+        crashpoints.reached("import.blobs_published")
         await vault.store.import_rows(directory / "rows", manifest["tables"])
+        crashpoints.reached("import.rows_committed")
     except ValueError as exc:  # a row file that does not match the manifest
         await _unpublish(vault, published)
         raise IntegrityFailure(str(exc)) from None

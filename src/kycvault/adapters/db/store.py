@@ -29,6 +29,7 @@ from kycvault.adapters.db.repositories import (
     SqlIdempotency,
     SqlJobs,
     SqlResponses,
+    SqlSignatureUses,
     SqlSubjects,
     SqlTenants,
 )
@@ -43,6 +44,7 @@ from kycvault.services.unit_of_work import (
     IdempotencyRepository,
     JobRepository,
     ResponseRepository,
+    SignatureUseRepository,
     SubjectRepository,
     TenantRepository,
 )
@@ -89,6 +91,7 @@ class SqlUnitOfWork:
         self.audit = cast(AuditRepository, _Async(conn, SqlAudit))
         self.jobs = cast(JobRepository, _Async(conn, SqlJobs))
         self.responses = cast(ResponseRepository, _Async(conn, SqlResponses))
+        self.signature_uses = cast(SignatureUseRepository, _Async(conn, SqlSignatureUses))
 
 
 class SqlStore:

@@ -8,6 +8,7 @@ from kycvault.adapters.db.repositories.idempotency import SqlIdempotency
 from kycvault.adapters.db.repositories.jobs import SqlJobs
 from kycvault.adapters.db.repositories.links import SqlDownloadLinks
 from kycvault.adapters.db.repositories.responses import SqlResponses
+from kycvault.adapters.db.repositories.signature_uses import SqlSignatureUses
 from kycvault.adapters.db.repositories.subjects import SqlSubjects
 from kycvault.adapters.db.repositories.tenants import SqlApiKeys, SqlTenants
 
@@ -21,6 +22,7 @@ __all__ = [
     "SqlIdempotency",
     "SqlJobs",
     "SqlResponses",
+    "SqlSignatureUses",
     "SqlSubjects",
     "SqlTenants",
 ]

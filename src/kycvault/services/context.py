@@ -28,8 +28,8 @@ class Limits:
     idempotency_lease: timedelta = timedelta(minutes=15)
     # Files larger than this are not read by processing (their stages fail with a reason).
     max_read_size: int = 64 * 1024 * 1024
-    # How far a signed request's own timestamp may be from now (Sila's ``header.created``):
-    # a captured request can be replayed only within this window.
+    # How far a signed request's own timestamp may be from now (Sila's ``header.created``);
+    # each one is accepted once, its use kept this long (services/sila_auth.py).
     signed_request_window: timedelta = timedelta(minutes=5)
 
 

@@ -9,10 +9,22 @@ user's. The rules:
 - the app handle picks the tenant that registered it (``kycvault tenant update``), and
   ``authsignature`` must recover that tenant's app address; an unknown handle, another
   tenant's, a wrong key and an altered body all get the same answer;
-- ``header.created`` must lie within ``Limits.signed_request_window`` of now, so a captured
-  request can be replayed only that long;
+- ``header.created`` must lie within ``Limits.signed_request_window`` of now;
 - the user handle is the ``external_id`` of one of the tenant's subjects, and
-  ``usersignature`` must recover that subject's ``crypto_address``.
+  ``usersignature`` must recover that subject's ``crypto_address``;
+- each signed request is accepted once. Only low-s signatures are accepted (the verifier
+  refuses the other form), so nobody without the app's key can derive a second acceptable
+  signature from a captured one, and the SHA-256 of the app signature's r‖s (the same
+  however v, case or ``0x`` are written) names the request. The app signature rather than
+  the body: it is what was verified, every signed request has one, and Sila's clients sign
+  deterministically (RFC 6979), so one body has one signature. A new request (a new
+  ``reference`` or ``created``) is a new body and so a new digest. Uses are kept per tenant
+  in ``signature_uses`` until the window of ``created`` has ended; the database's primary
+  key refuses a second use from any process. A use is recorded in the transaction of the
+  request's change (``spent_with``: a failed upload does not spend it, and of two racing
+  copies one commits its documents, the other is refused), and for a read in a transaction
+  of its own before it is answered (``spend``). A use recorded already is refused before
+  any work, before an upload's file is read.
 
 An API key (``Authorization: Bearer``) may stand in for the signatures, as Sila's access
 tokens do: the key names the tenant, and the user handle still names the subject.
@@ -20,15 +32,23 @@ tokens do: the key names the tenant, and the user handle still names the subject
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
 
-from kycvault.domain.models import Subject
-from kycvault.errors import AuthenticationFailed, InvalidInput, NotFound
+from kycvault.domain.models import Document, Subject
+from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from kycvault.services import tenants
 from kycvault.services.context import Actor, Vault
+from kycvault.services.unit_of_work import UnitOfWork
 
 ACTOR_PREFIX = "sila:"
 _ACTOR_LENGTH = 40  # the width of created_by and the audit log's actor
+# A use is kept this long past the end of its window, so that a process whose clock runs a
+# little behind the one that purges still finds it while it would accept the request.
+_CLOCK_SLACK = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +66,30 @@ class SignedRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class SignatureUse:
+    """One accepted signed request: the digest of its app signature, kept until
+    ``expires_at``."""
+
+    tenant_id: UUID
+    digest: bytes
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SilaApp:
+    """A caller acting as the app; ``use`` is None when an API key stood in."""
+
+    actor: Actor
+    use: SignatureUse | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class SilaUser:
-    """A caller acting for one of its users."""
+    """A caller acting for one of its users; ``use`` as for ``SilaApp``."""
 
     actor: Actor
     user: Subject
+    use: SignatureUse | None = None
 
 
 def _bad_app_signature() -> AuthenticationFailed:
@@ -64,30 +103,45 @@ def _required(field: str, message: str) -> InvalidInput:
     return InvalidInput.field(field, "required", message)
 
 
+def _replayed() -> Conflict:
+    return Conflict(
+        "this signed request has been accepted already: sign a new one (a new header.reference "
+        "or header.created)",
+        code="request_replayed",
+    )
+
+
 async def authenticate_app(
     vault: Vault, request: SignedRequest, *, request_id: str | None = None
-) -> Actor:
+) -> SilaApp:
     """The tenant behind a request that needs only the app's signature (or an API key).
 
     Raises:
         AuthenticationFailed: no credentials, a signature that does not match, or a
             ``created`` outside the replay window.
         InvalidInput: the header lacks what the signature needs.
+        Conflict: the signed request has been accepted already (``request_replayed``).
     """
     if request.api_key is not None:
         key_id, secret = request.api_key
-        return await tenants.authenticate(
+        actor = await tenants.authenticate(
             vault, key_id=key_id, secret=secret, request_id=request_id
         )
+        return SilaApp(actor)
     if not request.auth_signature:
         raise AuthenticationFailed(
             "send authsignature (and usersignature) headers, or Authorization: Bearer <api key>"
         )
     if not request.app_handle:
         raise _required("header.app_handle", "the app handle the authsignature is for")
-    actor = await _app(vault, request.body, request.app_handle, request.auth_signature, request_id)
-    _check_fresh(vault, request.created)
-    return actor
+    actor, digest, used = await _app(
+        vault, request.body, request.app_handle, request.auth_signature, request_id
+    )
+    created = _check_fresh(vault, request.created)
+    if used:
+        raise _replayed()
+    expires_at = created + vault.limits.signed_request_window + _CLOCK_SLACK
+    return SilaApp(actor, SignatureUse(actor.tenant_id, digest, expires_at))
 
 
 async def authenticate_user(
@@ -101,10 +155,10 @@ async def authenticate_user(
         AuthenticationFailed: as ``authenticate_app``, or a user signature that is missing
             or is not the handle's.
     """
-    actor = await authenticate_app(vault, request, request_id=request_id)
-    user = await _user(vault, actor, request.user_handle)
+    app = await authenticate_app(vault, request, request_id=request_id)
+    user = await _user(vault, app.actor, request.user_handle)
     if request.api_key is not None:
-        return SilaUser(actor, user)
+        return SilaUser(app.actor, user)
     if not request.user_signature:
         raise AuthenticationFailed(
             "this request needs a usersignature header", code="user_signature_required"
@@ -115,23 +169,62 @@ async def authenticate_user(
             "usersignature does not match the crypto_address registered for the user handle",
             code="invalid_user_signature",
         )
-    return SilaUser(actor, user)
+    return SilaUser(app.actor, user, app.use)
+
+
+async def spend(vault: Vault, use: SignatureUse | None) -> None:
+    """Record a signed read's use, in a transaction of its own, before it is answered.
+
+    Raises:
+        Conflict: another copy of the request was accepted first (``request_replayed``).
+    """
+    if use is None:
+        return
+    async with vault.store.write() as uow:
+        await spend_in(uow, use)
+
+
+async def spend_in(uow: UnitOfWork, use: SignatureUse | None) -> None:
+    """Record a use in the caller's transaction: it commits, or rolls back, with the change."""
+    if use is not None and not await uow.signature_uses.add(
+        use.tenant_id, use.digest, use.expires_at
+    ):
+        raise _replayed()
+
+
+def spent_with(use: SignatureUse | None) -> Callable[[UnitOfWork, Document], Awaitable[None]]:
+    """An ``along`` hook for ``documents.create_documents``: the use is recorded in the
+    transaction that records the documents, once however many documents it makes."""
+    pending = [use]
+
+    async def spend_once(uow: UnitOfWork, _: Document) -> None:
+        if pending:
+            await spend_in(uow, pending.pop())
+
+    return spend_once
 
 
 async def _app(
     vault: Vault, body: bytes, handle: str, signature: str, request_id: str | None
-) -> Actor:
+) -> tuple[Actor, bytes, bool]:
+    """The app's actor, the digest of its signature and whether that was used already."""
+    canonical = vault.signatures.canonical(signature)
+    digest = hashlib.sha256(canonical).digest() if canonical is not None else b""
     async with vault.store.read() as uow:
         tenant = await uow.tenants.get_by_sila_app_handle(handle)
+        used = False
+        if tenant is not None and digest:
+            used = await uow.signature_uses.used(tenant.id, digest)
     # Recover even for an unknown handle, so timing does not tell which part was wrong.
     signer = vault.signatures.signer(body, signature)
-    if tenant is None or signer is None or signer != tenant.sila_app_address:
+    if tenant is None or not digest or signer is None or signer != tenant.sila_app_address:
         raise _bad_app_signature()
     key_id = (ACTOR_PREFIX + handle)[:_ACTOR_LENGTH]
-    return Actor(tenant_id=tenant.id, key_id=key_id, request_id=request_id)
+    return Actor(tenant_id=tenant.id, key_id=key_id, request_id=request_id), digest, used
 
 
-def _check_fresh(vault: Vault, created: int | None) -> None:
+def _check_fresh(vault: Vault, created: int | None) -> datetime:
+    """When the request was made, if that is within the window of now."""
     if created is None:
         raise _required("header.created", "the epoch second the request was made")
     window = vault.limits.signed_request_window
@@ -142,6 +235,7 @@ def _check_fresh(vault: Vault, created: int | None) -> None:
             "server's time: sign a fresh request",
             code="request_expired",
         )
+    return datetime.fromtimestamp(created, UTC)
 
 
 async def _user(vault: Vault, actor: Actor, handle: str | None) -> Subject:

@@ -46,6 +46,7 @@ from kycvault.adapters.db.repositories import (
     SqlIntegrity,
     SqlJobs,
     SqlResponses,
+    SqlSignatureUses,
     SqlSubjects,
     SqlTenants,
 )
@@ -61,6 +62,7 @@ from kycvault.services.unit_of_work import (
     IntegrityRepository,
     JobRepository,
     ResponseRepository,
+    SignatureUseRepository,
     SubjectRepository,
     TenantRepository,
 )
@@ -114,6 +116,7 @@ class SqlUnitOfWork:
         self.jobs = cast(JobRepository, _Async(conn, SqlJobs))
         self.responses = cast(ResponseRepository, _Async(conn, SqlResponses))
         self.integrity = cast(IntegrityRepository, _Async(conn, SqlIntegrity))
+        self.signature_uses = cast(SignatureUseRepository, _Async(conn, SqlSignatureUses))
 
     def on_commit(self, hook: Hook) -> None:
         self.commit_hooks.append(hook)

@@ -55,7 +55,7 @@ from kycvault.services.catalog import load_catalog
 from kycvault.services.context import Actor, Vault
 from kycvault.services.document_listing import NumberedPage
 from kycvault.services.documents import NewDocument
-from kycvault.services.sila_auth import SignedRequest, SilaUser
+from kycvault.services.sila_auth import SignedRequest, SilaApp, SilaUser
 
 PREFIX = "/compat/sila"
 M = TypeVar("M", bound=BaseModel)
@@ -101,12 +101,12 @@ def _signed(request: Request, body: bytes, header: Header) -> SignedRequest:
     )
 
 
-async def _app_caller(request: Request, vault: Vault, body: bytes, header: Header) -> Actor:
-    actor = await sila_auth.authenticate_app(
+async def _app_caller(request: Request, vault: Vault, body: bytes, header: Header) -> SilaApp:
+    caller = await sila_auth.authenticate_app(
         vault, _signed(request, body, header), request_id=request.state.request_id
     )
-    request.state.key_id = actor.key_id
-    return actor
+    request.state.key_id = caller.actor.key_id
+    return caller
 
 
 async def _user_caller(request: Request, vault: Vault, body: bytes, header: Header) -> SilaUser:
@@ -146,8 +146,8 @@ async def document_types(
     only)."""
     body = await request.body()
     message = _parse(request, body, SilaMessage)
-    actor = await _app_caller(request, vault, body, message.header)
-    catalog = await load_catalog(vault, actor)
+    caller = await _app_caller(request, vault, body, message.header)
+    catalog = await load_catalog(vault, caller.actor)
     known = [t for t in catalog if t.alias(DIALECT)]
     start = (page - 1) * per_page
     found = NumberedPage(known[start : start + per_page], page, per_page, len(known))
@@ -156,6 +156,7 @@ async def document_types(
         for t in found.items
         if (name := t.alias(DIALECT))
     ]
+    await sila_auth.spend(vault, caller.use)
     return JSONResponse(
         success(
             request,
@@ -196,6 +197,7 @@ async def list_documents(
     found = await document_listing.number_documents(
         vault, caller.actor, query, page=page, per_page=per_page
     )
+    await sila_auth.spend(vault, caller.use)
     return JSONResponse(
         success(
             request,
@@ -220,6 +222,7 @@ async def get_document(request: Request, vault: VaultDep) -> Response:
         raise documents.document_not_found()
     if not doc.files:
         raise files.file_not_found()
+    await sila_auth.spend(vault, caller.use)
     content = await files.open_content(vault, caller.actor, doc.id, doc.files[0].id)
     return await stream_response(request, content, "attachment")
 
@@ -337,7 +340,9 @@ async def upload_documents(request: Request, vault: VaultDep) -> JSONResponse:
     ):
         assert got.caller is not None  # sign_in has run
         drafts = _drafts(got, got.caller.user, parts)
-        made = await documents.create_documents(vault, actor, drafts, upload=session)
+        made = await documents.create_documents(
+            vault, actor, drafts, upload=session, along=sila_auth.spent_with(got.caller.use)
+        )
     extra = {"document_ids": [str(d.id) for d in made]} if got.multiple else {}
     return JSONResponse(
         success(

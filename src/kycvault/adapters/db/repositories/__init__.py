@@ -9,6 +9,7 @@ from kycvault.adapters.db.repositories.integrity import SqlIntegrity
 from kycvault.adapters.db.repositories.jobs import SqlJobs
 from kycvault.adapters.db.repositories.links import SqlDownloadLinks
 from kycvault.adapters.db.repositories.responses import SqlResponses
+from kycvault.adapters.db.repositories.signature_uses import SqlSignatureUses
 from kycvault.adapters.db.repositories.subjects import SqlSubjects
 from kycvault.adapters.db.repositories.tenants import SqlApiKeys, SqlTenants
 
@@ -23,6 +24,7 @@ __all__ = [
     "SqlIntegrity",
     "SqlJobs",
     "SqlResponses",
+    "SqlSignatureUses",
     "SqlSubjects",
     "SqlTenants",
 ]

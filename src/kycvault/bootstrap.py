@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 import structlog
 
 from kycvault.adapters.blobstore_local import LocalBlobStore
+from kycvault.adapters.clamav import ClamdScanner
 from kycvault.adapters.crypto import AesGcmCipher, load_master_key
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.store import SqlStore, create_database
@@ -18,7 +19,7 @@ from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.config import Settings
-from kycvault.ports import BlobStore
+from kycvault.ports import BlobStore, MalwareScanner
 from kycvault.services.context import JobSettings, Limits, Vault
 from kycvault.services.keyring import TenantKeyring
 
@@ -53,6 +54,16 @@ def build_blob_store(url: str, scratch: Path) -> BlobStore:
 
         return S3BlobStore(url, spool=scratch / "spool")
     raise ValueError(f"unsupported storage URL scheme {parsed.scheme!r} (use file:// or s3://)")
+
+
+def build_scanner(settings: Settings) -> MalwareScanner | None:
+    """clamd when ``KYCVAULT_CLAMAV_URL`` names it; otherwise uploads are not scanned."""
+    if not settings.clamav_url:
+        return None
+    try:
+        return ClamdScanner(settings.clamav_url, timeout=settings.clamav_timeout_seconds)
+    except ValueError as exc:
+        raise StartupRefused(f"KYCVAULT_CLAMAV_URL: {exc}") from None
 
 
 def build_container(settings: Settings) -> Container:
@@ -95,6 +106,7 @@ def build_container(settings: Settings) -> Container:
             tesseract_binary=settings.tesseract_binary,
         ),
         signatures=Secp256k1Verifier(),
+        scanner=build_scanner(settings),
         jobs=JobSettings(
             lease=timedelta(seconds=settings.job_lease_seconds),
             max_attempts=settings.job_max_attempts,

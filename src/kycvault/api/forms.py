@@ -15,7 +15,8 @@ from kycvault.api.deps import require_json
 from kycvault.api.schemas import FileUploadFields
 from kycvault.api.uploads import FileTarget, UploadLimits, read_upload, single_values
 from kycvault.domain.media import ALLOWED_EXTENSIONS
-from kycvault.errors import InvalidInput
+from kycvault.errors import InvalidInput, MalwareDetected
+from kycvault.services import audit
 from kycvault.services.context import Actor, Vault
 from kycvault.services.intake import UploadSession
 
@@ -68,8 +69,10 @@ async def receive_upload(
         if not session.staged:
             raise _file_required()
         yield session, fields
-    except BaseException:
+    except BaseException as exc:
         await session.discard()
+        if isinstance(exc, MalwareDetected):
+            await audit.record_malware(vault, actor, exc)
         raise
     finally:
         await session.discard_unpublished()
@@ -110,9 +113,11 @@ async def receive_upload_signed_in_form(
             raise _file_required()
         actor, session = opened[0]
         yield actor, session, fields
-    except BaseException:
+    except BaseException as exc:
         for _, session in opened:
             await session.discard()
+        if isinstance(exc, MalwareDetected) and opened:
+            await audit.record_malware(vault, opened[0][0], exc)
         raise
     finally:
         for _, session in opened:

@@ -98,15 +98,17 @@ class StreamMarkupScan:
         self._tail = b""
 
     def found_in(self, chunk: bytes) -> bool:
-        text = chunk.lower()
         keep = _LONGEST_MATCH - 1
         # A match that starts in the previous chunk's tail and ends in this one.
-        if self._tail and _STREAM_MARKUP.search(self._tail + text[:keep]):
+        if b"<" in self._tail and _STREAM_MARKUP.search(self._tail + chunk[:keep].lower()):
             return True
-        # Matches that start in this chunk: slice by slice, each slice searched up to the
-        # longest match past its end.
-        for start in range(0, len(text), _SLICE):
-            if _STREAM_MARKUP.search(text, start, start + _SLICE + keep):
-                return True
-        self._tail = text[-keep:] if len(text) >= keep else (self._tail + text)[-keep:]
+        # Most text has no "<" at all: one memchr, and nothing to search.
+        if b"<" in chunk:
+            text = chunk.lower()
+            # Matches that start in this chunk: slice by slice, each searched up to the
+            # longest match past its end.
+            for start in range(0, len(text), _SLICE):
+                if _STREAM_MARKUP.search(text, start, start + _SLICE + keep):
+                    return True
+        self._tail = (self._tail + chunk[-keep:].lower())[-keep:]
         return False

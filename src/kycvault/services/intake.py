@@ -13,8 +13,7 @@ For every file part the HTTP layer feeds bytes as they arrive; ``FileIntake``
   is not known to be clean is refused, and discarded like any refused upload.
 
 Plaintext exists only in these in-memory batches: it never reaches a disk, a temp file or a
-spool of the vault's (clamd, when configured, gets the batches over its socket).
-``UploadSession`` owns the staged files of one request: ``publish`` moves them into
+spool. ``UploadSession`` owns the staged files of one request: ``publish`` moves them into
 place (without overwriting) once the request is known to be valid, ``discard`` removes them
 when anything fails.
 """

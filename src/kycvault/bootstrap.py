@@ -12,6 +12,7 @@ import structlog
 
 from kycvault import crashpoints
 from kycvault.adapters.blobstore_local import LocalBlobStore
+from kycvault.adapters.clamav import ClamdScanner
 from kycvault.adapters.crypto import AesGcmCipher, load_master_key
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.store import SqlStore, create_database
@@ -19,7 +20,7 @@ from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.config import Settings
-from kycvault.ports import BlobStore
+from kycvault.ports import BlobStore, MalwareScanner
 from kycvault.services.context import JobSettings, Limits, Vault
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.sweep import Grace
@@ -64,6 +65,16 @@ def sweep_grace(settings: Settings) -> Grace:
     )
 
 
+def build_scanner(settings: Settings) -> MalwareScanner | None:
+    """clamd when ``KYCVAULT_CLAMAV_URL`` names it; otherwise uploads are not scanned."""
+    if not settings.clamav_url:
+        return None
+    try:
+        return ClamdScanner(settings.clamav_url, timeout=settings.clamav_timeout_seconds)
+    except ValueError as exc:
+        raise StartupRefused(f"KYCVAULT_CLAMAV_URL: {exc}") from None
+
+
 def build_container(settings: Settings) -> Container:
     crashpoints.arm(settings.crashpoint)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -105,6 +116,7 @@ def build_container(settings: Settings) -> Container:
             tesseract_binary=settings.tesseract_binary,
         ),
         signatures=Secp256k1Verifier(),
+        scanner=build_scanner(settings),
         jobs=JobSettings(
             lease=timedelta(seconds=settings.job_lease_seconds),
             max_attempts=settings.job_max_attempts,

@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     # For crash tests only: named steps at which the process kills itself (crashpoints.py).
     crashpoint: str = ""
 
+    # Malware scanning: clamd at tcp://host:port or unix:///path. Unset: nothing is scanned.
+    # The timeout bounds connecting, each send and the wait for the verdict; it is longer than
+    # clamd's own MaxScanTime (120 s by default), so that a slow scan comes back from clamd as
+    # an exceeded limit rather than being cut off here.
+    clamav_url: str | None = None
+    clamav_timeout_seconds: float = Field(default=150, gt=0, le=3600)
+
     sqlite_pool_size: int = Field(default=8, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"

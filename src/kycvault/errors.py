@@ -15,6 +15,7 @@ machine-readable ``code`` and a human ``detail``; input errors may carry per-fie
      ├── PayloadTooLarge ......... a file or body over its limit (413)
      ├── UnsupportedMediaType .... content type outside the allow-list (415)
      ├── UnprocessableContent .... content that fails validation, e.g. a .pdf that is no PDF (422)
+     │    └── MalwareDetected .... the malware scanner found something, or could not finish
      ├── IntegrityFailure ........ stored data failed verification; never served (500)
      └── Unavailable ............. a dependency (database, blob store) is down (503)
           └── CommitUncertain .... the connection failed during COMMIT: stored or not, unknown
@@ -105,6 +106,19 @@ class UnsupportedMediaType(KycVaultError):
 
 class UnprocessableContent(KycVaultError):
     code = "unprocessable_content"
+
+
+class MalwareDetected(UnprocessableContent):
+    """An upload the malware scanner flagged (``malware_detected``) or stopped scanning at one
+    of its limits (``malware_scan_incomplete``). Carries what the audit record needs; the
+    client is told neither the signature nor the digest."""
+
+    code = "malware_detected"
+
+    def __init__(self, detail: str, *, sha256: str, signature: str, code: str | None = None):
+        super().__init__(detail, code=code)
+        self.sha256 = sha256
+        self.signature = signature
 
 
 class IntegrityFailure(KycVaultError):

@@ -210,6 +210,35 @@ def test_markup_in_text_file_on_files_route_is_415(
     before.assert_unchanged()
 
 
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        (
+            "padded.txt",
+            b" " * 9000
+            + b"<!doctype html><html><body><script>alert(document.domain)</script></body></html>",
+        ),
+        # The tag straddles the first 1 MiB batch and the second.
+        ("ledger.csv", b"date,amount\n" * (MiB // 12) + b"a" * (MiB % 12 - 3) + b"<script>x"),
+    ],
+    ids=["past-the-sniffing-window", "split-between-batches"],
+)
+def test_markup_anywhere_in_a_text_file_is_415(
+    server: Server, tenant: dict[str, Any], client: httpx2.Client, name: str, data: bytes
+) -> None:
+    before = Snapshot(server, tenant, client)
+    response = create(client, "bank_statement", Part("file", data, name))
+    assert_problem(response, 415, "markup_not_allowed")
+    before.assert_unchanged()
+
+
+def test_large_text_with_angle_brackets_is_accepted(client: httpx2.Client) -> None:
+    data = b"a < b, c<d, x <= y <3 <scripts>\n" * (3 * MiB // 32)
+    response = create(client, "bank_statement", Part("file", data, "notes.txt"))
+    assert response.status_code == 201, response.text
+    assert response.json()["files"][0]["content_type"] == "text/plain"
+
+
 def test_no_extension_unknown_binary_is_415(
     server: Server, tenant: dict[str, Any], client: httpx2.Client
 ) -> None:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.domain.media import MARKUP, ODF, OLE2, OOXML
@@ -65,3 +68,50 @@ def test_binary_junk_is_not_text() -> None:
     assert sniffer.sniff(b"MZ\x90\x00\x03\x00\x00\x00") == "application/x-msdownload"
     assert sniffer.sniff(bytes(range(256)) * 4) is None
     assert sniffer.sniff(b"") is None
+
+
+# --------------------------------------------------------------------------- whole-stream scan
+
+HIDDEN = [
+    b"<script>",
+    b"<!DOCTYPE html>",
+    b'<?xml version="1.0"?>',
+    b"<  SVG/>",
+    b"<iframe src=x>",
+    b"<Body\tonload=x>",
+]
+
+
+def _found(chunks: list[bytes]) -> bool:
+    scan = sniffer.markup_scan()
+    return any(scan.found_in(chunk) for chunk in chunks)
+
+
+@given(
+    markup=st.sampled_from(HIDDEN),
+    before=st.integers(0, 3 * 65536),
+    cuts=st.lists(st.integers(0, 3 * 65536 + 40), max_size=4),
+)
+@settings(max_examples=150, deadline=None)
+def test_markup_is_found_wherever_the_stream_is_cut(
+    markup: bytes, before: int, cuts: list[int]
+) -> None:
+    """Past the sniffing window, across slice and chunk boundaries, cut anywhere, even into
+    one-byte chunks around the tag."""
+    data = b"x" * before + markup + b" tail"
+    points = sorted({0, len(data), *(c for c in cuts if c <= len(data))})
+    chunks = [data[a:b] for a, b in itertools.pairwise(points)]
+    assert _found(chunks)
+    around = (
+        [data[: before - 2], *(bytes([b]) for b in data[before - 2 :])] if before > 2 else [data]
+    )
+    assert _found(around)
+
+
+def test_text_without_markup_passes_whole() -> None:
+    text = b"a < b, c<d, <3, x <= y, <scripts are not tags>, <htmlish>\n" * 40000
+    assert not _found([text[i : i + 1000003] for i in range(0, len(text), 1000003)])
+    # More blanks after "<" than any tag is given: not taken for one.
+    assert not _found([b"<" + b" " * 100 + b"script>"])
+    # The padding of the probe that found the hole in the head-only check.
+    assert _found([b" " * 9000 + b"<!doctype html><html><body><script>alert(1)</script>"])

@@ -15,7 +15,8 @@ from kycvault.api.deps import require_json
 from kycvault.api.schemas import FileUploadFields
 from kycvault.api.uploads import FileTarget, UploadLimits, read_upload, single_values
 from kycvault.domain.media import ALLOWED_EXTENSIONS
-from kycvault.errors import InvalidInput
+from kycvault.errors import InvalidInput, MalwareDetected
+from kycvault.services import audit
 from kycvault.services.context import Actor, Vault
 from kycvault.services.intake import UploadSession
 
@@ -70,6 +71,9 @@ async def receive_upload(
         if not session.staged:
             raise _file_required()
         yield session, fields
+    except MalwareDetected as exc:
+        await audit.record_malware(vault, actor, exc)
+        raise
     finally:
         await session.discard_unpublished()
 
@@ -109,6 +113,10 @@ async def receive_upload_signed_in_form(
             raise _file_required()
         actor, session = opened[0]
         yield actor, session, fields
+    except MalwareDetected as exc:
+        if opened:
+            await audit.record_malware(vault, opened[0][0], exc)
+        raise
     finally:
         for _, session in opened:
             await session.discard_unpublished()

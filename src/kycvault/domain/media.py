@@ -101,6 +101,21 @@ def check_extension(extension: str | None, *, allowed: frozenset[str] = ALLOWED_
         )
 
 
+def holds_text(media_type: str) -> bool:
+    """Whether files of this accepted type are plain text (``.txt``, ``.csv``), the formats a
+    browser could be talked into rendering, and so are searched for markup from end to end.
+    RTF is not among them: it is recognised by its own signature, is never text to a browser,
+    and RTF written by mail clients legitimately wraps HTML tags."""
+    fmt = _BY_MEDIA_TYPE.get(media_type)
+    return fmt is not None and fmt.family == "text"
+
+
+def markup_refused() -> UnsupportedMediaType:
+    return UnsupportedMediaType(
+        "HTML, SVG and XML content is not accepted", code="markup_not_allowed"
+    )
+
+
 def decide_media_type(detected: str | None, extension: str | None) -> str:
     """The media type to store for content sniffed as ``detected`` named ``*.extension``.
 
@@ -110,9 +125,7 @@ def decide_media_type(detected: str | None, extension: str | None) -> str:
     """
     check_extension(extension)
     if detected == MARKUP:
-        raise UnsupportedMediaType(
-            "HTML, SVG and XML content is not accepted", code="markup_not_allowed"
-        )
+        raise markup_refused()
     family = _family(detected)
     if extension is None:
         if family is None or detected is None:

@@ -8,8 +8,13 @@ import uuid
 from typing import Any
 from uuid import UUID
 
+import structlog
+
+from kycvault.errors import MalwareDetected
 from kycvault.services.context import Actor, Vault
 from kycvault.services.unit_of_work import AuditEvent, UnitOfWork
+
+log = structlog.get_logger("kycvault.audit")
 
 
 async def record(
@@ -37,6 +42,30 @@ async def record(
             details=details,
         )
     )
+
+
+async def record_malware(vault: Vault, actor: Actor, found: MalwareDetected) -> None:
+    """An upload the malware scanner refused: what was found and the file's SHA-256, never its
+    name. Written on its own, since the refused upload itself stores nothing."""
+    log.warning(
+        "upload_refused",
+        reason=found.code,
+        tenant_id=str(actor.tenant_id),
+        sha256=found.sha256,
+        signature=found.signature,
+    )
+    async with vault.store.write() as uow:
+        await record(
+            vault,
+            uow,
+            actor,
+            f"file.{found.code}",
+            target_type="file",
+            target_id=None,
+            outcome="refused",
+            sha256=found.sha256,
+            signature=found.signature,
+        )
 
 
 async def events_for(vault: Vault, actor: Actor, *, limit: int = 100) -> list[AuditEvent]:

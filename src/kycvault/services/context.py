@@ -9,7 +9,14 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from kycvault.domain.catalog import BUILTIN_CATALOG, Catalog
-from kycvault.ports import BlobStore, Cipher, DocumentReader, SignatureVerifier, Sniffer
+from kycvault.ports import (
+    BlobStore,
+    Cipher,
+    DocumentReader,
+    MalwareScanner,
+    SignatureVerifier,
+    Sniffer,
+)
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.unit_of_work import Store
 
@@ -67,4 +74,6 @@ class Vault:
     catalog: Catalog = BUILTIN_CATALOG
     jobs: JobSettings = field(default_factory=JobSettings)
     reader: DocumentReader | None = None
+    # Every upload streams through it when set (``KYCVAULT_CLAMAV_URL``).
+    scanner: MalwareScanner | None = None
     clock: Callable[[], datetime] = field(default=utcnow)

@@ -5,10 +5,12 @@ For every file part the HTTP layer feeds bytes as they arrive; ``FileIntake``
 - sniffs the first bytes and checks them against the allow-list and the extension before a
   single byte is written,
 - coalesces the stream into ``Cipher.chunk_size`` batches and hands each to a worker thread
-  that hashes (SHA-256 of the plaintext), encrypts and writes it to a staging blob, while the
-  event loop goes on receiving the next batch (``hashlib``, AES-GCM and ``write`` release the
-  GIL, and ``fsync`` never runs on the loop),
-- at the end makes the staged blob durable.
+  that searches it for markup (text files), hashes it (SHA-256 of the plaintext), streams it
+  to the malware scanner (when there is one), encrypts it and writes it to a staging blob,
+  while the event loop goes on receiving the next batch (``hashlib``, AES-GCM, socket and
+  ``write`` calls release the GIL, and ``fsync`` never runs on the loop),
+- at the end makes the staged blob durable and waits for the scanner's verdict: a file that
+  is not known to be clean is refused, and discarded like any refused upload.
 
 Plaintext exists only in these in-memory batches: it never reaches a disk, a temp file or a
 spool. ``UploadSession`` owns the staged files of one request: ``publish`` moves them into
@@ -26,9 +28,23 @@ from uuid import UUID
 
 from kycvault import crashpoints
 from kycvault.domain.filenames import extension_of, sanitize_filename
-from kycvault.domain.media import ALLOWED_EXTENSIONS, check_extension, decide_media_type
-from kycvault.errors import PayloadTooLarge, Unavailable, UnprocessableContent
-from kycvault.ports import BlobStoreError, BlobWriter, Sealer
+from kycvault.domain.media import (
+    ALLOWED_EXTENSIONS,
+    check_extension,
+    decide_media_type,
+    holds_text,
+    markup_refused,
+)
+from kycvault.errors import MalwareDetected, PayloadTooLarge, Unavailable, UnprocessableContent
+from kycvault.ports import (
+    BlobStoreError,
+    BlobWriter,
+    MarkupScan,
+    ScannerUnavailable,
+    ScanStream,
+    ScanVerdict,
+    Sealer,
+)
 from kycvault.services.context import Vault
 
 
@@ -58,6 +74,28 @@ def file_context(tenant_id: UUID, file_id: UUID) -> bytes:
 
 def _store_failure(exc: BlobStoreError) -> Unavailable:
     return Unavailable(f"the file could not be stored: {exc}", code="storage_unavailable")
+
+
+def _scan_failure(exc: ScannerUnavailable) -> Unavailable:
+    # Fail closed: a file the scanner could not look at is not stored.
+    return Unavailable(
+        f"the file could not be scanned for malware: {exc}", code="malware_scan_unavailable"
+    )
+
+
+def _not_clean(verdict: ScanVerdict, sha256: str) -> MalwareDetected:
+    if verdict.incomplete:
+        return MalwareDetected(
+            "the file could not be fully scanned for malware (it exceeds the scanner's limits)",
+            sha256=sha256,
+            signature=verdict.signature or "limits exceeded",
+            code="malware_scan_incomplete",
+        )
+    return MalwareDetected(
+        "the file contains malware and was not stored",
+        sha256=sha256,
+        signature=verdict.signature or "unknown",
+    )
 
 
 class FileIntake:
@@ -97,6 +135,8 @@ class FileIntake:
         self._media_type: str | None = None
         self._pending: asyncio.Future[None] | None = None
         self._wrote_header = False
+        self._markup: MarkupScan | None = None
+        self._scan: ScanStream | None = None
         self.published = False
 
     @property
@@ -147,6 +187,9 @@ class FileIntake:
         if self._pending is not None:
             await asyncio.gather(self._pending, return_exceptions=True)
             self._pending = None
+        scan, self._scan = self._scan, None
+        if scan is not None:
+            scan.close()
         writer = self._writer
         if writer is not None:
             await asyncio.to_thread(writer.discard)
@@ -162,6 +205,9 @@ class FileIntake:
     def _sniff(self) -> None:
         detected = self._vault.sniffer.sniff(bytes(self._buffer[: self._head]))
         self._media_type = decide_media_type(detected, self._extension)
+        if holds_text(self._media_type):
+            # The sniffer saw the head only; markup padded past it is found batch by batch.
+            self._markup = self._vault.sniffer.markup_scan()
 
     async def _submit(self, batch: bytes, *, final: bool) -> None:
         await self._drain()
@@ -175,18 +221,33 @@ class FileIntake:
             await pending
         except BlobStoreError as exc:
             raise _store_failure(exc) from None
+        except ScannerUnavailable as exc:
+            raise _scan_failure(exc) from None
 
     def _process(self, batch: bytes, final: bool) -> None:
-        """Runs in a worker thread: hash, encrypt, write; at the end make it durable."""
+        """Runs in a worker thread: look for markup, hash, scan, encrypt, write; at the end
+        make it durable and have the scanner's verdict."""
+        if self._markup is not None and self._markup.found_in(batch):
+            raise markup_refused()
+        scanner = self._vault.scanner
+        if scanner is not None and self._scan is None:
+            self._scan = scanner.open()
         if self._writer is None:
             self._writer = self._vault.blobs.create(self._key)
         self._hash.update(batch)
+        if self._scan is not None:
+            self._scan.write(batch)
         if not self._wrote_header:
             self._writer.write(self._sealer.header())
             self._wrote_header = True
         self._writer.write(self._sealer.seal(batch, final=final))
         if final:
             self._writer.finish()
+            if self._scan is not None:
+                verdict = self._scan.verdict()
+                self._scan = None
+                if not verdict.clean:
+                    raise _not_clean(verdict, self._hash.hexdigest())
             crashpoints.reached("upload.staged")
         else:
             crashpoints.reached("upload.mid_body")

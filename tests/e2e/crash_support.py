@@ -114,23 +114,25 @@ def send_until_settled(
         time.sleep(0.3)
 
 
-def fsck_report(srv: Server, grace: Grace) -> fsck.Report:
+def fsck_report(srv: Server, grace: Grace, *, verify: bool = True) -> fsck.Report:
     async def go() -> fsck.Report:
         container = build_container(srv.settings())
         try:
-            return await fsck.check(container.vault, grace)
+            return await fsck.check(container.vault, grace, verify=verify)
         finally:
             await container.close()
 
     return asyncio.run(go())
 
 
-def assert_fsck_clean(srv: Server, grace: Grace, timeout: float = 15) -> fsck.Report:
+def assert_fsck_clean(
+    srv: Server, grace: Grace, *, verify: bool = True, timeout: float = 15
+) -> fsck.Report:
     """fsck finds nothing (leftovers of the killed process are swept by its successor
     within a moment of its start: allow for that)."""
     deadline = time.monotonic() + timeout
     while True:
-        report = fsck_report(srv, grace)
+        report = fsck_report(srv, grace, verify=verify)
         if report.clean or time.monotonic() > deadline:
             assert report.clean, report.as_dict()
             return report
@@ -146,8 +148,7 @@ def assert_intact(client: httpx2.Client, ledger: Ledger, only: set[str] | None =
             continue
         doc = client.get(f"/v1/documents/{document_id}")
         assert doc.status_code == 200, doc.text
-        listed = {f["id"] for f in doc.json()["files"]}
-        assert set(files) <= listed
+        assert {f["id"] for f in doc.json()["files"]} == set(files)
         for file_id, digest in files.items():
             content = client.get(f"/v1/documents/{document_id}/files/{file_id}/content")
             assert content.status_code == 200, content.text
@@ -169,6 +170,24 @@ def documents_tagged(client: httpx2.Client, rid: str) -> list[dict[str, Any]]:
         assert page.status_code == 200, page.text
         body = page.json()
         found += [d for d in body["data"] if d["metadata"].get("rid") == rid]
+        cursor = body["next_cursor"]
+        if not cursor:
+            return found
+
+
+def listed_files(client: httpx2.Client) -> dict[str, set[str]]:
+    """Every document of the tenant with its file ids, from the listing."""
+    found: dict[str, set[str]] = {}
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 100}
+        if cursor:
+            params["cursor"] = cursor
+        page = client.get("/v1/documents", params=params)
+        assert page.status_code == 200, page.text
+        body = page.json()
+        for doc in body["data"]:
+            found[doc["id"]] = {f["id"] for f in doc["files"]}
         cursor = body["next_cursor"]
         if not cursor:
             return found

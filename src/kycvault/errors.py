@@ -15,6 +15,7 @@ machine-readable ``code`` and a human ``detail``; input errors may carry per-fie
      ├── PayloadTooLarge ......... a file or body over its limit (413)
      ├── UnsupportedMediaType .... content type outside the allow-list (415)
      ├── UnprocessableContent .... content that fails validation, e.g. a .pdf that is no PDF (422)
+     ├── TooManyRequests ......... over a rate limit; ``retry_after`` seconds to wait (429)
      ├── IntegrityFailure ........ stored data failed verification; never served (500)
      └── Unavailable ............. a dependency (database, blob store) is down (503)
 
@@ -104,6 +105,14 @@ class UnsupportedMediaType(KycVaultError):
 
 class UnprocessableContent(KycVaultError):
     code = "unprocessable_content"
+
+
+class TooManyRequests(KycVaultError):
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after
 
 
 class IntegrityFailure(KycVaultError):

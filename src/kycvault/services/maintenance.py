@@ -33,6 +33,7 @@ async def purge_expired(vault: Vault) -> None:
     async with vault.store.write() as uow:
         links = await uow.download_links.purge_expired(now)
         keys = await uow.idempotency.purge_expired(now)
+        await uow.auth_failures.purge_expired(now - vault.limits.auth_failure_window)
     if links or keys:
         log.info("expired_purged", download_links=links, idempotency_records=keys)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from uuid import UUID
@@ -291,6 +291,28 @@ class AuditRepository(Protocol):
     async def list_for(self, tenant_id: UUID, *, limit: int = 100) -> list[AuditEvent]: ...
 
 
+class AuthFailureRepository(Protocol):
+    """Failed authentications counted per bucket (a client address, a key id) in fixed
+    windows, shared by every process that uses the database."""
+
+    async def blocked_until(self, buckets: Sequence[str], now: datetime) -> datetime | None:
+        """The latest end of a block on any of ``buckets`` that still runs at ``now``."""
+        ...
+
+    async def count(
+        self, buckets: Sequence[str], now: datetime, window: timedelta, limit: int
+    ) -> datetime | None:
+        """Count one failure on each bucket, atomically across processes. A bucket whose
+        window began ``window`` or more before ``now`` starts a new one at ``now``; a bucket
+        whose count passes ``limit`` is blocked until ``now + window`` (its window starting
+        again at ``now``). The latest block end among ``buckets``, or None."""
+        ...
+
+    async def purge_expired(self, before: datetime) -> int:
+        """Forget buckets whose window began before ``before`` (their blocks have ended)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     @property
     def tenants(self) -> TenantRepository: ...
@@ -314,6 +336,8 @@ class UnitOfWork(Protocol):
     def responses(self) -> ResponseRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
+    @property
+    def auth_failures(self) -> AuthFailureRepository: ...
 
 
 class Store(Protocol):

@@ -22,6 +22,7 @@ from kycvault.adapters.db.database import Connection, Database, create_database
 from kycvault.adapters.db.repositories import (
     SqlApiKeys,
     SqlAudit,
+    SqlAuthFailures,
     SqlDocuments,
     SqlDocumentTypes,
     SqlDownloadLinks,
@@ -36,6 +37,7 @@ from kycvault.errors import Conflict, Unavailable
 from kycvault.services.unit_of_work import (
     ApiKeyRepository,
     AuditRepository,
+    AuthFailureRepository,
     DocumentRepository,
     DocumentTypeRepository,
     DownloadLinkRepository,
@@ -89,6 +91,7 @@ class SqlUnitOfWork:
         self.audit = cast(AuditRepository, _Async(conn, SqlAudit))
         self.jobs = cast(JobRepository, _Async(conn, SqlJobs))
         self.responses = cast(ResponseRepository, _Async(conn, SqlResponses))
+        self.auth_failures = cast(AuthFailureRepository, _Async(conn, SqlAuthFailures))
 
 
 class SqlStore:

@@ -7,19 +7,25 @@ import asyncio
 import base64
 import dataclasses
 import ipaddress
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from pydantic import ValidationError
+from starlette.requests import Request
 
+from kycvault.api import deps
 from kycvault.api.client_address import parse_address, resolve
 from kycvault.api.deps import presented_key_id
 from kycvault.bootstrap import Container, build_container, prepare_schema
 from kycvault.config import Settings
-from kycvault.errors import TooManyRequests
-from kycvault.services import auth_limits, maintenance
+from kycvault.errors import AuthenticationFailed, TooManyRequests
+from kycvault.services import auth_limits, maintenance, tenants
 from kycvault.services.context import Vault
 from tests import backends
 from tests.backends import Backend
@@ -174,6 +180,49 @@ async def test_housekeeping_forgets_finished_windows(vault: Vault, clock: Clock)
     await maintenance.purge_expired(vault)
     # The first two windows (and the block) ended; the third runs for 29 s more.
     assert set(await rows(vault)) == {"ip:192.0.2.3"}
+
+
+def _request(authorization: str) -> Request:
+    app = SimpleNamespace(state=SimpleNamespace(trusted_proxies=()))
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/v1/subjects",
+            "headers": [(b"authorization", authorization.encode())],
+            "client": ("192.0.2.1", 40000),
+            "app": app,
+            "state": {"request_id": "r1"},
+        }
+    )
+
+
+@pytest.mark.anyio
+async def test_a_valid_key_costs_no_counter_work(container: Container, vault: Vault) -> None:
+    new = await tenants.create_tenant(vault, name="counted")
+    engine: Any = container.store.database.engine
+    engine = getattr(engine, "sync_engine", engine)
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        for _ in range(3):
+            actor = await deps.authenticate(_request(f"Bearer {new.issued.api_key}"), vault)
+            assert actor.tenant_id == new.tenant.id
+        on_success = list(statements)
+        statements.clear()
+        wrong = f"Bearer {new.issued.key.key_id}.{secrets.token_urlsafe(32)}"
+        with pytest.raises(AuthenticationFailed):
+            await deps.authenticate(_request(wrong), vault)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)
+    assert on_success
+    assert not [s for s in on_success if "auth_failures" in s]
+    counted = [s.split()[0].upper() for s in statements if "auth_failures" in s]
+    assert counted == ["SELECT", "INSERT", "INSERT"]  # the block check, address and key id
 
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("2001:db8:ffff::/48"))

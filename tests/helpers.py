@@ -70,6 +70,9 @@ class Server:
         env.update(
             KYCVAULT_DATA_DIR=str(self.data_dir),
             KYCVAULT_LOG_LEVEL="WARNING",
+            # Every test talks to a shared server from 127.0.0.1, and many expect a 401: the
+            # failed-authentication limit would turn those into 429s. Its own tests set it.
+            KYCVAULT_AUTH_FAILURE_LIMIT="1000000",
             TMPDIR=str(self.tmp_dir),
         )
         env.update(self.backend.env)

@@ -109,6 +109,8 @@ def build_container(settings: Settings) -> Container:
             idempotency_lease=timedelta(seconds=settings.idempotency_lease_seconds),
             signed_request_window=timedelta(seconds=settings.sila_replay_window_seconds),
             max_read_size=settings.max_read_size,
+            auth_failure_limit=settings.auth_failure_limit,
+            auth_failure_window=timedelta(seconds=settings.auth_failure_window_seconds),
         ),
         reader=SubprocessReader(
             timeout=settings.reader_timeout_seconds,

@@ -4,14 +4,16 @@ environment."""
 
 from __future__ import annotations
 
+import ipaddress
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MiB = 1024 * 1024
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 class Settings(BaseSettings):
@@ -65,6 +67,13 @@ class Settings(BaseSettings):
     # A Sila-signed request whose header.created is further than this from the server's
     # clock is refused (replay window).
     sila_replay_window_seconds: int = Field(default=300, ge=1, le=24 * 3600)
+    # Failed authentications allowed per client address and per key id in a window; past
+    # that, failing requests get 429 until a window has passed (a valid key is always served).
+    auth_failure_limit: int = Field(default=20, ge=1)
+    auth_failure_window_seconds: int = Field(default=60, ge=1, le=24 * 3600)
+    # Reverse proxies whose X-Forwarded-For names the client (addresses or CIDRs, separated
+    # by commas); without them the client is the socket's peer and the header is ignored.
+    trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
 
     # Background jobs. The embedded shape runs a worker inside the server unless told not
     # to; the scaled-out shape runs ``kycvault worker`` processes instead (set true to have
@@ -94,6 +103,19 @@ class Settings(BaseSettings):
     sqlite_pool_size: int = Field(default=8, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.replace(",", " ").split()
+        if isinstance(value, list | tuple):
+            try:
+                # strict=False: "10.0.0.1/8" means the network 10.0.0.0/8.
+                return tuple(ipaddress.ip_network(str(v).strip(), strict=False) for v in value)
+            except ValueError as exc:
+                raise ValueError(f"not an address or CIDR network: {exc}") from None
+        return value
 
     @field_validator("public_url")
     @classmethod

@@ -16,6 +16,7 @@ machine-readable ``code`` and a human ``detail``; input errors may carry per-fie
      ├── UnsupportedMediaType .... content type outside the allow-list (415)
      ├── UnprocessableContent .... content that fails validation, e.g. a .pdf that is no PDF (422)
      │    └── MalwareDetected .... the malware scanner found something, or could not finish
+     ├── TooManyRequests ......... over a rate limit; ``retry_after`` seconds to wait (429)
      ├── IntegrityFailure ........ stored data failed verification; never served (500)
      └── Unavailable ............. a dependency (database, blob store) is down (503)
           └── CommitUncertain .... the connection failed during COMMIT: stored or not, unknown
@@ -119,6 +120,14 @@ class MalwareDetected(UnprocessableContent):
         super().__init__(detail, code=code)
         self.sha256 = sha256
         self.signature = signature
+
+
+class TooManyRequests(KycVaultError):
+    code = "too_many_requests"
+
+    def __init__(self, detail: str, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code)
+        self.retry_after = retry_after
 
 
 class IntegrityFailure(KycVaultError):

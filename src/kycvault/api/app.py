@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         max_body=settings.max_request_body,
     )
     app.state.public_url = settings.resolved_public_url
+    app.state.trusted_proxies = settings.trusted_proxies
     problems.install(app)
     for module in (ops, subjects, documents, files, processing, downloads, document_types, audit):
         app.include_router(module.router)

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated
+from collections.abc import Awaitable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from kycvault.api.client_address import client_address
 from kycvault.bootstrap import Container
 from kycvault.errors import AuthenticationFailed, UnsupportedMediaType
-from kycvault.services import tenants
+from kycvault.services import auth_limits, tenants
 from kycvault.services.context import Actor, Vault
 
 _AUTH_FAILED = "missing, invalid or revoked API key"
+T = TypeVar("T")
 
 
 # Dependencies are ``async def`` even when they never await: FastAPI runs a plain ``def``
@@ -47,10 +50,45 @@ def credentials_from(authorization: str | None) -> tuple[str, str]:
     raise AuthenticationFailed(_AUTH_FAILED)
 
 
-async def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vault)]) -> Actor:
-    key_id, secret = credentials_from(request.headers.get("authorization"))
-    actor = await tenants.authenticate(
+def presented_key_id(credential: str | None) -> str | None:
+    """The key id a credential names (``Bearer``, ``Basic`` or a bare key), unchecked."""
+    scheme, _, rest = (credential or "").strip().partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            decoded = base64.b64decode(rest.strip(), validate=True).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            return None
+        return decoded.partition(":")[0]
+    value = rest if scheme.lower() == "bearer" else credential or ""
+    return value.strip().partition(".")[0] or None
+
+
+async def counting_failures(
+    request: Request, vault: Vault, attempt: Awaitable[T], *, credential: str | None
+) -> T:
+    """Await an authentication. If it fails, the failure is counted against the client's
+    address and the key id ``credential`` names, and past the limit the answer is 429
+    instead of 401 (``services/auth_limits.py``). Every way in authenticates through here."""
+    try:
+        return await attempt
+    except AuthenticationFailed:
+        await auth_limits.record_failure(
+            vault, address=client_address(request), key_id=presented_key_id(credential)
+        )
+        raise
+
+
+async def _check_key(request: Request, vault: Vault, authorization: str | None) -> Actor:
+    key_id, secret = credentials_from(authorization)
+    return await tenants.authenticate(
         vault, key_id=key_id, secret=secret, request_id=request.state.request_id
+    )
+
+
+async def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vault)]) -> Actor:
+    authorization = request.headers.get("authorization")
+    actor = await counting_failures(
+        request, vault, _check_key(request, vault, authorization), credential=authorization
     )
     request.state.key_id = actor.key_id
     return actor

@@ -32,6 +32,7 @@ STATUS: dict[type[errors.KycVaultError], int] = {
     errors.PayloadTooLarge: 413,
     errors.UnsupportedMediaType: 415,
     errors.UnprocessableContent: 422,
+    errors.TooManyRequests: 429,
     errors.IntegrityFailure: 500,
     errors.Unavailable: 503,
 }
@@ -158,6 +159,8 @@ def install(app: FastAPI) -> None:
         headers: dict[str, str] | None = None
         if status == 401:
             headers = {"WWW-Authenticate": 'Bearer realm="kycvault"'}
+        if isinstance(exc, errors.TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after)}
         if status >= 500:
             log.error("request_failed", code=exc.code, detail=exc.detail)
         return _render(

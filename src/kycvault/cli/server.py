@@ -82,6 +82,11 @@ def serve(
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        # uvicorn would otherwise take the client address from X-Forwarded-For whenever the
+        # peer is 127.0.0.1 (FORWARDED_ALLOW_IPS): a local client could pose as anyone and
+        # slip the failed-authentication limits. The app reads the header itself, trusting
+        # only KYCVAULT_TRUSTED_PROXIES (api/client_address.py).
+        proxy_headers=False,
     )
 
 

@@ -38,6 +38,10 @@ class Limits:
     # How far a signed request's own timestamp may be from now (Sila's ``header.created``);
     # each one is accepted once, its use kept this long (services/sila_auth.py).
     signed_request_window: timedelta = timedelta(minutes=5)
+    # Failed authentications per client address and per key id in one window before
+    # failing requests get 429 (see ``services/auth_limits.py``).
+    auth_failure_limit: int = 20
+    auth_failure_window: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)

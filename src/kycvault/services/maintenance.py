@@ -20,6 +20,7 @@ async def purge_expired(vault: Vault) -> None:
         links = await uow.download_links.purge_expired(now)
         keys = await uow.idempotency.purge_expired(now)
         await uow.signature_uses.purge_expired(now)  # Sila signatures past their window
+        await uow.auth_failures.purge_expired(now - vault.limits.auth_failure_window)
     if links or keys:
         log.info("expired_purged", download_links=links, idempotency_records=keys)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFou
 from kycvault.services.context import Actor, Vault
 
 KEY_PREFIX = "kvk_"
+_KEY_ID = re.compile(r"kvk_[0-9a-f]{16}")
 _AUTH_FAILED = "missing, invalid or revoked API key"
 
 
@@ -155,6 +157,11 @@ async def revoke_key(vault: Vault, *, key_id: str) -> ApiKey:
     if key is None:
         raise NotFound(f"no API key {key_id!r}", code="key_not_found")
     return key
+
+
+def is_key_id(value: str) -> bool:
+    """Whether ``value`` has the shape of a key id (``kvk_`` + 16 hex digits)."""
+    return _KEY_ID.fullmatch(value) is not None
 
 
 def split_api_key(api_key: str) -> tuple[str, str]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol
 from uuid import UUID
@@ -355,6 +355,28 @@ class AuditRepository(Protocol):
     async def list_for(self, tenant_id: UUID, *, limit: int = 100) -> list[AuditEvent]: ...
 
 
+class AuthFailureRepository(Protocol):
+    """Failed authentications counted per bucket (a client address, a key id) in fixed
+    windows, shared by every process that uses the database."""
+
+    async def blocked_until(self, buckets: Sequence[str], now: datetime) -> datetime | None:
+        """The latest end of a block on any of ``buckets`` that still runs at ``now``."""
+        ...
+
+    async def count(
+        self, buckets: Sequence[str], now: datetime, window: timedelta, limit: int
+    ) -> datetime | None:
+        """Count one failure on each bucket, atomically across processes. A bucket whose
+        window began ``window`` or more before ``now`` starts a new one at ``now``; a bucket
+        whose count passes ``limit`` is blocked until ``now + window`` (its window starting
+        again at ``now``). The latest block end among ``buckets``, or None."""
+        ...
+
+    async def purge_expired(self, before: datetime) -> int:
+        """Forget buckets whose window began before ``before`` (their blocks have ended)."""
+        ...
+
+
 class UnitOfWork(Protocol):
     def on_commit(self, hook: Callable[[], Awaitable[None]]) -> None:
         """Run ``hook`` once this unit's change is certainly committed (after the commit)."""
@@ -391,6 +413,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def integrity(self) -> IntegrityRepository: ...
+    @property
+    def auth_failures(self) -> AuthFailureRepository: ...
 
 
 class Store(Protocol):

@@ -38,6 +38,7 @@ from kycvault.adapters.db.database import Connection, Database, create_database
 from kycvault.adapters.db.repositories import (
     SqlApiKeys,
     SqlAudit,
+    SqlAuthFailures,
     SqlDocuments,
     SqlDocumentTypes,
     SqlDownloadLinks,
@@ -54,6 +55,7 @@ from kycvault.errors import CommitUncertain, Conflict, Unavailable
 from kycvault.services.unit_of_work import (
     ApiKeyRepository,
     AuditRepository,
+    AuthFailureRepository,
     DocumentRepository,
     DocumentTypeRepository,
     DownloadLinkRepository,
@@ -117,6 +119,7 @@ class SqlUnitOfWork:
         self.responses = cast(ResponseRepository, _Async(conn, SqlResponses))
         self.integrity = cast(IntegrityRepository, _Async(conn, SqlIntegrity))
         self.signature_uses = cast(SignatureUseRepository, _Async(conn, SqlSignatureUses))
+        self.auth_failures = cast(AuthFailureRepository, _Async(conn, SqlAuthFailures))
 
     def on_commit(self, hook: Hook) -> None:
         self.commit_hooks.append(hook)

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from kycvault.api.deps import VaultDep, credentials_from
+from kycvault.api.deps import VaultDep, counting_failures, credentials_from
 from kycvault.api.forms import parse_json, receive_upload
 from kycvault.api.problems import ENVELOPES
 from kycvault.api.responses import stream_response
@@ -78,16 +78,25 @@ def _error(request: Request, status: int, code: str, detail: str, field_errors: 
 ENVELOPES[PREFIX] = _error
 
 
-async def ncore_actor(request: Request, vault: VaultDep) -> Actor:
-    """nCore's ``apikey`` header, or the native Bearer/Basic credentials."""
-    apikey = request.headers.get("apikey")
+async def _check_key(request: Request, vault: Vault, apikey: str | None) -> Actor:
     key_id, secret = (
         tenants.split_api_key(apikey)
         if apikey
         else credentials_from(request.headers.get("authorization"))
     )
-    actor = await tenants.authenticate(
+    return await tenants.authenticate(
         vault, key_id=key_id, secret=secret, request_id=request.state.request_id
+    )
+
+
+async def ncore_actor(request: Request, vault: VaultDep) -> Actor:
+    """nCore's ``apikey`` header, or the native Bearer/Basic credentials."""
+    apikey = request.headers.get("apikey")
+    actor = await counting_failures(
+        request,
+        vault,
+        _check_key(request, vault, apikey),
+        credential=apikey or request.headers.get("authorization"),
     )
     request.state.key_id = actor.key_id
     return actor

@@ -40,7 +40,7 @@ from kycvault.api.compat.sila_messages import (
     render_document,
     success,
 )
-from kycvault.api.deps import VaultDep, credentials_from
+from kycvault.api.deps import VaultDep, counting_failures, credentials_from
 from kycvault.api.forms import receive_upload_signed_in_form
 from kycvault.api.problems import ENVELOPES
 from kycvault.api.responses import stream_response
@@ -101,17 +101,37 @@ def _signed(request: Request, body: bytes, header: Header) -> SignedRequest:
     )
 
 
-async def _app_caller(request: Request, vault: Vault, body: bytes, header: Header) -> SilaApp:
-    caller = await sila_auth.authenticate_app(
+async def _check_app(request: Request, vault: Vault, body: bytes, header: Header) -> SilaApp:
+    return await sila_auth.authenticate_app(
         vault, _signed(request, body, header), request_id=request.state.request_id
+    )
+
+
+async def _check_user(request: Request, vault: Vault, body: bytes, header: Header) -> SilaUser:
+    return await sila_auth.authenticate_user(
+        vault, _signed(request, body, header), request_id=request.state.request_id
+    )
+
+
+# Failed signatures count against the client's address (and an API key's key id) as failed
+# keys do.
+async def _app_caller(request: Request, vault: Vault, body: bytes, header: Header) -> SilaApp:
+    caller = await counting_failures(
+        request,
+        vault,
+        _check_app(request, vault, body, header),
+        credential=request.headers.get("authorization"),
     )
     request.state.key_id = caller.actor.key_id
     return caller
 
 
 async def _user_caller(request: Request, vault: Vault, body: bytes, header: Header) -> SilaUser:
-    caller = await sila_auth.authenticate_user(
-        vault, _signed(request, body, header), request_id=request.state.request_id
+    caller = await counting_failures(
+        request,
+        vault,
+        _check_user(request, vault, body, header),
+        credential=request.headers.get("authorization"),
     )
     request.state.key_id = caller.actor.key_id
     return caller

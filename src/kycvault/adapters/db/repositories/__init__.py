@@ -2,6 +2,7 @@
 filters by ``tenant_id``."""
 
 from kycvault.adapters.db.repositories.audit import SqlAudit
+from kycvault.adapters.db.repositories.auth_failures import SqlAuthFailures
 from kycvault.adapters.db.repositories.document_types import SqlDocumentTypes
 from kycvault.adapters.db.repositories.documents import SqlDocuments, SqlFiles
 from kycvault.adapters.db.repositories.idempotency import SqlIdempotency
@@ -16,6 +17,7 @@ from kycvault.adapters.db.repositories.tenants import SqlApiKeys, SqlTenants
 __all__ = [
     "SqlApiKeys",
     "SqlAudit",
+    "SqlAuthFailures",
     "SqlDocumentTypes",
     "SqlDocuments",
     "SqlDownloadLinks",

@@ -1,0 +1,94 @@
+"""Limits on failed authentication, per client address and per key id.
+
+Every failed authentication (an API key that is missing, malformed, unknown, wrong or
+revoked; a Sila signature that does not match) is counted in fixed windows against two
+buckets: the client's address (an IPv6 client by its /64, the block one host usually holds)
+and the key id the request presented, when it has a key id's shape (the public half of an
+API key; other strings name no key, so they count against the address only). Past
+``Limits.auth_failure_limit`` failures in one window, failing requests of that address or
+key id get 429 with the seconds left, until a window has passed since the failure that
+crossed the limit.
+
+What it never does:
+
+- refuse a valid key: the rules run only after authentication has failed, so a blocked
+  address or key id is still served when the key is right (no malicious lockout: whoever
+  knows a key id can block only failing requests, never its owner; ASVS 6.1.1);
+- cost a successful request anything: nothing is read or written when authentication
+  passes. A failure costs one read, and one write (two upserts) while not yet blocked; a
+  blocked client's failures cost the read only, so a flood does not turn into writes.
+
+The counters are rows in the database (``auth_failures``), so every API process shares them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+
+import structlog
+
+from kycvault.errors import TooManyRequests, Unavailable
+from kycvault.services import tenants
+from kycvault.services.context import Vault
+
+log = structlog.get_logger("kycvault.auth")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+CODE = "too_many_failed_attempts"
+
+
+def address_bucket(address: IPAddress) -> str:
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return f"ip:{address.ipv4_mapped}"
+        return f"ip:{ipaddress.IPv6Network((address, 64), strict=False)}"
+    return f"ip:{address}"
+
+
+def buckets_of(address: IPAddress | None, key_id: str | None) -> list[str]:
+    found = []
+    if address is not None:
+        found.append(address_bucket(address))
+    if key_id is not None and tenants.is_key_id(key_id):
+        found.append(f"key:{key_id}")
+    return found
+
+
+async def record_failure(
+    vault: Vault, *, address: IPAddress | None, key_id: str | None = None
+) -> None:
+    """Count one failed authentication. Returns when the failure should be answered as
+    such (401); raises when the address or the key id is over the limit.
+
+    Raises:
+        TooManyRequests: the address or key id is blocked, now or by this failure.
+    """
+    buckets = buckets_of(address, key_id)
+    if not buckets:
+        return
+    limits = vault.limits
+    now = vault.clock()
+    try:
+        async with vault.store.read() as uow:
+            until = await uow.auth_failures.blocked_until(buckets, now)
+        if until is None:
+            async with vault.store.write() as uow:
+                until = await uow.auth_failures.count(
+                    buckets, now, limits.auth_failure_window, limits.auth_failure_limit
+                )
+            if until is not None:
+                log.warning("authentication_blocked", buckets=buckets, until=until.isoformat())
+    except Unavailable:
+        # The counters are a defence, not a dependency: the 401 stays the answer.
+        log.warning("authentication_failure_not_counted", buckets=buckets)
+        return
+    log.info("authentication_failed", buckets=buckets, blocked=until is not None)
+    if until is not None:
+        seconds = max(1, math.ceil((until - now).total_seconds()))
+        raise TooManyRequests(
+            "too many failed authentication attempts from this address or for this key id; "
+            f"retry after {seconds} seconds",
+            code=CODE,
+            retry_after=seconds,
+        )

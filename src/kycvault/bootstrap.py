@@ -103,6 +103,9 @@ def resolve_master_key(settings: Settings, *, may_create: bool) -> MasterKey:
         raise StartupRefused(str(exc)) from None
     except ValueError as exc:  # not base64, or not 32 bytes
         raise StartupRefused(str(exc)) from None
+    except OSError as exc:  # e.g. a directory where the file should be
+        message = f"cannot read the master key file {key_file}: {exc.strerror}"
+        raise StartupRefused(message) from None
     if may_create and settings.generates_key:
         return MasterKey(new_master_key(), str(key_file), new_file=key_file)
     if settings.is_embedded:

@@ -76,6 +76,15 @@ def start_kycvault(workdir: Path, name: str, env: dict[str, str] | None = None) 
         "KYCVAULT_DATA_DIR": str(data),
         **(env or {}),
     }
+    if "KYCVAULT_DATABASE_URL" in full_env and not (data / "master.key").exists():
+        # Outside the embedded default a key is made on purpose, never by the server.
+        subprocess.run(
+            [PYTHON, "-m", "kycvault", "init-key"],
+            env=full_env,
+            cwd=workdir,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
     process = subprocess.Popen(
         [PYTHON, "-m", "kycvault", "serve", "--port", str(port)],
         env=full_env,

@@ -3,6 +3,8 @@ adapter implements which port."""
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -13,8 +15,17 @@ import structlog
 from kycvault import crashpoints
 from kycvault.adapters.blobstore_local import LocalBlobStore
 from kycvault.adapters.clamav import ClamdScanner
-from kycvault.adapters.crypto import AesGcmCipher, load_master_key
+from kycvault.adapters.crypto import (
+    AesGcmCipher,
+    KeyFileRefused,
+    decode_master_key,
+    master_key_id,
+    new_master_key,
+    read_master_key_file,
+    write_master_key_file,
+)
 from kycvault.adapters.db import migrate
+from kycvault.adapters.db.database import sqlite_file
 from kycvault.adapters.db.store import SqlStore, create_database
 from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
@@ -36,11 +47,29 @@ class SchemaNotCurrent(StartupRefused):
     pass
 
 
+class NoVault(StartupRefused):
+    """A command that only works on an existing vault found none where it looked."""
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    key: bytes
+    # Where the key came from, for messages: the variable's name or the file's path.
+    source: str
+    # A key made for a new vault, written to this file once the vault is ready.
+    new_file: Path | None = None
+
+    @property
+    def id(self) -> str:
+        return master_key_id(self.key)
+
+
 @dataclass
 class Container:
     settings: Settings
     store: SqlStore
     vault: Vault
+    master_key: MasterKey | None = None
 
     async def close(self) -> None:
         await self.store.dispose()
@@ -75,22 +104,85 @@ def build_scanner(settings: Settings) -> MalwareScanner | None:
         raise StartupRefused(f"KYCVAULT_CLAMAV_URL: {exc}") from None
 
 
-def build_container(settings: Settings) -> Container:
-    crashpoints.arm(settings.crashpoint)
-    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+def _vault_place(settings: Settings) -> str:
+    return f"the data directory {settings.data_dir.resolve()}"
+
+
+def resolve_master_key(settings: Settings, *, may_create: bool) -> MasterKey:
+    """The configured master key: ``KYCVAULT_MASTER_KEY``, else the key file. A missing file
+    becomes a new key (written later, by ``prepare_schema``) only where ``may_create`` and
+    the shape generates keys (the embedded default); otherwise the refusal says what to do."""
     key_file = settings.resolved_master_key_file
-    secret = settings.master_key.get_secret_value() if settings.master_key else None
-    master_key, created = load_master_key(
-        value=secret, path=key_file, create=settings.allow_generated_key
-    )
-    if created:
-        log.warning(
-            "master_key_created",
-            path=str(key_file),
-            advice="this key decrypts every stored document: back it up, keep it apart from "
-            "the data, and in production supply KYCVAULT_MASTER_KEY from a secret store",
+    try:
+        if settings.master_key and settings.master_key.get_secret_value():
+            value = settings.master_key.get_secret_value()
+            return MasterKey(decode_master_key(value, "KYCVAULT_MASTER_KEY"), "KYCVAULT_MASTER_KEY")
+        if key_file.exists():
+            return MasterKey(read_master_key_file(key_file), str(key_file))
+    except KeyFileRefused as exc:
+        raise StartupRefused(str(exc)) from None
+    except ValueError as exc:  # not base64, or not 32 bytes
+        raise StartupRefused(str(exc)) from None
+    except OSError as exc:  # e.g. a directory where the file should be
+        message = f"cannot read the master key file {key_file}: {exc.strerror}"
+        raise StartupRefused(message) from None
+    if may_create and settings.generates_key:
+        return MasterKey(new_master_key(), str(key_file), new_file=key_file)
+    if settings.is_embedded:
+        raise StartupRefused(
+            f"no master key: {key_file} does not exist and KYCVAULT_MASTER_KEY is not set "
+            "(restore the vault's key file, or give its key in KYCVAULT_MASTER_KEY)"
         )
-    cipher = AesGcmCipher(master_key)
+    raise StartupRefused(
+        f"no master key: set KYCVAULT_MASTER_KEY, or run `kycvault init-key` to create "
+        f"{key_file} (keys are generated on purpose outside the embedded default)"
+    )
+
+
+def create_master_key_file(path: Path) -> str:
+    """A new master key in a new file (0600; never over an existing one, which raises
+    ``FileExistsError``); returns the key's public id."""
+    key = new_master_key()
+    write_master_key_file(path, key)
+    return master_key_id(key)
+
+
+def _private_data_dir(path: Path) -> None:
+    """The data directory, made or brought to 0700: it holds the database and key file."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & stat.S_ISVTX:
+        raise StartupRefused(
+            f"the data directory {path.resolve()} is a shared directory (sticky bit): "
+            "give kycvault a directory of its own (KYCVAULT_DATA_DIR)"
+        )
+    if mode & 0o077:
+        try:
+            os.chmod(path, 0o700)
+        except OSError as exc:
+            raise StartupRefused(
+                f"the data directory {path.resolve()} is open to other users (mode "
+                f"{mode:04o}) and cannot be made private ({exc.strerror}): `chmod 700` it"
+            ) from None
+        log.warning("data_dir_made_private", path=str(path.resolve()), was=f"{mode:04o}")
+
+
+def build_container(
+    settings: Settings, *, create_vault: bool = True, create_key: bool = True
+) -> Container:
+    """Wire everything for ``settings``. Without ``create_vault`` an embedded vault must
+    exist already (nothing is created); without ``create_key`` no master key is made."""
+    crashpoints.arm(settings.crashpoint)
+    database = sqlite_file(settings.resolved_database_url)
+    if not create_vault and database is not None and not database.exists():
+        raise NoVault(
+            f"no vault in {_vault_place(settings)} ({database.name} is not there): run this in "
+            "the vault's directory or set KYCVAULT_DATA_DIR; only serve, migrate, tenant "
+            "create and import make a new vault"
+        )
+    master = resolve_master_key(settings, may_create=create_vault and create_key)
+    _private_data_dir(settings.data_dir)
+    cipher = AesGcmCipher(master.key)
     store = SqlStore(
         create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
     )
@@ -129,12 +221,13 @@ def build_container(settings: Settings) -> Container:
             scrub_bytes_per_second=settings.scrub_bytes_per_second,
         ),
     )
-    return Container(settings=settings, store=store, vault=vault)
+    return Container(settings=settings, store=store, vault=vault, master_key=master)
 
 
-async def prepare_schema(container: Container, *, upgrade: bool) -> None:
-    """Upgrade the schema to the newest migration, or check that it is there already; and
-    refuse a database that does not keep what it acknowledges."""
+async def prepare_schema(container: Container, *, upgrade: bool, create: bool = True) -> None:
+    """Upgrade the schema to the newest migration, or check that it is there already; refuse
+    a database that does not keep what it acknowledges, a missing vault (without
+    ``create``) and a master key that is not the vault's; then write a new vault's new key."""
     unsafe = await container.store.durability_problems()
     if unsafe:
         raise StartupRefused(
@@ -142,12 +235,64 @@ async def prepare_schema(container: Container, *, upgrade: bool) -> None:
             + "; ".join(unsafe)
             + " (documents are written once and must survive a crash)"
         )
+    current = await migrate.current_revision(container.store.database)
+    if current is None and not create:
+        raise NoVault(
+            f"no vault in the database {safe_url(container.settings.resolved_database_url)} "
+            "(no kycvault schema there): run `kycvault migrate` to make one"
+        )
     if upgrade:
         await migrate.upgrade(container.store.database)
-        return
-    current = await migrate.current_revision(container.store.database)
-    if current != migrate.head_revision():
+    elif current != migrate.head_revision():
         raise SchemaNotCurrent(
             f"the database schema is at {current or 'nothing'}, not at the newest migration: "
             "run `kycvault migrate`"
         )
+    await _check_master_key(container)
+    master = container.master_key
+    if master is not None and master.new_file is not None:
+        try:
+            write_master_key_file(master.new_file, master.key)
+        except OSError as exc:
+            raise StartupRefused(
+                f"cannot create the master key file {master.new_file}: {exc.strerror}"
+            ) from None
+        container.master_key = MasterKey(master.key, master.source)
+        log.warning(
+            "master_key_created",
+            path=str(master.new_file),
+            advice="this key decrypts every stored document: back it up, keep it apart from "
+            "the data, and in production supply KYCVAULT_MASTER_KEY from a secret store",
+        )
+
+
+async def _check_master_key(container: Container) -> None:
+    """Refuse a master key that did not wrap the vault's tenant keys: started on it, the
+    vault would answer 401 to every valid API key. A vault without tenants has nothing to
+    compare with; its first tenant binds it to the key in use."""
+    master = container.master_key
+    if master is None:
+        return
+    others = {k: n for k, n in (await container.store.master_key_ids()).items() if k != master.id}
+    if not others:
+        return
+    theirs = ", ".join(sorted(others))
+    if master.new_file is not None:
+        raise StartupRefused(
+            f"no master key for the vault in {_vault_place(container.settings)}: "
+            f"{master.new_file} is missing and KYCVAULT_MASTER_KEY is not set, and its data is "
+            f"under master key {theirs} (restore that key file, or give the key in "
+            "KYCVAULT_MASTER_KEY)"
+        )
+    raise StartupRefused(
+        f"the master key from {master.source} (id {master.id}) is not this vault's: "
+        f"{sum(others.values())} tenant keys are wrapped under master key {theirs}; "
+        "start with the vault's own key"
+    )
+
+
+def safe_url(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest

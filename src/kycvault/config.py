@@ -1,6 +1,11 @@
 """The one settings object. Every value comes from ``KYCVAULT_*`` environment variables (or a
 ``.env`` file), is validated at start-up, and is injected; no other module reads the
-environment."""
+environment.
+
+``KYCVAULT_MASTER_KEY`` is taken out of the environment the first time settings are read:
+the process keeps the value (``process.held_master_key``) for its later settings, and
+nothing it starts afterwards inherits it. ``kycvault serve`` hands the held key to its API
+worker processes itself (handover.py)."""
 
 from __future__ import annotations
 
@@ -8,12 +13,37 @@ import ipaddress
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlparse
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from kycvault.process import held_master_key, hold_master_key, take_from_environment
 
 MiB = 1024 * 1024
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+MASTER_KEY_VARIABLE = "KYCVAULT_MASTER_KEY"
+
+
+class _HeldMasterKey(PydanticBaseSettingsSource):
+    """Moves the master key variable out of the environment into the process, and serves
+    it to every settings object read afterwards."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        taken = take_from_environment(MASTER_KEY_VARIABLE)
+        if taken:
+            hold_master_key(taken)
+        held = held_master_key()
+        return {"master_key": held} if held else {}
 
 
 class Settings(BaseSettings):
@@ -30,7 +60,8 @@ class Settings(BaseSettings):
     # Base64 of 32 bytes. Without it the key is read from (or, embedded, created in) the file.
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
-    # Create a key file on first start (embedded default). Turn off where keys are managed.
+    # Create a key file when a new embedded vault (SQLite + local disk) is made. Other
+    # shapes never get a generated key: ``kycvault init-key`` makes one on purpose.
     allow_generated_key: bool = True
 
     host: str = "127.0.0.1"
@@ -117,6 +148,23 @@ class Settings(BaseSettings):
                 raise ValueError(f"not an address or CIDR network: {exc}") from None
         return value
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            _HeldMasterKey(settings_cls),
+            env_settings,
+            dotenv_settings,
+            file_secret_settings,
+        )
+
     @field_validator("public_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -145,6 +193,16 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def is_embedded(self) -> bool:
+        """The embedded default: SQLite and a local blob directory."""
+        return self.is_sqlite and urlparse(self.resolved_storage_url).scheme == "file"
+
+    @property
+    def generates_key(self) -> bool:
+        """Whether a missing key file may be created when a new vault is made."""
+        return self.allow_generated_key and self.is_embedded
 
     @property
     def runs_in_process_worker(self) -> bool:

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kycvault.adapters.crypto import HEADER_SIZE, AesGcmCipher, frame_count, load_master_key
+from kycvault.adapters.crypto import HEADER_SIZE, AesGcmCipher, frame_count
 from kycvault.errors import IntegrityFailure
 
 CHUNK_SHIFT = 10  # 1 KiB frames keep the property tests fast
@@ -133,16 +133,3 @@ def test_derived_secrets_are_stable_and_distinct() -> None:
     assert cipher.derive_secret("a") == cipher.derive_secret("a")
     assert cipher.derive_secret("a") != cipher.derive_secret("b")
     assert len(cipher.derive_secret("a")) == 32
-
-
-def test_master_key_file(tmp_path: pytest.TempPathFactory) -> None:
-    path = tmp_path / "k" / "master.key"  # type: ignore[operator]
-    with pytest.raises(FileNotFoundError):
-        load_master_key(value=None, path=path, create=False)
-    key, created = load_master_key(value=None, path=path, create=True)
-    assert created and len(key) == 32
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
-    assert load_master_key(value=None, path=path, create=True) == (key, False)
-    path.write_text("not base64!")
-    with pytest.raises(ValueError, match="base64"):
-        load_master_key(value=None, path=path, create=True)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncTransaction
 
@@ -34,10 +35,12 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     backends.require(name)
     store = Backend.create(name)
     try:
+        key = store.env.get("KYCVAULT_MASTER_KEY")
         yield Settings(
             data_dir=tmp_path,
             database_url=store.env.get("KYCVAULT_DATABASE_URL"),
             storage_url=store.env.get("KYCVAULT_STORAGE_URL"),
+            master_key=SecretStr(key) if key else None,
         )
     finally:
         store.drop()

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
 import struct
 from pathlib import Path
 
@@ -111,9 +112,7 @@ class AesGcmCipher:
         self._chunk_shift = chunk_shift
         self.chunk_size = 1 << chunk_shift
         self._secrets: dict[str, bytes] = {}
-        self.master_key_id = hmac.new(master_key, b"kycvault/key-id", hashlib.sha256).hexdigest()[
-            :16
-        ]
+        self.master_key_id = master_key_id(master_key)
 
     def new_tenant_key(self, tenant_context: bytes) -> tuple[bytes, bytes]:
         key = secrets.token_bytes(KEY_SIZE)
@@ -159,26 +158,66 @@ def frame_count(plain_size: int, chunk_size: int) -> int:
     return max(1, -(-plain_size // chunk_size))
 
 
-def load_master_key(*, value: str | None, path: Path, create: bool) -> tuple[bytes, bool]:
-    """The master key from ``value`` (base64) or from the key file; returns (key, created).
+class KeyFileRefused(ValueError):
+    """A master key file that must not be used as it is; the message says what to do."""
 
-    With ``create`` a missing key file is made with 0600 permissions (the embedded default);
-    without it a missing key is fatal, never a reason to store plaintext.
-    """
-    if value:
-        return _decode_key(value, "KYCVAULT_MASTER_KEY"), False
-    if path.exists():
-        return _decode_key(path.read_text().strip(), str(path)), False
-    if not create:
-        raise FileNotFoundError(f"no master key: set KYCVAULT_MASTER_KEY or create {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(KEY_SIZE)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(base64.b64encode(key).decode() + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    return key, True
+
+def new_master_key() -> bytes:
+    return secrets.token_bytes(KEY_SIZE)
+
+
+def decode_master_key(value: str, source: str) -> bytes:
+    """A master key given as base64 (``source`` names where it came from, for errors)."""
+    return _decode_key(value, source)
+
+
+def read_master_key_file(path: Path) -> bytes:
+    """The key in ``path``, refused when other users may read or replace it: the file must
+    belong to this process's user (or root) and have no group or other permission bits."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise KeyFileRefused(f"cannot read the master key file {path}: {exc.strerror}") from None
+    with os.fdopen(fd, "r") as handle:
+        # Checked on the open file, so the file checked is the file read.
+        status = os.fstat(handle.fileno())
+        mode = stat.S_IMODE(status.st_mode)
+        if mode & 0o077:
+            raise KeyFileRefused(
+                f"the master key file {path} is open to group or others (mode {mode:04o}): "
+                f"run `chmod 600 {path}`"
+            )
+        if status.st_uid not in (os.geteuid(), 0):
+            raise KeyFileRefused(
+                f"the master key file {path} belongs to another user (uid {status.st_uid}): "
+                f"run `chown {os.geteuid()} {path}`"
+            )
+        text = handle.read()
+    return _decode_key(text.strip(), str(path))
+
+
+def write_master_key_file(path: Path, key: bytes) -> None:
+    """Store ``key`` in a new file (0600, never over an existing one), durably."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.b64encode(key).decode() + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    directory = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+def master_key_id(key: bytes) -> str:
+    """A public fingerprint of a master key: what ``tenant_keys.master_key_id`` records."""
+    return hmac.new(key, b"kycvault/key-id", hashlib.sha256).hexdigest()[:16]
 
 
 def _decode_key(text: str, source: str) -> bytes:

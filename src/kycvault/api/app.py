@@ -27,6 +27,7 @@ from kycvault.api.uploads import UploadLimits
 from kycvault.bootstrap import Container, build_container, prepare_schema, sweep_grace
 from kycvault.config import Settings
 from kycvault.logging import configure
+from kycvault.process import harden
 from kycvault.services import maintenance
 from kycvault.services.workers import Worker
 
@@ -95,5 +96,7 @@ def create_app(settings: Settings | None = None, container: Container | None = N
 
 
 def app_factory() -> FastAPI:
-    """Entry point for ``uvicorn --factory`` (settings from the environment)."""
+    """Entry point for ``uvicorn --factory`` (settings from the environment): an API process,
+    which will hold the master key."""
+    harden()
     return create_app()

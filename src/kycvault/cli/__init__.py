@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kycvault.cli import admin, client, fsck, server, transfer, worker
+from kycvault.cli import admin, client, fsck, keys, server, transfer, worker
 
 app = typer.Typer(
     name="kycvault",
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 app.command("serve")(server.serve)
 app.command("migrate")(server.migrate)
+app.command("init-key")(keys.init_key)
 app.command("worker")(worker.worker)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)

@@ -39,7 +39,7 @@ def tenant_create(
     async def work(container: Container) -> tenants.NewTenant:
         return await tenants.create_tenant(container.vault, name=name)
 
-    new = run_with_vault(work)
+    new = run_with_vault(work, creates_vault=True)
     data = credentials(new)
     if as_json:
         typer.echo(json.dumps(data))

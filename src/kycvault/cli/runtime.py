@@ -12,20 +12,30 @@ from kycvault.bootstrap import Container, StartupRefused, build_container, prepa
 from kycvault.config import Settings
 from kycvault.errors import KycVaultError
 from kycvault.logging import configure
+from kycvault.process import harden
 
 T = TypeVar("T")
 
 
-def run_with_vault(work: Callable[[Container], Awaitable[T]]) -> T:
+def run_with_vault(
+    work: Callable[[Container], Awaitable[T]],
+    *,
+    creates_vault: bool = False,
+    creates_key: bool = True,
+) -> T:
     """Build the container, bring the schema up to date, run ``work``, close everything.
-    Domain errors become a one-line message and exit code 1."""
+    Only commands that ``creates_vault`` may make a new vault (and, on the embedded
+    default, its master key unless not ``creates_key``); the others refuse where there is
+    none, so a command run in the wrong directory makes nothing. Domain errors and refusals
+    become a one-line message and exit code 1."""
+    harden()  # this process will hold the master key
     settings = Settings()
     configure("WARNING", settings.log_format)
 
     async def _main() -> T:
-        container = build_container(settings)
+        container = build_container(settings, create_vault=creates_vault, create_key=creates_key)
         try:
-            await prepare_schema(container, upgrade=settings.migrate_on_start)
+            await prepare_schema(container, upgrade=settings.migrate_on_start, create=creates_vault)
             return await work(container)
         finally:
             await container.close()

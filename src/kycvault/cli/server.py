@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from kycvault import __version__
-from kycvault.bootstrap import Container
+from kycvault.bootstrap import Container, safe_url
 from kycvault.cli.admin import credentials
 from kycvault.cli.runtime import run_with_vault
 from kycvault.config import Settings
@@ -29,7 +29,9 @@ async def _bootstrap(container: Container) -> dict[str, object] | None:
     new = await tenants.ensure_first_tenant(container.vault)
     if new is not None:
         created = credentials(new)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        # Never through a symlink planted in the data dir, and never readable by others.
+        path.unlink(missing_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w") as handle:
             json.dump(created, handle, indent=2)
         return created
@@ -51,17 +53,17 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
 ) -> None:
     """Start the API server (embedded default: SQLite + local disk under ./kycvault-data)."""
-    import uvicorn
+    from kycvault.handover import run_uvicorn
 
     if host:
         os.environ["KYCVAULT_HOST"] = host
     if port:
         os.environ["KYCVAULT_PORT"] = str(port)
     settings = Settings()
-    first = run_with_vault(_bootstrap)
+    first = run_with_vault(_bootstrap, creates_vault=True)
     url = settings.resolved_public_url
     typer.echo(f"kycvault {__version__} serving at {url}  (API docs: {url}/docs)")
-    typer.echo(f"  database: {_safe_url(settings.resolved_database_url)}")
+    typer.echo(f"  database: {safe_url(settings.resolved_database_url)}")
     typer.echo(f"  blobs:    {settings.resolved_storage_url}")
     if first:
         typer.echo(f"  tenant:   {first['name']} (domain_id {first['domain_id']})")
@@ -71,7 +73,7 @@ def serve(
         )
     # The schema is current now; the worker processes only check it.
     os.environ["KYCVAULT_MIGRATE_ON_START"] = "false"
-    uvicorn.run(
+    run_uvicorn(
         "kycvault.api.app:app_factory",
         factory=True,
         host=settings.host,
@@ -97,12 +99,5 @@ def migrate() -> None:
         return None
 
     os.environ["KYCVAULT_MIGRATE_ON_START"] = "true"
-    run_with_vault(work)
+    run_with_vault(work, creates_vault=True)
     typer.echo("schema is up to date")
-
-
-def _safe_url(url: str) -> str:
-    scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = "***@" + rest.split("@", 1)[1]
-    return scheme + sep + rest

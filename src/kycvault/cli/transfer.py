@@ -11,6 +11,7 @@ import typer
 
 from kycvault.bootstrap import Container
 from kycvault.cli.runtime import run_with_vault
+from kycvault.config import Settings
 
 if TYPE_CHECKING:
     from kycvault.services.context import Vault
@@ -20,24 +21,33 @@ Directory = Annotated[Path, typer.Argument(help="Export directory.")]
 Operation = Callable[..., Awaitable["TransferSummary"]]
 
 
-def _run(operation: Operation, directory: Path) -> str:
+def _run(operation: Operation, directory: Path, *, creates_vault: bool) -> tuple[str, str]:
+    """What was moved, and the public id of the master key in use."""
     from kycvault.adapters.db import migrate
     from kycvault.services import transfer
 
-    async def work(container: Container) -> str:
+    async def work(container: Container) -> tuple[str, str]:
         vault: Vault = container.vault
         started = vault.clock()
         done = await operation(vault, directory, revision=migrate.head_revision())
-        return transfer.describe(done, started, vault.clock())
+        key_id = container.master_key.id if container.master_key else "?"
+        return transfer.describe(done, started, vault.clock()), key_id
 
-    return run_with_vault(work)
+    # An import may make the target vault, but never a master key: the export can only be
+    # read under the key it was made with.
+    return run_with_vault(work, creates_vault=creates_vault, creates_key=False)
 
 
 def export(directory: Directory) -> None:
     """Write every row and blob of this vault (still encrypted) to a new directory."""
     from kycvault.services.transfer import export_vault
 
-    typer.echo(f"exported {_run(export_vault, directory)} to {directory}")
+    summary, key_id = _run(export_vault, directory, creates_vault=False)
+    typer.echo(f"exported {summary} to {directory}")
+    typer.echo(
+        f"The export holds no master key: it imports only under this vault's key (id {key_id}), "
+        "so back that key up too, apart from the export."
+    )
 
 
 def import_(directory: Directory) -> None:
@@ -45,4 +55,14 @@ def import_(directory: Directory) -> None:
     checked against the export's digests. Run with the source's master key."""
     from kycvault.services.transfer import import_vault
 
-    typer.echo(f"imported {_run(import_vault, directory)} from {directory}")
+    settings = Settings()
+    key_file = settings.resolved_master_key_file
+    if not settings.master_key and not key_file.exists():
+        typer.echo(
+            "error: import needs the master key the export was made under: give it in "
+            f"KYCVAULT_MASTER_KEY, or put the source's key file at {key_file.absolute()}",
+            err=True,
+        )
+        raise typer.Exit(1)
+    summary, _ = _run(import_vault, directory, creates_vault=True)
+    typer.echo(f"imported {summary} from {directory}")

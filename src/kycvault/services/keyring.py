@@ -16,7 +16,9 @@ class TenantKeyring:
     def __init__(self, store: Store, cipher: Cipher) -> None:
         self._store = store
         self._cipher = cipher
-        self._keys: dict[UUID, bytes] = {}
+        # Keyed by (tenant, key id): a key id alone would hand one tenant's key to a lookup
+        # made for another tenant once it is cached.
+        self._keys: dict[tuple[UUID, UUID], bytes] = {}
         self._current: dict[UUID, UUID] = {}
 
     async def create_for(self, uow: UnitOfWork, tenant_id: UUID, at: datetime) -> UUID:
@@ -36,25 +38,25 @@ class TenantKeyring:
         """The key new files of the tenant are encrypted under: (key id, key)."""
         key_id = self._current.get(tenant_id)
         if key_id is not None:
-            return key_id, self._keys[key_id]
+            return key_id, self._keys[tenant_id, key_id]
         async with self._store.read() as uow:
             record = await uow.tenants.current_key(tenant_id)
         if record is None:
             raise IntegrityFailure("the tenant has no encryption key", code="tenant_key_missing")
-        self._keys[record.id] = self._unwrap(record)
+        self._keys[tenant_id, record.id] = self._unwrap(record)
         self._current[tenant_id] = record.id
-        return record.id, self._keys[record.id]
+        return record.id, self._keys[tenant_id, record.id]
 
     async def get(self, tenant_id: UUID, key_id: UUID) -> bytes:
-        key = self._keys.get(key_id)
+        key = self._keys.get((tenant_id, key_id))
         if key is not None:
             return key
         async with self._store.read() as uow:
             record = await uow.tenants.get_key(tenant_id, key_id)
         if record is None:
             raise IntegrityFailure("a file's tenant key is missing", code="tenant_key_missing")
-        self._keys[key_id] = self._unwrap(record)
-        return self._keys[key_id]
+        self._keys[tenant_id, key_id] = self._unwrap(record)
+        return self._keys[tenant_id, key_id]
 
     def _unwrap(self, record: TenantKeyRecord) -> bytes:
         if record.master_key_id != self._cipher.master_key_id:

@@ -12,15 +12,19 @@ concurrently on up to ``pool_size`` connections; writes are serialised by the st
 SQLite connections get WAL, ``synchronous=FULL`` (an acknowledged upload survives power
 loss), ``foreign_keys`` and a busy timeout. Write transactions start with
 ``BEGIN IMMEDIATE``, so they never fail half-way with SQLITE_BUSY when they upgrade from
-reading to writing.
+reading to writing. The database file is created 0600 before SQLite opens it (SQLite gives
+its WAL and shared-memory files the database file's mode), and an existing one, with its
+WAL and SHM, is brought to 0600: its rows hold names and document numbers in plain text.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
@@ -313,8 +317,31 @@ class ThreadedDatabase:
         self._executor.shutdown(wait=False)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (None for other databases and in-memory ones)."""
+    if not url.startswith("sqlite"):
+        return None
+    database = sa.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _private_sqlite_files(path: Path) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+        except FileNotFoundError:
+            pass
+
+
 def create_database(url: str, *, sqlite_pool_size: int = 8) -> Database:
     if url.startswith("sqlite"):
+        path = sqlite_file(url)
+        if path is not None:
+            _private_sqlite_files(path)
         sync_url = url.replace("sqlite+aiosqlite:", "sqlite:")
         engine = sa.create_engine(
             sync_url,

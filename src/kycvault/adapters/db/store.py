@@ -394,6 +394,15 @@ class SqlStore:
                     problems.append(f"{setting} is {value}")
         return problems
 
+    async def master_key_ids(self) -> dict[str, int]:
+        """How many tenant keys each master key (by its public id) wraps."""
+        async with self.read() as uow:
+            result = await uow.connection.exec_driver_sql(
+                "SELECT master_key_id, count(*) FROM tenant_keys GROUP BY master_key_id"
+            )
+            rows: list[Any] = list(result.all())
+        return {str(key_id): int(count) for key_id, count in rows}
+
     async def dispose(self) -> None:
         await self.database.dispose()
 

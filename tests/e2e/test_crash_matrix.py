@@ -2,19 +2,24 @@
 file addition and a deletion (``kycvault.crashpoints``), on both backend pairs. After each
 restart the retry with the same Idempotency-Key yields exactly one write (replayed when the
 first attempt had committed), ``fsck`` is clean once the successor has swept what the dead
-process left, and every write acknowledged so far is intact byte for byte."""
+process left, and every write acknowledged so far is intact byte for byte. An import killed
+after publishing its blobs runs again to completion; one killed after committing its rows is
+complete (a second run is refused); either way the store is clean and every file reads back."""
 
 from __future__ import annotations
 
 import hashlib
+import signal
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx2
 import pytest
 
 from kycvault.services.sweep import Grace
+from tests.backends import Backend
 from tests.e2e.crash_support import (
     CRASH_ENV,
     Ledger,
@@ -143,3 +148,41 @@ def test_a_crash_at_each_step_leaves_one_write_and_a_clean_store(
 
     assert_fsck_clean(srv, GRACE)
     assert_intact(client, ledger)
+
+
+@pytest.mark.parametrize("point", ["import.blobs_published", "import.rows_committed"])
+def test_an_import_killed_mid_way_can_be_finished_and_leaves_a_clean_store(
+    tmp_path: Path, backend: str, point: str
+) -> None:
+    source = Server(tmp_path / "source").start()
+    tenant = source.create_tenant()
+    ledger = Ledger()
+    with source.client(tenant["api_key"]) as client:
+        for _ in range(3):
+            _acknowledged(Crashing(source, client, ledger), _new_upload())
+    source.stop()
+    export = tmp_path / "export"
+    assert source.cli("export", str(export)).returncode == 0
+
+    store = Backend.create(backend)
+    key = (source.data_dir / "master.key").read_text().strip()
+    target = Server(tmp_path / "target", env_extra={"KYCVAULT_MASTER_KEY": key}, backend=store)
+    try:
+        target.env_extra["KYCVAULT_CRASHPOINT"] = point
+        killed = target.cli("import", str(export), check=False)
+        assert killed.returncode == -signal.SIGKILL, killed.stderr
+        del target.env_extra["KYCVAULT_CRASHPOINT"]
+        again = target.cli("import", str(export), check=False)
+        if point == "import.blobs_published":
+            # Nothing was committed: the same import runs again over the blobs in place.
+            assert again.returncode == 0, again.stderr
+        else:
+            assert again.returncode == 1
+            assert "vault_not_empty" in again.stderr
+        target.start()
+        with target.client(tenant["api_key"]) as client:
+            assert_intact(client, ledger)
+        assert_fsck_clean(target, Grace(orphan_seconds=0, staging_seconds=3600))
+    finally:
+        target.stop()
+        store.drop()

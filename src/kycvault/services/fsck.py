@@ -4,7 +4,8 @@
   hashes to the SHA-256 recorded at upload;
 - no document's file count disagrees with its file rows, no tenant's document count with
   its documents (what a half-done change would leave);
-- no unreferenced blob is older than the orphan grace period, and no staging file is a
+- no unreferenced blob is older than the orphan grace period (a blob of a tenant the
+  database does not know is one an interrupted import left), and no staging file is a
   leftover (its writer gone, or older than the staging grace period).
 
 ``repair`` removes the leftovers (orphan blobs and staging files) and nothing else: a damaged
@@ -139,11 +140,15 @@ async def check(
     leftovers = await sweep.find(vault, grace)
     report.blobs_listed = leftovers.blobs_seen
     report.recent_orphans = leftovers.recent_orphans
-    if repair and (leftovers.orphans or leftovers.staging):
-        await sweep.remove(vault, leftovers)
-    for blob in leftovers.orphans:
-        detail = {"key": blob.key, "size": blob.size, "age_seconds": round(blob.age_seconds)}
-        report.findings.append(Finding("unreferenced_blob", detail, repaired=repair))
+    if repair and (leftovers.orphans or leftovers.staging or leftovers.unowned):
+        await sweep.remove(vault, leftovers, unowned=True)
+    for kind, blobs in (
+        ("unreferenced_blob", leftovers.orphans),
+        ("blob_of_unknown_tenant", leftovers.unowned),
+    ):
+        for blob in blobs:
+            detail = {"key": blob.key, "size": blob.size, "age_seconds": round(blob.age_seconds)}
+            report.findings.append(Finding(kind, detail, repaired=repair))
     for staged in leftovers.staging:
         detail = {
             "name": staged.name,

@@ -9,8 +9,10 @@ Two kinds, both ciphertext nobody can reach through the API:
   record them did not commit (a crash between publishing and committing), or a deletion
   committed and the process died before removing the blob. One is removed only when it is
   older than the orphan grace period (an upload between its publication and its commit is
-  never older than a few seconds), and only when its tenant exists (an import in progress
-  publishes blobs before it commits its tenants).
+  never older than a few seconds), and only when its tenant exists: an import publishes
+  blobs before it commits its tenants, so a blob of an unknown tenant may belong to an
+  import still running. Those are reported (``unowned``) and removed only by ``fsck
+  --repair``, on an operator's word (an import that died and will not be run again).
 
 Orphans matter beyond disk space: an erased document's blob must not outlive its rows.
 """
@@ -47,6 +49,8 @@ class Grace:
 class Leftovers:
     orphans: list[StoredBlob] = field(default_factory=list)
     staging: list[StagingFile] = field(default_factory=list)
+    # Past the grace period, but of a tenant the database does not know (see above).
+    unowned: list[StoredBlob] = field(default_factory=list)
     # Unreferenced blobs still within the grace period (an upload about to commit).
     recent_orphans: int = 0
     blobs_seen: int = 0
@@ -79,21 +83,24 @@ async def find(vault: Vault, grace: Grace, *, limit: int | None = None) -> Lefto
         async with vault.store.read() as uow:
             referenced = await uow.integrity.referenced([b.key for b in batch])
         for blob in batch:
-            if blob.key in referenced or _tenant_of(blob.key) not in tenants:
+            if blob.key in referenced:
                 continue
-            if blob.age_seconds > grace.orphan_seconds:
+            if blob.age_seconds <= grace.orphan_seconds:
+                found.recent_orphans += 1
+            elif _tenant_of(blob.key) in tenants:
                 found.orphans.append(blob)
             else:
-                found.recent_orphans += 1
+                found.unowned.append(blob)
     if limit is not None:
         del found.orphans[limit:]
     return found
 
 
-async def remove(vault: Vault, found: Leftovers) -> int:
-    """Remove what ``find`` found; how many went. Each orphan is checked again just before it
-    goes, so a row committed meanwhile keeps its blob."""
-    keys = [b.key for b in found.orphans]
+async def remove(vault: Vault, found: Leftovers, *, unowned: bool = False) -> int:
+    """Remove what ``find`` found (with ``unowned``, blobs of unknown tenants too); how many
+    went. Each blob is checked again just before it goes, so a row committed meanwhile keeps
+    its blob."""
+    keys = [b.key for b in found.orphans + (found.unowned if unowned else [])]
     removed = 0
     for start in range(0, len(keys), _BATCH):
         chunk = keys[start : start + _BATCH]

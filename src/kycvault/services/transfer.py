@@ -27,7 +27,7 @@ from typing import Any
 
 from kycvault import crashpoints
 from kycvault.errors import Conflict, IntegrityFailure, InvalidInput
-from kycvault.ports import BlobStore
+from kycvault.ports import BlobExists, BlobStore
 from kycvault.services.context import Vault
 
 FORMAT = "kycvault-export"
@@ -66,7 +66,9 @@ def _copy_out(blobs: BlobStore, key: str, target: Path) -> tuple[int, str]:
     return reader.size, digest.hexdigest()
 
 
-def _copy_in(blobs: BlobStore, key: str, source: Path, size: int, sha256: str) -> None:
+def _copy_in(blobs: BlobStore, key: str, source: Path, size: int, sha256: str) -> bool:
+    """Publish one exported blob, checked against its digest; False when the very same blob
+    is in place already (an import that was interrupted is simply run again)."""
     writer = blobs.create(key)
     digest = hashlib.sha256()
     try:
@@ -78,9 +80,26 @@ def _copy_in(blobs: BlobStore, key: str, source: Path, size: int, sha256: str) -
         if written != size or digest.hexdigest() != sha256:
             raise IntegrityFailure(f"blob {key} in the export does not match its digest")
         writer.publish()
+    except BlobExists:
+        writer.discard()
+        if _stored_digest(blobs, key) != (size, sha256):
+            raise IntegrityFailure(f"another blob is stored under {key}") from None
+        return False
     except BaseException:
         writer.discard()
         raise
+    return True
+
+
+def _stored_digest(blobs: BlobStore, key: str) -> tuple[int, str]:
+    reader = blobs.open(key)
+    try:
+        digest = hashlib.sha256()
+        for offset in range(0, reader.size, _PIECE):
+            digest.update(reader.read(offset, _PIECE))
+        return reader.size, digest.hexdigest()
+    finally:
+        reader.close()
 
 
 def _prepare(directory: Path) -> None:
@@ -153,8 +172,8 @@ def _import_blobs(
             listing.update(line)
             entry = json.loads(line)
             key, size = str(entry["key"]), int(entry["size"])
-            _copy_in(blobs, key, _blob_file(directory, key), size, str(entry["sha256"]))
-            published.append(key)
+            if _copy_in(blobs, key, _blob_file(directory, key), size, str(entry["sha256"])):
+                published.append(key)
             total += size
     if listing.hexdigest() != expected["sha256"]:
         raise IntegrityFailure("blobs.jsonl does not match the manifest")

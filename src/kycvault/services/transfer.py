@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from kycvault import crashpoints
-from kycvault.errors import Conflict, IntegrityFailure, InvalidInput
+from kycvault.errors import CommitUncertain, Conflict, IntegrityFailure, InvalidInput
 from kycvault.ports import BlobExists, BlobStore
 from kycvault.services.context import Vault
 
@@ -193,6 +193,8 @@ async def import_vault(vault: Vault, directory: Path, *, revision: str | None) -
         crashpoints.reached("import.blobs_published")
         await vault.store.import_rows(directory / "rows", manifest["tables"])
         crashpoints.reached("import.rows_committed")
+    except CommitUncertain:
+        raise  # the rows may be committed: their blobs stay (fsck finds them if not)
     except ValueError as exc:  # a row file that does not match the manifest
         await _unpublish(vault, published)
         raise IntegrityFailure(str(exc)) from None

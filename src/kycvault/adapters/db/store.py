@@ -51,7 +51,7 @@ from kycvault.adapters.db.repositories import (
     SqlSubjects,
     SqlTenants,
 )
-from kycvault.errors import CommitUncertain, Conflict, Unavailable
+from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
 from kycvault.services.unit_of_work import (
     ApiKeyRepository,
     AuditRepository,
@@ -369,15 +369,25 @@ class SqlStore:
     async def import_rows(self, directory: Path, summary: dict[str, dict[str, Any]]) -> None:
         """Every exported row, in one transaction, into this empty vault."""
 
+        loaded = False
+
         def work(conn: sa.Connection) -> None:
+            nonlocal loaded
             if not transfer.is_empty(conn):
                 raise Conflict("the target vault is not empty", code="vault_not_empty")
             transfer.load(conn, directory, summary)
+            loaded = True
 
         try:
             await self.database.run_sync(work)
         except IntegrityError:
             raise Conflict("the export's rows conflict with each other", code="conflict") from None
+        except Exception as exc:
+            if loaded and not isinstance(exc, KycVaultError):
+                # The rows were in and the COMMIT failed: they may be stored.
+                log.error("commit_outcome_unknown", error=type(exc).__name__)
+                raise _uncertain() from None
+            raise
 
     def exported_blob_keys(self, directory: Path) -> Iterator[str]:
         return transfer.blob_keys(directory)

@@ -3,7 +3,7 @@ adapter implements which port."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -14,6 +14,7 @@ from kycvault.adapters.blobstore_local import LocalBlobStore
 from kycvault.adapters.crypto import AesGcmCipher, load_master_key
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.store import SqlStore, create_database
+from kycvault.adapters.reading import sandbox
 from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
@@ -38,6 +39,8 @@ class Container:
     settings: Settings
     store: SqlStore
     vault: Vault
+    # What confines the process that reads files (logged at start; see adapters/reading).
+    reader_sandbox: dict[str, object] = field(default_factory=dict)
 
     async def close(self) -> None:
         await self.store.dispose()
@@ -53,6 +56,41 @@ def build_blob_store(url: str, scratch: Path) -> BlobStore:
 
         return S3BlobStore(url, spool=scratch / "spool")
     raise ValueError(f"unsupported storage URL scheme {parsed.scheme!r} (use file:// or s3://)")
+
+
+def private_paths(settings: Settings) -> list[Path]:
+    """What the reading process must never reach: the data directory, the key file, a SQLite
+    database or blob directory kept elsewhere, and the ``.env`` file settings may come from."""
+    paths = [settings.data_dir, settings.resolved_master_key_file, Path(".env")]
+    storage = urlparse(settings.resolved_storage_url)
+    if storage.scheme == "file":
+        paths.append(Path(storage.path))
+    database = settings.resolved_database_url
+    if settings.is_sqlite and ":///" in database:
+        file = Path(database.split(":///", 1)[1].split("?", 1)[0])
+        paths += [file, file.with_name(file.name + "-wal"), file.with_name(file.name + "-shm")]
+    return [path.resolve() for path in paths]
+
+
+def build_reader(settings: Settings) -> SubprocessReader:
+    try:
+        confinement = sandbox.plan(
+            user=settings.reader_user,
+            private=private_paths(settings),
+            tesseract_binary=settings.tesseract_binary,
+        )
+    except sandbox.SandboxError as exc:
+        raise StartupRefused(str(exc)) from None
+    if confinement.notes:
+        log.warning("reader_sandbox", **sandbox.describe(confinement))
+    else:
+        log.info("reader_sandbox", **sandbox.describe(confinement))
+    return SubprocessReader(
+        timeout=settings.reader_timeout_seconds,
+        memory_bytes=settings.reader_memory_mib * 1024 * 1024,
+        tesseract_binary=settings.tesseract_binary,
+        confinement=confinement,
+    )
 
 
 def build_container(settings: Settings) -> Container:
@@ -73,6 +111,7 @@ def build_container(settings: Settings) -> Container:
     store = SqlStore(
         create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
     )
+    reader = build_reader(settings)
     vault = Vault(
         store=store,
         blobs=build_blob_store(settings.resolved_storage_url, settings.data_dir),
@@ -89,11 +128,7 @@ def build_container(settings: Settings) -> Container:
             signed_request_window=timedelta(seconds=settings.sila_replay_window_seconds),
             max_read_size=settings.max_read_size,
         ),
-        reader=SubprocessReader(
-            timeout=settings.reader_timeout_seconds,
-            memory_bytes=settings.reader_memory_mib * 1024 * 1024,
-            tesseract_binary=settings.tesseract_binary,
-        ),
+        reader=reader,
         signatures=Secp256k1Verifier(),
         jobs=JobSettings(
             lease=timedelta(seconds=settings.job_lease_seconds),
@@ -101,7 +136,12 @@ def build_container(settings: Settings) -> Container:
             idle_poll_seconds=settings.worker_poll_seconds,
         ),
     )
-    return Container(settings=settings, store=store, vault=vault)
+    return Container(
+        settings=settings,
+        store=store,
+        vault=vault,
+        reader_sandbox=sandbox.describe(reader.confinement),
+    )
 
 
 async def prepare_schema(container: Container, *, upgrade: bool) -> None:

@@ -251,3 +251,5 @@ def test_as_root_the_default_reader_user_is_nobody_and_another_can_be_named(
     named = build_reader(Settings(data_dir=tmp_path, reader_user="daemon")).confinement
     assert (named.user, named.uid) == ("daemon", 1)
     assert build_reader(Settings(data_dir=tmp_path, reader_user="root")).confinement.uid is None
+    bare = build_reader(Settings(data_dir=tmp_path, reader_user="54321")).confinement
+    assert (bare.uid, bare.gid) == (54321, 54321)

@@ -187,22 +187,28 @@ def spawn(
 def _resolve_user(requested: str | None) -> tuple[str | None, int | None, int | None]:
     """(name, uid, gid) to drop to, or Nones to stay the server's user."""
     euid = os.geteuid()
-    if requested is None:
+    if not requested:
         if euid != 0:
             return None, None, None  # an unprivileged server cannot change user anyway
         requested = "nobody"
     try:
         entry = pwd.getpwuid(int(requested)) if requested.isdigit() else pwd.getpwnam(requested)
-    except (KeyError, ValueError):
-        raise SandboxError(f"KYCVAULT_READER_USER: no user {requested!r} on this system") from None
-    if entry.pw_uid == euid:
+        name, uid, gid = entry.pw_name, entry.pw_uid, entry.pw_gid
+    except KeyError:
+        if not requested.isdigit():
+            raise SandboxError(
+                f"KYCVAULT_READER_USER: no user {requested!r} on this system"
+            ) from None
+        # A bare uid, as containers use: its own number as its group.
+        name, uid, gid = requested, int(requested), int(requested)
+    if uid == euid:
         return None, None, None
     if euid != 0:
         raise SandboxError(
             f"KYCVAULT_READER_USER={requested} needs the server to run as root "
             "(an unprivileged server reads files as itself: leave it unset)"
         )
-    return entry.pw_name, entry.pw_uid, entry.pw_gid
+    return name, uid, gid
 
 
 def _python_trees() -> list[str]:

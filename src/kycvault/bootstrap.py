@@ -95,6 +95,7 @@ def build_reader(settings: Settings) -> SubprocessReader:
 
 def build_container(settings: Settings) -> Container:
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    reader = build_reader(settings)  # first: a reader user that cannot be had stops start-up
     key_file = settings.resolved_master_key_file
     secret = settings.master_key.get_secret_value() if settings.master_key else None
     master_key, created = load_master_key(
@@ -111,7 +112,6 @@ def build_container(settings: Settings) -> Container:
     store = SqlStore(
         create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
     )
-    reader = build_reader(settings)
     vault = Vault(
         store=store,
         blobs=build_blob_store(settings.resolved_storage_url, settings.data_dir),

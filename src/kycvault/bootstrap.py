@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlparse
@@ -27,6 +27,7 @@ from kycvault.adapters.crypto import (
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.database import sqlite_file
 from kycvault.adapters.db.store import SqlStore, create_database
+from kycvault.adapters.reading import sandbox
 from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
@@ -70,6 +71,8 @@ class Container:
     store: SqlStore
     vault: Vault
     master_key: MasterKey | None = None
+    # What confines the process that reads files (logged at start; see adapters/reading).
+    reader_sandbox: dict[str, object] = field(default_factory=dict)
 
     async def close(self) -> None:
         await self.store.dispose()
@@ -91,6 +94,41 @@ def sweep_grace(settings: Settings) -> Grace:
     return Grace(
         orphan_seconds=settings.orphan_grace_seconds,
         staging_seconds=settings.staging_grace_seconds,
+    )
+
+
+def private_paths(settings: Settings) -> list[Path]:
+    """What the reading process must never reach: the data directory, the key file, a SQLite
+    database or blob directory kept elsewhere, and the ``.env`` file settings may come from."""
+    paths = [settings.data_dir, settings.resolved_master_key_file, Path(".env")]
+    storage = urlparse(settings.resolved_storage_url)
+    if storage.scheme == "file":
+        paths.append(Path(storage.path))
+    database = settings.resolved_database_url
+    if settings.is_sqlite and ":///" in database:
+        file = Path(database.split(":///", 1)[1].split("?", 1)[0])
+        paths += [file, file.with_name(file.name + "-wal"), file.with_name(file.name + "-shm")]
+    return [path.resolve() for path in paths]
+
+
+def build_reader(settings: Settings) -> SubprocessReader:
+    try:
+        confinement = sandbox.plan(
+            user=settings.reader_user,
+            private=private_paths(settings),
+            tesseract_binary=settings.tesseract_binary,
+        )
+    except sandbox.SandboxError as exc:
+        raise StartupRefused(str(exc)) from None
+    if confinement.notes:
+        log.warning("reader_sandbox", **sandbox.describe(confinement))
+    else:
+        log.info("reader_sandbox", **sandbox.describe(confinement))
+    return SubprocessReader(
+        timeout=settings.reader_timeout_seconds,
+        memory_bytes=settings.reader_memory_mib * 1024 * 1024,
+        tesseract_binary=settings.tesseract_binary,
+        confinement=confinement,
     )
 
 
@@ -180,6 +218,7 @@ def build_container(
             "the vault's directory or set KYCVAULT_DATA_DIR; only serve, migrate, tenant "
             "create and import make a new vault"
         )
+    reader = build_reader(settings)  # first: a reader user that cannot be had stops start-up
     master = resolve_master_key(settings, may_create=create_vault and create_key)
     _private_data_dir(settings.data_dir)
     cipher = AesGcmCipher(master.key)
@@ -204,11 +243,7 @@ def build_container(
             auth_failure_limit=settings.auth_failure_limit,
             auth_failure_window=timedelta(seconds=settings.auth_failure_window_seconds),
         ),
-        reader=SubprocessReader(
-            timeout=settings.reader_timeout_seconds,
-            memory_bytes=settings.reader_memory_mib * 1024 * 1024,
-            tesseract_binary=settings.tesseract_binary,
-        ),
+        reader=reader,
         signatures=Secp256k1Verifier(),
         scanner=build_scanner(settings),
         jobs=JobSettings(
@@ -221,7 +256,13 @@ def build_container(
             scrub_bytes_per_second=settings.scrub_bytes_per_second,
         ),
     )
-    return Container(settings=settings, store=store, vault=vault, master_key=master)
+    return Container(
+        settings=settings,
+        store=store,
+        vault=vault,
+        master_key=master,
+        reader_sandbox=sandbox.describe(reader.confinement),
+    )
 
 
 async def prepare_schema(container: Container, *, upgrade: bool, create: bool = True) -> None:

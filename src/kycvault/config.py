@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     reader_memory_mib: int = Field(default=1536, ge=256)
     max_read_size: int = Field(default=64 * MiB, ge=1)
     tesseract_binary: str = "tesseract"
+    # The user the reading process drops to (name or uid). Default: ``nobody`` when the
+    # server runs as root; an unprivileged server's reader stays its own user (it cannot
+    # change user) and is held by Landlock and seccomp alone.
+    reader_user: str | None = None
 
     # For crash tests only: named steps at which the process kills itself (crashpoints.py).
     crashpoint: str = ""

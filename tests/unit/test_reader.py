@@ -9,6 +9,7 @@ import io
 import random
 import shutil
 import struct
+import tempfile
 import threading
 import zlib
 from collections.abc import Iterator
@@ -426,12 +427,34 @@ def test_without_tesseract_ocr_is_skipped_and_said_to_be_missing() -> None:
     assert text.pages[0].text.strip() == "Statement of account"
 
 
-def test_the_configured_tesseract_is_the_one_run(tmp_path: Path) -> None:
+@pytest.fixture
+def shared_dir() -> Iterator[Path]:
+    """A directory the reader's user may enter (pytest's own are root's alone)."""
+    path = Path(tempfile.mkdtemp(prefix="kv-reader-"))
+    path.chmod(0o755)
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def test_the_configured_tesseract_is_the_one_run(shared_dir: Path) -> None:
     # A tesseract that exists but fails: the read says so instead of using the one on PATH.
-    fake = tmp_path / "tesseract"
+    fake = shared_dir / "tesseract"
     fake.write_text("#!/bin/sh\necho 'no language data' >&2\nexit 3\n")
     fake.chmod(0o755)
     reader = SubprocessReader(timeout=60, tesseract_binary=str(fake))
     assert reader.ocr_problem() is None
     reason = refusal(document_image(passport(), dpi=100), "image/png", reader)
     assert reason == "tesseract failed: no language data"
+
+
+def test_a_tesseract_the_reader_s_user_cannot_run_is_said_so(tmp_path: Path) -> None:
+    fake = tmp_path / "tesseract"  # in a directory only the worker's user may enter
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o700)
+    reader = SubprocessReader(timeout=60, tesseract_binary=str(fake))
+    if reader.confinement.uid is None:
+        pytest.skip("the reader runs as the worker's own user here")
+    reason = refusal(document_image(passport(), dpi=100), "image/png", reader)
+    assert reason == "tesseract cannot be run by the reading process's user"

@@ -35,6 +35,8 @@ def worker(
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
         typer.echo(f"kycvault worker: {concurrency} at once, {workers[0].name.rsplit(':', 1)[0]}")
+        sandbox = "; ".join(f"{k} {v}" for k, v in container.reader_sandbox.items() if v)
+        typer.echo(f"  reader sandbox: {sandbox}")
         await asyncio.gather(*(w.run(stop) for w in workers))
 
     run_with_vault(work)

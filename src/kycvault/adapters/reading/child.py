@@ -1,11 +1,15 @@
-"""The reading process: ``python -m kycvault.adapters.reading.child``.
+"""The reading process: ``python -m kycvault.adapters.reading.child CONFINEMENT``, started by
+``sandbox.spawn``.
 
 Input on stdin: a 4-byte big-endian length, that many bytes of JSON (content type, whether to
 OCR, today's date, limits), then the file's plaintext. Output on stdout: one JSON object,
 ``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}``, whatever went wrong.
 The process first caps its own address space and CPU time (inherited by Tesseract), so a
-decoder caught in a bomb or a loop dies here instead of in the worker. Its decoders' warnings
-are silenced: the worker does not read stderr, and a damaged file can make them endless.
+decoder caught in a bomb or a loop dies here instead of in the worker. It then loads the
+decoders the file's type needs and confines itself (``sandbox.confine``: no core dumps, Landlock,
+another user, seccomp) before any decoder sees the file; a confinement that cannot be applied
+ends the read. Its decoders' warnings are silenced: the worker does not read stderr, and a
+damaged file can make them endless.
 """
 
 from __future__ import annotations
@@ -18,21 +22,33 @@ import warnings
 from datetime import date
 from typing import Any
 
+from kycvault.adapters.reading import sandbox
+
 _OUT_OF_MEMORY = "reading the file needed more memory than allowed"
 
 
 def _limit(memory_bytes: int, cpu_seconds: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _read(header: dict[str, Any], content: bytes) -> dict[str, Any]:
+def _read(
+    header: dict[str, Any], content: bytes, confinement: sandbox.Confinement
+) -> dict[str, Any]:
     try:
         from kycvault.adapters.reading import extract, tesseract
+
+        # Every decoder this type needs is loaded while the Python installation is in reach.
+        extract.prepare(str(header["content_type"]), ocr=bool(header["ocr"]))
     except (MemoryError, ImportError, OSError):
         # Loading the decoders' shared libraries is the first thing a low limit stops.
         return {"ok": False, "reason": "the reader could not start within its memory limit"}
+    try:
+        sandbox.confine(confinement)
+    except MemoryError:
+        return {"ok": False, "reason": "the reader could not start within its memory limit"}
+    except (sandbox.SandboxError, OSError) as exc:
+        return {"ok": False, "reason": f"the reader could not be confined ({exc})"}
     try:
         found = extract.read(
             content,
@@ -57,6 +73,8 @@ def _read(header: dict[str, Any], content: bytes) -> dict[str, Any]:
 
 
 def main() -> int:
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    confinement = sandbox.Confinement.from_argv(sys.argv)
     warnings.simplefilter("ignore")
     logging.disable(logging.CRITICAL)
     stream = sys.stdin.buffer
@@ -65,7 +83,7 @@ def main() -> int:
     content = stream.read()  # the worker bounds its size; the limit counts it from here
     _limit(int(header["memory_bytes"]), int(header["cpu_seconds"]))
     try:
-        out = _read(header, content)
+        out = _read(header, content, confinement)
         text = json.dumps(out)
     except MemoryError:
         text = json.dumps({"ok": False, "reason": _OUT_OF_MEMORY})

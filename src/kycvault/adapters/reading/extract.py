@@ -7,7 +7,9 @@ time limits: decoders of untrusted images and PDFs are where loops and bombs are
 
 from __future__ import annotations
 
+import codecs
 import contextlib
+import importlib
 import io
 import re
 import warnings
@@ -45,6 +47,11 @@ _IMAGE_TYPES = {
 # EPS, McIdas and the like, have had bombs and loops of their own). MPO is how Pillow names
 # the JPEG files phones write with a second, smaller picture inside.
 _IMAGE_FORMATS = ("JPEG", "MPO", "PNG", "BMP", "TIFF", "WEBP", "HEIF")
+# What reading a PDF imports, some of it only on first use (``prepare`` loads it up front).
+_PDF_MODULES = ("pypdf", "pypdf.errors", "pypdf.filters", "pypdf._codecs._codecs")
+_PDF_RENDER_MODULES = ("pypdfium2",)
+# Text encodings PDF strings and metadata come in.
+_CODECS = ("utf-16-be", "utf-16-le", "utf-16", "latin-1", "cp1252", "ascii")
 
 
 class Unreadable(Exception):
@@ -57,7 +64,7 @@ def _png(image: Image.Image) -> bytes:
     return buffer.getvalue()
 
 
-def _open_image(content: bytes) -> Image.Image:
+def _image_plugins() -> None:
     try:
         import pi_heif
 
@@ -65,6 +72,25 @@ def _open_image(content: bytes) -> Image.Image:
     except ImportError:  # HEIC is then reported unreadable, everything else works
         pass
     Image.init()  # registers every plugin Pillow has; only the allowed ones are offered
+
+
+def prepare(content_type: str, *, ocr: bool) -> None:
+    """Load every decoder ``read`` will use on this type. The reading process calls it before
+    it confines itself: once it runs as another user, the Python installation may be out of
+    its reach, so nothing may be left to import on demand."""
+    for name in _CODECS:
+        codecs.lookup(name)
+    if content_type in _IMAGE_TYPES:
+        _image_plugins()
+    elif content_type == "application/pdf":
+        for module in _PDF_MODULES + (_PDF_RENDER_MODULES if ocr else ()):
+            importlib.import_module(module)
+        if ocr:
+            Image.preinit()  # rendered pages only go through Pillow's core formats
+
+
+def _open_image(content: bytes) -> Image.Image:
+    _image_plugins()
     formats = [name for name in _IMAGE_FORMATS if name in Image.OPEN]
     with _decoding(identified=_signed_as_one_of(content, formats)):
         image = Image.open(io.BytesIO(content), formats=formats)

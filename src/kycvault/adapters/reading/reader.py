@@ -5,6 +5,10 @@ memory and CPU time, and the worker kills its whole process group (Tesseract inc
 the wall-clock limit passes, and once more after every read, so nothing it started outlives
 it. Plaintext travels over a pipe only. The child's stderr is not read: its decoders can be
 made to write without end, and every outcome it knows of comes back in its JSON answer.
+
+The child is confined (``sandbox.py``): an allow-listed environment without keys or
+credentials, no other descriptor than its pipes, no core dumps, another user when the server
+runs as root, Landlock and seccomp where the kernel has them.
 """
 
 from __future__ import annotations
@@ -14,13 +18,12 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from kycvault.adapters.reading import tesseract
+from kycvault.adapters.reading import sandbox, tesseract
 from kycvault.domain.mrz_correction import Cell
 from kycvault.ports import FileReading, PageReading, ReadingFailed
 
@@ -38,10 +41,12 @@ class SubprocessReader:
         timeout: float = 60.0,
         memory_bytes: int = 1536 * 1024 * 1024,
         tesseract_binary: str = "tesseract",
+        confinement: sandbox.Confinement | None = None,
     ) -> None:
         self.timeout = timeout
         self.memory_bytes = memory_bytes
         self.tesseract_binary = tesseract_binary
+        self.confinement = confinement or sandbox.plan(tesseract_binary=tesseract_binary)
 
     def ocr_problem(self) -> str | None:
         if tesseract.available(self.tesseract_binary):
@@ -63,14 +68,8 @@ class SubprocessReader:
                 "tesseract_binary": self.tesseract_binary,
             }
         ).encode()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kycvault.adapters.reading.child"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,  # its own group: Tesseract dies with it
-            env={**os.environ, "OMP_THREAD_LIMIT": "1"},
-        )
+        # Its own process group: Tesseract dies with it.
+        process = sandbox.spawn("kycvault.adapters.reading.child", self.confinement)
         expired = threading.Event()
 
         def expire() -> None:

@@ -1,6 +1,7 @@
 """Tesseract, called as a program: the image goes in on stdin and the result comes out on
 stdout, so no plaintext is ever written to a file. Each call has a wall-clock limit and one
-OpenMP thread (the worker runs several documents side by side on few cores)."""
+OpenMP thread (the worker runs several documents side by side on few cores). Its environment
+is the reader's allow-list, never the caller's whole one; it inherits the reader's confinement."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+
+from kycvault.adapters.reading.sandbox import child_environment
 
 MRZ_WHITELIST = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
 
@@ -53,17 +56,31 @@ def available(binary: str = "tesseract") -> bool:
     return shutil.which(binary) is not None
 
 
+def _out_of_reach(binary: str) -> bool:
+    """A configured path that exists but that this user may not run (or even look at)."""
+    try:
+        os.stat(binary)
+    except PermissionError:
+        return True
+    except OSError:
+        return False
+    return os.sep in binary
+
+
 def _run(png: bytes, args: list[str], *, binary: str, timeout: float) -> str:
     if not available(binary):
+        if _out_of_reach(binary):
+            # The worker found it; the reader's own user (see sandbox.py) may not run it.
+            raise TesseractError("tesseract cannot be run by the reading process's user")
         raise TesseractError("tesseract is not installed (Debian package tesseract-ocr)")
-    env = {**os.environ, "OMP_THREAD_LIMIT": "1"}
     try:
         done = subprocess.run(
             [binary, "stdin", "stdout", *args],
             input=png,
             capture_output=True,
             timeout=timeout,
-            env=env,
+            env=child_environment(os.environ),
+            close_fds=True,
             check=False,
         )
     except subprocess.TimeoutExpired:

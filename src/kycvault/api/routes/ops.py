@@ -8,11 +8,12 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from kycvault.api.deps import VaultDep
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import Health
 from kycvault.errors import Unavailable
 from kycvault.ports import BlobStoreError
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=CheckedRoute)
 
 
 @router.get("/healthz", response_model=Health)

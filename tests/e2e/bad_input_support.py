@@ -118,9 +118,10 @@ def assert_envelope(dialect: str, response: httpx2.Response, status: int, code: 
         # v1 answers with KYC Genie's documented bodies, which have no room for our code.
         if status == 404:
             assert body == {"detail": "Not found."}
+        elif code == "nul_character":
+            assert list(body.values()) == [["contains a NUL character"]], body
         else:
-            assert isinstance(body, dict)
-            assert body
+            raise AssertionError(f"no check of {code} in KYC Genie v1's body")
     elif dialect == CYNOPSIS:
         assert (body["status"], body["code"]) == (status, code), body
         assert body["path"] == response.request.url.path

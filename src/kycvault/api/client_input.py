@@ -50,7 +50,11 @@ def refused(field: str, code: str, message: str, top_code: str | None = None) ->
 def check_text(value: str, field: str) -> None:
     """Refuse a NUL character in any text input (query parameter, form field, JSON string)."""
     if NUL in value:
-        raise refused(field, "nul_character", "contains a NUL character")
+        raise _nul(field)
+
+
+def _nul(field: str) -> InvalidInput:
+    return refused(field, "nul_character", "contains a NUL character")
 
 
 def load_json(raw: bytes | str, *, field: str = BODY, syntax_code: str = "validation_error") -> Any:
@@ -98,26 +102,32 @@ def _bad_number(field: str) -> InvalidInput:
 
 
 def _check(value: Any, field: str) -> None:
-    """One iterative walk: depth, numbers and NULs."""
-    stack: list[tuple[Any, int]] = [(value, 0)]
+    """One iterative walk over what ``from_json`` built (exact ``dict``, ``list``, ``str``,
+    ``int``, ``float``, ``bool`` and ``None``): depth, numbers and NULs. Scalars are checked
+    where they sit, so a 1 MiB array costs one pass and no allocation per item."""
+    # The document sits in a list of its own (not a level) so that a lone scalar is checked too.
+    stack: list[tuple[Any, int]] = [([value], -1)]
     while stack:
-        item, depth = stack.pop()
-        if isinstance(item, str):
-            check_text(item, field)
-        elif isinstance(item, bool) or item is None:
-            continue
-        elif isinstance(item, float):
-            if not math.isfinite(item):
-                raise _bad_number(field)
-        elif isinstance(item, int):
-            if not INT_MIN <= item <= INT_MAX:
-                raise _bad_number(field)
-        elif isinstance(item, list | dict):
-            if depth >= MAX_DEPTH:
-                raise _too_deep(field)
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    check_text(key, field)
-                    stack.append((child, depth + 1))
-            else:
-                stack.extend((child, depth + 1) for child in item)
+        container, depth = stack.pop()
+        if depth >= MAX_DEPTH:
+            raise _too_deep(field)
+        if type(container) is dict:
+            for key in container:
+                if NUL in key:
+                    raise _nul(field)
+            children = container.values()
+        else:
+            children = container
+        for child in children:
+            kind = type(child)
+            if kind is str:
+                if NUL in child:
+                    raise _nul(field)
+            elif kind is int:
+                if not INT_MIN <= child <= INT_MAX:
+                    raise _bad_number(field)
+            elif kind is float:
+                if not math.isfinite(child):
+                    raise _bad_number(field)
+            elif kind is list or kind is dict:
+                stack.append((child, depth + 1))

@@ -1,7 +1,8 @@
-"""A NUL character in any text a client sends, query parameter, path parameter or form
-field, on every dialect, is a 400 ``nul_character`` in the route's envelope that stores
-nothing (``search=%00`` used to list every document of the tenant; on PostgreSQL a NUL
-cannot be stored or compared at all). NUL in JSON strings: test_bad_json.py."""
+"""A NUL character in any text a client sends, query parameter or form field, on every
+dialect, is a 400 ``nul_character`` in the route's envelope that stores nothing
+(``search=%00`` used to list every document of the tenant; on PostgreSQL a NUL cannot be
+stored or compared at all). A path holding one names nothing: 404, as any unknown id. NUL in
+JSON strings: test_bad_json.py."""
 
 from __future__ import annotations
 
@@ -127,7 +128,7 @@ FORM = [
     Case("sila-data", SILA, "POST", "/compat/sila/0.2/documents",
          parts=(("data", b'{"header": {"app_handle": "\x00"}}', None), _file())),
 ]  # fmt: skip
-CASES = QUERY + PATH + FORM
+CASES = QUERY + FORM
 
 
 def _send(client: httpx2.Client, world: World, case: Case) -> httpx2.Response:
@@ -155,5 +156,20 @@ def test_nul_in_text_input_is_refused(
     log = LogMark(world.server)
     response = _send(clients[case.dialect], world, case)
     assert_envelope(case.dialect, response, 400, "nul_character")
+    assert_nothing_stored(world, clients[NATIVE], before)
+    log.assert_clean()
+
+
+@pytest.mark.parametrize("case", PATH, ids=[c.name for c in PATH])
+def test_nul_in_a_path_names_nothing(
+    world: World, clients: dict[str, httpx2.Client], case: Case
+) -> None:
+    before = stored(world, clients[NATIVE])
+    log = LogMark(world.server)
+    response = _send(clients[case.dialect], world, case)
+    assert response.status_code == 404, response.text
+    code = response.json().get("details", response.json())["code"]
+    assert code.endswith("not_found")
+    assert_envelope(case.dialect, response, 404, code)
     assert_nothing_stored(world, clients[NATIVE], before)
     log.assert_clean()

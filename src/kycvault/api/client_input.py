@@ -2,9 +2,9 @@
 form fields (the native ``metadata``, Cynopsis' ``document``, Sila's ``data``) and, through
 ``CheckedRoute``, the bodies FastAPI parses for its body parameters.
 
-No text input (query or path parameter, form field, JSON string or key) may hold a NUL
-character (``nul_character``): no stored value can carry one, PostgreSQL refuses them, and
-a search for one matched everything.
+No text input (query parameter, form field, JSON string or key) may hold a NUL character
+(``nul_character``): no stored value can carry one, PostgreSQL refuses them, and a search
+for one matched everything. (A path holding one names nothing: the route's 404.)
 
 Parsing is pydantic-core's (Rust, no Python recursion, its own hard stop at 200 levels),
 then one walk over the result that enforces what a document may hold:

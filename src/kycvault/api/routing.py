@@ -1,7 +1,9 @@
 """``CheckedRoute``: the route class of every router, checking what FastAPI reads for a route
 before the route sees it.
 
-- Query parameters and path parameters: a NUL character is a 400 (``nul_character``).
+- A NUL character in a query parameter is a 400 (``nul_character``). (Path parameters are
+  left to the route: such a path names nothing, and gets the 404 of any unknown id or token,
+  so that a tampered download token is not told apart from an unknown one.)
 - A JSON body that FastAPI parses for a body parameter goes through ``client_input.load_json``
   instead of ``json.loads`` (which knows no depth limit and reads ``NaN`` and ``1e400``). It
   is parsed here, before FastAPI's own body handling, so that a refusal reaches the
@@ -42,13 +44,10 @@ def is_json_content(content_type: str | None) -> bool:
     return main == "application" and (sub == "json" or sub.endswith("+json"))
 
 
-def check_parameters(request: Request) -> None:
+def check_query(request: Request) -> None:
     for name, value in request.query_params.multi_items():
         check_text(name, name)
         check_text(value, name)
-    for name, value in request.path_params.items():
-        if isinstance(value, str):
-            check_text(value, name)
 
 
 class CheckedRoute(APIRoute):
@@ -58,7 +57,7 @@ class CheckedRoute(APIRoute):
         reads_json = body is not None and not isinstance(body.field_info, params.Form)
 
         async def checked(request: Request) -> Response:
-            check_parameters(request)
+            check_query(request)
             if not reads_json:
                 return await handler(request)
             strict = _StrictJsonRequest(request.scope, request.receive)

@@ -13,6 +13,7 @@ from tests.helpers import WORKER_INSIDE, Server, server_on
 # failing check explains itself as it did when the helpers lived in the test modules.
 pytest.register_assert_rewrite(
     "tests.e2e.argyle.support",
+    "tests.e2e.bad_input_support",
     "tests.e2e.documents_support",
     "tests.e2e.downloads_support",
     "tests.e2e.kycgenie_support",

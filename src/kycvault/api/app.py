@@ -77,6 +77,9 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        # No redirect between ``/x`` and ``/x/``: Starlette builds its Location from the Host
+        # header. Each path answers as declared, or 404.
+        redirect_slashes=False,
     )
     app.state.upload_limits = UploadLimits(
         max_files=settings.max_files_per_request,

@@ -3,7 +3,6 @@ fields that come with multipart uploads."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -11,6 +10,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 from starlette.requests import Request
 
+from kycvault.api.client_input import load_json, parse_model
 from kycvault.api.deps import require_json
 from kycvault.api.schemas import FileUploadFields
 from kycvault.api.uploads import FileTarget, UploadLimits, read_upload, single_values
@@ -44,7 +44,7 @@ FILE_PARTS: dict[str, Any] = {
 
 async def parse_json(request: Request, model: type[M]) -> M:
     await require_json(request)
-    return model.model_validate_json(await request.body())
+    return parse_model(await request.body(), model)
 
 
 @asynccontextmanager
@@ -131,10 +131,7 @@ def split_form(fields: dict[str, list[str]], model: type[M]) -> tuple[M, FileUpl
     }
     metadata = values.get("metadata")
     if isinstance(metadata, str):
-        try:
-            values["metadata"] = json.loads(metadata)
-        except json.JSONDecodeError:
-            raise InvalidInput.field("metadata", "invalid_json", "not valid JSON") from None
+        values["metadata"] = load_json(metadata, field="metadata", syntax_code="invalid_json")
     per_file: dict[str, Any] = {
         name: [item or None for item in fields.get(name, [])] for name in FILE_FIELDS
     }

@@ -17,6 +17,8 @@ from uuid import UUID
 from fastapi import Request, Response
 from pydantic import BaseModel
 
+from kycvault.api.client_input import load_json
+from kycvault.errors import InvalidInput
 from kycvault.services import idempotency
 from kycvault.services.context import Actor, Vault
 from kycvault.services.intake import StagedFile
@@ -26,8 +28,8 @@ HEADER = "idempotency-key"
 
 def json_payload(body: bytes) -> bytes:
     try:
-        return json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+        return json.dumps(load_json(body), sort_keys=True, separators=(",", ":")).encode()
+    except InvalidInput:
         return body
 
 

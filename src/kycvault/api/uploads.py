@@ -18,6 +18,7 @@ from python_multipart.exceptions import FormParserError, MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import ClientDisconnect, Request
 
+from kycvault.api.client_input import check_text
 from kycvault.api.middleware import set_body_limit
 from kycvault.errors import InvalidInput, UnsupportedMediaType
 from kycvault.services.intake import FileIntake, UploadSession
@@ -226,6 +227,7 @@ async def _handle(
                 text = part.value.decode("utf-8")
             except UnicodeDecodeError:
                 raise InvalidInput.field(part.name, "invalid_utf8", "not UTF-8 text") from None
+            check_text(text, part.name)
             fields.setdefault(part.name, []).append(text)
     return part
 
@@ -242,6 +244,7 @@ async def _start_part(
         raise _malformed("a part is not form-data with a name")
     # Header bytes arrive as latin-1; clients send names and filenames as UTF-8.
     part.name = name_raw.decode("utf-8", "replace")
+    check_text(part.name, "form field name")
     filename = params.get(b"filename")
     if filename is None:
         state["fields"] += 1

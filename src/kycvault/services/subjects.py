@@ -129,6 +129,10 @@ async def get_subject_by_number(vault: Vault, actor: Actor, number: int) -> Subj
 async def find_subject(vault: Vault, actor: Actor, ref: str) -> Subject:
     """A subject by its id or, failing that, by its ``external_id`` (dialects whose user ids
     are the client's own)."""
+    if "\x00" in ref:
+        # No stored external_id holds a NUL (every text input refuses one), and PostgreSQL
+        # cannot even compare one: such a reference names nothing.
+        raise subject_not_found()
     async with vault.store.read() as uow:
         found = None
         with contextlib.suppress(ValueError):

@@ -21,10 +21,12 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kycvault.api.client_input import load_json
 from kycvault.api.deps import ActorDep, VaultDep
 from kycvault.api.forms import receive_upload
 from kycvault.api.problems import ENVELOPES, validation_errors
 from kycvault.api.responses import stream_response
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.uploads import UploadLimits
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.models import Document, StoredFile, Subject
@@ -37,7 +39,7 @@ from kycvault.services.intake import UploadSession
 
 PREFIX = "/compat/cynopsis"
 DIALECT = "cynopsis"
-router = APIRouter(prefix=PREFIX, tags=["compat: Cynopsis"])
+router = APIRouter(prefix=PREFIX, tags=["compat: Cynopsis"], route_class=CheckedRoute)
 
 
 def _error(request: Request, status: int, code: str, detail: str, field_errors: Any) -> Response:
@@ -101,7 +103,9 @@ def _parse_document(fields: dict[str, list[str]]) -> CynopsisDocument:
     if not raw:
         raise InvalidInput.field("document", "required", "send the document JSON part")
     try:
-        return CynopsisDocument.model_validate_json(raw[-1])
+        return CynopsisDocument.model_validate(
+            load_json(raw[-1], field="document", syntax_code="invalid_document")
+        )
     except ValidationError as exc:
         listed = [
             FieldError(f"document.{e.field}", e.code, e.message) for e in validation_errors(exc)

@@ -24,6 +24,7 @@ from kycvault.api.deps import VaultDep, counting_failures, credentials_from
 from kycvault.api.forms import parse_json, receive_upload
 from kycvault.api.problems import ENVELOPES
 from kycvault.api.responses import stream_response
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.uploads import UploadLimits, single_values
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.listing import DocumentQuery, Sort
@@ -36,7 +37,7 @@ from kycvault.services.context import Actor, Vault
 
 PREFIX = "/compat/ncore"
 DIALECT = "ncore"
-router = APIRouter(prefix=PREFIX, tags=["compat: nCore"])
+router = APIRouter(prefix=PREFIX, tags=["compat: nCore"], route_class=CheckedRoute)
 
 # The extensions nCore documents; the vault's own allow-list still applies on top.
 EXTENSIONS = frozenset({"pdf", "jpg", "jpeg", "png", "bmp", "doc", "docx"})

@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from kycvault.api.client_input import load_json
 from kycvault.api.compat.sila_messages import (
     DIALECT,
     EMPTY_HEADER,
@@ -44,6 +45,7 @@ from kycvault.api.deps import VaultDep, counting_failures, credentials_from
 from kycvault.api.forms import receive_upload_signed_in_form
 from kycvault.api.problems import ENVELOPES
 from kycvault.api.responses import stream_response
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.uploads import UploadLimits
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.listing import DocumentQuery, Sort
@@ -72,7 +74,12 @@ async def _started(request: Request) -> None:
     mark_start(request)
 
 
-router = APIRouter(prefix=f"{PREFIX}/0.2", tags=["compat: Sila"], dependencies=[Depends(_started)])
+router = APIRouter(
+    prefix=f"{PREFIX}/0.2",
+    tags=["compat: Sila"],
+    dependencies=[Depends(_started)],
+    route_class=CheckedRoute,
+)
 
 
 def _error(request: Request, status: int, code: str, detail: str, field_errors: Any) -> Response:
@@ -83,9 +90,10 @@ def _error(request: Request, status: int, code: str, detail: str, field_errors: 
 ENVELOPES[PREFIX] = _error
 
 
-def _parse(request: Request, raw: bytes | str, model: type[M]) -> M:
-    request.state.sila_reference = reference_of(raw)
-    return model.model_validate_json(raw)
+def _parse(request: Request, raw: bytes | str, model: type[M], field: str = "body") -> M:
+    data = load_json(raw, field=field)
+    request.state.sila_reference = reference_of(data)
+    return model.model_validate(data)
 
 
 def _signed(request: Request, body: bytes, header: Header) -> SignedRequest:
@@ -345,7 +353,7 @@ async def upload_documents(request: Request, vault: VaultDep) -> JSONResponse:
             )
         if len(raw) > 1:
             raise InvalidInput.field("data", "duplicate_field", "given more than once")
-        message = _parse(request, raw[0], UploadMessage)
+        message = _parse(request, raw[0], UploadMessage, "data")
         got.caller = await _user_caller(request, vault, raw[0].encode(), message.header)
         catalog = await load_catalog(vault, got.caller.actor)
         got.plan = _plan(message, catalog, limits.max_files)

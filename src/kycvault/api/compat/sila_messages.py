@@ -3,7 +3,6 @@ the success and failure envelopes, and a document as ``list_documents`` shows it
 
 from __future__ import annotations
 
-import json
 import time
 from datetime import UTC, date
 from typing import Annotated, Any, Literal
@@ -143,12 +142,11 @@ class UploadMessage(SilaMessage):
         return {"file": FileMetadata.model_validate(top)}
 
 
-def reference_of(raw: bytes | str) -> str | None:
-    """The header's reference of a message that may not validate, to echo it in the error."""
-    try:
-        reference = json.loads(raw).get("header", {}).get("reference")
-    except (ValueError, AttributeError):
-        return None
+def reference_of(message: Any) -> str | None:
+    """The header's reference of a parsed message that may not validate, to echo it in the
+    error."""
+    header = message.get("header") if isinstance(message, dict) else None
+    reference = header.get("reference") if isinstance(header, dict) else None
     return reference if isinstance(reference, str) else None
 
 

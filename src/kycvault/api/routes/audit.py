@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import AuditEventOut, ListOut
 from kycvault.services import audit
 
-router = APIRouter(prefix="/v1/audit-events", tags=["audit"])
+router = APIRouter(prefix="/v1/audit-events", tags=["audit"], route_class=CheckedRoute)
 
 
 @router.get("", response_model=ListOut[AuditEventOut])

@@ -8,11 +8,12 @@ from fastapi import APIRouter, Query, Request, Response
 
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
 from kycvault.api.idempotency import idempotent, json_payload, json_response
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import DocumentTypeCreate, DocumentTypeOut, ListOut
 from kycvault.domain.types import Category
 from kycvault.services import catalog
 
-router = APIRouter(prefix="/v1/document-types", tags=["document types"])
+router = APIRouter(prefix="/v1/document-types", tags=["document types"], route_class=CheckedRoute)
 
 
 @router.get("", response_model=ListOut[DocumentTypeOut])

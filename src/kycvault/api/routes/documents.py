@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
 from kycvault.api.forms import FILE_PARTS, parse_json, receive_upload, split_form
 from kycvault.api.idempotency import form_payload, idempotent, json_payload, json_response
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import (
     DocumentCreate,
     DocumentOut,
@@ -27,7 +28,7 @@ from kycvault.errors import InvalidInput
 from kycvault.services import document_listing, documents
 from kycvault.services.context import Actor, Vault
 
-router = APIRouter(tags=["documents"])
+router = APIRouter(tags=["documents"], route_class=CheckedRoute)
 
 _DOCUMENT_FIELDS = {
     "type": {"type": "string", "description": "document type name or alias"},

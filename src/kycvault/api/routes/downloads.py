@@ -7,9 +7,10 @@ from fastapi import APIRouter, Request, Response
 from kycvault.api.deps import VaultDep
 from kycvault.api.responses import head_response, stream_response
 from kycvault.api.routes.files import BINARY
+from kycvault.api.routing import CheckedRoute
 from kycvault.services import downloads
 
-router = APIRouter(prefix="/v1/downloads", tags=["files"])
+router = APIRouter(prefix="/v1/downloads", tags=["files"], route_class=CheckedRoute)
 
 
 @router.api_route("/{token}", methods=["GET", "HEAD"], response_class=Response, responses=BINARY)

@@ -11,11 +11,14 @@ from kycvault.api.deps import ActorDep, VaultDep
 from kycvault.api.forms import FILE_PARTS, receive_upload, split_form
 from kycvault.api.idempotency import form_payload, idempotent, json_response
 from kycvault.api.responses import display_filename, head_response, stream_response
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import DownloadLinkOut, FileOut, ListOut, NoFields
 from kycvault.api.uploads import multipart_boundary
 from kycvault.services import downloads, files
 
-router = APIRouter(prefix="/v1/documents/{document_id}/files", tags=["files"])
+router = APIRouter(
+    prefix="/v1/documents/{document_id}/files", tags=["files"], route_class=CheckedRoute
+)
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {

@@ -9,12 +9,13 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from kycvault.api.deps import VaultDep
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import Health
 from kycvault.errors import Unavailable
 from kycvault.ports import BlobStoreError
 from kycvault.services import metrics
 
-router = APIRouter(tags=["operations"])
+router = APIRouter(tags=["operations"], route_class=CheckedRoute)
 
 
 @router.get("/healthz", response_model=Health)

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
 from kycvault.api.idempotency import idempotent, json_payload, json_response
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import (
     DocumentOut,
     DocumentTextOut,
@@ -18,7 +19,7 @@ from kycvault.api.schemas import (
 from kycvault.errors import NotFound
 from kycvault.services import processing
 
-router = APIRouter(tags=["processing"])
+router = APIRouter(tags=["processing"], route_class=CheckedRoute)
 
 
 @router.post("/v1/documents/{document_id}/reprocess", status_code=202, response_model=DocumentOut)

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query, Request, Response
 
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
 from kycvault.api.idempotency import idempotent, json_payload, json_response
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import PageOut, SubjectCreate, SubjectOut, SubjectPatch
 from kycvault.services import subjects
 
-router = APIRouter(prefix="/v1/subjects", tags=["subjects"])
+router = APIRouter(prefix="/v1/subjects", tags=["subjects"], route_class=CheckedRoute)
 
 
 @router.post("", status_code=201, response_model=SubjectOut, dependencies=[JsonBody])

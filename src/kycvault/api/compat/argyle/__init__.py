@@ -15,8 +15,9 @@ from fastapi import APIRouter
 from kycvault.api.compat.argyle import errors, uploads
 from kycvault.api.compat.argyle.uploads import PREFIX
 from kycvault.api.problems import ENVELOPES
+from kycvault.api.routing import CheckedRoute
 
-router = APIRouter(prefix=PREFIX, tags=["compat: Argyle"])
+router = APIRouter(prefix=PREFIX, tags=["compat: Argyle"], route_class=CheckedRoute)
 router.include_router(uploads.router)
 
 ENVELOPES[PREFIX] = errors.error_response

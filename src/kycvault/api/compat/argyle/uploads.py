@@ -23,6 +23,7 @@ from kycvault.api.forms import receive_upload
 from kycvault.api.idempotency import form_payload, idempotent, json_response
 from kycvault.api.responses import head_response, stream_response
 from kycvault.api.routes.files import BINARY
+from kycvault.api.routing import CheckedRoute
 from kycvault.api.uploads import UploadLimits, single_values
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.listing import DocumentQuery
@@ -38,7 +39,7 @@ UPLOADS = "/v2/user-uploads"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 200
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 _UPLOAD_BODY: dict[str, Any] = {
     "requestBody": {

@@ -15,8 +15,9 @@ from fastapi import APIRouter
 from kycvault.api.compat.kycgenie import documents, entities, errors, responses
 from kycvault.api.compat.kycgenie.common import PREFIX
 from kycvault.api.problems import ENVELOPES
+from kycvault.api.routing import CheckedRoute
 
-router = APIRouter(prefix=PREFIX, tags=["compat: KYC Genie"])
+router = APIRouter(prefix=PREFIX, tags=["compat: KYC Genie"], route_class=CheckedRoute)
 for module in (documents, entities, responses):
     router.include_router(module.router)
 

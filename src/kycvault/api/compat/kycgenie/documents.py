@@ -29,6 +29,7 @@ from kycvault.api.deps import ActorDep, VaultDep
 from kycvault.api.idempotency import form_payload, idempotent, json_response
 from kycvault.api.responses import head_response, stream_response
 from kycvault.api.routes.files import BINARY
+from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document
 from kycvault.domain.types import Classification
@@ -36,7 +37,7 @@ from kycvault.errors import InvalidInput
 from kycvault.services import catalog, document_listing, documents, downloads
 from kycvault.services.context import Actor, Vault
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 V1_LIMIT = 100
 V2_PAGE_SIZE = 50

@@ -16,12 +16,13 @@ from kycvault.api.compat.kycgenie.schemas import (
     entity_name,
 )
 from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document, Subject
 from kycvault.services import document_listing, documents, subjects
 from kycvault.services.context import Actor, Vault
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 
 async def _entity(vault: Vault, actor: Actor, entity_id: str) -> Subject:

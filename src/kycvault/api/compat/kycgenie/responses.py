@@ -36,12 +36,13 @@ from kycvault.api.compat.kycgenie.schemas import (
 from kycvault.api.deps import ActorDep, VaultDep
 from kycvault.api.forms import parse_json
 from kycvault.api.idempotency import form_payload, idempotent, json_payload, json_response
+from kycvault.api.routing import CheckedRoute
 from kycvault.domain.models import QuestionnaireResponse
 from kycvault.domain.types import ResponseStatus
 from kycvault.services import catalog, responses, subjects
 from kycvault.services.context import Actor, Vault
 
-router = APIRouter()
+router = APIRouter(route_class=CheckedRoute)
 
 V2_RESPONSES = f"{V2}/questionnaire-responses"
 DEFAULT_TYPE = "other_document"

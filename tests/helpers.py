@@ -47,6 +47,8 @@ class Server:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     backend: Backend = field(default_factory=lambda: Backend(EMBEDDED))
+    # More ``kycvault serve`` options (``--workers 2``).
+    serve_args: tuple[str, ...] = ()
 
     @property
     def data_dir(self) -> Path:
@@ -96,7 +98,7 @@ class Server:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
         self.log = (self.root / "server.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "kycvault", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "kycvault", "serve", "--port", str(self.port), *self.serve_args],
             env=self.env(),
             cwd=self.root,
             stdout=self.log,

@@ -30,7 +30,17 @@ from tests.e2e.uploads_support import (
     pdf_part,
     staging_files,
 )
-from tests.helpers import MiB, Part, Server, multipart, peak_rss_reset, rss_kib, server_on
+from tests.helpers import (
+    MiB,
+    Part,
+    Server,
+    multipart,
+    peak_rss_reset,
+    post_multipart,
+    rss_kib,
+    server_on,
+    zeros,
+)
 
 HEADER_TIMEOUT = 4.0
 BODY_TIMEOUT = 4.0
@@ -369,6 +379,32 @@ def test_a_stalled_upload_is_abandoned_and_its_staging_discarded(
     assert_staging_empty(server)
     with server.client(tenant["api_key"]) as client:
         assert document_ids(client) == set()
+
+
+def test_a_client_that_stops_reading_a_download_is_cut_off(limited: Server) -> None:
+    api_key = limited.create_tenant()["api_key"]
+    size = 24 * MiB
+    with limited.client(api_key) as client:
+        created = post_multipart(
+            client,
+            "/v1/documents",
+            [Part("type", b"bank_statement"), Part("file", zeros(size), "big.pdf", size=size)],
+        )
+    assert created.status_code == 201, created.text
+    document = created.json()
+    url = f"/v1/documents/{document['id']}/files/{document['files'][0]['id']}/content"
+    with socket.socket() as sock:
+        # A small receive window, so that the response backs up on the server soon.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16 * 1024)
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", limited.port))
+        auth = f"Authorization: Bearer {api_key}\r\n"
+        sock.sendall(f"GET {url} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode())
+        time.sleep(BODY_TIMEOUT + LATE)
+        received, closed = read_to_close(sock, timeout=10)
+    assert closed
+    assert status_of(received) == 200
+    assert len(received) < size, "the whole file was still waiting for the client"
 
 
 def test_connections_beyond_the_cap_get_503(limited: Server) -> None:

@@ -16,6 +16,9 @@ each connection:
   gets 408 if no response has started, and the connection is closed. Time during which the
   client waits for us (the server stopped reading under flow control, or has not yet sent
   ``100 Continue``) never counts;
+- a send timeout: a client that reads nothing of a response for ``body_idle_timeout``
+  seconds while the server has more to send is cut off (the response's task sees a
+  disconnect rather than waiting for ever);
 - a per-process connection cap: a connection beyond ``max_connections`` gets a fixed 503
   and is closed without being read, so the process never holds more than the cap.
 
@@ -160,6 +163,9 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._body_seen = 0.0
         self._window_start = 0.0
         self._window_bytes = 0
+        # Since when the client has let our response back up (None: it reads).
+        self._send_blocked: float | None = None
+        self._send_timer: asyncio.TimerHandle | None = None
         self._linger_timer: asyncio.TimerHandle | None = None
         # Answered with a limit error (or refused): input is discarded from then on.
         self._done = False
@@ -179,11 +185,22 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self._head_timer = self.loop.call_later(self.limits.header_timeout, self._head_expired)
 
     def connection_lost(self, exc: Exception | None) -> None:
-        for timer in (self._head_timer, self._body_timer, self._linger_timer):
+        for timer in (self._head_timer, self._body_timer, self._send_timer, self._linger_timer):
             if timer is not None:
                 timer.cancel()
-        self._head_timer = self._body_timer = self._linger_timer = None
+        self._head_timer = self._body_timer = self._send_timer = self._linger_timer = None
         super().connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        self._send_blocked = self.loop.time()
+        if self._send_timer is None:
+            self._send_timer = self.loop.call_later(self.limits.body_idle_timeout, self._send_check)
+
+    def resume_writing(self) -> None:
+        # The timer, if any, stays: it finds nothing blocked when it fires.
+        self._send_blocked = None
+        super().resume_writing()
 
     def data_received(self, data: bytes) -> None:
         if self._done:
@@ -272,6 +289,19 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
             self.transport.close()
             return
         self._refuse(_HEAD_TIMEOUT, "request_header_timeout")
+
+    def _send_check(self) -> None:
+        self._send_timer = None
+        if self._send_blocked is None or self.transport.is_closing():
+            return
+        left = self._send_blocked + self.limits.body_idle_timeout - self.loop.time()
+        if left > 0:
+            self._send_timer = self.loop.call_later(left, self._send_check)
+            return
+        log.info("response_send_timeout", client=_address(self.client))
+        self._done = True
+        # Nothing more can reach this client: drop what is buffered and close now.
+        self.transport.abort()
 
     def _restart_body_clock(self) -> None:
         now = self.loop.time()

@@ -33,7 +33,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from http import HTTPStatus
 from typing import Any, cast
 
@@ -148,11 +148,7 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
     ) -> None:
         super().__init__(config, server_state, app_state, _loop)
         self.limits = limits
-        self._too_large = _answer(
-            431,
-            "header_too_large",
-            f"the request line and headers are longer than {limits.max_header_bytes} bytes",
-        )
+        self._too_large = _too_large(limits.max_header_bytes)
         # Reading a request head (or waiting for one) rather than a body.
         self._in_head = True
         self._head_bytes = 0
@@ -357,6 +353,13 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         if self.transport.can_write_eof():
             self.transport.write_eof()
         self._linger_timer = self.loop.call_later(self.limits.linger_seconds, self.transport.abort)
+
+
+@cache
+def _too_large(limit: int) -> bytes:
+    return _answer(
+        431, "header_too_large", f"the request line and headers are longer than {limit} bytes"
+    )
 
 
 def _address(client: tuple[str, int] | None) -> str | None:

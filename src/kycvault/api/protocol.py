@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, partial
 from http import HTTPStatus
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import structlog
 from uvicorn.config import Config
@@ -43,7 +43,10 @@ from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from kycvault.config import Settings
+if TYPE_CHECKING:
+    # Not at run time: worker processes unpickle this module's protocol class before they
+    # can answer uvicorn's start-up check, so it stays light.
+    from kycvault.config import Settings
 
 log = structlog.get_logger("kycvault.http")
 

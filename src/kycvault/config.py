@@ -135,6 +135,23 @@ class Settings(BaseSettings):
     clamav_url: str | None = None
     clamav_timeout_seconds: float = Field(default=150, gt=0, le=3600)
 
+    # The HTTP protocol layer: what one client may hold of a server process.
+    # Request line and headers together, in bytes (431 beyond).
+    max_header_bytes: int = Field(default=64 * 1024, ge=4096, le=16 * MiB)
+    # From a connection's opening (or a kept-alive request's first byte) to its last header
+    # line; a connection that has sent nothing by then is closed, one that has is sent 408.
+    header_timeout_seconds: float = Field(default=30, gt=0, le=3600)
+    # Longest silence while a request body is being read; the request is then abandoned
+    # like a client that went away (its staged upload is discarded) and answered 408.
+    body_idle_timeout_seconds: float = Field(default=60, gt=0, le=3600)
+    # Least average body rate over each such period (0: none), against a body trickled a
+    # byte at a time to hold a connection.
+    body_min_bytes_per_second: int = Field(default=1024, ge=0)
+    # How long an idle connection is kept open after a response.
+    keepalive_timeout_seconds: int = Field(default=5, ge=1, le=3600)
+    # Open connections per API process; one more is answered 503 and closed unread.
+    max_connections: int = Field(default=1000, ge=1, le=1_000_000)
+
     sqlite_pool_size: int = Field(default=8, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"

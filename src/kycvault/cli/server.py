@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 from pathlib import Path
 from typing import Annotated
 
@@ -18,6 +19,9 @@ from kycvault.errors import AuthenticationFailed
 from kycvault.services import tenants
 
 FIRST_TENANT_FILE = "first-tenant.json"
+# Descriptors besides client connections: database pool, blobs being written, the reader
+# children's pipes, the listening socket.
+DESCRIPTOR_HEADROOM = 256
 
 
 async def _bootstrap(container: Container) -> dict[str, object] | None:
@@ -53,6 +57,7 @@ def serve(
     workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
 ) -> None:
     """Start the API server (embedded default: SQLite + local disk under ./kycvault-data)."""
+    from kycvault.api.protocol import ProtocolLimits, protocol_class
     from kycvault.handover import run_uvicorn
 
     if host:
@@ -73,6 +78,7 @@ def serve(
         )
     # The schema is current now; the worker processes only check it.
     os.environ["KYCVAULT_MIGRATE_ON_START"] = "false"
+    _allow_descriptors(settings.max_connections)
     run_uvicorn(
         "kycvault.api.app:app_factory",
         factory=True,
@@ -80,7 +86,9 @@ def serve(
         port=settings.port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        # httptools with the header, timeout and connection limits uvicorn lacks.
+        http=protocol_class(ProtocolLimits.from_settings(settings)),
+        timeout_keep_alive=settings.keepalive_timeout_seconds,
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
@@ -90,6 +98,16 @@ def serve(
         # only KYCVAULT_TRUSTED_PROXIES (api/client_address.py).
         proxy_headers=False,
     )
+
+
+def _allow_descriptors(max_connections: int) -> None:
+    """Raise the soft open-file limit towards the hard one so that the connection cap, not
+    the descriptor limit, is what refuses connections (workers inherit it)."""
+    wanted = max_connections + DESCRIPTOR_HEADROOM
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        limit = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (limit, hard))
 
 
 def migrate() -> None:

@@ -153,7 +153,9 @@ def fuzz_run(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Any:
     root = tmp_path_factory.mktemp(f"fuzz-{backend}")
     with server_on(root / "server", backend) as server:
         tenant = server.create_tenant()
-        config = config_file(root / "schemathesis.toml", tenant, seed_rows(server, tenant["api_key"]))
+        config = config_file(
+            root / "schemathesis.toml", tenant, seed_rows(server, tenant["api_key"])
+        )
 
         def run(*filters: str) -> None:
             command = [

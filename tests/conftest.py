@@ -1,14 +1,23 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx2
 import pytest
+from hypothesis import settings
 
 from tests import backends
 from tests.helpers import Server, server_on
+
+# Property tests repeat exactly in CI: the "ci" profile derandomizes (the same examples on every
+# run) and keeps no example database. Elsewhere examples vary from run to run, to find more;
+# HYPOTHESIS_PROFILE=ci reproduces a CI run anywhere.
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
+)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -245,3 +245,58 @@ def test_generated_zones_round_trip(seed: int, layout: Layout) -> None:
     assert result.expiry_date == person.expiry_date
     assert result.sex == person.sex
     assert result.optional_data == person.optional_data
+
+
+_ZONE_SHAPE = st.sampled_from([(3, 30), (2, 36), (2, 44)])
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    _ZONE_SHAPE.flatmap(
+        lambda shape: st.lists(
+            st.text(min_size=shape[1], max_size=shape[1]), min_size=shape[0], max_size=shape[0]
+        )
+    )
+)
+def test_parse_never_raises_on_zone_shaped_text_of_any_characters(lines: list[str]) -> None:
+    # Lines of a layout's exact width, of any characters (upper-casing some changes their
+    # length, others are digits outside ASCII): a zone of the alphabet or None, never an error.
+    result = parse(lines, today=TODAY)
+    if result is not None:
+        assert all(set(line) <= ALPHABET for line in result.lines)
+
+
+def _with_digits(lines: list[str], digits: dict[tuple[int, int], str]) -> list[str]:
+    chars = [list(line) for line in lines]
+    for (line, position), digit in digits.items():
+        chars[line][position] = digit
+    return ["".join(line) for line in chars]
+
+
+def _corrected(lines: list[str]) -> list[str]:
+    """The zone with every check digit made right (the composite last: it covers the others)."""
+    fmt = layout_for(lines)
+    assert fmt is not None
+    for check in sorted(fmt.checks, key=lambda c: c.name == "composite"):
+        data = "".join(lines[s.line][s.start : s.end] for s in check.over)
+        lines = _with_digits(lines, {(check.digit.line, check.digit.start): check_digit(data)})
+    return lines
+
+
+@settings(max_examples=200, deadline=None)
+@given(_ZONE_TEXT, st.data())
+def test_check_digits_decide_validity(lines: list[str], data: st.DataObject) -> None:
+    # Any zone whose check digits are computed is valid; then any one check digit replaced by
+    # another digit fails that check and the zone.
+    lines = _corrected(lines)
+    result = parse(lines, today=TODAY)
+    assert result is not None
+    assert result.valid, result.checks
+    check = data.draw(st.sampled_from(FORMATS[result.layout].checks))
+    position = (check.digit.line, check.digit.start)
+    right = lines[position[0]][position[1]]
+    wrong = data.draw(st.sampled_from([d for d in "0123456789" if d != right]))
+    broken = parse(_with_digits(lines, {position: wrong}), today=TODAY)
+    assert broken is not None
+    assert broken.checks[check.name] is False
+    assert not broken.valid

@@ -104,6 +104,8 @@ class CursorCodec:
             raise _bad_cursor("the cursor was altered or belongs to another query")
         try:
             value, id_hex, backward, inclusive = json.loads(body)
+            if not isinstance(id_hex, str):
+                raise TypeError(id_hex)  # UUID() fails otherwise with AttributeError
             return Position(parse(value), UUID(hex=id_hex), bool(backward), bool(inclusive))
         except (ValueError, TypeError):
             raise _bad_cursor("malformed cursor") from None

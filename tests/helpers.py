@@ -32,6 +32,19 @@ from tests.stored_blobs import Storage
 MiB = 1024 * 1024
 
 
+def backend_settings(store: Backend, data_dir: Path, **extra: Any) -> Settings:
+    """Settings for a container built in the test process on a backend pair made for it
+    (with the master key the pair's servers get, where it brings one)."""
+    key = store.env.get("KYCVAULT_MASTER_KEY")
+    return Settings(
+        data_dir=data_dir,
+        database_url=store.env.get("KYCVAULT_DATABASE_URL"),
+        storage_url=store.env.get("KYCVAULT_STORAGE_URL"),
+        master_key=SecretStr(key) if key else None,
+        **extra,
+    )
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -35,6 +35,10 @@ def world(server: Server) -> Iterator[World]:
         server.client(server.create_tenant()["api_key"]) as a,
         server.client(server.create_tenant()["api_key"]) as b,
     ):
+        # A's documents must not change under the test by themselves: no reading stages (the
+        # session server's worker would move their processing state along meanwhile).
+        stages_off = {"classification": False, "ocr": False, "authenticity": False}
+        assert a.patch("/v1/settings/processing", json=stages_off).status_code == 200
         subject = a.post(
             "/v1/subjects",
             json={"type": "company", "external_id": "iso-ext", "display_name": "A Corp"},

@@ -29,6 +29,7 @@ from kycvault.services import auth_limits, maintenance, tenants
 from kycvault.services.context import Vault
 from tests import backends
 from tests.backends import Backend
+from tests.helpers import backend_settings
 
 KEY_ID = "kvk_0123456789abcdef"
 START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -48,12 +49,8 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     backends.require(name)
     store = Backend.create(name)
     try:
-        yield Settings(
-            data_dir=tmp_path,
-            database_url=store.env.get("KYCVAULT_DATABASE_URL"),
-            storage_url=store.env.get("KYCVAULT_STORAGE_URL"),
-            auth_failure_limit=5,
-            auth_failure_window_seconds=60,
+        yield backend_settings(
+            store, tmp_path, auth_failure_limit=5, auth_failure_window_seconds=60
         )
     finally:
         store.drop()

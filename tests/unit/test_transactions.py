@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncTransaction
 
@@ -27,6 +26,7 @@ from kycvault.services.intake import UploadSession
 from kycvault.services.unit_of_work import AuditEvent, UnitOfWork
 from tests import backends
 from tests.backends import Backend
+from tests.helpers import backend_settings
 
 
 @pytest.fixture(params=backends.ALL)
@@ -35,13 +35,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     backends.require(name)
     store = Backend.create(name)
     try:
-        key = store.env.get("KYCVAULT_MASTER_KEY")
-        yield Settings(
-            data_dir=tmp_path,
-            database_url=store.env.get("KYCVAULT_DATABASE_URL"),
-            storage_url=store.env.get("KYCVAULT_STORAGE_URL"),
-            master_key=SecretStr(key) if key else None,
-        )
+        yield backend_settings(store, tmp_path)
     finally:
         store.drop()
 

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
 
 from kycvault.bootstrap import Container, build_container, prepare_schema
 from kycvault.config import Settings
@@ -23,6 +22,7 @@ from kycvault.services.intake import UploadSession
 from kycvault.services.workers import Worker
 from tests import backends
 from tests.backends import Backend
+from tests.helpers import backend_settings
 from tests.stored_blobs import Storage
 
 
@@ -32,14 +32,7 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Setting
     backends.require(name)
     store = Backend.create(name)
     try:
-        key = store.env.get("KYCVAULT_MASTER_KEY")
-        yield Settings(
-            data_dir=tmp_path,
-            database_url=store.env.get("KYCVAULT_DATABASE_URL"),
-            storage_url=store.env.get("KYCVAULT_STORAGE_URL"),
-            master_key=SecretStr(key) if key else None,
-            job_max_attempts=2,
-        )
+        yield backend_settings(store, tmp_path, job_max_attempts=2)
     finally:
         store.drop()
 

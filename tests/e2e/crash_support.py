@@ -9,6 +9,7 @@ import asyncio
 import hashlib
 import signal
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -159,8 +160,8 @@ def assert_intact(client: httpx2.Client, ledger: Ledger, only: set[str] | None =
     return read
 
 
-def documents_tagged(client: httpx2.Client, rid: str) -> list[dict[str, Any]]:
-    found = []
+def all_documents(client: httpx2.Client) -> Iterator[dict[str, Any]]:
+    """Every document of the tenant, page after page."""
     cursor = None
     while True:
         params: dict[str, Any] = {"limit": 100}
@@ -169,25 +170,16 @@ def documents_tagged(client: httpx2.Client, rid: str) -> list[dict[str, Any]]:
         page = client.get("/v1/documents", params=params)
         assert page.status_code == 200, page.text
         body = page.json()
-        found += [d for d in body["data"] if d["metadata"].get("rid") == rid]
+        yield from body["data"]
         cursor = body["next_cursor"]
         if not cursor:
-            return found
+            return
+
+
+def documents_tagged(client: httpx2.Client, rid: str) -> list[dict[str, Any]]:
+    return [d for d in all_documents(client) if d["metadata"].get("rid") == rid]
 
 
 def listed_files(client: httpx2.Client) -> dict[str, set[str]]:
     """Every document of the tenant with its file ids, from the listing."""
-    found: dict[str, set[str]] = {}
-    cursor = None
-    while True:
-        params: dict[str, Any] = {"limit": 100}
-        if cursor:
-            params["cursor"] = cursor
-        page = client.get("/v1/documents", params=params)
-        assert page.status_code == 200, page.text
-        body = page.json()
-        for doc in body["data"]:
-            found[doc["id"]] = {f["id"] for f in doc["files"]}
-        cursor = body["next_cursor"]
-        if not cursor:
-            return found
+    return {doc["id"]: {f["id"] for f in doc["files"]} for doc in all_documents(client)}

@@ -8,7 +8,6 @@ import base64
 import dataclasses
 import ipaddress
 import secrets
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -22,12 +21,11 @@ from starlette.requests import Request
 from kycvault.api import deps
 from kycvault.api.client_address import parse_address, resolve
 from kycvault.api.deps import presented_key_id
-from kycvault.bootstrap import Container, build_container, prepare_schema
+from kycvault.bootstrap import Container
 from kycvault.config import Settings
 from kycvault.errors import AuthenticationFailed, TooManyRequests
 from kycvault.services import auth_limits, maintenance, tenants
 from kycvault.services.context import Vault
-from tests import backends
 from tests.backends import Backend
 from tests.helpers import backend_settings
 
@@ -43,25 +41,11 @@ class Clock:
         return self.now
 
 
-@pytest.fixture(params=backends.ALL)
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    name: str = request.param
-    backends.require(name)
-    store = Backend.create(name)
-    try:
-        yield backend_settings(
-            store, tmp_path, auth_failure_limit=5, auth_failure_window_seconds=60
-        )
-    finally:
-        store.drop()
-
-
 @pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    built = build_container(settings)
-    await prepare_schema(built, upgrade=True)
-    yield built
-    await built.close()
+def settings(backend_pair: Backend, tmp_path: Path) -> Settings:
+    return backend_settings(
+        backend_pair, tmp_path, auth_failure_limit=5, auth_failure_window_seconds=60
+    )
 
 
 @pytest.fixture

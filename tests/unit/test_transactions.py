@@ -6,7 +6,6 @@ inside undoes only itself)."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,45 +15,21 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncTransaction
 
 from kycvault.adapters.db.database import ThreadedDatabase
-from kycvault.bootstrap import Container, build_container, prepare_schema
+from kycvault.bootstrap import Container
 from kycvault.config import Settings
 from kycvault.domain.models import Document
 from kycvault.errors import CommitUncertain, Conflict
-from kycvault.services import audit, documents, processing, tenants, verification
+from kycvault.services import audit, documents, verification
 from kycvault.services.context import Actor, Vault
 from kycvault.services.intake import UploadSession
 from kycvault.services.unit_of_work import AuditEvent, UnitOfWork
-from tests import backends
 from tests.backends import Backend
 from tests.helpers import backend_settings
 
 
-@pytest.fixture(params=backends.ALL)
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    name: str = request.param
-    backends.require(name)
-    store = Backend.create(name)
-    try:
-        yield backend_settings(store, tmp_path)
-    finally:
-        store.drop()
-
-
 @pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    built = build_container(settings)
-    await prepare_schema(built, upgrade=True)
-    yield built
-    await built.close()
-
-
-@pytest.fixture
-async def actor(container: Container) -> Actor:
-    new = await tenants.create_tenant(container.vault, name="tx")
-    actor = Actor(tenant_id=new.tenant.id, key_id=new.issued.key.key_id)
-    stages_off = {"classification": False, "ocr": False, "authenticity": False}
-    await processing.update_settings(container.vault, actor, stages_off)
-    return actor
+def settings(backend_pair: Backend, tmp_path: Path) -> Settings:
+    return backend_settings(backend_pair, tmp_path)
 
 
 @pytest.fixture

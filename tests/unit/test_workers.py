@@ -6,53 +6,27 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from kycvault.bootstrap import Container, build_container, prepare_schema
+from kycvault.bootstrap import Container
 from kycvault.config import Settings
 from kycvault.domain.jobs import JobState
 from kycvault.domain.models import Document
-from kycvault.services import documents, processing, tenants
+from kycvault.services import documents
 from kycvault.services.context import Actor, Vault
 from kycvault.services.intake import UploadSession
 from kycvault.services.workers import Worker
-from tests import backends
 from tests.backends import Backend
 from tests.helpers import backend_settings
 from tests.stored_blobs import Storage
 
 
-@pytest.fixture(params=backends.ALL)
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
-    name: str = request.param
-    backends.require(name)
-    store = Backend.create(name)
-    try:
-        yield backend_settings(store, tmp_path, job_max_attempts=2)
-    finally:
-        store.drop()
-
-
 @pytest.fixture
-async def container(settings: Settings) -> AsyncIterator[Container]:
-    built = build_container(settings)
-    await prepare_schema(built, upgrade=True)
-    yield built
-    await built.close()
-
-
-@pytest.fixture
-async def actor(container: Container) -> Actor:
-    new = await tenants.create_tenant(container.vault, name="jobs")
-    actor = Actor(tenant_id=new.tenant.id, key_id=new.issued.key.key_id)
-    # These tests are about the queue: only the file checks run (processing has its own).
-    stages_off = {"classification": False, "ocr": False, "authenticity": False}
-    await processing.update_settings(container.vault, actor, stages_off)
-    return actor
+def settings(backend_pair: Backend, tmp_path: Path) -> Settings:
+    return backend_settings(backend_pair, tmp_path, job_max_attempts=2)
 
 
 async def _upload(vault: Vault, actor: Actor, *contents: bytes) -> Document:

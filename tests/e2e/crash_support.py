@@ -21,12 +21,12 @@ from kycvault.services.sweep import Grace
 from tests.helpers import Part, Server, multipart
 
 # The crash servers: a request names the step at which the server kills itself
-# (X-Crashpoint); claims of killed requests lapse in 2 s; an unreferenced blob older than the
+# (X-Crashpoint); claims of killed requests lapse in 1 s; an unreferenced blob older than the
 # orphan grace (and any staging file of a dead writer) is swept at every start and then every
 # second.
 CRASH_ENV = {
     "KYCVAULT_CRASHPOINT": "by-request",
-    "KYCVAULT_IDEMPOTENCY_LEASE_SECONDS": "2",
+    "KYCVAULT_IDEMPOTENCY_LEASE_SECONDS": "1",
     "KYCVAULT_SWEEP_INTERVAL_SECONDS": "1",
     "KYCVAULT_IN_PROCESS_WORKER": "true",
     "KYCVAULT_WORKER_POLL_SECONDS": "0.2",

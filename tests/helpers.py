@@ -166,7 +166,7 @@ class Server:
             container = build_container(settings)
             try:
                 new = await tenants.create_tenant(
-                    container.vault, name=name or f"tenant-{uuid.uuid4().hex[:10]}"
+                    container.ctx, name=name or f"tenant-{uuid.uuid4().hex[:10]}"
                 )
             finally:
                 await container.close()

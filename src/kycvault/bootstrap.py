@@ -33,7 +33,7 @@ from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.config import Settings
 from kycvault.ports import BlobStore, MalwareScanner
-from kycvault.services.context import JobSettings, Limits, Vault
+from kycvault.services.context import AppContext, JobSettings, Limits
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.sweep import Grace
 
@@ -69,7 +69,7 @@ class MasterKey:
 class Container:
     settings: Settings
     store: SqlStore
-    vault: Vault
+    ctx: AppContext
     master_key: MasterKey | None = None
     # What confines the process that reads files (logged at start; see adapters/reading).
     reader_sandbox: dict[str, object] = field(default_factory=dict)
@@ -225,7 +225,7 @@ def build_container(
     store = SqlStore(
         create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
     )
-    vault = Vault(
+    ctx = AppContext(
         store=store,
         blobs=build_blob_store(settings.resolved_storage_url, settings.data_dir),
         cipher=cipher,
@@ -259,7 +259,7 @@ def build_container(
     return Container(
         settings=settings,
         store=store,
-        vault=vault,
+        ctx=ctx,
         master_key=master,
         reader_sandbox=sandbox.describe(reader.confinement),
     )

@@ -119,7 +119,7 @@ def fsck_report(srv: Server, grace: Grace, *, verify: bool = True) -> fsck.Repor
     async def go() -> fsck.Report:
         container = build_container(srv.settings())
         try:
-            return await fsck.check(container.vault, grace, verify=verify)
+            return await fsck.check(container.ctx, grace, verify=verify)
         finally:
             await container.close()
 

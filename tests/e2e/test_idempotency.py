@@ -514,7 +514,7 @@ def _claim_without_finishing(
         container = build_container(settings)
         try:
             actor = Actor(tenant_id=UUID(tenant["tenant_id"]), key_id=str(tenant["key_id"]))
-            claim = await idempotency.begin(container.vault, actor, idem, digest)
+            claim = await idempotency.begin(container.ctx, actor, idem, digest)
             assert isinstance(claim, idempotency.Claim)
         finally:
             await container.close()

@@ -39,8 +39,8 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
 @pytest.fixture
 async def actor(container: Container) -> Actor:
     """A tenant's key; its documents are not read (processing has tests of its own)."""
-    new = await tenants.create_tenant(container.vault, name="unit")
+    new = await tenants.create_tenant(container.ctx, name="unit")
     actor = Actor(tenant_id=new.tenant.id, key_id=new.issued.key.key_id)
     stages_off = {"classification": False, "ocr": False, "authenticity": False}
-    await processing.update_settings(container.vault, actor, stages_off)
+    await processing.update_settings(container.ctx, actor, stages_off)
     return actor

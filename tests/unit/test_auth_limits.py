@@ -25,7 +25,7 @@ from kycvault.bootstrap import Container
 from kycvault.config import Settings
 from kycvault.errors import AuthenticationFailed, TooManyRequests
 from kycvault.services import auth_limits, maintenance, tenants
-from kycvault.services.context import Vault
+from kycvault.services.context import AppContext
 from tests.backends import Backend
 from tests.helpers import backend_settings
 
@@ -54,19 +54,19 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def vault(container: Container, clock: Clock) -> Vault:
-    return dataclasses.replace(container.vault, clock=clock)
+def ctx(container: Container, clock: Clock) -> AppContext:
+    return dataclasses.replace(container.ctx, clock=clock)
 
 
 def ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
     return ipaddress.ip_address(text)
 
 
-async def outcome(vault: Vault, address: str | None, key_id: str | None = None) -> int:
+async def outcome(ctx: AppContext, address: str | None, key_id: str | None = None) -> int:
     """401 when the failure stands as it is, the Retry-After seconds of a 429 otherwise."""
     try:
         await auth_limits.record_failure(
-            vault, address=ip(address) if address else None, key_id=key_id
+            ctx, address=ip(address) if address else None, key_id=key_id
         )
     except TooManyRequests as exc:
         code, seconds = exc.code, exc.retry_after
@@ -76,8 +76,8 @@ async def outcome(vault: Vault, address: str | None, key_id: str | None = None) 
     return -seconds
 
 
-async def rows(vault: Vault) -> dict[str, tuple[datetime, int, datetime | None]]:
-    async with vault.store.read() as uow:
+async def rows(ctx: AppContext) -> dict[str, tuple[datetime, int, datetime | None]]:
+    async with ctx.store.read() as uow:
         result = await uow.connection.exec_driver_sql(
             "SELECT bucket, window_start, failures, blocked_until FROM auth_failures"
         )
@@ -86,81 +86,81 @@ async def rows(vault: Vault) -> dict[str, tuple[datetime, int, datetime | None]]
 
 
 @pytest.mark.anyio
-async def test_the_failure_past_the_limit_blocks_for_a_window(vault: Vault, clock: Clock) -> None:
-    assert [await outcome(vault, "192.0.2.1") for _ in range(5)] == [401] * 5
-    assert await outcome(vault, "192.0.2.1") == -60
+async def test_the_failure_past_the_limit_blocks_for_a_window(
+    ctx: AppContext, clock: Clock
+) -> None:
+    assert [await outcome(ctx, "192.0.2.1") for _ in range(5)] == [401] * 5
+    assert await outcome(ctx, "192.0.2.1") == -60
     clock.now += timedelta(seconds=15.5)
-    assert await outcome(vault, "192.0.2.1") == -45  # rounded up
+    assert await outcome(ctx, "192.0.2.1") == -45  # rounded up
     # Another address: its own count.
-    assert await outcome(vault, "192.0.2.2") == 401
+    assert await outcome(ctx, "192.0.2.2") == 401
     # Failures while blocked are not written: the flood costs reads only.
-    assert (await rows(vault))["ip:192.0.2.1"][1] == 6
+    assert (await rows(ctx))["ip:192.0.2.1"][1] == 6
     clock.now = START + timedelta(seconds=60)
-    assert await outcome(vault, "192.0.2.1") == 401
-    assert (await rows(vault))["ip:192.0.2.1"][1:] == (1, None)
+    assert await outcome(ctx, "192.0.2.1") == 401
+    assert (await rows(ctx))["ip:192.0.2.1"][1:] == (1, None)
 
 
 @pytest.mark.anyio
-async def test_failures_spread_over_windows_never_block(vault: Vault, clock: Clock) -> None:
+async def test_failures_spread_over_windows_never_block(ctx: AppContext, clock: Clock) -> None:
     for _ in range(4):
         for _ in range(5):
-            assert await outcome(vault, "192.0.2.1", KEY_ID) == 401
+            assert await outcome(ctx, "192.0.2.1", KEY_ID) == 401
         clock.now += timedelta(seconds=61)
 
 
 @pytest.mark.anyio
-async def test_a_key_id_is_counted_whatever_the_address(vault: Vault) -> None:
+async def test_a_key_id_is_counted_whatever_the_address(ctx: AppContext) -> None:
     for n in range(5):
-        assert await outcome(vault, f"198.51.100.{n}", KEY_ID) == 401
-    assert await outcome(vault, "198.51.100.200", KEY_ID) == -60
-    assert await outcome(vault, None, KEY_ID) == -60
+        assert await outcome(ctx, f"198.51.100.{n}", KEY_ID) == 401
+    assert await outcome(ctx, "198.51.100.200", KEY_ID) == -60
+    assert await outcome(ctx, None, KEY_ID) == -60
     # The address itself was not blocked by the key id's block, nor another key id.
-    assert await outcome(vault, "198.51.100.200", "kvk_fedcba9876543210") == 401
+    assert await outcome(ctx, "198.51.100.200", "kvk_fedcba9876543210") == 401
 
 
 @pytest.mark.anyio
-async def test_only_key_shaped_ids_are_counted(vault: Vault) -> None:
+async def test_only_key_shaped_ids_are_counted(ctx: AppContext) -> None:
     for junk in ("kvk_x", "KVK_0123456789ABCDEF", "admin", "kvk_" + "a" * 100, ""):
-        assert await outcome(vault, "192.0.2.9", junk) == 401
-    assert set(await rows(vault)) == {"ip:192.0.2.9"}
-    assert await outcome(vault, None, "not-a-key") == 401  # nothing to count: no row
-    assert set(await rows(vault)) == {"ip:192.0.2.9"}
+        assert await outcome(ctx, "192.0.2.9", junk) == 401
+    assert set(await rows(ctx)) == {"ip:192.0.2.9"}
+    assert await outcome(ctx, None, "not-a-key") == 401  # nothing to count: no row
+    assert set(await rows(ctx)) == {"ip:192.0.2.9"}
 
 
 @pytest.mark.anyio
-async def test_an_ipv6_client_is_counted_by_its_64(vault: Vault) -> None:
+async def test_an_ipv6_client_is_counted_by_its_64(ctx: AppContext) -> None:
     for n in range(5):
-        assert await outcome(vault, f"2001:db8:1:2::{n + 1:x}") == 401
-    assert await outcome(vault, "2001:db8:1:2:ffff:ffff:ffff:ffff") == -60
-    assert await outcome(vault, "2001:db8:1:3::1") == 401
-    assert await outcome(vault, "::ffff:192.0.2.77") == 401
-    assert {"ip:2001:db8:1:2::/64", "ip:2001:db8:1:3::/64", "ip:192.0.2.77"} <= set(
-        await rows(vault)
-    )
+        assert await outcome(ctx, f"2001:db8:1:2::{n + 1:x}") == 401
+    assert await outcome(ctx, "2001:db8:1:2:ffff:ffff:ffff:ffff") == -60
+    assert await outcome(ctx, "2001:db8:1:3::1") == 401
+    assert await outcome(ctx, "::ffff:192.0.2.77") == 401
+    assert {"ip:2001:db8:1:2::/64", "ip:2001:db8:1:3::/64", "ip:192.0.2.77"} <= set(await rows(ctx))
 
 
 @pytest.mark.anyio
-async def test_concurrent_failures_are_each_counted_once(vault: Vault) -> None:
-    results = await asyncio.gather(*(outcome(vault, "203.0.113.5", KEY_ID) for _ in range(30)))
+async def test_concurrent_failures_are_each_counted_once(ctx: AppContext) -> None:
+    results = await asyncio.gather(*(outcome(ctx, "203.0.113.5", KEY_ID) for _ in range(30)))
     # Exactly the first five counted stand as 401s, whatever the interleaving.
     assert results.count(401) == 5
     assert all(r == -60 for r in results if r != 401)
-    counted = await rows(vault)
+    counted = await rows(ctx)
     assert counted["ip:203.0.113.5"][1] == counted[f"key:{KEY_ID}"][1]
     assert counted["ip:203.0.113.5"][1] >= 6
 
 
 @pytest.mark.anyio
-async def test_housekeeping_forgets_finished_windows(vault: Vault, clock: Clock) -> None:
-    await outcome(vault, "192.0.2.1")
+async def test_housekeeping_forgets_finished_windows(ctx: AppContext, clock: Clock) -> None:
+    await outcome(ctx, "192.0.2.1")
     for _ in range(6):
-        await outcome(vault, "192.0.2.2", KEY_ID)
+        await outcome(ctx, "192.0.2.2", KEY_ID)
     clock.now += timedelta(seconds=30)
-    await outcome(vault, "192.0.2.3")
+    await outcome(ctx, "192.0.2.3")
     clock.now += timedelta(seconds=31)
-    await maintenance.purge_expired(vault)
+    await maintenance.purge_expired(ctx)
     # The first two windows (and the block) ended; the third runs for 29 s more.
-    assert set(await rows(vault)) == {"ip:192.0.2.3"}
+    assert set(await rows(ctx)) == {"ip:192.0.2.3"}
 
 
 def _request(authorization: str) -> Request:
@@ -179,8 +179,8 @@ def _request(authorization: str) -> Request:
 
 
 @pytest.mark.anyio
-async def test_a_valid_key_costs_no_counter_work(container: Container, vault: Vault) -> None:
-    new = await tenants.create_tenant(vault, name="counted")
+async def test_a_valid_key_costs_no_counter_work(container: Container, ctx: AppContext) -> None:
+    new = await tenants.create_tenant(ctx, name="counted")
     engine: Any = container.store.database.engine
     engine = getattr(engine, "sync_engine", engine)
     statements: list[str] = []
@@ -191,13 +191,13 @@ async def test_a_valid_key_costs_no_counter_work(container: Container, vault: Va
     sa.event.listen(engine, "before_cursor_execute", seen)
     try:
         for _ in range(3):
-            actor = await deps.authenticate(_request(f"Bearer {new.issued.api_key}"), vault)
+            actor = await deps.authenticate(_request(f"Bearer {new.issued.api_key}"), ctx)
             assert actor.tenant_id == new.tenant.id
         on_success = list(statements)
         statements.clear()
         wrong = f"Bearer {new.issued.key.key_id}.{secrets.token_urlsafe(32)}"
         with pytest.raises(AuthenticationFailed):
-            await deps.authenticate(_request(wrong), vault)
+            await deps.authenticate(_request(wrong), ctx)
     finally:
         sa.event.remove(engine, "before_cursor_execute", seen)
     assert on_success

@@ -1,4 +1,4 @@
-"""``Content-Disposition`` of served files (api/responses.py): for any display name the header
+"""``Content-Disposition`` of served files (api/file_serving.py): for any display name the header
 is one line of printable ASCII in RFC 6266 form, its ``filename*`` (RFC 8187) decodes back to
 the name exactly, and its ``filename`` fallback is a plain quoted string."""
 
@@ -10,7 +10,7 @@ from urllib.parse import unquote
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kycvault.api.responses import content_disposition
+from kycvault.api.file_serving import content_disposition
 from kycvault.domain.filenames import sanitize_filename
 
 # RFC 6266 with RFC 8187's ext-value: attr-chars and percent-encoded octets only.

@@ -31,18 +31,18 @@ async def container(tmp_path: Path) -> AsyncIterator[Container]:
 
 @pytest.fixture
 async def actor(container: Container) -> Actor:
-    new = await tenants.create_tenant(container.vault, name="t")
+    new = await tenants.create_tenant(container.ctx, name="t")
     return Actor(tenant_id=new.tenant.id, key_id=new.issued.key.key_id)
 
 
 async def _upload(container: Container, actor: Actor, data: bytes, piece: int, name: str) -> str:
-    session = await UploadSession.open(container.vault, actor.tenant_id)
+    session = await UploadSession.open(container.ctx, actor.tenant_id)
     intake = session.start_file(name)
     for start in range(0, len(data), piece):
         await intake.feed(data[start : start + piece])
     await session.finish_file(intake)
     doc = await documents.create_document(
-        container.vault, actor, {"type": "bank_statement"}, upload=session
+        container.ctx, actor, {"type": "bank_statement"}, upload=session
     )
     return str(doc.id)
 
@@ -56,21 +56,21 @@ async def test_round_trip(container: Container, actor: Actor, size: int, piece: 
     else:
         data, name = b"hello world"[:size], "s.txt"
     doc_id = await _upload(container, actor, data, piece, name)
-    doc = await documents.get_document(container.vault, actor, uuid.UUID(doc_id))
+    doc = await documents.get_document(container.ctx, actor, uuid.UUID(doc_id))
     stored = doc.files[0]
     assert stored.size == len(data)
     assert stored.sha256 == hashlib.sha256(data).hexdigest()
-    content = await files.open_content(container.vault, actor, doc.id, stored.id)
+    content = await files.open_content(container.ctx, actor, doc.id, stored.id)
     assert b"".join([chunk async for chunk in content.stream()]) == data
     if len(data) > 10:
-        content = await files.open_content(container.vault, actor, doc.id, stored.id)
+        content = await files.open_content(container.ctx, actor, doc.id, stored.id)
         middle = b"".join([c async for c in content.stream(len(data) // 2 - 3, len(data) // 2 + 3)])
         assert middle == data[len(data) // 2 - 3 : len(data) // 2 + 4]
 
 
 @pytest.mark.anyio
 async def test_size_cap_stops_the_stream(container: Container, actor: Actor) -> None:
-    session = await UploadSession.open(container.vault, actor.tenant_id)
+    session = await UploadSession.open(container.ctx, actor.tenant_id)
     intake = session.start_file("big.pdf")
     await intake.feed(b"%PDF-1.7\n" + b"\0" * (3 * MiB - 9))
     with pytest.raises(PayloadTooLarge):
@@ -84,7 +84,7 @@ async def test_size_cap_stops_the_stream(container: Container, actor: Actor) -> 
 async def test_content_is_checked_before_anything_is_written(
     container: Container, actor: Actor
 ) -> None:
-    session = await UploadSession.open(container.vault, actor.tenant_id)
+    session = await UploadSession.open(container.ctx, actor.tenant_id)
     with pytest.raises(UnsupportedMediaType):
         session.start_file("tool.exe")
     intake = session.start_file("scan.pdf")

@@ -18,15 +18,15 @@ async def test_a_cached_tenant_key_is_not_found_for_another_tenant(tmp_path: Pat
     container = build_container(Settings(data_dir=tmp_path))
     try:
         await prepare_schema(container, upgrade=True)
-        vault = container.vault
-        a = (await tenants.create_tenant(vault, name="a")).tenant.id
-        b = (await tenants.create_tenant(vault, name="b")).tenant.id
-        key_a_id, key_a = await vault.keyring.current(a)
-        key_b_id, key_b = await vault.keyring.current(b)  # now cached
-        assert await vault.keyring.get(b, key_b_id) == key_b
-        assert await vault.keyring.get(a, key_a_id) == key_a != key_b
+        ctx = container.ctx
+        a = (await tenants.create_tenant(ctx, name="a")).tenant.id
+        b = (await tenants.create_tenant(ctx, name="b")).tenant.id
+        key_a_id, key_a = await ctx.keyring.current(a)
+        key_b_id, key_b = await ctx.keyring.current(b)  # now cached
+        assert await ctx.keyring.get(b, key_b_id) == key_b
+        assert await ctx.keyring.get(a, key_a_id) == key_a != key_b
         with pytest.raises(IntegrityFailure) as missing:
-            await vault.keyring.get(a, key_b_id)
+            await ctx.keyring.get(a, key_b_id)
         assert missing.value.code == "tenant_key_missing"
     finally:
         await container.close()

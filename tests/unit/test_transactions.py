@@ -20,7 +20,7 @@ from kycvault.config import Settings
 from kycvault.domain.models import Document
 from kycvault.errors import CommitUncertain, Conflict
 from kycvault.services import audit, documents, verification
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 from kycvault.services.unit_of_work import AuditEvent, UnitOfWork
 from tests.backends import Backend
@@ -43,9 +43,9 @@ def lost_commit(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     async_commit = AsyncTransaction.commit
 
     async def recording(
-        vault: Vault, uow: UnitOfWork, actor: Actor, action: str, **kw: Any
+        ctx: AppContext, uow: UnitOfWork, actor: Actor, action: str, **kw: Any
     ) -> None:
-        await record(vault, uow, actor, action, **kw)
+        await record(ctx, uow, actor, action, **kw)
         if action in actions:
             armed["on"] = True
 
@@ -67,21 +67,21 @@ def lost_commit(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     return actions
 
 
-async def _upload(vault: Vault, actor: Actor, data: bytes) -> UploadSession:
-    session = await UploadSession.open(vault, actor.tenant_id)
+async def _upload(ctx: AppContext, actor: Actor, data: bytes) -> UploadSession:
+    session = await UploadSession.open(ctx, actor.tenant_id)
     intake = session.start_file("statement.txt")
     await intake.feed(data)
     await session.finish_file(intake)
     return session
 
 
-def _blob_keys(vault: Vault) -> set[str]:
-    return {blob.key for blob in vault.blobs.list_blobs()}
+def _blob_keys(ctx: AppContext) -> set[str]:
+    return {blob.key for blob in ctx.blobs.list_blobs()}
 
 
-async def _documents(vault: Vault, actor: Actor) -> list[Document]:
+async def _documents(ctx: AppContext, actor: Actor) -> list[Document]:
     found = []
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         for number in (1, 2):
             doc = await uow.documents.get_by_number(actor.tenant_id, number)
             if doc is not None:
@@ -93,54 +93,54 @@ async def _documents(vault: Vault, actor: Actor) -> list[Document]:
 async def test_a_commit_of_unknown_outcome_keeps_the_blob_of_a_stored_document(
     container: Container, actor: Actor, lost_commit: set[str]
 ) -> None:
-    vault = container.vault
-    session = await _upload(vault, actor, b"kept whatever happens\n")
+    ctx = container.ctx
+    session = await _upload(ctx, actor, b"kept whatever happens\n")
     lost_commit.add("document.created")
     with pytest.raises(CommitUncertain):
-        await documents.create_document(vault, actor, {"type": "bank_statement"}, upload=session)
-    [doc] = await _documents(vault, actor)  # the commit did reach the database
-    assert _blob_keys(vault) == {doc.files[0].blob_key}
-    assert await verification.verify(vault, doc.files[0]) is None
+        await documents.create_document(ctx, actor, {"type": "bank_statement"}, upload=session)
+    [doc] = await _documents(ctx, actor)  # the commit did reach the database
+    assert _blob_keys(ctx) == {doc.files[0].blob_key}
+    assert await verification.verify(ctx, doc.files[0]) is None
 
 
 @pytest.mark.anyio
 async def test_a_transaction_that_fails_removes_the_blobs_it_published(
     container: Container, actor: Actor
 ) -> None:
-    vault = container.vault
-    session = await _upload(vault, actor, b"never recorded\n")
+    ctx = container.ctx
+    session = await _upload(ctx, actor, b"never recorded\n")
 
     async def fail(uow: UnitOfWork, doc: Document) -> None:
         raise Conflict("refused inside the transaction", code="refused")
 
     with pytest.raises(Conflict):
         await documents.create_document(
-            vault, actor, {"type": "bank_statement"}, upload=session, along=fail
+            ctx, actor, {"type": "bank_statement"}, upload=session, along=fail
         )
-    assert await _documents(vault, actor) == []
-    assert _blob_keys(vault) == set()
-    assert list(vault.blobs.staging_files()) == []
+    assert await _documents(ctx, actor) == []
+    assert _blob_keys(ctx) == set()
+    assert list(ctx.blobs.staging_files()) == []
 
 
 @pytest.mark.anyio
 async def test_a_deleted_documents_blobs_go_once_the_deletion_committed(
     container: Container, actor: Actor, lost_commit: set[str]
 ) -> None:
-    vault = container.vault
+    ctx = container.ctx
     first = await documents.create_document(
-        vault, actor, {"type": "bank_statement"}, upload=await _upload(vault, actor, b"one\n")
+        ctx, actor, {"type": "bank_statement"}, upload=await _upload(ctx, actor, b"one\n")
     )
     second = await documents.create_document(
-        vault, actor, {"type": "bank_statement"}, upload=await _upload(vault, actor, b"two\n")
+        ctx, actor, {"type": "bank_statement"}, upload=await _upload(ctx, actor, b"two\n")
     )
-    await documents.delete_document(vault, actor, first.id)
-    assert _blob_keys(vault) == {second.files[0].blob_key}
+    await documents.delete_document(ctx, actor, first.id)
+    assert _blob_keys(ctx) == {second.files[0].blob_key}
     lost_commit.add("document.deleted")
     with pytest.raises(CommitUncertain):
-        await documents.delete_document(vault, actor, second.id)
+        await documents.delete_document(ctx, actor, second.id)
     # Deleted, but nobody could know: the blob stays for the sweep, never the other way.
-    assert await _documents(vault, actor) == []
-    assert _blob_keys(vault) == {second.files[0].blob_key}
+    assert await _documents(ctx, actor) == []
+    assert _blob_keys(ctx) == {second.files[0].blob_key}
 
 
 def _event(tenant_id: uuid.UUID, action: str) -> AuditEvent:
@@ -154,21 +154,21 @@ def _event(tenant_id: uuid.UUID, action: str) -> AuditEvent:
     )
 
 
-async def _failing_unit(vault: Vault, tenant_id: uuid.UUID, on_rollback: Any) -> None:
-    async with vault.store.write() as uow:
+async def _failing_unit(ctx: AppContext, tenant_id: uuid.UUID, on_rollback: Any) -> None:
+    async with ctx.store.write() as uow:
         await uow.audit.add(_event(tenant_id, "undone"))
         uow.on_rollback(on_rollback)
         raise ValueError("handled")
 
 
-async def _add_twice(vault: Vault, event: AuditEvent) -> None:
-    async with vault.store.write() as uow:
+async def _add_twice(ctx: AppContext, event: AuditEvent) -> None:
+    async with ctx.store.write() as uow:
         await uow.audit.add(event)
         await uow.audit.add(event)
 
 
-async def _actions(vault: Vault, tenant_id: uuid.UUID) -> list[str]:
-    async with vault.store.read() as uow:
+async def _actions(ctx: AppContext, tenant_id: uuid.UUID) -> list[str]:
+    async with ctx.store.read() as uow:
         return sorted(e.action for e in await uow.audit.list_for(tenant_id, limit=100))
 
 
@@ -176,7 +176,7 @@ async def _actions(vault: Vault, tenant_id: uuid.UUID) -> list[str]:
 async def test_atomic_units_commit_together_and_a_failed_unit_undoes_only_itself(
     container: Container,
 ) -> None:
-    vault = container.vault
+    ctx = container.ctx
     tenant_id = uuid.uuid4()
     ran: list[str] = []
 
@@ -186,25 +186,25 @@ async def test_atomic_units_commit_together_and_a_failed_unit_undoes_only_itself
     async def rolled_back() -> None:
         ran.append("rollback")
 
-    async with vault.store.atomic():
-        async with vault.store.write() as uow:
+    async with ctx.store.atomic():
+        async with ctx.store.write() as uow:
             await uow.audit.add(_event(tenant_id, "first"))
             uow.on_commit(committed)
         with pytest.raises(ValueError, match="handled"):
-            await _failing_unit(vault, tenant_id, rolled_back)
+            await _failing_unit(ctx, tenant_id, rolled_back)
         assert ran == ["rollback"]  # certain at once: its savepoint is gone
-        async with vault.store.write() as uow:
+        async with ctx.store.write() as uow:
             await uow.audit.add(_event(tenant_id, "second"))
         # Reads inside the block see its writes; nothing is committed yet.
-        assert await _actions(vault, tenant_id) == ["first", "second"]
+        assert await _actions(ctx, tenant_id) == ["first", "second"]
         assert ran == ["rollback"]
     assert ran == ["rollback", "commit"]
-    assert await _actions(vault, tenant_id) == ["first", "second"]
+    assert await _actions(ctx, tenant_id) == ["first", "second"]
 
 
 @pytest.mark.anyio
 async def test_an_atomic_block_that_raises_commits_nothing(container: Container) -> None:
-    vault = container.vault
+    ctx = container.ctx
     tenant_id = uuid.uuid4()
     ran: list[str] = []
 
@@ -212,8 +212,8 @@ async def test_an_atomic_block_that_raises_commits_nothing(container: Container)
         ran.append("rollback")
 
     async def request() -> None:
-        async with vault.store.atomic():
-            async with vault.store.write() as uow:
+        async with ctx.store.atomic():
+            async with ctx.store.write() as uow:
                 await uow.audit.add(_event(tenant_id, "first"))
                 uow.on_rollback(rolled_back)
             raise RuntimeError("the response could not be made")
@@ -221,21 +221,21 @@ async def test_an_atomic_block_that_raises_commits_nothing(container: Container)
     with pytest.raises(RuntimeError):
         await request()
     assert ran == ["rollback"]
-    assert await _actions(vault, tenant_id) == []
+    assert await _actions(ctx, tenant_id) == []
 
 
 @pytest.mark.anyio
 async def test_a_unique_clash_inside_an_atomic_block_is_a_conflict_of_that_unit(
     container: Container,
 ) -> None:
-    vault = container.vault
+    ctx = container.ctx
     tenant_id = uuid.uuid4()
     twice = _event(tenant_id, "undone")
-    async with vault.store.atomic():
-        async with vault.store.write() as uow:
+    async with ctx.store.atomic():
+        async with ctx.store.write() as uow:
             await uow.audit.add(_event(tenant_id, "kept"))
         with pytest.raises(Conflict):
-            await _add_twice(vault, twice)  # the same primary key: refused at the unit's end
-        async with vault.store.write() as uow:  # the transaction is still usable
+            await _add_twice(ctx, twice)  # the same primary key: refused at the unit's end
+        async with ctx.store.write() as uow:  # the transaction is still usable
             await uow.audit.add(_event(tenant_id, "after"))
-    assert await _actions(vault, tenant_id) == ["after", "kept"]
+    assert await _actions(ctx, tenant_id) == ["after", "kept"]

@@ -13,6 +13,7 @@ from kycvault import __version__
 from kycvault.api import problems
 from kycvault.api.compat import argyle, cynopsis, kycgenie, ncore, sila
 from kycvault.api.middleware import RequestMiddleware
+from kycvault.api.multipart import UploadLimits
 from kycvault.api.routes import (
     audit,
     document_types,
@@ -23,10 +24,9 @@ from kycvault.api.routes import (
     processing,
     subjects,
 )
-from kycvault.api.uploads import UploadLimits
 from kycvault.bootstrap import Container, build_container, prepare_schema, sweep_grace
 from kycvault.config import Settings
-from kycvault.logging import configure
+from kycvault.logs import configure
 from kycvault.process import harden
 from kycvault.services import maintenance
 from kycvault.services.workers import Worker
@@ -49,14 +49,14 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.state.container = built
         housekeeping = asyncio.create_task(
             maintenance.run_periodically(
-                built.vault,
+                built.ctx,
                 grace=sweep_grace(settings),
                 every_seconds=settings.sweep_interval_seconds,
             )
         )
         stop_worker = asyncio.Event()
         worker = (
-            asyncio.create_task(Worker(built.vault).run(stop_worker))
+            asyncio.create_task(Worker(built.ctx).run(stop_worker))
             if settings.runs_in_process_worker
             else None
         )

@@ -13,7 +13,7 @@ from kycvault.api.client_address import client_address
 from kycvault.bootstrap import Container
 from kycvault.errors import AuthenticationFailed, UnsupportedMediaType
 from kycvault.services import auth_limits, tenants
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 
 _AUTH_FAILED = "missing, invalid or revoked API key"
 T = TypeVar("T")
@@ -28,9 +28,9 @@ async def get_container(request: Request) -> Container:
     return container
 
 
-async def get_vault(request: Request) -> Vault:
+async def get_vault(request: Request) -> AppContext:
     container: Container = request.app.state.container
-    return container.vault
+    return container.ctx
 
 
 def credentials_from(authorization: str | None) -> tuple[str, str]:
@@ -64,7 +64,7 @@ def presented_key_id(credential: str | None) -> str | None:
 
 
 async def counting_failures(
-    request: Request, vault: Vault, attempt: Awaitable[T], *, credential: str | None
+    request: Request, ctx: AppContext, attempt: Awaitable[T], *, credential: str | None
 ) -> T:
     """Await an authentication. If it fails, the failure is counted against the client's
     address and the key id ``credential`` names, and past the limit the answer is 429
@@ -73,22 +73,22 @@ async def counting_failures(
         return await attempt
     except AuthenticationFailed:
         await auth_limits.record_failure(
-            vault, address=client_address(request), key_id=presented_key_id(credential)
+            ctx, address=client_address(request), key_id=presented_key_id(credential)
         )
         raise
 
 
-async def _check_key(request: Request, vault: Vault, authorization: str | None) -> Actor:
+async def _check_key(request: Request, ctx: AppContext, authorization: str | None) -> Actor:
     key_id, secret = credentials_from(authorization)
     return await tenants.authenticate(
-        vault, key_id=key_id, secret=secret, request_id=request.state.request_id
+        ctx, key_id=key_id, secret=secret, request_id=request.state.request_id
     )
 
 
-async def authenticate(request: Request, vault: Annotated[Vault, Depends(get_vault)]) -> Actor:
+async def authenticate(request: Request, ctx: Annotated[AppContext, Depends(get_vault)]) -> Actor:
     authorization = request.headers.get("authorization")
     actor = await counting_failures(
-        request, vault, _check_key(request, vault, authorization), credential=authorization
+        request, ctx, _check_key(request, ctx, authorization), credential=authorization
     )
     request.state.key_id = actor.key_id
     return actor
@@ -102,6 +102,6 @@ async def require_json(request: Request) -> None:
 
 
 JsonBody = Depends(require_json)
-VaultDep = Annotated[Vault, Depends(get_vault)]
+VaultDep = Annotated[AppContext, Depends(get_vault)]
 ActorDep = Annotated[Actor, Depends(authenticate)]
 ContainerDep = Annotated[Container, Depends(get_container)]

@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from kycvault.api.client_input import load_json
 from kycvault.errors import InvalidInput
 from kycvault.services import idempotency
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import StagedFile
 
 HEADER = "idempotency-key"
@@ -84,7 +84,7 @@ def _stored(response: Response) -> idempotency.StoredResponse | None:
 
 async def idempotent(
     request: Request,
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     payload: bytes,
     run: Callable[[], Awaitable[Response]],
@@ -94,7 +94,7 @@ async def idempotent(
     if key is None:
         return await run()
     digest = fingerprint(request, payload)
-    outcome = await idempotency.run_once(vault, actor, key, digest, run, _stored)
+    outcome = await idempotency.run_once(ctx, actor, key, digest, run, _stored)
     if isinstance(outcome, Response):
         return outcome
     headers = {"idempotent-replayed": "true"}

@@ -37,7 +37,7 @@ def tenant_create(
     """Create a tenant with its encryption key and a first API key (shown once)."""
 
     async def work(container: Container) -> tenants.NewTenant:
-        return await tenants.create_tenant(container.vault, name=name)
+        return await tenants.create_tenant(container.ctx, name=name)
 
     new = run_with_vault(work, creates_vault=True)
     data = credentials(new)
@@ -54,7 +54,7 @@ def tenant_list(as_json: JsonFlag = False) -> None:
     """List tenants."""
 
     async def work(container: Container) -> list[dict[str, object]]:
-        return [_tenant_row(t) for t in await tenants.list_tenants(container.vault)]
+        return [_tenant_row(t) for t in await tenants.list_tenants(container.ctx)]
 
     rows = run_with_vault(work)
     if as_json:
@@ -93,11 +93,11 @@ def tenant_update(
         raise typer.BadParameter("give --sila-app-handle and/or --sila-app-address")
 
     async def work(container: Container) -> Tenant:
-        found = await tenants.find_tenant(container.vault, tenant)
+        found = await tenants.find_tenant(container.ctx, tenant)
         handle = found.sila_app_handle if sila_app_handle is None else sila_app_handle
         address = found.sila_app_address if sila_app_address is None else sila_app_address
         return await tenants.register_sila_app(
-            container.vault, tenant_id=found.id, handle=handle, address=address
+            container.ctx, tenant_id=found.id, handle=handle, address=address
         )
 
     row = _tenant_row(run_with_vault(work))
@@ -127,8 +127,8 @@ def key_create(
     """Create an API key for a tenant (the secret is shown once)."""
 
     async def work(container: Container) -> tenants.IssuedKey:
-        found = await tenants.find_tenant(container.vault, tenant)
-        return await tenants.create_key(container.vault, tenant_id=found.id, name=name)
+        found = await tenants.find_tenant(container.ctx, tenant)
+        return await tenants.create_key(container.ctx, tenant_id=found.id, name=name)
 
     issued = run_with_vault(work)
     data = {**_key_row(issued.key), "api_key": issued.api_key, "key_secret": issued.key_secret}
@@ -147,8 +147,8 @@ def key_list(
     """List a tenant's API keys (ids only; secrets are never stored)."""
 
     async def work(container: Container) -> list[ApiKey]:
-        found = await tenants.find_tenant(container.vault, tenant)
-        return await tenants.list_keys(container.vault, tenant_id=found.id)
+        found = await tenants.find_tenant(container.ctx, tenant)
+        return await tenants.list_keys(container.ctx, tenant_id=found.id)
 
     rows = [_key_row(k) for k in run_with_vault(work)]
     if as_json:
@@ -167,7 +167,7 @@ def key_revoke(
     """Revoke a key; it fails on its very next request."""
 
     async def work(container: Container) -> ApiKey:
-        return await tenants.revoke_key(container.vault, key_id=key_id)
+        return await tenants.revoke_key(container.ctx, key_id=key_id)
 
     row = _key_row(run_with_vault(work))
     typer.echo(json.dumps(row) if as_json else f"revoked {row['key_id']}")

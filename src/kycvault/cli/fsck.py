@@ -37,7 +37,7 @@ def fsck(
     async def work(container: Container) -> service.Report:
         grace = sweep_grace(container.settings)
         return await service.check(
-            container.vault, grace, verify=verify, repair=repair, progress=progress
+            container.ctx, grace, verify=verify, repair=repair, progress=progress
         )
 
     report = run_with_vault(work)

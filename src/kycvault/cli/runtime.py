@@ -11,7 +11,7 @@ import typer
 from kycvault.bootstrap import Container, StartupRefused, build_container, prepare_schema
 from kycvault.config import Settings
 from kycvault.errors import KycVaultError
-from kycvault.logging import configure
+from kycvault.logs import configure
 from kycvault.process import harden
 
 T = TypeVar("T")

@@ -30,7 +30,7 @@ async def _bootstrap(container: Container) -> dict[str, object] | None:
     is valid."""
     settings = container.settings
     path = Path(settings.data_dir) / FIRST_TENANT_FILE
-    new = await tenants.ensure_first_tenant(container.vault)
+    new = await tenants.ensure_first_tenant(container.ctx)
     if new is not None:
         created = credentials(new)
         # Never through a symlink planted in the data dir, and never readable by others.
@@ -44,7 +44,7 @@ async def _bootstrap(container: Container) -> dict[str, object] | None:
     data: dict[str, object] = json.loads(path.read_text())
     try:
         await tenants.authenticate(
-            container.vault, key_id=str(data["key_id"]), secret=str(data["key_secret"])
+            container.ctx, key_id=str(data["key_id"]), secret=str(data["key_secret"])
         )
     except (AuthenticationFailed, KeyError):
         return None

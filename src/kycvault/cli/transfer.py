@@ -14,7 +14,7 @@ from kycvault.cli.runtime import run_with_vault
 from kycvault.config import Settings
 
 if TYPE_CHECKING:
-    from kycvault.services.context import Vault
+    from kycvault.services.context import AppContext
     from kycvault.services.transfer import TransferSummary
 
 Directory = Annotated[Path, typer.Argument(help="Export directory.")]
@@ -27,11 +27,11 @@ def _run(operation: Operation, directory: Path, *, creates_vault: bool) -> tuple
     from kycvault.services import transfer
 
     async def work(container: Container) -> tuple[str, str]:
-        vault: Vault = container.vault
-        started = vault.clock()
-        done = await operation(vault, directory, revision=migrate.head_revision())
+        ctx: AppContext = container.ctx
+        started = ctx.clock()
+        done = await operation(ctx, directory, revision=migrate.head_revision())
         key_id = container.master_key.id if container.master_key else "?"
-        return transfer.describe(done, started, vault.clock()), key_id
+        return transfer.describe(done, started, ctx.clock()), key_id
 
     # An import may make the target vault, but never a master key: the export can only be
     # read under the key it was made with.

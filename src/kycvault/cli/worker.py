@@ -25,7 +25,7 @@ def worker(
     """Run background jobs until stopped (SIGTERM or Ctrl-C finish the jobs in hand)."""
 
     async def work(container: Container) -> None:
-        workers = [Worker(container.vault) for _ in range(concurrency)]
+        workers = [Worker(container.ctx) for _ in range(concurrency)]
         if once:
             while sum(await asyncio.gather(*(w.run_once() for w in workers))):
                 pass

@@ -11,14 +11,14 @@ from uuid import UUID
 import structlog
 
 from kycvault.errors import MalwareDetected
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.unit_of_work import AuditEvent, UnitOfWork
 
 log = structlog.get_logger("kycvault.audit")
 
 
 async def record(
-    vault: Vault,
+    ctx: AppContext,
     uow: UnitOfWork,
     actor: Actor,
     action: str,
@@ -32,7 +32,7 @@ async def record(
         AuditEvent(
             id=uuid.uuid4(),
             tenant_id=actor.tenant_id,
-            at=vault.clock(),
+            at=ctx.clock(),
             actor=actor.key_id,
             action=action,
             outcome=outcome,
@@ -44,7 +44,7 @@ async def record(
     )
 
 
-async def record_malware(vault: Vault, actor: Actor, found: MalwareDetected) -> None:
+async def record_malware(ctx: AppContext, actor: Actor, found: MalwareDetected) -> None:
     """An upload the malware scanner refused: what was found and the file's SHA-256, never its
     name. Written on its own, since the refused upload itself stores nothing."""
     log.warning(
@@ -54,9 +54,9 @@ async def record_malware(vault: Vault, actor: Actor, found: MalwareDetected) -> 
         sha256=found.sha256,
         signature=found.signature,
     )
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         await record(
-            vault,
+            ctx,
             uow,
             actor,
             f"file.{found.code}",
@@ -68,6 +68,6 @@ async def record_malware(vault: Vault, actor: Actor, found: MalwareDetected) -> 
         )
 
 
-async def events_for(vault: Vault, actor: Actor, *, limit: int = 100) -> list[AuditEvent]:
-    async with vault.store.read() as uow:
+async def events_for(ctx: AppContext, actor: Actor, *, limit: int = 100) -> list[AuditEvent]:
+    async with ctx.store.read() as uow:
         return await uow.audit.list_for(actor.tenant_id, limit=limit)

@@ -30,7 +30,7 @@ import structlog
 
 from kycvault.errors import TooManyRequests, Unavailable
 from kycvault.services import tenants
-from kycvault.services.context import Vault
+from kycvault.services.context import AppContext
 
 log = structlog.get_logger("kycvault.auth")
 
@@ -56,7 +56,7 @@ def buckets_of(address: IPAddress | None, key_id: str | None) -> list[str]:
 
 
 async def record_failure(
-    vault: Vault, *, address: IPAddress | None, key_id: str | None = None
+    ctx: AppContext, *, address: IPAddress | None, key_id: str | None = None
 ) -> None:
     """Count one failed authentication. Returns when the failure should be answered as
     such (401); raises when the address or the key id is over the limit.
@@ -67,13 +67,13 @@ async def record_failure(
     buckets = buckets_of(address, key_id)
     if not buckets:
         return
-    limits = vault.limits
-    now = vault.clock()
+    limits = ctx.limits
+    now = ctx.clock()
     try:
-        async with vault.store.read() as uow:
+        async with ctx.store.read() as uow:
             until = await uow.auth_failures.blocked_until(buckets, now)
         if until is None:
-            async with vault.store.write() as uow:
+            async with ctx.store.write() as uow:
                 until = await uow.auth_failures.count(
                     buckets, now, limits.auth_failure_window, limits.auth_failure_limit
                 )

@@ -16,30 +16,30 @@ from kycvault.domain.models import clean_text
 from kycvault.domain.types import Category, FileRole
 from kycvault.errors import Conflict, InvalidInput, NotFound
 from kycvault.services import audit
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.unit_of_work import UnitOfWork
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 
-async def tenant_catalog(vault: Vault, uow: UnitOfWork, actor: Actor) -> Catalog:
-    return vault.catalog.with_types(await uow.document_types.list_for(actor.tenant_id))
+async def tenant_catalog(ctx: AppContext, uow: UnitOfWork, actor: Actor) -> Catalog:
+    return ctx.catalog.with_types(await uow.document_types.list_for(actor.tenant_id))
 
 
-async def load_catalog(vault: Vault, actor: Actor) -> Catalog:
-    async with vault.store.read() as uow:
-        return await tenant_catalog(vault, uow, actor)
+async def load_catalog(ctx: AppContext, actor: Actor) -> Catalog:
+    async with ctx.store.read() as uow:
+        return await tenant_catalog(ctx, uow, actor)
 
 
 async def list_types(
-    vault: Vault, actor: Actor, *, category: Category | None = None
+    ctx: AppContext, actor: Actor, *, category: Category | None = None
 ) -> list[DocumentType]:
-    catalog = await load_catalog(vault, actor)
+    catalog = await load_catalog(ctx, actor)
     return [t for t in catalog if category is None or t.category == category]
 
 
-async def get_type(vault: Vault, actor: Actor, name: str) -> DocumentType:
-    doc_type = (await load_catalog(vault, actor)).resolve(name)
+async def get_type(ctx: AppContext, actor: Actor, name: str) -> DocumentType:
+    doc_type = (await load_catalog(ctx, actor)).resolve(name)
     if doc_type is None:
         raise NotFound(f"no document type {name!r}", code="document_type_not_found")
     return doc_type
@@ -51,7 +51,7 @@ def slug(label: str) -> str:
 
 
 async def create_type(
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     *,
     label: str,
@@ -77,14 +77,14 @@ async def create_type(
     )
     taken = Conflict("a document type with that name or label exists", code="document_type_exists")
     try:
-        async with vault.store.write() as uow:
+        async with ctx.store.write() as uow:
             await uow.tenants.lock(actor.tenant_id)  # labels are unique without an index
-            catalog = await tenant_catalog(vault, uow, actor)
+            catalog = await tenant_catalog(ctx, uow, actor)
             if catalog.resolve(type_name) is not None or catalog.by_label(clean_label) is not None:
                 raise taken
-            await uow.document_types.add(actor.tenant_id, doc_type, vault.clock(), actor.key_id)
+            await uow.document_types.add(actor.tenant_id, doc_type, ctx.clock(), actor.key_id)
             await audit.record(
-                vault,
+                ctx,
                 uow,
                 actor,
                 "document_type.created",
@@ -105,8 +105,8 @@ def named_by_label(catalog: Catalog, label: str) -> DocumentType | None:
     return catalog.by_label(label) or catalog.resolve(label.strip())
 
 
-async def find_type_for_label(vault: Vault, actor: Actor, label: str) -> DocumentType | None:
-    return named_by_label(await load_catalog(vault, actor), label)
+async def find_type_for_label(ctx: AppContext, actor: Actor, label: str) -> DocumentType | None:
+    return named_by_label(await load_catalog(ctx, actor), label)
 
 
 _NAME_ATTEMPTS = 3
@@ -123,7 +123,7 @@ def _free_name(catalog: Catalog, label: str) -> str:
 
 
 async def type_for_label(
-    vault: Vault, actor: Actor, label: str, *, field: str = "label"
+    ctx: AppContext, actor: Actor, label: str, *, field: str = "label"
 ) -> DocumentType:
     """The type a free label names (see ``named_by_label``), created as a tenant type when
     none does (KYC Genie clients label documents freely: "Financial Statement", "Board
@@ -132,16 +132,16 @@ async def type_for_label(
     if clean is None:
         raise InvalidInput.field(field, "required", "a document type label is required")
     for _ in range(_NAME_ATTEMPTS):
-        catalog = await load_catalog(vault, actor)
+        catalog = await load_catalog(ctx, actor)
         found = named_by_label(catalog, clean)
         if found is not None:
             return found
         try:
-            return await create_type(vault, actor, label=clean, name=_free_name(catalog, clean))
+            return await create_type(ctx, actor, label=clean, name=_free_name(catalog, clean))
         except Conflict:
             # A concurrent request made this label's type, or took the name: look again.
             continue
-    found = await find_type_for_label(vault, actor, clean)
+    found = await find_type_for_label(ctx, actor, clean)
     if found is None:
         raise Conflict("the document type could not be created; retry", code="conflict")
     return found

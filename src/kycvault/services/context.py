@@ -1,4 +1,4 @@
-"""What every use case receives: the ports it may use (``Vault``) and who is calling
+"""What every use case receives: the ports it may use (``AppContext``) and who is calling
 (``Actor``)."""
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Limits:
 
 @dataclass(frozen=True, slots=True)
 class JobSettings:
-    """How workers hold and retry jobs (see ``services/jobs.py``)."""
+    """How workers hold and retry jobs (see ``services/workers.py``, ``services/job_queue.py``)."""
 
     lease: timedelta = timedelta(minutes=5)
     max_attempts: int = 5
@@ -67,7 +67,7 @@ class Actor:
 
 
 @dataclass(frozen=True, slots=True)
-class Vault:
+class AppContext:
     store: Store
     blobs: BlobStore
     cipher: Cipher

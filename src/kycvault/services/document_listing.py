@@ -19,7 +19,7 @@ from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.services.catalog import tenant_catalog
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import resolve_type
 from kycvault.services.pagination import MAX_LIMIT, Page, check_limit, cursor_codec, paginate
 from kycvault.services.unit_of_work import Seek
@@ -52,19 +52,19 @@ def _canonical_types(catalog: Catalog, query: DocumentQuery) -> DocumentQuery:
 
 
 async def _prepare(
-    vault: Vault, actor: Actor, query: DocumentQuery, subject_must_exist: bool
+    ctx: AppContext, actor: Actor, query: DocumentQuery, subject_must_exist: bool
 ) -> DocumentQuery:
     subject_id = query.subject_id if subject_must_exist else None
     if subject_id is None and not query.types:
         return query  # nothing to look up: spare the transaction
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         if subject_id is not None and await uow.subjects.get(actor.tenant_id, subject_id) is None:
             raise NotFound("no such subject", code="subject_not_found")
-        return _canonical_types(await tenant_catalog(vault, uow, actor), query)
+        return _canonical_types(await tenant_catalog(ctx, uow, actor), query)
 
 
 async def list_documents(
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     query: DocumentQuery,
     *,
@@ -77,11 +77,11 @@ async def list_documents(
     ``subject_must_exist`` an unknown subject is a 404 (the nested route) rather than an
     empty page. Pages hold up to ``MAX_LIMIT`` documents, or ``MAX_LONG_PAGE`` with
     ``long_pages``."""
-    query = await _prepare(vault, actor, query, subject_must_exist)
+    query = await _prepare(ctx, actor, query, subject_must_exist)
     sort = query.sort
 
     async def fetch(seek: Seek) -> list[Document]:
-        async with vault.store.read() as uow:
+        async with ctx.store.read() as uow:
             return await uow.documents.page(actor.tenant_id, query, seek)
 
     def key(doc: Document) -> tuple[Any, UUID]:
@@ -89,7 +89,7 @@ async def list_documents(
 
     return await paginate(
         fetch,
-        codec=cursor_codec(vault.cipher),
+        codec=cursor_codec(ctx.cipher),
         tenant_id=actor.tenant_id,
         scope=f"documents|{query.fingerprint()}",
         sort=("-" if sort.descending else "") + sort.column,
@@ -101,7 +101,7 @@ async def list_documents(
 
 
 async def number_documents(
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     query: DocumentQuery,
     *,
@@ -122,20 +122,20 @@ async def number_documents(
         raise InvalidInput.field(
             "page", "page_too_deep", f"numbered pages reach {MAX_OFFSET} rows; use cursors"
         )
-    query = await _prepare(vault, actor, query, subject_must_exist)
-    async with vault.store.read() as uow:
+    query = await _prepare(ctx, actor, query, subject_must_exist)
+    async with ctx.store.read() as uow:
         total = await uow.documents.count(actor.tenant_id, query)
         items = await uow.documents.page_at(actor.tenant_id, query, offset=offset, limit=per_page)
     return NumberedPage(items=items, page=page, per_page=per_page, total_count=total)
 
 
 async def documents_of_subject(
-    vault: Vault, actor: Actor, subject_id: UUID, *, limit: int = MAX_OFFSET
+    ctx: AppContext, actor: Actor, subject_id: UUID, *, limit: int = MAX_OFFSET
 ) -> list[Document]:
     """Every document of one subject, oldest first (dialects that list without pages; a
     subject holds a handful of documents, ``limit`` bounds a pathological one)."""
     query = DocumentQuery(subject_id=subject_id, sort=listing.Sort.CREATED)
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         return await uow.documents.page(
             actor.tenant_id, query, Seek(sort=query.sort.column, limit=limit)
         )

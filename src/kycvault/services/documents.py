@@ -34,7 +34,7 @@ from kycvault.services.attachments import (
     stored_files,
 )
 from kycvault.services.catalog import tenant_catalog
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import StagedFile, UploadSession
 from kycvault.services.unit_of_work import UnitOfWork
 
@@ -144,7 +144,7 @@ class NewDocument:
 
 
 async def create_document(
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     values: Mapping[str, Any],
     *,
@@ -156,7 +156,7 @@ async def create_document(
     """A document from metadata, with every file of ``upload`` if given."""
     files = range(len(upload.staged)) if upload else ()
     draft = NewDocument(values, files, roles, hashes)
-    return (await create_documents(vault, actor, [draft], upload=upload, along=along))[0]
+    return (await create_documents(ctx, actor, [draft], upload=upload, along=along))[0]
 
 
 def _split(drafts: Sequence[NewDocument], staged: Sequence[StagedFile]) -> list[list[StagedFile]]:
@@ -168,7 +168,7 @@ def _split(drafts: Sequence[NewDocument], staged: Sequence[StagedFile]) -> list[
 
 
 async def create_documents(
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     drafts: Sequence[NewDocument],
     *,
@@ -185,10 +185,10 @@ async def create_documents(
     fail with the document (a file answer that references it), in the same transaction.
     """
     per_draft = _split(drafts, upload.staged if upload else [])
-    now, limit = vault.clock(), vault.limits.max_files_per_document
+    now, limit = ctx.clock(), ctx.limits.max_files_per_document
     made: list[Document] = []
-    async with vault.store.read() as uow:
-        catalog = await tenant_catalog(vault, uow, actor)
+    async with ctx.store.read() as uow:
+        catalog = await tenant_catalog(ctx, uow, actor)
         for draft, staged in zip(drafts, per_draft, strict=True):
             made.append(_new_document(catalog, actor, draft, staged, now, limit))
         for subject_id in {doc.subject_id for doc in made}:
@@ -196,18 +196,18 @@ async def create_documents(
 
     if upload is not None:
         await upload.publish()
-    async with vault.store.write(on_rollback=upload.discard if upload else None) as uow:
+    async with ctx.store.write(on_rollback=upload.discard if upload else None) as uow:
         for doc in made:
             await _check_subject(uow, actor, doc.subject_id)
             doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
             await uow.documents.add(doc)
             for stored in doc.files:
                 await uow.files.add(stored)
-            await job_queue.enqueue_file_checks(vault, uow, doc.files)
+            await job_queue.enqueue_file_checks(ctx, uow, doc.files)
             if doc.files:
-                await job_queue.enqueue_processing(vault, uow, doc)
+                await job_queue.enqueue_processing(ctx, uow, doc)
             await audit.record(
-                vault,
+                ctx,
                 uow,
                 actor,
                 "document.created",
@@ -246,8 +246,8 @@ def _new_document(
     return doc
 
 
-async def get_document(vault: Vault, actor: Actor, document_id: UUID) -> Document:
-    async with vault.store.read() as uow:
+async def get_document(ctx: AppContext, actor: Actor, document_id: UUID) -> Document:
+    async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
         raise document_not_found()
@@ -255,11 +255,11 @@ async def get_document(vault: Vault, actor: Actor, document_id: UUID) -> Documen
 
 
 async def get_document_by_number(
-    vault: Vault, actor: Actor, number: int, *, subject_id: UUID | None = None
+    ctx: AppContext, actor: Actor, number: int, *, subject_id: UUID | None = None
 ) -> Document:
     """A document by its per-tenant number; with ``subject_id``, only if it is that
     subject's (dialects that nest documents under their customer)."""
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         found = await uow.documents.get_by_number(actor.tenant_id, number)
     if found is None or (subject_id is not None and found.subject_id != subject_id):
         raise document_not_found()
@@ -267,21 +267,21 @@ async def get_document_by_number(
 
 
 async def update_document(
-    vault: Vault, actor: Actor, document_id: UUID, changes: Mapping[str, Any]
+    ctx: AppContext, actor: Actor, document_id: UUID, changes: Mapping[str, Any]
 ) -> Document:
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         current = await uow.documents.get(actor.tenant_id, document_id)
         if current is None:
             raise document_not_found()
-        catalog = await tenant_catalog(vault, uow, actor)
-        doc = _apply(catalog, current, changes, vault.clock(), actor)
+        catalog = await tenant_catalog(ctx, uow, actor)
+        doc = _apply(catalog, current, changes, ctx.clock(), actor)
         if doc.type != current.type:
             check_roles(resolve_type(catalog, doc.type), [f.role for f in doc.files], field="type")
         if doc.subject_id != current.subject_id:
             await _check_subject(uow, actor, doc.subject_id)
         await uow.documents.update(doc)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "document.updated",
@@ -292,29 +292,29 @@ async def update_document(
     return doc
 
 
-async def delete_document(vault: Vault, actor: Actor, document_id: UUID) -> None:
+async def delete_document(ctx: AppContext, actor: Actor, document_id: UUID) -> None:
     """Delete the rows first, then (once that committed) the blobs: a failure in between
     leaves unreferenced ciphertext (whose data keys went with the rows, and which the sweep
     removes), never a row without its blob. A document that a questionnaire response
     references stays (409 ``document_in_use``)."""
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
         if doc is None:
             raise document_not_found()
         if await uow.responses.references(actor.tenant_id, document_id):
             raise document_in_use()
         crash_around_commit(uow, "document.delete")
-        await remove_document(vault, uow, actor, doc)
+        await remove_document(ctx, uow, actor, doc)
 
 
-async def remove_document(vault: Vault, uow: UnitOfWork, actor: Actor, doc: Document) -> None:
+async def remove_document(ctx: AppContext, uow: UnitOfWork, actor: Actor, doc: Document) -> None:
     """Delete a document's rows within ``uow``, and its blobs once that commits. Stored
     idempotent responses that show the document go with it."""
-    delete_blobs_after_commit(vault, uow, [f.blob_key for f in doc.files])
+    delete_blobs_after_commit(ctx, uow, [f.blob_key for f in doc.files])
     await uow.documents.delete(actor.tenant_id, doc.id)
     await uow.idempotency.purge_target(actor.tenant_id, doc.id)
     await audit.record(
-        vault,
+        ctx,
         uow,
         actor,
         "document.deleted",
@@ -335,14 +335,14 @@ def crash_around_commit(uow: UnitOfWork, operation: str) -> None:
         uow.on_commit(crash)
 
 
-def delete_blobs_after_commit(vault: Vault, uow: UnitOfWork, keys: Sequence[str]) -> None:
+def delete_blobs_after_commit(ctx: AppContext, uow: UnitOfWork, keys: Sequence[str]) -> None:
     """Remove these blobs once ``uow``'s change (which dropped their rows) has committed."""
     if not keys:
         return
 
     def _delete() -> None:
         for key in keys:
-            vault.blobs.delete(key)
+            ctx.blobs.delete(key)
 
     async def after_commit() -> None:
         await asyncio.to_thread(_delete)

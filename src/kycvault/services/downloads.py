@@ -19,7 +19,7 @@ from uuid import UUID
 from kycvault.domain.models import StoredFile
 from kycvault.errors import Gone, NotFound
 from kycvault.services import audit
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.files import FileContent, get_file, open_stored
 from kycvault.services.unit_of_work import DownloadLink, UnitOfWork
 
@@ -45,10 +45,12 @@ def _well_formed(token: str) -> bool:
     return token.startswith(TOKEN_PREFIX) and 20 < len(token) <= 100
 
 
-async def create_link(vault: Vault, actor: Actor, document_id: UUID, file_id: UUID) -> IssuedLink:
-    stored = await get_file(vault, actor, document_id, file_id)
+async def create_link(
+    ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID
+) -> IssuedLink:
+    stored = await get_file(ctx, actor, document_id, file_id)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    now = vault.clock()
+    now = ctx.clock()
     link = DownloadLink(
         id=uuid.uuid4(),
         tenant_id=actor.tenant_id,
@@ -56,13 +58,13 @@ async def create_link(vault: Vault, actor: Actor, document_id: UUID, file_id: UU
         document_id=document_id,
         file_id=file_id,
         created_at=now,
-        expires_at=now + vault.limits.download_link_ttl,
+        expires_at=now + ctx.limits.download_link_ttl,
         created_by=actor.key_id,
     )
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         await uow.download_links.add(link)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "file.link_created",
@@ -82,30 +84,30 @@ async def _linked_file(uow: UnitOfWork, link: DownloadLink) -> StoredFile:
     return stored
 
 
-async def _refuse(uow: UnitOfWork, token_hash: bytes, vault: Vault) -> None:
+async def _refuse(uow: UnitOfWork, token_hash: bytes, ctx: AppContext) -> None:
     link = await uow.download_links.find(token_hash)
     if link is None:
         raise _not_found()
     if link.used_at is not None:
         raise Gone("this download link was already used", code="link_used")
-    if link.expires_at <= vault.clock():
+    if link.expires_at <= ctx.clock():
         raise Gone("this download link has expired", code="link_expired")
 
 
-async def redeem(vault: Vault, token: str, *, request_id: str | None = None) -> FileContent:
+async def redeem(ctx: AppContext, token: str, *, request_id: str | None = None) -> FileContent:
     """Consume the link and open its file."""
     if not _well_formed(token):
         raise _not_found()
     token_hash = _hash(token)
-    async with vault.store.write() as uow:
-        link = await uow.download_links.consume(token_hash, vault.clock())
+    async with ctx.store.write() as uow:
+        link = await uow.download_links.consume(token_hash, ctx.clock())
         if link is None:
-            await _refuse(uow, token_hash, vault)
+            await _refuse(uow, token_hash, ctx)
             raise _not_found()
         stored = await _linked_file(uow, link)
         actor = Actor(tenant_id=link.tenant_id, key_id=f"link:{link.id.hex}", request_id=request_id)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "file.read_by_link",
@@ -113,16 +115,16 @@ async def redeem(vault: Vault, token: str, *, request_id: str | None = None) -> 
             target_id=link.file_id,
             document_id=str(link.document_id),
         )
-    return await open_stored(vault, stored)
+    return await open_stored(ctx, stored)
 
 
-async def peek(vault: Vault, token: str) -> StoredFile:
+async def peek(ctx: AppContext, token: str) -> StoredFile:
     """The file behind a usable link, without consuming it (for HEAD)."""
     if not _well_formed(token):
         raise _not_found()
     token_hash = _hash(token)
-    async with vault.store.read() as uow:
-        await _refuse(uow, token_hash, vault)
+    async with ctx.store.read() as uow:
+        await _refuse(uow, token_hash, ctx)
         link = await uow.download_links.find(token_hash)
         assert link is not None
         return await _linked_file(uow, link)

@@ -21,7 +21,7 @@ from kycvault.services.attachments import (
     stored_files,
 )
 from kycvault.services.catalog import load_catalog
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import (
     crash_around_commit,
     delete_blobs_after_commit,
@@ -39,27 +39,27 @@ def file_not_found() -> NotFound:
     return NotFound("no such file", code="file_not_found")
 
 
-def _too_many(vault: Vault) -> Conflict:
+def _too_many(ctx: AppContext) -> Conflict:
     return Conflict(
-        f"a document holds at most {vault.limits.max_files_per_document} files",
+        f"a document holds at most {ctx.limits.max_files_per_document} files",
         code="too_many_files",
     )
 
 
-async def prepare_file_upload(vault: Vault, actor: Actor, document_id: UUID) -> Document:
+async def prepare_file_upload(ctx: AppContext, actor: Actor, document_id: UUID) -> Document:
     """Checks made before reading a single byte of an upload: the document exists and has
     room for at least one more file."""
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
         raise document_not_found()
-    if len(doc.files) >= vault.limits.max_files_per_document:
-        raise _too_many(vault)
+    if len(doc.files) >= ctx.limits.max_files_per_document:
+        raise _too_many(ctx)
     return doc
 
 
 async def add_files(
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     document_id: UUID,
     upload: UploadSession,
@@ -69,27 +69,27 @@ async def add_files(
 ) -> list[StoredFile]:
     staged = upload.staged
     check_per_file(staged, roles, "role")
-    doc = await prepare_file_upload(vault, actor, document_id)
-    check_roles(resolve_type(await load_catalog(vault, actor), doc.type), roles)
+    doc = await prepare_file_upload(ctx, actor, document_id)
+    check_roles(resolve_type(await load_catalog(ctx, actor), doc.type), roles)
     check_client_hashes(staged, hashes)
     await upload.publish()
-    async with vault.store.write(on_rollback=upload.discard) as uow:
+    async with ctx.store.write(on_rollback=upload.discard) as uow:
         locked = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
         if locked is None:
             raise document_not_found()
         count = await uow.files.count(actor.tenant_id, document_id)
-        if count + len(staged) > vault.limits.max_files_per_document:
-            raise _too_many(vault)
+        if count + len(staged) > ctx.limits.max_files_per_document:
+            raise _too_many(ctx)
         first = await uow.files.next_position(actor.tenant_id, document_id)
-        added = stored_files(actor, document_id, staged, roles, vault.clock(), first)
+        added = stored_files(actor, document_id, staged, roles, ctx.clock(), first)
         for stored in added:
             await uow.files.add(stored)
-        await job_queue.enqueue_file_checks(vault, uow, added)
+        await job_queue.enqueue_file_checks(ctx, uow, added)
         await uow.documents.sync_files(actor.tenant_id, document_id)
         locked.files = [*locked.files, *added]
-        await job_queue.enqueue_processing(vault, uow, locked)
+        await job_queue.enqueue_processing(ctx, uow, locked)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "document.files_added",
@@ -101,8 +101,8 @@ async def add_files(
     return added
 
 
-async def get_file(vault: Vault, actor: Actor, document_id: UUID, file_id: UUID) -> StoredFile:
-    async with vault.store.read() as uow:
+async def get_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID) -> StoredFile:
+    async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
         raise document_not_found()
@@ -112,16 +112,16 @@ async def get_file(vault: Vault, actor: Actor, document_id: UUID, file_id: UUID)
     raise file_not_found()
 
 
-async def list_files(vault: Vault, actor: Actor, document_id: UUID) -> list[StoredFile]:
-    async with vault.store.read() as uow:
+async def list_files(ctx: AppContext, actor: Actor, document_id: UUID) -> list[StoredFile]:
+    async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
         raise document_not_found()
     return doc.files
 
 
-async def delete_file(vault: Vault, actor: Actor, document_id: UUID, file_id: UUID) -> None:
-    async with vault.store.write() as uow:
+async def delete_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID) -> None:
+    async with ctx.store.write() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
         if doc is None:
             raise document_not_found()
@@ -131,9 +131,9 @@ async def delete_file(vault: Vault, actor: Actor, document_id: UUID, file_id: UU
         await uow.files.delete(actor.tenant_id, file_id)
         await uow.documents.sync_files(actor.tenant_id, document_id)
         doc.files = [f for f in doc.files if f.id != file_id]
-        await job_queue.enqueue_processing(vault, uow, doc)
+        await job_queue.enqueue_processing(ctx, uow, doc)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "file.deleted",
@@ -141,20 +141,20 @@ async def delete_file(vault: Vault, actor: Actor, document_id: UUID, file_id: UU
             target_id=file_id,
             document_id=str(document_id),
         )
-        delete_blobs_after_commit(vault, uow, [stored.blob_key])
+        delete_blobs_after_commit(ctx, uow, [stored.blob_key])
 
 
 class FileContent:
     """An open, verified-on-read file. ``stream`` yields plaintext for a byte range, one
     decrypted frame at a time (each frame's tag checked before any of it is yielded)."""
 
-    def __init__(self, vault: Vault, stored: StoredFile, reader: BlobReader, opener: Opener):
+    def __init__(self, ctx: AppContext, stored: StoredFile, reader: BlobReader, opener: Opener):
         self.file = stored
-        self._vault = vault
+        self._vault = ctx
         self._reader = reader
         self._opener = opener
-        self._chunk = vault.cipher.chunk_size
-        self._header = vault.cipher.header_size
+        self._chunk = ctx.cipher.chunk_size
+        self._header = ctx.cipher.header_size
         self._frames = max(1, -(-stored.size // self._chunk))
 
     @property
@@ -229,41 +229,41 @@ class FileContent:
         self._reader.close()
 
 
-def _open_blob(vault: Vault, stored: StoredFile, tenant_key: bytes) -> tuple[BlobReader, Opener]:
+def _open_blob(ctx: AppContext, stored: StoredFile, tenant_key: bytes) -> tuple[BlobReader, Opener]:
     """Runs in a worker thread: open the blob, check its size against the row, read its
     header. Every frame is then verified as it is read."""
     try:
-        reader = vault.blobs.open(stored.blob_key)
+        reader = ctx.blobs.open(stored.blob_key)
     except BlobMissing:
         raise IntegrityFailure("a stored file's blob is missing", code="blob_missing") from None
     except BlobStoreError:
         raise IntegrityFailure("a stored blob could not be read", code="integrity_error") from None
     try:
-        if reader.size != vault.cipher.sealed_size(stored.size):
+        if reader.size != ctx.cipher.sealed_size(stored.size):
             raise IntegrityFailure("a stored blob has the wrong size", code="integrity_error")
-        header = reader.read(0, vault.cipher.header_size)
+        header = reader.read(0, ctx.cipher.header_size)
         context = file_context(stored.tenant_id, stored.id)
-        return reader, vault.cipher.opener(tenant_key, stored.wrapped_dek, context, header)
+        return reader, ctx.cipher.opener(tenant_key, stored.wrapped_dek, context, header)
     except BaseException:
         reader.close()
         raise
 
 
-async def open_stored(vault: Vault, stored: StoredFile) -> FileContent:
+async def open_stored(ctx: AppContext, stored: StoredFile) -> FileContent:
     """Open a file the caller has already authorised and audited."""
-    tenant_key = await vault.keyring.get(stored.tenant_id, stored.kek_id)
-    reader, opener = await asyncio.to_thread(_open_blob, vault, stored, tenant_key)
-    return FileContent(vault, stored, reader, opener)
+    tenant_key = await ctx.keyring.get(stored.tenant_id, stored.kek_id)
+    reader, opener = await asyncio.to_thread(_open_blob, ctx, stored, tenant_key)
+    return FileContent(ctx, stored, reader, opener)
 
 
 async def open_content(
-    vault: Vault, actor: Actor, document_id: UUID, file_id: UUID, *, action: str = "file.read"
+    ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID, *, action: str = "file.read"
 ) -> FileContent:
     """Authorise, audit and open a file for reading."""
-    stored = await get_file(vault, actor, document_id, file_id)
-    async with vault.store.write() as uow:
+    stored = await get_file(ctx, actor, document_id, file_id)
+    async with ctx.store.write() as uow:
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             action,
@@ -271,4 +271,4 @@ async def open_content(
             target_id=file_id,
             document_id=str(document_id),
         )
-    return await open_stored(vault, stored)
+    return await open_stored(ctx, stored)

@@ -21,7 +21,7 @@ from typing import Any
 
 from kycvault.ports import BlobMissing
 from kycvault.services import sweep, verification
-from kycvault.services.context import Vault
+from kycvault.services.context import AppContext
 from kycvault.services.sweep import Grace
 
 _PAGE = 200
@@ -64,10 +64,10 @@ class Report:
 Progress = Callable[[int, int], None]
 
 
-async def _check_files(vault: Vault, report: Report, verify: bool, progress: Progress) -> None:
+async def _check_files(ctx: AppContext, report: Report, verify: bool, progress: Progress) -> None:
     after = None
     while True:
-        async with vault.store.read() as uow:
+        async with ctx.store.read() as uow:
             page = await uow.integrity.files_after(after, _PAGE)
         if not page:
             return
@@ -78,9 +78,9 @@ async def _check_files(vault: Vault, report: Report, verify: bool, progress: Pro
                 "file_id": str(stored.id),
             }
             if verify:
-                problem = await verification.verify(vault, stored)
+                problem = await verification.verify(ctx, stored)
             else:
-                problem = await _exists_with_size(vault, stored.blob_key, stored.size)
+                problem = await _exists_with_size(ctx, stored.blob_key, stored.size)
             if problem is not None:
                 report.findings.append(Finding(problem, ids))
             report.files_checked += 1
@@ -89,14 +89,14 @@ async def _check_files(vault: Vault, report: Report, verify: bool, progress: Pro
         after = page[-1].id
 
 
-async def _exists_with_size(vault: Vault, key: str, size: int) -> str | None:
+async def _exists_with_size(ctx: AppContext, key: str, size: int) -> str | None:
     def work() -> str | None:
         try:
-            reader = vault.blobs.open(key)
+            reader = ctx.blobs.open(key)
         except BlobMissing:
             return verification.BLOB_MISSING
         try:
-            ok = reader.size == vault.cipher.sealed_size(size)
+            ok = reader.size == ctx.cipher.sealed_size(size)
             return None if ok else verification.WRONG_SIZE
         finally:
             reader.close()
@@ -104,8 +104,8 @@ async def _exists_with_size(vault: Vault, key: str, size: int) -> str | None:
     return await asyncio.to_thread(work)
 
 
-async def _check_counts(vault: Vault, report: Report) -> None:
-    async with vault.store.read() as uow:
+async def _check_counts(ctx: AppContext, report: Report) -> None:
+    async with ctx.store.read() as uow:
         files = await uow.integrity.file_count_mismatches(1000)
         documents = await uow.integrity.document_count_mismatches()
     for found in files:
@@ -126,7 +126,7 @@ async def _check_counts(vault: Vault, report: Report) -> None:
 
 
 async def check(
-    vault: Vault,
+    ctx: AppContext,
     grace: Grace,
     *,
     verify: bool = True,
@@ -135,13 +135,13 @@ async def check(
 ) -> Report:
     """Check everything (see the module docstring); with ``repair``, remove leftovers."""
     report = Report()
-    await _check_files(vault, report, verify, progress or (lambda files, size: None))
-    await _check_counts(vault, report)
-    leftovers = await sweep.find(vault, grace)
+    await _check_files(ctx, report, verify, progress or (lambda files, size: None))
+    await _check_counts(ctx, report)
+    leftovers = await sweep.find(ctx, grace)
     report.blobs_listed = leftovers.blobs_seen
     report.recent_orphans = leftovers.recent_orphans
     if repair and (leftovers.orphans or leftovers.staging or leftovers.unowned):
-        await sweep.remove(vault, leftovers, unowned=True)
+        await sweep.remove(ctx, leftovers, unowned=True)
     for kind, blobs in (
         ("unreferenced_blob", leftovers.orphans),
         ("blob_of_unknown_tenant", leftovers.unowned),

@@ -38,7 +38,7 @@ import structlog
 
 from kycvault import crashpoints
 from kycvault.errors import CommitUncertain, Conflict, InvalidInput, UnprocessableContent
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.unit_of_work import IdempotencyRecord
 
 log = structlog.get_logger("kycvault.idempotency")
@@ -78,12 +78,14 @@ def check_key(key: str) -> str:
     return key
 
 
-def _lapsed(record: IdempotencyRecord, vault: Vault, now: datetime) -> bool:
-    lease_until = record.lease_until or record.created_at + vault.limits.idempotency_lease
+def _lapsed(record: IdempotencyRecord, ctx: AppContext, now: datetime) -> bool:
+    lease_until = record.lease_until or record.created_at + ctx.limits.idempotency_lease
     return record.state == IN_PROGRESS and lease_until <= now
 
 
-async def begin(vault: Vault, actor: Actor, key: str, fingerprint: str) -> Claim | StoredResponse:
+async def begin(
+    ctx: AppContext, actor: Actor, key: str, fingerprint: str
+) -> Claim | StoredResponse:
     """Claim ``key`` for a request with ``fingerprint``: the claim when the request should
     run, or the stored response to replay.
 
@@ -92,22 +94,22 @@ async def begin(vault: Vault, actor: Actor, key: str, fingerprint: str) -> Claim
         UnprocessableContent: the key was used for a different payload (422).
     """
     check_key(key)
-    now = vault.clock()
+    now = ctx.clock()
     claim = IdempotencyRecord(
         tenant_id=actor.tenant_id,
         key=key,
         fingerprint=fingerprint,
         state=IN_PROGRESS,
         created_at=now,
-        expires_at=now + vault.limits.idempotency_ttl,
-        lease_until=now + vault.limits.idempotency_lease,
+        expires_at=now + ctx.limits.idempotency_ttl,
+        lease_until=now + ctx.limits.idempotency_lease,
     )
     held = Claim(actor.tenant_id, key, fingerprint, now)
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         existing = await uow.idempotency.claim(claim)
         if existing is None:
             return held
-        if existing.expires_at <= now or _lapsed(existing, vault, now):
+        if existing.expires_at <= now or _lapsed(existing, ctx, now):
             if await uow.idempotency.take_over(existing, claim):
                 return held
             raise _in_progress()
@@ -123,7 +125,7 @@ async def begin(vault: Vault, actor: Actor, key: str, fingerprint: str) -> Claim
         status_code=existing.status_code or 200,
         content_type=existing.content_type,
         location=existing.location,
-        body=vault.cipher.open_record(_LABEL, body, _aad(actor.tenant_id, key)) if body else b"",
+        body=ctx.cipher.open_record(_LABEL, body, _aad(actor.tenant_id, key)) if body else b"",
     )
 
 
@@ -146,17 +148,17 @@ def _lost() -> Conflict:
     )
 
 
-async def _renew_until_cancelled(vault: Vault, claim: Claim) -> None:
-    every = vault.limits.idempotency_lease.total_seconds() / 3
+async def _renew_until_cancelled(ctx: AppContext, claim: Claim) -> None:
+    every = ctx.limits.idempotency_lease.total_seconds() / 3
     while True:
         await asyncio.sleep(every)
         try:
-            async with vault.store.write() as uow:
+            async with ctx.store.write() as uow:
                 held = await uow.idempotency.renew(
                     claim.tenant_id,
                     claim.key,
                     claim.claimed_at,
-                    vault.clock() + vault.limits.idempotency_lease,
+                    ctx.clock() + ctx.limits.idempotency_lease,
                 )
         except Exception as exc:  # the database is away; the completion's fence still holds
             log.warning("idempotency_renew_failed", error=type(exc).__name__)
@@ -165,33 +167,33 @@ async def _renew_until_cancelled(vault: Vault, claim: Claim) -> None:
             return
 
 
-async def _complete(vault: Vault, claim: Claim, response: StoredResponse) -> None:
-    now = vault.clock()
+async def _complete(ctx: AppContext, claim: Claim, response: StoredResponse) -> None:
+    now = ctx.clock()
     record = IdempotencyRecord(
         tenant_id=claim.tenant_id,
         key=claim.key,
         fingerprint=claim.fingerprint,
         state=COMPLETED,
         created_at=claim.claimed_at,
-        expires_at=now + vault.limits.idempotency_ttl,
+        expires_at=now + ctx.limits.idempotency_ttl,
         status_code=response.status_code,
         content_type=response.content_type,
         location=response.location,
-        body=vault.cipher.seal_record(_LABEL, response.body, _aad(claim.tenant_id, claim.key)),
+        body=ctx.cipher.seal_record(_LABEL, response.body, _aad(claim.tenant_id, claim.key)),
         target_id=response.target_id,
     )
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         if not await uow.idempotency.complete(record, claim.claimed_at):
             raise _lost()
 
 
-async def _release(vault: Vault, claim: Claim) -> None:
-    async with vault.store.write() as uow:
+async def _release(ctx: AppContext, claim: Claim) -> None:
+    async with ctx.store.write() as uow:
         await uow.idempotency.release(claim.tenant_id, claim.key, claim.claimed_at)
 
 
 async def run_once(
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     key: str,
     fingerprint: str,
@@ -204,28 +206,28 @@ async def run_once(
     be replayed, such as an error answer: the key is then released). The change ``run``
     makes and the stored response commit together.
     """
-    begun = await begin(vault, actor, key, fingerprint)
+    begun = await begin(ctx, actor, key, fingerprint)
     if isinstance(begun, StoredResponse):
         return begun
     claim = begun
     crashpoints.reached("idempotency.claimed")
     # A context of its own: the renewals are separate transactions, never the request's.
     renewing = asyncio.get_running_loop().create_task(
-        _renew_until_cancelled(vault, claim), context=contextvars.Context()
+        _renew_until_cancelled(ctx, claim), context=contextvars.Context()
     )
     try:
-        async with vault.store.atomic():
+        async with ctx.store.atomic():
             result = await run()
             response = stored(result)
             if response is None:
-                await _release(vault, claim)
+                await _release(ctx, claim)
             else:
-                await _complete(vault, claim, response)
+                await _complete(ctx, claim, response)
     except CommitUncertain:
         raise  # the claim stays: the change may be stored with its response
     except BaseException:
         with contextlib.suppress(Exception):
-            await asyncio.shield(_release(vault, claim))
+            await asyncio.shield(_release(ctx, claim))
         raise
     finally:
         renewing.cancel()

@@ -45,7 +45,7 @@ from kycvault.ports import (
     ScanVerdict,
     Sealer,
 )
-from kycvault.services.context import Vault
+from kycvault.services.context import AppContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +102,7 @@ class FileIntake:
     def __init__(
         self,
         *,
-        vault: Vault,
+        ctx: AppContext,
         tenant_id: UUID,
         kek_id: UUID,
         tenant_key: bytes,
@@ -111,10 +111,10 @@ class FileIntake:
         allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
         max_file_size: int | None = None,
     ) -> None:
-        self._vault = vault
-        self._chunk = vault.cipher.chunk_size
-        self._head = vault.sniffer.head_size
-        self._max = max_file_size or vault.limits.max_file_size
+        self._vault = ctx
+        self._chunk = ctx.cipher.chunk_size
+        self._head = ctx.sniffer.head_size
+        self._max = max_file_size or ctx.limits.max_file_size
         self.field_index = field_index
         self.filename = sanitize_filename(filename, field=f"files.{field_index}")
         self._extension = extension_of(self.filename)
@@ -125,7 +125,7 @@ class FileIntake:
         self._kek_id = kek_id
         self._key = blob_key(tenant_id, self.id)
         self._sealer: Sealer
-        self._sealer, self._wrapped_dek = vault.cipher.new_sealer(
+        self._sealer, self._wrapped_dek = ctx.cipher.new_sealer(
             tenant_key, file_context(tenant_id, self.id)
         )
         self._writer: BlobWriter | None = None
@@ -258,21 +258,21 @@ class UploadSession:
 
     def __init__(
         self,
-        vault: Vault,
+        ctx: AppContext,
         tenant_id: UUID,
         kek_id: UUID,
         tenant_key: bytes,
         allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
         max_file_size: int | None = None,
     ) -> None:
-        self._vault = vault
+        self._vault = ctx
         self._tenant_id = tenant_id
         self._kek_id = kek_id
         self._tenant_key = tenant_key
         # A dialect may narrow the allow-list and the size limit to what its vendor documents
         # (never widen them).
         self._allowed = allowed_extensions & ALLOWED_EXTENSIONS
-        limit = vault.limits.max_file_size
+        limit = ctx.limits.max_file_size
         self._max_file_size = min(max_file_size, limit) if max_file_size else limit
         self.intakes: list[FileIntake] = []
         self.staged: list[StagedFile] = []
@@ -280,18 +280,18 @@ class UploadSession:
     @classmethod
     async def open(
         cls,
-        vault: Vault,
+        ctx: AppContext,
         tenant_id: UUID,
         *,
         allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
         max_file_size: int | None = None,
     ) -> UploadSession:
-        kek_id, key = await vault.keyring.current(tenant_id)
-        return cls(vault, tenant_id, kek_id, key, allowed_extensions, max_file_size)
+        kek_id, key = await ctx.keyring.current(tenant_id)
+        return cls(ctx, tenant_id, kek_id, key, allowed_extensions, max_file_size)
 
     def start_file(self, filename: str | None) -> FileIntake:
         intake = FileIntake(
-            vault=self._vault,
+            ctx=self._vault,
             tenant_id=self._tenant_id,
             kek_id=self._kek_id,
             tenant_key=self._tenant_key,

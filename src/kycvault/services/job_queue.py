@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from kycvault.domain.jobs import Job, JobKind, JobState
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.processing import Processing, ProcessingSettings, Stage
-from kycvault.services.context import Vault
+from kycvault.services.context import AppContext
 from kycvault.services.unit_of_work import UnitOfWork
 
 
-def _job(vault: Vault, tenant_id: uuid.UUID, kind: JobKind, document_id: uuid.UUID) -> Job:
-    now = vault.clock()
+def _job(ctx: AppContext, tenant_id: uuid.UUID, kind: JobKind, document_id: uuid.UUID) -> Job:
+    now = ctx.clock()
     return Job(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
@@ -23,13 +23,13 @@ def _job(vault: Vault, tenant_id: uuid.UUID, kind: JobKind, document_id: uuid.UU
         file_id=None,
         state=JobState.QUEUED,
         attempts=0,
-        max_attempts=vault.jobs.max_attempts,
+        max_attempts=ctx.jobs.max_attempts,
         run_after=now,
         created_at=now,
     )
 
 
-async def enqueue_processing(vault: Vault, uow: UnitOfWork, document: Document) -> None:
+async def enqueue_processing(ctx: AppContext, uow: UnitOfWork, document: Document) -> None:
     """Queue ``document`` (as written in ``uow``) for processing, or, when it has no files
     left, clear what earlier processing found."""
     if not document.files:
@@ -43,11 +43,13 @@ async def enqueue_processing(vault: Vault, uow: UnitOfWork, document: Document) 
     await uow.documents.set_processing(document.tenant_id, document.id, document.processing)
     if not any(settings.enabled(stage) for stage in Stage):
         return  # every stage is switched off: nothing to run
-    await uow.jobs.add(_job(vault, document.tenant_id, JobKind.PROCESS_DOCUMENT, document.id))
+    await uow.jobs.add(_job(ctx, document.tenant_id, JobKind.PROCESS_DOCUMENT, document.id))
 
 
-async def enqueue_file_checks(vault: Vault, uow: UnitOfWork, stored: Sequence[StoredFile]) -> None:
-    now = vault.clock()
+async def enqueue_file_checks(
+    ctx: AppContext, uow: UnitOfWork, stored: Sequence[StoredFile]
+) -> None:
+    now = ctx.clock()
     for item in stored:
         await uow.jobs.add(
             Job(
@@ -58,7 +60,7 @@ async def enqueue_file_checks(vault: Vault, uow: UnitOfWork, stored: Sequence[St
                 file_id=item.id,
                 state=JobState.QUEUED,
                 attempts=0,
-                max_attempts=vault.jobs.max_attempts,
+                max_attempts=ctx.jobs.max_attempts,
                 run_after=now,
                 created_at=now,
             )

@@ -8,32 +8,32 @@ import structlog
 
 from kycvault.errors import Unavailable
 from kycvault.services import sweep
-from kycvault.services.context import Vault
+from kycvault.services.context import AppContext
 
 log = structlog.get_logger("kycvault.maintenance")
 
 
-async def purge_expired(vault: Vault) -> None:
+async def purge_expired(ctx: AppContext) -> None:
     """Forget expired download links and idempotency records (their bodies may hold PII)."""
-    now = vault.clock()
-    async with vault.store.write() as uow:
+    now = ctx.clock()
+    async with ctx.store.write() as uow:
         links = await uow.download_links.purge_expired(now)
         keys = await uow.idempotency.purge_expired(now)
         await uow.signature_uses.purge_expired(now)  # Sila signatures past their window
-        await uow.auth_failures.purge_expired(now - vault.limits.auth_failure_window)
+        await uow.auth_failures.purge_expired(now - ctx.limits.auth_failure_window)
     if links or keys:
         log.info("expired_purged", download_links=links, idempotency_records=keys)
 
 
-async def run_periodically(vault: Vault, *, grace: sweep.Grace, every_seconds: float) -> None:
+async def run_periodically(ctx: AppContext, *, grace: sweep.Grace, every_seconds: float) -> None:
     """Sweep leftovers, forget what expired and refresh statistics: once at start (a process
     that restarts after a crash removes its predecessor's staging files at once), then every
     ``every_seconds``."""
     while True:
-        await sweep.sweep(vault, grace)
+        await sweep.sweep(ctx, grace)
         try:
-            await purge_expired(vault)
-            await vault.store.optimize()
+            await purge_expired(ctx)
+            await ctx.store.optimize()
         except Unavailable as exc:
             log.warning("housekeeping_failed", error=str(exc))
         await asyncio.sleep(every_seconds)

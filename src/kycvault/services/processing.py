@@ -35,7 +35,7 @@ from kycvault.errors import InvalidInput
 from kycvault.ports import FileReading, ReadingFailed
 from kycvault.services import audit, files, job_queue
 from kycvault.services.catalog import tenant_catalog
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import document_not_found
 from kycvault.services.unit_of_work import UnitOfWork
 
@@ -51,16 +51,16 @@ async def _settings(uow: UnitOfWork, tenant_id: UUID) -> ProcessingSettings:
     return ProcessingSettings.of_tenant(tenant.settings if tenant else {})
 
 
-async def reprocess(vault: Vault, actor: Actor, document_id: UUID) -> Document:
-    async with vault.store.write() as uow:
+async def reprocess(ctx: AppContext, actor: Actor, document_id: UUID) -> Document:
+    async with ctx.store.write() as uow:
         document = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
         if document is None:
             raise document_not_found()
         if not document.files:
             raise InvalidInput.field("files", "no_files", "the document has no files to process")
-        await job_queue.enqueue_processing(vault, uow, document)
+        await job_queue.enqueue_processing(ctx, uow, document)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "document.reprocess_requested",
@@ -70,13 +70,13 @@ async def reprocess(vault: Vault, actor: Actor, document_id: UUID) -> Document:
     return document
 
 
-async def get_settings(vault: Vault, actor: Actor) -> ProcessingSettings:
-    async with vault.store.read() as uow:
+async def get_settings(ctx: AppContext, actor: Actor) -> ProcessingSettings:
+    async with ctx.store.read() as uow:
         return await _settings(uow, actor.tenant_id)
 
 
 async def update_settings(
-    vault: Vault, actor: Actor, changes: dict[str, Any]
+    ctx: AppContext, actor: Actor, changes: dict[str, Any]
 ) -> ProcessingSettings:
     known = set(ProcessingSettings.__dataclass_fields__)
     for name, value in changes.items():
@@ -84,7 +84,7 @@ async def update_settings(
             raise InvalidInput.field(name, "unknown_field", "not a processing setting")
         if not isinstance(value, bool):
             raise InvalidInput.field(name, "invalid_type", "must be true or false")
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         await uow.tenants.lock(actor.tenant_id)
         tenant = await uow.tenants.get(actor.tenant_id)
         current = dict(tenant.settings if tenant else {})
@@ -92,7 +92,7 @@ async def update_settings(
         current[SETTINGS_KEY] = merged
         await uow.tenants.set_settings(actor.tenant_id, current)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "settings.updated",
@@ -103,19 +103,19 @@ async def update_settings(
     return ProcessingSettings.of(merged)
 
 
-async def get_text(vault: Vault, actor: Actor, document_id: UUID) -> str | None:
+async def get_text(ctx: AppContext, actor: Actor, document_id: UUID) -> str | None:
     """The text read from a document's files (decrypted), audited as a read."""
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         document = await uow.documents.get(actor.tenant_id, document_id)
         if document is None:
             raise document_not_found()
         sealed = await uow.documents.get_text(actor.tenant_id, document_id)
         await audit.record(
-            vault, uow, actor, "document.text_read", target_type="document", target_id=document_id
+            ctx, uow, actor, "document.text_read", target_type="document", target_id=document_id
         )
     if sealed is None:
         return None
-    plain = vault.cipher.open_record(_TEXT_LABEL, sealed, _text_aad(actor.tenant_id, document_id))
+    plain = ctx.cipher.open_record(_TEXT_LABEL, sealed, _text_aad(actor.tenant_id, document_id))
     return plain.decode()
 
 
@@ -133,16 +133,16 @@ class _Read:
         return "\n\n".join(p.text for r in self.readings for p in r.pages if p.text.strip())
 
 
-async def _read_file(vault: Vault, stored: StoredFile, *, ocr: bool) -> FileReading:
-    if vault.reader is None:
+async def _read_file(ctx: AppContext, stored: StoredFile, *, ocr: bool) -> FileReading:
+    if ctx.reader is None:
         raise ReadingFailed("this vault has no document reader")
-    if stored.size > vault.limits.max_read_size:
+    if stored.size > ctx.limits.max_read_size:
         raise ReadingFailed(
-            f"the file is larger than the {vault.limits.max_read_size} bytes read for processing"
+            f"the file is larger than the {ctx.limits.max_read_size} bytes read for processing"
         )
-    content = await files.open_stored(vault, stored)
-    today = vault.clock().date()
-    reader = vault.reader
+    content = await files.open_stored(ctx, stored)
+    today = ctx.clock().date()
+    reader = ctx.reader
     try:
         # Decrypted frame by frame straight into the reading process: the worker holds
         # one frame of the file at a time, whatever its size.
@@ -153,18 +153,18 @@ async def _read_file(vault: Vault, stored: StoredFile, *, ocr: bool) -> FileRead
         content.close()
 
 
-async def _read_all(vault: Vault, document: Document, *, ocr: bool) -> _Read:
+async def _read_all(ctx: AppContext, document: Document, *, ocr: bool) -> _Read:
     result = _Read([], [])
     for stored in document.files:
         try:
-            result.readings.append(await _read_file(vault, stored, ocr=ocr))
+            result.readings.append(await _read_file(ctx, stored, ocr=ocr))
         except ReadingFailed as exc:
             result.failures.append(f"{stored.filename or stored.id}: {exc}")
     return result
 
 
-def _best_mrz(read: _Read, vault: Vault) -> MrzResult | None:
-    today = vault.clock().date()
+def _best_mrz(read: _Read, ctx: AppContext) -> MrzResult | None:
+    today = ctx.clock().date()
     found = [
         result
         for reading in read.readings
@@ -189,13 +189,15 @@ def _extracted(mrz: MrzResult | None, read: _Read) -> dict[str, Any]:
     return out
 
 
-async def _duplicates(vault: Vault, document: Document, mrz: MrzResult | None) -> tuple[int, int]:
+async def _duplicates(
+    ctx: AppContext, document: Document, mrz: MrzResult | None
+) -> tuple[int, int]:
     numbers = [
         document.id_number or "",
         authenticity.normalise_number(document.id_number),
         authenticity.normalise_number(mrz.document_number) if mrz else "",
     ]
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         same_file = await uow.documents.holders_of_file(
             document.tenant_id, [f.sha256 for f in document.files], document.subject_id
         )
@@ -239,17 +241,17 @@ def _stages(
 
 
 async def _signals(
-    vault: Vault,
+    ctx: AppContext,
     document: Document,
     read: _Read,
     mrz: MrzResult | None,
     found: Classification | None,
     type_agrees: bool,
 ) -> list[authenticity.Signal]:
-    same_file, same_number = await _duplicates(vault, document, mrz)
+    same_file, same_number = await _duplicates(ctx, document, mrz)
     return authenticity.evaluate(
         authenticity.Facts(
-            today=vault.clock().date(),
+            today=ctx.clock().date(),
             declared_number=document.id_number,
             declared_expiry=document.expiry_date,
             declared_country=document.issuing_country,
@@ -264,11 +266,11 @@ async def _signals(
     )
 
 
-async def run(vault: Vault, job: Job) -> dict[str, Any]:
+async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
     """The worker's part: run the stages of the job's document and store what they found."""
     if job.document_id is None:
         return {"skipped": "no_document"}
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         document = await uow.documents.get(job.tenant_id, job.document_id, for_update=True)
         if document is None:
             return {"skipped": "document_deleted"}
@@ -276,15 +278,15 @@ async def run(vault: Vault, job: Job) -> dict[str, Any]:
         generation = document.processing.generation
         started = document.processing.started()
         await uow.documents.set_processing(job.tenant_id, document.id, started)
-    read = await _read_all(vault, document, ocr=settings.ocr)
+    read = await _read_all(ctx, document, ocr=settings.ocr)
     text = read.text if settings.ocr else ""
-    mrz = _best_mrz(read, vault) if settings.ocr else None
+    mrz = _best_mrz(read, ctx) if settings.ocr else None
     readable = bool(read.readings)
     stages, reasons = _stages(
         settings,
         started,
         read,
-        ocr_problem=vault.reader.ocr_problem() if vault.reader is not None else None,
+        ocr_problem=ctx.reader.ocr_problem() if ctx.reader is not None else None,
         needs_ocr=any(f.content_type.startswith("image/") for f in document.files),
         text=text,
     )
@@ -292,7 +294,7 @@ async def run(vault: Vault, job: Job) -> dict[str, Any]:
     type_agrees = found is None or agrees(document.type, found.type)
     signals = []
     if settings.authenticity and readable:
-        signals = await _signals(vault, document, read, mrz, found, type_agrees)
+        signals = await _signals(ctx, document, read, mrz, found, type_agrees)
     classification = None
     if found is not None:
         classification = {
@@ -309,14 +311,14 @@ async def run(vault: Vault, job: Job) -> dict[str, Any]:
         classification=classification,
         authenticity_score=authenticity.score(signals) if signals else None,
         signals=[s.as_dict() for s in signals],
-        processed_at=vault.clock().isoformat(),
+        processed_at=ctx.clock().isoformat(),
     )
-    stored = await _store(vault, job, generation, result, text, mrz, settings, found)
+    stored = await _store(ctx, job, generation, result, text, mrz, settings, found)
     return {"generation": generation, "stored": stored, "stages": result.as_dict()["stages"]}
 
 
 async def _store(
-    vault: Vault,
+    ctx: AppContext,
     job: Job,
     generation: int,
     result: Processing,
@@ -328,13 +330,13 @@ async def _store(
     assert job.document_id is not None
     tenant_id, document_id = job.tenant_id, job.document_id
     aad = _text_aad(tenant_id, document_id)
-    sealed = vault.cipher.seal_record(_TEXT_LABEL, text.encode(), aad) if text else None
-    async with vault.store.write() as uow:
+    sealed = ctx.cipher.seal_record(_TEXT_LABEL, text.encode(), aad) if text else None
+    async with ctx.store.write() as uow:
         document = await uow.documents.get(tenant_id, document_id, for_update=True)
         if document is None or document.processing.generation != generation:
             return False  # deleted, or queued again: the newer job will answer
         if found is not None and result.classification is not None:
-            overwrite = await _overwrite_type(vault, uow, document, found, settings)
+            overwrite = await _overwrite_type(ctx, uow, document, found, settings)
             result.classification["applied"] = overwrite
         await uow.documents.set_processing(
             tenant_id,
@@ -345,12 +347,12 @@ async def _store(
             else None,
             content=text if settings.searchable_text else "",
         )
-        await uow.documents.put_text(tenant_id, document_id, sealed, len(text), vault.clock())
+        await uow.documents.put_text(tenant_id, document_id, sealed, len(text), ctx.clock())
     return True
 
 
 async def _overwrite_type(
-    vault: Vault,
+    ctx: AppContext,
     uow: UnitOfWork,
     document: Document,
     found: Classification,
@@ -363,15 +365,15 @@ async def _overwrite_type(
         return False
     if agrees(document.type, found.type) and document.type != "other_document":
         return False
-    catalog = await tenant_catalog(vault, uow, Actor(document.tenant_id, "worker"))
+    catalog = await tenant_catalog(ctx, uow, Actor(document.tenant_id, "worker"))
     new_type = catalog.get(found.type)
     if new_type is None or not all(new_type.allows_role(f.role) for f in document.files):
         return False
-    await uow.documents.update(replace(document, type=new_type.name, updated_at=vault.clock()))
+    await uow.documents.update(replace(document, type=new_type.name, updated_at=ctx.clock()))
     return True
 
 
-async def give_up(vault: Vault, uow: UnitOfWork, job: Job, error: str) -> None:
+async def give_up(ctx: AppContext, uow: UnitOfWork, job: Job, error: str) -> None:
     """A processing job that failed too often: its stages are marked failed."""
     if job.document_id is None:
         return

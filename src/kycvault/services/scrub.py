@@ -17,14 +17,14 @@ import structlog
 from kycvault.domain.models import StoredFile
 from kycvault.errors import Unavailable
 from kycvault.services import audit, metrics, verification
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 
 log = structlog.get_logger("kycvault.scrub")
 
 SCRUB_ACTOR = "scrub"
 
 
-async def report_damage(vault: Vault, stored: StoredFile, problem: str, source: str) -> None:
+async def report_damage(ctx: AppContext, stored: StoredFile, problem: str, source: str) -> None:
     """Record a damaged or missing stored file: an audit event of its tenant, a metric, a log
     line (ids only)."""
     metrics.INTEGRITY_FAILURES.labels(source=source, problem=problem).inc()
@@ -36,9 +36,9 @@ async def report_damage(vault: Vault, stored: StoredFile, problem: str, source: 
         document=str(stored.document_id),
         file=str(stored.id),
     )
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         await audit.record(
-            vault,
+            ctx,
             uow,
             Actor(tenant_id=stored.tenant_id, key_id=SCRUB_ACTOR),
             "file.integrity_failed",
@@ -51,31 +51,31 @@ async def report_damage(vault: Vault, stored: StoredFile, problem: str, source: 
         )
 
 
-async def step(vault: Vault) -> int:
+async def step(ctx: AppContext) -> int:
     """Scrub at most one file that is due; how many were read (0: none due, or off)."""
-    cycle = vault.jobs.scrub_cycle
+    cycle = ctx.jobs.scrub_cycle
     if cycle is None:
         return 0
-    now = vault.clock()
+    now = ctx.clock()
     # Looked for in a read unit: an idle worker asks often, and mostly finds nothing due.
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         due = await uow.integrity.due_for_scrub(now - cycle, 1)
     claimed = []
     for candidate in due:
-        async with vault.store.write() as uow:
+        async with ctx.store.write() as uow:
             if await uow.integrity.claim_for_scrub(candidate.id, now - cycle, now):
                 claimed.append(candidate)
     for stored in claimed:
         try:
-            problem = await verification.verify(vault, stored)
+            problem = await verification.verify(ctx, stored)
         except Unavailable as exc:
             # Nothing learnt: the file is due again at once.
             log.warning("scrub_store_unavailable", error=str(exc))
-            async with vault.store.write() as uow:
+            async with ctx.store.write() as uow:
                 await uow.integrity.mark_verified(stored.tenant_id, stored.id, None)
             return 0
         metrics.FILES_SCRUBBED.inc()
         if problem is not None:
-            await report_damage(vault, stored, problem, source="scrub")
-        await asyncio.sleep(stored.size / vault.jobs.scrub_bytes_per_second)
+            await report_damage(ctx, stored, problem, source="scrub")
+        await asyncio.sleep(stored.size / ctx.jobs.scrub_bytes_per_second)
     return len(claimed)

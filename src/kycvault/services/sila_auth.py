@@ -41,7 +41,7 @@ from uuid import UUID
 from kycvault.domain.models import Document, Subject
 from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
 from kycvault.services import tenants
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.unit_of_work import UnitOfWork
 
 ACTOR_PREFIX = "sila:"
@@ -112,7 +112,7 @@ def _replayed() -> Conflict:
 
 
 async def authenticate_app(
-    vault: Vault, request: SignedRequest, *, request_id: str | None = None
+    ctx: AppContext, request: SignedRequest, *, request_id: str | None = None
 ) -> SilaApp:
     """The tenant behind a request that needs only the app's signature (or an API key).
 
@@ -124,9 +124,7 @@ async def authenticate_app(
     """
     if request.api_key is not None:
         key_id, secret = request.api_key
-        actor = await tenants.authenticate(
-            vault, key_id=key_id, secret=secret, request_id=request_id
-        )
+        actor = await tenants.authenticate(ctx, key_id=key_id, secret=secret, request_id=request_id)
         return SilaApp(actor)
     if not request.auth_signature:
         raise AuthenticationFailed(
@@ -135,17 +133,17 @@ async def authenticate_app(
     if not request.app_handle:
         raise _required("header.app_handle", "the app handle the authsignature is for")
     actor, digest, used = await _app(
-        vault, request.body, request.app_handle, request.auth_signature, request_id
+        ctx, request.body, request.app_handle, request.auth_signature, request_id
     )
-    created = _check_fresh(vault, request.created)
+    created = _check_fresh(ctx, request.created)
     if used:
         raise _replayed()
-    expires_at = created + vault.limits.signed_request_window + _CLOCK_SLACK
+    expires_at = created + ctx.limits.signed_request_window + _CLOCK_SLACK
     return SilaApp(actor, SignatureUse(actor.tenant_id, digest, expires_at))
 
 
 async def authenticate_user(
-    vault: Vault, request: SignedRequest, *, request_id: str | None = None
+    ctx: AppContext, request: SignedRequest, *, request_id: str | None = None
 ) -> SilaUser:
     """The tenant and the subject behind a request made for a user: the app's check, then
     the user handle's subject and (unless an API key stands in) its signature.
@@ -155,15 +153,15 @@ async def authenticate_user(
         AuthenticationFailed: as ``authenticate_app``, or a user signature that is missing
             or is not the handle's.
     """
-    app = await authenticate_app(vault, request, request_id=request_id)
-    user = await _user(vault, app.actor, request.user_handle)
+    app = await authenticate_app(ctx, request, request_id=request_id)
+    user = await _user(ctx, app.actor, request.user_handle)
     if request.api_key is not None:
         return SilaUser(app.actor, user)
     if not request.user_signature:
         raise AuthenticationFailed(
             "this request needs a usersignature header", code="user_signature_required"
         )
-    signer = vault.signatures.signer(request.body, request.user_signature)
+    signer = ctx.signatures.signer(request.body, request.user_signature)
     if signer is None or user.crypto_address is None or signer != user.crypto_address:
         raise AuthenticationFailed(
             "usersignature does not match the crypto_address registered for the user handle",
@@ -172,7 +170,7 @@ async def authenticate_user(
     return SilaUser(app.actor, user, app.use)
 
 
-async def spend(vault: Vault, use: SignatureUse | None) -> None:
+async def spend(ctx: AppContext, use: SignatureUse | None) -> None:
     """Record a signed read's use, in a transaction of its own, before it is answered.
 
     Raises:
@@ -180,7 +178,7 @@ async def spend(vault: Vault, use: SignatureUse | None) -> None:
     """
     if use is None:
         return
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         await spend_in(uow, use)
 
 
@@ -205,30 +203,30 @@ def spent_with(use: SignatureUse | None) -> Callable[[UnitOfWork, Document], Awa
 
 
 async def _app(
-    vault: Vault, body: bytes, handle: str, signature: str, request_id: str | None
+    ctx: AppContext, body: bytes, handle: str, signature: str, request_id: str | None
 ) -> tuple[Actor, bytes, bool]:
     """The app's actor, the digest of its signature and whether that was used already."""
-    canonical = vault.signatures.canonical(signature)
+    canonical = ctx.signatures.canonical(signature)
     digest = hashlib.sha256(canonical).digest() if canonical is not None else b""
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         tenant = await uow.tenants.get_by_sila_app_handle(handle)
         used = False
         if tenant is not None and digest:
             used = await uow.signature_uses.used(tenant.id, digest)
     # Recover even for an unknown handle, so timing does not tell which part was wrong.
-    signer = vault.signatures.signer(body, signature)
+    signer = ctx.signatures.signer(body, signature)
     if tenant is None or not digest or signer is None or signer != tenant.sila_app_address:
         raise _bad_app_signature()
     key_id = (ACTOR_PREFIX + handle)[:_ACTOR_LENGTH]
     return Actor(tenant_id=tenant.id, key_id=key_id, request_id=request_id), digest, used
 
 
-def _check_fresh(vault: Vault, created: int | None) -> datetime:
+def _check_fresh(ctx: AppContext, created: int | None) -> datetime:
     """When the request was made, if that is within the window of now."""
     if created is None:
         raise _required("header.created", "the epoch second the request was made")
-    window = vault.limits.signed_request_window
-    age = vault.clock().timestamp() - created
+    window = ctx.limits.signed_request_window
+    age = ctx.clock().timestamp() - created
     if abs(age) > window.total_seconds():
         raise AuthenticationFailed(
             f"header.created is more than {int(window.total_seconds())} seconds from the "
@@ -238,10 +236,10 @@ def _check_fresh(vault: Vault, created: int | None) -> datetime:
     return datetime.fromtimestamp(created, UTC)
 
 
-async def _user(vault: Vault, actor: Actor, handle: str | None) -> Subject:
+async def _user(ctx: AppContext, actor: Actor, handle: str | None) -> Subject:
     if not handle:
         raise _required("header.user_handle", "the handle of the user the request is for")
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         user = await uow.subjects.get_by_external_id(actor.tenant_id, handle)
     if user is None:
         raise NotFound("no user has that handle", code="subject_not_found")

@@ -14,7 +14,7 @@ from kycvault.domain.models import Subject, check_metadata, clean_text, normaliz
 from kycvault.domain.types import SubjectType
 from kycvault.errors import Conflict, InvalidInput, NotFound
 from kycvault.services import audit
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
 from kycvault.services.unit_of_work import UnitOfWork
 
@@ -78,8 +78,8 @@ def _apply(subject: Subject, changes: Mapping[str, Any], now: datetime, actor: A
     return replace(subject, **values, updated_at=now, updated_by=actor.key_id)
 
 
-async def create_subject(vault: Vault, actor: Actor, values: Mapping[str, Any]) -> Subject:
-    now = vault.clock()
+async def create_subject(ctx: AppContext, actor: Actor, values: Mapping[str, Any]) -> Subject:
+    now = ctx.clock()
     draft = Subject(
         id=uuid.uuid4(),
         tenant_id=actor.tenant_id,
@@ -95,7 +95,7 @@ async def create_subject(vault: Vault, actor: Actor, values: Mapping[str, Any]) 
         updated_by=actor.key_id,
     )
     subject = _apply(draft, values, now, actor)
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         if subject.parent_id is not None:
             await _check_parent(uow, actor, subject.id, subject.parent_id)
         # Numbering first: it locks the tenant's row (PostgreSQL), so a concurrent create
@@ -104,36 +104,36 @@ async def create_subject(vault: Vault, actor: Actor, values: Mapping[str, Any]) 
         await _check_external_id(uow, actor, subject)
         await uow.subjects.add(subject)
         await audit.record(
-            vault, uow, actor, "subject.created", target_type="subject", target_id=subject.id
+            ctx, uow, actor, "subject.created", target_type="subject", target_id=subject.id
         )
     return subject
 
 
-async def get_subject(vault: Vault, actor: Actor, subject_id: UUID) -> Subject:
-    async with vault.store.read() as uow:
+async def get_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Subject:
+    async with ctx.store.read() as uow:
         subject = await uow.subjects.get(actor.tenant_id, subject_id)
     if subject is None:
         raise subject_not_found()
     return subject
 
 
-async def get_subject_by_number(vault: Vault, actor: Actor, number: int) -> Subject:
+async def get_subject_by_number(ctx: AppContext, actor: Actor, number: int) -> Subject:
     """A subject by its per-tenant number (dialects with integer ids)."""
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         found = await uow.subjects.get_by_number(actor.tenant_id, number)
     if found is None:
         raise subject_not_found()
     return found
 
 
-async def find_subject(vault: Vault, actor: Actor, ref: str) -> Subject:
+async def find_subject(ctx: AppContext, actor: Actor, ref: str) -> Subject:
     """A subject by its id or, failing that, by its ``external_id`` (dialects whose user ids
     are the client's own)."""
     if "\x00" in ref:
         # No stored external_id holds a NUL (every text input refuses one), and PostgreSQL
         # cannot even compare one: such a reference names nothing.
         raise subject_not_found()
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         found = None
         with contextlib.suppress(ValueError):
             found = await uow.subjects.get(actor.tenant_id, UUID(ref))
@@ -145,19 +145,19 @@ async def find_subject(vault: Vault, actor: Actor, ref: str) -> Subject:
 
 
 async def update_subject(
-    vault: Vault, actor: Actor, subject_id: UUID, changes: Mapping[str, Any]
+    ctx: AppContext, actor: Actor, subject_id: UUID, changes: Mapping[str, Any]
 ) -> Subject:
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         current = await uow.subjects.get(actor.tenant_id, subject_id)
         if current is None:
             raise subject_not_found()
-        subject = _apply(current, changes, vault.clock(), actor)
+        subject = _apply(current, changes, ctx.clock(), actor)
         if subject.parent_id is not None and subject.parent_id != current.parent_id:
             await _check_parent(uow, actor, subject.id, subject.parent_id)
         await _check_external_id(uow, actor, subject)
         await uow.subjects.update(subject)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "subject.updated",
@@ -168,8 +168,8 @@ async def update_subject(
     return subject
 
 
-async def delete_subject(vault: Vault, actor: Actor, subject_id: UUID) -> None:
-    async with vault.store.write() as uow:
+async def delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> None:
+    async with ctx.store.write() as uow:
         if await uow.subjects.get(actor.tenant_id, subject_id) is None:
             raise subject_not_found()
         if await uow.subjects.has_documents(actor.tenant_id, subject_id):
@@ -187,20 +187,20 @@ async def delete_subject(vault: Vault, actor: Actor, subject_id: UUID) -> None:
             )
         await uow.subjects.delete(actor.tenant_id, subject_id)
         await audit.record(
-            vault, uow, actor, "subject.deleted", target_type="subject", target_id=subject_id
+            ctx, uow, actor, "subject.deleted", target_type="subject", target_id=subject_id
         )
 
 
 async def list_subjects(
-    vault: Vault, actor: Actor, *, limit: int | None = None, cursor: str | None = None
+    ctx: AppContext, actor: Actor, *, limit: int | None = None, cursor: str | None = None
 ) -> Page[Subject]:
     async def fetch(seek: Any) -> list[Subject]:
-        async with vault.store.read() as uow:
+        async with ctx.store.read() as uow:
             return await uow.subjects.page(actor.tenant_id, seek)
 
     return await paginate(
         fetch,
-        codec=cursor_codec(vault.cipher),
+        codec=cursor_codec(ctx.cipher),
         tenant_id=actor.tenant_id,
         scope="subjects|-created_at",
         sort="-created_at",

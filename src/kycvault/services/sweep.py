@@ -30,7 +30,7 @@ import structlog
 from kycvault.errors import Unavailable
 from kycvault.ports import BlobStoreError, StagingFile, StoredBlob
 from kycvault.services import metrics
-from kycvault.services.context import Vault
+from kycvault.services.context import AppContext
 
 log = structlog.get_logger("kycvault.sweep")
 
@@ -67,20 +67,20 @@ def _tenant_of(key: str) -> UUID | None:
         return None
 
 
-async def find(vault: Vault, grace: Grace, *, limit: int | None = None) -> Leftovers:
+async def find(ctx: AppContext, grace: Grace, *, limit: int | None = None) -> Leftovers:
     """Every leftover past its grace period (up to ``limit`` orphans)."""
     found = Leftovers()
-    staging = await asyncio.to_thread(lambda: list(vault.blobs.staging_files()))
+    staging = await asyncio.to_thread(lambda: list(ctx.blobs.staging_files()))
     found.staging = [s for s in staging if s.owner_gone or s.age_seconds > grace.staging_seconds]
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         tenants = await uow.integrity.tenant_ids()
-    listing = vault.blobs.list_blobs()
+    listing = ctx.blobs.list_blobs()
     while limit is None or len(found.orphans) < limit:
         batch = await asyncio.to_thread(lambda: list(itertools.islice(listing, _BATCH)))
         if not batch:
             break
         found.blobs_seen += len(batch)
-        async with vault.store.read() as uow:
+        async with ctx.store.read() as uow:
             referenced = await uow.integrity.referenced([b.key for b in batch])
         for blob in batch:
             if blob.key in referenced:
@@ -96,7 +96,7 @@ async def find(vault: Vault, grace: Grace, *, limit: int | None = None) -> Lefto
     return found
 
 
-async def remove(vault: Vault, found: Leftovers, *, unowned: bool = False) -> int:
+async def remove(ctx: AppContext, found: Leftovers, *, unowned: bool = False) -> int:
     """Remove what ``find`` found (with ``unowned``, blobs of unknown tenants too); how many
     went. Each blob is checked again just before it goes, so a row committed meanwhile keeps
     its blob."""
@@ -104,26 +104,26 @@ async def remove(vault: Vault, found: Leftovers, *, unowned: bool = False) -> in
     removed = 0
     for start in range(0, len(keys), _BATCH):
         chunk = keys[start : start + _BATCH]
-        async with vault.store.read() as uow:
+        async with ctx.store.read() as uow:
             referenced = await uow.integrity.referenced(chunk)
         for key in chunk:
             if key in referenced:
                 continue
-            await asyncio.to_thread(vault.blobs.delete, key)
+            await asyncio.to_thread(ctx.blobs.delete, key)
             removed += 1
     for leftover in found.staging:
-        await asyncio.to_thread(vault.blobs.remove_staging, leftover.name)
+        await asyncio.to_thread(ctx.blobs.remove_staging, leftover.name)
         removed += 1
     return removed
 
 
-async def sweep(vault: Vault, grace: Grace, *, limit: int = 10_000) -> Leftovers:
+async def sweep(ctx: AppContext, grace: Grace, *, limit: int = 10_000) -> Leftovers:
     """Find and remove leftovers (at most ``limit`` orphans a run); never raises for a store
     that is away (the next run tries again)."""
     try:
-        found = await find(vault, grace, limit=limit)
+        found = await find(ctx, grace, limit=limit)
         if found.orphans or found.staging:
-            await remove(vault, found)
+            await remove(ctx, found)
             metrics.LEFTOVERS_SWEPT.labels(kind="unreferenced_blob").inc(len(found.orphans))
             metrics.LEFTOVERS_SWEPT.labels(kind="staging_file").inc(len(found.staging))
             log.info(

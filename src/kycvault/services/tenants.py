@@ -19,7 +19,7 @@ from uuid import UUID
 
 from kycvault.domain.models import ApiKey, Tenant, clean_text, normalize_address
 from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 
 KEY_PREFIX = "kvk_"
 _KEY_ID = re.compile(r"kvk_[0-9a-f]{16}")
@@ -44,49 +44,49 @@ class NewTenant:
     issued: IssuedKey
 
 
-def _pepper(vault: Vault) -> bytes:
-    return vault.cipher.derive_secret("api-key-pepper")
+def _pepper(ctx: AppContext) -> bytes:
+    return ctx.cipher.derive_secret("api-key-pepper")
 
 
-def _hash_secret(vault: Vault, key_id: str, secret: str) -> bytes:
-    return hmac.new(_pepper(vault), f"{key_id}:{secret}".encode(), hashlib.sha256).digest()
+def _hash_secret(ctx: AppContext, key_id: str, secret: str) -> bytes:
+    return hmac.new(_pepper(ctx), f"{key_id}:{secret}".encode(), hashlib.sha256).digest()
 
 
-def _new_key(vault: Vault, tenant_id: UUID, name: str) -> tuple[IssuedKey, bytes]:
+def _new_key(ctx: AppContext, tenant_id: UUID, name: str) -> tuple[IssuedKey, bytes]:
     key_id = KEY_PREFIX + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     key = ApiKey(
-        id=uuid.uuid4(), tenant_id=tenant_id, key_id=key_id, name=name, created_at=vault.clock()
+        id=uuid.uuid4(), tenant_id=tenant_id, key_id=key_id, name=name, created_at=ctx.clock()
     )
-    return IssuedKey(key, secret), _hash_secret(vault, key_id, secret)
+    return IssuedKey(key, secret), _hash_secret(ctx, key_id, secret)
 
 
 def _key_name(name: str | None) -> str:
     return clean_text(name, field_name="name", max_length=200) or "default"
 
 
-async def create_tenant(vault: Vault, *, name: str, key_name: str | None = None) -> NewTenant:
+async def create_tenant(ctx: AppContext, *, name: str, key_name: str | None = None) -> NewTenant:
     """A tenant with its encryption key and a first API key."""
     clean = clean_text(name, field_name="name", max_length=200)
     if clean is None:
         raise InvalidInput.field("name", "required", "a tenant needs a name")
-    now = vault.clock()
-    async with vault.store.write() as uow:
+    now = ctx.clock()
+    async with ctx.store.write() as uow:
         if await uow.tenants.get_by_name(clean) is not None:
             raise Conflict(f"a tenant named {clean!r} exists", code="tenant_exists")
         tenant = Tenant(
             id=uuid.uuid4(), number=await uow.tenants.next_number(), name=clean, created_at=now
         )
         await uow.tenants.add(tenant)
-        await vault.keyring.create_for(uow, tenant.id, now)
-        issued, secret_hash = _new_key(vault, tenant.id, _key_name(key_name))
+        await ctx.keyring.create_for(uow, tenant.id, now)
+        issued, secret_hash = _new_key(ctx, tenant.id, _key_name(key_name))
         await uow.api_keys.add(issued.key, secret_hash)
     return NewTenant(tenant, issued)
 
 
-async def find_tenant(vault: Vault, ref: str) -> Tenant:
+async def find_tenant(ctx: AppContext, ref: str) -> Tenant:
     """A tenant by id, domain number or name (for the CLI)."""
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         tenant = None
         try:
             tenant = await uow.tenants.get(UUID(ref))
@@ -100,13 +100,13 @@ async def find_tenant(vault: Vault, ref: str) -> Tenant:
     return tenant
 
 
-async def list_tenants(vault: Vault) -> list[Tenant]:
-    async with vault.store.read() as uow:
+async def list_tenants(ctx: AppContext) -> list[Tenant]:
+    async with ctx.store.read() as uow:
         return await uow.tenants.list_all()
 
 
 async def register_sila_app(
-    vault: Vault, *, tenant_id: UUID, handle: str | None, address: str | None
+    ctx: AppContext, *, tenant_id: UUID, handle: str | None, address: str | None
 ) -> Tenant:
     """Set (or, with empty values, clear) the app handle and app address the tenant's
     Sila-signed requests carry. The handle names exactly one tenant; the address is the one
@@ -119,7 +119,7 @@ async def register_sila_app(
         )
     taken = Conflict("another tenant has that Sila app handle", code="sila_app_handle_taken")
     try:
-        async with vault.store.write() as uow:
+        async with ctx.store.write() as uow:
             tenant = await uow.tenants.get(tenant_id)
             if tenant is None:
                 raise NotFound("no such tenant", code="tenant_not_found")
@@ -137,23 +137,23 @@ async def register_sila_app(
     return tenant
 
 
-async def create_key(vault: Vault, *, tenant_id: UUID, name: str | None = None) -> IssuedKey:
-    async with vault.store.write() as uow:
+async def create_key(ctx: AppContext, *, tenant_id: UUID, name: str | None = None) -> IssuedKey:
+    async with ctx.store.write() as uow:
         if await uow.tenants.get(tenant_id) is None:
             raise NotFound("no such tenant", code="tenant_not_found")
-        issued, secret_hash = _new_key(vault, tenant_id, _key_name(name))
+        issued, secret_hash = _new_key(ctx, tenant_id, _key_name(name))
         await uow.api_keys.add(issued.key, secret_hash)
     return issued
 
 
-async def list_keys(vault: Vault, *, tenant_id: UUID) -> list[ApiKey]:
-    async with vault.store.read() as uow:
+async def list_keys(ctx: AppContext, *, tenant_id: UUID) -> list[ApiKey]:
+    async with ctx.store.read() as uow:
         return await uow.api_keys.list_for(tenant_id)
 
 
-async def revoke_key(vault: Vault, *, key_id: str) -> ApiKey:
-    async with vault.store.write() as uow:
-        key = await uow.api_keys.revoke(key_id, vault.clock())
+async def revoke_key(ctx: AppContext, *, key_id: str) -> ApiKey:
+    async with ctx.store.write() as uow:
+        key = await uow.api_keys.revoke(key_id, ctx.clock())
     if key is None:
         raise NotFound(f"no API key {key_id!r}", code="key_not_found")
     return key
@@ -173,7 +173,7 @@ def split_api_key(api_key: str) -> tuple[str, str]:
 
 
 async def authenticate(
-    vault: Vault, *, key_id: str, secret: str, request_id: str | None = None
+    ctx: AppContext, *, key_id: str, secret: str, request_id: str | None = None
 ) -> Actor:
     """The actor behind a key id and secret.
 
@@ -182,9 +182,9 @@ async def authenticate(
     """
     if len(key_id) > 40 or len(secret) > 200:
         raise AuthenticationFailed(_AUTH_FAILED)
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         found = await uow.api_keys.find(key_id)
-    presented = _hash_secret(vault, key_id, secret)
+    presented = _hash_secret(ctx, key_id, secret)
     # Compare even when the key is unknown, so timing does not tell which part was wrong.
     expected = found[1] if found else b"\x00" * len(presented)
     if not hmac.compare_digest(presented, expected) or found is None or not found[0].active:
@@ -192,9 +192,9 @@ async def authenticate(
     return Actor(tenant_id=found[0].tenant_id, key_id=key_id, request_id=request_id)
 
 
-async def check_domain(vault: Vault, actor: Actor, domain_id: str | None) -> None:
+async def check_domain(ctx: AppContext, actor: Actor, domain_id: str | None) -> None:
     """A dialect's tenant header (Cynopsis ``X-Domain-ID``) must name the key's own tenant."""
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         tenant = await uow.tenants.get(actor.tenant_id)
     if tenant is None or domain_id is None or domain_id.strip() != str(tenant.number):
         raise PermissionDenied(
@@ -202,8 +202,8 @@ async def check_domain(vault: Vault, actor: Actor, domain_id: str | None) -> Non
         )
 
 
-async def ensure_first_tenant(vault: Vault, *, name: str = "default") -> NewTenant | None:
+async def ensure_first_tenant(ctx: AppContext, *, name: str = "default") -> NewTenant | None:
     """Create a first tenant when there is none yet (a fresh embedded vault)."""
-    if await list_tenants(vault):
+    if await list_tenants(ctx):
         return None
-    return await create_tenant(vault, name=name)
+    return await create_tenant(ctx, name=name)

@@ -28,7 +28,7 @@ from typing import Any
 from kycvault import crashpoints
 from kycvault.errors import CommitUncertain, Conflict, IntegrityFailure, InvalidInput
 from kycvault.ports import BlobExists, BlobStore
-from kycvault.services.context import Vault
+from kycvault.services.context import AppContext
 
 FORMAT = "kycvault-export"
 VERSION = 1
@@ -42,8 +42,8 @@ class TransferSummary:
     blob_bytes: int
 
 
-def key_fingerprint(vault: Vault) -> str:
-    return hashlib.sha256(vault.cipher.derive_secret("export-fingerprint")).hexdigest()[:32]
+def key_fingerprint(ctx: AppContext) -> str:
+    return hashlib.sha256(ctx.cipher.derive_secret("export-fingerprint")).hexdigest()[:32]
 
 
 def _blob_file(directory: Path, key: str) -> Path:
@@ -121,17 +121,19 @@ def _export_blobs(blobs: BlobStore, keys: Iterator[str], directory: Path) -> dic
     return {"count": count, "bytes": total, "sha256": listing.hexdigest()}
 
 
-async def export_vault(vault: Vault, directory: Path, *, revision: str | None) -> TransferSummary:
+async def export_vault(
+    ctx: AppContext, directory: Path, *, revision: str | None
+) -> TransferSummary:
     await asyncio.to_thread(_prepare, directory)
-    tables = await vault.store.export_rows(directory / "rows")
-    keys = vault.store.exported_blob_keys(directory / "rows")
-    blobs = await asyncio.to_thread(_export_blobs, vault.blobs, keys, directory)
+    tables = await ctx.store.export_rows(directory / "rows")
+    keys = ctx.store.exported_blob_keys(directory / "rows")
+    blobs = await asyncio.to_thread(_export_blobs, ctx.blobs, keys, directory)
     manifest = {
         "format": FORMAT,
         "version": VERSION,
         "revision": revision,
-        "exported_at": vault.clock().isoformat(),
-        "key_fingerprint": key_fingerprint(vault),
+        "exported_at": ctx.clock().isoformat(),
+        "key_fingerprint": key_fingerprint(ctx),
         "tables": tables,
         "blobs": blobs,
     }
@@ -141,7 +143,7 @@ async def export_vault(vault: Vault, directory: Path, *, revision: str | None) -
     return TransferSummary(rows, blobs["count"], blobs["bytes"])
 
 
-def _manifest(vault: Vault, directory: Path, revision: str | None) -> dict[str, Any]:
+def _manifest(ctx: AppContext, directory: Path, revision: str | None) -> dict[str, Any]:
     try:
         manifest: dict[str, Any] = json.loads((directory / "manifest.json").read_text())
     except (OSError, ValueError):
@@ -154,7 +156,7 @@ def _manifest(vault: Vault, directory: Path, revision: str | None) -> dict[str, 
             "use the same kycvault version on both sides",
             code="schema_mismatch",
         )
-    if manifest.get("key_fingerprint") != key_fingerprint(vault):
+    if manifest.get("key_fingerprint") != key_fingerprint(ctx):
         raise InvalidInput(
             "the export was made under another master key; start the target with the source's key",
             code="master_key_mismatch",
@@ -180,39 +182,41 @@ def _import_blobs(
     return total
 
 
-async def import_vault(vault: Vault, directory: Path, *, revision: str | None) -> TransferSummary:
-    manifest = await asyncio.to_thread(_manifest, vault, directory, revision)
-    async with vault.store.read() as uow:
+async def import_vault(
+    ctx: AppContext, directory: Path, *, revision: str | None
+) -> TransferSummary:
+    manifest = await asyncio.to_thread(_manifest, ctx, directory, revision)
+    async with ctx.store.read() as uow:
         if await uow.tenants.list_all():
             raise Conflict("the target vault is not empty", code="vault_not_empty")
     published: list[str] = []
     try:
         total = await asyncio.to_thread(
-            _import_blobs, vault.blobs, directory, manifest["blobs"], published
+            _import_blobs, ctx.blobs, directory, manifest["blobs"], published
         )
         crashpoints.reached("import.blobs_published")
-        await vault.store.import_rows(directory / "rows", manifest["tables"])
+        await ctx.store.import_rows(directory / "rows", manifest["tables"])
         crashpoints.reached("import.rows_committed")
     except CommitUncertain:
         raise  # the rows may be committed: their blobs stay (fsck finds them if not)
     except ValueError as exc:  # a row file that does not match the manifest
-        await _unpublish(vault, published)
+        await _unpublish(ctx, published)
         raise IntegrityFailure(str(exc)) from None
     except OSError as exc:  # a file of the export is missing or unreadable
-        await _unpublish(vault, published)
+        await _unpublish(ctx, published)
         raise InvalidInput(
             f"the export is incomplete ({exc.strerror}: {exc.filename})", code="bad_export"
         ) from None
     except BaseException:
-        await _unpublish(vault, published)
+        await _unpublish(ctx, published)
         raise
     tables = {name: int(t["rows"]) for name, t in manifest["tables"].items()}
     return TransferSummary(tables, len(published), total)
 
 
-async def _unpublish(vault: Vault, keys: list[str]) -> None:
+async def _unpublish(ctx: AppContext, keys: list[str]) -> None:
     for key in keys:
-        await asyncio.to_thread(vault.blobs.delete, key)
+        await asyncio.to_thread(ctx.blobs.delete, key)
 
 
 def describe(summary: TransferSummary, started: datetime, ended: datetime) -> str:

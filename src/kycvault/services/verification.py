@@ -8,7 +8,7 @@ import asyncio
 from kycvault.domain.models import StoredFile
 from kycvault.errors import IntegrityFailure, Unavailable
 from kycvault.ports import BlobMissing, BlobStoreError
-from kycvault.services.context import Vault
+from kycvault.services.context import AppContext
 from kycvault.services.files import FileContent
 from kycvault.services.intake import file_context
 
@@ -19,27 +19,27 @@ DOES_NOT_DECRYPT = "integrity_error"
 CHECKSUM_MISMATCH = "checksum_mismatch"
 
 
-async def verify(vault: Vault, stored: StoredFile) -> str | None:
+async def verify(ctx: AppContext, stored: StoredFile) -> str | None:
     """None when the file is intact, else what is wrong with it.
 
     Raises:
         Unavailable: the blob store could not be read just now (nothing is known).
     """
-    tenant_key = await vault.keyring.get(stored.tenant_id, stored.kek_id)
+    tenant_key = await ctx.keyring.get(stored.tenant_id, stored.kek_id)
 
     def work() -> str | None:
         try:
-            reader = vault.blobs.open(stored.blob_key)
+            reader = ctx.blobs.open(stored.blob_key)
         except BlobMissing:
             return BLOB_MISSING
         try:
-            if reader.size != vault.cipher.sealed_size(stored.size):
+            if reader.size != ctx.cipher.sealed_size(stored.size):
                 return WRONG_SIZE
-            header = reader.read(0, vault.cipher.header_size)
+            header = reader.read(0, ctx.cipher.header_size)
             context = file_context(stored.tenant_id, stored.id)
             try:
-                opener = vault.cipher.opener(tenant_key, stored.wrapped_dek, context, header)
-                digest = FileContent(vault, stored, reader, opener).digest()
+                opener = ctx.cipher.opener(tenant_key, stored.wrapped_dek, context, header)
+                digest = FileContent(ctx, stored, reader, opener).digest()
             except IntegrityFailure:
                 return DOES_NOT_DECRYPT
             return None if digest == stored.sha256 else CHECKSUM_MISMATCH

@@ -23,7 +23,7 @@ from kycvault.domain.jobs import Job, JobKind, retry_delay
 from kycvault.domain.models import StoredFile
 from kycvault.errors import IntegrityFailure, KycVaultError
 from kycvault.services import audit, processing, scrub, verification
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 
 log = structlog.get_logger("kycvault.jobs")
 
@@ -35,7 +35,7 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-Handler = Callable[[Vault, Job], Awaitable["Outcome"]]
+Handler = Callable[[AppContext, Job], Awaitable["Outcome"]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,22 +49,22 @@ class Outcome:
     verified: StoredFile | None = None
 
 
-async def _verify_file(vault: Vault, job: Job) -> Outcome:
+async def _verify_file(ctx: AppContext, job: Job) -> Outcome:
     if job.document_id is None or job.file_id is None:
         return Outcome({"skipped": "no_file"})
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         document = await uow.documents.get(job.tenant_id, job.document_id)
     stored = next((f for f in document.files if f.id == job.file_id), None) if document else None
     if stored is None:
         return Outcome({"skipped": "file_deleted"})
-    problem = await verification.verify(vault, stored)
+    problem = await verification.verify(ctx, stored)
     if problem is not None:
         raise IntegrityFailure("the stored file failed its check", code=problem)
     return Outcome({"verified": True, "size": stored.size}, action="file.verified", verified=stored)
 
 
-async def _process_document(vault: Vault, job: Job) -> Outcome:
-    result = await processing.run(vault, job)
+async def _process_document(ctx: AppContext, job: Job) -> Outcome:
+    result = await processing.run(ctx, job)
     action = "document.processed" if result.get("stored") else None
     return Outcome(result, action=action, target_type="document")
 
@@ -78,15 +78,15 @@ HANDLERS: dict[JobKind, Handler] = {
 class Worker:
     """Claims jobs in small batches and runs them one after another."""
 
-    def __init__(self, vault: Vault, *, name: str | None = None) -> None:
-        self.vault = vault
+    def __init__(self, ctx: AppContext, *, name: str | None = None) -> None:
+        self.ctx = ctx
         self.name = name or worker_name()
-        self.settings = vault.jobs
+        self.settings = ctx.jobs
 
     async def run_once(self) -> int:
         """Claim and run one batch; how many jobs it held."""
-        now = self.vault.clock()
-        async with self.vault.store.write() as uow:
+        now = self.ctx.clock()
+        async with self.ctx.store.write() as uow:
             claimed = await uow.jobs.claim(
                 self.name, now, now + self.settings.lease, self.settings.batch
             )
@@ -111,7 +111,7 @@ class Worker:
 
     async def _scrub(self) -> int:
         try:
-            return await scrub.step(self.vault)
+            return await scrub.step(self.ctx)
         except Exception as exc:  # the database is away: try again shortly
             log.warning("scrub_failed", error=type(exc).__name__)
             return 0
@@ -121,27 +121,27 @@ class Worker:
             await self._give_up(job, job.last_error or "lease lapsed too often")
             return
         try:
-            outcome = await HANDLERS[job.kind](self.vault, job)
+            outcome = await HANDLERS[job.kind](self.ctx, job)
         except Exception as exc:
             error = exc.code if isinstance(exc, KycVaultError) else type(exc).__name__
             detail = f"{error}: {exc}"
             if job.attempts >= job.max_attempts:
                 await self._give_up(job, detail)
                 return
-            run_after = self.vault.clock() + retry_delay(job.attempts)
-            async with self.vault.store.write() as uow:
+            run_after = self.ctx.clock() + retry_delay(job.attempts)
+            async with self.ctx.store.write() as uow:
                 await uow.jobs.retry(job.id, self.name, detail, run_after)
             log.info("job_retry", job=str(job.id), kind=job.kind.value, error=error)
             return
-        async with self.vault.store.write() as uow:
-            now = self.vault.clock()
+        async with self.ctx.store.write() as uow:
+            now = self.ctx.clock()
             held = await uow.jobs.complete(job.id, self.name, now, outcome.result)
             if held and outcome.verified is not None:
                 stored = outcome.verified
                 await uow.integrity.mark_verified(stored.tenant_id, stored.id, now)
             if held and outcome.action:
                 await audit.record(
-                    self.vault,
+                    self.ctx,
                     uow,
                     Actor(tenant_id=job.tenant_id, key_id=WORKER_ACTOR),
                     outcome.action,
@@ -151,13 +151,13 @@ class Worker:
                 )
 
     async def _give_up(self, job: Job, error: str) -> None:
-        async with self.vault.store.write() as uow:
-            held = await uow.jobs.bury(job.id, self.name, error, self.vault.clock())
+        async with self.ctx.store.write() as uow:
+            held = await uow.jobs.bury(job.id, self.name, error, self.ctx.clock())
             if held and job.kind is JobKind.PROCESS_DOCUMENT:
-                await processing.give_up(self.vault, uow, job, error)
+                await processing.give_up(self.ctx, uow, job, error)
             if held:
                 await audit.record(
-                    self.vault,
+                    self.ctx,
                     uow,
                     Actor(tenant_id=job.tenant_id, key_id=WORKER_ACTOR),
                     f"{job.kind.value}_failed",

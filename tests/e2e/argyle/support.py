@@ -177,7 +177,7 @@ def set_processing(server: Server, tenant: dict[str, Any], **changes: bool) -> N
         container = build_container(server.settings())
         try:
             actor = Actor(UUID(tenant["tenant_id"]), "tests")
-            await processing.update_settings(container.vault, actor, dict(changes))
+            await processing.update_settings(container.ctx, actor, dict(changes))
         finally:
             await container.close()
 

@@ -263,10 +263,10 @@ def test_api_key_requests_are_not_concerned(
 def test_used_signatures_are_purged_after_their_window(server: Server) -> None:
     async def go() -> tuple[bool, bool]:
         container = build_container(server.settings())
-        vault = container.vault
-        tenant_id, now = uuid4(), vault.clock()
+        ctx = container.ctx
+        tenant_id, now = uuid4(), ctx.clock()
         try:
-            async with vault.store.write() as uow:
+            async with ctx.store.write() as uow:
                 assert await uow.signature_uses.add(
                     tenant_id, b"e" * 32, now - timedelta(seconds=1)
                 )
@@ -274,8 +274,8 @@ def test_used_signatures_are_purged_after_their_window(server: Server) -> None:
                     tenant_id, b"l" * 32, now + timedelta(minutes=5)
                 )
                 assert not await uow.signature_uses.add(tenant_id, b"l" * 32, now)
-            await maintenance.purge_expired(vault)
-            async with vault.store.read() as uow:
+            await maintenance.purge_expired(ctx)
+            async with ctx.store.read() as uow:
                 expired = await uow.signature_uses.used(tenant_id, b"e" * 32)
                 live = await uow.signature_uses.used(tenant_id, b"l" * 32)
         finally:

@@ -21,20 +21,20 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from kycvault.api.bodies import receive_upload
 from kycvault.api.client_input import load_json
 from kycvault.api.deps import ActorDep, VaultDep
-from kycvault.api.forms import receive_upload
+from kycvault.api.file_serving import stream_response
+from kycvault.api.multipart import UploadLimits
 from kycvault.api.problems import ENVELOPES, validation_errors
-from kycvault.api.responses import stream_response
 from kycvault.api.routing import CheckedRoute
-from kycvault.api.uploads import UploadLimits
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.types import Authenticity, FileRole
 from kycvault.errors import FieldError, InvalidInput, NotFound
 from kycvault.services import document_listing, documents, files, subjects, tenants
 from kycvault.services.catalog import load_catalog
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 
 PREFIX = "/compat/cynopsis"
@@ -57,8 +57,8 @@ def _error(request: Request, status: int, code: str, detail: str, field_errors: 
 ENVELOPES[PREFIX] = _error
 
 
-async def cynopsis_actor(request: Request, vault: VaultDep, actor: ActorDep) -> Actor:
-    await tenants.check_domain(vault, actor, request.headers.get("x-domain-id"))
+async def cynopsis_actor(request: Request, ctx: VaultDep, actor: ActorDep) -> Actor:
+    await tenants.check_domain(ctx, actor, request.headers.get("x-domain-id"))
     return actor
 
 
@@ -211,12 +211,12 @@ class _Customer:
     catalog: Catalog
 
 
-async def _customer(vault: Vault, actor: Actor, number: int) -> _Customer:
-    subject = await subjects.get_subject_by_number(vault, actor, number)
+async def _customer(ctx: AppContext, actor: Actor, number: int) -> _Customer:
+    subject = await subjects.get_subject_by_number(ctx, actor, number)
     parent = (
-        await subjects.get_subject(vault, actor, subject.parent_id) if subject.parent_id else None
+        await subjects.get_subject(ctx, actor, subject.parent_id) if subject.parent_id else None
     )
-    return _Customer(subject, parent, await load_catalog(vault, actor))
+    return _Customer(subject, parent, await load_catalog(ctx, actor))
 
 
 def _render(at: _Customer, doc: Document) -> CynopsisDocumentOut:
@@ -275,11 +275,11 @@ class _Received:
 
 @asynccontextmanager
 async def _receive(
-    request: Request, vault: Vault, actor: Actor, catalog: Catalog
+    request: Request, ctx: AppContext, actor: Actor, catalog: Catalog
 ) -> AsyncIterator[_Received]:
     """The multipart body: its files staged, the ``document`` part parsed, front/back placed."""
     parts: list[str] = []
-    async with receive_upload(request, vault, actor, _limits(request), parts) as (
+    async with receive_upload(request, ctx, actor, _limits(request), parts) as (
         session,
         fields,
     ):
@@ -292,12 +292,12 @@ async def _receive(
 
 @router.post("/api/customer/{customerId}/document", response_model=CynopsisDocumentOut)
 async def append_document(
-    customerId: Int64, request: Request, vault: VaultDep, actor: Caller
+    customerId: Int64, request: Request, ctx: VaultDep, actor: Caller
 ) -> CynopsisDocumentOut:
-    customer = await _customer(vault, actor, customerId)
-    async with _receive(request, vault, actor, customer.catalog) as got:
+    customer = await _customer(ctx, actor, customerId)
+    async with _receive(request, ctx, actor, customer.catalog) as got:
         doc = await documents.create_document(
-            vault,
+            ctx,
             actor,
             {**got.meta.values(), "type": got.type_name, "subject_id": customer.subject.id},
             upload=got.session,
@@ -314,57 +314,55 @@ def _resolve(catalog: Catalog, alias: str) -> str:
 
 
 async def _document(
-    vault: Vault, actor: Actor, customer_number: int, number: int
+    ctx: AppContext, actor: Actor, customer_number: int, number: int
 ) -> tuple[_Customer, Document]:
-    customer = await _customer(vault, actor, customer_number)
-    doc = await documents.get_document_by_number(
-        vault, actor, number, subject_id=customer.subject.id
-    )
+    customer = await _customer(ctx, actor, customer_number)
+    doc = await documents.get_document_by_number(ctx, actor, number, subject_id=customer.subject.id)
     return customer, doc
 
 
 @router.put("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
 async def update_document(
-    customerId: Int64, documentId: Int64, request: Request, vault: VaultDep, actor: Caller
+    customerId: Int64, documentId: Int64, request: Request, ctx: VaultDep, actor: Caller
 ) -> CynopsisDocumentOut:
     """Replaces the metadata, and the sides it is sent (front is required, as upstream).
     The new images are added before the ones they replace are deleted."""
-    customer, current = await _document(vault, actor, customerId, documentId)
-    async with _receive(request, vault, actor, customer.catalog) as got:
+    customer, current = await _document(ctx, actor, customerId, documentId)
+    async with _receive(request, ctx, actor, customer.catalog) as got:
         doc = await documents.update_document(
-            vault, actor, current.id, {**got.meta.values(), "type": got.type_name}
+            ctx, actor, current.id, {**got.meta.values(), "type": got.type_name}
         )
         old = _sides(customer.catalog, current.type)
         replaced = [f for name in set(got.parts) if (f := old.find(current, name)) is not None]
-        await files.add_files(vault, actor, doc.id, got.session, roles=got.roles)
+        await files.add_files(ctx, actor, doc.id, got.session, roles=got.roles)
     for stored in replaced:
-        await files.delete_file(vault, actor, doc.id, stored.id)
-    return _render(customer, await documents.get_document(vault, actor, doc.id))
+        await files.delete_file(ctx, actor, doc.id, stored.id)
+    return _render(customer, await documents.get_document(ctx, actor, doc.id))
 
 
 @router.get("/api/customer/{customerId}/document", response_model=list[CynopsisDocumentOut])
 async def list_documents(
-    customerId: Int64, vault: VaultDep, actor: Caller
+    customerId: Int64, ctx: VaultDep, actor: Caller
 ) -> list[CynopsisDocumentOut]:
-    customer = await _customer(vault, actor, customerId)
-    found = await document_listing.documents_of_subject(vault, actor, customer.subject.id)
+    customer = await _customer(ctx, actor, customerId)
+    found = await document_listing.documents_of_subject(ctx, actor, customer.subject.id)
     return [_render(customer, doc) for doc in found]
 
 
 @router.get("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
 async def get_document(
-    customerId: Int64, documentId: Int64, vault: VaultDep, actor: Caller
+    customerId: Int64, documentId: Int64, ctx: VaultDep, actor: Caller
 ) -> CynopsisDocumentOut:
-    customer, doc = await _document(vault, actor, customerId, documentId)
+    customer, doc = await _document(ctx, actor, customerId, documentId)
     return _render(customer, doc)
 
 
 @router.delete("/api/customer/{customerId}/document/{documentId}")
 async def delete_document(
-    customerId: Int64, documentId: Int64, vault: VaultDep, actor: Caller
+    customerId: Int64, documentId: Int64, ctx: VaultDep, actor: Caller
 ) -> Response:
-    _, doc = await _document(vault, actor, customerId, documentId)
-    await documents.delete_document(vault, actor, doc.id)
+    _, doc = await _document(ctx, actor, customerId, documentId)
+    await documents.delete_document(ctx, actor, doc.id)
     return Response(status_code=200)
 
 
@@ -374,13 +372,13 @@ async def get_side(
     documentId: Int64,
     side: Literal["front", "back"],
     request: Request,
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: Caller,
 ) -> Response:
     """The image behind ``front`` or ``back``."""
-    customer, doc = await _document(vault, actor, customerId, documentId)
+    customer, doc = await _document(ctx, actor, customerId, documentId)
     stored = _sides(customer.catalog, doc.type).find(doc, side)
     if stored is None:
         raise NotFound(f"the document has no {side} image", code="file_not_found")
-    content = await files.open_content(vault, actor, doc.id, stored.id)
+    content = await files.open_content(ctx, actor, doc.id, stored.id)
     return await stream_response(request, content, "inline")

@@ -20,12 +20,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from kycvault.api.bodies import parse_json, receive_upload
 from kycvault.api.deps import VaultDep, counting_failures, credentials_from
-from kycvault.api.forms import parse_json, receive_upload
+from kycvault.api.file_serving import stream_response
+from kycvault.api.multipart import UploadLimits, single_values
 from kycvault.api.problems import ENVELOPES
-from kycvault.api.responses import stream_response
 from kycvault.api.routing import CheckedRoute
-from kycvault.api.uploads import UploadLimits, single_values
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.models import Document, StoredFile, Subject
@@ -33,7 +33,7 @@ from kycvault.domain.types import FileRole, SubjectType
 from kycvault.errors import FieldError, InvalidInput, NotFound
 from kycvault.services import document_listing, documents, files, subjects, tenants
 from kycvault.services.catalog import load_catalog
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 
 PREFIX = "/compat/ncore"
 DIALECT = "ncore"
@@ -79,24 +79,24 @@ def _error(request: Request, status: int, code: str, detail: str, field_errors: 
 ENVELOPES[PREFIX] = _error
 
 
-async def _check_key(request: Request, vault: Vault, apikey: str | None) -> Actor:
+async def _check_key(request: Request, ctx: AppContext, apikey: str | None) -> Actor:
     key_id, secret = (
         tenants.split_api_key(apikey)
         if apikey
         else credentials_from(request.headers.get("authorization"))
     )
     return await tenants.authenticate(
-        vault, key_id=key_id, secret=secret, request_id=request.state.request_id
+        ctx, key_id=key_id, secret=secret, request_id=request.state.request_id
     )
 
 
-async def ncore_actor(request: Request, vault: VaultDep) -> Actor:
+async def ncore_actor(request: Request, ctx: VaultDep) -> Actor:
     """nCore's ``apikey`` header, or the native Bearer/Basic credentials."""
     apikey = request.headers.get("apikey")
     actor = await counting_failures(
         request,
-        vault,
-        _check_key(request, vault, apikey),
+        ctx,
+        _check_key(request, ctx, apikey),
         credential=apikey or request.headers.get("authorization"),
     )
     request.state.key_id = actor.key_id
@@ -254,14 +254,14 @@ def _type_name(catalog: Catalog, kind: str) -> str:
 
 
 async def _identification(
-    vault: Vault, actor: Actor, user_id: str, identification_id: str
+    ctx: AppContext, actor: Actor, user_id: str, identification_id: str
 ) -> tuple[Subject, Document]:
-    user = await subjects.find_subject(vault, actor, user_id)
+    user = await subjects.find_subject(ctx, actor, user_id)
     try:
         doc_id = UUID(identification_id)
     except ValueError:
         raise documents.document_not_found() from None
-    doc = await documents.get_document(vault, actor, doc_id)
+    doc = await documents.get_document(ctx, actor, doc_id)
     if doc.subject_id != user.id:
         raise documents.document_not_found()
     return user, doc
@@ -269,17 +269,17 @@ async def _identification(
 
 @router.post("/users/{user_id}/identifications", status_code=201)
 async def create_identification(
-    user_id: str, request: Request, vault: VaultDep, actor: Caller
+    user_id: str, request: Request, ctx: VaultDep, actor: Caller
 ) -> IdentificationOut:
     body = await parse_json(request, IdentificationIn)
-    user = await subjects.find_subject(vault, actor, user_id)
-    catalog = await load_catalog(vault, actor)
+    user = await subjects.find_subject(ctx, actor, user_id)
+    catalog = await load_catalog(ctx, actor)
     values = {
         **_values(body, None),
         "type": _type_name(catalog, body.type),
         "subject_id": user.id,
     }
-    doc = await documents.create_document(vault, actor, values)
+    doc = await documents.create_document(ctx, actor, values)
     return _render(catalog, user_id, user, doc)
 
 
@@ -294,7 +294,7 @@ _SORTS = {
 @router.get("/users/{user_id}/identifications")
 async def list_identifications(
     user_id: str,
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: Caller,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -302,12 +302,12 @@ async def list_identifications(
         "-created_date"
     ),
 ) -> IdentificationPage:
-    user = await subjects.find_subject(vault, actor, user_id)
+    user = await subjects.find_subject(ctx, actor, user_id)
     query = DocumentQuery(subject_id=user.id, sort=_SORTS[sort])
     found = await document_listing.number_documents(
-        vault, actor, query, page=page, per_page=page_size
+        ctx, actor, query, page=page, per_page=page_size
     )
-    catalog = await load_catalog(vault, actor)
+    catalog = await load_catalog(ctx, actor)
     return IdentificationPage(
         data=[_render(catalog, user_id, user, doc) for doc in found.items],
         page=found.page,
@@ -319,23 +319,23 @@ async def list_identifications(
 
 @router.get("/users/{user_id}/identifications/{identification_id}")
 async def get_identification(
-    user_id: str, identification_id: str, vault: VaultDep, actor: Caller
+    user_id: str, identification_id: str, ctx: VaultDep, actor: Caller
 ) -> IdentificationOut:
-    user, doc = await _identification(vault, actor, user_id, identification_id)
-    return _render(await load_catalog(vault, actor), user_id, user, doc)
+    user, doc = await _identification(ctx, actor, user_id, identification_id)
+    return _render(await load_catalog(ctx, actor), user_id, user, doc)
 
 
 @router.put("/users/{user_id}/identifications/{identification_id}")
 async def update_identification(
-    user_id: str, identification_id: str, request: Request, vault: VaultDep, actor: Caller
+    user_id: str, identification_id: str, request: Request, ctx: VaultDep, actor: Caller
 ) -> IdentificationOut:
     body = await parse_json(request, IdentificationPatch)
-    user, current = await _identification(vault, actor, user_id, identification_id)
-    catalog = await load_catalog(vault, actor)
+    user, current = await _identification(ctx, actor, user_id, identification_id)
+    catalog = await load_catalog(ctx, actor)
     changes = _values(body, current)
     if body.type is not None:
         changes["type"] = _type_name(catalog, body.type)
-    doc = await documents.update_document(vault, actor, current.id, changes)
+    doc = await documents.update_document(ctx, actor, current.id, changes)
     return _render(catalog, user_id, user, doc)
 
 
@@ -395,19 +395,19 @@ def _roles(kind: str, fields: dict[str, list[str]], count: int) -> list[FileRole
 
 @router.put("/users/{user_id}/identifications/{identification_id}/files")
 async def upload_files(
-    user_id: str, identification_id: str, request: Request, vault: VaultDep, actor: Caller
+    user_id: str, identification_id: str, request: Request, ctx: VaultDep, actor: Caller
 ) -> IdentificationOut:
     """One file or up to five (``file`` or ``files`` parts), each with its
     ``identification_document_type``."""
-    user, doc = await _identification(vault, actor, user_id, identification_id)
-    catalog = await load_catalog(vault, actor)
+    user, doc = await _identification(ctx, actor, user_id, identification_id)
+    catalog = await load_catalog(ctx, actor)
     kind = _kind(catalog, doc)
     async with receive_upload(
-        request, vault, actor, _limits(request), allowed_extensions=EXTENSIONS
+        request, ctx, actor, _limits(request), allowed_extensions=EXTENSIONS
     ) as (session, fields):
         roles = _roles(kind, fields, len(session.staged))
-        await files.add_files(vault, actor, doc.id, session, roles=roles)
-    fresh = await documents.get_document(vault, actor, doc.id)
+        await files.add_files(ctx, actor, doc.id, session, roles=roles)
+    fresh = await documents.get_document(ctx, actor, doc.id)
     return _render(catalog, user_id, user, fresh)
 
 
@@ -426,19 +426,19 @@ async def get_file(
     identification_id: str,
     file_ref: str,
     request: Request,
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: Caller,
 ) -> Response:
     """File metadata; ``:browse`` shows the file inline, ``:download`` as an attachment."""
-    _, doc = await _identification(vault, actor, user_id, identification_id)
+    _, doc = await _identification(ctx, actor, user_id, identification_id)
     file_id, verb = _file_ref(file_ref)
     if verb is None:
-        stored = await files.get_file(vault, actor, doc.id, file_id)
-        out = _file(_kind(await load_catalog(vault, actor), doc), stored)
+        stored = await files.get_file(ctx, actor, doc.id, file_id)
+        out = _file(_kind(await load_catalog(ctx, actor), doc), stored)
         return Response(out.model_dump_json(), media_type="application/json")
     if verb not in ("browse", "download"):
         raise NotFound(f"no such action :{verb}", code="not_found")
-    content = await files.open_content(vault, actor, doc.id, file_id)
+    content = await files.open_content(ctx, actor, doc.id, file_id)
     return await stream_response(request, content, "inline" if verb == "browse" else "attachment")
 
 
@@ -446,11 +446,11 @@ async def get_file(
     "/users/{user_id}/identifications/{identification_id}/files/{file_id}", status_code=204
 )
 async def delete_file(
-    user_id: str, identification_id: str, file_id: str, vault: VaultDep, actor: Caller
+    user_id: str, identification_id: str, file_id: str, ctx: VaultDep, actor: Caller
 ) -> Response:
-    _, doc = await _identification(vault, actor, user_id, identification_id)
+    _, doc = await _identification(ctx, actor, user_id, identification_id)
     target, verb = _file_ref(file_id)
     if verb is not None:
         raise NotFound("no such file", code="file_not_found")
-    await files.delete_file(vault, actor, doc.id, target)
+    await files.delete_file(ctx, actor, doc.id, target)
     return Response(status_code=204)

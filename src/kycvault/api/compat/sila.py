@@ -22,6 +22,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from kycvault.api.bodies import receive_upload_signed_in_form
 from kycvault.api.client_input import load_json
 from kycvault.api.compat.sila_messages import (
     DIALECT,
@@ -42,11 +43,10 @@ from kycvault.api.compat.sila_messages import (
     success,
 )
 from kycvault.api.deps import VaultDep, counting_failures, credentials_from
-from kycvault.api.forms import receive_upload_signed_in_form
+from kycvault.api.file_serving import stream_response
+from kycvault.api.multipart import UploadLimits
 from kycvault.api.problems import ENVELOPES
-from kycvault.api.responses import stream_response
 from kycvault.api.routing import CheckedRoute
-from kycvault.api.uploads import UploadLimits
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.media import extension_for
@@ -54,7 +54,7 @@ from kycvault.domain.models import Subject
 from kycvault.errors import FieldError, InvalidInput, UnknownDocumentType, UnsupportedMediaType
 from kycvault.services import document_listing, documents, files, sila_auth
 from kycvault.services.catalog import load_catalog
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.document_listing import NumberedPage
 from kycvault.services.documents import NewDocument
 from kycvault.services.sila_auth import SignedRequest, SilaApp, SilaUser
@@ -109,36 +109,36 @@ def _signed(request: Request, body: bytes, header: Header) -> SignedRequest:
     )
 
 
-async def _check_app(request: Request, vault: Vault, body: bytes, header: Header) -> SilaApp:
+async def _check_app(request: Request, ctx: AppContext, body: bytes, header: Header) -> SilaApp:
     return await sila_auth.authenticate_app(
-        vault, _signed(request, body, header), request_id=request.state.request_id
+        ctx, _signed(request, body, header), request_id=request.state.request_id
     )
 
 
-async def _check_user(request: Request, vault: Vault, body: bytes, header: Header) -> SilaUser:
+async def _check_user(request: Request, ctx: AppContext, body: bytes, header: Header) -> SilaUser:
     return await sila_auth.authenticate_user(
-        vault, _signed(request, body, header), request_id=request.state.request_id
+        ctx, _signed(request, body, header), request_id=request.state.request_id
     )
 
 
 # Failed signatures count against the client's address (and an API key's key id) as failed
 # keys do.
-async def _app_caller(request: Request, vault: Vault, body: bytes, header: Header) -> SilaApp:
+async def _app_caller(request: Request, ctx: AppContext, body: bytes, header: Header) -> SilaApp:
     caller = await counting_failures(
         request,
-        vault,
-        _check_app(request, vault, body, header),
+        ctx,
+        _check_app(request, ctx, body, header),
         credential=request.headers.get("authorization"),
     )
     request.state.key_id = caller.actor.key_id
     return caller
 
 
-async def _user_caller(request: Request, vault: Vault, body: bytes, header: Header) -> SilaUser:
+async def _user_caller(request: Request, ctx: AppContext, body: bytes, header: Header) -> SilaUser:
     caller = await counting_failures(
         request,
-        vault,
-        _check_user(request, vault, body, header),
+        ctx,
+        _check_user(request, ctx, body, header),
         credential=request.headers.get("authorization"),
     )
     request.state.key_id = caller.actor.key_id
@@ -166,7 +166,7 @@ async def get_message(
 @router.post("/document_types")
 async def document_types(
     request: Request,
-    vault: VaultDep,
+    ctx: VaultDep,
     page: PageNumber = 1,
     per_page: PerPage = 20,
 ) -> JSONResponse:
@@ -174,8 +174,8 @@ async def document_types(
     only)."""
     body = await request.body()
     message = _parse(request, body, SilaMessage)
-    caller = await _app_caller(request, vault, body, message.header)
-    catalog = await load_catalog(vault, caller.actor)
+    caller = await _app_caller(request, ctx, body, message.header)
+    catalog = await load_catalog(ctx, caller.actor)
     known = [t for t in catalog if t.alias(DIALECT)]
     start = (page - 1) * per_page
     found = NumberedPage(known[start : start + per_page], page, per_page, len(known))
@@ -184,7 +184,7 @@ async def document_types(
         for t in found.items
         if (name := t.alias(DIALECT))
     ]
-    await sila_auth.spend(vault, caller.use)
+    await sila_auth.spend(ctx, caller.use)
     return JSONResponse(
         success(
             request,
@@ -198,15 +198,15 @@ async def document_types(
 @router.post("/list_documents")
 async def list_documents(
     request: Request,
-    vault: VaultDep,
+    ctx: VaultDep,
     page: PageNumber = 1,
     per_page: PerPage = 20,
     order: Literal["asc", "desc"] = "asc",
 ) -> JSONResponse:
     body = await request.body()
     message = _parse(request, body, ListDocumentsMessage)
-    caller = await _user_caller(request, vault, body, message.header)
-    catalog = await load_catalog(vault, caller.actor)
+    caller = await _user_caller(request, ctx, body, message.header)
+    catalog = await load_catalog(ctx, caller.actor)
     types = tuple(_resolve(catalog, t, "doc_types").name for t in message.doc_types or ())
     ascending = order == "asc"
     if message.sort_by == "name":
@@ -223,9 +223,9 @@ async def list_documents(
         sort=sort,
     )
     found = await document_listing.number_documents(
-        vault, caller.actor, query, page=page, per_page=per_page
+        ctx, caller.actor, query, page=page, per_page=per_page
     )
-    await sila_auth.spend(vault, caller.use)
+    await sila_auth.spend(ctx, caller.use)
     return JSONResponse(
         success(
             request,
@@ -236,22 +236,22 @@ async def list_documents(
 
 
 @router.post("/get_document")
-async def get_document(request: Request, vault: VaultDep) -> Response:
+async def get_document(request: Request, ctx: VaultDep) -> Response:
     """The document's file: its bytes, with Content-Type and Content-Disposition."""
     body = await request.body()
     message = _parse(request, body, GetDocumentMessage)
-    caller = await _user_caller(request, vault, body, message.header)
+    caller = await _user_caller(request, ctx, body, message.header)
     try:
         doc_id = UUID(message.document_id)
     except ValueError:
         raise InvalidInput.field("document_id", "invalid_id", "not a document id") from None
-    doc = await documents.get_document(vault, caller.actor, doc_id)
+    doc = await documents.get_document(ctx, caller.actor, doc_id)
     if doc.subject_id != caller.user.id:
         raise documents.document_not_found()
     if not doc.files:
         raise files.file_not_found()
-    await sila_auth.spend(vault, caller.use)
-    content = await files.open_content(vault, caller.actor, doc.id, doc.files[0].id)
+    await sila_auth.spend(ctx, caller.use)
+    content = await files.open_content(ctx, caller.actor, doc.id, doc.files[0].id)
     return await stream_response(request, content, "attachment")
 
 
@@ -339,7 +339,7 @@ def _drafts(got: _Upload, user: Subject, parts: list[str]) -> list[NewDocument]:
 
 
 @router.post("/documents")
-async def upload_documents(request: Request, vault: VaultDep) -> JSONResponse:
+async def upload_documents(request: Request, ctx: VaultDep) -> JSONResponse:
     """One file (part ``file``) or several (``file_1`` … with ``file_metadata``), each
     becoming a document of the user."""
     got = _Upload()
@@ -354,14 +354,14 @@ async def upload_documents(request: Request, vault: VaultDep) -> JSONResponse:
         if len(raw) > 1:
             raise InvalidInput.field("data", "duplicate_field", "given more than once")
         message = _parse(request, raw[0], UploadMessage, "data")
-        got.caller = await _user_caller(request, vault, raw[0].encode(), message.header)
-        catalog = await load_catalog(vault, got.caller.actor)
+        got.caller = await _user_caller(request, ctx, raw[0].encode(), message.header)
+        catalog = await load_catalog(ctx, got.caller.actor)
         got.plan = _plan(message, catalog, limits.max_files)
         got.multiple = bool(message.file_metadata)
         return got.caller.actor, {part: p.stored_name for part, p in got.plan.items()}
 
     parts: list[str] = []
-    async with receive_upload_signed_in_form(request, vault, limits, sign_in, parts) as (
+    async with receive_upload_signed_in_form(request, ctx, limits, sign_in, parts) as (
         actor,
         session,
         _,
@@ -369,7 +369,7 @@ async def upload_documents(request: Request, vault: VaultDep) -> JSONResponse:
         assert got.caller is not None  # sign_in has run
         drafts = _drafts(got, got.caller.user, parts)
         made = await documents.create_documents(
-            vault, actor, drafts, upload=session, along=sila_auth.spent_with(got.caller.use)
+            ctx, actor, drafts, upload=session, along=sila_auth.spent_with(got.caller.use)
         )
     extra = {"document_ids": [str(d.id) for d in made]} if got.multiple else {}
     return JSONResponse(

@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/audit-events", tags=["audit"], route_class=Checke
 
 @router.get("", response_model=ListOut[AuditEventOut])
 async def list_audit_events(
-    vault: VaultDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    ctx: VaultDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> ListOut[AuditEventOut]:
-    events = await audit.events_for(vault, actor, limit=limit)
+    events = await audit.events_for(ctx, actor, limit=limit)
     return ListOut(data=[AuditEventOut.of(e) for e in events])

@@ -18,22 +18,22 @@ router = APIRouter(prefix="/v1/document-types", tags=["document types"], route_c
 
 @router.get("", response_model=ListOut[DocumentTypeOut])
 async def list_document_types(
-    vault: VaultDep, actor: ActorDep, category: Annotated[Category | None, Query()] = None
+    ctx: VaultDep, actor: ActorDep, category: Annotated[Category | None, Query()] = None
 ) -> ListOut[DocumentTypeOut]:
-    types = await catalog.list_types(vault, actor, category=category)
+    types = await catalog.list_types(ctx, actor, category=category)
     return ListOut(data=[DocumentTypeOut.of(t) for t in types])
 
 
 @router.post("", status_code=201, response_model=DocumentTypeOut, dependencies=[JsonBody])
 async def create_document_type(
-    body: DocumentTypeCreate, request: Request, vault: VaultDep, actor: ActorDep
+    body: DocumentTypeCreate, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """A tenant's own type, for documents the built-in catalog lacks. ``name`` defaults to a
     slug of the label ("Financial Statement" → ``financial_statement``)."""
 
     async def run() -> Response:
         created = await catalog.create_type(
-            vault,
+            ctx,
             actor,
             label=body.label,
             name=body.name,
@@ -46,9 +46,9 @@ async def create_document_type(
             location=f"/v1/document-types/{created.name}",
         )
 
-    return await idempotent(request, vault, actor, json_payload(await request.body()), run)
+    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
 
 
 @router.get("/{name}", response_model=DocumentTypeOut)
-async def get_document_type(name: str, vault: VaultDep, actor: ActorDep) -> DocumentTypeOut:
-    return DocumentTypeOut.of(await catalog.get_type(vault, actor, name))
+async def get_document_type(name: str, ctx: VaultDep, actor: ActorDep) -> DocumentTypeOut:
+    return DocumentTypeOut.of(await catalog.get_type(ctx, actor, name))

@@ -9,9 +9,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from kycvault.api.bodies import FILE_PARTS, parse_json, receive_upload, split_form
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
-from kycvault.api.forms import FILE_PARTS, parse_json, receive_upload, split_form
 from kycvault.api.idempotency import form_payload, idempotent, json_payload, json_response
+from kycvault.api.multipart import is_multipart
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import (
     DocumentCreate,
@@ -20,13 +21,12 @@ from kycvault.api.schemas import (
     NumberedPageOut,
     PageOut,
 )
-from kycvault.api.uploads import is_multipart
 from kycvault.domain.listing import MAX_SEARCH_LENGTH, DocumentQuery, Sort
 from kycvault.domain.models import Document
 from kycvault.domain.types import Classification
 from kycvault.errors import InvalidInput
 from kycvault.services import document_listing, documents
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 
 router = APIRouter(tags=["documents"], route_class=CheckedRoute)
 
@@ -93,7 +93,7 @@ async def _filters(
 
 
 async def _list(
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     query: DocumentQuery,
     limit: int | None,
@@ -104,7 +104,7 @@ async def _list(
 ) -> Listed:
     if page is None and per_page is None:
         found = await document_listing.list_documents(
-            vault, actor, query, limit=limit, cursor=cursor, subject_must_exist=subject_must_exist
+            ctx, actor, query, limit=limit, cursor=cursor, subject_must_exist=subject_must_exist
         )
         return PageOut.of(found, [DocumentOut.of(d) for d in found.items])
     if cursor is not None or limit is not None:
@@ -112,7 +112,7 @@ async def _list(
             "page", "mixed_pagination", "use either cursor/limit or page/per_page"
         )
     numbered = await document_listing.number_documents(
-        vault,
+        ctx,
         actor,
         query,
         page=page or 1,
@@ -138,17 +138,17 @@ PerPage = Annotated[int | None, Query(ge=1, le=100)]
 @router.post(
     "/v1/documents", status_code=201, response_model=DocumentOut, openapi_extra=_CREATE_BODY
 )
-async def create_document(request: Request, vault: VaultDep, actor: ActorDep) -> Response:
+async def create_document(request: Request, ctx: VaultDep, actor: ActorDep) -> Response:
     """Create a document from JSON metadata, or from form fields plus 1-5 ``file`` parts."""
     if not is_multipart(request.headers.get("content-type")):
         body = await parse_json(request, DocumentCreate)
 
         async def run_json() -> Response:
-            doc = await documents.create_document(vault, actor, body.model_dump(exclude_unset=True))
+            doc = await documents.create_document(ctx, actor, body.model_dump(exclude_unset=True))
             return _created(doc)
 
-        return await idempotent(request, vault, actor, json_payload(await request.body()), run_json)
-    async with receive_upload(request, vault, actor, request.app.state.upload_limits) as (
+        return await idempotent(request, ctx, actor, json_payload(await request.body()), run_json)
+    async with receive_upload(request, ctx, actor, request.app.state.upload_limits) as (
         session,
         fields,
     ):
@@ -156,7 +156,7 @@ async def create_document(request: Request, vault: VaultDep, actor: ActorDep) ->
 
         async def run_upload() -> Response:
             doc = await documents.create_document(
-                vault,
+                ctx,
                 actor,
                 meta.model_dump(exclude_unset=True),
                 upload=session,
@@ -166,7 +166,7 @@ async def create_document(request: Request, vault: VaultDep, actor: ActorDep) ->
             return _created(doc)
 
         payload = form_payload(fields, session.staged)
-        return await idempotent(request, vault, actor, payload, run_upload)
+        return await idempotent(request, ctx, actor, payload, run_upload)
 
 
 def _created(doc: Document) -> Response:
@@ -175,7 +175,7 @@ def _created(doc: Document) -> Response:
 
 @router.get("/v1/documents", response_model=Listed)
 async def list_documents(
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: ActorDep,
     query: Filters,
     subject_id: UUID | None = None,
@@ -188,13 +188,13 @@ async def list_documents(
     are cursor-based (``next_cursor``/``prev_cursor``); ``page``/``per_page`` give
     numbered pages with totals instead (up to 10,000 rows deep)."""
     query = dataclasses.replace(query, subject_id=subject_id)
-    return await _list(vault, actor, query, limit, cursor, page, per_page, False)
+    return await _list(ctx, actor, query, limit, cursor, page, per_page, False)
 
 
 @router.get("/v1/subjects/{subject_id}/documents", response_model=Listed)
 async def list_subject_documents(
     subject_id: UUID,
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: ActorDep,
     query: Filters,
     limit: Limit = None,
@@ -203,32 +203,32 @@ async def list_subject_documents(
     per_page: PerPage = None,
 ) -> Listed:
     query = dataclasses.replace(query, subject_id=subject_id)
-    return await _list(vault, actor, query, limit, cursor, page, per_page, True)
+    return await _list(ctx, actor, query, limit, cursor, page, per_page, True)
 
 
 @router.get("/v1/documents/{document_id}", response_model=DocumentOut)
-async def get_document(document_id: UUID, vault: VaultDep, actor: ActorDep) -> DocumentOut:
-    return DocumentOut.of(await documents.get_document(vault, actor, document_id))
+async def get_document(document_id: UUID, ctx: VaultDep, actor: ActorDep) -> DocumentOut:
+    return DocumentOut.of(await documents.get_document(ctx, actor, document_id))
 
 
 @router.patch("/v1/documents/{document_id}", response_model=DocumentOut, dependencies=[JsonBody])
 async def update_document(
-    document_id: UUID, body: DocumentPatch, request: Request, vault: VaultDep, actor: ActorDep
+    document_id: UUID, body: DocumentPatch, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     async def run() -> Response:
         changes = body.model_dump(exclude_unset=True)
-        doc = await documents.update_document(vault, actor, document_id, changes)
+        doc = await documents.update_document(ctx, actor, document_id, changes)
         return json_response(DocumentOut.of(doc))
 
-    return await idempotent(request, vault, actor, json_payload(await request.body()), run)
+    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
 
 
 @router.delete("/v1/documents/{document_id}", status_code=204)
 async def delete_document(
-    document_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
+    document_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     async def run() -> Response:
-        await documents.delete_document(vault, actor, document_id)
+        await documents.delete_document(ctx, actor, document_id)
         return Response(status_code=204)
 
-    return await idempotent(request, vault, actor, b"", run)
+    return await idempotent(request, ctx, actor, b"", run)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from kycvault.api.deps import VaultDep
-from kycvault.api.responses import head_response, stream_response
+from kycvault.api.file_serving import head_response, stream_response
 from kycvault.api.routes.files import BINARY
 from kycvault.api.routing import CheckedRoute
 from kycvault.services import downloads
@@ -14,9 +14,9 @@ router = APIRouter(prefix="/v1/downloads", tags=["files"], route_class=CheckedRo
 
 
 @router.api_route("/{token}", methods=["GET", "HEAD"], response_class=Response, responses=BINARY)
-async def redeem_download_link(token: str, request: Request, vault: VaultDep) -> Response:
+async def redeem_download_link(token: str, request: Request, ctx: VaultDep) -> Response:
     """Serve the file once. ``HEAD`` shows its headers without using the link up."""
     if request.method == "HEAD":
-        return head_response(await downloads.peek(vault, token), "attachment")
-    content = await downloads.redeem(vault, token, request_id=request.state.request_id)
+        return head_response(await downloads.peek(ctx, token), "attachment")
+    content = await downloads.redeem(ctx, token, request_id=request.state.request_id)
     return await stream_response(request, content, "attachment")

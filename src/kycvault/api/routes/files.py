@@ -7,13 +7,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
+from kycvault.api.bodies import FILE_PARTS, receive_upload, split_form
 from kycvault.api.deps import ActorDep, VaultDep
-from kycvault.api.forms import FILE_PARTS, receive_upload, split_form
+from kycvault.api.file_serving import display_filename, head_response, stream_response
 from kycvault.api.idempotency import form_payload, idempotent, json_response
-from kycvault.api.responses import display_filename, head_response, stream_response
+from kycvault.api.multipart import multipart_boundary
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import DownloadLinkOut, FileOut, ListOut, NoFields
-from kycvault.api.uploads import multipart_boundary
 from kycvault.services import downloads, files
 
 router = APIRouter(
@@ -37,33 +37,33 @@ BINARY: dict[int | str, dict[str, Any]] = {
 
 @router.post("", status_code=201, response_model=ListOut[FileOut], openapi_extra=_UPLOAD_BODY)
 async def add_files(
-    document_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
+    document_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """Attach 1-5 files (parts named ``file``); a document holds at most 10."""
     multipart_boundary(request.headers.get("content-type"))
-    await files.prepare_file_upload(vault, actor, document_id)
+    await files.prepare_file_upload(ctx, actor, document_id)
     limits = request.app.state.upload_limits
-    async with receive_upload(request, vault, actor, limits) as (session, fields):
+    async with receive_upload(request, ctx, actor, limits) as (session, fields):
         _, per_file = split_form(fields, NoFields)
 
         async def run() -> Response:
             added = await files.add_files(
-                vault, actor, document_id, session, roles=per_file.role, hashes=per_file.sha256
+                ctx, actor, document_id, session, roles=per_file.role, hashes=per_file.sha256
             )
             return json_response(ListOut(data=[FileOut.of(f) for f in added]), status_code=201)
 
-        return await idempotent(request, vault, actor, form_payload(fields, session.staged), run)
+        return await idempotent(request, ctx, actor, form_payload(fields, session.staged), run)
 
 
 @router.get("", response_model=ListOut[FileOut])
-async def list_files(document_id: UUID, vault: VaultDep, actor: ActorDep) -> ListOut[FileOut]:
-    found = await files.list_files(vault, actor, document_id)
+async def list_files(document_id: UUID, ctx: VaultDep, actor: ActorDep) -> ListOut[FileOut]:
+    found = await files.list_files(ctx, actor, document_id)
     return ListOut(data=[FileOut.of(f) for f in found])
 
 
 @router.get("/{file_id}", response_model=FileOut)
-async def get_file(document_id: UUID, file_id: UUID, vault: VaultDep, actor: ActorDep) -> FileOut:
-    return FileOut.of(await files.get_file(vault, actor, document_id, file_id))
+async def get_file(document_id: UUID, file_id: UUID, ctx: VaultDep, actor: ActorDep) -> FileOut:
+    return FileOut.of(await files.get_file(ctx, actor, document_id, file_id))
 
 
 @router.api_route(
@@ -73,26 +73,26 @@ async def get_file_content(
     document_id: UUID,
     file_id: UUID,
     request: Request,
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: ActorDep,
     disposition: Literal["inline", "attachment"] = "attachment",
 ) -> Response:
     """The decrypted file, with its stored content type; supports single byte ranges."""
     if request.method == "HEAD":
-        return head_response(await files.get_file(vault, actor, document_id, file_id), disposition)
-    content = await files.open_content(vault, actor, document_id, file_id)
+        return head_response(await files.get_file(ctx, actor, document_id, file_id), disposition)
+    content = await files.open_content(ctx, actor, document_id, file_id)
     return await stream_response(request, content, disposition)
 
 
 @router.post("/{file_id}/download-link", status_code=201, response_model=DownloadLinkOut)
 async def create_download_link(
-    document_id: UUID, file_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
+    document_id: UUID, file_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """A single-use URL that serves the file once, without authentication, for 15 minutes
     (configurable). Later requests get 410."""
 
     async def run() -> Response:
-        issued = await downloads.create_link(vault, actor, document_id, file_id)
+        issued = await downloads.create_link(ctx, actor, document_id, file_id)
         base = request.app.state.public_url
         return json_response(
             DownloadLinkOut(
@@ -105,15 +105,15 @@ async def create_download_link(
             status_code=201,
         )
 
-    return await idempotent(request, vault, actor, b"", run)
+    return await idempotent(request, ctx, actor, b"", run)
 
 
 @router.delete("/{file_id}", status_code=204)
 async def delete_file(
-    document_id: UUID, file_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
+    document_id: UUID, file_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     async def run() -> Response:
-        await files.delete_file(vault, actor, document_id, file_id)
+        await files.delete_file(ctx, actor, document_id, file_id)
         return Response(status_code=204)
 
-    return await idempotent(request, vault, actor, b"", run)
+    return await idempotent(request, ctx, actor, b"", run)

@@ -25,16 +25,16 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-async def readyz(vault: VaultDep) -> JSONResponse:
+async def readyz(ctx: VaultDep) -> JSONResponse:
     """The database and the blob store can be reached."""
     checks: dict[str, str] = {}
     try:
-        await vault.store.ping()
+        await ctx.store.ping()
         checks["database"] = "ok"
     except Unavailable:
         checks["database"] = "unavailable"
     try:
-        await asyncio.to_thread(vault.blobs.check)
+        await asyncio.to_thread(ctx.blobs.check)
         checks["blob_store"] = "ok"
     except BlobStoreError:
         checks["blob_store"] = "unavailable"

@@ -24,28 +24,28 @@ router = APIRouter(tags=["processing"], route_class=CheckedRoute)
 
 @router.post("/v1/documents/{document_id}/reprocess", status_code=202, response_model=DocumentOut)
 async def reprocess_document(
-    document_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
+    document_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """Queue the document's files to be read again (after a change of settings, say)."""
 
     async def run() -> Response:
-        doc = await processing.reprocess(vault, actor, document_id)
+        doc = await processing.reprocess(ctx, actor, document_id)
         return json_response(DocumentOut.of(doc), status_code=202)
 
-    return await idempotent(request, vault, actor, b"", run)
+    return await idempotent(request, ctx, actor, b"", run)
 
 
 @router.get("/v1/documents/{document_id}/text", response_model=DocumentTextOut)
-async def document_text(document_id: UUID, vault: VaultDep, actor: ActorDep) -> DocumentTextOut:
-    text = await processing.get_text(vault, actor, document_id)
+async def document_text(document_id: UUID, ctx: VaultDep, actor: ActorDep) -> DocumentTextOut:
+    text = await processing.get_text(ctx, actor, document_id)
     if text is None:
         raise NotFound("no text has been read from this document", code="text_not_found")
     return DocumentTextOut(document_id=document_id, text=text, characters=len(text))
 
 
 @router.get("/v1/settings/processing", response_model=ProcessingSettingsOut)
-async def get_processing_settings(vault: VaultDep, actor: ActorDep) -> ProcessingSettingsOut:
-    found = await processing.get_settings(vault, actor)
+async def get_processing_settings(ctx: VaultDep, actor: ActorDep) -> ProcessingSettingsOut:
+    found = await processing.get_settings(ctx, actor)
     return ProcessingSettingsOut(**found.as_dict())
 
 
@@ -53,11 +53,11 @@ async def get_processing_settings(vault: VaultDep, actor: ActorDep) -> Processin
     "/v1/settings/processing", response_model=ProcessingSettingsOut, dependencies=[JsonBody]
 )
 async def update_processing_settings(
-    body: ProcessingSettingsPatch, request: Request, vault: VaultDep, actor: ActorDep
+    body: ProcessingSettingsPatch, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     async def run() -> Response:
         changes = body.model_dump(exclude_none=True)
-        found = await processing.update_settings(vault, actor, changes)
+        found = await processing.update_settings(ctx, actor, changes)
         return json_response(ProcessingSettingsOut(**found.as_dict()))
 
-    return await idempotent(request, vault, actor, json_payload(await request.body()), run)
+    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)

@@ -18,52 +18,52 @@ router = APIRouter(prefix="/v1/subjects", tags=["subjects"], route_class=Checked
 
 @router.post("", status_code=201, response_model=SubjectOut, dependencies=[JsonBody])
 async def create_subject(
-    body: SubjectCreate, request: Request, vault: VaultDep, actor: ActorDep
+    body: SubjectCreate, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     async def run() -> Response:
-        subject = await subjects.create_subject(vault, actor, body.model_dump(exclude_unset=True))
+        subject = await subjects.create_subject(ctx, actor, body.model_dump(exclude_unset=True))
         return json_response(
             SubjectOut.of(subject), status_code=201, location=f"/v1/subjects/{subject.id}"
         )
 
-    return await idempotent(request, vault, actor, json_payload(await request.body()), run)
+    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
 
 
 @router.get("", response_model=PageOut[SubjectOut])
 async def list_subjects(
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: ActorDep,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> PageOut[SubjectOut]:
-    page = await subjects.list_subjects(vault, actor, limit=limit, cursor=cursor)
+    page = await subjects.list_subjects(ctx, actor, limit=limit, cursor=cursor)
     return PageOut.of(page, [SubjectOut.of(s) for s in page.items])
 
 
 @router.get("/{subject_id}", response_model=SubjectOut)
-async def get_subject(subject_id: UUID, vault: VaultDep, actor: ActorDep) -> SubjectOut:
-    return SubjectOut.of(await subjects.get_subject(vault, actor, subject_id))
+async def get_subject(subject_id: UUID, ctx: VaultDep, actor: ActorDep) -> SubjectOut:
+    return SubjectOut.of(await subjects.get_subject(ctx, actor, subject_id))
 
 
 @router.patch("/{subject_id}", response_model=SubjectOut, dependencies=[JsonBody])
 async def update_subject(
-    subject_id: UUID, body: SubjectPatch, request: Request, vault: VaultDep, actor: ActorDep
+    subject_id: UUID, body: SubjectPatch, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     async def run() -> Response:
         changes = body.model_dump(exclude_unset=True)
         return json_response(
-            SubjectOut.of(await subjects.update_subject(vault, actor, subject_id, changes))
+            SubjectOut.of(await subjects.update_subject(ctx, actor, subject_id, changes))
         )
 
-    return await idempotent(request, vault, actor, json_payload(await request.body()), run)
+    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
 
 
 @router.delete("/{subject_id}", status_code=204)
 async def delete_subject(
-    subject_id: UUID, request: Request, vault: VaultDep, actor: ActorDep
+    subject_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     async def run() -> Response:
-        await subjects.delete_subject(vault, actor, subject_id)
+        await subjects.delete_subject(ctx, actor, subject_id)
         return Response(status_code=204)
 
-    return await idempotent(request, vault, actor, b"", run)
+    return await idempotent(request, ctx, actor, b"", run)

@@ -15,7 +15,7 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
-from kycvault.api.responses import display_filename
+from kycvault.api.file_serving import display_filename
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.models import Document
 from kycvault.domain.processing import Stage, StageStatus

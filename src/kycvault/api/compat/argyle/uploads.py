@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 
+from kycvault.api.bodies import receive_upload
 from kycvault.api.compat.argyle.schemas import (
     DIALECT,
     DOCUMENT_TYPES,
@@ -19,12 +20,11 @@ from kycvault.api.compat.argyle.schemas import (
     types_shown_as,
 )
 from kycvault.api.deps import ActorDep, VaultDep
-from kycvault.api.forms import receive_upload
+from kycvault.api.file_serving import head_response, stream_response
 from kycvault.api.idempotency import form_payload, idempotent, json_response
-from kycvault.api.responses import head_response, stream_response
+from kycvault.api.multipart import UploadLimits, single_values
 from kycvault.api.routes.files import BINARY
 from kycvault.api.routing import CheckedRoute
-from kycvault.api.uploads import UploadLimits, single_values
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document, Subject
@@ -32,7 +32,7 @@ from kycvault.domain.types import Classification
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.services import document_listing, documents, files, subjects
 from kycvault.services.catalog import load_catalog
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 
 PREFIX = "/compat/argyle"
 UPLOADS = "/v2/user-uploads"
@@ -98,28 +98,28 @@ def _document_type(catalog: Catalog, name: str) -> DocumentType:
     return found
 
 
-async def _user(vault: Vault, actor: Actor, ref: str) -> Subject:
+async def _user(ctx: AppContext, actor: Actor, ref: str) -> Subject:
     """The subject an Argyle ``user`` names (its id or ``external_id``); unknown is a 400
     about the field, as for any value that names nothing."""
     try:
-        return await subjects.find_subject(vault, actor, ref)
+        return await subjects.find_subject(ctx, actor, ref)
     except NotFound:
         raise InvalidInput.field("user", "subject_not_found", f'no user "{ref}"') from None
 
 
-async def _account(vault: Vault, actor: Actor, ref: str) -> Subject:
+async def _account(ctx: AppContext, actor: Actor, ref: str) -> Subject:
     """The subject whose upload account ``ref`` is (accounts are subjects' ids)."""
     try:
-        return await subjects.get_subject(vault, actor, UUID(ref))
+        return await subjects.get_subject(ctx, actor, UUID(ref))
     except (ValueError, NotFound):
         raise InvalidInput.field("account", "account_not_found", f'no account "{ref}"') from None
 
 
-async def _upload(vault: Vault, actor: Actor, upload_id: str) -> Document:
+async def _upload(ctx: AppContext, actor: Actor, upload_id: str) -> Document:
     """A user upload by id: another tenant's document, one without a subject or without a
     file is no upload (404)."""
     try:
-        doc = await documents.get_document(vault, actor, UUID(upload_id))
+        doc = await documents.get_document(ctx, actor, UUID(upload_id))
     except ValueError:
         raise documents.document_not_found() from None
     if doc.subject_id is None or not doc.files:
@@ -128,23 +128,23 @@ async def _upload(vault: Vault, actor: Actor, upload_id: str) -> Document:
 
 
 @router.post(UPLOADS, response_model=UserUpload, openapi_extra=_UPLOAD_BODY)
-async def upload_document(request: Request, vault: VaultDep, actor: ActorDep) -> Response:
+async def upload_document(request: Request, ctx: VaultDep, actor: ActorDep) -> Response:
     """One file (part ``upload``) for a user, of one of Argyle's six document types."""
-    async with receive_upload(request, vault, actor, _limits(request)) as (session, fields):
+    async with receive_upload(request, ctx, actor, _limits(request)) as (session, fields):
         values = single_values(fields, frozenset())
         user_ref = _required(values, "user")
         type_name = _required(values, "document_type")
 
         async def run() -> Response:
-            catalog = await load_catalog(vault, actor)
+            catalog = await load_catalog(ctx, actor)
             doc_type = _document_type(catalog, type_name)
-            user = await _user(vault, actor, user_ref)
+            user = await _user(ctx, actor, user_ref)
             doc = await documents.create_document(
-                vault, actor, {"type": doc_type.name, "subject_id": user.id}, upload=session
+                ctx, actor, {"type": doc_type.name, "subject_id": user.id}, upload=session
             )
             return json_response(_render(request, catalog, doc))
 
-        return await idempotent(request, vault, actor, form_payload(fields, session.staged), run)
+        return await idempotent(request, ctx, actor, form_payload(fields, session.staged), run)
 
 
 def _page_url(request: Request, cursor: str | None) -> str | None:
@@ -158,7 +158,7 @@ def _page_url(request: Request, cursor: str | None) -> str | None:
 @router.get(UPLOADS)
 async def list_uploads(
     request: Request,
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: ActorDep,
     user: Annotated[str | None, Query(max_length=255)] = None,
     account: Annotated[str | None, Query(max_length=64)] = None,
@@ -168,22 +168,22 @@ async def list_uploads(
 ) -> UserUploadPage:
     """User uploads, newest first; ``next`` and ``previous`` are the URLs of the pages
     around this one. An empty filter is no filter (as Django's filters have it)."""
-    catalog = await load_catalog(vault, actor)
+    catalog = await load_catalog(ctx, actor)
     query = _UPLOADS
     if document_type:
         _document_type(catalog, document_type)  # one of Argyle's six, or a 400
         query = dataclasses.replace(query, types=types_shown_as(catalog, document_type))
     owners = set()
     if user:
-        owners.add((await _user(vault, actor, user)).id)
+        owners.add((await _user(ctx, actor, user)).id)
     if account:
-        owners.add((await _account(vault, actor, account)).id)
+        owners.add((await _account(ctx, actor, account)).id)
     if len(owners) > 1:  # one user's account and another user: nothing is both
         return UserUploadPage(results=[], next=None, previous=None)
     if owners:
         query = dataclasses.replace(query, subject_id=owners.pop())
     page = await document_listing.list_documents(
-        vault, actor, query, limit=limit, cursor=cursor, long_pages=True
+        ctx, actor, query, limit=limit, cursor=cursor, long_pages=True
     )
     return UserUploadPage(
         results=[_render(request, catalog, doc) for doc in page.items],
@@ -194,19 +194,19 @@ async def list_uploads(
 
 @router.get(UPLOADS + "/{upload_id}")
 async def get_upload(
-    upload_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    upload_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> UserUpload:
-    doc = await _upload(vault, actor, upload_id)
-    return _render(request, await load_catalog(vault, actor), doc)
+    doc = await _upload(ctx, actor, upload_id)
+    return _render(request, await load_catalog(ctx, actor), doc)
 
 
 @router.api_route(UPLOADS + "/{upload_id}/file", methods=["GET", "HEAD"], status_code=302)
 async def follow_file_url(
-    upload_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    upload_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """``file_url``: stable, and redirects to the upload's file (credentials required on
     both, as Argyle's do)."""
-    doc = await _upload(vault, actor, upload_id)
+    doc = await _upload(ctx, actor, upload_id)
     target = f"{_base(request)}{UPLOADS}/{doc.id}/files/{doc.files[0].id}"
     return RedirectResponse(target, status_code=302)
 
@@ -218,15 +218,15 @@ async def follow_file_url(
     responses=BINARY,
 )
 async def get_file(
-    upload_id: str, file_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    upload_id: str, file_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """The upload's file, decrypted, as an attachment (single byte ranges supported)."""
-    doc = await _upload(vault, actor, upload_id)
+    doc = await _upload(ctx, actor, upload_id)
     try:
         target = UUID(file_id)
     except ValueError:
         raise files.file_not_found() from None
     if request.method == "HEAD":
-        return head_response(await files.get_file(vault, actor, doc.id, target), "attachment")
-    content = await files.open_content(vault, actor, doc.id, target)
+        return head_response(await files.get_file(ctx, actor, doc.id, target), "attachment")
+    content = await files.open_content(ctx, actor, doc.id, target)
     return await stream_response(request, content, "attachment")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kycvault.api.compat.kycgenie import documents, entities, errors, responses
+from kycvault.api.compat.kycgenie import documents, entities, errors, questionnaires
 from kycvault.api.compat.kycgenie.common import PREFIX
 from kycvault.api.problems import ENVELOPES
 from kycvault.api.routing import CheckedRoute
 
 router = APIRouter(prefix=PREFIX, tags=["compat: KYC Genie"], route_class=CheckedRoute)
-for module in (documents, entities, responses):
+for module in (documents, entities, questionnaires):
     router.include_router(module.router)
 
 ENVELOPES[PREFIX] = errors.error_response

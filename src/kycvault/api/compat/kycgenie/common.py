@@ -11,12 +11,12 @@ from uuid import UUID
 
 from fastapi import Request
 
-from kycvault.api.forms import receive_upload
-from kycvault.api.uploads import UploadLimits, single_values
+from kycvault.api.bodies import receive_upload
+from kycvault.api.multipart import UploadLimits, single_values
 from kycvault.domain.models import Document, StoredFile
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.services import downloads
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.downloads import IssuedLink
 from kycvault.services.files import file_not_found
 from kycvault.services.intake import UploadSession
@@ -97,13 +97,13 @@ def _limits(request: Request) -> UploadLimits:
 
 @asynccontextmanager
 async def receive(
-    request: Request, vault: Vault, actor: Actor
+    request: Request, ctx: AppContext, actor: Actor
 ) -> AsyncIterator[tuple[UploadSession, dict[str, list[str]]]]:
     """One ``file`` part within KYC Genie's limits (10 MB, its 22 extensions) and the form
     fields that come with it."""
     async with receive_upload(
         request,
-        vault,
+        ctx,
         actor,
         _limits(request),
         allowed_extensions=EXTENSIONS,
@@ -119,8 +119,8 @@ def first_file(doc: Document) -> StoredFile:
     return doc.files[0]
 
 
-async def issue_link(vault: Vault, actor: Actor, doc: Document) -> IssuedLink:
-    return await downloads.create_link(vault, actor, doc.id, first_file(doc).id)
+async def issue_link(ctx: AppContext, actor: Actor, doc: Document) -> IssuedLink:
+    return await downloads.create_link(ctx, actor, doc.id, first_file(doc).id)
 
 
 def link_url(request: Request, token: str) -> str:

@@ -26,8 +26,8 @@ from kycvault.api.compat.kycgenie.schemas import (
     type_label,
 )
 from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.file_serving import head_response, stream_response
 from kycvault.api.idempotency import form_payload, idempotent, json_response
-from kycvault.api.responses import head_response, stream_response
 from kycvault.api.routes.files import BINARY
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery
@@ -35,7 +35,7 @@ from kycvault.domain.models import Document
 from kycvault.domain.types import Classification
 from kycvault.errors import InvalidInput
 from kycvault.services import catalog, document_listing, documents, downloads
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 
 router = APIRouter(route_class=CheckedRoute)
 
@@ -43,70 +43,74 @@ V1_LIMIT = 100
 V2_PAGE_SIZE = 50
 
 
-async def upload(request: Request, vault: Vault, actor: Actor, subject_id: UUID | None) -> Response:
+async def upload(
+    request: Request, ctx: AppContext, actor: Actor, subject_id: UUID | None
+) -> Response:
     """One file and its ``document_type`` label, stored as a document of the library or of a
     subject; an unknown label becomes a tenant document type."""
-    async with receive(request, vault, actor) as (session, fields):
+    async with receive(request, ctx, actor) as (session, fields):
         label = required_value(fields, "document_type")
 
         async def run() -> Response:
-            doc_type = await catalog.type_for_label(vault, actor, label, field="document_type")
+            doc_type = await catalog.type_for_label(ctx, actor, label, field="document_type")
             doc = await documents.create_document(
-                vault, actor, {"type": doc_type.name, "subject_id": subject_id}, upload=session
+                ctx, actor, {"type": doc_type.name, "subject_id": subject_id}, upload=session
             )
             return json_response(DocumentOut.of(doc, doc_type.label), status_code=201)
 
-        return await idempotent(request, vault, actor, form_payload(fields, session.staged), run)
+        return await idempotent(request, ctx, actor, form_payload(fields, session.staged), run)
 
 
 async def typed(
-    vault: Vault, actor: Actor, query: DocumentQuery, label: str | None
+    ctx: AppContext, actor: Actor, query: DocumentQuery, label: str | None
 ) -> DocumentQuery | None:
     """``query`` narrowed to the type a ``document_type`` label names; None when no type has
     that label (so nothing can match)."""
     if label is None or not label.strip():
         return query
-    found = await catalog.find_type_for_label(vault, actor, label)
+    found = await catalog.find_type_for_label(ctx, actor, label)
     if found is None:
         return None
     return dataclasses.replace(query, types=(found.name,))
 
 
-async def _document(vault: Vault, actor: Actor, document_id: str) -> Document:
+async def _document(ctx: AppContext, actor: Actor, document_id: str) -> Document:
     """Any of the tenant's documents by id (the library's list shows the library only)."""
     return await documents.get_document(
-        vault, actor, parse_id(document_id, documents.document_not_found())
+        ctx, actor, parse_id(document_id, documents.document_not_found())
     )
 
 
-async def render(vault: Vault, actor: Actor, found: list[Document]) -> list[DocumentOut]:
-    loaded = await catalog.load_catalog(vault, actor)
+async def render(ctx: AppContext, actor: Actor, found: list[Document]) -> list[DocumentOut]:
+    loaded = await catalog.load_catalog(ctx, actor)
     return [DocumentOut.of(doc, type_label(loaded, doc.type)) for doc in found]
 
 
 async def delete(
-    request: Request, vault: Vault, actor: Actor, find: Callable[[], Awaitable[Document]]
+    request: Request, ctx: AppContext, actor: Actor, find: Callable[[], Awaitable[Document]]
 ) -> Response:
     """Delete the document ``find`` looks up; the lookup runs inside the idempotent part, so
     a retried delete gets its 204 again rather than a 404."""
 
     async def run() -> Response:
-        await documents.delete_document(vault, actor, (await find()).id)
+        await documents.delete_document(ctx, actor, (await find()).id)
         return Response(status_code=204)
 
-    return await idempotent(request, vault, actor, b"", run)
+    return await idempotent(request, ctx, actor, b"", run)
 
 
-async def download_url(request: Request, vault: Vault, actor: Actor, doc: Document) -> DownloadOut:
-    issued = await issue_link(vault, actor, doc)
+async def download_url(
+    request: Request, ctx: AppContext, actor: Actor, doc: Document
+) -> DownloadOut:
+    issued = await issue_link(ctx, actor, doc)
     return DownloadOut.of(issued, link_url(request, issued.token))
 
 
 @router.post(f"{V1}/documents/upload/", status_code=201, response_model=DocumentOut)
 @router.post(f"{V2}/documents/upload/", status_code=201, response_model=DocumentOut)
-async def upload_document(request: Request, vault: VaultDep, actor: ActorDep) -> Response:
+async def upload_document(request: Request, ctx: VaultDep, actor: ActorDep) -> Response:
     """Upload a document to the tenant's library (``file``, ``document_type``)."""
-    return await upload(request, vault, actor, None)
+    return await upload(request, ctx, actor, None)
 
 
 _LIBRARY = DocumentQuery(classification=Classification.TENANT_PRIVATE)
@@ -114,25 +118,25 @@ _LIBRARY = DocumentQuery(classification=Classification.TENANT_PRIVATE)
 
 @router.get(f"{V1}/documents/")
 async def list_documents_v1(
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: ActorDep,
     document_type: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=document_listing.MAX_LONG_PAGE)] = V1_LIMIT,
 ) -> LibraryPageV1:
     """The library, newest first: ``count`` is how many match, ``documents`` the first
     ``limit`` of them."""
-    query = await typed(vault, actor, _LIBRARY, document_type)
+    query = await typed(ctx, actor, _LIBRARY, document_type)
     if query is None:
         return LibraryPageV1(count=0, documents=[])
     found = await document_listing.number_documents(
-        vault, actor, query, per_page=limit, long_pages=True
+        ctx, actor, query, per_page=limit, long_pages=True
     )
-    return LibraryPageV1(count=found.total_count, documents=await render(vault, actor, found.items))
+    return LibraryPageV1(count=found.total_count, documents=await render(ctx, actor, found.items))
 
 
 @router.get(f"{V2}/documents/")
 async def list_documents_v2(
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: ActorDep,
     document_type: Annotated[str | None, Query(max_length=200)] = None,
     after: Annotated[str | None, Query(max_length=1024)] = None,
@@ -143,12 +147,12 @@ async def list_documents_v2(
     ``prev_cursor`` in ``before``."""
     if after and before:
         raise InvalidInput.field("before", "mixed_cursors", "Send after or before, not both.")
-    query = await typed(vault, actor, _LIBRARY, document_type)
+    query = await typed(ctx, actor, _LIBRARY, document_type)
     if query is None:
         return LibraryPageV2(has_more=False, next_cursor=None, prev_cursor=None, results=[])
     try:
         page = await document_listing.list_documents(
-            vault, actor, query, limit=page_size, cursor=after or before
+            ctx, actor, query, limit=page_size, cursor=after or before
         )
     except InvalidInput as exc:
         if exc.code != "invalid_cursor":
@@ -159,33 +163,33 @@ async def list_documents_v2(
         has_more=page.has_more,
         next_cursor=page.next_cursor,
         prev_cursor=page.prev_cursor,
-        results=await render(vault, actor, page.items),
+        results=await render(ctx, actor, page.items),
     )
 
 
 @router.get(f"{V1}/documents/{{document_id}}/")
 @router.get(f"{V2}/documents/{{document_id}}/")
-async def get_document(document_id: str, vault: VaultDep, actor: ActorDep) -> DocumentOut:
-    doc = await _document(vault, actor, document_id)
-    return (await render(vault, actor, [doc]))[0]
+async def get_document(document_id: str, ctx: VaultDep, actor: ActorDep) -> DocumentOut:
+    doc = await _document(ctx, actor, document_id)
+    return (await render(ctx, actor, [doc]))[0]
 
 
 @router.delete(f"{V1}/documents/{{document_id}}/", status_code=204)
 @router.delete(f"{V2}/documents/{{document_id}}/", status_code=204)
 async def delete_document(
-    document_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    document_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """Delete a document (400 while a questionnaire response references it)."""
-    return await delete(request, vault, actor, lambda: _document(vault, actor, document_id))
+    return await delete(request, ctx, actor, lambda: _document(ctx, actor, document_id))
 
 
 @router.get(f"{V1}/documents/{{document_id}}/download/")
 @router.get(f"{V2}/documents/{{document_id}}/download/")
 async def get_download_url(
-    document_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    document_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> DownloadOut:
     """A proxy URL that serves the file once, without an API key, for 15 minutes."""
-    return await download_url(request, vault, actor, await _document(vault, actor, document_id))
+    return await download_url(request, ctx, actor, await _document(ctx, actor, document_id))
 
 
 @router.api_route(
@@ -194,10 +198,10 @@ async def get_download_url(
 @router.api_route(
     f"{V2}/files/{{token}}/", methods=["GET", "HEAD"], response_class=Response, responses=BINARY
 )
-async def redeem_download_token(token: str, request: Request, vault: VaultDep) -> Response:
+async def redeem_download_token(token: str, request: Request, ctx: VaultDep) -> Response:
     """The file behind a download token, once (410 afterwards and after expiry). ``HEAD``
     does not use the token up."""
     if request.method == "HEAD":
-        return head_response(await downloads.peek(vault, token), "attachment")
-    content = await downloads.redeem(vault, token, request_id=request.state.request_id)
+        return head_response(await downloads.peek(ctx, token), "attachment")
+    content = await downloads.redeem(ctx, token, request_id=request.state.request_id)
     return await stream_response(request, content, "attachment")

@@ -20,22 +20,20 @@ from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document, Subject
 from kycvault.services import document_listing, documents, subjects
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 
 router = APIRouter(route_class=CheckedRoute)
 
 
-async def _entity(vault: Vault, actor: Actor, entity_id: str) -> Subject:
-    return await subjects.get_subject(
-        vault, actor, parse_id(entity_id, subjects.subject_not_found())
-    )
+async def _entity(ctx: AppContext, actor: Actor, entity_id: str) -> Subject:
+    return await subjects.get_subject(ctx, actor, parse_id(entity_id, subjects.subject_not_found()))
 
 
-async def _document(vault: Vault, actor: Actor, entity_id: str, document_id: str) -> Document:
+async def _document(ctx: AppContext, actor: Actor, entity_id: str, document_id: str) -> Document:
     """The entity's document: another entity's, or a library one, is not found here."""
-    entity = await _entity(vault, actor, entity_id)
+    entity = await _entity(ctx, actor, entity_id)
     doc = await documents.get_document(
-        vault, actor, parse_id(document_id, documents.document_not_found())
+        ctx, actor, parse_id(document_id, documents.document_not_found())
     )
     if doc.subject_id != entity.id:
         raise documents.document_not_found()
@@ -43,25 +41,25 @@ async def _document(vault: Vault, actor: Actor, entity_id: str, document_id: str
 
 
 async def _listed(
-    vault: Vault, actor: Actor, entity: Subject, label: str | None, limit: int
+    ctx: AppContext, actor: Actor, entity: Subject, label: str | None, limit: int
 ) -> tuple[int, list[DocumentOut]]:
-    query = await typed(vault, actor, DocumentQuery(subject_id=entity.id), label)
+    query = await typed(ctx, actor, DocumentQuery(subject_id=entity.id), label)
     if query is None:
         return 0, []
     found = await document_listing.number_documents(
-        vault, actor, query, per_page=limit, long_pages=True
+        ctx, actor, query, per_page=limit, long_pages=True
     )
-    return found.total_count, await render(vault, actor, found.items)
+    return found.total_count, await render(ctx, actor, found.items)
 
 
 @router.post(f"{V1}/entities/{{entity_id}}/documents/upload/", status_code=201)
 @router.post(f"{V2}/entities/{{entity_id}}/documents/", status_code=201)
 async def upload_entity_document(
-    entity_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    entity_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """Upload a document of the entity (``file``, ``document_type``): ``entity_private``."""
-    entity = await _entity(vault, actor, entity_id)
-    return await upload(request, vault, actor, entity.id)
+    entity = await _entity(ctx, actor, entity_id)
+    return await upload(request, ctx, actor, entity.id)
 
 
 Label = Annotated[str | None, Query(max_length=200)]
@@ -71,14 +69,14 @@ Limit = Annotated[int, Query(ge=1, le=document_listing.MAX_LONG_PAGE)]
 @router.get(f"{V1}/entities/{{entity_id}}/documents/")
 async def list_entity_documents_v1(
     entity_id: str,
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: ActorDep,
     document_type: Label = None,
     limit: Limit = 100,
 ) -> EntityDocumentsV1:
     """The entity's documents, newest first (``count`` is how many match)."""
-    entity = await _entity(vault, actor, entity_id)
-    count, listed = await _listed(vault, actor, entity, document_type, limit)
+    entity = await _entity(ctx, actor, entity_id)
+    count, listed = await _listed(ctx, actor, entity, document_type, limit)
     return EntityDocumentsV1(
         count=count, entity_id=str(entity.id), entity_name=entity_name(entity), documents=listed
     )
@@ -87,13 +85,13 @@ async def list_entity_documents_v1(
 @router.get(f"{V2}/entities/{{entity_id}}/documents/")
 async def list_entity_documents_v2(
     entity_id: str,
-    vault: VaultDep,
+    ctx: VaultDep,
     actor: ActorDep,
     document_type: Label = None,
     limit: Limit = document_listing.MAX_LONG_PAGE,
 ) -> EntityDocumentsV2:
-    entity = await _entity(vault, actor, entity_id)
-    count, listed = await _listed(vault, actor, entity, document_type, limit)
+    entity = await _entity(ctx, actor, entity_id)
+    count, listed = await _listed(ctx, actor, entity, document_type, limit)
     return EntityDocumentsV2(
         count=count, entity_id=str(entity.id), entity_name=entity_name(entity), results=listed
     )
@@ -102,18 +100,16 @@ async def list_entity_documents_v2(
 @router.delete(f"{V1}/entities/{{entity_id}}/documents/{{document_id}}/", status_code=204)
 @router.delete(f"{V2}/entities/{{entity_id}}/documents/{{document_id}}/", status_code=204)
 async def delete_entity_document(
-    entity_id: str, document_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    entity_id: str, document_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """Delete the entity's document (400 while a questionnaire response references it)."""
-    return await delete(
-        request, vault, actor, lambda: _document(vault, actor, entity_id, document_id)
-    )
+    return await delete(request, ctx, actor, lambda: _document(ctx, actor, entity_id, document_id))
 
 
 @router.get(f"{V1}/entities/{{entity_id}}/documents/{{document_id}}/download/")
 @router.get(f"{V2}/entities/{{entity_id}}/documents/{{document_id}}/download/")
 async def get_entity_document_download_url(
-    entity_id: str, document_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    entity_id: str, document_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> DownloadOut:
-    doc = await _document(vault, actor, entity_id, document_id)
-    return await download_url(request, vault, actor, doc)
+    doc = await _document(ctx, actor, entity_id, document_id)
+    return await download_url(request, ctx, actor, doc)

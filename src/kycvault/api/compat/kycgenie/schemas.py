@@ -12,11 +12,11 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from kycvault.api.responses import display_filename
+from kycvault.api.file_serving import display_filename
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.models import Document, QuestionnaireResponse, Subject
 from kycvault.services.downloads import IssuedLink
-from kycvault.services.responses import AnsweredFile
+from kycvault.services.questionnaires import AnsweredFile
 
 
 def stamp(at: datetime) -> str:

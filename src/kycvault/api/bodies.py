@@ -12,12 +12,12 @@ from starlette.requests import Request
 
 from kycvault.api.client_input import load_json, parse_model
 from kycvault.api.deps import require_json
+from kycvault.api.multipart import FileTarget, UploadLimits, read_upload, single_values
 from kycvault.api.schemas import FileUploadFields
-from kycvault.api.uploads import FileTarget, UploadLimits, read_upload, single_values
 from kycvault.domain.media import ALLOWED_EXTENSIONS
 from kycvault.errors import InvalidInput, MalwareDetected
 from kycvault.services import audit
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 
 M = TypeVar("M", bound=BaseModel)
@@ -50,7 +50,7 @@ async def parse_json(request: Request, model: type[M]) -> M:
 @asynccontextmanager
 async def receive_upload(
     request: Request,
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     limits: UploadLimits,
     file_parts: list[str] | None = None,
@@ -64,7 +64,7 @@ async def receive_upload(
     them here could take the blob of a row that did commit. A dialect may narrow the
     extensions and the size limit to its vendor's."""
     session = await UploadSession.open(
-        vault, actor.tenant_id, allowed_extensions=allowed_extensions, max_file_size=max_file_size
+        ctx, actor.tenant_id, allowed_extensions=allowed_extensions, max_file_size=max_file_size
     )
     try:
         fields = await read_upload(request, FileTarget(session), limits, file_parts)
@@ -72,7 +72,7 @@ async def receive_upload(
             raise _file_required()
         yield session, fields
     except MalwareDetected as exc:
-        await audit.record_malware(vault, actor, exc)
+        await audit.record_malware(ctx, actor, exc)
         raise
     finally:
         await session.discard_unpublished()
@@ -90,7 +90,7 @@ SignIn = Callable[[dict[str, list[str]]], Awaitable[tuple[Actor, Mapping[str, st
 @asynccontextmanager
 async def receive_upload_signed_in_form(
     request: Request,
-    vault: Vault,
+    ctx: AppContext,
     limits: UploadLimits,
     sign_in: SignIn,
     file_parts: list[str] | None = None,
@@ -102,7 +102,7 @@ async def receive_upload_signed_in_form(
 
     async def open_target(fields: dict[str, list[str]]) -> FileTarget:
         actor, filenames = await sign_in(fields)
-        session = await UploadSession.open(vault, actor.tenant_id)
+        session = await UploadSession.open(ctx, actor.tenant_id)
         opened.append((actor, session))
         return FileTarget(session, filenames)
 
@@ -115,7 +115,7 @@ async def receive_upload_signed_in_form(
         yield actor, session, fields
     except MalwareDetected as exc:
         if opened:
-            await audit.record_malware(vault, opened[0][0], exc)
+            await audit.record_malware(ctx, opened[0][0], exc)
         raise
     finally:
         for _, session in opened:

@@ -17,7 +17,7 @@ from kycvault.domain.models import Document, FileAnswer, QuestionnaireResponse, 
 from kycvault.domain.types import ResponseStatus
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.services import audit, documents
-from kycvault.services.context import Actor, Vault
+from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 from kycvault.services.subjects import subject_not_found
 from kycvault.services.unit_of_work import UnitOfWork
@@ -44,7 +44,7 @@ def answer_not_found() -> NotFound:
 
 
 async def create_response(
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     *,
     subject_id: UUID,
@@ -57,7 +57,7 @@ async def create_response(
         raise InvalidInput.field("questionnaire_id", "required", "name the questionnaire")
     if status not in INITIAL_STATUSES:
         raise InvalidInput.field("status", "invalid_choice", "a response starts PREFILL or DRAFT")
-    now = vault.clock()
+    now = ctx.clock()
     response = QuestionnaireResponse(
         id=uuid.uuid4(),
         tenant_id=actor.tenant_id,
@@ -69,34 +69,34 @@ async def create_response(
         updated_at=now,
         created_by=actor.key_id,
     )
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         if await uow.subjects.get(actor.tenant_id, subject_id) is None:
             raise subject_not_found()
         await uow.responses.add(response)
         await audit.record(
-            vault, uow, actor, "response.created", target_type="response", target_id=response.id
+            ctx, uow, actor, "response.created", target_type="response", target_id=response.id
         )
     return response
 
 
-async def get_response(vault: Vault, actor: Actor, response_id: UUID) -> QuestionnaireResponse:
-    async with vault.store.read() as uow:
+async def get_response(ctx: AppContext, actor: Actor, response_id: UUID) -> QuestionnaireResponse:
+    async with ctx.store.read() as uow:
         found = await uow.responses.get(actor.tenant_id, response_id)
     if found is None:
         raise response_not_found()
     return found
 
 
-async def delete_response(vault: Vault, actor: Actor, response_id: UUID) -> None:
+async def delete_response(ctx: AppContext, actor: Actor, response_id: UUID) -> None:
     """The response and its answers go; the documents stay with the subject (and may then be
     deleted)."""
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
         answers = await uow.responses.answers(actor.tenant_id, response_id)
         await uow.responses.delete(actor.tenant_id, response_id)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "response.deleted",
@@ -113,7 +113,7 @@ def _question(question_id: int | None) -> int | None:
 
 
 async def add_file_answer(
-    vault: Vault,
+    ctx: AppContext,
     actor: Actor,
     response: QuestionnaireResponse,
     upload: UploadSession,
@@ -129,7 +129,7 @@ async def add_file_answer(
     async def answer(uow: UnitOfWork, doc: Document) -> None:
         if await uow.responses.get(actor.tenant_id, response.id) is None:
             raise response_not_found()
-        now = vault.clock()
+        now = ctx.clock()
         made = FileAnswer(
             id=uuid.uuid4(),
             tenant_id=actor.tenant_id,
@@ -142,7 +142,7 @@ async def add_file_answer(
         )
         await uow.responses.add_answer(made)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "response.file_answered",
@@ -153,7 +153,7 @@ async def add_file_answer(
         recorded.append(made)
 
     doc = await documents.create_document(
-        vault,
+        ctx,
         actor,
         {"type": type_name, "subject_id": response.subject_id},
         upload=upload,
@@ -162,9 +162,9 @@ async def add_file_answer(
     return AnsweredFile(recorded[0], doc)
 
 
-async def list_file_answers(vault: Vault, actor: Actor, response_id: UUID) -> list[AnsweredFile]:
+async def list_file_answers(ctx: AppContext, actor: Actor, response_id: UUID) -> list[AnsweredFile]:
     """A response's file answers with their documents, oldest first."""
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
         answers = await uow.responses.answers(actor.tenant_id, response_id)
@@ -181,9 +181,9 @@ async def _answer(uow: UnitOfWork, actor: Actor, response_id: UUID, answer_id: U
 
 
 async def get_file_answer(
-    vault: Vault, actor: Actor, response_id: UUID, answer_id: UUID
+    ctx: AppContext, actor: Actor, response_id: UUID, answer_id: UUID
 ) -> AnsweredFile:
-    async with vault.store.read() as uow:
+    async with ctx.store.read() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
         found = await _answer(uow, actor, response_id, answer_id)
@@ -194,16 +194,16 @@ async def get_file_answer(
 
 
 async def delete_file_answer(
-    vault: Vault, actor: Actor, response_id: UUID, answer_id: UUID
+    ctx: AppContext, actor: Actor, response_id: UUID, answer_id: UUID
 ) -> None:
     """The answer and the document uploaded for it (unless another answer references it)."""
-    async with vault.store.write() as uow:
+    async with ctx.store.write() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
         found = await _answer(uow, actor, response_id, answer_id)
         await uow.responses.delete_answer(actor.tenant_id, answer_id)
         await audit.record(
-            vault,
+            ctx,
             uow,
             actor,
             "response.file_answer_deleted",
@@ -214,4 +214,4 @@ async def delete_file_answer(
         if not await uow.responses.references(actor.tenant_id, found.document_id):
             doc = await uow.documents.get(actor.tenant_id, found.document_id)
             if doc is not None:
-                await documents.remove_document(vault, uow, actor, doc)
+                await documents.remove_document(ctx, uow, actor, doc)

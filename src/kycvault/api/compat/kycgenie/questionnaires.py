@@ -14,6 +14,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from kycvault.api.bodies import parse_json
 from kycvault.api.compat.kycgenie.common import (
     V1,
     V2,
@@ -34,19 +35,18 @@ from kycvault.api.compat.kycgenie.schemas import (
     ResponseDocuments,
 )
 from kycvault.api.deps import ActorDep, VaultDep
-from kycvault.api.forms import parse_json
 from kycvault.api.idempotency import form_payload, idempotent, json_payload, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.models import QuestionnaireResponse
 from kycvault.domain.types import ResponseStatus
-from kycvault.services import catalog, responses, subjects
-from kycvault.services.context import Actor, Vault
+from kycvault.services import catalog, questionnaires, subjects
+from kycvault.services.context import Actor, AppContext
 
 router = APIRouter(route_class=CheckedRoute)
 
 V2_RESPONSES = f"{V2}/questionnaire-responses"
 DEFAULT_TYPE = "other_document"
-QuestionId = Annotated[int, Path(ge=0, le=responses.MAX_QUESTION_ID)]
+QuestionId = Annotated[int, Path(ge=0, le=questionnaires.MAX_QUESTION_ID)]
 
 
 class ResponseIn(BaseModel):
@@ -58,165 +58,163 @@ class ResponseIn(BaseModel):
     status: Literal["PREFILL", "DRAFT"] = "PREFILL"
 
 
-async def _response(vault: Vault, actor: Actor, response_id: str) -> QuestionnaireResponse:
-    return await responses.get_response(
-        vault, actor, parse_id(response_id, responses.response_not_found())
+async def _response(ctx: AppContext, actor: Actor, response_id: str) -> QuestionnaireResponse:
+    return await questionnaires.get_response(
+        ctx, actor, parse_id(response_id, questionnaires.response_not_found())
     )
 
 
 async def _answers(
-    vault: Vault, actor: Actor, response: QuestionnaireResponse
+    ctx: AppContext, actor: Actor, response: QuestionnaireResponse
 ) -> list[FileAnswerOut]:
-    found = await responses.list_file_answers(vault, actor, response.id)
-    loaded = await catalog.load_catalog(vault, actor)
+    found = await questionnaires.list_file_answers(ctx, actor, response.id)
+    loaded = await catalog.load_catalog(ctx, actor)
     return [FileAnswerOut.of(answered, response, loaded) for answered in found]
 
 
 async def _answered(
-    vault: Vault, actor: Actor, response: QuestionnaireResponse, attachment_id: str
-) -> responses.AnsweredFile:
-    answer_id = parse_id(attachment_id, responses.answer_not_found())
-    return await responses.get_file_answer(vault, actor, response.id, answer_id)
+    ctx: AppContext, actor: Actor, response: QuestionnaireResponse, attachment_id: str
+) -> questionnaires.AnsweredFile:
+    answer_id = parse_id(attachment_id, questionnaires.answer_not_found())
+    return await questionnaires.get_file_answer(ctx, actor, response.id, answer_id)
 
 
 async def _upload_answer(
-    request: Request, vault: Vault, actor: Actor, response_id: str, question_id: int | None
+    request: Request, ctx: AppContext, actor: Actor, response_id: str, question_id: int | None
 ) -> Response:
     """One ``file`` (with an optional ``document_type`` label and, where the path does not
     name it, ``file_question_id``) stored as a file answer of the response."""
-    response = await _response(vault, actor, response_id)
-    async with receive(request, vault, actor) as (session, fields):
+    response = await _response(ctx, actor, response_id)
+    async with receive(request, ctx, actor) as (session, fields):
         label = form_value(fields, "document_type")
         question = question_id if question_id is not None else form_int(fields, "file_question_id")
 
         async def run() -> Response:
             type_name = (
-                (await catalog.type_for_label(vault, actor, label, field="document_type")).name
+                (await catalog.type_for_label(ctx, actor, label, field="document_type")).name
                 if label
                 else DEFAULT_TYPE
             )
-            answered = await responses.add_file_answer(
-                vault, actor, response, session, type_name=type_name, question_id=question
+            answered = await questionnaires.add_file_answer(
+                ctx, actor, response, session, type_name=type_name, question_id=question
             )
-            loaded = await catalog.load_catalog(vault, actor)
+            loaded = await catalog.load_catalog(ctx, actor)
             return json_response(FileAnswerOut.of(answered, response, loaded), status_code=201)
 
-        return await idempotent(request, vault, actor, form_payload(fields, session.staged), run)
+        return await idempotent(request, ctx, actor, form_payload(fields, session.staged), run)
 
 
 @router.post(f"{V1}/responses/{{response_id}}/documents/upload/", status_code=201)
 @router.post(f"{V2_RESPONSES}/{{response_id}}/answers/files/", status_code=201)
 async def upload_response_document(
-    response_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    response_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """Upload a document as a file answer of the response (``entity_private``)."""
-    return await _upload_answer(request, vault, actor, response_id, None)
+    return await _upload_answer(request, ctx, actor, response_id, None)
 
 
 @router.get(f"{V1}/responses/{{response_id}}/documents/")
-async def list_response_documents_v1(
-    response_id: str, vault: VaultDep, actor: ActorDep
-) -> AnswersV1:
-    listed = await _answers(vault, actor, await _response(vault, actor, response_id))
+async def list_response_documents_v1(response_id: str, ctx: VaultDep, actor: ActorDep) -> AnswersV1:
+    listed = await _answers(ctx, actor, await _response(ctx, actor, response_id))
     return AnswersV1(count=len(listed), documents=listed)
 
 
 @router.post(f"{V2_RESPONSES}/", status_code=201)
-async def create_response(request: Request, vault: VaultDep, actor: ActorDep) -> Response:
+async def create_response(request: Request, ctx: VaultDep, actor: ActorDep) -> Response:
     """A response of an existing entity (``{questionnaire_id, entity_id, response_name?,
     status?}``); ``questionnaire_id`` is kept as the client's reference."""
     body = await parse_json(request, ResponseIn)
 
     async def run() -> Response:
-        made = await responses.create_response(
-            vault,
+        made = await questionnaires.create_response(
+            ctx,
             actor,
             subject_id=body.entity_id,
             questionnaire=str(body.questionnaire_id),
             name=body.response_name,
             status=ResponseStatus(body.status),
         )
-        subject = await subjects.get_subject(vault, actor, made.subject_id)
+        subject = await subjects.get_subject(ctx, actor, made.subject_id)
         return json_response(ResponseDetailOut.of(made, subject), status_code=201)
 
-    return await idempotent(request, vault, actor, json_payload(await request.body()), run)
+    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
 
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/")
-async def get_response(response_id: str, vault: VaultDep, actor: ActorDep) -> ResponseDetailOut:
-    response = await _response(vault, actor, response_id)
-    subject = await subjects.get_subject(vault, actor, response.subject_id)
+async def get_response(response_id: str, ctx: VaultDep, actor: ActorDep) -> ResponseDetailOut:
+    response = await _response(ctx, actor, response_id)
+    subject = await subjects.get_subject(ctx, actor, response.subject_id)
     return ResponseDetailOut.of(response, subject)
 
 
 @router.delete(f"{V2_RESPONSES}/{{response_id}}/", status_code=204)
 async def delete_response(
-    response_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    response_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """Delete the response and its file answers; their documents stay with the entity."""
 
     async def run() -> Response:
-        await responses.delete_response(
-            vault, actor, (await _response(vault, actor, response_id)).id
+        await questionnaires.delete_response(
+            ctx, actor, (await _response(ctx, actor, response_id)).id
         )
         return Response(status_code=204)
 
-    return await idempotent(request, vault, actor, b"", run)
+    return await idempotent(request, ctx, actor, b"", run)
 
 
 @router.put(f"{V2_RESPONSES}/{{response_id}}/answers/{{fq_id}}/file/", status_code=201)
 async def upload_question_file(
-    response_id: str, fq_id: QuestionId, request: Request, vault: VaultDep, actor: ActorDep
+    response_id: str, fq_id: QuestionId, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """A file answer to file question ``fq_id``."""
-    return await _upload_answer(request, vault, actor, response_id, fq_id)
+    return await _upload_answer(request, ctx, actor, response_id, fq_id)
 
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/answers/files/")
-async def list_file_answers(response_id: str, vault: VaultDep, actor: ActorDep) -> AnswerFiles:
-    listed = await _answers(vault, actor, await _response(vault, actor, response_id))
+async def list_file_answers(response_id: str, ctx: VaultDep, actor: ActorDep) -> AnswerFiles:
+    listed = await _answers(ctx, actor, await _response(ctx, actor, response_id))
     return AnswerFiles(count=len(listed), data=listed)
 
 
 @router.get(f"{V1}/responses/{{response_id}}/documents/{{attachment_id}}/")
 @router.get(f"{V2_RESPONSES}/{{response_id}}/answers/files/{{attachment_id}}/")
 async def get_file_answer(
-    response_id: str, attachment_id: str, vault: VaultDep, actor: ActorDep
+    response_id: str, attachment_id: str, ctx: VaultDep, actor: ActorDep
 ) -> FileAnswerOut:
-    response = await _response(vault, actor, response_id)
-    found = await _answered(vault, actor, response, attachment_id)
-    return FileAnswerOut.of(found, response, await catalog.load_catalog(vault, actor))
+    response = await _response(ctx, actor, response_id)
+    found = await _answered(ctx, actor, response, attachment_id)
+    return FileAnswerOut.of(found, response, await catalog.load_catalog(ctx, actor))
 
 
 @router.delete(f"{V2_RESPONSES}/{{response_id}}/answers/files/{{attachment_id}}/", status_code=204)
 async def delete_file_answer(
-    response_id: str, attachment_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    response_id: str, attachment_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> Response:
     """Delete the file answer and its document."""
 
     async def run() -> Response:
-        response = await _response(vault, actor, response_id)
-        answer_id = parse_id(attachment_id, responses.answer_not_found())
-        await responses.delete_file_answer(vault, actor, response.id, answer_id)
+        response = await _response(ctx, actor, response_id)
+        answer_id = parse_id(attachment_id, questionnaires.answer_not_found())
+        await questionnaires.delete_file_answer(ctx, actor, response.id, answer_id)
         return Response(status_code=204)
 
-    return await idempotent(request, vault, actor, b"", run)
+    return await idempotent(request, ctx, actor, b"", run)
 
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/answers/files/{{attachment_id}}/download/")
 async def get_file_answer_download_url(
-    response_id: str, attachment_id: str, request: Request, vault: VaultDep, actor: ActorDep
+    response_id: str, attachment_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> AnswerDownloadOut:
-    response = await _response(vault, actor, response_id)
-    found = await _answered(vault, actor, response, attachment_id)
-    issued = await issue_link(vault, actor, found.document)
+    response = await _response(ctx, actor, response_id)
+    found = await _answered(ctx, actor, response, attachment_id)
+    issued = await issue_link(ctx, actor, found.document)
     plain = DownloadOut.of(issued, link_url(request, issued.token))
     return AnswerDownloadOut(**plain.model_dump(), attachment_id=str(found.answer.id))
 
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/documents/")
 async def list_response_documents(
-    response_id: str, vault: VaultDep, actor: ActorDep
+    response_id: str, ctx: VaultDep, actor: ActorDep
 ) -> ResponseDocuments:
-    listed = await _answers(vault, actor, await _response(vault, actor, response_id))
+    listed = await _answers(ctx, actor, await _response(ctx, actor, response_id))
     return ResponseDocuments(count=len(listed), results=listed)

@@ -4,7 +4,7 @@ fields that come with multipart uploads."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import aclosing, asynccontextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel
@@ -12,13 +12,22 @@ from starlette.requests import Request
 
 from kycvault.api.client_input import load_json, parse_model
 from kycvault.api.deps import require_json
-from kycvault.api.multipart import FileTarget, UploadLimits, read_upload, single_values
+from kycvault.api.multipart import (
+    FieldReceived,
+    FileData,
+    FileEnded,
+    FileStarted,
+    UploadEvent,
+    UploadLimits,
+    single_values,
+    upload_events,
+)
 from kycvault.api.schemas import FileUploadFields
 from kycvault.domain.media import ALLOWED_EXTENSIONS
 from kycvault.errors import InvalidInput, MalwareDetected
 from kycvault.services import audit
 from kycvault.services.context import Actor, AppContext
-from kycvault.services.intake import UploadSession
+from kycvault.services.intake import FileIntake, UploadSession
 
 M = TypeVar("M", bound=BaseModel)
 FILE_FIELDS = frozenset({"role", "sha256"})
@@ -62,14 +71,18 @@ async def receive_upload(
     removed when the block ends. Published blobs belong to the transaction that records
     them, which removes them if it certainly did not commit (see ``Store.write``): removing
     them here could take the blob of a row that did commit. A dialect may narrow the
-    extensions and the size limit to its vendor's."""
+    extensions and the size limit to its vendor's. The name of each file's part goes into
+    ``file_parts``, in file order."""
     session = await UploadSession.open(
         ctx, actor.tenant_id, allowed_extensions=allowed_extensions, max_file_size=max_file_size
     )
     try:
-        fields = await read_upload(request, FileTarget(session), limits, file_parts)
-        if not session.staged:
-            raise _file_required()
+        async with aclosing(upload_events(request, limits)) as events:
+            fields: dict[str, list[str]] = {}
+            first = await _fields_before_files(events, fields)
+            if first is None:
+                raise _file_required()
+            await _stage_files(events, first, session, None, fields, file_parts)
         yield session, fields
     except MalwareDetected as exc:
         await audit.record_malware(ctx, actor, exc)
@@ -98,28 +111,80 @@ async def receive_upload_signed_in_form(
     """``receive_upload`` for clients whose credentials travel in a form field that comes
     before the files (Sila signs its ``data`` field): ``sign_in`` runs on the fields read so
     far when the first file part begins, and nothing is staged before it has passed."""
-    opened: list[tuple[Actor, UploadSession]] = []
-
-    async def open_target(fields: dict[str, list[str]]) -> FileTarget:
-        actor, filenames = await sign_in(fields)
-        session = await UploadSession.open(ctx, actor.tenant_id)
-        opened.append((actor, session))
-        return FileTarget(session, filenames)
-
-    try:
-        fields = await read_upload(request, open_target, limits, file_parts)
-        if not opened:
-            await sign_in(fields)  # who is asking comes before what is missing
+    async with aclosing(upload_events(request, limits)) as events:
+        fields: dict[str, list[str]] = {}
+        first = await _fields_before_files(events, fields)
+        actor, filenames = await sign_in(fields)  # who is asking comes before what is missing
+        if first is None:
             raise _file_required()
-        actor, session = opened[0]
-        yield actor, session, fields
-    except MalwareDetected as exc:
-        if opened:
-            await audit.record_malware(ctx, opened[0][0], exc)
-        raise
-    finally:
-        for _, session in opened:
+        session = await UploadSession.open(ctx, actor.tenant_id)
+        try:
+            await _stage_files(events, first, session, filenames, fields, file_parts)
+            yield actor, session, fields
+        except MalwareDetected as exc:
+            await audit.record_malware(ctx, actor, exc)
+            raise
+        finally:
             await session.discard_unpublished()
+
+
+async def _fields_before_files(
+    events: AsyncIterator[UploadEvent], fields: dict[str, list[str]]
+) -> FileStarted | None:
+    """Read the form fields up to the first file part into ``fields``; that part's start, or
+    None when the body has no file."""
+    async for event in events:
+        if isinstance(event, FileStarted):
+            return event
+        assert isinstance(event, FieldReceived)  # file data comes only after a file start
+        fields.setdefault(event.name, []).append(event.value)
+    return None
+
+
+async def _stage_files(
+    events: AsyncIterator[UploadEvent],
+    first: FileStarted,
+    session: UploadSession,
+    filenames: Mapping[str, str] | None,
+    fields: dict[str, list[str]],
+    file_parts: list[str] | None,
+) -> None:
+    """Stage the file part that has just started and every part after it, into
+    ``session``; the fields between and after them go into ``fields``. ``filenames``, when
+    given, lists the file parts the request may have and the filename each is kept under
+    (for clients that name their files in a form field, as Sila's ``file_metadata``)."""
+    intake: FileIntake | None = _start_file(session, first, filenames, file_parts)
+    async for event in events:
+        if isinstance(event, FileData):
+            assert intake is not None
+            await intake.feed(event.chunk)
+        elif isinstance(event, FileStarted):
+            intake = _start_file(session, event, filenames, file_parts)
+        elif isinstance(event, FileEnded):
+            assert intake is not None
+            await session.finish_file(intake)
+            intake = None
+        else:
+            fields.setdefault(event.name, []).append(event.value)
+
+
+def _start_file(
+    session: UploadSession,
+    started: FileStarted,
+    filenames: Mapping[str, str] | None,
+    file_parts: list[str] | None,
+) -> FileIntake:
+    filename = started.filename
+    if filenames is not None:
+        if started.part_name not in filenames:
+            raise InvalidInput.field(
+                started.part_name, "unexpected_file", "no file metadata was sent for this part"
+            )
+        filename = filenames[started.part_name]
+    intake = session.start_file(filename)
+    if file_parts is not None:
+        file_parts.append(started.part_name)
+    return intake
 
 
 def split_form(fields: dict[str, list[str]], model: type[M]) -> tuple[M, FileUploadFields]:

@@ -31,8 +31,8 @@ async def container(tmp_path: Path) -> AsyncIterator[Container]:
 
 @pytest.fixture
 async def actor(container: Container) -> Actor:
-    new = await tenants.create_tenant(container.ctx, name="t")
-    return Actor(tenant_id=new.tenant.id, key_id=new.issued.key.key_id)
+    created = await tenants.create_tenant(container.ctx, name="t")
+    return Actor(tenant_id=created.tenant.id, key_id=created.issued.key.key_id)
 
 
 async def _upload(container: Container, actor: Actor, data: bytes, piece: int, name: str) -> str:
@@ -92,8 +92,8 @@ async def test_content_is_checked_before_anything_is_written(
         await intake.feed(b"MZ" + b"\0" * 9000)
     await session.discard()
     empty = session.start_file("empty.pdf")
-    with pytest.raises(UnprocessableContent) as caught:
+    with pytest.raises(UnprocessableContent) as refused:
         await session.finish_file(empty)
-    assert caught.value.code == "empty_file"
+    assert refused.value.code == "empty_file"
     await session.discard()
     assert list((Path(container.settings.data_dir) / "blobs" / ".staging").iterdir()) == []

@@ -101,9 +101,9 @@ async def refusal(
         async for event in upload_events(client.request, limits):
             seen.append(event)
 
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(InvalidInput) as raised:
         await read()
-    return seen, caught.value
+    return seen, raised.value
 
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 4
@@ -281,9 +281,9 @@ async def test_anything_but_multipart_form_data_is_refused_before_reading(
     content_type: bytes,
 ) -> None:
     client = Client([body(field(b"a", b"v"))], content_type=content_type)
-    with pytest.raises(UnsupportedMediaType) as caught:
+    with pytest.raises(UnsupportedMediaType) as raised:
         upload_events(client.request, LIMITS)
-    assert caught.value.code == "unsupported_content_type"
+    assert raised.value.code == "unsupported_content_type"
     assert client.sent == 0
 
 

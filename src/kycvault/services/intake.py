@@ -111,7 +111,7 @@ class FileIntake:
         allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
         max_file_size: int | None = None,
     ) -> None:
-        self._vault = ctx
+        self._ctx = ctx
         self._chunk = ctx.cipher.chunk_size
         self._head = ctx.sniffer.head_size
         self._max = max_file_size or ctx.limits.max_file_size
@@ -203,11 +203,11 @@ class FileIntake:
         self.published = True
 
     def _sniff(self) -> None:
-        detected = self._vault.sniffer.sniff(bytes(self._buffer[: self._head]))
+        detected = self._ctx.sniffer.sniff(bytes(self._buffer[: self._head]))
         self._media_type = decide_media_type(detected, self._extension)
         if holds_text(self._media_type):
             # The sniffer saw the head only; markup padded past it is found batch by batch.
-            self._markup = self._vault.sniffer.markup_scan()
+            self._markup = self._ctx.sniffer.markup_scan()
 
     async def _submit(self, batch: bytes, *, final: bool) -> None:
         await self._drain()
@@ -229,11 +229,11 @@ class FileIntake:
         make it durable and have the scanner's verdict."""
         if self._markup is not None and self._markup.found_in(batch):
             raise markup_refused()
-        scanner = self._vault.scanner
+        scanner = self._ctx.scanner
         if scanner is not None and self._scan is None:
             self._scan = scanner.open()
         if self._writer is None:
-            self._writer = self._vault.blobs.create(self._key)
+            self._writer = self._ctx.blobs.create(self._key)
         self._hash.update(batch)
         if self._scan is not None:
             self._scan.write(batch)
@@ -265,7 +265,7 @@ class UploadSession:
         allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
         max_file_size: int | None = None,
     ) -> None:
-        self._vault = ctx
+        self._ctx = ctx
         self._tenant_id = tenant_id
         self._kek_id = kek_id
         self._tenant_key = tenant_key
@@ -291,7 +291,7 @@ class UploadSession:
 
     def start_file(self, filename: str | None) -> FileIntake:
         intake = FileIntake(
-            ctx=self._vault,
+            ctx=self._ctx,
             tenant_id=self._tenant_id,
             kek_id=self._kek_id,
             tenant_key=self._tenant_key,

@@ -36,7 +36,7 @@ from obstore.store import S3Store
 
 from kycvault.adapters.blobstore_local import write_all
 from kycvault.adapters.staging_owner import owner_gone, owner_tag
-from kycvault.ports import BlobExists, BlobMissing, BlobStoreError, StagingFile, StoredBlob
+from kycvault.ports.storage import BlobExists, BlobMissing, BlobStoreError, StagingFile, StoredBlob
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, S3Config

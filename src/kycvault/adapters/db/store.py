@@ -52,7 +52,7 @@ from kycvault.adapters.db.repositories import (
     SqlTenants,
 )
 from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
-from kycvault.services.unit_of_work import (
+from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
     AuthFailureRepository,

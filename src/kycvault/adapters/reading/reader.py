@@ -25,7 +25,7 @@ from typing import Any
 
 from kycvault.adapters.reading import sandbox, tesseract
 from kycvault.domain.mrz_correction import Cell
-from kycvault.ports import FileReading, PageReading, ReadingFailed
+from kycvault.ports.reading import FileReading, PageReading, ReadingFailed
 
 
 def _cells(raw: Any) -> list[list[Cell]] | None:

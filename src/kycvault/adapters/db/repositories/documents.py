@@ -24,7 +24,7 @@ from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.processing import Processing
 from kycvault.domain.types import Authenticity, Classification, FileRole
-from kycvault.services.unit_of_work import Seek
+from kycvault.ports.persistence.records import Seek
 
 Condition = sa.ColumnElement[bool] | sa.TextClause
 _FTS_MIN_LENGTH = 3  # the trigram index answers substrings of three characters or more

@@ -14,7 +14,7 @@ from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.repositories.documents import _file
 from kycvault.adapters.db.tables import documents, files, tenants
 from kycvault.domain.models import StoredFile
-from kycvault.services.unit_of_work import CountMismatch
+from kycvault.ports.persistence.records import CountMismatch
 
 
 class SqlIntegrity(Repo):

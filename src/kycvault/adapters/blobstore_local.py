@@ -245,8 +245,8 @@ _HEX2 = re.compile(r"^[0-9a-f]{2}$")
 
 def _entries(directory: Path) -> list[os.DirEntry[str]]:
     try:
-        with os.scandir(directory) as found:
-            return list(found)
+        with os.scandir(directory) as entries:
+            return list(entries)
     except FileNotFoundError:
         return []
     except OSError as exc:

@@ -226,10 +226,10 @@ class S3BlobStore:
         now = time.time()
         try:
             with os.scandir(self.spool) as entries:
-                found = [entry for entry in entries if entry.name.startswith(_SPOOL_PREFIX)]
+                spool_entries = [entry for entry in entries if entry.name.startswith(_SPOOL_PREFIX)]
         except OSError as exc:
             raise _store_error(exc) from None
-        for entry in found:
+        for entry in spool_entries:
             with contextlib.suppress(FileNotFoundError):
                 info = entry.stat(follow_symlinks=False)
                 tag = entry.name[len(_SPOOL_PREFIX) :].split(".", 1)[0]

@@ -183,5 +183,5 @@ class SqlApiKeys(Repo):
             .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
             .values(revoked_at=at)
         )
-        found = self.find(key_id)
-        return found[0] if found else None
+        stored = self.find(key_id)
+        return stored[0] if stored else None

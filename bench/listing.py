@@ -37,7 +37,7 @@ from kycvault.adapters.db.store import SqlStore, create_database
 from kycvault.adapters.db.tables import documents, subjects, tenants
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.types import Classification
-from kycvault.services.unit_of_work import Seek
+from kycvault.ports.persistence.records import Seek
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "kycvault_bench_listing"

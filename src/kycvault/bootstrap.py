@@ -32,7 +32,8 @@ from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.config import Settings
-from kycvault.ports import BlobStore, MalwareScanner
+from kycvault.ports.scanning import MalwareScanner
+from kycvault.ports.storage import BlobStore
 from kycvault.services.context import AppContext, JobSettings, Limits
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.sweep import Grace

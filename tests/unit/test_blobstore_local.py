@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from kycvault.adapters.blobstore_local import LocalBlobStore
-from kycvault.ports import BlobExists, BlobMissing
+from kycvault.ports.storage import BlobExists, BlobMissing
 
 
 def key() -> str:

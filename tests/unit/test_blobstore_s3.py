@@ -11,7 +11,7 @@ import httpx2
 import pytest
 
 from kycvault.adapters.blobstore_s3 import S3BlobStore
-from kycvault.ports import BlobExists, BlobMissing
+from kycvault.ports.storage import BlobExists, BlobMissing
 from tests import backends
 
 

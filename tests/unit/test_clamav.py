@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kycvault.adapters.clamav import ClamdScanner, parse_clamd_url
-from kycvault.ports import ScannerUnavailable, ScanVerdict
+from kycvault.ports.scanning import ScannerUnavailable, ScanVerdict
 from tests.clamav import BODY_SIGNATURE, EICAR, HASH_SIGNATURE, Clamd, MiB
 
 

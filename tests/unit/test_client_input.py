@@ -14,9 +14,9 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from pydantic_core import from_json
 
-from kycvault.api.app import create_app
 from kycvault.api.client_input import MAX_DEPTH, check_text, load_json, parse_model
 from kycvault.api.routing import CheckedRoute, is_json_content
+from kycvault.cli.asgi import build_app
 from kycvault.config import Settings
 from kycvault.errors import InvalidInput
 
@@ -156,7 +156,7 @@ def _routes(routes: list[Any]) -> Iterator[Any]:
 def test_every_route_checks_its_input(tmp_path: Path) -> None:
     """Every API route is a CheckedRoute: its query and path parameters are checked, and a
     body parameter is parsed by load_json."""
-    app = create_app(Settings(data_dir=tmp_path))
+    app = build_app(Settings(data_dir=tmp_path))
     routes = [r for r in _routes(app.router.routes) if isinstance(r, APIRoute)]
     assert len(routes) > 80
     assert [r.path for r in routes if not isinstance(r, CheckedRoute)] == []

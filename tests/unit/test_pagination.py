@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kycvault.errors import InvalidInput
+from kycvault.ports.persistence.records import Seek
 from kycvault.services.pagination import (
     MAX_CURSOR_LENGTH,
     CursorCodec,
@@ -18,7 +19,6 @@ from kycvault.services.pagination import (
     check_limit,
     paginate,
 )
-from kycvault.services.unit_of_work import Seek
 
 TENANT = uuid.uuid4()
 codec = CursorCodec(b"s" * 32)

@@ -15,10 +15,11 @@ import sqlalchemy as sa
 
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.database import Connection, create_database
-from kycvault.adapters.db.repositories.documents import SqlDocuments, search_window
+from kycvault.adapters.db.repositories.document_listing import search_window
+from kycvault.adapters.db.repositories.documents import SqlDocuments
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.types import Classification
-from kycvault.services.unit_of_work import Seek
+from kycvault.ports.persistence.records import Seek
 
 FILTERS: dict[str, DocumentQuery] = {
     "none": DocumentQuery(),

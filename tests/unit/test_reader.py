@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.domain.mrz import Layout
 from kycvault.domain.mrz_correction import best_reading
-from kycvault.ports import FileReading, ReadingFailed
+from kycvault.ports.reading import FileReading, ReadingFailed
 from tests.samples import OCR_B, Person, document_image, random_person, scanned_pdf, text_pdf
 
 pytestmark = pytest.mark.skipif(

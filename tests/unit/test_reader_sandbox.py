@@ -25,7 +25,7 @@ from kycvault.adapters.reading import sandbox, tesseract
 from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.bootstrap import StartupRefused, build_reader, private_paths
 from kycvault.config import Settings
-from kycvault.ports import ReadingFailed
+from kycvault.ports.reading import ReadingFailed
 from tests.samples import text_pdf
 
 SECRETS = {

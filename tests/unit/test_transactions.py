@@ -19,10 +19,11 @@ from kycvault.bootstrap import Container
 from kycvault.config import Settings
 from kycvault.domain.models import Document
 from kycvault.errors import CommitUncertain, Conflict
+from kycvault.ports.persistence.records import AuditEvent
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit, documents, verification
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
-from kycvault.services.unit_of_work import AuditEvent, UnitOfWork
 from tests.backends import Backend
 from tests.helpers import backend_settings
 

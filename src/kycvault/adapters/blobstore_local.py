@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from kycvault.adapters.staging_owner import owner_gone, owner_tag
-from kycvault.ports import BlobExists, BlobMissing, BlobStoreError, StagingFile, StoredBlob
+from kycvault.ports.storage import BlobExists, BlobMissing, BlobStoreError, StagingFile, StoredBlob
 
 _KEY = re.compile(r"^[0-9a-f]{32}/[0-9a-f]{32}$")
 STAGING_DIR = ".staging"
@@ -245,8 +245,8 @@ _HEX2 = re.compile(r"^[0-9a-f]{2}$")
 
 def _entries(directory: Path) -> list[os.DirEntry[str]]:
     try:
-        with os.scandir(directory) as found:
-            return list(found)
+        with os.scandir(directory) as entries:
+            return list(entries)
     except FileNotFoundError:
         return []
     except OSError as exc:

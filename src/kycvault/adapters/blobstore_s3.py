@@ -36,7 +36,7 @@ from obstore.store import S3Store
 
 from kycvault.adapters.blobstore_local import write_all
 from kycvault.adapters.staging_owner import owner_gone, owner_tag
-from kycvault.ports import BlobExists, BlobMissing, BlobStoreError, StagingFile, StoredBlob
+from kycvault.ports.storage import BlobExists, BlobMissing, BlobStoreError, StagingFile, StoredBlob
 
 if TYPE_CHECKING:
     from obstore.store import ClientConfig, S3Config
@@ -226,10 +226,10 @@ class S3BlobStore:
         now = time.time()
         try:
             with os.scandir(self.spool) as entries:
-                found = [entry for entry in entries if entry.name.startswith(_SPOOL_PREFIX)]
+                spool_entries = [entry for entry in entries if entry.name.startswith(_SPOOL_PREFIX)]
         except OSError as exc:
             raise _store_error(exc) from None
-        for entry in found:
+        for entry in spool_entries:
             with contextlib.suppress(FileNotFoundError):
                 info = entry.stat(follow_symlinks=False)
                 tag = entry.name[len(_SPOOL_PREFIX) :].split(".", 1)[0]

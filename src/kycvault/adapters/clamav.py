@@ -22,7 +22,7 @@ import socket
 import struct
 from urllib.parse import urlsplit
 
-from kycvault.ports import ScannerUnavailable, ScanVerdict
+from kycvault.ports.scanning import ScannerUnavailable, ScanVerdict
 
 _LIMITS_EXCEEDED = "Heuristics.Limits.Exceeded"
 _STREAM_TOO_LONG = "INSTREAM size limit exceeded"

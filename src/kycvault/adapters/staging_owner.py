@@ -46,10 +46,10 @@ def owner_tag() -> str:
 
 def owner_gone(tag: str) -> bool:
     """True only when the tagged process is certainly not running any more."""
-    found = _TAG.match(tag)
-    if found is None or found["host"] != _host() or found["start"] == "0":
+    fields = _TAG.match(tag)
+    if fields is None or fields["host"] != _host() or fields["start"] == "0":
         return False
-    pid = int(found["pid"])
+    pid = int(fields["pid"])
     if pid == os.getpid():
         return False
-    return _start_time(pid) != found["start"]
+    return _start_time(pid) != fields["start"]

@@ -1,11 +1,10 @@
-"""The ASGI application: ``create_app`` wires settings, container, middleware and routers."""
+"""The ASGI application: ``create_app`` wires settings, middleware and routers over the
+``AppContext`` the composition root opens for it."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
@@ -24,12 +23,9 @@ from kycvault.api.routes import (
     processing,
     subjects,
 )
-from kycvault.bootstrap import Container, build_container, prepare_schema, sweep_grace
 from kycvault.config import Settings
 from kycvault.logs import configure
-from kycvault.process import harden
-from kycvault.services import maintenance
-from kycvault.services.workers import Worker
+from kycvault.services.context import AppContext
 
 DESCRIPTION = """
 A self-hosted vault for KYC/KYB documents. Authenticate with `Authorization: Bearer <api_key>`
@@ -37,40 +33,22 @@ A self-hosted vault for KYC/KYB documents. Authenticate with `Authorization: Bea
 stable `code`.
 """
 
+# What the composition root hands the application: it opens the context the routes serve.
+ContextOpener = Callable[[], AbstractAsyncContextManager[AppContext]]
 
-def create_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:
-    settings = settings or Settings()
+
+def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
+    """The application for ``settings``. ``open_context`` comes from the composition root
+    (``kycvault.bootstrap``): the routes serve the ``AppContext`` it gives for as long as
+    the application runs, and whatever it runs beside them (housekeeping, a job worker)
+    stops when it is closed."""
     configure(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        built = container or build_container(settings)
-        await prepare_schema(built, upgrade=settings.migrate_on_start)
-        app.state.container = built
-        housekeeping = asyncio.create_task(
-            maintenance.run_periodically(
-                built.ctx,
-                grace=sweep_grace(settings),
-                every_seconds=settings.sweep_interval_seconds,
-            )
-        )
-        stop_worker = asyncio.Event()
-        worker = (
-            asyncio.create_task(Worker(built.ctx).run(stop_worker))
-            if settings.runs_in_process_worker
-            else None
-        )
-        try:
+        async with open_context() as ctx:
+            app.state.ctx = ctx
             yield
-        finally:
-            stop_worker.set()
-            if worker is not None:
-                await worker  # finishes the job in hand; its lease covers a hard stop
-            housekeeping.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await housekeeping
-            if container is None:
-                await built.close()
 
     app = FastAPI(
         title="kycvault",
@@ -96,10 +74,3 @@ def create_app(settings: Settings | None = None, container: Container | None = N
         app.include_router(dialect.router)
     app.add_middleware(RequestMiddleware, default_body_limit=settings.max_json_body)
     return app
-
-
-def app_factory() -> FastAPI:
-    """Entry point for ``uvicorn --factory`` (settings from the environment): an API process,
-    which will hold the master key."""
-    harden()
-    return create_app()

@@ -1,4 +1,4 @@
-"""Dependencies: the container, the vault and the authenticated actor."""
+"""Dependencies: the application's context and the authenticated actor."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from typing import Annotated, TypeVar
 from fastapi import Depends, Request
 
 from kycvault.api.client_address import client_address
-from kycvault.bootstrap import Container
 from kycvault.errors import AuthenticationFailed, UnsupportedMediaType
 from kycvault.services import auth_limits, tenants
 from kycvault.services.context import Actor, AppContext
@@ -23,14 +22,9 @@ T = TypeVar("T")
 # dependency in a worker thread, a thread hop per dependency per request.
 
 
-async def get_container(request: Request) -> Container:
-    container: Container = request.app.state.container
-    return container
-
-
 async def get_vault(request: Request) -> AppContext:
-    container: Container = request.app.state.container
-    return container.ctx
+    ctx: AppContext = request.app.state.ctx  # set by the application's lifespan (app.py)
+    return ctx
 
 
 def credentials_from(authorization: str | None) -> tuple[str, str]:
@@ -104,4 +98,3 @@ async def require_json(request: Request) -> None:
 JsonBody = Depends(require_json)
 VaultDep = Annotated[AppContext, Depends(get_vault)]
 ActorDep = Annotated[Actor, Depends(authenticate)]
-ContainerDep = Annotated[Container, Depends(get_container)]

@@ -12,8 +12,8 @@ from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.processing import Stage, StageStatus
 from kycvault.domain.types import Authenticity, Category, Classification, FileRole, SubjectType
+from kycvault.ports.persistence.records import AuditEvent
 from kycvault.services.pagination import Page
-from kycvault.services.unit_of_work import AuditEvent
 
 T = TypeVar("T")
 

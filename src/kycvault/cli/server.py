@@ -80,7 +80,7 @@ def serve(
     os.environ["KYCVAULT_MIGRATE_ON_START"] = "false"
     _allow_descriptors(settings.max_connections)
     run_uvicorn(
-        "kycvault.api.app:app_factory",
+        "kycvault.cli.asgi:app_factory",
         factory=True,
         host=settings.host,
         port=settings.port,

@@ -11,8 +11,9 @@ from uuid import UUID
 import structlog
 
 from kycvault.errors import MalwareDetected
+from kycvault.ports.persistence.records import AuditEvent
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services.context import Actor, AppContext
-from kycvault.services.unit_of_work import AuditEvent, UnitOfWork
 
 log = structlog.get_logger("kycvault.audit")
 

@@ -15,9 +15,9 @@ from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.models import clean_text
 from kycvault.domain.types import Category, FileRole
 from kycvault.errors import Conflict, InvalidInput, NotFound
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit
 from kycvault.services.context import Actor, AppContext
-from kycvault.services.unit_of_work import UnitOfWork
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 

@@ -9,16 +9,14 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from kycvault.domain.catalog import BUILTIN_CATALOG, Catalog
-from kycvault.ports import (
-    BlobStore,
-    Cipher,
-    DocumentReader,
-    MalwareScanner,
-    SignatureVerifier,
-    Sniffer,
-)
+from kycvault.ports.cipher import Cipher
+from kycvault.ports.persistence.store import Store
+from kycvault.ports.reading import DocumentReader
+from kycvault.ports.scanning import MalwareScanner
+from kycvault.ports.signatures import SignatureVerifier
+from kycvault.ports.sniffing import Sniffer
+from kycvault.ports.storage import BlobStore
 from kycvault.services.keyring import TenantKeyring
-from kycvault.services.unit_of_work import Store
 
 
 def utcnow() -> datetime:

@@ -18,11 +18,11 @@ from kycvault.domain.catalog import Catalog
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document
 from kycvault.errors import InvalidInput, NotFound
+from kycvault.ports.persistence.records import Seek
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import resolve_type
 from kycvault.services.pagination import MAX_LIMIT, Page, check_limit, cursor_codec, paginate
-from kycvault.services.unit_of_work import Seek
 
 T = TypeVar("T")
 MAX_OFFSET = 10_000

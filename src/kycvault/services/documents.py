@@ -26,6 +26,7 @@ from kycvault.domain.models import (
 )
 from kycvault.domain.types import Authenticity, FileRole
 from kycvault.errors import Conflict, InvalidInput, NotFound, UnknownDocumentType
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit, job_queue
 from kycvault.services.attachments import (
     check_client_hashes,
@@ -36,7 +37,6 @@ from kycvault.services.attachments import (
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import StagedFile, UploadSession
-from kycvault.services.unit_of_work import UnitOfWork
 
 MUTABLE_FIELDS = frozenset(
     {

@@ -18,10 +18,11 @@ from uuid import UUID
 
 from kycvault.domain.models import StoredFile
 from kycvault.errors import Gone, NotFound
+from kycvault.ports.persistence.records import DownloadLink
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.files import FileContent, get_file, open_stored
-from kycvault.services.unit_of_work import DownloadLink, UnitOfWork
 
 TOKEN_PREFIX = "dl_"  # noqa: S105 (a marker, not a secret)
 

@@ -12,7 +12,8 @@ from uuid import UUID
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.types import FileRole
 from kycvault.errors import Conflict, IntegrityFailure, NotFound
-from kycvault.ports import BlobMissing, BlobReader, BlobStoreError, Opener
+from kycvault.ports.cipher import Opener
+from kycvault.ports.storage import BlobMissing, BlobReader, BlobStoreError
 from kycvault.services import audit, job_queue
 from kycvault.services.attachments import (
     check_client_hashes,

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kycvault.ports import BlobMissing
+from kycvault.ports.storage import BlobMissing
 from kycvault.services import sweep, verification
 from kycvault.services.context import AppContext
 from kycvault.services.sweep import Grace

@@ -38,8 +38,8 @@ import structlog
 
 from kycvault import crashpoints
 from kycvault.errors import CommitUncertain, Conflict, InvalidInput, UnprocessableContent
+from kycvault.ports.persistence.records import IdempotencyRecord
 from kycvault.services.context import Actor, AppContext
-from kycvault.services.unit_of_work import IdempotencyRecord
 
 log = structlog.get_logger("kycvault.idempotency")
 

@@ -36,15 +36,10 @@ from kycvault.domain.media import (
     markup_refused,
 )
 from kycvault.errors import MalwareDetected, PayloadTooLarge, Unavailable, UnprocessableContent
-from kycvault.ports import (
-    BlobStoreError,
-    BlobWriter,
-    MarkupScan,
-    ScannerUnavailable,
-    ScanStream,
-    ScanVerdict,
-    Sealer,
-)
+from kycvault.ports.cipher import Sealer
+from kycvault.ports.scanning import ScannerUnavailable, ScanStream, ScanVerdict
+from kycvault.ports.sniffing import MarkupScan
+from kycvault.ports.storage import BlobStoreError, BlobWriter
 from kycvault.services.context import AppContext
 
 

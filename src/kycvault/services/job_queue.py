@@ -9,8 +9,8 @@ from collections.abc import Sequence
 from kycvault.domain.jobs import Job, JobKind, JobState
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.processing import Processing, ProcessingSettings, Stage
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services.context import AppContext
-from kycvault.services.unit_of_work import UnitOfWork
 
 
 def _job(ctx: AppContext, tenant_id: uuid.UUID, kind: JobKind, document_id: uuid.UUID) -> Job:

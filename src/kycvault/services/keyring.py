@@ -8,8 +8,9 @@ from datetime import datetime
 from uuid import UUID
 
 from kycvault.errors import IntegrityFailure
-from kycvault.ports import Cipher
-from kycvault.services.unit_of_work import Store, TenantKeyRecord, UnitOfWork
+from kycvault.ports.cipher import Cipher
+from kycvault.ports.persistence.records import TenantKeyRecord
+from kycvault.ports.persistence.store import Store, UnitOfWork
 
 
 class TenantKeyring:

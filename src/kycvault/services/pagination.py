@@ -22,8 +22,8 @@ from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from kycvault.errors import InvalidInput
-from kycvault.ports import Cipher
-from kycvault.services.unit_of_work import Seek
+from kycvault.ports.cipher import Cipher
+from kycvault.ports.persistence.records import Seek
 
 T = TypeVar("T")
 MAX_CURSOR_LENGTH = 1024

@@ -32,12 +32,12 @@ from kycvault.domain.processing import (
     StageStatus,
 )
 from kycvault.errors import InvalidInput
-from kycvault.ports import FileReading, ReadingFailed
+from kycvault.ports.persistence.store import UnitOfWork
+from kycvault.ports.reading import FileReading, ReadingFailed
 from kycvault.services import audit, files, job_queue
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import document_not_found
-from kycvault.services.unit_of_work import UnitOfWork
 
 log = structlog.get_logger("kycvault.processing")
 

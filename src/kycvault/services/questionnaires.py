@@ -16,11 +16,11 @@ from uuid import UUID
 from kycvault.domain.models import Document, FileAnswer, QuestionnaireResponse, clean_text
 from kycvault.domain.types import ResponseStatus
 from kycvault.errors import InvalidInput, NotFound
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit, documents
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 from kycvault.services.subjects import subject_not_found
-from kycvault.services.unit_of_work import UnitOfWork
 
 # A response starts out filled by the caller (PREFILL) or sent to its subject (DRAFT).
 INITIAL_STATUSES = frozenset({ResponseStatus.PREFILL, ResponseStatus.DRAFT})

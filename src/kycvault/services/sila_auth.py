@@ -40,9 +40,9 @@ from uuid import UUID
 
 from kycvault.domain.models import Document, Subject
 from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import tenants
 from kycvault.services.context import Actor, AppContext
-from kycvault.services.unit_of_work import UnitOfWork
 
 ACTOR_PREFIX = "sila:"
 _ACTOR_LENGTH = 40  # the width of created_by and the audit log's actor

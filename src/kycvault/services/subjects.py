@@ -13,10 +13,10 @@ from uuid import UUID
 from kycvault.domain.models import Subject, check_metadata, clean_text, normalize_address
 from kycvault.domain.types import SubjectType
 from kycvault.errors import Conflict, InvalidInput, NotFound
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
-from kycvault.services.unit_of_work import UnitOfWork
 
 MUTABLE_FIELDS = frozenset(
     {"type", "external_id", "display_name", "parent_id", "metadata", "crypto_address"}

@@ -28,7 +28,7 @@ from uuid import UUID
 import structlog
 
 from kycvault.errors import Unavailable
-from kycvault.ports import BlobStoreError, StagingFile, StoredBlob
+from kycvault.ports.storage import BlobStoreError, StagingFile, StoredBlob
 from kycvault.services import metrics
 from kycvault.services.context import AppContext
 

@@ -27,7 +27,7 @@ from typing import Any
 
 from kycvault import crashpoints
 from kycvault.errors import CommitUncertain, Conflict, IntegrityFailure, InvalidInput
-from kycvault.ports import BlobExists, BlobStore
+from kycvault.ports.storage import BlobExists, BlobStore
 from kycvault.services.context import AppContext
 
 FORMAT = "kycvault-export"

@@ -7,7 +7,7 @@ import asyncio
 
 from kycvault.domain.models import StoredFile
 from kycvault.errors import IntegrityFailure, Unavailable
-from kycvault.ports import BlobMissing, BlobStoreError
+from kycvault.ports.storage import BlobMissing, BlobStoreError
 from kycvault.services.context import AppContext
 from kycvault.services.files import FileContent
 from kycvault.services.intake import file_context

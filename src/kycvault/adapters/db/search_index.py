@@ -28,7 +28,7 @@ _SQLITE_CREATE = (
     "INSERT INTO document_search(document_search, rowid, search_text) "
     "VALUES ('delete', old.rowid, old.search_text); "
     "INSERT INTO document_search(rowid, search_text) VALUES (new.rowid, new.search_text); END",
-    # Covers the search walk along the default sort (see repositories/documents.py), so that
+    # Covers the search walk along the default sort (see repositories/document_listing.py), so that
     # walk reads no table rows. PostgreSQL does not need it, and would refuse its long rows.
     "CREATE INDEX ix_documents_search_walk ON documents (tenant_id, created_at, id, search_text)",
 )

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, NoReturn, cast
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 import structlog
@@ -52,7 +52,7 @@ from kycvault.adapters.db.repositories import (
     SqlTenants,
 )
 from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
-from kycvault.services.unit_of_work import (
+from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
     AuthFailureRepository,
@@ -79,18 +79,23 @@ Hook = Callable[[], Awaitable[None]]
 class _Async:
     """A synchronous repository made awaitable: each method call runs as one unit on the
     connection (``Connection.run_sync``), however many statements it makes; a method marked
-    ``@deferrable`` is queued and runs with the next call or the commit."""
+    ``@deferrable`` is queued and runs with the next call or the commit.
 
-    def __init__(self, conn: Connection, factory: type[Any]) -> None:
+    To mypy every attribute is a coroutine function, so an ``_Async`` fits any repository
+    protocol: it cannot relate ``repository``'s synchronous methods to the protocol's
+    coroutines. tests/unit/test_port_conformance.py does, method by method, for every
+    repository of ``SqlUnitOfWork``."""
+
+    def __init__(self, conn: Connection, repository: type[Any]) -> None:
         self._conn = conn
-        self._factory = factory
+        self.repository = repository
 
-    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
-        factory = self._factory
-        deferred = getattr(getattr(factory, name), "deferrable", False)
+    def __getattr__(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
+        repository = self.repository
+        deferred = getattr(getattr(repository, name), "deferrable", False)
 
         def work(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[sa.Connection], Any]:
-            return lambda conn: getattr(factory(conn), name)(*args, **kwargs)
+            return lambda conn: getattr(repository(conn), name)(*args, **kwargs)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             if deferred:
@@ -102,24 +107,26 @@ class _Async:
 
 
 class SqlUnitOfWork:
+    """The ``UnitOfWork`` on one connection; each repository is typed as its protocol."""
+
     def __init__(self, conn: Connection) -> None:
         self.connection = conn
         self.commit_hooks: list[Hook] = []
         self.rollback_hooks: list[Hook] = []
-        self.tenants = cast(TenantRepository, _Async(conn, SqlTenants))
-        self.api_keys = cast(ApiKeyRepository, _Async(conn, SqlApiKeys))
-        self.subjects = cast(SubjectRepository, _Async(conn, SqlSubjects))
-        self.documents = cast(DocumentRepository, _Async(conn, SqlDocuments))
-        self.files = cast(FileRepository, _Async(conn, SqlFiles))
-        self.document_types = cast(DocumentTypeRepository, _Async(conn, SqlDocumentTypes))
-        self.download_links = cast(DownloadLinkRepository, _Async(conn, SqlDownloadLinks))
-        self.idempotency = cast(IdempotencyRepository, _Async(conn, SqlIdempotency))
-        self.audit = cast(AuditRepository, _Async(conn, SqlAudit))
-        self.jobs = cast(JobRepository, _Async(conn, SqlJobs))
-        self.responses = cast(ResponseRepository, _Async(conn, SqlResponses))
-        self.integrity = cast(IntegrityRepository, _Async(conn, SqlIntegrity))
-        self.signature_uses = cast(SignatureUseRepository, _Async(conn, SqlSignatureUses))
-        self.auth_failures = cast(AuthFailureRepository, _Async(conn, SqlAuthFailures))
+        self.tenants: TenantRepository = _Async(conn, SqlTenants)
+        self.api_keys: ApiKeyRepository = _Async(conn, SqlApiKeys)
+        self.subjects: SubjectRepository = _Async(conn, SqlSubjects)
+        self.documents: DocumentRepository = _Async(conn, SqlDocuments)
+        self.files: FileRepository = _Async(conn, SqlFiles)
+        self.document_types: DocumentTypeRepository = _Async(conn, SqlDocumentTypes)
+        self.download_links: DownloadLinkRepository = _Async(conn, SqlDownloadLinks)
+        self.idempotency: IdempotencyRepository = _Async(conn, SqlIdempotency)
+        self.audit: AuditRepository = _Async(conn, SqlAudit)
+        self.jobs: JobRepository = _Async(conn, SqlJobs)
+        self.responses: ResponseRepository = _Async(conn, SqlResponses)
+        self.integrity: IntegrityRepository = _Async(conn, SqlIntegrity)
+        self.signature_uses: SignatureUseRepository = _Async(conn, SqlSignatureUses)
+        self.auth_failures: AuthFailureRepository = _Async(conn, SqlAuthFailures)
 
     def on_commit(self, hook: Hook) -> None:
         self.commit_hooks.append(hook)

@@ -50,7 +50,7 @@ def _read(
     except (sandbox.SandboxError, OSError) as exc:
         return {"ok": False, "reason": f"the reader could not be confined ({exc})"}
     try:
-        found = extract.read(
+        reading = extract.read(
             content,
             header["content_type"],
             ocr=bool(header["ocr"]),
@@ -58,7 +58,7 @@ def _read(
             timeout=float(header["tesseract_timeout"]),
             binary=str(header.get("tesseract_binary") or "tesseract"),
         )
-        return {"ok": True, **found}
+        return {"ok": True, **reading}
     except extract.Unreadable as exc:
         return {"ok": False, "reason": str(exc)}
     except MemoryError:

@@ -137,7 +137,7 @@ def _text_value(value: object) -> str | None:
 
 
 def _image_traces(image: Image.Image, content: bytes) -> dict[str, Any]:
-    found: dict[str, Any] = {"kind": "image"}
+    file_traces: dict[str, Any] = {"kind": "image"}
     try:
         exif = image.getexif()
     except Exception:  # a broken EXIF block is not a reason to give up on the image
@@ -147,15 +147,15 @@ def _image_traces(image: Image.Image, content: bytes) -> dict[str, Any]:
     candidates.append(image.info.get("Software"))
     software = next((v for v in map(_text_value, candidates) if v), None)
     if software:
-        found["exif_software"] = software
+        file_traces["exif_software"] = software
     # Pillow decodes the packet where a format may compress it (PNG's iTXt); otherwise the
     # raw bytes show it.
     packet = image.info.get("xmp")
     if isinstance(packet, bytes):
         packet = packet[: traces.XMP_LIMIT].decode("utf-8", errors="replace")
     decoded = packet if isinstance(packet, str) else None
-    found.update(traces.xmp_traces(decoded or traces.xmp_packet(content)))
-    return found
+    file_traces.update(traces.xmp_traces(decoded or traces.xmp_packet(content)))
+    return file_traces
 
 
 def _ocr_page(gray: Image.Image, *, today: date, timeout: float, binary: str) -> dict[str, Any]:
@@ -182,7 +182,7 @@ def read_image(
     content: bytes, *, ocr: bool, today: date, timeout: float, binary: str = "tesseract"
 ) -> dict[str, Any]:
     image = _open_image(content)
-    found = _image_traces(image, content)
+    file_traces = _image_traces(image, content)
     pages: list[dict[str, Any]] = []
     if ocr:
         frames = getattr(image, "n_frames", 1)
@@ -191,7 +191,7 @@ def read_image(
                 image.seek(index)
                 gray = ImageOps.exif_transpose(image).convert("L")
             pages.append(_ocr_page(gray, today=today, timeout=timeout, binary=binary))
-    return {"pages": pages, "traces": found}
+    return {"pages": pages, "traces": file_traces}
 
 
 def _text_layer_mrz(text: str, *, today: date) -> list[list[list[Any]]] | None:
@@ -257,16 +257,16 @@ def read_pdf(
     from pypdf import PdfReader
     from pypdf.errors import LimitReachedError
 
-    found = _pdf_traces(content)
+    file_traces = _pdf_traces(content)
     try:
         reader = PdfReader(io.BytesIO(content))
         encrypted = reader.is_encrypted
         if encrypted and not reader.decrypt(""):
             # Opening it needs a password nobody gave us: kept as it is, nothing read.
-            found["pdf_encrypted"] = True
-            return {"pages": [], "traces": found, "notes": ["encrypted"]}
+            file_traces["pdf_encrypted"] = True
+            return {"pages": [], "traces": file_traces, "notes": ["encrypted"]}
         info: Any = reader.metadata or {}
-        found.update(
+        file_traces.update(
             {
                 "pdf_producer": str(info.get("/Producer") or "")[:200] or None,
                 "pdf_creator": str(info.get("/Creator") or "")[:200] or None,
@@ -276,7 +276,7 @@ def read_pdf(
                 "pdf_pages": len(reader.pages),
             }
         )
-        found.update(traces.xmp_traces(_pdf_xmp(reader) or traces.xmp_packet(content)))
+        file_traces.update(traces.xmp_traces(_pdf_xmp(reader) or traces.xmp_packet(content)))
         pages: list[dict[str, Any]] = []
         for page in reader.pages[:_PDF_PAGES]:
             _within_limits(page)
@@ -294,7 +294,7 @@ def read_pdf(
         raise Unreadable(f"the PDF cannot be read ({type(exc).__name__})") from None
     if ocr and sum(len(p["text"].strip()) for p in pages) < 20:
         pages = _ocr_pdf(content, today=today, timeout=timeout, binary=binary) or pages
-    return {"pages": pages, "traces": found}
+    return {"pages": pages, "traces": file_traces}
 
 
 def _ocr_pdf(content: bytes, *, today: date, timeout: float, binary: str) -> list[dict[str, Any]]:

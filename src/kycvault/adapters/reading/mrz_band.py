@@ -102,8 +102,8 @@ def find_band(words: Sequence[Word]) -> Band | None:
     boxes = [w.box for row in group for w in row]
     left, right = min(b.left for b in boxes), max(b.right for b in boxes)
     # Height and pitch from the longer words: OCR boxes stray fillers generously.
-    found = [w for row in group for w in row]
-    longer = [w for w in found if len(w.text) >= 5] or found
+    in_band = [w for row in group for w in row]
+    longer = [w for w in in_band if len(w.text) >= 5] or in_band
     pitch = statistics.median((w.box.right - w.box.left) / len(w.text) for w in longer)
     missing = max(0.0, _WIDTHS[-1] * pitch - (right - left))
     drift = missing * math.tan(math.radians(5))
@@ -281,16 +281,16 @@ def read_zone(
     readings = []
     for height in _HEIGHTS:
         prepared = _prepared(crop, char_height, height)
-        found = zone_cells(read(_png(prepared)), prepared)
-        if found is not None:
-            readings.append(found)
+        scaled = zone_cells(read(_png(prepared)), prepared)
+        if scaled is not None:
+            readings.append(scaled)
     cells = _pooled(readings)
     result = best_reading(cells, today=today) if cells else None
     if result is None or not result.valid:
         prepared = _prepared(crop, char_height, _TARGET_HEIGHT, threshold=True)
-        found = zone_cells(read(_png(prepared)), prepared)
-        if found is not None:
-            pooled = _pooled([*readings, found])
+        scaled = zone_cells(read(_png(prepared)), prepared)
+        if scaled is not None:
+            pooled = _pooled([*readings, scaled])
             second = best_reading(pooled, today=today) if pooled else None
             if second is not None and (result is None or _score(second) > _score(result)):
                 result, cells = second, pooled

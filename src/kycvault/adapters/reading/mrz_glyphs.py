@@ -119,7 +119,7 @@ def counters(ink: list[list[bool]]) -> str | None:
         for x in range(left, right + 1):
             grid[y - top + 1][x - left + 1] = ink[y][x]
     seen = [[False] * w for _ in range(h)]
-    found: list[tuple[float, float]] = []
+    holes: list[tuple[float, float]] = []
     for sy in range(h):
         for sx in range(w):
             if grid[sy][sx] or seen[sy][sx]:
@@ -135,12 +135,12 @@ def counters(ink: list[list[bool]]) -> str | None:
                         seen[ny][nx] = True
                         stack.append((ny, nx))
             if not outside and len(rows) >= 3:
-                found.append(((min(rows) - 1) / (h - 2), (max(rows) - 1) / (h - 2)))
-    if not found:
+                holes.append(((min(rows) - 1) / (h - 2), (max(rows) - 1) / (h - 2)))
+    if not holes:
         return "none"
-    if len(found) >= 2:
+    if len(holes) >= 2:
         return "two"
-    upper, lower = found[0]
+    upper, lower = holes[0]
     if upper <= 0.3 and lower >= 0.7:
         return "full"
     return "upper" if lower <= 0.62 else "lower" if upper >= 0.4 else None
@@ -201,8 +201,8 @@ def with_glyph_evidence(
             continue
         ink = _ink(image, (x0, y0, x1, y1), threshold)
         verdict = is_filler_glyph(ink)
-        found = _pair_of(cell)
-        shape = letter_shape(ink, found[0]) if found is not None else None
+        pair = _pair_of(cell)
+        shape = letter_shape(ink, pair[0]) if pair is not None else None
         if verdict is True:
             rest = tuple((c[0], min(c[1], 50.0)) for c in cell if c[0] != "<")
             out.append((("<", 99.0), *rest))
@@ -210,8 +210,8 @@ def with_glyph_evidence(
             out.append((*cell[1:], ("<", min(cell[0][1], 50.0))))
         elif swap := _counter_swap(cell, ink):
             out.append(_promoted(cell, swap))
-        elif found is not None and shape is not None and found[1][shape] != cell[0][0]:
-            out.append(_promoted(cell, found[1][shape]))
+        elif pair is not None and shape is not None and pair[1][shape] != cell[0][0]:
+            out.append(_promoted(cell, pair[1][shape]))
         else:
             out.append(cell)
     return out
@@ -301,7 +301,7 @@ def with_height_evidence(zone: list[list[Cell]], heights: list[list[float | None
             digit = kind is CharClass.NUMERIC and top.isdigit()
             if top == "<" or digit or (kind is CharClass.ALPHA and top.isalpha()):
                 known.setdefault(top, []).append(height)
-    ref = {char: statistics.median(found) for char, found in known.items()}
+    ref = {char: statistics.median(samples) for char, samples in known.items()}
     # Each letter counts once: a run of fillers misread as one letter would outvote the rest.
     letters = [height for char, height in ref.items() if char.isalpha()]
     if len(letters) < 3:

@@ -25,7 +25,7 @@ from typing import Any
 
 from kycvault.adapters.reading import sandbox, tesseract
 from kycvault.domain.mrz_correction import Cell
-from kycvault.ports import FileReading, PageReading, ReadingFailed
+from kycvault.ports.reading import FileReading, PageReading, ReadingFailed
 
 
 def _cells(raw: Any) -> list[list[Cell]] | None:
@@ -90,25 +90,25 @@ class SubprocessReader:
         if process.returncode != 0:
             raise ReadingFailed(_stopped(process.returncode))
         try:
-            found = json.loads(out)
+            answer = json.loads(out)
         except ValueError:
             raise ReadingFailed("the reader gave no result") from None
-        if not isinstance(found, dict):
+        if not isinstance(answer, dict):
             raise ReadingFailed("the reader gave no result")
-        if not found.get("ok"):
-            raise ReadingFailed(str(found.get("reason") or "unreadable file"))
+        if not answer.get("ok"):
+            raise ReadingFailed(str(answer.get("reason") or "unreadable file"))
         pages = [
             PageReading(
                 text=str(page.get("text") or ""),
                 source=str(page.get("source") or "ocr"),
                 mrz=_cells(page.get("mrz")),
             )
-            for page in found.get("pages", [])
+            for page in answer.get("pages", [])
         ]
         return FileReading(
             pages=pages,
-            traces=dict(found.get("traces") or {}),
-            notes=[str(n) for n in found.get("notes", [])],
+            traces=dict(answer.get("traces") or {}),
+            notes=[str(n) for n in answer.get("notes", [])],
         )
 
     @staticmethod

@@ -96,13 +96,13 @@ def words(
 ) -> list[Word]:
     """Every word Tesseract finds on a page, with its box and line (TSV output)."""
     out = _run(png, ["--psm", str(psm), "tsv"], binary=binary, timeout=timeout)
-    found: list[Word] = []
+    recognised: list[Word] = []
     for row in out.splitlines()[1:]:
         cols = row.split("\t")
         if len(cols) != 12 or cols[0] != "5" or not cols[11].strip():
             continue
         left, top, width, height = (int(v) for v in cols[6:10])
-        found.append(
+        recognised.append(
             Word(
                 text=cols[11].strip(),
                 box=Box(left, top, left + width, top + height),
@@ -110,13 +110,13 @@ def words(
                 line=(int(cols[2]), int(cols[3]), int(cols[4])),
             )
         )
-    return found
+    return recognised
 
 
-def page_text(found: list[Word]) -> str:
+def page_text(recognised: list[Word]) -> str:
     """The words joined back into lines, in reading order."""
     lines: dict[tuple[int, int, int], list[str]] = {}
-    for word in found:
+    for word in recognised:
         lines.setdefault(word.line, []).append(word.text)
     return "\n".join(" ".join(parts) for _, parts in sorted(lines.items()))
 

@@ -38,8 +38,8 @@ def xmp_packet(content: bytes) -> str | None:
 
 
 def _values(pattern: re.Pattern[str], text: str) -> list[str]:
-    found = (next((g for g in groups if g), "").strip() for groups in pattern.findall(text))
-    return [value[:_NAME_LIMIT] for value in found if value]
+    values = (next((g for g in groups if g), "").strip() for groups in pattern.findall(text))
+    return [value[:_NAME_LIMIT] for value in values if value]
 
 
 def xmp_traces(packet: str | None) -> dict[str, Any]:

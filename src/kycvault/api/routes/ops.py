@@ -12,7 +12,7 @@ from kycvault.api.deps import VaultDep
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import Health
 from kycvault.errors import Unavailable
-from kycvault.ports import BlobStoreError
+from kycvault.ports.storage import BlobStoreError
 from kycvault.services import metrics
 
 router = APIRouter(tags=["operations"], route_class=CheckedRoute)

@@ -4,7 +4,8 @@ filters by ``tenant_id``."""
 from kycvault.adapters.db.repositories.audit import SqlAudit
 from kycvault.adapters.db.repositories.auth_failures import SqlAuthFailures
 from kycvault.adapters.db.repositories.document_types import SqlDocumentTypes
-from kycvault.adapters.db.repositories.documents import SqlDocuments, SqlFiles
+from kycvault.adapters.db.repositories.documents import SqlDocuments
+from kycvault.adapters.db.repositories.files import SqlFiles
 from kycvault.adapters.db.repositories.idempotency import SqlIdempotency
 from kycvault.adapters.db.repositories.integrity import SqlIntegrity
 from kycvault.adapters.db.repositories.jobs import SqlJobs

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
-from kycvault.services.unit_of_work import Seek
+from kycvault.ports.persistence.records import Seek
 
 F = TypeVar("F", bound=Callable[..., None])
 

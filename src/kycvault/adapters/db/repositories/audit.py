@@ -6,7 +6,7 @@ from uuid import UUID
 
 from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import audit_events
-from kycvault.services.unit_of_work import AuditEvent
+from kycvault.ports.persistence.records import AuditEvent
 
 
 class SqlAudit(Repo):

@@ -56,10 +56,10 @@ _COUNT = {
 
 class SqlAuthFailures(Repo):
     def blocked_until(self, buckets: Sequence[str], now: datetime) -> datetime | None:
-        found: datetime | None = self._conn.execute(
+        until: datetime | None = self._conn.execute(
             _BLOCKED_UNTIL, {"buckets": list(buckets), "now": now}
         ).scalar()
-        return found
+        return until
 
     def count(
         self, buckets: Sequence[str], now: datetime, window: timedelta, limit: int

@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import idempotency_records
-from kycvault.services.unit_of_work import IdempotencyRecord
+from kycvault.ports.persistence.records import IdempotencyRecord
 
 _COLUMNS = (
     "tenant_id", "key", "fingerprint", "state", "created_at", "expires_at", "lease_until",

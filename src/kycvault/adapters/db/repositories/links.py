@@ -9,7 +9,7 @@ from sqlalchemy import RowMapping
 
 from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import download_links
-from kycvault.services.unit_of_work import DownloadLink
+from kycvault.ports.persistence.records import DownloadLink
 
 _FIND_LINK = download_links.select().where(
     download_links.c.token_hash == sa.bindparam("token_hash")

@@ -12,7 +12,7 @@ from kycvault.adapters.db.repositories._base import Repo, deferrable, seek_rows
 from kycvault.adapters.db.tables import documents, subjects
 from kycvault.domain.models import Subject
 from kycvault.domain.types import SubjectType
-from kycvault.services.unit_of_work import Seek
+from kycvault.ports.persistence.records import Seek
 
 _GET_SUBJECT = subjects.select().where(
     subjects.c.tenant_id == sa.bindparam("tenant_id"), subjects.c.id == sa.bindparam("subject_id")

@@ -12,7 +12,7 @@ from sqlalchemy import RowMapping
 from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import api_keys, tenant_keys, tenants
 from kycvault.domain.models import ApiKey, Tenant
-from kycvault.services.unit_of_work import TenantKeyRecord
+from kycvault.ports.persistence.records import TenantKeyRecord
 
 _FIND_KEY = api_keys.select().where(api_keys.c.key_id == sa.bindparam("key_id"))
 
@@ -183,5 +183,5 @@ class SqlApiKeys(Repo):
             .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
             .values(revoked_at=at)
         )
-        found = self.find(key_id)
-        return found[0] if found else None
+        stored = self.find(key_id)
+        return stored[0] if stored else None

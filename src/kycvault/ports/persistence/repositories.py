@@ -1,19 +1,14 @@
-"""The persistence port: repositories grouped in a unit of work.
+"""The repositories of the persistence port, one per kind of row.
 
-``Store.read()`` and ``Store.write()`` open a unit of work; a write unit commits when its
-block ends normally and rolls back when it raises. Every repository method that touches
-tenant data takes the tenant id, so a missing filter cannot leak another tenant's rows.
-Repository errors are translated by the adapter (a unique-constraint clash becomes
-``Conflict``, a lost connection ``Unavailable``).
+Every repository method that touches tenant data takes the tenant id, so a missing filter
+cannot leak another tenant's rows. Repository errors are translated by the adapter (a
+unique-constraint clash becomes ``Conflict``, a lost connection ``Unavailable``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, Literal, Protocol
 from uuid import UUID
 
@@ -30,77 +25,14 @@ from kycvault.domain.models import (
     Tenant,
 )
 from kycvault.domain.processing import Processing
-
-
-@dataclass(frozen=True, slots=True)
-class TenantKeyRecord:
-    id: UUID
-    tenant_id: UUID
-    wrapped_key: bytes
-    master_key_id: str
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    id: UUID
-    tenant_id: UUID | None
-    at: datetime
-    actor: str | None
-    action: str
-    outcome: str
-    target_type: str | None = None
-    target_id: UUID | None = None
-    request_id: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class Seek:
-    """One keyset page request: rows after (or, ``backward``, before) ``position`` in the
-    order given by ``sort`` (a column name, ``-`` for descending), ties broken by id; with
-    ``inclusive`` the row at ``position`` itself too."""
-
-    sort: str
-    limit: int
-    position: tuple[Any, UUID] | None = None
-    backward: bool = False
-    inclusive: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class DownloadLink:
-    """A single-use link to one file; only the token's SHA-256 is stored."""
-
-    id: UUID
-    tenant_id: UUID
-    token_hash: bytes
-    document_id: UUID
-    file_id: UUID
-    created_at: datetime
-    expires_at: datetime
-    used_at: datetime | None = None
-    created_by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class IdempotencyRecord:
-    """What one ``Idempotency-Key`` did: ``in_progress`` while its request runs (renewing
-    ``lease_until``), then ``completed`` with the response to replay. ``created_at`` is the
-    claim's identity."""
-
-    tenant_id: UUID
-    key: str
-    fingerprint: str
-    state: str
-    created_at: datetime
-    expires_at: datetime
-    lease_until: datetime | None = None
-    status_code: int | None = None
-    content_type: str | None = None
-    location: str | None = None
-    body: bytes | None = None
-    target_id: UUID | None = None
+from kycvault.ports.persistence.records import (
+    AuditEvent,
+    CountMismatch,
+    DownloadLink,
+    IdempotencyRecord,
+    Seek,
+    TenantKeyRecord,
+)
 
 
 class TenantRepository(Protocol):
@@ -314,17 +246,6 @@ class ResponseRepository(Protocol):
         ...
 
 
-@dataclass(frozen=True, slots=True)
-class CountMismatch:
-    """A stored count that disagrees with the rows it counts: a document's ``file_count``
-    (``document_id`` set), or a tenant's document count."""
-
-    tenant_id: UUID
-    document_id: UUID | None
-    recorded: int
-    actual: int
-
-
 class IntegrityRepository(Protocol):
     """The store's own consistency, across tenants (``fsck``, sweep, scrub)."""
 
@@ -375,81 +296,3 @@ class AuthFailureRepository(Protocol):
     async def purge_expired(self, before: datetime) -> int:
         """Forget buckets whose window began before ``before`` (their blocks have ended)."""
         ...
-
-
-class UnitOfWork(Protocol):
-    def on_commit(self, hook: Callable[[], Awaitable[None]]) -> None:
-        """Run ``hook`` once this unit's change is certainly committed (after the commit)."""
-        ...
-
-    def on_rollback(self, hook: Callable[[], Awaitable[None]]) -> None:
-        """Run ``hook`` once this unit's change certainly will not commit. When a commit's
-        outcome is unknown (``CommitUncertain``) neither kind of hook runs."""
-        ...
-
-    @property
-    def tenants(self) -> TenantRepository: ...
-    @property
-    def api_keys(self) -> ApiKeyRepository: ...
-    @property
-    def subjects(self) -> SubjectRepository: ...
-    @property
-    def documents(self) -> DocumentRepository: ...
-    @property
-    def files(self) -> FileRepository: ...
-    @property
-    def document_types(self) -> DocumentTypeRepository: ...
-    @property
-    def download_links(self) -> DownloadLinkRepository: ...
-    @property
-    def idempotency(self) -> IdempotencyRepository: ...
-    @property
-    def signature_uses(self) -> SignatureUseRepository: ...
-    @property
-    def jobs(self) -> JobRepository: ...
-    @property
-    def responses(self) -> ResponseRepository: ...
-    @property
-    def audit(self) -> AuditRepository: ...
-    @property
-    def integrity(self) -> IntegrityRepository: ...
-    @property
-    def auth_failures(self) -> AuthFailureRepository: ...
-
-
-class Store(Protocol):
-    """Opens units of work. Writes may be serialised (SQLite has one writer)."""
-
-    def read(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
-
-    def write(
-        self, *, on_rollback: Callable[[], Awaitable[None]] | None = None
-    ) -> AbstractAsyncContextManager[UnitOfWork]:
-        """A write unit; ``on_rollback`` as ``UnitOfWork.on_rollback``, also when the unit
-        cannot even begin."""
-        ...
-
-    def atomic(self) -> AbstractAsyncContextManager[None]:
-        """Every write unit opened inside the block (by this task) belongs to one
-        transaction that commits when the block ends, or rolls back if it raises; units
-        after the first run in savepoints, and read units see the block's writes."""
-        ...
-
-    async def ping(self) -> None:
-        """Raise ``Unavailable`` unless the database answers."""
-        ...
-
-    async def optimize(self) -> None:
-        """Refresh the planner's statistics where the database does not do it itself."""
-        ...
-
-    async def export_rows(self, directory: Path) -> dict[str, dict[str, Any]]:
-        """Every row into ``directory``, from one consistent snapshot; per table its row
-        count and a SHA-256."""
-        ...
-
-    async def import_rows(self, directory: Path, summary: dict[str, dict[str, Any]]) -> None:
-        """Every exported row into this vault, which must be empty (``Conflict`` if not)."""
-        ...
-
-    def exported_blob_keys(self, directory: Path) -> Iterator[str]: ...

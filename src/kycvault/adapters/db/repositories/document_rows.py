@@ -1,0 +1,150 @@
+"""Rows of documents and their files as domain entities, and what a document row derives
+from its name and files (the listing keys, the searchable text, the file count). Shared by
+the documents repository's parts (``documents.py``, ``document_listing.py``,
+``document_processing.py``) and the integrity queries."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy import RowMapping
+
+from kycvault.adapters.db.repositories._base import Repo, deferrable
+from kycvault.adapters.db.tables import documents, files
+from kycvault.domain import listing
+from kycvault.domain.models import Document, StoredFile
+from kycvault.domain.processing import Processing
+from kycvault.domain.types import Authenticity, FileRole
+
+# What an entity needs: not the derived listing columns, not the tenant (the caller knows).
+DOCUMENT_COLUMNS = [
+    c
+    for c in documents.c
+    if c.name
+    not in {
+        "tenant_id",
+        "name_key",
+        "expiry_key",
+        "search_text",
+        "file_count",
+        "extracted_number",
+        "content_search",
+    }
+]
+_FILE_COLUMNS = [c for c in files.c if c.name != "tenant_id"]
+_FILES_OF = (
+    sa.select(*_FILE_COLUMNS)
+    .where(
+        files.c.tenant_id == sa.bindparam("tenant_id"),
+        files.c.document_id.in_(sa.bindparam("ids", expanding=True)),
+    )
+    .order_by(files.c.position, files.c.id)
+)
+
+
+def stored_file(row: RowMapping, tenant_id: UUID) -> StoredFile:
+    return StoredFile(
+        id=row["id"],
+        tenant_id=tenant_id,
+        document_id=row["document_id"],
+        position=row["position"],
+        role=FileRole(row["role"]) if row["role"] else None,
+        filename=row["filename"],
+        content_type=row["content_type"],
+        size=row["size"],
+        sha256=row["sha256"],
+        blob_key=row["blob_key"],
+        wrapped_dek=bytes(row["wrapped_dek"]),
+        kek_id=row["kek_id"],
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+    )
+
+
+def document_entity(row: RowMapping, tenant_id: UUID, attached: list[StoredFile]) -> Document:
+    return Document(
+        id=row["id"],
+        tenant_id=tenant_id,
+        number=row["number"],
+        subject_id=row["subject_id"],
+        type=row["type"],
+        name=row["name"],
+        id_number=row["id_number"],
+        issuing_country=row["issuing_country"],
+        issue_date=row["issue_date"],
+        expiry_date=row["expiry_date"],
+        authenticity=Authenticity(row["authenticity"]) if row["authenticity"] else None,
+        notify_before_expiry=row["notify_before_expiry"],
+        metadata=dict(row["metadata"] or {}),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        created_by=row["created_by"],
+        updated_by=row["updated_by"],
+        files=attached,
+        processing=Processing.of(row["processing"]),
+    )
+
+
+def derived(name: str | None, expiry: Any, filenames: list[str | None]) -> dict[str, Any]:
+    """The listing columns a document row derives from its name, expiry and file names."""
+    return {
+        "name_key": listing.name_key(name),
+        "expiry_key": listing.expiry_key(expiry),
+        "search_text": listing.search_text(name, filenames),
+        "file_count": len(filenames),
+    }
+
+
+def with_content(base: str) -> Any:
+    """The searchable text: the derived part, then whatever extracted text the tenant made
+    searchable (kept in ``content_search`` so that edits of the name keep it)."""
+    return sa.literal(base, sa.Text) + documents.c.content_search
+
+
+class DocumentRows(Repo):
+    """What every part of the documents repository shares: entities with their files, and
+    the derived columns kept up to date."""
+
+    @deferrable
+    def sync_files(self, tenant_id: UUID, document_id: UUID) -> None:
+        """Recompute what the document derives from its files (count, searchable names)."""
+        row = self._one(
+            sa.select(documents.c.name, documents.c.expiry_date).where(
+                documents.c.tenant_id == tenant_id, documents.c.id == document_id
+            )
+        )
+        if row is None:
+            return
+        names = (
+            self._conn.execute(
+                sa.select(files.c.filename)
+                .where(files.c.tenant_id == tenant_id, files.c.document_id == document_id)
+                .order_by(files.c.position)
+            )
+        ).scalars()
+        values = derived(row["name"], row["expiry_date"], list(names))
+        values["search_text"] = with_content(values["search_text"])
+        self._conn.execute(
+            documents.update()
+            .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
+            .values(**values)
+        )
+
+    def _with_files(self, tenant_id: UUID, stmt: sa.Select[Any]) -> list[Document]:
+        return self._attach(tenant_id, self._all(stmt))
+
+    def _attach(self, tenant_id: UUID, rows: Sequence[RowMapping]) -> list[Document]:
+        attached = self._files_of([r["id"] for r in rows], tenant_id)
+        return [document_entity(r, tenant_id, attached.get(r["id"], [])) for r in rows]
+
+    def _files_of(self, document_ids: list[UUID], tenant_id: UUID) -> dict[UUID, list[StoredFile]]:
+        if not document_ids:
+            return {}
+        rows = self._all(_FILES_OF, {"tenant_id": tenant_id, "ids": document_ids})
+        grouped: dict[UUID, list[StoredFile]] = {}
+        for row in rows:
+            grouped.setdefault(row["document_id"], []).append(stored_file(row, tenant_id))
+        return grouped

@@ -19,18 +19,21 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kycvault.api.bodies import receive_upload
 from kycvault.api.client_input import load_json
+from kycvault.api.compat.shared import CalendarDate
 from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.dialects import HONOURED, Aliases, Dialect, upload_limits
 from kycvault.api.file_serving import stream_response
+from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import UploadLimits
-from kycvault.api.problems import ENVELOPES, validation_errors
+from kycvault.api.problems import Fault, validation_errors
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.models import Document, StoredFile, Subject
-from kycvault.domain.types import Authenticity, FileRole
+from kycvault.domain.types import Authenticity
 from kycvault.errors import FieldError, InvalidInput, NotFound
 from kycvault.services import document_listing, documents, files, subjects, tenants
 from kycvault.services.catalog import load_catalog
@@ -38,23 +41,21 @@ from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 
 PREFIX = "/compat/cynopsis"
-DIALECT = "cynopsis"
-router = APIRouter(prefix=PREFIX, tags=["compat: Cynopsis"], route_class=CheckedRoute)
+ALIASES = Aliases("cynopsis")
+DEFAULT_TYPE = "OTHERS"
+router = APIRouter(route_class=CheckedRoute)
 
 
-def _error(request: Request, status: int, code: str, detail: str, field_errors: Any) -> Response:
+def error_response(request: Request, fault: Fault) -> Response:
     body = {
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "status": status,
-        "error": HTTPStatus(status).phrase,
-        "message": detail,
+        "status": fault.status,
+        "error": HTTPStatus(fault.status).phrase,
+        "message": fault.detail,
         "path": request.url.path,
-        "code": code,
+        "code": fault.code,
     }
-    return JSONResponse(body, status_code=status)
-
-
-ENVELOPES[PREFIX] = _error
+    return JSONResponse(body, status_code=fault.status)
 
 
 async def cynopsis_actor(request: Request, ctx: VaultDep, actor: ActorDep) -> Actor:
@@ -76,17 +77,9 @@ class CynopsisDocument(BaseModel):
     type: DocType
     number: str | None = Field(default=None, max_length=64)
     authenticity: Authenticity | None = None
-    issueDate: date | None = None
-    expiryDate: date | None = None
+    issueDate: CalendarDate = None
+    expiryDate: CalendarDate = None
     showExpiryNotification: bool = False
-
-    @field_validator("issueDate", "expiryDate", mode="before")
-    @classmethod
-    def _date_part(cls, value: Any) -> Any:
-        # Examples send "2020-01-01T00:00:00.000Z"; the document holds the calendar date.
-        if isinstance(value, str) and "T" in value:
-            return value.split("T", 1)[0]
-        return value
 
     def values(self) -> dict[str, Any]:
         return {
@@ -182,24 +175,16 @@ class CynopsisDocumentOut(BaseModel):
     updatedBy: UserInfo | None
 
 
-class _Sides:
-    """Which stored file is ``front`` and which ``back``: the type's two roles."""
-
-    def __init__(self, roles: tuple[FileRole, ...]) -> None:
-        self.front = roles[0] if roles else None
-        self.back = roles[1] if len(roles) > 1 else None
-
-    def role(self, side: str) -> FileRole | None:
-        return self.front if side == "front" else self.back
-
-    def find(self, doc: Document, side: str) -> StoredFile | None:
-        role = self.role(side)
-        return next((f for f in doc.files if role is not None and f.role == role), None)
+SIDES = ("front", "back")  # the slots of the type's role list (``files.revise_document``)
 
 
-def _sides(catalog: Catalog, type_name: str) -> _Sides:
-    found = catalog.get(type_name)
-    return _Sides(found.roles if found else ())
+def _side(catalog: Catalog, doc: Document, side: str) -> StoredFile | None:
+    """The file shown as ``side``: the one in the type's first role (front) or second (back)."""
+    doc_type = catalog.get(doc.type)
+    roles = doc_type.roles if doc_type else ()
+    slot = SIDES.index(side)
+    role = roles[slot] if slot < len(roles) else None
+    return next((f for f in doc.files if role is not None and f.role == role), None)
 
 
 @dataclass(frozen=True)
@@ -221,15 +206,13 @@ async def _customer(ctx: AppContext, actor: Actor, number: int) -> _Customer:
 
 def _render(at: _Customer, doc: Document) -> CynopsisDocumentOut:
     customer, parent = at.subject, at.parent
-    found = at.catalog.get(doc.type)
-    sides = _Sides(found.roles if found else ())
     base = f"{PREFIX}/api/customer/{customer.number}/document/{doc.number}"
-    front, back = sides.find(doc, "front"), sides.find(doc, "back")
+    front, back = _side(at.catalog, doc, "front"), _side(at.catalog, doc, "back")
     return CynopsisDocumentOut(
         id=doc.number,
         customerId=customer.number,
         parentCustomerId=parent.number if parent else None,
-        type=(found.aliases.get(DIALECT) if found else None) or "OTHERS",
+        type=ALIASES.of(at.catalog, doc.type) or DEFAULT_TYPE,
         number=doc.id_number,
         authenticity=doc.authenticity.value if doc.authenticity else None,
         issueDate=doc.issue_date,
@@ -249,68 +232,99 @@ def _render(at: _Customer, doc: Document) -> CynopsisDocumentOut:
     )
 
 
-def _limits(request: Request) -> UploadLimits:
-    native: UploadLimits = request.app.state.upload_limits
-    return dataclasses.replace(native, max_files=2, file_fields=frozenset({"front", "back"}))
+def narrow_limits(native: UploadLimits) -> UploadLimits:
+    return dataclasses.replace(native, max_files=2, file_fields=frozenset(SIDES))
 
 
-def _placed(parts: list[str], sides: _Sides, *, front_required: bool) -> list[FileRole | None]:
-    """The role of each staged file, from its part's name (one front, at most one back)."""
+def _slots(parts: list[str], *, front_required: bool) -> list[int]:
+    """The slot of each staged file, from its part's name (one front, at most one back)."""
     if parts.count("front") > 1 or parts.count("back") > 1:
         raise InvalidInput.field("front", "duplicate_file", "send one front and one back")
     if front_required and "front" not in parts:
         raise InvalidInput.field("front", "file_required", "the front image is required")
-    return [sides.role(name) for name in parts]
+    return [SIDES.index(name) for name in parts]
 
 
 @dataclass
 class _Received:
-    session: UploadSession
+    session: UploadSession | None  # None: the body held the document part only
     meta: CynopsisDocument
     type_name: str
-    sides: _Sides
-    parts: list[str]
-    roles: list[FileRole | None]
+    slots: list[int]
+    payload: bytes  # what identifies the request for Idempotency-Key
+
+
+# A body this small holds no images worth streaming: it is read whole first, so that one
+# without image parts (an update of the metadata only) can be read again as a plain form.
+_SMALL_BODY = 64 * 1024
+
+
+def _small(request: Request) -> bool:
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) <= _SMALL_BODY
 
 
 @asynccontextmanager
 async def _receive(
-    request: Request, ctx: AppContext, actor: Actor, catalog: Catalog
+    request: Request, ctx: AppContext, actor: Actor, catalog: Catalog, *, creating: bool
 ) -> AsyncIterator[_Received]:
-    """The multipart body: its files staged, the ``document`` part parsed, front/back placed."""
+    """The multipart body: its files staged, the ``document`` part parsed, front/back placed.
+    A new document needs its front; an update may send no image at all."""
     parts: list[str] = []
-    async with receive_upload(request, ctx, actor, _limits(request), parts) as (
-        session,
-        fields,
-    ):
-        meta = _parse_document(fields)
-        type_name = _resolve(catalog, meta.type)
-        sides = _sides(catalog, type_name)
-        roles = _placed(parts, sides, front_required=True)
-        yield _Received(session, meta, type_name, sides, parts, roles)
+    limits = upload_limits(request)
+    buffered = not creating and _small(request)
+    if buffered:
+        await request.body()  # kept by the request: ``stream()`` replays it
+    answered = False
+    try:
+        async with receive_upload(request, ctx, actor, limits, parts) as (session, fields):
+            meta = _parse_document(fields)
+            type_name = ALIASES.catalog_type(catalog, meta.type, field="document.type").name
+            slots = _slots(parts, front_required=creating)
+            answered = True
+            yield _Received(session, meta, type_name, slots, form_payload(fields, session.staged))
+            return
+    except InvalidInput as exc:
+        if answered or not buffered or exc.code != "file_required":
+            raise
+    form = await request.form()
+    fields = {name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form}
+    meta = _parse_document(fields)
+    type_name = ALIASES.catalog_type(catalog, meta.type, field="document.type").name
+    yield _Received(None, meta, type_name, [], form_payload(fields, []))
+
+
+def _written(at: _Customer, doc: Document) -> Written:
+    return Written(json_response(_render(at, doc)), doc.id)
 
 
 @router.post("/api/customer/{customerId}/document", response_model=CynopsisDocumentOut)
 async def append_document(
-    customerId: Int64, request: Request, ctx: VaultDep, actor: Caller
-) -> CynopsisDocumentOut:
+    customerId: Int64, request: Request, ctx: VaultDep, actor: Caller, once: Once
+) -> Response:
     customer = await _customer(ctx, actor, customerId)
-    async with _receive(request, ctx, actor, customer.catalog) as got:
-        doc = await documents.create_document(
-            ctx,
-            actor,
-            {**got.meta.values(), "type": got.type_name, "subject_id": customer.subject.id},
-            upload=got.session,
-            roles=got.roles,
-        )
-    return _render(customer, doc)
+    async with _receive(request, ctx, actor, customer.catalog, creating=True) as received:
+        assert received.session is not None  # a new document comes with its front
+        session = received.session
+        new_type = customer.catalog.get(received.type_name)
+        roles = new_type.roles if new_type else ()
 
+        async def write() -> Written:
+            values = {
+                **received.meta.values(),
+                "type": received.type_name,
+                "subject_id": customer.subject.id,
+            }
+            doc = await documents.create_document(
+                ctx,
+                actor,
+                values,
+                upload=session,
+                roles=[roles[s] if s < len(roles) else None for s in received.slots],
+            )
+            return _written(customer, doc)
 
-def _resolve(catalog: Catalog, alias: str) -> str:
-    found = catalog.by_alias(DIALECT, alias)
-    if found is None:
-        raise InvalidInput.field("document.type", "unknown_type", f"unknown type {alias}")
-    return found.name
+        return await once(actor, write, payload=received.payload)
 
 
 async def _document(
@@ -323,21 +337,21 @@ async def _document(
 
 @router.put("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
 async def update_document(
-    customerId: Int64, documentId: Int64, request: Request, ctx: VaultDep, actor: Caller
-) -> CynopsisDocumentOut:
-    """Replaces the metadata, and the sides it is sent (front is required, as upstream).
-    The new images are added before the ones they replace are deleted."""
+    customerId: Int64, documentId: Int64, request: Request, ctx: VaultDep, actor: Caller, once: Once
+) -> Response:
+    """Replaces the metadata, and the sides it is sent (none, front, or both). A new type
+    keeps the sides not sent, in its own roles (``files.revise_document``)."""
     customer, current = await _document(ctx, actor, customerId, documentId)
-    async with _receive(request, ctx, actor, customer.catalog) as got:
-        doc = await documents.update_document(
-            ctx, actor, current.id, {**got.meta.values(), "type": got.type_name}
-        )
-        old = _sides(customer.catalog, current.type)
-        replaced = [f for name in set(got.parts) if (f := old.find(current, name)) is not None]
-        await files.add_files(ctx, actor, doc.id, got.session, roles=got.roles)
-    for stored in replaced:
-        await files.delete_file(ctx, actor, doc.id, stored.id)
-    return _render(customer, await documents.get_document(ctx, actor, doc.id))
+    async with _receive(request, ctx, actor, customer.catalog, creating=False) as received:
+
+        async def write() -> Written:
+            changes = {**received.meta.values(), "type": received.type_name}
+            doc = await files.revise_document(
+                ctx, actor, current.id, changes, received.session, slots=received.slots
+            )
+            return _written(customer, doc)
+
+        return await once(actor, write, payload=received.payload)
 
 
 @router.get("/api/customer/{customerId}/document", response_model=list[CynopsisDocumentOut])
@@ -345,8 +359,8 @@ async def list_documents(
     customerId: Int64, ctx: VaultDep, actor: Caller
 ) -> list[CynopsisDocumentOut]:
     customer = await _customer(ctx, actor, customerId)
-    found = await document_listing.documents_of_subject(ctx, actor, customer.subject.id)
-    return [_render(customer, doc) for doc in found]
+    listed = await document_listing.documents_of_subject(ctx, actor, customer.subject.id)
+    return [_render(customer, doc) for doc in listed]
 
 
 @router.get("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
@@ -359,11 +373,14 @@ async def get_document(
 
 @router.delete("/api/customer/{customerId}/document/{documentId}")
 async def delete_document(
-    customerId: Int64, documentId: Int64, ctx: VaultDep, actor: Caller
+    customerId: Int64, documentId: Int64, ctx: VaultDep, actor: Caller, once: Once
 ) -> Response:
-    _, doc = await _document(ctx, actor, customerId, documentId)
-    await documents.delete_document(ctx, actor, doc.id)
-    return Response(status_code=200)
+    async def write() -> Written:
+        _, doc = await _document(ctx, actor, customerId, documentId)
+        await documents.delete_document(ctx, actor, doc.id)
+        return Written(Response(status_code=200))
+
+    return await once(actor, write)
 
 
 @router.get("/api/customer/{customerId}/document/{documentId}/{side}")
@@ -377,8 +394,20 @@ async def get_side(
 ) -> Response:
     """The image behind ``front`` or ``back``."""
     customer, doc = await _document(ctx, actor, customerId, documentId)
-    stored = _sides(customer.catalog, doc.type).find(doc, side)
+    stored = _side(customer.catalog, doc, side)
     if stored is None:
         raise NotFound(f"the document has no {side} image", code="file_not_found")
     content = await files.open_content(ctx, actor, doc.id, stored.id)
     return await stream_response(request, content, "inline")
+
+
+DIALECT = Dialect(
+    title="Cynopsis",
+    prefix=PREFIX,
+    aliases=ALIASES,
+    router=router,
+    envelope=error_response,
+    auth="The native Bearer or Basic credentials, with `X-Domain-ID` naming the key's tenant.",
+    idempotency=HONOURED,
+    upload_limits=narrow_limits,
+)

@@ -40,10 +40,10 @@ class Aliases:
 
     def catalog_type(self, catalog: Catalog, alias: str, *, field: str = "type") -> DocumentType:
         """The type the vendor's ``alias`` names; any other is ``unknown_document_type``."""
-        found = catalog.by_alias(self.name, alias)
-        if found is None:
+        doc_type = catalog.by_alias(self.name, alias)
+        if doc_type is None:
             raise UnknownDocumentType(alias, field=field)
-        return found
+        return doc_type
 
     def of(self, catalog: Catalog, type_name: str) -> str | None:
         """The vendor's name for the catalog type named ``type_name`` (None: it has none)."""

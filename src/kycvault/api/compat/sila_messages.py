@@ -151,12 +151,12 @@ def reference_of(message: Any) -> str | None:
     return reference if isinstance(reference, str) else None
 
 
-def pagination(found: NumberedPage[Any]) -> dict[str, int]:
+def pagination(numbered: NumberedPage[Any]) -> dict[str, int]:
     return {
-        "returned_count": len(found.items),
-        "total_count": found.total_count,
-        "current_page": found.page,
-        "total_pages": found.total_pages,
+        "returned_count": len(numbered.items),
+        "total_count": numbered.total_count,
+        "current_page": numbered.page,
+        "total_pages": numbered.total_pages,
     }
 
 

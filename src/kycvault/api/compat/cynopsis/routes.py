@@ -1,11 +1,4 @@
-"""Cynopsis Artemis customer documents, under ``/compat/cynopsis``: wire format only.
-
-``customerId`` and ``documentId`` are the per-tenant integer numbers of a subject and a
-document. ``front`` and ``back`` are the document type's two file roles (FRONT/BACK for
-cards, PAGE1/PAGE2 for a passport). ``X-Domain-ID`` must be the key's tenant's domain id.
-Errors use Spring Boot's body (``timestamp, status, error, message, path``) plus our
-stable ``code``.
-"""
+"""Cynopsis Artemis's routes: a customer's documents and their front and back images."""
 
 from __future__ import annotations
 
@@ -13,49 +6,37 @@ import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from http import HTTPStatus
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kycvault.api.bodies import receive_upload
-from kycvault.api.client_input import load_json
-from kycvault.api.compat.shared import CalendarDate
+from kycvault.api.compat.cynopsis.wire import (
+    ALIASES,
+    DEFAULT_TYPE,
+    PREFIX,
+    SIDES,
+    CynopsisDocument,
+    CynopsisDocumentOut,
+    Timestamp,
+    parse_document,
+    user_info,
+)
 from kycvault.api.deps import ActorDep, VaultDep
-from kycvault.api.dialects import HONOURED, Aliases, Dialect, upload_limits
+from kycvault.api.dialects import upload_limits
 from kycvault.api.file_serving import stream_response
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import UploadLimits
-from kycvault.api.problems import Fault, validation_errors
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.models import Document, StoredFile, Subject
-from kycvault.domain.types import Authenticity
-from kycvault.errors import FieldError, InvalidInput, NotFound
+from kycvault.errors import InvalidInput, NotFound
 from kycvault.services import document_listing, documents, files, subjects, tenants
 from kycvault.services.catalog import load_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 
-PREFIX = "/compat/cynopsis"
-ALIASES = Aliases("cynopsis")
-DEFAULT_TYPE = "OTHERS"
 router = APIRouter(route_class=CheckedRoute)
-
-
-def error_response(request: Request, fault: Fault) -> Response:
-    body = {
-        "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "status": fault.status,
-        "error": HTTPStatus(fault.status).phrase,
-        "message": fault.detail,
-        "path": request.url.path,
-        "code": fault.code,
-    }
-    return JSONResponse(body, status_code=fault.status)
 
 
 async def cynopsis_actor(request: Request, ctx: VaultDep, actor: ActorDep) -> Actor:
@@ -66,116 +47,6 @@ async def cynopsis_actor(request: Request, ctx: VaultDep, actor: ActorDep) -> Ac
 Caller = Annotated[Actor, Depends(cynopsis_actor)]
 # Artemis ids are int64; a larger number is a bad request, not a lookup.
 Int64 = Annotated[int, Path(ge=1, le=2**63 - 1)]
-DocType = Literal["NATIONAL_ID", "PASSPORT", "DRIVING_LICENSE", "OTHERS"]
-
-
-class CynopsisDocument(BaseModel):
-    """The ``document`` JSON part."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    type: DocType
-    number: str | None = Field(default=None, max_length=64)
-    authenticity: Authenticity | None = None
-    issueDate: CalendarDate = None
-    expiryDate: CalendarDate = None
-    showExpiryNotification: bool = False
-
-    def values(self) -> dict[str, Any]:
-        return {
-            "id_number": self.number,
-            "authenticity": self.authenticity,
-            "issue_date": self.issueDate,
-            "expiry_date": self.expiryDate,
-            "notify_before_expiry": self.showExpiryNotification,
-        }
-
-
-def _parse_document(fields: dict[str, list[str]]) -> CynopsisDocument:
-    raw = fields.get("document")
-    if not raw:
-        raise InvalidInput.field("document", "required", "send the document JSON part")
-    try:
-        return CynopsisDocument.model_validate(
-            load_json(raw[-1], field="document", syntax_code="invalid_document")
-        )
-    except ValidationError as exc:
-        listed = [
-            FieldError(f"document.{e.field}", e.code, e.message) for e in validation_errors(exc)
-        ]
-        detail = "; ".join(f"{e.field}: {e.message}" for e in listed[:5])
-        raise InvalidInput(detail, code="invalid_document", errors=listed) from None
-
-
-class UserInfo(BaseModel):
-    id: int | None
-    email: str | None
-    firstName: str | None
-    lastName: str | None
-    fullName: str | None
-
-
-def _user(key_id: str | None) -> UserInfo | None:
-    if key_id is None:
-        return None
-    return UserInfo(id=None, email=None, firstName=None, lastName=None, fullName=key_id)
-
-
-class Timestamp(BaseModel):
-    """``java.sql.Timestamp`` as Jackson writes it (UTC: ``timezoneOffset`` 0)."""
-
-    date: int
-    day: int
-    hours: int
-    minutes: int
-    month: int
-    nanos: int
-    seconds: int
-    time: int
-    timezoneOffset: int
-    year: int
-
-    @classmethod
-    def of(cls, at: datetime) -> Timestamp:
-        at = at.astimezone(UTC)
-        return cls(
-            date=at.day,
-            day=(at.weekday() + 1) % 7,  # Sunday is 0
-            hours=at.hour,
-            minutes=at.minute,
-            month=at.month - 1,
-            nanos=at.microsecond * 1000,
-            seconds=at.second,
-            time=int(at.timestamp() * 1000),
-            timezoneOffset=0,
-            year=at.year - 1900,
-        )
-
-
-class CynopsisDocumentOut(BaseModel):
-    id: int
-    customerId: int
-    parentCustomerId: int | None
-    type: str
-    number: str | None
-    authenticity: str | None
-    issueDate: date | None
-    expiryDate: date | None
-    showExpiryNotification: bool
-    front: str | None
-    frontName: str | None
-    back: str | None
-    backName: str | None
-    particular: dict[str, Any]
-    parentParticular: dict[str, Any]
-    assignees: list[UserInfo]
-    createdAt: Timestamp
-    updatedAt: Timestamp
-    createdBy: UserInfo | None
-    updatedBy: UserInfo | None
-
-
-SIDES = ("front", "back")  # the slots of the type's role list (``files.revise_document``)
 
 
 def _side(catalog: Catalog, doc: Document, side: str) -> StoredFile | None:
@@ -227,8 +98,8 @@ def _render(at: _Customer, doc: Document) -> CynopsisDocumentOut:
         assignees=[],
         createdAt=Timestamp.of(doc.created_at),
         updatedAt=Timestamp.of(doc.updated_at),
-        createdBy=_user(doc.created_by),
-        updatedBy=_user(doc.updated_by),
+        createdBy=user_info(doc.created_by),
+        updatedBy=user_info(doc.updated_by),
     )
 
 
@@ -278,7 +149,7 @@ async def _receive(
     answered = False
     try:
         async with receive_upload(request, ctx, actor, limits, parts) as (session, fields):
-            meta = _parse_document(fields)
+            meta = parse_document(fields)
             type_name = ALIASES.catalog_type(catalog, meta.type, field="document.type").name
             slots = _slots(parts, front_required=creating)
             answered = True
@@ -289,7 +160,7 @@ async def _receive(
             raise
     form = await request.form()
     fields = {name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form}
-    meta = _parse_document(fields)
+    meta = parse_document(fields)
     type_name = ALIASES.catalog_type(catalog, meta.type, field="document.type").name
     yield _Received(None, meta, type_name, [], form_payload(fields, []))
 
@@ -399,15 +270,3 @@ async def get_side(
         raise NotFound(f"the document has no {side} image", code="file_not_found")
     content = await files.open_content(ctx, actor, doc.id, stored.id)
     return await stream_response(request, content, "inline")
-
-
-DIALECT = Dialect(
-    title="Cynopsis",
-    prefix=PREFIX,
-    aliases=ALIASES,
-    router=router,
-    envelope=error_response,
-    auth="The native Bearer or Basic credentials, with `X-Domain-ID` naming the key's tenant.",
-    idempotency=HONOURED,
-    upload_limits=narrow_limits,
-)

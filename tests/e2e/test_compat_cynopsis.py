@@ -270,3 +270,86 @@ def test_documents_of_another_customer_are_not_found(cyn: Any, customers: dict[s
     _error(cyn.get(f"{BASE}/{company}/document/{doc_id}"), 404, "document_not_found")
     _error(cyn.get(f"{BASE}/{director}/document/{doc_id}/back"), 404, "file_not_found")
     assert date.fromisoformat(made.json()["expiryDate"]) == date(2030, 1, 1)
+
+
+def test_keyed_retries_replay_and_write_once(cyn: Any, customers: dict[str, Any]) -> None:
+    """Idempotency-Key is honoured on Cynopsis's writes: a retried create or update gets the
+    first answer back and stores nothing more."""
+    number = customers["director"]["number"]
+    url = f"{BASE}/{number}/document"
+    parts = [
+        Part("document", json.dumps(SEED_DOCUMENT).encode()),
+        Part("front", image_bytes(), "front.png", "image/png"),
+    ]
+    made = []
+    for boundary in ("first-boundary", "second-boundary"):
+        content_type, body, _ = multipart(parts, boundary)
+        headers = {"Content-Type": content_type, "Idempotency-Key": "create-1"}
+        made.append(cyn.post(url, content=b"".join(body), headers=headers))
+    assert [r.status_code for r in made] == [200, 200], made[0].text
+    assert made[1].headers["idempotent-replayed"] == "true"
+    assert made[1].json() == made[0].json()
+    assert [d["id"] for d in cyn.get(url).json()] == [made[0].json()["id"]]
+
+    content_type, chunks, _ = multipart([*parts, Part("back", image_bytes("JPEG"), "b.jpg")])
+    content = b"".join(chunks)
+    headers = {"Content-Type": content_type, "Idempotency-Key": "update-1"}
+    doc_url = f"{url}/{made[0].json()['id']}"
+    updated = [cyn.put(doc_url, content=content, headers=headers) for _ in "ab"]
+    assert [r.status_code for r in updated] == [200, 200], updated[0].text
+    assert updated[1].headers["idempotent-replayed"] == "true"
+    assert updated[1].json() == updated[0].json()
+    assert cyn.get(doc_url).json()["backName"] == "b.jpg"
+
+
+def _native_roles(server: Server, account: dict[str, Any], doc_number: int) -> dict[str, bytes]:
+    """The document's files through the native API: role → content."""
+    with server.client(account["api_key"]) as native:
+        listed = native.get("/v1/documents").json()["data"]
+        (doc,) = [d for d in listed if d["number"] == doc_number]
+        return {
+            f["role"]: native.get(f"/v1/documents/{doc['id']}/files/{f['id']}/content").content
+            for f in doc["files"]
+        }
+
+
+def test_a_type_change_with_a_new_front_keeps_the_back(
+    server: Server, account: dict[str, Any], cyn: Any, customers: dict[str, Any]
+) -> None:
+    """NATIONAL_ID → PASSPORT with a new front: the new front is the passport's first page,
+    the card's back its second."""
+    number = customers["director"]["number"]
+    front, back, new_front = image_bytes(), image_bytes(size=(30, 30)), image_bytes(size=(20, 20))
+    made = _send(cyn, "POST", f"{BASE}/{number}/document", SEED_DOCUMENT, front, back)
+    assert made.status_code == 200, made.text
+    url = f"{BASE}/{number}/document/{made.json()['id']}"
+    passport = {**SEED_DOCUMENT, "type": "PASSPORT"}
+    changed = _send(cyn, "PUT", url, passport, new_front, None)
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert body["type"] == "PASSPORT"
+    assert (body["front"], body["back"]) == (f"{url}/front", f"{url}/back")
+    assert (cyn.get(f"{url}/front").content, cyn.get(f"{url}/back").content) == (new_front, back)
+    assert _native_roles(server, account, made.json()["id"]) == {"PAGE1": new_front, "PAGE2": back}
+
+
+def test_a_type_change_without_a_new_file_keeps_both_sides(
+    server: Server, account: dict[str, Any], cyn: Any, customers: dict[str, Any]
+) -> None:
+    number = customers["director"]["number"]
+    front, back = image_bytes(), image_bytes(size=(30, 30))
+    made = _send(cyn, "POST", f"{BASE}/{number}/document", SEED_DOCUMENT, front, back)
+    assert made.status_code == 200, made.text
+    url = f"{BASE}/{number}/document/{made.json()['id']}"
+    passport = {**SEED_DOCUMENT, "type": "PASSPORT", "number": "E1234567"}
+    changed = _send(cyn, "PUT", url, passport, None, None)
+    assert changed.status_code == 200, changed.text
+    body = changed.json()
+    assert (body["type"], body["number"]) == ("PASSPORT", "E1234567")
+    assert (body["frontName"], body["backName"]) == ("front.png", "back.png")
+    assert (cyn.get(f"{url}/front").content, cyn.get(f"{url}/back").content) == (front, back)
+    assert _native_roles(server, account, made.json()["id"]) == {"PAGE1": front, "PAGE2": back}
+    # And back again: the passport's pages are the card's sides once more.
+    restored = _send(cyn, "PUT", url, SEED_DOCUMENT, None, None)
+    assert restored.status_code == 200, restored.text
+    assert _native_roles(server, account, made.json()["id"]) == {"FRONT": front, "BACK": back}

@@ -342,3 +342,33 @@ def test_user_types_follow_subject_type_and_parent(
         }
     for expected, subject in members.items():
         assert _create(ncore, subject["id"])["user_type"] == expected
+
+
+def test_keyed_retries_replay_and_write_once(ncore: httpx2.Client, user: dict[str, Any]) -> None:
+    """Idempotency-Key is honoured on nCore's writes: each retry gets the first answer
+    back (``Idempotent-Replayed``) and changes nothing more."""
+    url = f"{BASE}/{user['id']}/identifications"
+    body = {"type": "PASSPORT", "number": "P-1"}
+    created = [ncore.post(url, json=body, headers={"Idempotency-Key": "create-1"}) for _ in "ab"]
+    assert [r.status_code for r in created] == [201, 201], created[0].text
+    assert created[1].headers["idempotent-replayed"] == "true"
+    assert created[1].json() == created[0].json()
+    assert ncore.get(url).json()["total_count"] == 1
+
+    files_url = f"{url}/{created[0].json()['id']}/files"
+    keyed = {"Idempotency-Key": "upload-1"}
+    parts = [
+        Part("identification_type", b"PASSPORT"),
+        Part("identification_document_type", b"PASSPORT_PAGE1"),
+        Part("file", image_bytes(), "page1.png", None),
+    ]
+    uploads = []
+    for boundary in ("first-boundary", "second-boundary"):  # a retry's boundary is its own
+        content_type, chunks, _ = multipart(parts, boundary)
+        headers = {"Content-Type": content_type, **keyed}
+        uploads.append(ncore.put(files_url, content=b"".join(chunks), headers=headers))
+    assert [r.status_code for r in uploads] == [200, 200], uploads[0].text
+    assert uploads[1].headers["idempotent-replayed"] == "true"
+    assert len(uploads[1].json()["files"]) == 1
+    shown = ncore.get(f"{url}/{created[0].json()['id']}").json()
+    assert [f["identification_document_type"] for f in shown["files"]] == ["PASSPORT_PAGE1"]

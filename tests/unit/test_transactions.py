@@ -116,7 +116,7 @@ async def test_a_transaction_that_fails_removes_the_blobs_it_published(
 
     with pytest.raises(Conflict):
         await documents.create_document(
-            ctx, actor, {"type": "bank_statement"}, upload=session, along=fail
+            ctx, actor, {"type": "bank_statement"}, upload=session, in_transaction=fail
         )
     assert await _documents(ctx, actor) == []
     assert _blob_keys(ctx) == set()

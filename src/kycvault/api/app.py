@@ -9,8 +9,8 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from kycvault import __version__
-from kycvault.api import problems
-from kycvault.api.compat import argyle, cynopsis, kycgenie, ncore, sila
+from kycvault.api import dialects, problems
+from kycvault.api.compat import DIALECTS
 from kycvault.api.middleware import RequestMiddleware
 from kycvault.api.multipart import UploadLimits
 from kycvault.api.routes import (
@@ -59,7 +59,7 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
         # header. Each path answers as declared, or 404.
         redirect_slashes=False,
     )
-    app.state.upload_limits = UploadLimits(
+    upload_limits = UploadLimits(
         max_files=settings.max_files_per_request,
         max_fields=settings.max_form_fields,
         max_field_size=settings.max_form_field_size,
@@ -70,7 +70,6 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
     problems.install(app)
     for module in (ops, subjects, documents, files, processing, downloads, document_types, audit):
         app.include_router(module.router)
-    for dialect in (argyle, cynopsis, kycgenie, ncore, sila):
-        app.include_router(dialect.router)
+    dialects.install(app, DIALECTS, upload_limits)
     app.add_middleware(RequestMiddleware, default_body_limit=settings.max_json_body)
     return app

@@ -1,5 +1,10 @@
-"""``Idempotency-Key`` for every write route: the HTTP half of
-``kycvault.services.idempotency``.
+"""``Idempotency-Key`` as a route policy: the HTTP half of ``kycvault.services.idempotency``.
+
+A write route declares the policy by taking a ``Once`` parameter and handing it its write: a
+function that changes what it must and returns ``Written``, the response together with the id
+of what it created or changed (a stored response goes when that is deleted). The write then
+runs once per key, in one transaction with its stored response; without the header, or on a
+dialect whose stated policy is to ignore the key (``Dialect.idempotency``), it simply runs.
 
 The fingerprint of a request is the SHA-256 of its method, path and a canonical form of its
 payload: JSON re-serialised with sorted keys (so whitespace and key order do not matter), and
@@ -12,18 +17,34 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import Request, Response
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
 from kycvault.api.client_input import load_json
+from kycvault.api.deps import VaultDep
+from kycvault.api.dialects import honours_key
 from kycvault.errors import InvalidInput
 from kycvault.services import idempotency
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import StagedFile
 
 HEADER = "idempotency-key"
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a write answers, and the id of what it created or changed (None: nothing that
+    a later delete should take the stored response with)."""
+
+    response: Response
+    target_id: UUID | None = None
+
+
+Write = Callable[[], Awaitable[Written]]
 
 
 def json_payload(body: bytes) -> bytes:
@@ -62,15 +83,8 @@ def json_response(
     )
 
 
-def _target(response: Response) -> UUID | None:
-    try:
-        found = json.loads(bytes(response.body))
-        return UUID(str(found["id"])) if isinstance(found, dict) and "id" in found else None
-    except (ValueError, KeyError, TypeError):
-        return None
-
-
-def _stored(response: Response) -> idempotency.StoredResponse | None:
+def _stored(written: Written) -> idempotency.StoredResponse | None:
+    response = written.response
     if not 200 <= response.status_code < 300:
         return None
     return idempotency.StoredResponse(
@@ -78,31 +92,49 @@ def _stored(response: Response) -> idempotency.StoredResponse | None:
         content_type=response.headers.get("content-type"),
         location=response.headers.get("location"),
         body=bytes(response.body),
-        target_id=_target(response),
+        target_id=written.target_id,
     )
 
 
-async def idempotent(
-    request: Request,
-    ctx: AppContext,
-    actor: Actor,
-    payload: bytes,
-    run: Callable[[], Awaitable[Response]],
-) -> Response:
-    """Run a write once per ``Idempotency-Key`` (or plainly, without the header)."""
-    key = request.headers.get(HEADER)
-    if key is None:
-        return await run()
-    digest = fingerprint(request, payload)
-    outcome = await idempotency.run_once(ctx, actor, key, digest, run, _stored)
-    if isinstance(outcome, Response):
-        return outcome
+def _replay(stored: idempotency.StoredResponse) -> Response:
     headers = {"idempotent-replayed": "true"}
-    if outcome.location:
-        headers["location"] = outcome.location
+    if stored.location:
+        headers["location"] = stored.location
     return Response(
-        outcome.body,
-        status_code=outcome.status_code,
-        media_type=outcome.content_type,
+        stored.body,
+        status_code=stored.status_code,
+        media_type=stored.content_type,
         headers=headers,
     )
+
+
+class OncePerKey:
+    """A write route's idempotency: ``await once(actor, write)`` runs ``write`` once per
+    ``Idempotency-Key``. ``payload`` is what identifies the request besides its method and
+    path: the canonical JSON of the body unless given (an upload gives ``form_payload``)."""
+
+    def __init__(self, request: Request, ctx: AppContext) -> None:
+        self._request = request
+        self._ctx = ctx
+
+    async def __call__(
+        self, actor: Actor, write: Write, *, payload: bytes | None = None
+    ) -> Response:
+        request = self._request
+        key = request.headers.get(HEADER)
+        if key is None or not honours_key(request):
+            return (await write()).response
+        if payload is None:
+            payload = json_payload(await request.body())
+        digest = fingerprint(request, payload)
+        outcome = await idempotency.run_once(self._ctx, actor, key, digest, write, _stored)
+        if isinstance(outcome, Written):
+            return outcome.response
+        return _replay(outcome)
+
+
+async def _once(request: Request, ctx: VaultDep) -> OncePerKey:
+    return OncePerKey(request, ctx)
+
+
+Once = Annotated[OncePerKey, Depends(_once)]

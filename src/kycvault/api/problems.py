@@ -8,6 +8,7 @@ Body: ``{"type", "title", "status", "detail", "code", "errors"?, "request_id"}``
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Protocol
 
@@ -52,36 +53,49 @@ class ProblemResponse(JSONResponse):
     media_type = "application/problem+json"
 
 
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """An error to answer: our status, stable code and words, and the exception it came
+    from (None for HTTP-level errors), for an envelope that words a failure as its vendor
+    does."""
+
+    status: int
+    code: str
+    detail: str
+    field_errors: Sequence[errors.FieldError] = ()
+    error: errors.KycVaultError | None = None
+
+
 class Envelope(Protocol):
     """How a dialect words an error (its vendor's body); the status and code are ours."""
 
-    def __call__(
-        self,
-        request: Request,
-        status: int,
-        code: str,
-        detail: str,
-        field_errors: Sequence[errors.FieldError],
-    ) -> Response: ...
+    def __call__(self, request: Request, fault: Fault) -> Response: ...
 
 
-# Path prefix → envelope, registered by the dialects; everything else gets problem+json.
-ENVELOPES: dict[str, Envelope] = {}
+def use_envelope(app: FastAPI, prefix: str, envelope: Envelope) -> None:
+    """Word the errors of every path under ``prefix`` with ``envelope`` (a dialect's)."""
+    _envelopes(app)[prefix] = envelope
+
+
+def under(prefix: str, path: str) -> bool:
+    """Whether ``path`` is ``prefix`` or below it."""
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def _envelopes(app: Any) -> dict[str, Envelope]:
+    table = getattr(app.state, "envelopes", None)
+    if not isinstance(table, dict):
+        table = app.state.envelopes = {}
+    return table
 
 
 def _render(
-    request: Request,
-    status: int,
-    code: str,
-    detail: str,
-    *,
-    field_errors: Sequence[errors.FieldError] = (),
-    headers: Mapping[str, str] | None = None,
+    request: Request, fault: Fault, *, headers: Mapping[str, str] | None = None
 ) -> Response:
     path = request.url.path
-    for prefix, envelope in ENVELOPES.items():
-        if path == prefix or path.startswith(prefix + "/"):
-            response = envelope(request, status, code, detail, field_errors)
+    for prefix, envelope in _envelopes(request.app).items():
+        if under(prefix, path):
+            response = envelope(request, fault)
             # A header the envelope set wins: it may word the challenge as its vendor does
             # (``WWW-Authenticate: Basic`` for a Basic-auth API).
             for name, value in (headers or {}).items():
@@ -89,11 +103,11 @@ def _render(
                     response.headers[name] = value
             return response
     return problem(
-        status,
-        code,
-        detail,
+        fault.status,
+        fault.code,
+        fault.detail,
         request_id=_request_id(request),
-        field_errors=field_errors,
+        field_errors=fault.field_errors,
         headers=headers,
     )
 
@@ -136,20 +150,20 @@ def _loc(loc: Sequence[int | str]) -> str:
 
 
 def validation_errors(exc: ValidationError | RequestValidationError) -> list[errors.FieldError]:
-    found = []
+    listed = []
     for err in exc.errors():
         code = str(err.get("type", "invalid"))
         message = str(err.get("msg", "invalid value"))
         # For unparsable JSON the location ends in a character offset, not a field.
         field = "body" if code == "json_invalid" else _loc(err.get("loc", ()))
-        found.append(errors.FieldError(field, code, message))
-    return found
+        listed.append(errors.FieldError(field, code, message))
+    return listed
 
 
 def validation_problem(request: Request, exc: ValidationError | RequestValidationError) -> Response:
     listed = validation_errors(exc)
     detail = "; ".join(f"{e.field}: {e.message}" for e in listed[:5]) or "invalid request"
-    return _render(request, 400, "validation_error", detail, field_errors=listed)
+    return _render(request, Fault(400, "validation_error", detail, listed))
 
 
 def install(app: FastAPI) -> None:
@@ -164,7 +178,7 @@ def install(app: FastAPI) -> None:
         if status >= 500:
             log.error("request_failed", code=exc.code, detail=exc.detail)
         return _render(
-            request, status, exc.code, exc.detail, field_errors=exc.errors, headers=headers
+            request, Fault(status, exc.code, exc.detail, exc.errors, exc), headers=headers
         )
 
     @app.exception_handler(RequestValidationError)
@@ -179,7 +193,7 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return _render(request, exc.status_code, code, detail, headers=exc.headers)
+        return _render(request, Fault(exc.status_code, code, detail), headers=exc.headers)
 
 
 def http_problem(exc: StarletteHTTPException, request_id: str | None) -> ProblemResponse:

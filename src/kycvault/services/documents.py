@@ -72,7 +72,7 @@ def resolve_type(catalog: Catalog, value: str, *, field: str = "type") -> Docume
     return doc_type
 
 
-def _apply(
+def apply_changes(
     catalog: Catalog, doc: Document, changes: Mapping[str, Any], now: datetime, actor: Actor
 ) -> Document:
     unknown = set(changes) - MUTABLE_FIELDS
@@ -105,7 +105,7 @@ def _apply(
     return updated
 
 
-async def _check_subject(uow: UnitOfWork, actor: Actor, subject_id: UUID | None) -> None:
+async def check_subject(uow: UnitOfWork, actor: Actor, subject_id: UUID | None) -> None:
     if subject_id is not None and await uow.subjects.get(actor.tenant_id, subject_id) is None:
         raise InvalidInput.field("subject_id", "subject_not_found", "no such subject")
 
@@ -151,12 +151,14 @@ async def create_document(
     upload: UploadSession | None = None,
     roles: Sequence[FileRole | None] = (),
     hashes: Sequence[str | None] = (),
-    along: Callable[[UnitOfWork, Document], Awaitable[None]] | None = None,
+    in_transaction: Callable[[UnitOfWork, Document], Awaitable[None]] | None = None,
 ) -> Document:
     """A document from metadata, with every file of ``upload`` if given."""
     files = range(len(upload.staged)) if upload else ()
     draft = NewDocument(values, files, roles, hashes)
-    return (await create_documents(ctx, actor, [draft], upload=upload, along=along))[0]
+    return (
+        await create_documents(ctx, actor, [draft], upload=upload, in_transaction=in_transaction)
+    )[0]
 
 
 def _split(drafts: Sequence[NewDocument], staged: Sequence[StagedFile]) -> list[list[StagedFile]]:
@@ -173,7 +175,7 @@ async def create_documents(
     drafts: Sequence[NewDocument],
     *,
     upload: UploadSession | None = None,
-    along: Callable[[UnitOfWork, Document], Awaitable[None]] | None = None,
+    in_transaction: Callable[[UnitOfWork, Document], Awaitable[None]] | None = None,
 ) -> list[Document]:
     """Documents from metadata, sharing the files of one upload (one file each, say), all or
     none: every draft is checked before anything is stored, and one transaction records them.
@@ -181,8 +183,8 @@ async def create_documents(
     The staged blobs are published (moved into place, durably) before the transaction that
     records them commits, and removed again only if it certainly did not commit: a crash or
     a commit of unknown outcome leaves at worst an unreferenced blob (swept later), never a
-    row without its blob. ``along`` writes what must commit or
-    fail with the document (a file answer that references it), in the same transaction.
+    row without its blob. ``in_transaction`` writes what must commit
+    or fail with each document (a file answer that references it), in the same transaction.
     """
     per_draft = _split(drafts, upload.staged if upload else [])
     now, limit = ctx.clock(), ctx.limits.max_files_per_document
@@ -192,13 +194,13 @@ async def create_documents(
         for draft, staged in zip(drafts, per_draft, strict=True):
             made.append(_new_document(catalog, actor, draft, staged, now, limit))
         for subject_id in {doc.subject_id for doc in made}:
-            await _check_subject(uow, actor, subject_id)
+            await check_subject(uow, actor, subject_id)
 
     if upload is not None:
         await upload.publish()
     async with ctx.store.write(on_rollback=upload.discard if upload else None) as uow:
         for doc in made:
-            await _check_subject(uow, actor, doc.subject_id)
+            await check_subject(uow, actor, doc.subject_id)
             doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
             await uow.documents.add(doc)
             for stored in doc.files:
@@ -215,8 +217,8 @@ async def create_documents(
                 target_id=doc.id,
                 files=len(doc.files),
             )
-            if along is not None:
-                await along(uow, doc)
+            if in_transaction is not None:
+                await in_transaction(uow, doc)
         crash_around_commit(uow, "document.create")
     return made
 
@@ -237,7 +239,7 @@ def _new_document(
             "file", "too_many_files", f"at most {max_files} files per document"
         )
     check_per_file(staged, draft.roles, "role")
-    doc = _apply(catalog, _draft(actor, now), draft.values, now, actor)
+    doc = apply_changes(catalog, _draft(actor, now), draft.values, now, actor)
     if doc.name is None and staged:
         doc.name = staged[0].filename
     check_roles(resolve_type(catalog, doc.type), draft.roles)
@@ -260,10 +262,10 @@ async def get_document_by_number(
     """A document by its per-tenant number; with ``subject_id``, only if it is that
     subject's (dialects that nest documents under their customer)."""
     async with ctx.store.read() as uow:
-        found = await uow.documents.get_by_number(actor.tenant_id, number)
-    if found is None or (subject_id is not None and found.subject_id != subject_id):
+        doc = await uow.documents.get_by_number(actor.tenant_id, number)
+    if doc is None or (subject_id is not None and doc.subject_id != subject_id):
         raise document_not_found()
-    return found
+    return doc
 
 
 async def update_document(
@@ -274,11 +276,11 @@ async def update_document(
         if current is None:
             raise document_not_found()
         catalog = await tenant_catalog(ctx, uow, actor)
-        doc = _apply(catalog, current, changes, ctx.clock(), actor)
+        doc = apply_changes(catalog, current, changes, ctx.clock(), actor)
         if doc.type != current.type:
             check_roles(resolve_type(catalog, doc.type), [f.role for f in doc.files], field="type")
         if doc.subject_id != current.subject_id:
-            await _check_subject(uow, actor, doc.subject_id)
+            await check_subject(uow, actor, doc.subject_id)
         await uow.documents.update(doc)
         await audit.record(
             ctx,

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
+from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.types import FileRole
 from kycvault.errors import Conflict, IntegrityFailure, NotFound
@@ -21,9 +24,11 @@ from kycvault.services.attachments import (
     check_roles,
     stored_files,
 )
-from kycvault.services.catalog import load_catalog
+from kycvault.services.catalog import load_catalog, tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import (
+    apply_changes,
+    check_subject,
     crash_around_commit,
     delete_blobs_after_commit,
     document_not_found,
@@ -100,6 +105,89 @@ async def add_files(
         )
         crash_around_commit(uow, "files.add")
     return added
+
+
+def _slot_role(doc_type: DocumentType, slot: int) -> FileRole | None:
+    return doc_type.roles[slot] if slot < len(doc_type.roles) else None
+
+
+def _slot_of(doc_type: DocumentType, stored: StoredFile) -> int | None:
+    return doc_type.roles.index(stored.role) if stored.role in doc_type.roles else None
+
+
+async def revise_document(
+    ctx: AppContext,
+    actor: Actor,
+    document_id: UUID,
+    changes: Mapping[str, Any],
+    upload: UploadSession | None,
+    *,
+    slots: Sequence[int],
+) -> Document:
+    """Change a document's metadata and put the upload's files in role slots, in one
+    transaction. A slot is a position in the document type's role list (for a card 0 is
+    FRONT and 1 is BACK; for a passport PAGE1 and PAGE2): ``slots[i]`` is the slot of the
+    i-th staged file, and the file that held it is replaced.
+
+    When the type changes, the files kept take the new type's roles by slot: the one in the
+    old type's first role takes the new type's first role, and so on (a NATIONAL_ID's FRONT
+    becomes a PASSPORT's PAGE1). A slot the new type lacks leaves its file without a role.
+    """
+    staged = upload.staged if upload else []
+    check_per_file(staged, slots, "slot")
+    if upload is not None:
+        await upload.publish()
+    async with ctx.store.write(on_rollback=upload.discard if upload else None) as uow:
+        current = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
+        if current is None:
+            raise document_not_found()
+        catalog = await tenant_catalog(ctx, uow, actor)
+        doc = apply_changes(catalog, current, changes, ctx.clock(), actor)
+        if doc.subject_id != current.subject_id:
+            await check_subject(uow, actor, doc.subject_id)
+        old_type, new_type = resolve_type(catalog, current.type), resolve_type(catalog, doc.type)
+        taken = set(slots)
+        replaced = [f for f in current.files if _slot_of(old_type, f) in taken]
+        kept = [f for f in current.files if f not in replaced]
+        if len(kept) + len(staged) > ctx.limits.max_files_per_document:
+            raise _too_many(ctx)
+        moved = []
+        for stored in kept:
+            slot = _slot_of(old_type, stored)
+            role = stored.role if slot is None else _slot_role(new_type, slot)
+            if role != stored.role:
+                moved.append(dataclasses.replace(stored, role=role))
+        await uow.documents.update(doc)
+        for stored in replaced:
+            await uow.files.delete(actor.tenant_id, stored.id)
+        # The repository has no update for a file's row: a moved file's row is written
+        # again, the same id, blob and position under its new role.
+        for stored in moved:
+            await uow.files.delete(actor.tenant_id, stored.id)
+            await uow.files.add(stored)
+        first = await uow.files.next_position(actor.tenant_id, document_id)
+        roles = [_slot_role(new_type, slot) for slot in slots]
+        added = stored_files(actor, document_id, staged, roles, ctx.clock(), first)
+        for stored in added:
+            await uow.files.add(stored)
+        await job_queue.enqueue_file_checks(ctx, uow, added)
+        await uow.documents.sync_files(actor.tenant_id, document_id)
+        unmoved = [f for f in kept if f.id not in {m.id for m in moved}]
+        doc.files = sorted([*unmoved, *moved, *added], key=lambda f: f.position)
+        await job_queue.enqueue_processing(ctx, uow, doc)
+        await audit.record(
+            ctx,
+            uow,
+            actor,
+            "document.updated",
+            target_type="document",
+            target_id=document_id,
+            fields=sorted(changes),
+            files_added=len(added),
+            files_replaced=len(replaced),
+        )
+        delete_blobs_after_commit(ctx, uow, [f.blob_key for f in replaced])
+    return doc
 
 
 async def get_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID) -> StoredFile:

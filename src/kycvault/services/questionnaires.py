@@ -157,7 +157,7 @@ async def add_file_answer(
         actor,
         {"type": type_name, "subject_id": response.subject_id},
         upload=upload,
-        along=answer,
+        in_transaction=answer,
     )
     return AnsweredFile(recorded[0], doc)
 

@@ -257,6 +257,37 @@ def test_api_key_requests_are_not_concerned(
     assert document_ids(native)  # the tenant's listing still answers
 
 
+def test_a_keyed_retry_with_an_api_key_replays_the_upload(
+    server: Server, registered: RegisteredApp, user: SilaUser, native: httpx2.Client
+) -> None:
+    """The dialect honours Idempotency-Key: the retry gets the first answer back, and the
+    user has one document."""
+    data = image_bytes("PNG")
+    text = json.dumps({"header": header(registered.handle, user.handle), **upload_fields(data)})
+    keyed = {"Authorization": f"Bearer {registered.tenant['api_key']}", "Idempotency-Key": "k-1"}
+    first = post_upload(server, text, data, keyed)
+    assert first.status_code == 200, first.text
+    again = post_upload(server, text, data, keyed)
+    assert again.status_code == 200, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    assert users_documents(native, user) == [first.json()["document_id"]]
+
+
+def test_a_keyed_retry_of_a_signed_upload_is_still_a_replay(
+    server: Server, registered: RegisteredApp, user: SilaUser, native: httpx2.Client
+) -> None:
+    """A signed message is accepted once: its retry is refused before the key is read (the
+    Dialect's stated policy), and nothing is stored twice."""
+    data = image_bytes("PNG")
+    text, signed = signed_message(registered, user, **upload_fields(data))
+    keyed = {**signed, "Idempotency-Key": "k-2"}
+    first = post_upload(server, text, data, keyed)
+    assert first.status_code == 200, first.text
+    assert_failure(post_upload(server, text, data, keyed), 409, REPLAYED)
+    assert users_documents(native, user) == [first.json()["document_id"]]
+
+
 # ------------------------------------------------------------------ housekeeping
 
 

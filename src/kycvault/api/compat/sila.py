@@ -24,8 +24,9 @@ from pydantic import BaseModel
 
 from kycvault.api.bodies import receive_upload_signed_in_form
 from kycvault.api.client_input import load_json
+from kycvault.api.compat.shared import subjects_document
 from kycvault.api.compat.sila_messages import (
-    DIALECT,
+    ALIASES,
     EMPTY_HEADER,
     EMPTY_MESSAGES,
     IDENTITY_TYPES,
@@ -43,15 +44,17 @@ from kycvault.api.compat.sila_messages import (
     success,
 )
 from kycvault.api.deps import VaultDep, counting_failures, credentials_from
+from kycvault.api.dialects import Dialect, KeyPolicy, upload_limits
 from kycvault.api.file_serving import stream_response
+from kycvault.api.idempotency import Once, Written, form_payload
 from kycvault.api.multipart import UploadLimits
-from kycvault.api.problems import ENVELOPES
+from kycvault.api.problems import Fault
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.media import extension_for
 from kycvault.domain.models import Subject
-from kycvault.errors import FieldError, InvalidInput, UnknownDocumentType, UnsupportedMediaType
+from kycvault.errors import FieldError, InvalidInput, UnsupportedMediaType
 from kycvault.services import document_listing, documents, files, sila_auth
 from kycvault.services.catalog import load_catalog
 from kycvault.services.context import Actor, AppContext
@@ -74,20 +77,14 @@ async def _started(request: Request) -> None:
     mark_start(request)
 
 
-router = APIRouter(
-    prefix=f"{PREFIX}/0.2",
-    tags=["compat: Sila"],
-    dependencies=[Depends(_started)],
-    route_class=CheckedRoute,
-)
+router = APIRouter(prefix="/0.2", dependencies=[Depends(_started)], route_class=CheckedRoute)
 
 
-def _error(request: Request, status: int, code: str, detail: str, field_errors: Any) -> Response:
-    details = {e.field: e.message for e in field_errors}
-    return JSONResponse(failure(request, code, detail, details), status_code=status)
-
-
-ENVELOPES[PREFIX] = _error
+def error_response(request: Request, fault: Fault) -> Response:
+    details = {e.field: e.message for e in fault.field_errors}
+    return JSONResponse(
+        failure(request, fault.code, fault.detail, details), status_code=fault.status
+    )
 
 
 def _parse(request: Request, raw: bytes | str, model: type[M], field: str = "body") -> M:
@@ -145,13 +142,6 @@ async def _user_caller(request: Request, ctx: AppContext, body: bytes, header: H
     return caller
 
 
-def _resolve(catalog: Catalog, name: str, field_name: str) -> DocumentType:
-    found = catalog.by_alias(DIALECT, name)
-    if found is None:
-        raise UnknownDocumentType(name, field=field_name)
-    return found
-
-
 @router.get("/getmessage")
 async def get_message(
     emptymessage: Annotated[str, Query(max_length=100)],
@@ -176,13 +166,13 @@ async def document_types(
     message = _parse(request, body, SilaMessage)
     caller = await _app_caller(request, ctx, body, message.header)
     catalog = await load_catalog(ctx, caller.actor)
-    known = [t for t in catalog if t.alias(DIALECT)]
+    known = [t for t in catalog if ALIASES.of_type(t)]
     start = (page - 1) * per_page
-    found = NumberedPage(known[start : start + per_page], page, per_page, len(known))
+    numbered = NumberedPage(known[start : start + per_page], page, per_page, len(known))
     types = [
         {"name": name, "label": t.label, "identity_type": IDENTITY_TYPES.get(name, "other")}
-        for t in found.items
-        if (name := t.alias(DIALECT))
+        for t in numbered.items
+        if (name := ALIASES.of_type(t))
     ]
     await sila_auth.spend(ctx, caller.use)
     return JSONResponse(
@@ -190,7 +180,7 @@ async def document_types(
             request,
             message="Document type details returned.",
             document_types=types,
-            pagination=pagination(found),
+            pagination=pagination(numbered),
         )
     )
 
@@ -207,7 +197,9 @@ async def list_documents(
     message = _parse(request, body, ListDocumentsMessage)
     caller = await _user_caller(request, ctx, body, message.header)
     catalog = await load_catalog(ctx, caller.actor)
-    types = tuple(_resolve(catalog, t, "doc_types").name for t in message.doc_types or ())
+    types = tuple(
+        ALIASES.catalog_type(catalog, t, field="doc_types").name for t in message.doc_types or ()
+    )
     ascending = order == "asc"
     if message.sort_by == "name":
         sort = Sort.NAME if ascending else Sort.NAME_DESC
@@ -222,15 +214,15 @@ async def list_documents(
         has_files=True,  # a Sila document is a file
         sort=sort,
     )
-    found = await document_listing.number_documents(
+    numbered = await document_listing.number_documents(
         ctx, caller.actor, query, page=page, per_page=per_page
     )
     await sila_auth.spend(ctx, caller.use)
     return JSONResponse(
         success(
             request,
-            documents=[render_document(catalog, caller.user, doc) for doc in found.items],
-            pagination=pagination(found),
+            documents=[render_document(catalog, caller.user, doc) for doc in numbered.items],
+            pagination=pagination(numbered),
         )
     )
 
@@ -245,9 +237,7 @@ async def get_document(request: Request, ctx: VaultDep) -> Response:
         doc_id = UUID(message.document_id)
     except ValueError:
         raise InvalidInput.field("document_id", "invalid_id", "not a document id") from None
-    doc = await documents.get_document(ctx, caller.actor, doc_id)
-    if doc.subject_id != caller.user.id:
-        raise documents.document_not_found()
+    doc = await subjects_document(ctx, caller.actor, doc_id, caller.user.id)
     if not doc.files:
         raise files.file_not_found()
     await sila_auth.spend(ctx, caller.use)
@@ -280,7 +270,7 @@ def _plan(message: UploadMessage, catalog: Catalog, max_files: int) -> dict[str,
             raise InvalidInput.field(
                 f"file_metadata.{part}", "invalid_part_name", "name the parts file_1 … file_n"
             )
-        doc_type = _resolve(catalog, meta.document_type, f"{prefix}document_type")
+        doc_type = ALIASES.catalog_type(catalog, meta.document_type, field=f"{prefix}document_type")
         identity = IDENTITY_TYPES.get(meta.document_type, "other")
         if meta.identity_type is not None and meta.identity_type != identity:
             raise InvalidInput.field(
@@ -308,24 +298,23 @@ class _Upload:
     multiple: bool = False
 
 
-def _limits(request: Request) -> UploadLimits:
-    native: UploadLimits = request.app.state.upload_limits
+def narrow_limits(native: UploadLimits) -> UploadLimits:
     parts = {"file"} | {f"file_{n}" for n in range(1, native.max_files + 1)}
     return dataclasses.replace(
         native, max_body=min(native.max_body, MAX_REQUEST), file_fields=frozenset(parts)
     )
 
 
-def _drafts(got: _Upload, user: Subject, parts: list[str]) -> list[NewDocument]:
+def _drafts(signed: _Upload, user: Subject, parts: list[str]) -> list[NewDocument]:
     """One document per file part, in part order; every part in the metadata is required."""
-    missing = [name for name in got.plan if name not in parts]
+    missing = [name for name in signed.plan if name not in parts]
     if missing:
         raise InvalidInput.field(missing[0], "file_required", "the metadata names this part")
     if len(set(parts)) != len(parts):
         raise InvalidInput.field("file", "duplicate_file", "send each part once")
     drafts = []
     for index, part in enumerate(parts):
-        planned = got.plan[part]
+        planned = signed.plan[part]
         meta = planned.meta
         values: dict[str, Any] = {
             "type": planned.doc_type.name,
@@ -339,11 +328,11 @@ def _drafts(got: _Upload, user: Subject, parts: list[str]) -> list[NewDocument]:
 
 
 @router.post("/documents")
-async def upload_documents(request: Request, ctx: VaultDep) -> JSONResponse:
+async def upload_documents(request: Request, ctx: VaultDep, once: Once) -> Response:
     """One file (part ``file``) or several (``file_1`` … with ``file_metadata``), each
     becoming a document of the user."""
-    got = _Upload()
-    limits = _limits(request)
+    signed = _Upload()
+    limits = upload_limits(request)
 
     async def sign_in(fields: dict[str, list[str]]) -> tuple[Actor, dict[str, str]]:
         raw = fields.get("data")
@@ -354,30 +343,58 @@ async def upload_documents(request: Request, ctx: VaultDep) -> JSONResponse:
         if len(raw) > 1:
             raise InvalidInput.field("data", "duplicate_field", "given more than once")
         message = _parse(request, raw[0], UploadMessage, "data")
-        got.caller = await _user_caller(request, ctx, raw[0].encode(), message.header)
-        catalog = await load_catalog(ctx, got.caller.actor)
-        got.plan = _plan(message, catalog, limits.max_files)
-        got.multiple = bool(message.file_metadata)
-        return got.caller.actor, {part: p.stored_name for part, p in got.plan.items()}
+        signed.caller = await _user_caller(request, ctx, raw[0].encode(), message.header)
+        catalog = await load_catalog(ctx, signed.caller.actor)
+        signed.plan = _plan(message, catalog, limits.max_files)
+        signed.multiple = bool(message.file_metadata)
+        return signed.caller.actor, {part: p.stored_name for part, p in signed.plan.items()}
 
     parts: list[str] = []
     async with receive_upload_signed_in_form(request, ctx, limits, sign_in, parts) as (
         actor,
         session,
-        _,
+        fields,
     ):
-        assert got.caller is not None  # sign_in has run
-        drafts = _drafts(got, got.caller.user, parts)
-        made = await documents.create_documents(
-            ctx, actor, drafts, upload=session, along=sila_auth.spent_with(got.caller.use)
-        )
-    extra = {"document_ids": [str(d.id) for d in made]} if got.multiple else {}
-    return JSONResponse(
-        success(
-            request,
-            message="File uploaded successfully.",
-            reference_id=request.state.request_id,
-            document_id=str(made[0].id),
-            **extra,
-        )
-    )
+        caller = signed.caller
+        assert caller is not None  # sign_in has run
+        drafts = _drafts(signed, caller.user, parts)
+
+        async def write() -> Written:
+            made = await documents.create_documents(
+                ctx,
+                actor,
+                drafts,
+                upload=session,
+                in_transaction=sila_auth.spent_with(caller.use),
+            )
+            extra = {"document_ids": [str(d.id) for d in made]} if signed.multiple else {}
+            body = success(
+                request,
+                message="File uploaded successfully.",
+                reference_id=request.state.request_id,
+                document_id=str(made[0].id),
+                **extra,
+            )
+            return Written(JSONResponse(body), made[0].id)
+
+        return await once(actor, write, payload=form_payload(fields, session.staged))
+
+
+DIALECT = Dialect(
+    title="Sila",
+    prefix=PREFIX,
+    aliases=ALIASES,
+    router=router,
+    envelope=error_response,
+    auth="Sila's signatures (`authsignature`, `usersignature`) over the JSON message, or an "
+    "API key as a Bearer token.",
+    # A signed message is accepted once: the retry of a signed write with the same
+    # signature is refused as a replay (``request_replayed``) before its key is looked up,
+    # so the key replays the answer to callers that send an API key instead.
+    idempotency=KeyPolicy(
+        True,
+        "for requests with an API key; a signed message is accepted once, so its "
+        "identical retry is refused as a replay (`request_replayed`) before the key is read",
+    ),
+    upload_limits=narrow_limits,
+)

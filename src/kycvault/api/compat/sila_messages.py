@@ -10,12 +10,13 @@ from typing import Annotated, Any, Literal
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from kycvault.api.dialects import Aliases
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.filenames import stem_of
 from kycvault.domain.models import Document, Subject
 from kycvault.services.document_listing import NumberedPage
 
-DIALECT = "sila"
+ALIASES = Aliases("sila")
 DEFAULT_TYPE = "other_doc"
 # Sila's identity_type of each of its document types; the ones not named are "other".
 IDENTITY_TYPES = {
@@ -150,18 +151,17 @@ def reference_of(message: Any) -> str | None:
     return reference if isinstance(reference, str) else None
 
 
-def pagination(found: NumberedPage[Any]) -> dict[str, int]:
+def pagination(numbered: NumberedPage[Any]) -> dict[str, int]:
     return {
-        "returned_count": len(found.items),
-        "total_count": found.total_count,
-        "current_page": found.page,
-        "total_pages": found.total_pages,
+        "returned_count": len(numbered.items),
+        "total_count": numbered.total_count,
+        "current_page": numbered.page,
+        "total_pages": numbered.total_pages,
     }
 
 
 def sila_type(catalog: Catalog, doc: Document) -> str:
-    found = catalog.get(doc.type)
-    return (found.alias(DIALECT) if found else None) or DEFAULT_TYPE
+    return ALIASES.of(catalog, doc.type) or DEFAULT_TYPE
 
 
 def render_document(catalog: Catalog, user: Subject, doc: Document) -> dict[str, Any]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
-from kycvault.api.idempotency import idempotent, json_payload, json_response
+from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import DocumentTypeCreate, DocumentTypeOut, ListOut
 from kycvault.domain.types import Category
@@ -26,12 +26,12 @@ async def list_document_types(
 
 @router.post("", status_code=201, response_model=DocumentTypeOut, dependencies=[JsonBody])
 async def create_document_type(
-    body: DocumentTypeCreate, request: Request, ctx: VaultDep, actor: ActorDep
+    body: DocumentTypeCreate, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
     """A tenant's own type, for documents the built-in catalog lacks. ``name`` defaults to a
     slug of the label ("Financial Statement" → ``financial_statement``)."""
 
-    async def run() -> Response:
+    async def write() -> Written:
         created = await catalog.create_type(
             ctx,
             actor,
@@ -40,13 +40,12 @@ async def create_document_type(
             category=body.category,
             roles=body.roles,
         )
-        return json_response(
-            DocumentTypeOut.of(created),
-            status_code=201,
-            location=f"/v1/document-types/{created.name}",
+        location = f"/v1/document-types/{created.name}"
+        return Written(
+            json_response(DocumentTypeOut.of(created), status_code=201, location=location)
         )
 
-    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
+    return await once(actor, write)
 
 
 @router.get("/{name}", response_model=DocumentTypeOut)

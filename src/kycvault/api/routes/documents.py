@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kycvault.api.bodies import FILE_PARTS, parse_json, receive_upload, split_form
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
-from kycvault.api.idempotency import form_payload, idempotent, json_payload, json_response
+from kycvault.api.dialects import upload_limits
+from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import is_multipart
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import (
@@ -103,10 +104,10 @@ async def _list(
     subject_must_exist: bool,
 ) -> Listed:
     if page is None and per_page is None:
-        found = await document_listing.list_documents(
+        page_of = await document_listing.list_documents(
             ctx, actor, query, limit=limit, cursor=cursor, subject_must_exist=subject_must_exist
         )
-        return PageOut.of(found, [DocumentOut.of(d) for d in found.items])
+        return PageOut.of(page_of, [DocumentOut.of(d) for d in page_of.items])
     if cursor is not None or limit is not None:
         raise InvalidInput.field(
             "page", "mixed_pagination", "use either cursor/limit or page/per_page"
@@ -138,23 +139,20 @@ PerPage = Annotated[int | None, Query(ge=1, le=100)]
 @router.post(
     "/v1/documents", status_code=201, response_model=DocumentOut, openapi_extra=_CREATE_BODY
 )
-async def create_document(request: Request, ctx: VaultDep, actor: ActorDep) -> Response:
+async def create_document(request: Request, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
     """Create a document from JSON metadata, or from form fields plus 1-5 ``file`` parts."""
     if not is_multipart(request.headers.get("content-type")):
         body = await parse_json(request, DocumentCreate)
 
-        async def run_json() -> Response:
+        async def write_json() -> Written:
             doc = await documents.create_document(ctx, actor, body.model_dump(exclude_unset=True))
             return _created(doc)
 
-        return await idempotent(request, ctx, actor, json_payload(await request.body()), run_json)
-    async with receive_upload(request, ctx, actor, request.app.state.upload_limits) as (
-        session,
-        fields,
-    ):
+        return await once(actor, write_json)
+    async with receive_upload(request, ctx, actor, upload_limits(request)) as (session, fields):
         meta, per_file = split_form(fields, DocumentCreate)
 
-        async def run_upload() -> Response:
+        async def write_upload() -> Written:
             doc = await documents.create_document(
                 ctx,
                 actor,
@@ -165,12 +163,12 @@ async def create_document(request: Request, ctx: VaultDep, actor: ActorDep) -> R
             )
             return _created(doc)
 
-        payload = form_payload(fields, session.staged)
-        return await idempotent(request, ctx, actor, payload, run_upload)
+        return await once(actor, write_upload, payload=form_payload(fields, session.staged))
 
 
-def _created(doc: Document) -> Response:
-    return json_response(DocumentOut.of(doc), status_code=201, location=f"/v1/documents/{doc.id}")
+def _created(doc: Document) -> Written:
+    location = f"/v1/documents/{doc.id}"
+    return Written(json_response(DocumentOut.of(doc), status_code=201, location=location), doc.id)
 
 
 @router.get("/v1/documents", response_model=Listed)
@@ -213,22 +211,22 @@ async def get_document(document_id: UUID, ctx: VaultDep, actor: ActorDep) -> Doc
 
 @router.patch("/v1/documents/{document_id}", response_model=DocumentOut, dependencies=[JsonBody])
 async def update_document(
-    document_id: UUID, body: DocumentPatch, request: Request, ctx: VaultDep, actor: ActorDep
+    document_id: UUID, body: DocumentPatch, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
-    async def run() -> Response:
+    async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
         doc = await documents.update_document(ctx, actor, document_id, changes)
-        return json_response(DocumentOut.of(doc))
+        return Written(json_response(DocumentOut.of(doc)), doc.id)
 
-    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
+    return await once(actor, write)
 
 
 @router.delete("/v1/documents/{document_id}", status_code=204)
 async def delete_document(
-    document_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
+    document_id: UUID, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
-    async def run() -> Response:
+    async def write() -> Written:
         await documents.delete_document(ctx, actor, document_id)
-        return Response(status_code=204)
+        return Written(Response(status_code=204))
 
-    return await idempotent(request, ctx, actor, b"", run)
+    return await once(actor, write)

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Request, Response
 
 from kycvault.api.bodies import FILE_PARTS, receive_upload, split_form
 from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.dialects import upload_limits
 from kycvault.api.file_serving import display_filename, head_response, stream_response
-from kycvault.api.idempotency import form_payload, idempotent, json_response
+from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import multipart_boundary
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import DownloadLinkOut, FileOut, ListOut, NoFields
@@ -37,28 +38,29 @@ BINARY: dict[int | str, dict[str, Any]] = {
 
 @router.post("", status_code=201, response_model=ListOut[FileOut], openapi_extra=_UPLOAD_BODY)
 async def add_files(
-    document_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
+    document_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
     """Attach 1-5 files (parts named ``file``); a document holds at most 10."""
     multipart_boundary(request.headers.get("content-type"))
     await files.prepare_file_upload(ctx, actor, document_id)
-    limits = request.app.state.upload_limits
+    limits = upload_limits(request)
     async with receive_upload(request, ctx, actor, limits) as (session, fields):
         _, per_file = split_form(fields, NoFields)
 
-        async def run() -> Response:
+        async def write() -> Written:
             added = await files.add_files(
                 ctx, actor, document_id, session, roles=per_file.role, hashes=per_file.sha256
             )
-            return json_response(ListOut(data=[FileOut.of(f) for f in added]), status_code=201)
+            listed = ListOut[FileOut](data=[FileOut.of(f) for f in added])
+            return Written(json_response(listed, status_code=201))
 
-        return await idempotent(request, ctx, actor, form_payload(fields, session.staged), run)
+        return await once(actor, write, payload=form_payload(fields, session.staged))
 
 
 @router.get("", response_model=ListOut[FileOut])
 async def list_files(document_id: UUID, ctx: VaultDep, actor: ActorDep) -> ListOut[FileOut]:
-    found = await files.list_files(ctx, actor, document_id)
-    return ListOut(data=[FileOut.of(f) for f in found])
+    attached = await files.list_files(ctx, actor, document_id)
+    return ListOut(data=[FileOut.of(f) for f in attached])
 
 
 @router.get("/{file_id}", response_model=FileOut)
@@ -86,34 +88,32 @@ async def get_file_content(
 
 @router.post("/{file_id}/download-link", status_code=201, response_model=DownloadLinkOut)
 async def create_download_link(
-    document_id: UUID, file_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
+    document_id: UUID, file_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
     """A single-use URL that serves the file once, without authentication, for 15 minutes
     (configurable). Later requests get 410."""
 
-    async def run() -> Response:
+    async def write() -> Written:
         issued = await downloads.create_link(ctx, actor, document_id, file_id)
         base = request.app.state.public_url
-        return json_response(
-            DownloadLinkOut(
-                download_url=f"{base}/v1/downloads/{issued.token}",
-                expires_at=issued.link.expires_at,
-                filename=display_filename(issued.file),
-                content_type=issued.file.content_type,
-                size=issued.file.size,
-            ),
-            status_code=201,
+        link = DownloadLinkOut(
+            download_url=f"{base}/v1/downloads/{issued.token}",
+            expires_at=issued.link.expires_at,
+            filename=display_filename(issued.file),
+            content_type=issued.file.content_type,
+            size=issued.file.size,
         )
+        return Written(json_response(link, status_code=201))
 
-    return await idempotent(request, ctx, actor, b"", run)
+    return await once(actor, write)
 
 
 @router.delete("/{file_id}", status_code=204)
 async def delete_file(
-    document_id: UUID, file_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
+    document_id: UUID, file_id: UUID, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
-    async def run() -> Response:
+    async def write() -> Written:
         await files.delete_file(ctx, actor, document_id, file_id)
-        return Response(status_code=204)
+        return Written(Response(status_code=204))
 
-    return await idempotent(request, ctx, actor, b"", run)
+    return await once(actor, write)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
-from kycvault.api.idempotency import idempotent, json_payload, json_response
+from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import (
     DocumentOut,
@@ -24,15 +24,15 @@ router = APIRouter(tags=["processing"], route_class=CheckedRoute)
 
 @router.post("/v1/documents/{document_id}/reprocess", status_code=202, response_model=DocumentOut)
 async def reprocess_document(
-    document_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
+    document_id: UUID, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
     """Queue the document's files to be read again (after a change of settings, say)."""
 
-    async def run() -> Response:
+    async def write() -> Written:
         doc = await processing.reprocess(ctx, actor, document_id)
-        return json_response(DocumentOut.of(doc), status_code=202)
+        return Written(json_response(DocumentOut.of(doc), status_code=202), doc.id)
 
-    return await idempotent(request, ctx, actor, b"", run)
+    return await once(actor, write)
 
 
 @router.get("/v1/documents/{document_id}/text", response_model=DocumentTextOut)
@@ -45,19 +45,19 @@ async def document_text(document_id: UUID, ctx: VaultDep, actor: ActorDep) -> Do
 
 @router.get("/v1/settings/processing", response_model=ProcessingSettingsOut)
 async def get_processing_settings(ctx: VaultDep, actor: ActorDep) -> ProcessingSettingsOut:
-    found = await processing.get_settings(ctx, actor)
-    return ProcessingSettingsOut(**found.as_dict())
+    settings = await processing.get_settings(ctx, actor)
+    return ProcessingSettingsOut(**settings.as_dict())
 
 
 @router.patch(
     "/v1/settings/processing", response_model=ProcessingSettingsOut, dependencies=[JsonBody]
 )
 async def update_processing_settings(
-    body: ProcessingSettingsPatch, request: Request, ctx: VaultDep, actor: ActorDep
+    body: ProcessingSettingsPatch, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
-    async def run() -> Response:
+    async def write() -> Written:
         changes = body.model_dump(exclude_none=True)
-        found = await processing.update_settings(ctx, actor, changes)
-        return json_response(ProcessingSettingsOut(**found.as_dict()))
+        settings = await processing.update_settings(ctx, actor, changes)
+        return Written(json_response(ProcessingSettingsOut(**settings.as_dict())))
 
-    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
+    return await once(actor, write)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
 from kycvault.api.deps import ActorDep, JsonBody, VaultDep
-from kycvault.api.idempotency import idempotent, json_payload, json_response
+from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import PageOut, SubjectCreate, SubjectOut, SubjectPatch
 from kycvault.services import subjects
@@ -18,15 +18,15 @@ router = APIRouter(prefix="/v1/subjects", tags=["subjects"], route_class=Checked
 
 @router.post("", status_code=201, response_model=SubjectOut, dependencies=[JsonBody])
 async def create_subject(
-    body: SubjectCreate, request: Request, ctx: VaultDep, actor: ActorDep
+    body: SubjectCreate, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
-    async def run() -> Response:
+    async def write() -> Written:
         subject = await subjects.create_subject(ctx, actor, body.model_dump(exclude_unset=True))
-        return json_response(
-            SubjectOut.of(subject), status_code=201, location=f"/v1/subjects/{subject.id}"
-        )
+        location = f"/v1/subjects/{subject.id}"
+        response = json_response(SubjectOut.of(subject), status_code=201, location=location)
+        return Written(response, subject.id)
 
-    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
+    return await once(actor, write)
 
 
 @router.get("", response_model=PageOut[SubjectOut])
@@ -47,23 +47,20 @@ async def get_subject(subject_id: UUID, ctx: VaultDep, actor: ActorDep) -> Subje
 
 @router.patch("/{subject_id}", response_model=SubjectOut, dependencies=[JsonBody])
 async def update_subject(
-    subject_id: UUID, body: SubjectPatch, request: Request, ctx: VaultDep, actor: ActorDep
+    subject_id: UUID, body: SubjectPatch, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
-    async def run() -> Response:
+    async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
-        return json_response(
-            SubjectOut.of(await subjects.update_subject(ctx, actor, subject_id, changes))
-        )
+        subject = await subjects.update_subject(ctx, actor, subject_id, changes)
+        return Written(json_response(SubjectOut.of(subject)), subject.id)
 
-    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
+    return await once(actor, write)
 
 
 @router.delete("/{subject_id}", status_code=204)
-async def delete_subject(
-    subject_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep
-) -> Response:
-    async def run() -> Response:
+async def delete_subject(subject_id: UUID, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
+    async def write() -> Written:
         await subjects.delete_subject(ctx, actor, subject_id)
-        return Response(status_code=204)
+        return Written(Response(status_code=204))
 
-    return await idempotent(request, ctx, actor, b"", run)
+    return await once(actor, write)

@@ -10,14 +10,18 @@ tenant's credentials (HTTP Basic ``key_id:key_secret``, as Argyle's ``api_key_id
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from kycvault.api.compat.argyle import errors, uploads
-from kycvault.api.compat.argyle.uploads import PREFIX
-from kycvault.api.problems import ENVELOPES
-from kycvault.api.routing import CheckedRoute
+from kycvault.api.compat.argyle.schemas import ALIASES
+from kycvault.api.dialects import HONOURED, Dialect
 
-router = APIRouter(prefix=PREFIX, tags=["compat: Argyle"], route_class=CheckedRoute)
-router.include_router(uploads.router)
-
-ENVELOPES[PREFIX] = errors.error_response
+DIALECT = Dialect(
+    title="Argyle",
+    prefix=uploads.PREFIX,
+    aliases=ALIASES,
+    router=uploads.router,
+    envelope=errors.error_response,
+    auth="HTTP Basic with the key id and secret (Argyle's `api_key_id` and `api_key_secret`), "
+    "or the native Bearer key.",
+    idempotency=HONOURED,
+    upload_limits=uploads.narrow_limits,
+)

@@ -2,19 +2,20 @@
 
 Argyle's API answers as Django REST framework does: ``{"detail": "Invalid
 username/password."}`` for a 401 (its documentation's example), ``{"detail": "Not found."}``,
-and field errors as lists of messages under the field's name. Ours is that shape plus the
+and field errors as lists of messages under the field's name (an unknown document type
+as DRF words a bad choice). Ours is that shape plus the
 vault's stable ``code``: ``{"detail", "code", <field>: [message, …]}``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
-from kycvault.errors import FieldError
+from kycvault.api.problems import Fault
+from kycvault.errors import FieldError, KycVaultError, UnknownDocumentType
 
 _DETAILS = {401: "Invalid username/password.", 404: "Not found."}
 # Django REST framework's wording for the commonest field errors.
@@ -28,14 +29,18 @@ _WORDING = {
 _FILE_CODES = frozenset({"file_required"})
 
 
-def error_response(
-    request: Request, status: int, code: str, detail: str, field_errors: Sequence[FieldError]
-) -> Response:
+def _wording(error: FieldError, cause: KycVaultError | None) -> str:
+    if isinstance(cause, UnknownDocumentType):
+        return f'"{cause.value}" is not a valid choice.'
+    return _WORDING.get(error.code, error.message)
+
+
+def error_response(request: Request, fault: Fault) -> Response:
     body: dict[str, Any] = {}
-    for error in field_errors:
+    for error in fault.field_errors:
         name = "upload" if error.code in _FILE_CODES else error.field
-        body.setdefault(name, []).append(_WORDING.get(error.code, error.message))
-    body["detail"] = _DETAILS.get(status, detail)
-    body["code"] = code
-    headers = {"WWW-Authenticate": 'Basic realm="kycvault"'} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+        body.setdefault(name, []).append(_wording(error, fault.error))
+    body["detail"] = _DETAILS.get(fault.status, fault.detail)
+    body["code"] = fault.code
+    headers = {"WWW-Authenticate": 'Basic realm="kycvault"'} if fault.status == 401 else None
+    return JSONResponse(body, status_code=fault.status, headers=headers)

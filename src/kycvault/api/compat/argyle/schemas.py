@@ -15,13 +15,14 @@ from uuid import UUID
 
 from pydantic import BaseModel
 
+from kycvault.api.dialects import Aliases
 from kycvault.api.file_serving import display_filename
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.models import Document
 from kycvault.domain.processing import Stage, StageStatus
 from kycvault.domain.types import Category
 
-DIALECT = "argyle"
+ALIASES = Aliases("argyle")
 MISCELLANEOUS = "miscellaneous"
 # Argyle's six document types; a type the catalog gives no Argyle name shows as its
 # category's (a passport that classification put in place of "paystubs" is an identity
@@ -37,7 +38,7 @@ def stamp(at: datetime) -> str:
 def argyle_type(doc_type: DocumentType | None) -> str:
     if doc_type is None:
         return MISCELLANEOUS
-    return doc_type.alias(DIALECT) or _BY_CATEGORY.get(doc_type.category, MISCELLANEOUS)
+    return ALIASES.of_type(doc_type) or _BY_CATEGORY.get(doc_type.category, MISCELLANEOUS)
 
 
 def types_shown_as(catalog: Catalog, name: str) -> tuple[str, ...]:

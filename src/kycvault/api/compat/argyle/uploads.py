@@ -13,15 +13,17 @@ from fastapi.responses import RedirectResponse
 
 from kycvault.api.bodies import receive_upload
 from kycvault.api.compat.argyle.schemas import (
-    DIALECT,
+    ALIASES,
     DOCUMENT_TYPES,
     UserUpload,
     UserUploadPage,
     types_shown_as,
 )
+from kycvault.api.compat.shared import path_id
 from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.dialects import upload_limits
 from kycvault.api.file_serving import head_response, stream_response
-from kycvault.api.idempotency import form_payload, idempotent, json_response
+from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import UploadLimits, single_values
 from kycvault.api.routes.files import BINARY
 from kycvault.api.routing import CheckedRoute
@@ -63,8 +65,7 @@ _UPLOAD_BODY: dict[str, Any] = {
 _UPLOADS = DocumentQuery(classification=Classification.ENTITY_PRIVATE, has_files=True)
 
 
-def _limits(request: Request) -> UploadLimits:
-    native: UploadLimits = request.app.state.upload_limits
+def narrow_limits(native: UploadLimits) -> UploadLimits:
     return dataclasses.replace(native, max_files=1, file_fields=frozenset({"upload"}))
 
 
@@ -90,12 +91,7 @@ def _required(values: dict[str, Any], name: str) -> str:
 
 
 def _document_type(catalog: Catalog, name: str) -> DocumentType:
-    found = catalog.by_alias(DIALECT, name)
-    if found is None:
-        raise InvalidInput.field(
-            "document_type", "unknown_document_type", f'"{name}" is not a valid choice.'
-        )
-    return found
+    return ALIASES.catalog_type(catalog, name, field="document_type")
 
 
 async def _user(ctx: AppContext, actor: Actor, ref: str) -> Subject:
@@ -118,33 +114,31 @@ async def _account(ctx: AppContext, actor: Actor, ref: str) -> Subject:
 async def _upload(ctx: AppContext, actor: Actor, upload_id: str) -> Document:
     """A user upload by id: another tenant's document, one without a subject or without a
     file is no upload (404)."""
-    try:
-        doc = await documents.get_document(ctx, actor, UUID(upload_id))
-    except ValueError:
-        raise documents.document_not_found() from None
+    doc = await documents.get_document(ctx, actor, path_id(upload_id, documents.document_not_found))
     if doc.subject_id is None or not doc.files:
         raise documents.document_not_found()
     return doc
 
 
 @router.post(UPLOADS, response_model=UserUpload, openapi_extra=_UPLOAD_BODY)
-async def upload_document(request: Request, ctx: VaultDep, actor: ActorDep) -> Response:
+async def upload_document(request: Request, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
     """One file (part ``upload``) for a user, of one of Argyle's six document types."""
-    async with receive_upload(request, ctx, actor, _limits(request)) as (session, fields):
+    limits = upload_limits(request)
+    async with receive_upload(request, ctx, actor, limits) as (session, fields):
         values = single_values(fields, frozenset())
         user_ref = _required(values, "user")
         type_name = _required(values, "document_type")
 
-        async def run() -> Response:
+        async def write() -> Written:
             catalog = await load_catalog(ctx, actor)
             doc_type = _document_type(catalog, type_name)
             user = await _user(ctx, actor, user_ref)
             doc = await documents.create_document(
                 ctx, actor, {"type": doc_type.name, "subject_id": user.id}, upload=session
             )
-            return json_response(_render(request, catalog, doc))
+            return Written(json_response(_render(request, catalog, doc)), doc.id)
 
-        return await idempotent(request, ctx, actor, form_payload(fields, session.staged), run)
+        return await once(actor, write, payload=form_payload(fields, session.staged))
 
 
 def _page_url(request: Request, cursor: str | None) -> str | None:
@@ -222,10 +216,7 @@ async def get_file(
 ) -> Response:
     """The upload's file, decrypted, as an attachment (single byte ranges supported)."""
     doc = await _upload(ctx, actor, upload_id)
-    try:
-        target = UUID(file_id)
-    except ValueError:
-        raise files.file_not_found() from None
+    target = path_id(file_id, files.file_not_found)
     if request.method == "HEAD":
         return head_response(await files.get_file(ctx, actor, doc.id, target), "attachment")
     content = await files.open_content(ctx, actor, doc.id, target)

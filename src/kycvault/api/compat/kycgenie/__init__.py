@@ -12,13 +12,23 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from kycvault.api.compat.kycgenie import documents, entities, errors, questionnaires
-from kycvault.api.compat.kycgenie.common import PREFIX
-from kycvault.api.problems import ENVELOPES
+from kycvault.api.compat.kycgenie import common, documents, entities, errors, questionnaires
+from kycvault.api.dialects import HONOURED, Dialect
 from kycvault.api.routing import CheckedRoute
 
-router = APIRouter(prefix=PREFIX, tags=["compat: KYC Genie"], route_class=CheckedRoute)
+router = APIRouter(route_class=CheckedRoute)
 for module in (documents, entities, questionnaires):
     router.include_router(module.router)
 
-ENVELOPES[PREFIX] = errors.error_response
+DIALECT = Dialect(
+    title="KYC Genie",
+    prefix=common.PREFIX,
+    # Types are named by free labels (``services.catalog.type_for_label``), which also
+    # read any dialect's alias; the catalog keeps no KYC Genie names of its own.
+    aliases=None,
+    router=router,
+    envelope=errors.error_response,
+    auth="The native Bearer or Basic credentials (the SDK sends a Bearer key).",
+    idempotency=HONOURED,
+    upload_limits=common.narrow_limits,
+)

@@ -1,5 +1,5 @@
-"""What every KYC Genie route shares: the prefix, the vendor's upload limits, ids in paths,
-form fields, and the single-use download links of ``/download/`` endpoints."""
+"""What every KYC Genie route shares: the prefix, the vendor's upload limits, form fields,
+and the single-use download links of ``/download/`` endpoints."""
 
 from __future__ import annotations
 
@@ -7,14 +7,14 @@ import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
-from uuid import UUID
 
 from fastapi import Request
 
 from kycvault.api.bodies import receive_upload
+from kycvault.api.dialects import upload_limits
 from kycvault.api.multipart import UploadLimits, single_values
 from kycvault.domain.models import Document, StoredFile
-from kycvault.errors import InvalidInput, NotFound
+from kycvault.errors import InvalidInput
 from kycvault.services import downloads
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.downloads import IssuedLink
@@ -60,14 +60,6 @@ def version_of(request: Request) -> Version:
     return "v1" if request.url.path.startswith(PREFIX + V1 + "/") else "v2"
 
 
-def parse_id(value: str, not_found: NotFound) -> UUID:
-    """A UUID from the path; anything else names nothing (404, as Django's converter does)."""
-    try:
-        return UUID(value)
-    except ValueError:
-        raise not_found from None
-
-
 def form_value(fields: dict[str, list[str]], name: str) -> str | None:
     value = single_values(fields, frozenset()).get(name)
     return str(value) if value is not None and value.strip() else None
@@ -90,8 +82,7 @@ def form_int(fields: dict[str, list[str]], name: str) -> int | None:
         raise InvalidInput.field(name, "invalid", "A valid integer is required.") from None
 
 
-def _limits(request: Request) -> UploadLimits:
-    native: UploadLimits = request.app.state.upload_limits
+def narrow_limits(native: UploadLimits) -> UploadLimits:
     return dataclasses.replace(native, max_files=1, file_fields=frozenset({"file"}))
 
 
@@ -105,7 +96,7 @@ async def receive(
         request,
         ctx,
         actor,
-        _limits(request),
+        upload_limits(request),
         allowed_extensions=EXTENSIONS,
         max_file_size=MAX_FILE_SIZE,
     ) as received:

@@ -14,7 +14,6 @@ from kycvault.api.compat.kycgenie.common import (
     V2,
     issue_link,
     link_url,
-    parse_id,
     receive,
     required_value,
 )
@@ -25,9 +24,10 @@ from kycvault.api.compat.kycgenie.schemas import (
     LibraryPageV2,
     type_label,
 )
+from kycvault.api.compat.shared import path_id
 from kycvault.api.deps import ActorDep, VaultDep
 from kycvault.api.file_serving import head_response, stream_response
-from kycvault.api.idempotency import form_payload, idempotent, json_response
+from kycvault.api.idempotency import Once, OncePerKey, Written, form_payload, json_response
 from kycvault.api.routes.files import BINARY
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery
@@ -44,59 +44,61 @@ V2_PAGE_SIZE = 50
 
 
 async def upload(
-    request: Request, ctx: AppContext, actor: Actor, subject_id: UUID | None
+    request: Request, ctx: AppContext, actor: Actor, once: OncePerKey, subject_id: UUID | None
 ) -> Response:
     """One file and its ``document_type`` label, stored as a document of the library or of a
     subject; an unknown label becomes a tenant document type."""
     async with receive(request, ctx, actor) as (session, fields):
         label = required_value(fields, "document_type")
 
-        async def run() -> Response:
+        async def write() -> Written:
             doc_type = await catalog.type_for_label(ctx, actor, label, field="document_type")
             doc = await documents.create_document(
                 ctx, actor, {"type": doc_type.name, "subject_id": subject_id}, upload=session
             )
-            return json_response(DocumentOut.of(doc, doc_type.label), status_code=201)
+            return Written(
+                json_response(DocumentOut.of(doc, doc_type.label), status_code=201), doc.id
+            )
 
-        return await idempotent(request, ctx, actor, form_payload(fields, session.staged), run)
+        return await once(actor, write, payload=form_payload(fields, session.staged))
 
 
-async def typed(
+async def of_label(
     ctx: AppContext, actor: Actor, query: DocumentQuery, label: str | None
 ) -> DocumentQuery | None:
     """``query`` narrowed to the type a ``document_type`` label names; None when no type has
     that label (so nothing can match)."""
     if label is None or not label.strip():
         return query
-    found = await catalog.find_type_for_label(ctx, actor, label)
-    if found is None:
+    named = await catalog.find_type_for_label(ctx, actor, label)
+    if named is None:
         return None
-    return dataclasses.replace(query, types=(found.name,))
+    return dataclasses.replace(query, types=(named.name,))
 
 
 async def _document(ctx: AppContext, actor: Actor, document_id: str) -> Document:
     """Any of the tenant's documents by id (the library's list shows the library only)."""
     return await documents.get_document(
-        ctx, actor, parse_id(document_id, documents.document_not_found())
+        ctx, actor, path_id(document_id, documents.document_not_found)
     )
 
 
-async def render(ctx: AppContext, actor: Actor, found: list[Document]) -> list[DocumentOut]:
+async def render(ctx: AppContext, actor: Actor, docs: list[Document]) -> list[DocumentOut]:
     loaded = await catalog.load_catalog(ctx, actor)
-    return [DocumentOut.of(doc, type_label(loaded, doc.type)) for doc in found]
+    return [DocumentOut.of(doc, type_label(loaded, doc.type)) for doc in docs]
 
 
 async def delete(
-    request: Request, ctx: AppContext, actor: Actor, find: Callable[[], Awaitable[Document]]
+    ctx: AppContext, actor: Actor, once: OncePerKey, find: Callable[[], Awaitable[Document]]
 ) -> Response:
-    """Delete the document ``find`` looks up; the lookup runs inside the idempotent part, so
-    a retried delete gets its 204 again rather than a 404."""
+    """Delete the document ``find`` looks up; the lookup runs inside the write, so a retried
+    delete gets its 204 again rather than a 404."""
 
-    async def run() -> Response:
+    async def write() -> Written:
         await documents.delete_document(ctx, actor, (await find()).id)
-        return Response(status_code=204)
+        return Written(Response(status_code=204))
 
-    return await idempotent(request, ctx, actor, b"", run)
+    return await once(actor, write)
 
 
 async def download_url(
@@ -108,9 +110,9 @@ async def download_url(
 
 @router.post(f"{V1}/documents/upload/", status_code=201, response_model=DocumentOut)
 @router.post(f"{V2}/documents/upload/", status_code=201, response_model=DocumentOut)
-async def upload_document(request: Request, ctx: VaultDep, actor: ActorDep) -> Response:
+async def upload_document(request: Request, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
     """Upload a document to the tenant's library (``file``, ``document_type``)."""
-    return await upload(request, ctx, actor, None)
+    return await upload(request, ctx, actor, once, None)
 
 
 _LIBRARY = DocumentQuery(classification=Classification.TENANT_PRIVATE)
@@ -125,13 +127,14 @@ async def list_documents_v1(
 ) -> LibraryPageV1:
     """The library, newest first: ``count`` is how many match, ``documents`` the first
     ``limit`` of them."""
-    query = await typed(ctx, actor, _LIBRARY, document_type)
+    query = await of_label(ctx, actor, _LIBRARY, document_type)
     if query is None:
         return LibraryPageV1(count=0, documents=[])
-    found = await document_listing.number_documents(
+    numbered = await document_listing.number_documents(
         ctx, actor, query, per_page=limit, long_pages=True
     )
-    return LibraryPageV1(count=found.total_count, documents=await render(ctx, actor, found.items))
+    listed = await render(ctx, actor, numbered.items)
+    return LibraryPageV1(count=numbered.total_count, documents=listed)
 
 
 @router.get(f"{V2}/documents/")
@@ -147,7 +150,7 @@ async def list_documents_v2(
     ``prev_cursor`` in ``before``."""
     if after and before:
         raise InvalidInput.field("before", "mixed_cursors", "Send after or before, not both.")
-    query = await typed(ctx, actor, _LIBRARY, document_type)
+    query = await of_label(ctx, actor, _LIBRARY, document_type)
     if query is None:
         return LibraryPageV2(has_more=False, next_cursor=None, prev_cursor=None, results=[])
     try:
@@ -176,11 +179,9 @@ async def get_document(document_id: str, ctx: VaultDep, actor: ActorDep) -> Docu
 
 @router.delete(f"{V1}/documents/{{document_id}}/", status_code=204)
 @router.delete(f"{V2}/documents/{{document_id}}/", status_code=204)
-async def delete_document(
-    document_id: str, request: Request, ctx: VaultDep, actor: ActorDep
-) -> Response:
+async def delete_document(document_id: str, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
     """Delete a document (400 while a questionnaire response references it)."""
-    return await delete(request, ctx, actor, lambda: _document(ctx, actor, document_id))
+    return await delete(ctx, actor, once, lambda: _document(ctx, actor, document_id))
 
 
 @router.get(f"{V1}/documents/{{document_id}}/download/")

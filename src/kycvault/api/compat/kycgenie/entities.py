@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from kycvault.api.compat.kycgenie.common import V1, V2, parse_id
-from kycvault.api.compat.kycgenie.documents import delete, download_url, render, typed, upload
+from kycvault.api.compat.kycgenie.common import V1, V2
+from kycvault.api.compat.kycgenie.documents import delete, download_url, of_label, render, upload
 from kycvault.api.compat.kycgenie.schemas import (
     DocumentOut,
     DownloadOut,
@@ -15,7 +15,9 @@ from kycvault.api.compat.kycgenie.schemas import (
     EntityDocumentsV2,
     entity_name,
 )
+from kycvault.api.compat.shared import path_id, subjects_document
 from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.idempotency import Once
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document, Subject
@@ -26,40 +28,36 @@ router = APIRouter(route_class=CheckedRoute)
 
 
 async def _entity(ctx: AppContext, actor: Actor, entity_id: str) -> Subject:
-    return await subjects.get_subject(ctx, actor, parse_id(entity_id, subjects.subject_not_found()))
+    return await subjects.get_subject(ctx, actor, path_id(entity_id, subjects.subject_not_found))
 
 
 async def _document(ctx: AppContext, actor: Actor, entity_id: str, document_id: str) -> Document:
     """The entity's document: another entity's, or a library one, is not found here."""
     entity = await _entity(ctx, actor, entity_id)
-    doc = await documents.get_document(
-        ctx, actor, parse_id(document_id, documents.document_not_found())
-    )
-    if doc.subject_id != entity.id:
-        raise documents.document_not_found()
-    return doc
+    doc_id = path_id(document_id, documents.document_not_found)
+    return await subjects_document(ctx, actor, doc_id, entity.id)
 
 
 async def _listed(
     ctx: AppContext, actor: Actor, entity: Subject, label: str | None, limit: int
 ) -> tuple[int, list[DocumentOut]]:
-    query = await typed(ctx, actor, DocumentQuery(subject_id=entity.id), label)
+    query = await of_label(ctx, actor, DocumentQuery(subject_id=entity.id), label)
     if query is None:
         return 0, []
-    found = await document_listing.number_documents(
+    numbered = await document_listing.number_documents(
         ctx, actor, query, per_page=limit, long_pages=True
     )
-    return found.total_count, await render(ctx, actor, found.items)
+    return numbered.total_count, await render(ctx, actor, numbered.items)
 
 
 @router.post(f"{V1}/entities/{{entity_id}}/documents/upload/", status_code=201)
 @router.post(f"{V2}/entities/{{entity_id}}/documents/", status_code=201)
 async def upload_entity_document(
-    entity_id: str, request: Request, ctx: VaultDep, actor: ActorDep
+    entity_id: str, request: Request, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
     """Upload a document of the entity (``file``, ``document_type``): ``entity_private``."""
     entity = await _entity(ctx, actor, entity_id)
-    return await upload(request, ctx, actor, entity.id)
+    return await upload(request, ctx, actor, once, entity.id)
 
 
 Label = Annotated[str | None, Query(max_length=200)]
@@ -100,10 +98,10 @@ async def list_entity_documents_v2(
 @router.delete(f"{V1}/entities/{{entity_id}}/documents/{{document_id}}/", status_code=204)
 @router.delete(f"{V2}/entities/{{entity_id}}/documents/{{document_id}}/", status_code=204)
 async def delete_entity_document(
-    entity_id: str, document_id: str, request: Request, ctx: VaultDep, actor: ActorDep
+    entity_id: str, document_id: str, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
     """Delete the entity's document (400 while a questionnaire response references it)."""
-    return await delete(request, ctx, actor, lambda: _document(ctx, actor, entity_id, document_id))
+    return await delete(ctx, actor, once, lambda: _document(ctx, actor, entity_id, document_id))
 
 
 @router.get(f"{V1}/entities/{{entity_id}}/documents/{{document_id}}/download/")

@@ -1,4 +1,4 @@
-"""KYC Genie's error bodies, registered for ``/compat/kycgenie``.
+"""KYC Genie's error bodies, for ``/compat/kycgenie``.
 
 v1 answers with the bodies of KYC Genie's documentation: field errors as
 ``{"file": ["File type not allowed. Allowed types: .pdf, …"]}``, ``{"detail": "Not found."}``,
@@ -19,6 +19,7 @@ from fastapi import Request, Response
 from fastapi.responses import JSONResponse
 
 from kycvault.api.compat.kycgenie.common import ALLOWED_TYPES, MAX_FILE_SIZE_TEXT, version_of
+from kycvault.api.problems import Fault
 from kycvault.errors import FieldError
 
 NOT_FOUND = "Not found."
@@ -65,10 +66,10 @@ class _Fault:
 
 
 def _fields(field_errors: Sequence[FieldError]) -> dict[str, list[str]]:
-    found: dict[str, list[str]] = {}
+    worded: dict[str, list[str]] = {}
     for error in field_errors:
-        found.setdefault(error.field, []).append(_FIELD_WORDING.get(error.code, error.message))
-    return found
+        worded.setdefault(error.field, []).append(_FIELD_WORDING.get(error.code, error.message))
+    return worded
 
 
 def _fault(status: int, code: str, detail: str, field_errors: Sequence[FieldError]) -> _Fault:
@@ -90,19 +91,18 @@ def _fault(status: int, code: str, detail: str, field_errors: Sequence[FieldErro
     return _Fault(status, kind, detail, {"detail": detail, "code": code})
 
 
-def error_response(
-    request: Request, status: int, code: str, detail: str, field_errors: Sequence[FieldError]
-) -> Response:
-    fault = _fault(status, code, detail, field_errors)
+def error_response(request: Request, fault: Fault) -> Response:
+    status, code, detail = fault.status, fault.code, fault.detail
+    worded = _fault(status, code, detail, fault.field_errors)
     if version_of(request) == "v1":
-        return JSONResponse(fault.legacy, status_code=fault.status)
+        return JSONResponse(worded.legacy, status_code=worded.status)
     body: dict[str, Any] = {
-        **fault.legacy,
-        "error": fault.message,
-        "code": fault.code,
+        **worded.legacy,
+        "error": worded.message,
+        "code": worded.code,
         "request_id": getattr(request.state, "request_id", None),
-        "details": {"reason": fault.reason or detail, "code": code},
+        "details": {"reason": worded.reason or detail, "code": code},
     }
-    if fault.fields:
-        body["errors"] = fault.fields
-    return JSONResponse(body, status_code=fault.status)
+    if worded.fields:
+        body["errors"] = worded.fields
+    return JSONResponse(body, status_code=worded.status)

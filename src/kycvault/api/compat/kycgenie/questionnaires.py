@@ -22,7 +22,6 @@ from kycvault.api.compat.kycgenie.common import (
     form_value,
     issue_link,
     link_url,
-    parse_id,
     receive,
 )
 from kycvault.api.compat.kycgenie.schemas import (
@@ -34,8 +33,9 @@ from kycvault.api.compat.kycgenie.schemas import (
     ResponseDetailOut,
     ResponseDocuments,
 )
+from kycvault.api.compat.shared import path_id
 from kycvault.api.deps import ActorDep, VaultDep
-from kycvault.api.idempotency import form_payload, idempotent, json_payload, json_response
+from kycvault.api.idempotency import Once, OncePerKey, Written, form_payload, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.models import QuestionnaireResponse
 from kycvault.domain.types import ResponseStatus
@@ -60,27 +60,32 @@ class ResponseIn(BaseModel):
 
 async def _response(ctx: AppContext, actor: Actor, response_id: str) -> QuestionnaireResponse:
     return await questionnaires.get_response(
-        ctx, actor, parse_id(response_id, questionnaires.response_not_found())
+        ctx, actor, path_id(response_id, questionnaires.response_not_found)
     )
 
 
 async def _answers(
     ctx: AppContext, actor: Actor, response: QuestionnaireResponse
 ) -> list[FileAnswerOut]:
-    found = await questionnaires.list_file_answers(ctx, actor, response.id)
+    answers = await questionnaires.list_file_answers(ctx, actor, response.id)
     loaded = await catalog.load_catalog(ctx, actor)
-    return [FileAnswerOut.of(answered, response, loaded) for answered in found]
+    return [FileAnswerOut.of(answered, response, loaded) for answered in answers]
 
 
 async def _answered(
     ctx: AppContext, actor: Actor, response: QuestionnaireResponse, attachment_id: str
 ) -> questionnaires.AnsweredFile:
-    answer_id = parse_id(attachment_id, questionnaires.answer_not_found())
+    answer_id = path_id(attachment_id, questionnaires.answer_not_found)
     return await questionnaires.get_file_answer(ctx, actor, response.id, answer_id)
 
 
 async def _upload_answer(
-    request: Request, ctx: AppContext, actor: Actor, response_id: str, question_id: int | None
+    request: Request,
+    ctx: AppContext,
+    actor: Actor,
+    once: OncePerKey,
+    response_id: str,
+    question_id: int | None,
 ) -> Response:
     """One ``file`` (with an optional ``document_type`` label and, where the path does not
     name it, ``file_question_id``) stored as a file answer of the response."""
@@ -89,7 +94,7 @@ async def _upload_answer(
         label = form_value(fields, "document_type")
         question = question_id if question_id is not None else form_int(fields, "file_question_id")
 
-        async def run() -> Response:
+        async def write() -> Written:
             type_name = (
                 (await catalog.type_for_label(ctx, actor, label, field="document_type")).name
                 if label
@@ -99,18 +104,20 @@ async def _upload_answer(
                 ctx, actor, response, session, type_name=type_name, question_id=question
             )
             loaded = await catalog.load_catalog(ctx, actor)
-            return json_response(FileAnswerOut.of(answered, response, loaded), status_code=201)
+            out = FileAnswerOut.of(answered, response, loaded)
+            # The answer shows its document: the stored answer goes when that is deleted.
+            return Written(json_response(out, status_code=201), answered.document.id)
 
-        return await idempotent(request, ctx, actor, form_payload(fields, session.staged), run)
+        return await once(actor, write, payload=form_payload(fields, session.staged))
 
 
 @router.post(f"{V1}/responses/{{response_id}}/documents/upload/", status_code=201)
 @router.post(f"{V2_RESPONSES}/{{response_id}}/answers/files/", status_code=201)
 async def upload_response_document(
-    response_id: str, request: Request, ctx: VaultDep, actor: ActorDep
+    response_id: str, request: Request, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
     """Upload a document as a file answer of the response (``entity_private``)."""
-    return await _upload_answer(request, ctx, actor, response_id, None)
+    return await _upload_answer(request, ctx, actor, once, response_id, None)
 
 
 @router.get(f"{V1}/responses/{{response_id}}/documents/")
@@ -120,12 +127,12 @@ async def list_response_documents_v1(response_id: str, ctx: VaultDep, actor: Act
 
 
 @router.post(f"{V2_RESPONSES}/", status_code=201)
-async def create_response(request: Request, ctx: VaultDep, actor: ActorDep) -> Response:
+async def create_response(request: Request, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
     """A response of an existing entity (``{questionnaire_id, entity_id, response_name?,
     status?}``); ``questionnaire_id`` is kept as the client's reference."""
     body = await parse_json(request, ResponseIn)
 
-    async def run() -> Response:
+    async def write() -> Written:
         made = await questionnaires.create_response(
             ctx,
             actor,
@@ -135,9 +142,10 @@ async def create_response(request: Request, ctx: VaultDep, actor: ActorDep) -> R
             status=ResponseStatus(body.status),
         )
         subject = await subjects.get_subject(ctx, actor, made.subject_id)
-        return json_response(ResponseDetailOut.of(made, subject), status_code=201)
+        out = ResponseDetailOut.of(made, subject)
+        return Written(json_response(out, status_code=201), made.id)
 
-    return await idempotent(request, ctx, actor, json_payload(await request.body()), run)
+    return await once(actor, write)
 
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/")
@@ -148,26 +156,29 @@ async def get_response(response_id: str, ctx: VaultDep, actor: ActorDep) -> Resp
 
 
 @router.delete(f"{V2_RESPONSES}/{{response_id}}/", status_code=204)
-async def delete_response(
-    response_id: str, request: Request, ctx: VaultDep, actor: ActorDep
-) -> Response:
+async def delete_response(response_id: str, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
     """Delete the response and its file answers; their documents stay with the entity."""
 
-    async def run() -> Response:
+    async def write() -> Written:
         await questionnaires.delete_response(
             ctx, actor, (await _response(ctx, actor, response_id)).id
         )
-        return Response(status_code=204)
+        return Written(Response(status_code=204))
 
-    return await idempotent(request, ctx, actor, b"", run)
+    return await once(actor, write)
 
 
 @router.put(f"{V2_RESPONSES}/{{response_id}}/answers/{{fq_id}}/file/", status_code=201)
 async def upload_question_file(
-    response_id: str, fq_id: QuestionId, request: Request, ctx: VaultDep, actor: ActorDep
+    response_id: str,
+    fq_id: QuestionId,
+    request: Request,
+    ctx: VaultDep,
+    actor: ActorDep,
+    once: Once,
 ) -> Response:
     """A file answer to file question ``fq_id``."""
-    return await _upload_answer(request, ctx, actor, response_id, fq_id)
+    return await _upload_answer(request, ctx, actor, once, response_id, fq_id)
 
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/answers/files/")
@@ -182,23 +193,23 @@ async def get_file_answer(
     response_id: str, attachment_id: str, ctx: VaultDep, actor: ActorDep
 ) -> FileAnswerOut:
     response = await _response(ctx, actor, response_id)
-    found = await _answered(ctx, actor, response, attachment_id)
-    return FileAnswerOut.of(found, response, await catalog.load_catalog(ctx, actor))
+    answered = await _answered(ctx, actor, response, attachment_id)
+    return FileAnswerOut.of(answered, response, await catalog.load_catalog(ctx, actor))
 
 
 @router.delete(f"{V2_RESPONSES}/{{response_id}}/answers/files/{{attachment_id}}/", status_code=204)
 async def delete_file_answer(
-    response_id: str, attachment_id: str, request: Request, ctx: VaultDep, actor: ActorDep
+    response_id: str, attachment_id: str, ctx: VaultDep, actor: ActorDep, once: Once
 ) -> Response:
     """Delete the file answer and its document."""
 
-    async def run() -> Response:
+    async def write() -> Written:
         response = await _response(ctx, actor, response_id)
-        answer_id = parse_id(attachment_id, questionnaires.answer_not_found())
+        answer_id = path_id(attachment_id, questionnaires.answer_not_found)
         await questionnaires.delete_file_answer(ctx, actor, response.id, answer_id)
-        return Response(status_code=204)
+        return Written(Response(status_code=204))
 
-    return await idempotent(request, ctx, actor, b"", run)
+    return await once(actor, write)
 
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/answers/files/{{attachment_id}}/download/")
@@ -206,10 +217,10 @@ async def get_file_answer_download_url(
     response_id: str, attachment_id: str, request: Request, ctx: VaultDep, actor: ActorDep
 ) -> AnswerDownloadOut:
     response = await _response(ctx, actor, response_id)
-    found = await _answered(ctx, actor, response, attachment_id)
-    issued = await issue_link(ctx, actor, found.document)
+    answered = await _answered(ctx, actor, response, attachment_id)
+    issued = await issue_link(ctx, actor, answered.document)
     plain = DownloadOut.of(issued, link_url(request, issued.token))
-    return AnswerDownloadOut(**plain.model_dump(), attachment_id=str(found.answer.id))
+    return AnswerDownloadOut(**plain.model_dump(), attachment_id=str(answered.answer.id))
 
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/documents/")

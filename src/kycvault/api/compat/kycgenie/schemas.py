@@ -28,8 +28,8 @@ def expiry_stamp(at: datetime) -> str:
 
 
 def type_label(catalog: Catalog, type_name: str) -> str:
-    found = catalog.get(type_name)
-    return found.label if found else type_name
+    doc_type = catalog.get(type_name)
+    return doc_type.label if doc_type else type_name
 
 
 def entity_name(subject: Subject) -> str:

@@ -1,0 +1,272 @@
+"""Cynopsis Artemis's routes: a customer's documents and their front and back images."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+
+from kycvault.api.bodies import receive_upload
+from kycvault.api.compat.cynopsis.wire import (
+    ALIASES,
+    DEFAULT_TYPE,
+    PREFIX,
+    SIDES,
+    CynopsisDocument,
+    CynopsisDocumentOut,
+    Timestamp,
+    parse_document,
+    user_info,
+)
+from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.dialects import upload_limits
+from kycvault.api.file_serving import stream_response
+from kycvault.api.idempotency import Once, Written, form_payload, json_response
+from kycvault.api.multipart import UploadLimits
+from kycvault.api.routing import CheckedRoute
+from kycvault.domain.catalog import Catalog
+from kycvault.domain.models import Document, StoredFile, Subject
+from kycvault.errors import InvalidInput, NotFound
+from kycvault.services import document_listing, documents, files, subjects, tenants
+from kycvault.services.catalog import load_catalog
+from kycvault.services.context import Actor, AppContext
+from kycvault.services.intake import UploadSession
+
+router = APIRouter(route_class=CheckedRoute)
+
+
+async def cynopsis_actor(request: Request, ctx: VaultDep, actor: ActorDep) -> Actor:
+    await tenants.check_domain(ctx, actor, request.headers.get("x-domain-id"))
+    return actor
+
+
+Caller = Annotated[Actor, Depends(cynopsis_actor)]
+# Artemis ids are int64; a larger number is a bad request, not a lookup.
+Int64 = Annotated[int, Path(ge=1, le=2**63 - 1)]
+
+
+def _side(catalog: Catalog, doc: Document, side: str) -> StoredFile | None:
+    """The file shown as ``side``: the one in the type's first role (front) or second (back)."""
+    doc_type = catalog.get(doc.type)
+    roles = doc_type.roles if doc_type else ()
+    slot = SIDES.index(side)
+    role = roles[slot] if slot < len(roles) else None
+    return next((f for f in doc.files if role is not None and f.role == role), None)
+
+
+@dataclass(frozen=True)
+class _Customer:
+    """What every answer about one customer needs, looked up once per request."""
+
+    subject: Subject
+    parent: Subject | None
+    catalog: Catalog
+
+
+async def _customer(ctx: AppContext, actor: Actor, number: int) -> _Customer:
+    subject = await subjects.get_subject_by_number(ctx, actor, number)
+    parent = (
+        await subjects.get_subject(ctx, actor, subject.parent_id) if subject.parent_id else None
+    )
+    return _Customer(subject, parent, await load_catalog(ctx, actor))
+
+
+def _render(at: _Customer, doc: Document) -> CynopsisDocumentOut:
+    customer, parent = at.subject, at.parent
+    base = f"{PREFIX}/api/customer/{customer.number}/document/{doc.number}"
+    front, back = _side(at.catalog, doc, "front"), _side(at.catalog, doc, "back")
+    return CynopsisDocumentOut(
+        id=doc.number,
+        customerId=customer.number,
+        parentCustomerId=parent.number if parent else None,
+        type=ALIASES.of(at.catalog, doc.type) or DEFAULT_TYPE,
+        number=doc.id_number,
+        authenticity=doc.authenticity.value if doc.authenticity else None,
+        issueDate=doc.issue_date,
+        expiryDate=doc.expiry_date,
+        showExpiryNotification=doc.notify_before_expiry,
+        front=f"{base}/front" if front else None,
+        frontName=front.filename if front else None,
+        back=f"{base}/back" if back else None,
+        backName=back.filename if back else None,
+        particular=dict(customer.metadata),
+        parentParticular=dict(parent.metadata) if parent else {},
+        assignees=[],
+        createdAt=Timestamp.of(doc.created_at),
+        updatedAt=Timestamp.of(doc.updated_at),
+        createdBy=user_info(doc.created_by),
+        updatedBy=user_info(doc.updated_by),
+    )
+
+
+def narrow_limits(native: UploadLimits) -> UploadLimits:
+    return dataclasses.replace(native, max_files=2, file_fields=frozenset(SIDES))
+
+
+def _slots(parts: list[str], *, front_required: bool) -> list[int]:
+    """The slot of each staged file, from its part's name (one front, at most one back)."""
+    if parts.count("front") > 1 or parts.count("back") > 1:
+        raise InvalidInput.field("front", "duplicate_file", "send one front and one back")
+    if front_required and "front" not in parts:
+        raise InvalidInput.field("front", "file_required", "the front image is required")
+    return [SIDES.index(name) for name in parts]
+
+
+@dataclass
+class _Received:
+    session: UploadSession | None  # None: the body held the document part only
+    meta: CynopsisDocument
+    type_name: str
+    slots: list[int]
+    payload: bytes  # what identifies the request for Idempotency-Key
+
+
+# A body this small holds no images worth streaming: it is read whole first, so that one
+# without image parts (an update of the metadata only) can be read again as a plain form.
+_SMALL_BODY = 64 * 1024
+
+
+def _small(request: Request) -> bool:
+    length = request.headers.get("content-length", "")
+    return length.isdigit() and int(length) <= _SMALL_BODY
+
+
+@asynccontextmanager
+async def _receive(
+    request: Request, ctx: AppContext, actor: Actor, catalog: Catalog, *, creating: bool
+) -> AsyncIterator[_Received]:
+    """The multipart body: its files staged, the ``document`` part parsed, front/back placed.
+    A new document needs its front; an update may send no image at all."""
+    parts: list[str] = []
+    limits = upload_limits(request)
+    buffered = not creating and _small(request)
+    if buffered:
+        await request.body()  # kept by the request: ``stream()`` replays it
+    answered = False
+    try:
+        async with receive_upload(request, ctx, actor, limits, parts) as (session, fields):
+            meta = parse_document(fields)
+            type_name = ALIASES.catalog_type(catalog, meta.type, field="document.type").name
+            slots = _slots(parts, front_required=creating)
+            answered = True
+            yield _Received(session, meta, type_name, slots, form_payload(fields, session.staged))
+            return
+    except InvalidInput as exc:
+        if answered or not buffered or exc.code != "file_required":
+            raise
+    form = await request.form()
+    fields = {name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form}
+    meta = parse_document(fields)
+    type_name = ALIASES.catalog_type(catalog, meta.type, field="document.type").name
+    yield _Received(None, meta, type_name, [], form_payload(fields, []))
+
+
+def _written(at: _Customer, doc: Document) -> Written:
+    return Written(json_response(_render(at, doc)), doc.id)
+
+
+@router.post("/api/customer/{customerId}/document", response_model=CynopsisDocumentOut)
+async def append_document(
+    customerId: Int64, request: Request, ctx: VaultDep, actor: Caller, once: Once
+) -> Response:
+    customer = await _customer(ctx, actor, customerId)
+    async with _receive(request, ctx, actor, customer.catalog, creating=True) as received:
+        assert received.session is not None  # a new document comes with its front
+        session = received.session
+        new_type = customer.catalog.get(received.type_name)
+        roles = new_type.roles if new_type else ()
+
+        async def write() -> Written:
+            values = {
+                **received.meta.values(),
+                "type": received.type_name,
+                "subject_id": customer.subject.id,
+            }
+            doc = await documents.create_document(
+                ctx,
+                actor,
+                values,
+                upload=session,
+                roles=[roles[s] if s < len(roles) else None for s in received.slots],
+            )
+            return _written(customer, doc)
+
+        return await once(actor, write, payload=received.payload)
+
+
+async def _document(
+    ctx: AppContext, actor: Actor, customer_number: int, number: int
+) -> tuple[_Customer, Document]:
+    customer = await _customer(ctx, actor, customer_number)
+    doc = await documents.get_document_by_number(ctx, actor, number, subject_id=customer.subject.id)
+    return customer, doc
+
+
+@router.put("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
+async def update_document(
+    customerId: Int64, documentId: Int64, request: Request, ctx: VaultDep, actor: Caller, once: Once
+) -> Response:
+    """Replaces the metadata, and the sides it is sent (none, front, or both). A new type
+    keeps the sides not sent, in its own roles (``files.revise_document``)."""
+    customer, current = await _document(ctx, actor, customerId, documentId)
+    async with _receive(request, ctx, actor, customer.catalog, creating=False) as received:
+
+        async def write() -> Written:
+            changes = {**received.meta.values(), "type": received.type_name}
+            doc = await files.revise_document(
+                ctx, actor, current.id, changes, received.session, slots=received.slots
+            )
+            return _written(customer, doc)
+
+        return await once(actor, write, payload=received.payload)
+
+
+@router.get("/api/customer/{customerId}/document", response_model=list[CynopsisDocumentOut])
+async def list_documents(
+    customerId: Int64, ctx: VaultDep, actor: Caller
+) -> list[CynopsisDocumentOut]:
+    customer = await _customer(ctx, actor, customerId)
+    listed = await document_listing.documents_of_subject(ctx, actor, customer.subject.id)
+    return [_render(customer, doc) for doc in listed]
+
+
+@router.get("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
+async def get_document(
+    customerId: Int64, documentId: Int64, ctx: VaultDep, actor: Caller
+) -> CynopsisDocumentOut:
+    customer, doc = await _document(ctx, actor, customerId, documentId)
+    return _render(customer, doc)
+
+
+@router.delete("/api/customer/{customerId}/document/{documentId}")
+async def delete_document(
+    customerId: Int64, documentId: Int64, ctx: VaultDep, actor: Caller, once: Once
+) -> Response:
+    async def write() -> Written:
+        _, doc = await _document(ctx, actor, customerId, documentId)
+        await documents.delete_document(ctx, actor, doc.id)
+        return Written(Response(status_code=200))
+
+    return await once(actor, write)
+
+
+@router.get("/api/customer/{customerId}/document/{documentId}/{side}")
+async def get_side(
+    customerId: Int64,
+    documentId: Int64,
+    side: Literal["front", "back"],
+    request: Request,
+    ctx: VaultDep,
+    actor: Caller,
+) -> Response:
+    """The image behind ``front`` or ``back``."""
+    customer, doc = await _document(ctx, actor, customerId, documentId)
+    stored = _side(customer.catalog, doc, side)
+    if stored is None:
+        raise NotFound(f"the document has no {side} image", code="file_not_found")
+    content = await files.open_content(ctx, actor, doc.id, stored.id)
+    return await stream_response(request, content, "inline")

@@ -1,0 +1,232 @@
+"""nCore's routes: a user's identifications and their files."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+
+from kycvault.api.bodies import parse_json, receive_upload
+from kycvault.api.compat.ncore.wire import (
+    ALIASES,
+    IdentificationIn,
+    IdentificationOut,
+    IdentificationPage,
+    IdentificationPatch,
+    kind_of,
+    render,
+    render_file,
+    roles_of,
+    values_of,
+)
+from kycvault.api.compat.shared import path_id, subjects_document
+from kycvault.api.deps import VaultDep, counting_failures, credentials_from
+from kycvault.api.dialects import upload_limits
+from kycvault.api.file_serving import stream_response
+from kycvault.api.idempotency import Once, Written, form_payload, json_response
+from kycvault.api.multipart import UploadLimits
+from kycvault.api.routing import CheckedRoute
+from kycvault.domain.listing import DocumentQuery, Sort
+from kycvault.domain.models import Document, Subject
+from kycvault.errors import NotFound
+from kycvault.services import document_listing, documents, files, subjects, tenants
+from kycvault.services.catalog import load_catalog
+from kycvault.services.context import Actor, AppContext
+
+router = APIRouter(route_class=CheckedRoute)
+IDENTIFICATIONS = "/users/{user_id}/identifications"
+# The extensions nCore documents; the vault's own allow-list still applies on top.
+EXTENSIONS = frozenset({"pdf", "jpg", "jpeg", "png", "bmp", "doc", "docx"})
+
+
+def narrow_limits(native: UploadLimits) -> UploadLimits:
+    return dataclasses.replace(native, file_fields=frozenset({"file", "files"}))
+
+
+async def _check_key(request: Request, ctx: AppContext, apikey: str | None) -> Actor:
+    key_id, secret = (
+        tenants.split_api_key(apikey)
+        if apikey
+        else credentials_from(request.headers.get("authorization"))
+    )
+    return await tenants.authenticate(
+        ctx, key_id=key_id, secret=secret, request_id=request.state.request_id
+    )
+
+
+async def ncore_actor(request: Request, ctx: VaultDep) -> Actor:
+    """nCore's ``apikey`` header, or the native Bearer/Basic credentials."""
+    apikey = request.headers.get("apikey")
+    actor = await counting_failures(
+        request,
+        ctx,
+        _check_key(request, ctx, apikey),
+        credential=apikey or request.headers.get("authorization"),
+    )
+    request.state.key_id = actor.key_id
+    return actor
+
+
+Caller = Annotated[Actor, Depends(ncore_actor)]
+
+
+async def _identification(
+    ctx: AppContext, actor: Actor, user_id: str, identification_id: str
+) -> tuple[Subject, Document]:
+    user = await subjects.find_subject(ctx, actor, user_id)
+    doc_id = path_id(identification_id, documents.document_not_found)
+    return user, await subjects_document(ctx, actor, doc_id, user.id)
+
+
+def _written(doc: Document, out: IdentificationOut, status_code: int = 200) -> Written:
+    return Written(json_response(out, status_code=status_code), doc.id)
+
+
+@router.post(IDENTIFICATIONS, status_code=201, response_model=IdentificationOut)
+async def create_identification(
+    user_id: str, request: Request, ctx: VaultDep, actor: Caller, once: Once
+) -> Response:
+    body = await parse_json(request, IdentificationIn)
+    user = await subjects.find_subject(ctx, actor, user_id)
+
+    async def write() -> Written:
+        catalog = await load_catalog(ctx, actor)
+        values = {
+            **values_of(body, None),
+            "type": ALIASES.catalog_type(catalog, body.type).name,
+            "subject_id": user.id,
+        }
+        doc = await documents.create_document(ctx, actor, values)
+        return _written(doc, render(catalog, user_id, user, doc), 201)
+
+    return await once(actor, write)
+
+
+_SORTS = {
+    "created_date": Sort.CREATED,
+    "-created_date": Sort.CREATED_DESC,
+    "expiration_date": Sort.EXPIRY,
+    "-expiration_date": Sort.EXPIRY_DESC,
+}
+
+
+@router.get(IDENTIFICATIONS)
+async def list_identifications(
+    user_id: str,
+    ctx: VaultDep,
+    actor: Caller,
+    page: Annotated[int, Query(ge=1)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+    sort: Literal["created_date", "-created_date", "expiration_date", "-expiration_date"] = (
+        "-created_date"
+    ),
+) -> IdentificationPage:
+    user = await subjects.find_subject(ctx, actor, user_id)
+    query = DocumentQuery(subject_id=user.id, sort=_SORTS[sort])
+    numbered = await document_listing.number_documents(
+        ctx, actor, query, page=page, per_page=page_size
+    )
+    catalog = await load_catalog(ctx, actor)
+    return IdentificationPage(
+        data=[render(catalog, user_id, user, doc) for doc in numbered.items],
+        page=numbered.page,
+        page_size=numbered.per_page,
+        total_count=numbered.total_count,
+        total_pages=numbered.total_pages,
+    )
+
+
+@router.get(IDENTIFICATIONS + "/{identification_id}")
+async def get_identification(
+    user_id: str, identification_id: str, ctx: VaultDep, actor: Caller
+) -> IdentificationOut:
+    user, doc = await _identification(ctx, actor, user_id, identification_id)
+    return render(await load_catalog(ctx, actor), user_id, user, doc)
+
+
+@router.put(IDENTIFICATIONS + "/{identification_id}", response_model=IdentificationOut)
+async def update_identification(
+    user_id: str, identification_id: str, request: Request, ctx: VaultDep, actor: Caller, once: Once
+) -> Response:
+    body = await parse_json(request, IdentificationPatch)
+    user, current = await _identification(ctx, actor, user_id, identification_id)
+
+    async def write() -> Written:
+        catalog = await load_catalog(ctx, actor)
+        changes = values_of(body, current)
+        if body.type is not None:
+            changes["type"] = ALIASES.catalog_type(catalog, body.type).name
+        doc = await documents.update_document(ctx, actor, current.id, changes)
+        return _written(doc, render(catalog, user_id, user, doc))
+
+    return await once(actor, write)
+
+
+@router.put(IDENTIFICATIONS + "/{identification_id}/files", response_model=IdentificationOut)
+async def upload_files(
+    user_id: str, identification_id: str, request: Request, ctx: VaultDep, actor: Caller, once: Once
+) -> Response:
+    """One file or up to five (``file`` or ``files`` parts), each with its
+    ``identification_document_type``."""
+    user, doc = await _identification(ctx, actor, user_id, identification_id)
+    catalog = await load_catalog(ctx, actor)
+    kind = kind_of(catalog, doc)
+    limits = upload_limits(request)
+    async with receive_upload(request, ctx, actor, limits, allowed_extensions=EXTENSIONS) as (
+        session,
+        fields,
+    ):
+        roles = roles_of(kind, fields, len(session.staged))
+
+        async def write() -> Written:
+            await files.add_files(ctx, actor, doc.id, session, roles=roles)
+            fresh = await documents.get_document(ctx, actor, doc.id)
+            return _written(fresh, render(catalog, user_id, user, fresh))
+
+        return await once(actor, write, payload=form_payload(fields, session.staged))
+
+
+def _file_ref(ref: str) -> tuple[UUID, str | None]:
+    """``<file id>``, ``<file id>:browse`` or ``<file id>:download`` (a colon verb)."""
+    file_id, _, verb = ref.partition(":")
+    return path_id(file_id, files.file_not_found), verb or None
+
+
+@router.get(IDENTIFICATIONS + "/{identification_id}/files/{file_ref}")
+async def get_file(
+    user_id: str,
+    identification_id: str,
+    file_ref: str,
+    request: Request,
+    ctx: VaultDep,
+    actor: Caller,
+) -> Response:
+    """File metadata; ``:browse`` shows the file inline, ``:download`` as an attachment."""
+    _, doc = await _identification(ctx, actor, user_id, identification_id)
+    file_id, verb = _file_ref(file_ref)
+    if verb is None:
+        stored = await files.get_file(ctx, actor, doc.id, file_id)
+        out = render_file(kind_of(await load_catalog(ctx, actor), doc), stored)
+        return Response(out.model_dump_json(), media_type="application/json")
+    if verb not in ("browse", "download"):
+        raise NotFound(f"no such action :{verb}", code="not_found")
+    content = await files.open_content(ctx, actor, doc.id, file_id)
+    return await stream_response(request, content, "inline" if verb == "browse" else "attachment")
+
+
+@router.delete(IDENTIFICATIONS + "/{identification_id}/files/{file_id}", status_code=204)
+async def delete_file(
+    user_id: str, identification_id: str, file_id: str, ctx: VaultDep, actor: Caller, once: Once
+) -> Response:
+    _, doc = await _identification(ctx, actor, user_id, identification_id)
+    target, verb = _file_ref(file_id)
+    if verb is not None:
+        raise NotFound("no such file", code="file_not_found")
+
+    async def write() -> Written:
+        await files.delete_file(ctx, actor, doc.id, target)
+        return Written(Response(status_code=204))
+
+    return await once(actor, write)

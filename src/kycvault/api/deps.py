@@ -22,7 +22,7 @@ T = TypeVar("T")
 # dependency in a worker thread, a thread hop per dependency per request.
 
 
-async def get_vault(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     ctx: AppContext = request.app.state.ctx  # set by the application's lifespan (app.py)
     return ctx
 
@@ -79,7 +79,7 @@ async def _check_key(request: Request, ctx: AppContext, authorization: str | Non
     )
 
 
-async def authenticate(request: Request, ctx: Annotated[AppContext, Depends(get_vault)]) -> Actor:
+async def authenticate(request: Request, ctx: Annotated[AppContext, Depends(get_context)]) -> Actor:
     authorization = request.headers.get("authorization")
     actor = await counting_failures(
         request, ctx, _check_key(request, ctx, authorization), credential=authorization
@@ -96,5 +96,5 @@ async def require_json(request: Request) -> None:
 
 
 JsonBody = Depends(require_json)
-VaultDep = Annotated[AppContext, Depends(get_vault)]
+ContextDep = Annotated[AppContext, Depends(get_context)]
 ActorDep = Annotated[Actor, Depends(authenticate)]

@@ -25,7 +25,7 @@ from fastapi import Depends, Request, Response
 from pydantic import BaseModel
 
 from kycvault.api.client_input import load_json
-from kycvault.api.deps import VaultDep
+from kycvault.api.deps import ContextDep
 from kycvault.api.dialects import honours_key
 from kycvault.errors import InvalidInput
 from kycvault.services import idempotency
@@ -133,7 +133,7 @@ class OncePerKey:
         return _replay(outcome)
 
 
-async def _once(request: Request, ctx: VaultDep) -> OncePerKey:
+async def _once(request: Request, ctx: ContextDep) -> OncePerKey:
     return OncePerKey(request, ctx)
 
 

@@ -43,7 +43,7 @@ from kycvault.api.compat.sila_messages import (
     render_document,
     success,
 )
-from kycvault.api.deps import VaultDep, counting_failures, credentials_from
+from kycvault.api.deps import ContextDep, counting_failures, credentials_from
 from kycvault.api.dialects import Dialect, KeyPolicy, upload_limits
 from kycvault.api.file_serving import stream_response
 from kycvault.api.idempotency import Once, Written, form_payload
@@ -156,7 +156,7 @@ async def get_message(
 @router.post("/document_types")
 async def document_types(
     request: Request,
-    ctx: VaultDep,
+    ctx: ContextDep,
     page: PageNumber = 1,
     per_page: PerPage = 20,
 ) -> JSONResponse:
@@ -188,7 +188,7 @@ async def document_types(
 @router.post("/list_documents")
 async def list_documents(
     request: Request,
-    ctx: VaultDep,
+    ctx: ContextDep,
     page: PageNumber = 1,
     per_page: PerPage = 20,
     order: Literal["asc", "desc"] = "asc",
@@ -228,7 +228,7 @@ async def list_documents(
 
 
 @router.post("/get_document")
-async def get_document(request: Request, ctx: VaultDep) -> Response:
+async def get_document(request: Request, ctx: ContextDep) -> Response:
     """The document's file: its bytes, with Content-Type and Content-Disposition."""
     body = await request.body()
     message = _parse(request, body, GetDocumentMessage)
@@ -328,7 +328,7 @@ def _drafts(signed: _Upload, user: Subject, parts: list[str]) -> list[NewDocumen
 
 
 @router.post("/documents")
-async def upload_documents(request: Request, ctx: VaultDep, once: Once) -> Response:
+async def upload_documents(request: Request, ctx: ContextDep, once: Once) -> Response:
     """One file (part ``file``) or several (``file_1`` … with ``file_metadata``), each
     becoming a document of the user."""
     signed = _Upload()

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import AuditEventOut, ListOut
 from kycvault.services import audit
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/audit-events", tags=["audit"], route_class=Checke
 
 @router.get("", response_model=ListOut[AuditEventOut])
 async def list_audit_events(
-    ctx: VaultDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    ctx: ContextDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> ListOut[AuditEventOut]:
     events = await audit.events_for(ctx, actor, limit=limit)
     return ListOut(data=[AuditEventOut.of(e) for e in events])

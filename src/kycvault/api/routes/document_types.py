@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from kycvault.api.deps import ActorDep, JsonBody, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import DocumentTypeCreate, DocumentTypeOut, ListOut
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/document-types", tags=["document types"], route_c
 
 @router.get("", response_model=ListOut[DocumentTypeOut])
 async def list_document_types(
-    ctx: VaultDep, actor: ActorDep, category: Annotated[Category | None, Query()] = None
+    ctx: ContextDep, actor: ActorDep, category: Annotated[Category | None, Query()] = None
 ) -> ListOut[DocumentTypeOut]:
     types = await catalog.list_types(ctx, actor, category=category)
     return ListOut(data=[DocumentTypeOut.of(t) for t in types])
@@ -26,7 +26,7 @@ async def list_document_types(
 
 @router.post("", status_code=201, response_model=DocumentTypeOut, dependencies=[JsonBody])
 async def create_document_type(
-    body: DocumentTypeCreate, ctx: VaultDep, actor: ActorDep, once: Once
+    body: DocumentTypeCreate, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """A tenant's own type, for documents the built-in catalog lacks. ``name`` defaults to a
     slug of the label ("Financial Statement" → ``financial_statement``)."""
@@ -49,5 +49,5 @@ async def create_document_type(
 
 
 @router.get("/{name}", response_model=DocumentTypeOut)
-async def get_document_type(name: str, ctx: VaultDep, actor: ActorDep) -> DocumentTypeOut:
+async def get_document_type(name: str, ctx: ContextDep, actor: ActorDep) -> DocumentTypeOut:
     return DocumentTypeOut.of(await catalog.get_type(ctx, actor, name))

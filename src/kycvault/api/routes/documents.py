@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kycvault.api.bodies import FILE_PARTS, parse_json, receive_upload, split_form
-from kycvault.api.deps import ActorDep, JsonBody, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.dialects import upload_limits
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import is_multipart
@@ -139,7 +139,9 @@ PerPage = Annotated[int | None, Query(ge=1, le=100)]
 @router.post(
     "/v1/documents", status_code=201, response_model=DocumentOut, openapi_extra=_CREATE_BODY
 )
-async def create_document(request: Request, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
+async def create_document(
+    request: Request, ctx: ContextDep, actor: ActorDep, once: Once
+) -> Response:
     """Create a document from JSON metadata, or from form fields plus 1-5 ``file`` parts."""
     if not is_multipart(request.headers.get("content-type")):
         body = await parse_json(request, DocumentCreate)
@@ -173,7 +175,7 @@ def _created(doc: Document) -> Written:
 
 @router.get("/v1/documents", response_model=Listed)
 async def list_documents(
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: ActorDep,
     query: Filters,
     subject_id: UUID | None = None,
@@ -192,7 +194,7 @@ async def list_documents(
 @router.get("/v1/subjects/{subject_id}/documents", response_model=Listed)
 async def list_subject_documents(
     subject_id: UUID,
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: ActorDep,
     query: Filters,
     limit: Limit = None,
@@ -205,13 +207,13 @@ async def list_subject_documents(
 
 
 @router.get("/v1/documents/{document_id}", response_model=DocumentOut)
-async def get_document(document_id: UUID, ctx: VaultDep, actor: ActorDep) -> DocumentOut:
+async def get_document(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> DocumentOut:
     return DocumentOut.of(await documents.get_document(ctx, actor, document_id))
 
 
 @router.patch("/v1/documents/{document_id}", response_model=DocumentOut, dependencies=[JsonBody])
 async def update_document(
-    document_id: UUID, body: DocumentPatch, ctx: VaultDep, actor: ActorDep, once: Once
+    document_id: UUID, body: DocumentPatch, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
@@ -223,7 +225,7 @@ async def update_document(
 
 @router.delete("/v1/documents/{document_id}", status_code=204)
 async def delete_document(
-    document_id: UUID, ctx: VaultDep, actor: ActorDep, once: Once
+    document_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     async def write() -> Written:
         await documents.delete_document(ctx, actor, document_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from kycvault.api.deps import VaultDep
+from kycvault.api.deps import ContextDep
 from kycvault.api.file_serving import head_response, stream_response
 from kycvault.api.routes.files import BINARY
 from kycvault.api.routing import CheckedRoute
@@ -14,7 +14,7 @@ router = APIRouter(prefix="/v1/downloads", tags=["files"], route_class=CheckedRo
 
 
 @router.api_route("/{token}", methods=["GET", "HEAD"], response_class=Response, responses=BINARY)
-async def redeem_download_link(token: str, request: Request, ctx: VaultDep) -> Response:
+async def redeem_download_link(token: str, request: Request, ctx: ContextDep) -> Response:
     """Serve the file once. ``HEAD`` shows its headers without using the link up."""
     if request.method == "HEAD":
         return head_response(await downloads.peek(ctx, token), "attachment")

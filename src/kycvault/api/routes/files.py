@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 
 from kycvault.api.bodies import FILE_PARTS, receive_upload, split_form
-from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.dialects import upload_limits
 from kycvault.api.file_serving import display_filename, head_response, stream_response
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
@@ -38,7 +38,7 @@ BINARY: dict[int | str, dict[str, Any]] = {
 
 @router.post("", status_code=201, response_model=ListOut[FileOut], openapi_extra=_UPLOAD_BODY)
 async def add_files(
-    document_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep, once: Once
+    document_id: UUID, request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """Attach 1-5 files (parts named ``file``); a document holds at most 10."""
     multipart_boundary(request.headers.get("content-type"))
@@ -58,13 +58,13 @@ async def add_files(
 
 
 @router.get("", response_model=ListOut[FileOut])
-async def list_files(document_id: UUID, ctx: VaultDep, actor: ActorDep) -> ListOut[FileOut]:
+async def list_files(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> ListOut[FileOut]:
     attached = await files.list_files(ctx, actor, document_id)
     return ListOut(data=[FileOut.of(f) for f in attached])
 
 
 @router.get("/{file_id}", response_model=FileOut)
-async def get_file(document_id: UUID, file_id: UUID, ctx: VaultDep, actor: ActorDep) -> FileOut:
+async def get_file(document_id: UUID, file_id: UUID, ctx: ContextDep, actor: ActorDep) -> FileOut:
     return FileOut.of(await files.get_file(ctx, actor, document_id, file_id))
 
 
@@ -75,7 +75,7 @@ async def get_file_content(
     document_id: UUID,
     file_id: UUID,
     request: Request,
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: ActorDep,
     disposition: Literal["inline", "attachment"] = "attachment",
 ) -> Response:
@@ -88,7 +88,7 @@ async def get_file_content(
 
 @router.post("/{file_id}/download-link", status_code=201, response_model=DownloadLinkOut)
 async def create_download_link(
-    document_id: UUID, file_id: UUID, request: Request, ctx: VaultDep, actor: ActorDep, once: Once
+    document_id: UUID, file_id: UUID, request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """A single-use URL that serves the file once, without authentication, for 15 minutes
     (configurable). Later requests get 410."""
@@ -110,7 +110,7 @@ async def create_download_link(
 
 @router.delete("/{file_id}", status_code=204)
 async def delete_file(
-    document_id: UUID, file_id: UUID, ctx: VaultDep, actor: ActorDep, once: Once
+    document_id: UUID, file_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     async def write() -> Written:
         await files.delete_file(ctx, actor, document_id, file_id)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from kycvault.api.deps import VaultDep
+from kycvault.api.deps import ContextDep
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import Health
 from kycvault.errors import Unavailable
@@ -25,7 +25,7 @@ async def healthz() -> Health:
 
 
 @router.get("/readyz", response_model=Health, responses={503: {"model": Health}})
-async def readyz(ctx: VaultDep) -> JSONResponse:
+async def readyz(ctx: ContextDep) -> JSONResponse:
     """The database and the blob store can be reached."""
     checks: dict[str, str] = {}
     try:

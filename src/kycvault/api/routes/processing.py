@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from kycvault.api.deps import ActorDep, JsonBody, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import (
@@ -24,7 +24,7 @@ router = APIRouter(tags=["processing"], route_class=CheckedRoute)
 
 @router.post("/v1/documents/{document_id}/reprocess", status_code=202, response_model=DocumentOut)
 async def reprocess_document(
-    document_id: UUID, ctx: VaultDep, actor: ActorDep, once: Once
+    document_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """Queue the document's files to be read again (after a change of settings, say)."""
 
@@ -36,7 +36,7 @@ async def reprocess_document(
 
 
 @router.get("/v1/documents/{document_id}/text", response_model=DocumentTextOut)
-async def document_text(document_id: UUID, ctx: VaultDep, actor: ActorDep) -> DocumentTextOut:
+async def document_text(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> DocumentTextOut:
     text = await processing.get_text(ctx, actor, document_id)
     if text is None:
         raise NotFound("no text has been read from this document", code="text_not_found")
@@ -44,7 +44,7 @@ async def document_text(document_id: UUID, ctx: VaultDep, actor: ActorDep) -> Do
 
 
 @router.get("/v1/settings/processing", response_model=ProcessingSettingsOut)
-async def get_processing_settings(ctx: VaultDep, actor: ActorDep) -> ProcessingSettingsOut:
+async def get_processing_settings(ctx: ContextDep, actor: ActorDep) -> ProcessingSettingsOut:
     settings = await processing.get_settings(ctx, actor)
     return ProcessingSettingsOut(**settings.as_dict())
 
@@ -53,7 +53,7 @@ async def get_processing_settings(ctx: VaultDep, actor: ActorDep) -> ProcessingS
     "/v1/settings/processing", response_model=ProcessingSettingsOut, dependencies=[JsonBody]
 )
 async def update_processing_settings(
-    body: ProcessingSettingsPatch, ctx: VaultDep, actor: ActorDep, once: Once
+    body: ProcessingSettingsPatch, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     async def write() -> Written:
         changes = body.model_dump(exclude_none=True)

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from kycvault.api.deps import ActorDep, JsonBody, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import PageOut, SubjectCreate, SubjectOut, SubjectPatch
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1/subjects", tags=["subjects"], route_class=Checked
 
 @router.post("", status_code=201, response_model=SubjectOut, dependencies=[JsonBody])
 async def create_subject(
-    body: SubjectCreate, ctx: VaultDep, actor: ActorDep, once: Once
+    body: SubjectCreate, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     async def write() -> Written:
         subject = await subjects.create_subject(ctx, actor, body.model_dump(exclude_unset=True))
@@ -31,7 +31,7 @@ async def create_subject(
 
 @router.get("", response_model=PageOut[SubjectOut])
 async def list_subjects(
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: ActorDep,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
@@ -41,13 +41,13 @@ async def list_subjects(
 
 
 @router.get("/{subject_id}", response_model=SubjectOut)
-async def get_subject(subject_id: UUID, ctx: VaultDep, actor: ActorDep) -> SubjectOut:
+async def get_subject(subject_id: UUID, ctx: ContextDep, actor: ActorDep) -> SubjectOut:
     return SubjectOut.of(await subjects.get_subject(ctx, actor, subject_id))
 
 
 @router.patch("/{subject_id}", response_model=SubjectOut, dependencies=[JsonBody])
 async def update_subject(
-    subject_id: UUID, body: SubjectPatch, ctx: VaultDep, actor: ActorDep, once: Once
+    subject_id: UUID, body: SubjectPatch, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
@@ -58,7 +58,9 @@ async def update_subject(
 
 
 @router.delete("/{subject_id}", status_code=204)
-async def delete_subject(subject_id: UUID, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
+async def delete_subject(
+    subject_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
+) -> Response:
     async def write() -> Written:
         await subjects.delete_subject(ctx, actor, subject_id)
         return Written(Response(status_code=204))

@@ -20,7 +20,7 @@ from kycvault.api.compat.argyle.schemas import (
     types_shown_as,
 )
 from kycvault.api.compat.shared import path_id
-from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.dialects import upload_limits
 from kycvault.api.file_serving import head_response, stream_response
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
@@ -121,7 +121,9 @@ async def _upload(ctx: AppContext, actor: Actor, upload_id: str) -> Document:
 
 
 @router.post(UPLOADS, response_model=UserUpload, openapi_extra=_UPLOAD_BODY)
-async def upload_document(request: Request, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
+async def upload_document(
+    request: Request, ctx: ContextDep, actor: ActorDep, once: Once
+) -> Response:
     """One file (part ``upload``) for a user, of one of Argyle's six document types."""
     limits = upload_limits(request)
     async with receive_upload(request, ctx, actor, limits) as (session, fields):
@@ -152,7 +154,7 @@ def _page_url(request: Request, cursor: str | None) -> str | None:
 @router.get(UPLOADS)
 async def list_uploads(
     request: Request,
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: ActorDep,
     user: Annotated[str | None, Query(max_length=255)] = None,
     account: Annotated[str | None, Query(max_length=64)] = None,
@@ -188,7 +190,7 @@ async def list_uploads(
 
 @router.get(UPLOADS + "/{upload_id}")
 async def get_upload(
-    upload_id: str, request: Request, ctx: VaultDep, actor: ActorDep
+    upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> UserUpload:
     doc = await _upload(ctx, actor, upload_id)
     return _render(request, await load_catalog(ctx, actor), doc)
@@ -196,7 +198,7 @@ async def get_upload(
 
 @router.api_route(UPLOADS + "/{upload_id}/file", methods=["GET", "HEAD"], status_code=302)
 async def follow_file_url(
-    upload_id: str, request: Request, ctx: VaultDep, actor: ActorDep
+    upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> Response:
     """``file_url``: stable, and redirects to the upload's file (credentials required on
     both, as Argyle's do)."""
@@ -212,7 +214,7 @@ async def follow_file_url(
     responses=BINARY,
 )
 async def get_file(
-    upload_id: str, file_id: str, request: Request, ctx: VaultDep, actor: ActorDep
+    upload_id: str, file_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> Response:
     """The upload's file, decrypted, as an attachment (single byte ranges supported)."""
     doc = await _upload(ctx, actor, upload_id)

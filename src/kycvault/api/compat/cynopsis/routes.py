@@ -22,7 +22,7 @@ from kycvault.api.compat.cynopsis.wire import (
     parse_document,
     user_info,
 )
-from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.dialects import upload_limits
 from kycvault.api.file_serving import stream_response
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
@@ -39,7 +39,7 @@ from kycvault.services.intake import UploadSession
 router = APIRouter(route_class=CheckedRoute)
 
 
-async def cynopsis_actor(request: Request, ctx: VaultDep, actor: ActorDep) -> Actor:
+async def cynopsis_actor(request: Request, ctx: ContextDep, actor: ActorDep) -> Actor:
     await tenants.check_domain(ctx, actor, request.headers.get("x-domain-id"))
     return actor
 
@@ -171,7 +171,7 @@ def _written(at: _Customer, doc: Document) -> Written:
 
 @router.post("/api/customer/{customerId}/document", response_model=CynopsisDocumentOut)
 async def append_document(
-    customerId: Int64, request: Request, ctx: VaultDep, actor: Caller, once: Once
+    customerId: Int64, request: Request, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
     customer = await _customer(ctx, actor, customerId)
     async with _receive(request, ctx, actor, customer.catalog, creating=True) as received:
@@ -208,7 +208,12 @@ async def _document(
 
 @router.put("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
 async def update_document(
-    customerId: Int64, documentId: Int64, request: Request, ctx: VaultDep, actor: Caller, once: Once
+    customerId: Int64,
+    documentId: Int64,
+    request: Request,
+    ctx: ContextDep,
+    actor: Caller,
+    once: Once,
 ) -> Response:
     """Replaces the metadata, and the sides it is sent (none, front, or both). A new type
     keeps the sides not sent, in its own roles (``files.revise_document``)."""
@@ -227,7 +232,7 @@ async def update_document(
 
 @router.get("/api/customer/{customerId}/document", response_model=list[CynopsisDocumentOut])
 async def list_documents(
-    customerId: Int64, ctx: VaultDep, actor: Caller
+    customerId: Int64, ctx: ContextDep, actor: Caller
 ) -> list[CynopsisDocumentOut]:
     customer = await _customer(ctx, actor, customerId)
     listed = await document_listing.documents_of_subject(ctx, actor, customer.subject.id)
@@ -236,7 +241,7 @@ async def list_documents(
 
 @router.get("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
 async def get_document(
-    customerId: Int64, documentId: Int64, ctx: VaultDep, actor: Caller
+    customerId: Int64, documentId: Int64, ctx: ContextDep, actor: Caller
 ) -> CynopsisDocumentOut:
     customer, doc = await _document(ctx, actor, customerId, documentId)
     return _render(customer, doc)
@@ -244,7 +249,7 @@ async def get_document(
 
 @router.delete("/api/customer/{customerId}/document/{documentId}")
 async def delete_document(
-    customerId: Int64, documentId: Int64, ctx: VaultDep, actor: Caller, once: Once
+    customerId: Int64, documentId: Int64, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
     async def write() -> Written:
         _, doc = await _document(ctx, actor, customerId, documentId)
@@ -260,7 +265,7 @@ async def get_side(
     documentId: Int64,
     side: Literal["front", "back"],
     request: Request,
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: Caller,
 ) -> Response:
     """The image behind ``front`` or ``back``."""

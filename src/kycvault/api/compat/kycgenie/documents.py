@@ -25,7 +25,7 @@ from kycvault.api.compat.kycgenie.schemas import (
     type_label,
 )
 from kycvault.api.compat.shared import path_id
-from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.file_serving import head_response, stream_response
 from kycvault.api.idempotency import Once, OncePerKey, Written, form_payload, json_response
 from kycvault.api.routes.files import BINARY
@@ -110,7 +110,9 @@ async def download_url(
 
 @router.post(f"{V1}/documents/upload/", status_code=201, response_model=DocumentOut)
 @router.post(f"{V2}/documents/upload/", status_code=201, response_model=DocumentOut)
-async def upload_document(request: Request, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
+async def upload_document(
+    request: Request, ctx: ContextDep, actor: ActorDep, once: Once
+) -> Response:
     """Upload a document to the tenant's library (``file``, ``document_type``)."""
     return await upload(request, ctx, actor, once, None)
 
@@ -120,7 +122,7 @@ _LIBRARY = DocumentQuery(classification=Classification.TENANT_PRIVATE)
 
 @router.get(f"{V1}/documents/")
 async def list_documents_v1(
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: ActorDep,
     document_type: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=document_listing.MAX_LONG_PAGE)] = V1_LIMIT,
@@ -139,7 +141,7 @@ async def list_documents_v1(
 
 @router.get(f"{V2}/documents/")
 async def list_documents_v2(
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: ActorDep,
     document_type: Annotated[str | None, Query(max_length=200)] = None,
     after: Annotated[str | None, Query(max_length=1024)] = None,
@@ -172,14 +174,16 @@ async def list_documents_v2(
 
 @router.get(f"{V1}/documents/{{document_id}}/")
 @router.get(f"{V2}/documents/{{document_id}}/")
-async def get_document(document_id: str, ctx: VaultDep, actor: ActorDep) -> DocumentOut:
+async def get_document(document_id: str, ctx: ContextDep, actor: ActorDep) -> DocumentOut:
     doc = await _document(ctx, actor, document_id)
     return (await render(ctx, actor, [doc]))[0]
 
 
 @router.delete(f"{V1}/documents/{{document_id}}/", status_code=204)
 @router.delete(f"{V2}/documents/{{document_id}}/", status_code=204)
-async def delete_document(document_id: str, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
+async def delete_document(
+    document_id: str, ctx: ContextDep, actor: ActorDep, once: Once
+) -> Response:
     """Delete a document (400 while a questionnaire response references it)."""
     return await delete(ctx, actor, once, lambda: _document(ctx, actor, document_id))
 
@@ -187,7 +191,7 @@ async def delete_document(document_id: str, ctx: VaultDep, actor: ActorDep, once
 @router.get(f"{V1}/documents/{{document_id}}/download/")
 @router.get(f"{V2}/documents/{{document_id}}/download/")
 async def get_download_url(
-    document_id: str, request: Request, ctx: VaultDep, actor: ActorDep
+    document_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> DownloadOut:
     """A proxy URL that serves the file once, without an API key, for 15 minutes."""
     return await download_url(request, ctx, actor, await _document(ctx, actor, document_id))
@@ -199,7 +203,7 @@ async def get_download_url(
 @router.api_route(
     f"{V2}/files/{{token}}/", methods=["GET", "HEAD"], response_class=Response, responses=BINARY
 )
-async def redeem_download_token(token: str, request: Request, ctx: VaultDep) -> Response:
+async def redeem_download_token(token: str, request: Request, ctx: ContextDep) -> Response:
     """The file behind a download token, once (410 afterwards and after expiry). ``HEAD``
     does not use the token up."""
     if request.method == "HEAD":

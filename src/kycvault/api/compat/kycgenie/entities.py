@@ -16,7 +16,7 @@ from kycvault.api.compat.kycgenie.schemas import (
     entity_name,
 )
 from kycvault.api.compat.shared import path_id, subjects_document
-from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.idempotency import Once
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery
@@ -53,7 +53,7 @@ async def _listed(
 @router.post(f"{V1}/entities/{{entity_id}}/documents/upload/", status_code=201)
 @router.post(f"{V2}/entities/{{entity_id}}/documents/", status_code=201)
 async def upload_entity_document(
-    entity_id: str, request: Request, ctx: VaultDep, actor: ActorDep, once: Once
+    entity_id: str, request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """Upload a document of the entity (``file``, ``document_type``): ``entity_private``."""
     entity = await _entity(ctx, actor, entity_id)
@@ -67,7 +67,7 @@ Limit = Annotated[int, Query(ge=1, le=document_listing.MAX_LONG_PAGE)]
 @router.get(f"{V1}/entities/{{entity_id}}/documents/")
 async def list_entity_documents_v1(
     entity_id: str,
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: ActorDep,
     document_type: Label = None,
     limit: Limit = 100,
@@ -83,7 +83,7 @@ async def list_entity_documents_v1(
 @router.get(f"{V2}/entities/{{entity_id}}/documents/")
 async def list_entity_documents_v2(
     entity_id: str,
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: ActorDep,
     document_type: Label = None,
     limit: Limit = document_listing.MAX_LONG_PAGE,
@@ -98,7 +98,7 @@ async def list_entity_documents_v2(
 @router.delete(f"{V1}/entities/{{entity_id}}/documents/{{document_id}}/", status_code=204)
 @router.delete(f"{V2}/entities/{{entity_id}}/documents/{{document_id}}/", status_code=204)
 async def delete_entity_document(
-    entity_id: str, document_id: str, ctx: VaultDep, actor: ActorDep, once: Once
+    entity_id: str, document_id: str, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """Delete the entity's document (400 while a questionnaire response references it)."""
     return await delete(ctx, actor, once, lambda: _document(ctx, actor, entity_id, document_id))
@@ -107,7 +107,7 @@ async def delete_entity_document(
 @router.get(f"{V1}/entities/{{entity_id}}/documents/{{document_id}}/download/")
 @router.get(f"{V2}/entities/{{entity_id}}/documents/{{document_id}}/download/")
 async def get_entity_document_download_url(
-    entity_id: str, document_id: str, request: Request, ctx: VaultDep, actor: ActorDep
+    entity_id: str, document_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> DownloadOut:
     doc = await _document(ctx, actor, entity_id, document_id)
     return await download_url(request, ctx, actor, doc)

@@ -34,7 +34,7 @@ from kycvault.api.compat.kycgenie.schemas import (
     ResponseDocuments,
 )
 from kycvault.api.compat.shared import path_id
-from kycvault.api.deps import ActorDep, VaultDep
+from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.idempotency import Once, OncePerKey, Written, form_payload, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.models import QuestionnaireResponse
@@ -114,20 +114,24 @@ async def _upload_answer(
 @router.post(f"{V1}/responses/{{response_id}}/documents/upload/", status_code=201)
 @router.post(f"{V2_RESPONSES}/{{response_id}}/answers/files/", status_code=201)
 async def upload_response_document(
-    response_id: str, request: Request, ctx: VaultDep, actor: ActorDep, once: Once
+    response_id: str, request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """Upload a document as a file answer of the response (``entity_private``)."""
     return await _upload_answer(request, ctx, actor, once, response_id, None)
 
 
 @router.get(f"{V1}/responses/{{response_id}}/documents/")
-async def list_response_documents_v1(response_id: str, ctx: VaultDep, actor: ActorDep) -> AnswersV1:
+async def list_response_documents_v1(
+    response_id: str, ctx: ContextDep, actor: ActorDep
+) -> AnswersV1:
     listed = await _answers(ctx, actor, await _response(ctx, actor, response_id))
     return AnswersV1(count=len(listed), documents=listed)
 
 
 @router.post(f"{V2_RESPONSES}/", status_code=201)
-async def create_response(request: Request, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
+async def create_response(
+    request: Request, ctx: ContextDep, actor: ActorDep, once: Once
+) -> Response:
     """A response of an existing entity (``{questionnaire_id, entity_id, response_name?,
     status?}``); ``questionnaire_id`` is kept as the client's reference."""
     body = await parse_json(request, ResponseIn)
@@ -149,14 +153,16 @@ async def create_response(request: Request, ctx: VaultDep, actor: ActorDep, once
 
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/")
-async def get_response(response_id: str, ctx: VaultDep, actor: ActorDep) -> ResponseDetailOut:
+async def get_response(response_id: str, ctx: ContextDep, actor: ActorDep) -> ResponseDetailOut:
     response = await _response(ctx, actor, response_id)
     subject = await subjects.get_subject(ctx, actor, response.subject_id)
     return ResponseDetailOut.of(response, subject)
 
 
 @router.delete(f"{V2_RESPONSES}/{{response_id}}/", status_code=204)
-async def delete_response(response_id: str, ctx: VaultDep, actor: ActorDep, once: Once) -> Response:
+async def delete_response(
+    response_id: str, ctx: ContextDep, actor: ActorDep, once: Once
+) -> Response:
     """Delete the response and its file answers; their documents stay with the entity."""
 
     async def write() -> Written:
@@ -173,7 +179,7 @@ async def upload_question_file(
     response_id: str,
     fq_id: QuestionId,
     request: Request,
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: ActorDep,
     once: Once,
 ) -> Response:
@@ -182,7 +188,7 @@ async def upload_question_file(
 
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/answers/files/")
-async def list_file_answers(response_id: str, ctx: VaultDep, actor: ActorDep) -> AnswerFiles:
+async def list_file_answers(response_id: str, ctx: ContextDep, actor: ActorDep) -> AnswerFiles:
     listed = await _answers(ctx, actor, await _response(ctx, actor, response_id))
     return AnswerFiles(count=len(listed), data=listed)
 
@@ -190,7 +196,7 @@ async def list_file_answers(response_id: str, ctx: VaultDep, actor: ActorDep) ->
 @router.get(f"{V1}/responses/{{response_id}}/documents/{{attachment_id}}/")
 @router.get(f"{V2_RESPONSES}/{{response_id}}/answers/files/{{attachment_id}}/")
 async def get_file_answer(
-    response_id: str, attachment_id: str, ctx: VaultDep, actor: ActorDep
+    response_id: str, attachment_id: str, ctx: ContextDep, actor: ActorDep
 ) -> FileAnswerOut:
     response = await _response(ctx, actor, response_id)
     answered = await _answered(ctx, actor, response, attachment_id)
@@ -199,7 +205,7 @@ async def get_file_answer(
 
 @router.delete(f"{V2_RESPONSES}/{{response_id}}/answers/files/{{attachment_id}}/", status_code=204)
 async def delete_file_answer(
-    response_id: str, attachment_id: str, ctx: VaultDep, actor: ActorDep, once: Once
+    response_id: str, attachment_id: str, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """Delete the file answer and its document."""
 
@@ -214,7 +220,7 @@ async def delete_file_answer(
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/answers/files/{{attachment_id}}/download/")
 async def get_file_answer_download_url(
-    response_id: str, attachment_id: str, request: Request, ctx: VaultDep, actor: ActorDep
+    response_id: str, attachment_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> AnswerDownloadOut:
     response = await _response(ctx, actor, response_id)
     answered = await _answered(ctx, actor, response, attachment_id)
@@ -225,7 +231,7 @@ async def get_file_answer_download_url(
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/documents/")
 async def list_response_documents(
-    response_id: str, ctx: VaultDep, actor: ActorDep
+    response_id: str, ctx: ContextDep, actor: ActorDep
 ) -> ResponseDocuments:
     listed = await _answers(ctx, actor, await _response(ctx, actor, response_id))
     return ResponseDocuments(count=len(listed), results=listed)

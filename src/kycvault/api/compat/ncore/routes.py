@@ -22,7 +22,7 @@ from kycvault.api.compat.ncore.wire import (
     values_of,
 )
 from kycvault.api.compat.shared import path_id, subjects_document
-from kycvault.api.deps import VaultDep, counting_failures, credentials_from
+from kycvault.api.deps import ContextDep, counting_failures, credentials_from
 from kycvault.api.dialects import upload_limits
 from kycvault.api.file_serving import stream_response
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
@@ -56,7 +56,7 @@ async def _check_key(request: Request, ctx: AppContext, apikey: str | None) -> A
     )
 
 
-async def ncore_actor(request: Request, ctx: VaultDep) -> Actor:
+async def ncore_actor(request: Request, ctx: ContextDep) -> Actor:
     """nCore's ``apikey`` header, or the native Bearer/Basic credentials."""
     apikey = request.headers.get("apikey")
     actor = await counting_failures(
@@ -86,7 +86,7 @@ def _written(doc: Document, out: IdentificationOut, status_code: int = 200) -> W
 
 @router.post(IDENTIFICATIONS, status_code=201, response_model=IdentificationOut)
 async def create_identification(
-    user_id: str, request: Request, ctx: VaultDep, actor: Caller, once: Once
+    user_id: str, request: Request, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
     body = await parse_json(request, IdentificationIn)
     user = await subjects.find_subject(ctx, actor, user_id)
@@ -115,7 +115,7 @@ _SORTS = {
 @router.get(IDENTIFICATIONS)
 async def list_identifications(
     user_id: str,
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: Caller,
     page: Annotated[int, Query(ge=1)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
@@ -140,7 +140,7 @@ async def list_identifications(
 
 @router.get(IDENTIFICATIONS + "/{identification_id}")
 async def get_identification(
-    user_id: str, identification_id: str, ctx: VaultDep, actor: Caller
+    user_id: str, identification_id: str, ctx: ContextDep, actor: Caller
 ) -> IdentificationOut:
     user, doc = await _identification(ctx, actor, user_id, identification_id)
     return render(await load_catalog(ctx, actor), user_id, user, doc)
@@ -148,7 +148,12 @@ async def get_identification(
 
 @router.put(IDENTIFICATIONS + "/{identification_id}", response_model=IdentificationOut)
 async def update_identification(
-    user_id: str, identification_id: str, request: Request, ctx: VaultDep, actor: Caller, once: Once
+    user_id: str,
+    identification_id: str,
+    request: Request,
+    ctx: ContextDep,
+    actor: Caller,
+    once: Once,
 ) -> Response:
     body = await parse_json(request, IdentificationPatch)
     user, current = await _identification(ctx, actor, user_id, identification_id)
@@ -166,7 +171,12 @@ async def update_identification(
 
 @router.put(IDENTIFICATIONS + "/{identification_id}/files", response_model=IdentificationOut)
 async def upload_files(
-    user_id: str, identification_id: str, request: Request, ctx: VaultDep, actor: Caller, once: Once
+    user_id: str,
+    identification_id: str,
+    request: Request,
+    ctx: ContextDep,
+    actor: Caller,
+    once: Once,
 ) -> Response:
     """One file or up to five (``file`` or ``files`` parts), each with its
     ``identification_document_type``."""
@@ -200,7 +210,7 @@ async def get_file(
     identification_id: str,
     file_ref: str,
     request: Request,
-    ctx: VaultDep,
+    ctx: ContextDep,
     actor: Caller,
 ) -> Response:
     """File metadata; ``:browse`` shows the file inline, ``:download`` as an attachment."""
@@ -218,7 +228,7 @@ async def get_file(
 
 @router.delete(IDENTIFICATIONS + "/{identification_id}/files/{file_id}", status_code=204)
 async def delete_file(
-    user_id: str, identification_id: str, file_id: str, ctx: VaultDep, actor: Caller, once: Once
+    user_id: str, identification_id: str, file_id: str, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
     _, doc = await _identification(ctx, actor, user_id, identification_id)
     target, verb = _file_ref(file_id)

@@ -14,7 +14,7 @@ import socket
 import sys
 from typing import Any
 
-from kycvault.adapters.reading import sandbox
+from kycvault.adapters.reading import sandbox, self_confine
 
 _PR_GET_DUMPABLE = 3
 
@@ -60,7 +60,7 @@ def main() -> int:
     confinement = sandbox.Confinement.from_argv(sys.argv)
     asks: dict[str, Any] = json.loads(sys.stdin.buffer.read())
     libc = ctypes.CDLL(None, use_errno=True)
-    sandbox.confine(confinement)
+    self_confine.confine(confinement)
     report = {
         "environ": dict(os.environ),
         "uid": os.getuid(),

@@ -1,7 +1,7 @@
 """Every adapter matches its port, method by method: the same names, parameters (kind,
 default and annotation) and return annotation. mypy checks most adapters where the
 composition root hands them to ``AppContext``; it cannot check the repositories, which are
-synchronous classes the store runs as coroutines (``store._Async``), so a repository that
+synchronous classes the store runs as coroutines (``unit_of_work._Async``), so a repository that
 drifted from its protocol would fail only when the drifted method is called."""
 
 from __future__ import annotations

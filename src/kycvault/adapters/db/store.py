@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -35,104 +35,12 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from kycvault.adapters.db import transfer
 from kycvault.adapters.db.database import Connection, Database, create_database
-from kycvault.adapters.db.repositories import (
-    SqlApiKeys,
-    SqlAudit,
-    SqlAuthFailures,
-    SqlDocuments,
-    SqlDocumentTypes,
-    SqlDownloadLinks,
-    SqlFiles,
-    SqlIdempotency,
-    SqlIntegrity,
-    SqlJobs,
-    SqlResponses,
-    SqlSignatureUses,
-    SqlSubjects,
-    SqlTenants,
-)
+from kycvault.adapters.db.unit_of_work import Hook, SqlUnitOfWork
 from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
-from kycvault.ports.persistence.repositories import (
-    ApiKeyRepository,
-    AuditRepository,
-    AuthFailureRepository,
-    DocumentRepository,
-    DocumentTypeRepository,
-    DownloadLinkRepository,
-    FileRepository,
-    IdempotencyRepository,
-    IntegrityRepository,
-    JobRepository,
-    ResponseRepository,
-    SignatureUseRepository,
-    SubjectRepository,
-    TenantRepository,
-)
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_database"]
 
 log = structlog.get_logger("kycvault.store")
-
-Hook = Callable[[], Awaitable[None]]
-
-
-class _Async:
-    """A synchronous repository made awaitable: each method call runs as one unit on the
-    connection (``Connection.run_sync``), however many statements it makes; a method marked
-    ``@deferrable`` is queued and runs with the next call or the commit.
-
-    To mypy every attribute is a coroutine function, so an ``_Async`` fits any repository
-    protocol: it cannot relate ``repository``'s synchronous methods to the protocol's
-    coroutines. tests/unit/test_port_conformance.py does, method by method, for every
-    repository of ``SqlUnitOfWork``."""
-
-    def __init__(self, conn: Connection, repository: type[Any]) -> None:
-        self._conn = conn
-        self.repository = repository
-
-    def __getattr__(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
-        repository = self.repository
-        deferred = getattr(getattr(repository, name), "deferrable", False)
-
-        def work(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[sa.Connection], Any]:
-            return lambda conn: getattr(repository(conn), name)(*args, **kwargs)
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            if deferred:
-                self._conn.defer(work(args, kwargs))
-                return None
-            return await self._conn.run_sync(work(args, kwargs))
-
-        return call
-
-
-class SqlUnitOfWork:
-    """The ``UnitOfWork`` on one connection; each repository is typed as its protocol."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.connection = conn
-        self.commit_hooks: list[Hook] = []
-        self.rollback_hooks: list[Hook] = []
-        self.tenants: TenantRepository = _Async(conn, SqlTenants)
-        self.api_keys: ApiKeyRepository = _Async(conn, SqlApiKeys)
-        self.subjects: SubjectRepository = _Async(conn, SqlSubjects)
-        self.documents: DocumentRepository = _Async(conn, SqlDocuments)
-        self.files: FileRepository = _Async(conn, SqlFiles)
-        self.document_types: DocumentTypeRepository = _Async(conn, SqlDocumentTypes)
-        self.download_links: DownloadLinkRepository = _Async(conn, SqlDownloadLinks)
-        self.idempotency: IdempotencyRepository = _Async(conn, SqlIdempotency)
-        self.audit: AuditRepository = _Async(conn, SqlAudit)
-        self.jobs: JobRepository = _Async(conn, SqlJobs)
-        self.responses: ResponseRepository = _Async(conn, SqlResponses)
-        self.integrity: IntegrityRepository = _Async(conn, SqlIntegrity)
-        self.signature_uses: SignatureUseRepository = _Async(conn, SqlSignatureUses)
-        self.auth_failures: AuthFailureRepository = _Async(conn, SqlAuthFailures)
-
-    def on_commit(self, hook: Hook) -> None:
-        self.commit_hooks.append(hook)
-
-    def on_rollback(self, hook: Hook) -> None:
-        self.rollback_hooks.append(hook)
 
 
 async def _run_hooks(hooks: Sequence[Hook], when: str) -> None:

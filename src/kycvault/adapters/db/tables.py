@@ -7,64 +7,12 @@ on it; composite indexes lead with ``tenant_id`` for that reason.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
-
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
 
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-metadata = sa.MetaData(naming_convention=NAMING)
-
-
-class UtcDateTime(TypeDecorator[datetime]):
-    """Timezone-aware UTC datetimes on every backend.
-
-    PostgreSQL stores ``timestamptz``. SQLite has no time type: values are stored as naive UTC
-    text in one fixed-width ISO format (``2026-01-31 14:23:45.000123``), so they sort
-    correctly, and are read back with ``datetime.fromisoformat``, several times faster than
-    SQLAlchemy's regular-expression parser (it matters at 50 rows and 2 timestamps a page).
-    """
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(sa.String(26))
-        return dialect.type_descriptor(sa.DateTime(timezone=True))
-
-    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> Any:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UtcDateTime column")
-        value = value.astimezone(UTC)
-        if dialect.name == "sqlite":
-            return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-        return value
-
-    def process_result_value(self, value: Any, dialect: sa.Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if isinstance(value, str):
-            return datetime.fromisoformat(value).replace(tzinfo=UTC)
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _tenant_fk() -> sa.Column[Any]:
-    return sa.Column(
-        "tenant_id", sa.Uuid, sa.ForeignKey("tenants.id", ondelete="RESTRICT"), nullable=False
-    )
-
+# Re-exported: the migrations name ``tables.UtcDateTime`` and ``tables.metadata``.
+from kycvault.adapters.db.columns import UtcDateTime as UtcDateTime
+from kycvault.adapters.db.columns import metadata as metadata
+from kycvault.adapters.db.columns import tenant_fk
 
 tenants = sa.Table(
     "tenants",
@@ -88,7 +36,7 @@ tenant_keys = sa.Table(
     "tenant_keys",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    _tenant_fk(),
+    tenant_fk(),
     sa.Column("wrapped_key", sa.LargeBinary, nullable=False),
     sa.Column("master_key_id", sa.String(64), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
@@ -100,7 +48,7 @@ api_keys = sa.Table(
     "api_keys",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    _tenant_fk(),
+    tenant_fk(),
     sa.Column("key_id", sa.String(40), nullable=False, unique=True),
     sa.Column("secret_hash", sa.LargeBinary(32), nullable=False),
     sa.Column("name", sa.String(200), nullable=False),
@@ -113,7 +61,7 @@ subjects = sa.Table(
     "subjects",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    _tenant_fk(),
+    tenant_fk(),
     sa.Column("number", sa.BigInteger, nullable=False),
     sa.Column("type", sa.String(20), nullable=False),
     sa.Column("external_id", sa.String(255), nullable=True),
@@ -137,7 +85,7 @@ documents = sa.Table(
     "documents",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    _tenant_fk(),
+    tenant_fk(),
     sa.Column("number", sa.BigInteger, nullable=False),
     sa.Column(
         "subject_id", sa.Uuid, sa.ForeignKey("subjects.id", ondelete="RESTRICT"), nullable=True
@@ -208,7 +156,7 @@ files = sa.Table(
     "files",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    _tenant_fk(),
+    tenant_fk(),
     sa.Column(
         "document_id",
         sa.Uuid,
@@ -242,7 +190,7 @@ document_texts = sa.Table(
     "document_texts",
     metadata,
     sa.Column("document_id", sa.Uuid, primary_key=True),
-    _tenant_fk(),
+    tenant_fk(),
     sa.Column("sealed", sa.LargeBinary, nullable=False),
     sa.Column("characters", sa.Integer, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
@@ -252,7 +200,7 @@ document_types = sa.Table(
     "document_types",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    _tenant_fk(),
+    tenant_fk(),
     sa.Column("name", sa.String(64), nullable=False),
     sa.Column("label", sa.String(200), nullable=False),
     sa.Column("category", sa.String(20), nullable=False),
@@ -266,7 +214,7 @@ download_links = sa.Table(
     "download_links",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    _tenant_fk(),
+    tenant_fk(),
     # SHA-256 of the token; the token itself is never stored.
     sa.Column("token_hash", sa.LargeBinary(32), nullable=False, unique=True),
     sa.Column("document_id", sa.Uuid, nullable=False),
@@ -349,7 +297,7 @@ questionnaire_responses = sa.Table(
     "questionnaire_responses",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    _tenant_fk(),
+    tenant_fk(),
     sa.Column(
         "subject_id", sa.Uuid, sa.ForeignKey("subjects.id", ondelete="RESTRICT"), nullable=False
     ),
@@ -367,7 +315,7 @@ file_answers = sa.Table(
     "file_answers",
     metadata,
     sa.Column("id", sa.Uuid, primary_key=True),
-    _tenant_fk(),
+    tenant_fk(),
     sa.Column(
         "response_id",
         sa.Uuid,

@@ -6,10 +6,10 @@ OCR, today's date, limits), then the file's plaintext. Output on stdout: one JSO
 ``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}``, whatever went wrong.
 The process first caps its own address space and CPU time (inherited by Tesseract), so a
 decoder caught in a bomb or a loop dies here instead of in the worker. It then loads the
-decoders the file's type needs and confines itself (``sandbox.confine``: no core dumps, Landlock,
-another user, seccomp) before any decoder sees the file; a confinement that cannot be applied
-ends the read. Its decoders' warnings are silenced: the worker does not read stderr, and a
-damaged file can make them endless.
+decoders the file's type needs and confines itself (``self_confine.confine``: no core dumps,
+Landlock, another user, seccomp) before any decoder sees the file; a confinement that cannot
+be applied ends the read. Its decoders' warnings are silenced: the worker does not read
+stderr, and a damaged file can make them endless.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import warnings
 from datetime import date
 from typing import Any
 
-from kycvault.adapters.reading import sandbox
+from kycvault.adapters.reading import sandbox, self_confine
 
 _OUT_OF_MEMORY = "reading the file needed more memory than allowed"
 
@@ -44,7 +44,7 @@ def _read(
         # Loading the decoders' shared libraries is the first thing a low limit stops.
         return {"ok": False, "reason": "the reader could not start within its memory limit"}
     try:
-        sandbox.confine(confinement)
+        self_confine.confine(confinement)
     except MemoryError:
         return {"ok": False, "reason": "the reader could not start within its memory limit"}
     except (sandbox.SandboxError, OSError) as exc:

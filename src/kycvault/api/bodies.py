@@ -65,6 +65,8 @@ async def receive_upload(
     file_parts: list[str] | None = None,
     allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
     max_file_size: int | None = None,
+    *,
+    require_files: bool = True,
 ) -> AsyncIterator[tuple[UploadSession, dict[str, list[str]]]]:
     """Stream a multipart request into a new upload session. Whatever happens, the blobs
     that were staged but never published (a rejected request, an idempotent replay) are
@@ -72,7 +74,8 @@ async def receive_upload(
     them, which removes them if it certainly did not commit (see ``Store.write``): removing
     them here could take the blob of a row that did commit. A dialect may narrow the
     extensions and the size limit to its vendor's. The name of each file's part goes into
-    ``file_parts``, in file order."""
+    ``file_parts``, in file order. Without ``require_files`` a body of form fields only is
+    accepted too (the session then holds no file)."""
     session = await UploadSession.open(
         ctx, actor.tenant_id, allowed_extensions=allowed_extensions, max_file_size=max_file_size
     )
@@ -80,9 +83,10 @@ async def receive_upload(
         async with aclosing(upload_events(request, limits)) as events:
             fields: dict[str, list[str]] = {}
             first = await _fields_before_files(events, fields)
-            if first is None:
+            if first is not None:
+                await _stage_files(events, first, session, None, fields, file_parts)
+            elif require_files:
                 raise _file_required()
-            await _stage_files(events, first, session, None, fields, file_parts)
         yield session, fields
     except MalwareDetected as exc:
         await audit.record_malware(ctx, actor, exc)

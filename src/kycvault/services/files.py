@@ -160,11 +160,8 @@ async def revise_document(
         await uow.documents.update(doc)
         for stored in replaced:
             await uow.files.delete(actor.tenant_id, stored.id)
-        # The repository has no update for a file's row: a moved file's row is written
-        # again, the same id, blob and position under its new role.
         for stored in moved:
-            await uow.files.delete(actor.tenant_id, stored.id)
-            await uow.files.add(stored)
+            await uow.files.set_role(actor.tenant_id, stored.id, stored.role)
         first = await uow.files.next_position(actor.tenant_id, document_id)
         roles = [_slot_role(new_type, slot) for slot in slots]
         added = stored_files(actor, document_id, staged, roles, ctx.clock(), first)

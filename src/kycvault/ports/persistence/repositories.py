@@ -25,6 +25,7 @@ from kycvault.domain.models import (
     Tenant,
 )
 from kycvault.domain.processing import Processing
+from kycvault.domain.types import FileRole
 from kycvault.ports.persistence.records import (
     AuditEvent,
     CountMismatch,
@@ -146,6 +147,7 @@ class FileRepository(Protocol):
     async def count(self, tenant_id: UUID, document_id: UUID) -> int: ...
     async def next_position(self, tenant_id: UUID, document_id: UUID) -> int: ...
     async def delete(self, tenant_id: UUID, file_id: UUID) -> None: ...
+    async def set_role(self, tenant_id: UUID, file_id: UUID, role: FileRole | None) -> None: ...
 
 
 class DocumentTypeRepository(Protocol):

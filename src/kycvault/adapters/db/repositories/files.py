@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import files
 from kycvault.domain.models import StoredFile
+from kycvault.domain.types import FileRole
 
 
 class SqlFiles(Repo):
@@ -51,4 +52,12 @@ class SqlFiles(Repo):
     def delete(self, tenant_id: UUID, file_id: UUID) -> None:
         self._conn.execute(
             files.delete().where(files.c.tenant_id == tenant_id, files.c.id == file_id)
+        )
+
+    @deferrable
+    def set_role(self, tenant_id: UUID, file_id: UUID, role: FileRole | None) -> None:
+        self._conn.execute(
+            files.update()
+            .where(files.c.tenant_id == tenant_id, files.c.id == file_id)
+            .values(role=role.value if role else None)
         )

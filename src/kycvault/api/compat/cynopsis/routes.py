@@ -125,16 +125,6 @@ class _Received:
     payload: bytes  # what identifies the request for Idempotency-Key
 
 
-# A body this small holds no images worth streaming: it is read whole first, so that one
-# without image parts (an update of the metadata only) can be read again as a plain form.
-_SMALL_BODY = 64 * 1024
-
-
-def _small(request: Request) -> bool:
-    length = request.headers.get("content-length", "")
-    return length.isdigit() and int(length) <= _SMALL_BODY
-
-
 @asynccontextmanager
 async def _receive(
     request: Request, ctx: AppContext, actor: Actor, catalog: Catalog, *, creating: bool
@@ -143,26 +133,15 @@ async def _receive(
     A new document needs its front; an update may send no image at all."""
     parts: list[str] = []
     limits = upload_limits(request)
-    buffered = not creating and _small(request)
-    if buffered:
-        await request.body()  # kept by the request: ``stream()`` replays it
-    answered = False
-    try:
-        async with receive_upload(request, ctx, actor, limits, parts) as (session, fields):
-            meta = parse_document(fields)
-            type_name = ALIASES.catalog_type(catalog, meta.type, field="document.type").name
-            slots = _slots(parts, front_required=creating)
-            answered = True
-            yield _Received(session, meta, type_name, slots, form_payload(fields, session.staged))
-            return
-    except InvalidInput as exc:
-        if answered or not buffered or exc.code != "file_required":
-            raise
-    form = await request.form()
-    fields = {name: [v for v in form.getlist(name) if isinstance(v, str)] for name in form}
-    meta = parse_document(fields)
-    type_name = ALIASES.catalog_type(catalog, meta.type, field="document.type").name
-    yield _Received(None, meta, type_name, [], form_payload(fields, []))
+    async with receive_upload(request, ctx, actor, limits, parts, require_files=creating) as (
+        session,
+        fields,
+    ):
+        meta = parse_document(fields)
+        type_name = ALIASES.catalog_type(catalog, meta.type, field="document.type").name
+        slots = _slots(parts, front_required=creating)
+        payload = form_payload(fields, session.staged)
+        yield _Received(session if session.staged else None, meta, type_name, slots, payload)
 
 
 def _written(at: _Customer, doc: Document) -> Written:

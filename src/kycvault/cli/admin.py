@@ -93,11 +93,11 @@ def tenant_update(
         raise typer.BadParameter("give --sila-app-handle and/or --sila-app-address")
 
     async def work(container: Container) -> Tenant:
-        found = await tenants.find_tenant(container.ctx, tenant)
-        handle = found.sila_app_handle if sila_app_handle is None else sila_app_handle
-        address = found.sila_app_address if sila_app_address is None else sila_app_address
+        current = await tenants.find_tenant(container.ctx, tenant)
+        handle = current.sila_app_handle if sila_app_handle is None else sila_app_handle
+        address = current.sila_app_address if sila_app_address is None else sila_app_address
         return await tenants.register_sila_app(
-            container.ctx, tenant_id=found.id, handle=handle, address=address
+            container.ctx, tenant_id=current.id, handle=handle, address=address
         )
 
     row = _tenant_row(run_with_vault(work))
@@ -127,8 +127,8 @@ def key_create(
     """Create an API key for a tenant (the secret is shown once)."""
 
     async def work(container: Container) -> tenants.IssuedKey:
-        found = await tenants.find_tenant(container.ctx, tenant)
-        return await tenants.create_key(container.ctx, tenant_id=found.id, name=name)
+        owner = await tenants.find_tenant(container.ctx, tenant)
+        return await tenants.create_key(container.ctx, tenant_id=owner.id, name=name)
 
     issued = run_with_vault(work)
     data = {**_key_row(issued.key), "api_key": issued.api_key, "key_secret": issued.key_secret}
@@ -147,8 +147,8 @@ def key_list(
     """List a tenant's API keys (ids only; secrets are never stored)."""
 
     async def work(container: Container) -> list[ApiKey]:
-        found = await tenants.find_tenant(container.ctx, tenant)
-        return await tenants.list_keys(container.ctx, tenant_id=found.id)
+        owner = await tenants.find_tenant(container.ctx, tenant)
+        return await tenants.list_keys(container.ctx, tenant_id=owner.id)
 
     rows = [_key_row(k) for k in run_with_vault(work)]
     if as_json:

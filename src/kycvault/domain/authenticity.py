@@ -220,10 +220,10 @@ def _editor(names: Iterable[object]) -> str | None:
     return None
 
 
-def _kind(found: Mapping[str, Any]) -> str | None:
+def _kind(trace: Mapping[str, Any]) -> str | None:
     """``image`` or ``pdf``: the reader says which; files of other kinds carry no traces."""
-    kind = found.get("kind")
-    if kind is None and "pdf_revisions" in found:
+    kind = trace.get("kind")
+    if kind is None and "pdf_revisions" in trace:
         return "pdf"
     return kind if isinstance(kind, str) else None
 
@@ -232,8 +232,8 @@ def _image_signal(facts: Facts) -> Signal:
     images = [t for t in facts.traces if _kind(t) == "image"]
     if not images:
         return _signal("image_edited", None, "no image files")
-    for found in images:
-        tool = _editor([found.get("exif_software"), *found.get("xmp_tools", [])])
+    for trace in images:
+        tool = _editor([trace.get("exif_software"), *trace.get("xmp_tools", [])])
         if tool:
             return _signal("image_edited", True, f"saved by {tool}")
     return _signal("image_edited", False, "no trace of editing software")
@@ -254,17 +254,17 @@ def _pdf_signal(facts: Facts) -> Signal:
     if not pdfs:
         return _signal("pdf_edited", None, "no PDF files")
     reasons: list[str] = []
-    for found in pdfs:
+    for trace in pdfs:
         # Each digital signature is saved as an update of its own; those are not edits.
-        revisions = int(found.get("pdf_revisions") or 1)
-        updates = max(0, revisions - 1 - int(found.get("pdf_signed_updates") or 0))
+        revisions = int(trace.get("pdf_revisions") or 1)
+        updates = max(0, revisions - 1 - int(trace.get("pdf_signed_updates") or 0))
         if updates:
             reasons.append(f"{updates} incremental update(s) after the first save")
-        producer, creator = found.get("pdf_producer"), found.get("pdf_creator")
-        tool = _editor([producer, creator, *found.get("xmp_tools", [])])
+        producer, creator = trace.get("pdf_producer"), trace.get("pdf_creator")
+        tool = _editor([producer, creator, *trace.get("xmp_tools", [])])
         if tool:
             reasons.append(f"made or saved with {tool}")
-        created, modified = _when(found.get("pdf_created")), _when(found.get("pdf_modified"))
+        created, modified = _when(trace.get("pdf_created")), _when(trace.get("pdf_modified"))
         if created and modified and modified - created > _MODIFIED_GRACE:
             reasons.append("modified after it was created")
     if reasons:

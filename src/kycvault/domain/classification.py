@@ -160,10 +160,12 @@ def classify(text: str, mrz: MrzResult | None) -> Classification | None:
     return Classification(name, min(0.95, 0.4 + 0.12 * best_hits), hits)
 
 
-def agrees(declared: str, found: str) -> bool:
+def agrees(declared: str, classified: str) -> bool:
     """Whether the declared type is the one found, an umbrella that includes it, or a type
     the content cannot tell from it; a declared ``other_document``, or a tenant's own type,
     claims nothing to disagree with."""
-    if declared in (found, "other_document") or BUILTIN_CATALOG.get(declared) is None:
+    if declared in (classified, "other_document") or BUILTIN_CATALOG.get(declared) is None:
         return True
-    return found in _COVERS.get(declared, frozenset()) or declared in _KIN.get(found, frozenset())
+    return classified in _COVERS.get(declared, frozenset()) or declared in _KIN.get(
+        classified, frozenset()
+    )

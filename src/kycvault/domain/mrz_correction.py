@@ -110,20 +110,20 @@ def _options(cell: Cell, kind: CharClass, limit: int = _MAX_OPTIONS) -> list[_Op
     if not readings:
         return [_Option(FILLER, 0.0)]
     best = readings[0][1]
-    found: dict[str, float] = {}
+    costs: dict[str, float] = {}
     for rank, (char, conf) in enumerate(readings):
         if rank and conf < _MIN_OFFERED:
             continue
         fitted = _fit(char, kind)
-        if fitted is not None and fitted not in found:
-            found[fitted] = max(0.0, best - conf) + (0.0 if fitted == char else 1.0)
-    first = next(iter(found), readings[0][0])
+        if fitted is not None and fitted not in costs:
+            costs[fitted] = max(0.0, best - conf) + (0.0 if fitted == char else 1.0)
+    first = next(iter(costs), readings[0][0])
     for lookalike in _LOOKALIKES.get(first, ""):
-        if _fit(lookalike, kind) == lookalike and lookalike not in found:
-            found[lookalike] = _LOOKALIKE_COST
-    if not found:
-        found[FILLER] = _LOOKALIKE_COST
-    ranked = sorted(found.items(), key=lambda item: item[1])
+        if _fit(lookalike, kind) == lookalike and lookalike not in costs:
+            costs[lookalike] = _LOOKALIKE_COST
+    if not costs:
+        costs[FILLER] = _LOOKALIKE_COST
+    ranked = sorted(costs.items(), key=lambda item: item[1])
     return [_Option(char, cost) for char, cost in ranked[:limit]]
 
 
@@ -187,15 +187,15 @@ def _repair_codes(fmt: Format, grid: list[list[str]], options: list[list[list[_O
         row = grid[span.line]
         if is_state_code("".join(row[span.start : span.end])):
             continue
-        found: list[tuple[float, int, str]] = []
+        candidates: list[tuple[float, int, str]] = []
         for i in range(span.start, span.end):
             for option in options[span.line][i][1:]:
                 trial = [*row[span.start : i], option.char, *row[i + 1 : span.end]]
                 if is_state_code("".join(trial)):
-                    found.append((option.cost, i, option.char))
-        found.sort()
-        if found and (len(found) == 1 or found[1][0] - found[0][0] >= _MARGIN):
-            _, i, char = found[0]
+                    candidates.append((option.cost, i, option.char))
+        candidates.sort()
+        if candidates and (len(candidates) == 1 or candidates[1][0] - candidates[0][0] >= _MARGIN):
+            _, i, char = candidates[0]
             row[i] = char
 
 
@@ -268,20 +268,20 @@ def correct(cells: Sequence[Sequence[Cell]], fmt: Format, *, today: date) -> Mrz
 
 def layouts_for(lines: int, width: int, first_char: str | None = None) -> list[Format]:
     """Layouts a zone of this shape may have; a leading ``V`` puts the visa first."""
-    found = [fmt for fmt in FORMATS.values() if fmt.lines == lines and fmt.width == width]
+    matching = [fmt for fmt in FORMATS.values() if fmt.lines == lines and fmt.width == width]
     visa = first_char == "V"
-    return sorted(found, key=lambda fmt: (fmt.layout in (Layout.MRVA, Layout.MRVB)) != visa)
+    return sorted(matching, key=lambda fmt: (fmt.layout in (Layout.MRVA, Layout.MRVB)) != visa)
 
 
 def shape_classes(lines: int, width: int) -> list[list[CharClass | None]]:
     """For a zone of this shape, the class each position has in every layout of the shape
     (None where the layouts disagree; no position where none has this shape)."""
-    found = [fmt for fmt in FORMATS.values() if fmt.lines == lines and fmt.width == width]
+    matching = [fmt for fmt in FORMATS.values() if fmt.lines == lines and fmt.width == width]
     classes: list[list[CharClass | None]] = []
     for n in range(lines):
         row: list[CharClass | None] = []
         for i in range(width):
-            kinds = {fmt.char_class(n, i) for fmt in found}
+            kinds = {fmt.char_class(n, i) for fmt in matching}
             row.append(kinds.pop() if len(kinds) == 1 else None)
         classes.append(row)
     return classes

@@ -45,27 +45,27 @@ async def record(
     )
 
 
-async def record_malware(ctx: AppContext, actor: Actor, found: MalwareDetected) -> None:
+async def record_malware(ctx: AppContext, actor: Actor, detected: MalwareDetected) -> None:
     """An upload the malware scanner refused: what was found and the file's SHA-256, never its
     name. Written on its own, since the refused upload itself stores nothing."""
     log.warning(
         "upload_refused",
-        reason=found.code,
+        reason=detected.code,
         tenant_id=str(actor.tenant_id),
-        sha256=found.sha256,
-        signature=found.signature,
+        sha256=detected.sha256,
+        signature=detected.signature,
     )
     async with ctx.store.write() as uow:
         await record(
             ctx,
             uow,
             actor,
-            f"file.{found.code}",
+            f"file.{detected.code}",
             target_type="file",
             target_id=None,
             outcome="refused",
-            sha256=found.sha256,
-            signature=found.signature,
+            sha256=detected.sha256,
+            signature=detected.signature,
         )
 
 

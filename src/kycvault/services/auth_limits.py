@@ -47,12 +47,12 @@ def address_bucket(address: IPAddress) -> str:
 
 
 def buckets_of(address: IPAddress | None, key_id: str | None) -> list[str]:
-    found = []
+    buckets = []
     if address is not None:
-        found.append(address_bucket(address))
+        buckets.append(address_bucket(address))
     if key_id is not None and tenants.is_key_id(key_id):
-        found.append(f"key:{key_id}")
-    return found
+        buckets.append(f"key:{key_id}")
+    return buckets
 
 
 async def record_failure(

@@ -133,15 +133,15 @@ async def type_for_label(
         raise InvalidInput.field(field, "required", "a document type label is required")
     for _ in range(_NAME_ATTEMPTS):
         catalog = await load_catalog(ctx, actor)
-        found = named_by_label(catalog, clean)
-        if found is not None:
-            return found
+        existing = named_by_label(catalog, clean)
+        if existing is not None:
+            return existing
         try:
             return await create_type(ctx, actor, label=clean, name=_free_name(catalog, clean))
         except Conflict:
             # A concurrent request made this label's type, or took the name: look again.
             continue
-    found = await find_type_for_label(ctx, actor, clean)
-    if found is None:
+    existing = await find_type_for_label(ctx, actor, clean)
+    if existing is None:
         raise Conflict("the document type could not be created; retry", code="conflict")
-    return found
+    return existing

@@ -108,19 +108,19 @@ async def _check_counts(ctx: AppContext, report: Report) -> None:
     async with ctx.store.read() as uow:
         files = await uow.integrity.file_count_mismatches(1000)
         documents = await uow.integrity.document_count_mismatches()
-    for found in files:
+    for mismatch in files:
         detail = {
-            "tenant_id": str(found.tenant_id),
-            "document_id": str(found.document_id),
-            "recorded": found.recorded,
-            "actual": found.actual,
+            "tenant_id": str(mismatch.tenant_id),
+            "document_id": str(mismatch.document_id),
+            "recorded": mismatch.recorded,
+            "actual": mismatch.actual,
         }
         report.findings.append(Finding("file_count_mismatch", detail))
-    for found in documents:
+    for mismatch in documents:
         detail = {
-            "tenant_id": str(found.tenant_id),
-            "recorded": found.recorded,
-            "actual": found.actual,
+            "tenant_id": str(mismatch.tenant_id),
+            "recorded": mismatch.recorded,
+            "actual": mismatch.actual,
         }
         report.findings.append(Finding("document_count_mismatch", detail))
 

@@ -165,7 +165,7 @@ async def _read_all(ctx: AppContext, document: Document, *, ocr: bool) -> _Read:
 
 def _best_mrz(read: _Read, ctx: AppContext) -> MrzResult | None:
     today = ctx.clock().date()
-    found = [
+    candidates = [
         result
         for reading in read.readings
         for page in reading.pages
@@ -173,9 +173,9 @@ def _best_mrz(read: _Read, ctx: AppContext) -> MrzResult | None:
         for result in [best_reading(page.mrz, today=today)]
         if result is not None
     ]
-    if not found:
+    if not candidates:
         return None
-    return max(found, key=lambda r: (r.valid, sum(r.checks.values())))
+    return max(candidates, key=lambda r: (r.valid, sum(r.checks.values())))
 
 
 def _extracted(mrz: MrzResult | None, read: _Read) -> dict[str, Any]:
@@ -245,7 +245,7 @@ async def _signals(
     document: Document,
     read: _Read,
     mrz: MrzResult | None,
-    found: Classification | None,
+    classified: Classification | None,
     type_agrees: bool,
 ) -> list[authenticity.Signal]:
     same_file, same_number = await _duplicates(ctx, document, mrz)
@@ -260,7 +260,7 @@ async def _signals(
             same_file_elsewhere=same_file,
             same_number_elsewhere=same_number,
             declared_type=document.type,
-            classified_type=found.type if found else None,
+            classified_type=classified.type if classified else None,
             type_agrees=type_agrees,
         )
     )
@@ -290,15 +290,15 @@ async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
         needs_ocr=any(f.content_type.startswith("image/") for f in document.files),
         text=text,
     )
-    found = classify(text, mrz) if settings.classification and readable else None
-    type_agrees = found is None or agrees(document.type, found.type)
+    classified = classify(text, mrz) if settings.classification and readable else None
+    type_agrees = classified is None or agrees(document.type, classified.type)
     signals = []
     if settings.authenticity and readable:
-        signals = await _signals(ctx, document, read, mrz, found, type_agrees)
+        signals = await _signals(ctx, document, read, mrz, classified, type_agrees)
     classification = None
-    if found is not None:
+    if classified is not None:
         classification = {
-            **found.as_dict(),
+            **classified.as_dict(),
             "declared": document.type,
             "agrees": type_agrees,
             "applied": False,
@@ -313,7 +313,7 @@ async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
         signals=[s.as_dict() for s in signals],
         processed_at=ctx.clock().isoformat(),
     )
-    stored = await _store(ctx, job, generation, result, text, mrz, settings, found)
+    stored = await _store(ctx, job, generation, result, text, mrz, settings, classified)
     return {"generation": generation, "stored": stored, "stages": result.as_dict()["stages"]}
 
 
@@ -325,7 +325,7 @@ async def _store(
     text: str,
     mrz: MrzResult | None,
     settings: ProcessingSettings,
-    found: Classification | None,
+    classified: Classification | None,
 ) -> bool:
     assert job.document_id is not None
     tenant_id, document_id = job.tenant_id, job.document_id
@@ -335,8 +335,8 @@ async def _store(
         document = await uow.documents.get(tenant_id, document_id, for_update=True)
         if document is None or document.processing.generation != generation:
             return False  # deleted, or queued again: the newer job will answer
-        if found is not None and result.classification is not None:
-            overwrite = await _overwrite_type(ctx, uow, document, found, settings)
+        if classified is not None and result.classification is not None:
+            overwrite = await _overwrite_type(ctx, uow, document, classified, settings)
             result.classification["applied"] = overwrite
         await uow.documents.set_processing(
             tenant_id,
@@ -355,18 +355,18 @@ async def _overwrite_type(
     ctx: AppContext,
     uow: UnitOfWork,
     document: Document,
-    found: Classification,
+    classified: Classification,
     settings: ProcessingSettings,
 ) -> bool:
     """Argyle lets the classification replace the declared type; here only where the tenant
     chose that, the classification is confident, and the document's files fit the new
     type's roles."""
-    if not settings.classification_overwrites_type or found.confidence < _OVERWRITE_CONFIDENCE:
+    if not settings.classification_overwrites_type or classified.confidence < _OVERWRITE_CONFIDENCE:
         return False
-    if agrees(document.type, found.type) and document.type != "other_document":
+    if agrees(document.type, classified.type) and document.type != "other_document":
         return False
     catalog = await tenant_catalog(ctx, uow, Actor(document.tenant_id, "worker"))
-    new_type = catalog.get(found.type)
+    new_type = catalog.get(classified.type)
     if new_type is None or not all(new_type.allows_role(f.role) for f in document.files):
         return False
     await uow.documents.update(replace(document, type=new_type.name, updated_at=ctx.clock()))

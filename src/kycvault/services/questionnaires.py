@@ -81,10 +81,10 @@ async def create_response(
 
 async def get_response(ctx: AppContext, actor: Actor, response_id: UUID) -> QuestionnaireResponse:
     async with ctx.store.read() as uow:
-        found = await uow.responses.get(actor.tenant_id, response_id)
-    if found is None:
+        response = await uow.responses.get(actor.tenant_id, response_id)
+    if response is None:
         raise response_not_found()
-    return found
+    return response
 
 
 async def delete_response(ctx: AppContext, actor: Actor, response_id: UUID) -> None:
@@ -168,16 +168,16 @@ async def list_file_answers(ctx: AppContext, actor: Actor, response_id: UUID) ->
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
         answers = await uow.responses.answers(actor.tenant_id, response_id)
-        found = await uow.documents.get_many(actor.tenant_id, [a.document_id for a in answers])
-    by_id = {doc.id: doc for doc in found}
+        docs = await uow.documents.get_many(actor.tenant_id, [a.document_id for a in answers])
+    by_id = {doc.id: doc for doc in docs}
     return [AnsweredFile(a, by_id[a.document_id]) for a in answers if a.document_id in by_id]
 
 
 async def _answer(uow: UnitOfWork, actor: Actor, response_id: UUID, answer_id: UUID) -> FileAnswer:
-    found = await uow.responses.get_answer(actor.tenant_id, answer_id)
-    if found is None or found.response_id != response_id:
+    answer = await uow.responses.get_answer(actor.tenant_id, answer_id)
+    if answer is None or answer.response_id != response_id:
         raise answer_not_found()
-    return found
+    return answer
 
 
 async def get_file_answer(
@@ -186,11 +186,11 @@ async def get_file_answer(
     async with ctx.store.read() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
-        found = await _answer(uow, actor, response_id, answer_id)
-        doc = await uow.documents.get(actor.tenant_id, found.document_id)
+        answer = await _answer(uow, actor, response_id, answer_id)
+        doc = await uow.documents.get(actor.tenant_id, answer.document_id)
     if doc is None:  # the foreign key keeps it; a row read mid-delete is simply gone
         raise answer_not_found()
-    return AnsweredFile(found, doc)
+    return AnsweredFile(answer, doc)
 
 
 async def delete_file_answer(
@@ -200,7 +200,7 @@ async def delete_file_answer(
     async with ctx.store.write() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
-        found = await _answer(uow, actor, response_id, answer_id)
+        answer = await _answer(uow, actor, response_id, answer_id)
         await uow.responses.delete_answer(actor.tenant_id, answer_id)
         await audit.record(
             ctx,
@@ -209,9 +209,9 @@ async def delete_file_answer(
             "response.file_answer_deleted",
             target_type="response",
             target_id=response_id,
-            document_id=str(found.document_id),
+            document_id=str(answer.document_id),
         )
-        if not await uow.responses.references(actor.tenant_id, found.document_id):
-            doc = await uow.documents.get(actor.tenant_id, found.document_id)
+        if not await uow.responses.references(actor.tenant_id, answer.document_id):
+            doc = await uow.documents.get(actor.tenant_id, answer.document_id)
             if doc is not None:
                 await documents.remove_document(ctx, uow, actor, doc)

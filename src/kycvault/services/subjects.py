@@ -120,10 +120,10 @@ async def get_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Subjec
 async def get_subject_by_number(ctx: AppContext, actor: Actor, number: int) -> Subject:
     """A subject by its per-tenant number (dialects with integer ids)."""
     async with ctx.store.read() as uow:
-        found = await uow.subjects.get_by_number(actor.tenant_id, number)
-    if found is None:
+        subject = await uow.subjects.get_by_number(actor.tenant_id, number)
+    if subject is None:
         raise subject_not_found()
-    return found
+    return subject
 
 
 async def find_subject(ctx: AppContext, actor: Actor, ref: str) -> Subject:
@@ -134,14 +134,14 @@ async def find_subject(ctx: AppContext, actor: Actor, ref: str) -> Subject:
         # cannot even compare one: such a reference names nothing.
         raise subject_not_found()
     async with ctx.store.read() as uow:
-        found = None
+        subject = None
         with contextlib.suppress(ValueError):
-            found = await uow.subjects.get(actor.tenant_id, UUID(ref))
-        if found is None:
-            found = await uow.subjects.get_by_external_id(actor.tenant_id, ref)
-    if found is None:
+            subject = await uow.subjects.get(actor.tenant_id, UUID(ref))
+        if subject is None:
+            subject = await uow.subjects.get_by_external_id(actor.tenant_id, ref)
+    if subject is None:
         raise subject_not_found()
-    return found
+    return subject
 
 
 async def update_subject(

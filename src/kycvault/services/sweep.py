@@ -69,38 +69,40 @@ def _tenant_of(key: str) -> UUID | None:
 
 async def find(ctx: AppContext, grace: Grace, *, limit: int | None = None) -> Leftovers:
     """Every leftover past its grace period (up to ``limit`` orphans)."""
-    found = Leftovers()
+    leftovers = Leftovers()
     staging = await asyncio.to_thread(lambda: list(ctx.blobs.staging_files()))
-    found.staging = [s for s in staging if s.owner_gone or s.age_seconds > grace.staging_seconds]
+    leftovers.staging = [
+        s for s in staging if s.owner_gone or s.age_seconds > grace.staging_seconds
+    ]
     async with ctx.store.read() as uow:
         tenants = await uow.integrity.tenant_ids()
     listing = ctx.blobs.list_blobs()
-    while limit is None or len(found.orphans) < limit:
+    while limit is None or len(leftovers.orphans) < limit:
         batch = await asyncio.to_thread(lambda: list(itertools.islice(listing, _BATCH)))
         if not batch:
             break
-        found.blobs_seen += len(batch)
+        leftovers.blobs_seen += len(batch)
         async with ctx.store.read() as uow:
             referenced = await uow.integrity.referenced([b.key for b in batch])
         for blob in batch:
             if blob.key in referenced:
                 continue
             if blob.age_seconds <= grace.orphan_seconds:
-                found.recent_orphans += 1
+                leftovers.recent_orphans += 1
             elif _tenant_of(blob.key) in tenants:
-                found.orphans.append(blob)
+                leftovers.orphans.append(blob)
             else:
-                found.unowned.append(blob)
+                leftovers.unowned.append(blob)
     if limit is not None:
-        del found.orphans[limit:]
-    return found
+        del leftovers.orphans[limit:]
+    return leftovers
 
 
-async def remove(ctx: AppContext, found: Leftovers, *, unowned: bool = False) -> int:
+async def remove(ctx: AppContext, leftovers: Leftovers, *, unowned: bool = False) -> int:
     """Remove what ``find`` found (with ``unowned``, blobs of unknown tenants too); how many
     went. Each blob is checked again just before it goes, so a row committed meanwhile keeps
     its blob."""
-    keys = [b.key for b in found.orphans + (found.unowned if unowned else [])]
+    keys = [b.key for b in leftovers.orphans + (leftovers.unowned if unowned else [])]
     removed = 0
     for start in range(0, len(keys), _BATCH):
         chunk = keys[start : start + _BATCH]
@@ -111,7 +113,7 @@ async def remove(ctx: AppContext, found: Leftovers, *, unowned: bool = False) ->
                 continue
             await asyncio.to_thread(ctx.blobs.delete, key)
             removed += 1
-    for leftover in found.staging:
+    for leftover in leftovers.staging:
         await asyncio.to_thread(ctx.blobs.remove_staging, leftover.name)
         removed += 1
     return removed
@@ -121,18 +123,18 @@ async def sweep(ctx: AppContext, grace: Grace, *, limit: int = 10_000) -> Leftov
     """Find and remove leftovers (at most ``limit`` orphans a run); never raises for a store
     that is away (the next run tries again)."""
     try:
-        found = await find(ctx, grace, limit=limit)
-        if found.orphans or found.staging:
-            await remove(ctx, found)
-            metrics.LEFTOVERS_SWEPT.labels(kind="unreferenced_blob").inc(len(found.orphans))
-            metrics.LEFTOVERS_SWEPT.labels(kind="staging_file").inc(len(found.staging))
+        leftovers = await find(ctx, grace, limit=limit)
+        if leftovers.orphans or leftovers.staging:
+            await remove(ctx, leftovers)
+            metrics.LEFTOVERS_SWEPT.labels(kind="unreferenced_blob").inc(len(leftovers.orphans))
+            metrics.LEFTOVERS_SWEPT.labels(kind="staging_file").inc(len(leftovers.staging))
             log.info(
                 "leftovers_swept",
-                orphan_blobs=len(found.orphans),
-                staging_files=len(found.staging),
-                bytes=found.bytes,
+                orphan_blobs=len(leftovers.orphans),
+                staging_files=len(leftovers.staging),
+                bytes=leftovers.bytes,
             )
-        return found
+        return leftovers
     except (BlobStoreError, Unavailable) as exc:
         log.warning("sweep_failed", error=str(exc))
         return Leftovers()

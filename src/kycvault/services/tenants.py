@@ -183,13 +183,13 @@ async def authenticate(
     if len(key_id) > 40 or len(secret) > 200:
         raise AuthenticationFailed(_AUTH_FAILED)
     async with ctx.store.read() as uow:
-        found = await uow.api_keys.find(key_id)
+        stored = await uow.api_keys.find(key_id)
     presented = _hash_secret(ctx, key_id, secret)
     # Compare even when the key is unknown, so timing does not tell which part was wrong.
-    expected = found[1] if found else b"\x00" * len(presented)
-    if not hmac.compare_digest(presented, expected) or found is None or not found[0].active:
+    expected = stored[1] if stored else b"\x00" * len(presented)
+    if not hmac.compare_digest(presented, expected) or stored is None or not stored[0].active:
         raise AuthenticationFailed(_AUTH_FAILED)
-    return Actor(tenant_id=found[0].tenant_id, key_id=key_id, request_id=request_id)
+    return Actor(tenant_id=stored[0].tenant_id, key_id=key_id, request_id=request_id)
 
 
 async def check_domain(ctx: AppContext, actor: Actor, domain_id: str | None) -> None:

@@ -236,7 +236,6 @@ class FileContent:
 
     def __init__(self, ctx: AppContext, stored: StoredFile, reader: BlobReader, opener: Opener):
         self.file = stored
-        self._ctx = ctx
         self._reader = reader
         self._opener = opener
         self._chunk = ctx.cipher.chunk_size

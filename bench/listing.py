@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 import sqlalchemy as sa
 
@@ -43,6 +43,11 @@ PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "kycvault_bench_listing"
 
 
+class Window(TypedDict):
+    created_from: date
+    created_to: date
+
+
 @dataclass
 class Case:
     name: str
@@ -55,7 +60,7 @@ def cases(seeded: Seeded) -> list[Case]:
         start = (START + SPAN * rng.random()).date()
         return start, start + timedelta(days=6)
 
-    def window_query(days: tuple[date, date]) -> dict[str, date]:
+    def window_query(days: tuple[date, date]) -> Window:
         return {"created_from": days[0], "created_to": days[1]}
 
     def one_name(rng: random.Random) -> str:
@@ -64,13 +69,11 @@ def cases(seeded: Seeded) -> list[Case]:
     def name_tail(rng: random.Random) -> str:
         return rng.choice(seeded.names)[-9:]  # "arlie_527" also finds "arlie_5270"…: tens
 
-    found = [
-        Case(f"tenant only, sort {s.value}", lambda r, s=s: DocumentQuery(sort=s)) for s in Sort
-    ]
-    found += [
-        Case(f"deep keyset page, sort {s.value}", lambda r, s=s: DocumentQuery(sort=s), deep=True)
-        for s in Sort
-    ]
+    def sorted_by(sort: Sort) -> Callable[[random.Random], DocumentQuery]:
+        return lambda r: DocumentQuery(sort=sort)
+
+    found = [Case(f"tenant only, sort {s.value}", sorted_by(s)) for s in Sort]
+    found += [Case(f"deep keyset page, sort {s.value}", sorted_by(s), deep=True) for s in Sort]
     found += [
         Case("subject", lambda r: DocumentQuery(subject_id=r.choice(seeded.subject_ids))),
         Case("type (30 %)", lambda r: DocumentQuery(types=("passport",))),

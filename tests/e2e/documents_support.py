@@ -10,14 +10,16 @@ import httpx2
 def new_subject(client: httpx2.Client, **fields: Any) -> dict[str, Any]:
     response = client.post("/v1/subjects", json=fields)
     assert response.status_code == 201, response.text
-    return response.json()
+    created: dict[str, Any] = response.json()
+    return created
 
 
 def new_doc(client: httpx2.Client, **fields: Any) -> dict[str, Any]:
     fields.setdefault("type", "passport")
     response = client.post("/v1/documents", json=fields)
     assert response.status_code == 201, response.text
-    return response.json()
+    created: dict[str, Any] = response.json()
+    return created
 
 
 def ids(page: dict[str, Any]) -> list[str]:

@@ -29,7 +29,7 @@ TYPE_NOT_ALLOWED = {
     ]
 }
 TOO_LARGE = {"file": ["File size exceeds maximum allowed size of 10MB"]}
-IN_USE = {
+IN_USE: dict[str, Any] = {
     "error": "Cannot delete document.",
     "details": {"reason": "This document is referenced in one or more responses."},
 }

@@ -11,7 +11,7 @@ def problem(response: httpx2.Response, status: int, code: str | None) -> dict[st
     """Assert an RFC 9457 problem with this status and stable code (any code when None)."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
-    body = response.json()
+    body: dict[str, Any] = response.json()
     assert body["status"] == status
     if code is not None:
         assert body["code"] == code

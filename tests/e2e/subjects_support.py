@@ -10,4 +10,5 @@ import httpx2
 def create(client: httpx2.Client, **fields: Any) -> dict[str, Any]:
     response = client.post("/v1/subjects", json=fields)
     assert response.status_code == 201, response.text
-    return response.json()
+    created: dict[str, Any] = response.json()
+    return created

@@ -7,19 +7,23 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 from kycgenie import KYCGenie, errors
+from kycgenie.errors.kycgenieapierror import KYCGenieAuthenticationError, KYCGenieNotFoundError
 
+from tests.e2e.kycgenie_sdk_uploads import uploads
 from tests.e2e.kycgenie_support import PREFIX, SAMPLES, TOO_LARGE, TYPE_NOT_ALLOWED, entity
 from tests.helpers import PDF_BYTES, Server
 
 STATEMENT = PDF_BYTES + b"% audited accounts 2025\n"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
+# httpx's event hooks: the callables it runs on each request and each response.
+Hooks = dict[str, list[Callable[..., object]]]
 
 
 def _redeems(response: httpx.Response) -> bool:
@@ -65,7 +69,7 @@ def wire() -> Wire:
 
 @pytest.fixture
 def sdk(server: Server, account: dict[str, Any], wire: Wire) -> Iterator[KYCGenie]:
-    hooks = {"request": [wire.sent], "response": [wire.received]}
+    hooks: Hooks = {"request": [wire.sent], "response": [wire.received]}
     with httpx.Client(follow_redirects=True, event_hooks=hooks, timeout=60) as client:
         yield KYCGenie(
             api_key=account["api_key"], server_url=f"{server.url}{PREFIX}", client=client
@@ -93,15 +97,15 @@ def test_upload_in_each_form_the_sdk_accepts(sdk: KYCGenie) -> None:
     named = io.BytesIO(STATEMENT)
     named.name = "/tmp/from_a_file.pdf"
     made = [
-        sdk.documents.upload(
+        uploads(sdk).documents.upload(
             file=STATEMENT, filename="raw.pdf", document_type="Financial Statement"
         ),
-        sdk.documents.upload(file=named, document_type="Financial Statement"),
-        sdk.documents.upload(
+        uploads(sdk).documents.upload(file=named, document_type="Financial Statement"),
+        uploads(sdk).documents.upload(
             file=("tuple.pdf", io.BytesIO(STATEMENT), "application/pdf"),
             document_type="Bank Statement",
         ),
-        sdk.documents.upload(
+        uploads(sdk).documents.upload(
             file={"file_name": "typed.pdf", "content": STATEMENT}, document_type="Tax Return"
         ),
     ]
@@ -121,12 +125,14 @@ def test_upload_in_each_form_the_sdk_accepts(sdk: KYCGenie) -> None:
 
 def test_list_get_delete(sdk: KYCGenie) -> None:
     made = [
-        sdk.documents.upload(
+        uploads(sdk).documents.upload(
             file=STATEMENT, filename=f"s{n}.pdf", document_type="Financial Statement"
         )
         for n in range(5)
     ]
-    other = sdk.documents.upload(file=STATEMENT, filename="b.pdf", document_type="Bank Statement")
+    other = uploads(sdk).documents.upload(
+        file=STATEMENT, filename="b.pdf", document_type="Bank Statement"
+    )
     newest_first = [d.id for d in reversed(made)]
 
     everything = sdk.documents.list()
@@ -152,14 +158,16 @@ def test_list_get_delete(sdk: KYCGenie) -> None:
     got = sdk.documents.get(document_id=made[0].id)
     assert got == made[0]
     assert sdk.documents.delete(document_id=made[0].id) is None
-    with pytest.raises(errors.KYCGenieNotFoundError) as caught:
+    with pytest.raises(KYCGenieNotFoundError) as caught:
         sdk.documents.get(document_id=made[0].id)
     assert caught.value.http_status == 404
     assert made[0].id not in [d.id for d in sdk.documents.list(page_size=100).results]
 
 
 def test_download_token_works_once(sdk: KYCGenie, wire: Wire) -> None:
-    doc = sdk.documents.upload(file=STATEMENT, filename="accounts.pdf", document_type="Accounts")
+    doc = uploads(sdk).documents.upload(
+        file=STATEMENT, filename="accounts.pdf", document_type="Accounts"
+    )
     link = sdk.documents.get_download_url(document_id=doc.id)
     assert (link.filename, link.content_type, link.size) == (
         "accounts.pdf",
@@ -177,7 +185,7 @@ def test_download_token_works_once(sdk: KYCGenie, wire: Wire) -> None:
     assert caught.value.http_status == 410
     assert caught.value.code == "not_found"
     assert caught.value.request_id
-    with pytest.raises(errors.KYCGenieNotFoundError):
+    with pytest.raises(KYCGenieNotFoundError):
         sdk.documents.get_file(download_token="dl_" + "x" * 40)
 
 
@@ -185,13 +193,13 @@ def test_download_token_works_once(sdk: KYCGenie, wire: Wire) -> None:
 
 
 def test_entity_documents(sdk: KYCGenie, wire: Wire, acme: dict[str, Any]) -> None:
-    first = sdk.entities.upload_document(
+    first = uploads(sdk).entities.upload_document(
         entity_id=acme["id"],
         file=STATEMENT,
         filename="bank_statement.pdf",
         document_type="Bank Statement",
     )
-    second = sdk.entities.upload_document(
+    second = uploads(sdk).entities.upload_document(
         entity_id=acme["id"], file=SAMPLES["png"], filename="id.png", document_type="Passport"
     )
     assert first.classification == second.classification == "entity_private"
@@ -212,7 +220,7 @@ def test_entity_documents(sdk: KYCGenie, wire: Wire, acme: dict[str, Any]) -> No
 
     assert sdk.entities.delete_document(entity_id=acme["id"], document_id=first.id) is None
     assert [d.id for d in sdk.entities.list_documents(entity_id=acme["id"]).results] == [second.id]
-    with pytest.raises(errors.KYCGenieNotFoundError):
+    with pytest.raises(KYCGenieNotFoundError):
         sdk.entities.delete_document(entity_id=acme["id"], document_id=first.id)
 
 
@@ -220,18 +228,18 @@ def test_entity_documents_of_unknown_or_other_entities(
     server: Server, account: dict[str, Any], sdk: KYCGenie, acme: dict[str, Any]
 ) -> None:
     other = entity(server, account["api_key"], "Other Ltd")
-    theirs = sdk.entities.upload_document(
+    theirs = uploads(sdk).entities.upload_document(
         entity_id=other["id"], file=STATEMENT, filename="x.pdf", document_type="Bank Statement"
     )
-    with pytest.raises(errors.KYCGenieNotFoundError):
+    with pytest.raises(KYCGenieNotFoundError):
         sdk.entities.get_document_download_url(entity_id=acme["id"], document_id=theirs.id)
-    with pytest.raises(errors.KYCGenieNotFoundError):
+    with pytest.raises(KYCGenieNotFoundError):
         sdk.entities.delete_document(entity_id=acme["id"], document_id=theirs.id)
     unknown = "7b3f8c1e-0000-4000-8000-000000000000"
-    with pytest.raises(errors.KYCGenieNotFoundError):
+    with pytest.raises(KYCGenieNotFoundError):
         sdk.entities.list_documents(entity_id=unknown)
-    with pytest.raises(errors.KYCGenieNotFoundError):
-        sdk.entities.upload_document(
+    with pytest.raises(KYCGenieNotFoundError):
+        uploads(sdk).entities.upload_document(
             entity_id=unknown, file=STATEMENT, filename="x.pdf", document_type="Bank Statement"
         )
 
@@ -243,7 +251,7 @@ def test_entity_documents_of_unknown_or_other_entities(
 async def test_async_methods(
     server: Server, account: dict[str, Any], wire: Wire, acme: dict[str, Any]
 ) -> None:
-    hooks = {"request": [wire.sent_async], "response": [wire.received_async]}
+    hooks: Hooks = {"request": [wire.sent_async], "response": [wire.received_async]}
     async with httpx.AsyncClient(event_hooks=hooks, timeout=60) as client:
         sdk = KYCGenie(
             api_key=account["api_key"], server_url=f"{server.url}{PREFIX}", async_client=client
@@ -252,7 +260,7 @@ async def test_async_methods(
 
 
 async def _async_cycle(sdk: KYCGenie, wire: Wire, acme: dict[str, Any]) -> None:
-    doc = await sdk.documents.upload_async(
+    doc = await uploads(sdk).documents.upload_async(
         file=STATEMENT, filename="async.pdf", document_type="Financial Statement"
     )
     assert (await sdk.documents.get_async(document_id=doc.id)).id == doc.id
@@ -264,7 +272,7 @@ async def _async_cycle(sdk: KYCGenie, wire: Wire, acme: dict[str, Any]) -> None:
     assert caught.value.http_status == 410
     await sdk.documents.delete_async(document_id=doc.id)
 
-    mine = await sdk.entities.upload_document_async(
+    mine = await uploads(sdk).entities.upload_document_async(
         entity_id=acme["id"], file=STATEMENT, filename="e.pdf", document_type="Bank Statement"
     )
     listed = await sdk.entities.list_documents_async(entity_id=acme["id"])
@@ -294,7 +302,7 @@ def test_file_answers_of_a_questionnaire_response(
     )
     assert sdk.questionnaire_responses.get_details(response_id=response.id).id == response.id
 
-    answered = sdk.questionnaire_responses.upload_file_answer(
+    answered = uploads(sdk).questionnaire_responses.upload_file_answer(
         response_id=response.id, fq_id=12, file=STATEMENT, filename="register.pdf"
     )
     assert (answered.response_id, answered.file_question_id) == (response.id, 12)
@@ -337,10 +345,10 @@ def test_file_answers_of_a_questionnaire_response(
         response_id=response.id, attachment_id=answered.attachment_id
     )
     assert sdk.questionnaire_responses.list_file_answers(response_id=response.id).count == 0
-    with pytest.raises(errors.KYCGenieNotFoundError):
+    with pytest.raises(KYCGenieNotFoundError):
         sdk.documents.get(document_id=answered.document.id)
     sdk.questionnaire_responses.delete(response_id=response.id)
-    with pytest.raises(errors.KYCGenieNotFoundError):
+    with pytest.raises(KYCGenieNotFoundError):
         sdk.questionnaire_responses.get_details(response_id=response.id)
 
 
@@ -349,25 +357,25 @@ def test_file_answers_of_a_questionnaire_response(
 
 def test_the_sdks_error_classes(server: Server, sdk: KYCGenie) -> None:
     with pytest.raises(errors.KYCGenieValidationError) as bad_type:
-        sdk.documents.upload(file=b"MZ" * 64, filename="setup.exe", document_type="Tools")
+        uploads(sdk).documents.upload(file=b"MZ" * 64, filename="setup.exe", document_type="Tools")
     assert (bad_type.value.http_status, bad_type.value.errors) == (400, TYPE_NOT_ALLOWED)
     with pytest.raises(errors.KYCGenieValidationError) as too_large:
-        sdk.documents.upload(
+        uploads(sdk).documents.upload(
             file=PDF_BYTES + b"\0" * (10 * 1024 * 1024), filename="big.pdf", document_type="Big"
         )
     assert too_large.value.errors == TOO_LARGE
     with pytest.raises(errors.KYCGenieValidationError) as no_type:
-        sdk.documents.upload(file=STATEMENT, filename="a.pdf", document_type="")
+        uploads(sdk).documents.upload(file=STATEMENT, filename="a.pdf", document_type="")
     assert list(no_type.value.errors) == ["document_type"]
     with pytest.raises(errors.KYCGenieValidationError) as page_size:
         sdk.documents.list(page_size=101)
     assert list(page_size.value.errors) == ["page_size"]
     with pytest.raises(errors.KYCGenieValidationError):
         sdk.documents.list(after="forged.cursor")
-    with pytest.raises(errors.KYCGenieNotFoundError) as missing:
+    with pytest.raises(KYCGenieNotFoundError) as missing:
         sdk.documents.get(document_id="7b3f8c1e-0000-4000-8000-000000000000")
     assert missing.value.code == "not_found"
-    with pytest.raises(errors.KYCGenieNotFoundError):
+    with pytest.raises(KYCGenieNotFoundError):
         sdk.documents.get_download_url(document_id="not-a-uuid")
     assert sdk.documents.list().results == []  # nothing was stored
 
@@ -375,7 +383,7 @@ def test_the_sdks_error_classes(server: Server, sdk: KYCGenie) -> None:
         stranger = KYCGenie(
             api_key="kycg_not_a_key", server_url=f"{server.url}{PREFIX}", client=client
         )
-        with pytest.raises(errors.KYCGenieAuthenticationError) as unauthenticated:
+        with pytest.raises(KYCGenieAuthenticationError) as unauthenticated:
             stranger.documents.list()
     assert unauthenticated.value.http_status == 401
 
@@ -384,13 +392,13 @@ def test_every_write_carries_an_idempotency_key_that_is_honoured(
     sdk: KYCGenie, wire: Wire, acme: dict[str, Any]
 ) -> None:
     key = "0d6c7f51-2b7e-4f4a-9f52-2f3c1d7a9b10"
-    first = sdk.documents.upload(
+    first = uploads(sdk).documents.upload(
         file=STATEMENT,
         filename="once.pdf",
         document_type="Financial Statement",
         idempotency_key=key,
     )
-    retried = sdk.documents.upload(
+    retried = uploads(sdk).documents.upload(
         file=STATEMENT,
         filename="once.pdf",
         document_type="Financial Statement",
@@ -398,7 +406,7 @@ def test_every_write_carries_an_idempotency_key_that_is_honoured(
     )
     assert retried == first
     assert [d.id for d in sdk.documents.list().results] == [first.id]
-    made = sdk.entities.upload_document(
+    made = uploads(sdk).entities.upload_document(
         entity_id=acme["id"], file=STATEMENT, filename="e.pdf", document_type="Bank Statement"
     )
     sdk.entities.delete_document(entity_id=acme["id"], document_id=made.id)

@@ -76,7 +76,7 @@ def world(server: Server) -> Iterator[World]:
 
 
 def stripped(response: httpx2.Response) -> dict[str, Any]:
-    body = response.json()
+    body: dict[str, Any] = response.json()
     body.pop("request_id", None)
     return body
 

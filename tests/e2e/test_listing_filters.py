@@ -76,7 +76,8 @@ def _multipart(
 ) -> dict[str, Any]:
     response = create(client, doc_type, *parts, **fields)
     assert response.status_code == 201, response.text
-    return response.json()
+    created: dict[str, Any] = response.json()
+    return created
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +161,7 @@ def listed(
 ) -> dict[str, Any]:
     response = client.get(path, params=params)
     assert response.status_code == 200, response.text
-    page = response.json()
+    page: dict[str, Any] = response.json()
     assert set(page) == {"data", "next_cursor", "prev_cursor", "has_more"}
     return page
 

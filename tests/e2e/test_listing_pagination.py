@@ -73,7 +73,8 @@ def get_page(
 ) -> dict[str, Any]:
     response = client.get(path, params=params)
     assert response.status_code == 200, response.text
-    return response.json()
+    page: dict[str, Any] = response.json()
+    return page
 
 
 def make(
@@ -418,7 +419,7 @@ def test_tampered_cursors_are_400(data: Data) -> None:
     page1 = get_page(data.client, {"limit": 3})
     page2 = get_page(data.client, {"limit": 3, "cursor": page1["next_cursor"]})
     cursor, other = page1["next_cursor"], page2["next_cursor"]
-    failures = {}
+    failures: dict[str, tuple[str, object, object]] = {}
     for name, bad in _tampered(cursor, other, ids(page1)[0]).items():
         if bad == cursor:
             continue
@@ -501,7 +502,7 @@ def test_cursor_of_another_tenant_is_400(data: Data, other_client: httpx2.Client
     ],
 )
 def test_cursor_replayed_with_other_query_is_400(data: Data, changed: dict[str, str]) -> None:
-    base = {"sort": "-created_at", "limit": 3}
+    base: dict[str, str | int] = {"sort": "-created_at", "limit": 3}
     cursor = get_page(data.client, base)["next_cursor"]
     params = {**base, **changed}
     if params.get("subject_id") == "SUBJECT":
@@ -515,7 +516,12 @@ def test_cursor_replayed_with_other_query_is_400(data: Data, changed: dict[str, 
 
 
 def test_cursor_from_filtered_query_replayed_without_filter_is_400(data: Data) -> None:
-    params = {"sort": "name", "limit": 2, "type": "passport", "has_files": "false"}
+    params: dict[str, str | int] = {
+        "sort": "name",
+        "limit": 2,
+        "type": "passport",
+        "has_files": "false",
+    }
     cursor = get_page(data.client, params)["next_cursor"]
     for drop in ("type", "has_files", "sort"):
         rest = {k: v for k, v in params.items() if k != drop}

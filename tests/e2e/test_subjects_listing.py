@@ -82,7 +82,7 @@ def test_list_page_is_stable_while_rows_are_added(client: httpx2.Client) -> None
 
 
 @pytest.mark.parametrize("limit", [0, 101, -1, "x"])
-def test_list_limit_out_of_range(client: httpx2.Client, limit: object) -> None:
+def test_list_limit_out_of_range(client: httpx2.Client, limit: int | str) -> None:
     body = problem(client.get("/v1/subjects", params={"limit": limit}), 400, "validation_error")
     assert body["errors"][0]["field"] == "limit"
 

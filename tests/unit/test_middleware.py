@@ -3,6 +3,8 @@ problem without dropping the connection."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx2
 import pytest
 from starlette.requests import Request
@@ -21,7 +23,7 @@ async def echo(request: Request) -> JSONResponse:
 
 
 async def broken_stream(request: Request) -> StreamingResponse:
-    async def body():  # type: ignore[no-untyped-def]
+    async def body() -> AsyncIterator[bytes]:
         yield b"first"
         raise RuntimeError("failed half-way")
 

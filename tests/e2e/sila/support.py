@@ -23,7 +23,8 @@ from tests.helpers import Server
 with warnings.catch_warnings():
     # web3, which the SDK imports, still loads websockets' deprecated legacy module.
     warnings.simplefilter("ignore", DeprecationWarning)
-    import silasdk
+    # Re-exported: the other Sila modules import the SDK from here, under this filter.
+    import silasdk as silasdk
     from silasdk.endpoints import endPoints
     from silasdk.ethwallet import EthWallet
 

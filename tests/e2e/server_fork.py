@@ -166,6 +166,17 @@ def forked_server(root: Path, **fields: Any) -> ForkedServer:
     return srv
 
 
+def forked_beside(server: Server, **env_extra: str) -> ForkedServer:
+    """A forked twin of ``server`` (its directory, backend pair, settings plus ``env_extra``,
+    and port), to run commands beside it: ``forked_beside(server).cli(...)``."""
+    return forked_server(
+        server.root,
+        env_extra={**server.env_extra, **env_extra},
+        backend=server.backend,
+        port=server.port,
+    )
+
+
 @contextmanager
 def forked_on(root: Path, backend: str, **env_extra: str) -> Iterator[Server]:
     """As ``tests.helpers.server_on`` (a started server on a backend pair of its own), forked

@@ -48,9 +48,13 @@ class Forked:
 
     def wait(self, timeout: float | None = None) -> int:
         with self.zygote.changed:
-            if not self.zygote.changed.wait_for(lambda: self.poll() is not None, timeout):
+            ended = self.zygote.changed.wait_for(
+                lambda: self.poll() is not None or self.zygote.gone, timeout
+            )
+            if not ended:
                 raise subprocess.TimeoutExpired(f"server {self.pid}", timeout or 0)
-        assert self.returncode is not None
+        if self.returncode is None:
+            raise RuntimeError(f"the server zygote ended before its child {self.pid}")
         return self.returncode
 
     def send_signal(self, sig: int) -> None:
@@ -79,6 +83,7 @@ class Zygote:
         self.changed = threading.Condition()
         self.started: list[int] = []
         self.ended: dict[int, int] = {}
+        self.gone = False  # the zygote's output ended: no more reports will come
         self.lock = threading.Lock()  # one fork request at a time
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -92,6 +97,9 @@ class Zygote:
                 elif word == "ended":
                     self.ended[int(numbers[0])] = int(numbers[1])
                 self.changed.notify_all()
+        with self.changed:
+            self.gone = True
+            self.changed.notify_all()
 
     def _send(self, request: Mapping[str, object]) -> None:
         stdin = cast(IO[str], self.process.stdin)

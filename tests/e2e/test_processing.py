@@ -137,8 +137,14 @@ def test_an_unreadable_image_fails_its_stages_with_a_reason(pclient: httpx2.Clie
     assert "cannot be decoded" in doc["processing_reasons"]["ocr"]
     assert doc["authenticity_score"] is None
     # One attempt, one result: the job ended instead of retrying a file that cannot change.
-    events = pclient.get("/v1/audit-events", params={"limit": 500}).json()["data"]
-    processed = [e for e in events if e["action"] == "document.processed"]
+    # (Its audit event is written as the job is marked done, a moment after the stages.)
+    deadline = time.monotonic() + 30
+    while True:
+        events = pclient.get("/v1/audit-events", params={"limit": 500}).json()["data"]
+        processed = [e for e in events if e["action"] == "document.processed"]
+        if processed or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert [e["target_id"] for e in processed] == [created["id"]]
     assert pclient.get(f"/v1/documents/{created['id']}/text").status_code == 404
 

@@ -112,7 +112,7 @@ def send_until_settled(
         response = upload.send(client)
         if response.status_code != 409 or time.monotonic() > deadline:
             return response
-        time.sleep(0.3)
+        time.sleep(0.1)
 
 
 def fsck_report(srv: Server, grace: Grace, *, verify: bool = True) -> fsck.Report:

@@ -40,7 +40,7 @@ def settled(client: httpx2.Client, doc_id: str, *, timeout: float = 120.0) -> di
         if set(doc["processing"].values()) <= SETTLED:
             return doc
         assert time.monotonic() < deadline, f"still processing: {doc['processing']}"
-        time.sleep(0.2)
+        time.sleep(0.1)
 
 
 def signal(doc: dict[str, Any], code: str) -> dict[str, Any]:

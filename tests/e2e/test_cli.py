@@ -1,15 +1,16 @@
-"""The ``kycvault`` command as an operator uses it."""
+"""The ``kycvault`` command as an operator uses it. ``serve`` and ``migrate`` run as real
+processes; the tenant, key and client commands are forked from a process that has imported
+the command already (``server_fork.py``), the same ``main()`` from the command line on."""
 
 from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import httpx2
 
+from tests.e2e.server_fork import forked_beside
 from tests.helpers import Server, image_bytes
 
 
@@ -38,27 +39,28 @@ def test_serve_prints_the_url_and_a_ready_key_on_every_start(tmp_path: Path) -> 
 
 
 def test_tenant_and_key_commands(server: Server) -> None:
-    created = json.loads(server.cli("tenant", "create", "Acme Fintech", "--json").stdout)
+    commands = forked_beside(server)
+    created = json.loads(commands.cli("tenant", "create", "Acme Fintech", "--json").stdout)
     assert set(created) >= {"tenant_id", "domain_id", "api_key", "key_id", "key_secret"}
     assert isinstance(created["domain_id"], int)
     assert created["api_key"] == f"{created['key_id']}.{created['key_secret']}"
-    listed = json.loads(server.cli("tenant", "list", "--json").stdout)
+    listed = json.loads(commands.cli("tenant", "list", "--json").stdout)
     assert {"tenant_id": created["tenant_id"], "domain_id": created["domain_id"]}.items() <= next(
         t for t in listed if t["name"] == "Acme Fintech"
     ).items()
-    duplicate = server.cli("tenant", "create", "Acme Fintech", check=False)
+    duplicate = commands.cli("tenant", "create", "Acme Fintech", check=False)
     assert duplicate.returncode == 1 and "tenant_exists" in duplicate.stderr
 
-    second = json.loads(server.cli("key", "create", str(created["domain_id"]), "--json").stdout)
-    keys = json.loads(server.cli("key", "list", "Acme Fintech", "--json").stdout)
+    second = json.loads(commands.cli("key", "create", str(created["domain_id"]), "--json").stdout)
+    keys = json.loads(commands.cli("key", "list", "Acme Fintech", "--json").stdout)
     assert {k["key_id"] for k in keys} == {created["key_id"], second["key_id"]}
     assert created["key_secret"] not in json.dumps(keys)
 
     with server.client(second["api_key"]) as client:
         assert client.get("/v1/subjects").status_code == 200
-        server.cli("key", "revoke", second["key_id"])
+        commands.cli("key", "revoke", second["key_id"])
         assert client.get("/v1/subjects").status_code == 401
-    missing = server.cli("key", "revoke", "kvk_0000000000000000", check=False)
+    missing = commands.cli("key", "revoke", "kvk_0000000000000000", check=False)
     assert missing.returncode == 1 and "key_not_found" in missing.stderr
 
 
@@ -66,18 +68,10 @@ def test_client_commands(server: Server, tmp_path: Path) -> None:
     api_key = server.create_tenant()["api_key"]
     scan = tmp_path / "front.png"
     scan.write_bytes(image_bytes())
-    env = {**server.env(), "KYCVAULT_URL": server.url, "KYCVAULT_API_KEY": api_key}
+    client = forked_beside(server, KYCVAULT_URL=server.url, KYCVAULT_API_KEY=api_key)
 
     def run(*args: str) -> str:
-        done = subprocess.run(
-            [sys.executable, "-m", "kycvault", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        return done.stdout
+        return client.cli(*args).stdout
 
     doc = json.loads(run("upload", str(scan), "--type", "national_id", "--role", "FRONT"))
     assert doc["files"][0]["role"] == "FRONT"

@@ -31,7 +31,8 @@ from tests.e2e.crash_support import (
     send_until_settled,
     wait_killed,
 )
-from tests.helpers import Server, server_on
+from tests.e2e.server_fork import forked_on, forked_server
+from tests.helpers import Server
 
 pytestmark = pytest.mark.slow
 
@@ -73,7 +74,7 @@ class Crashing:
 def crashing(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Crashing]:
     root = tmp_path_factory.mktemp(f"crash-{backend}")
     env = {**CRASH_ENV, "KYCVAULT_ORPHAN_GRACE_SECONDS": str(ORPHAN_GRACE)}
-    with server_on(root, backend, **env) as srv:
+    with forked_on(root, backend, **env) as srv:
         tenant = srv.create_tenant()
         with srv.client(tenant["api_key"]) as client:
             yield Crashing(srv, client, Ledger())
@@ -154,7 +155,7 @@ def test_a_crash_at_each_step_leaves_one_write_and_a_clean_store(
 def test_an_import_killed_mid_way_can_be_finished_and_leaves_a_clean_store(
     tmp_path: Path, backend: str, point: str
 ) -> None:
-    source = Server(tmp_path / "source").start()
+    source = forked_server(tmp_path / "source").start()
     tenant = source.create_tenant()
     ledger = Ledger()
     with source.client(tenant["api_key"]) as client:
@@ -166,7 +167,9 @@ def test_an_import_killed_mid_way_can_be_finished_and_leaves_a_clean_store(
 
     store = Backend.create(backend)
     key = (source.data_dir / "master.key").read_text().strip()
-    target = Server(tmp_path / "target", env_extra={"KYCVAULT_MASTER_KEY": key}, backend=store)
+    target = forked_server(
+        tmp_path / "target", env_extra={"KYCVAULT_MASTER_KEY": key}, backend=store
+    )
     try:
         target.env_extra["KYCVAULT_CRASHPOINT"] = point
         killed = target.cli("import", str(export), check=False)

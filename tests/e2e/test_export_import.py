@@ -15,6 +15,7 @@ import pytest
 from tests import backends
 from tests.backends import Backend
 from tests.e2e.processing_support import settled
+from tests.e2e.server_fork import forked_server
 from tests.helpers import PDF_BYTES, Server, image_bytes
 
 
@@ -54,7 +55,7 @@ def _contents(client: Any, docs: list[dict[str, Any]]) -> dict[str, str]:
 
 @pytest.fixture
 def source(tmp_path: Path) -> Server:
-    return Server(tmp_path / "source")
+    return forked_server(tmp_path / "source")
 
 
 @pytest.fixture
@@ -62,7 +63,7 @@ def target(tmp_path: Path, source: Server) -> Any:
     backends.require(backends.SCALED)
     store = Backend.create(backends.SCALED)
     key = {"KYCVAULT_ALLOW_GENERATED_KEY": "false"}
-    srv = Server(tmp_path / "target", env_extra=key, backend=store)
+    srv = forked_server(tmp_path / "target", env_extra=key, backend=store)
     yield srv
     srv.stop()
     store.drop()

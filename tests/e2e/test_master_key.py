@@ -2,7 +2,11 @@
 given in the environment leaves every process's environment once read (API workers of
 ``serve --workers 2`` and ``kycvault worker`` included) yet reaches every API process; no
 process can dump core; only the embedded default makes its own key (``kycvault init-key``
-elsewhere); a vault is never started on a key that is not its own."""
+elsewhere); a vault is never started on a key that is not its own.
+
+The environment test runs real ``kycvault`` processes (what /proc shows of a process is what
+is checked there); the others fork their commands from a process that imported them
+already (``server_fork.py``): what they check happens after the command line is read."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ import pytest
 
 from tests import backends
 from tests.backends import Backend
+from tests.e2e.server_fork import forked_server
 from tests.helpers import Server
 
 VARIABLE = b"KYCVAULT_MASTER_KEY"
@@ -74,7 +79,7 @@ def _assert_no_key_and_no_core(pid: int, key: str) -> None:
 
 
 def test_a_key_file_open_to_others_is_refused(tmp_path: Path) -> None:
-    server = Server(tmp_path)
+    server = forked_server(tmp_path)
     server.cli("migrate")
     key_file = server.data_dir / "master.key"
     key_file.chmod(0o644)
@@ -147,7 +152,7 @@ def test_the_scaled_shape_never_makes_a_key_by_itself(tmp_path: Path) -> None:
     backends.require(backends.SCALED)
     store = Backend.create(backends.SCALED)
     store.env.pop("KYCVAULT_MASTER_KEY")
-    server = Server(tmp_path, backend=store)
+    server = forked_server(tmp_path, backend=store)
     try:
         line = _refusal(server.cli("serve", "--port", str(server.port), check=False))
         assert "kycvault init-key" in line
@@ -179,7 +184,7 @@ def test_the_scaled_shape_never_makes_a_key_by_itself(tmp_path: Path) -> None:
 
 
 def test_the_embedded_default_makes_its_key_with_a_new_vault_only(tmp_path: Path) -> None:
-    server = Server(tmp_path)
+    server = forked_server(tmp_path)
     server.cli("tenant", "create", "Acme")
     key_file = server.data_dir / "master.key"
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
@@ -191,7 +196,7 @@ def test_the_embedded_default_makes_its_key_with_a_new_vault_only(tmp_path: Path
 
 
 def test_commands_outside_a_vault_make_nothing(tmp_path: Path) -> None:
-    server = Server(tmp_path)
+    server = forked_server(tmp_path)
     for command in (
         ("tenant", "list"),
         ("tenant", "update", "1", "--sila-app-handle", "app"),
@@ -208,14 +213,14 @@ def test_commands_outside_a_vault_make_nothing(tmp_path: Path) -> None:
 
 
 def test_a_failed_import_leaves_no_key_and_a_wrong_key_is_refused(tmp_path: Path) -> None:
-    source = Server(tmp_path / "source")
+    source = forked_server(tmp_path / "source")
     tenant = source.cli("tenant", "create", "Acme").stdout
     export = tmp_path / "export"
     exported = source.cli("export", str(export)).stdout
     assert "holds no master key" in exported
     source_key = (source.data_dir / "master.key").read_text().strip()
 
-    target = Server(tmp_path / "target")
+    target = forked_server(tmp_path / "target")
     key_file = target.data_dir / "master.key"
     line = _refusal(target.cli("import", str(export), check=False))
     assert "KYCVAULT_MASTER_KEY" in line and str(key_file) in line
@@ -246,7 +251,7 @@ def test_a_failed_import_leaves_no_key_and_a_wrong_key_is_refused(tmp_path: Path
 
 
 def test_the_database_files_and_data_dir_are_private(tmp_path: Path) -> None:
-    server = Server(tmp_path)
+    server = forked_server(tmp_path)
     server.data_dir.mkdir(mode=0o755)
     server.data_dir.chmod(0o755)
     files = [server.data_dir / f"kycvault.db{suffix}" for suffix in ("", "-wal", "-shm")]

@@ -24,6 +24,7 @@ import psutil
 import pytest
 
 from kycvault.api.protocol import LINGER_SECONDS
+from tests.e2e.server_fork import forked_on, forked_server
 from tests.e2e.uploads_support import (
     assert_staging_empty,
     document_ids,
@@ -38,12 +39,11 @@ from tests.helpers import (
     peak_rss_reset,
     post_multipart,
     rss_kib,
-    server_on,
     zeros,
 )
 
-HEADER_TIMEOUT = 4.0
-BODY_TIMEOUT = 4.0
+HEADER_TIMEOUT = 3.0
+BODY_TIMEOUT = 3.0
 KEEPALIVE = 1
 MAX_HEADER = 16 * 1024
 MIN_RATE = 512
@@ -67,7 +67,7 @@ HEALTHZ_ONCE = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The protocol layer does not depend on the backend pair: the embedded one serves."""
-    srv = Server(tmp_path_factory.mktemp("protocol"), env_extra=LIMITS).start()
+    srv = forked_server(tmp_path_factory.mktemp("protocol"), env_extra=LIMITS).start()
     yield srv
     srv.stop()
 
@@ -75,7 +75,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def limited_on_backend(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
     """For what does depend on it: discarding a staged upload."""
-    with server_on(tmp_path_factory.mktemp(f"protocol-{backend}"), backend, **LIMITS) as srv:
+    with forked_on(tmp_path_factory.mktemp(f"protocol-{backend}"), backend, **LIMITS) as srv:
         yield srv
 
 
@@ -381,6 +381,15 @@ def test_a_stalled_upload_is_abandoned_and_its_staging_discarded(
         assert document_ids(client) == set()
 
 
+def serves(server: Server, sock: socket.socket) -> bool:
+    """Whether the server process still holds its end of ``sock`` open."""
+    port = sock.getsockname()[1]
+    return any(
+        c.raddr and c.raddr.port == port and c.status == psutil.CONN_ESTABLISHED
+        for c in psutil.Process(server.pid).net_connections("tcp")
+    )
+
+
 def test_a_client_that_stops_reading_a_download_is_cut_off(limited: Server) -> None:
     api_key = limited.create_tenant()["api_key"]
     size = 24 * MiB
@@ -400,7 +409,13 @@ def test_a_client_that_stops_reading_a_download_is_cut_off(limited: Server) -> N
         sock.connect(("127.0.0.1", limited.port))
         auth = f"Authorization: Bearer {api_key}\r\n"
         sock.sendall(f"GET {url} HTTP/1.1\r\nHost: 127.0.0.1\r\n{auth}\r\n".encode())
-        time.sleep(BODY_TIMEOUT + LATE)
+        sent = time.monotonic()
+        assert select.select([sock], [], [], 10)[0], "no response started"
+        # Read nothing until the server has given the connection up (seen from its side).
+        while serves(limited, sock):
+            assert time.monotonic() - sent < BODY_TIMEOUT + LATE, "the connection stayed"
+            time.sleep(0.1)
+        assert time.monotonic() - sent >= BODY_TIMEOUT - 0.5
         received, closed = read_to_close(sock, timeout=10)
     assert closed
     assert status_of(received) == 200

@@ -9,7 +9,6 @@ import base64
 import hashlib
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -21,9 +20,11 @@ import pytest
 
 from tests import backends
 from tests.backends import Backend
+from tests.e2e.server_fork import Forked, forked_server, shared_zygote
 from tests.helpers import Server
 
-UPLOADS = 200
+# Enough that both workers, two jobs at a time each, contend for the queue.
+UPLOADS = 60
 
 
 @pytest.fixture
@@ -35,9 +36,8 @@ def cluster(tmp_path: Path) -> Iterator[tuple[list[Server], Backend]]:
         "KYCVAULT_ALLOW_GENERATED_KEY": "false",
         "KYCVAULT_WORKER_POLL_SECONDS": "0.2",
     }
-    apis = [Server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)]
-    workers: list[subprocess.Popen[bytes]] = []
-    logs = []
+    apis = [forked_server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)]
+    workers: list[Forked] = []
     try:
         for api in apis:
             api.start()
@@ -45,16 +45,8 @@ def cluster(tmp_path: Path) -> Iterator[tuple[list[Server], Backend]]:
             root = tmp_path / f"worker{n}"
             root.mkdir()
             env = Server(root, env_extra=shared, backend=store).env()
-            logs.append((root / "worker.log").open("wb"))
-            workers.append(
-                subprocess.Popen(
-                    [sys.executable, "-m", "kycvault", "worker", "--concurrency", "2"],
-                    env=env,
-                    cwd=root,
-                    stdout=logs[-1],
-                    stderr=subprocess.STDOUT,
-                )
-            )
+            command = ["worker", "--concurrency", "2"]
+            workers.append(shared_zygote().fork(command, env, root, root / "worker.log"))
         yield apis, store
     finally:
         for process in workers:
@@ -64,8 +56,6 @@ def cluster(tmp_path: Path) -> Iterator[tuple[list[Server], Backend]]:
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        for log in logs:
-            log.close()
         for api in apis:
             api.stop()
         store.drop()

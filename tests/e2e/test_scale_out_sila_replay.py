@@ -16,6 +16,7 @@ import pytest
 
 from tests import backends
 from tests.backends import Backend
+from tests.e2e.server_fork import forked_server
 from tests.e2e.sila.support import (
     BASE,
     RegisteredApp,
@@ -38,7 +39,7 @@ def two_apis(tmp_path: Path) -> Iterator[list[Server]]:
         "KYCVAULT_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "KYCVAULT_ALLOW_GENERATED_KEY": "false",
     }
-    apis = [Server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)]
+    apis = [forked_server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)]
     try:
         for api in apis:
             api.start()

@@ -44,6 +44,6 @@ def settled(client: httpx2.Client, doc_id: str, *, timeout: float = 120.0) -> di
 
 
 def signal(doc: dict[str, Any], code: str) -> dict[str, Any]:
-    found = [s for s in doc["authenticity_signals"] if s["code"] == code]
-    assert len(found) == 1, doc["authenticity_signals"]
-    return found[0]
+    matching: list[dict[str, Any]] = [s for s in doc["authenticity_signals"] if s["code"] == code]
+    assert len(matching) == 1, doc["authenticity_signals"]
+    return matching[0]

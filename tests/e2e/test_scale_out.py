@@ -36,7 +36,9 @@ def cluster(tmp_path: Path) -> Iterator[tuple[list[Server], Backend]]:
         "KYCVAULT_ALLOW_GENERATED_KEY": "false",
         "KYCVAULT_WORKER_POLL_SECONDS": "0.2",
     }
-    apis = [forked_server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)]
+    apis: list[Server] = [
+        forked_server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)
+    ]
     workers: list[Forked] = []
     try:
         for api in apis:
@@ -116,7 +118,7 @@ def test_two_api_processes_and_two_workers(cluster: tuple[list[Server], Backend]
     with psycopg.connect(_database(store)) as conn:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline:
-            states = dict(
+            states: dict[str, int] = dict(
                 conn.execute(
                     "SELECT kind || ' ' || state, count(*) FROM jobs GROUP BY 1"
                 ).fetchall()

@@ -39,7 +39,9 @@ def two_apis(tmp_path: Path) -> Iterator[list[Server]]:
         "KYCVAULT_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "KYCVAULT_ALLOW_GENERATED_KEY": "false",
     }
-    apis = [forked_server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)]
+    apis: list[Server] = [
+        forked_server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)
+    ]
     try:
         for api in apis:
             api.start()

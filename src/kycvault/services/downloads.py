@@ -116,7 +116,8 @@ async def redeem(ctx: AppContext, token: str, *, request_id: str | None = None) 
             target_id=link.file_id,
             document_id=str(link.document_id),
         )
-        data = {"link_id": link.id, "document_id": link.document_id, "file_id": link.file_id}
+        # The link's own id is never shown to clients: the file it served names it.
+        data = {"document_id": link.document_id, "file_id": link.file_id}
         await events.record(ctx, uow, actor, events.LINK_REDEEMED, data)
     return await open_stored(ctx, stored)
 

@@ -154,8 +154,12 @@ def test_time_bounds() -> None:
     assert end == datetime(2026, 12, 1, 23, 59, 59, 999999, tzinfo=UTC)
     assert events.parse_time("2026-12-01T12:00:00", "created_from") == START
     assert events.parse_time("2026-12-01T14:00:00+02:00", "created_from") == START
-    with pytest.raises(InvalidInput):
-        events.parse_time("yesterday", "created_from")
+    assert events.parse_time("9999-12-31", "created_to", end=True) == datetime.max.replace(
+        tzinfo=UTC
+    )
+    for bad in ("yesterday", "2026-13-01", "0001-01-01T00:00:00+01:00"):
+        with pytest.raises(InvalidInput):
+            events.parse_time(bad, "created_from")
 
 
 @pytest.mark.anyio

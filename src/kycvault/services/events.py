@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -198,15 +198,14 @@ def parse_time(raw: str | None, field: str, *, end: bool = False) -> datetime | 
         return None
     try:
         if len(raw) == 10:
-            day = date.fromisoformat(raw)
-            start = datetime.combine(day, time(), UTC)
-            return start + timedelta(days=1) - timedelta(microseconds=1) if end else start
+            return datetime.combine(date.fromisoformat(raw), time.max if end else time(), UTC)
         moment = datetime.fromisoformat(raw)
-    except ValueError:
+        # (A time near year 1 or 9999 may not exist in UTC: OverflowError.)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise InvalidInput.field(
             field, "invalid_datetime", "an ISO 8601 date or date and time"
         ) from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _check(where: EventFilter) -> None:

@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from kycvault.config import Settings
+from kycvault.domain.jobs import JobKind
 from kycvault.errors import Conflict, InvalidInput, NotFound
 from kycvault.ports.persistence.events import EventFilter
-from kycvault.services import events, maintenance, subjects, tenants
+from kycvault.services import documents, events, maintenance, processing, subjects, tenants
 from kycvault.services.context import Actor, AppContext
+from kycvault.services.intake import UploadSession
 from tests import backends
 from tests.backends import Backend
 from tests.helpers import backend_settings
@@ -83,6 +85,21 @@ async def test_several_events_of_one_unit_keep_their_order(ctx: AppContext, acto
         for n in range(5):
             await events.record(ctx, uow, actor, events.DOCUMENT_DELETED, {"n": n})
     assert [e.data["n"] for e in await _all(ctx, actor)] == [0, 1, 2, 3, 4]
+
+
+@pytest.mark.anyio
+async def test_a_unit_undone_inside_an_atomic_block_takes_its_events_along(
+    ctx: AppContext, actor: Actor
+) -> None:
+    async with ctx.store.atomic():
+        async with ctx.store.write() as uow:
+            await events.record(ctx, uow, actor, events.SUBJECT_DELETED, {"n": "kept"})
+        with pytest.raises(RuntimeError):
+            await _fail_after_an_event(ctx, actor)
+        async with ctx.store.write() as uow:
+            await events.record(ctx, uow, actor, events.SUBJECT_DELETED, {"n": "after"})
+    listed = await _all(ctx, actor)
+    assert [(e.data.get("n"), e.sequence) for e in listed] == [("kept", 1), ("after", 2)]
 
 
 @pytest.mark.anyio
@@ -182,3 +199,29 @@ async def test_housekeeping_removes_old_events_in_batches(
     # Numbering goes on after a purge: a cursor kept by a client stays valid.
     await _subject(ctx, actor, 2)
     assert [e.sequence for e in await _all(ctx, actor)] == [7]
+
+
+@pytest.mark.anyio
+async def test_processing_given_up_is_a_settled_generation(ctx: AppContext, actor: Actor) -> None:
+    """A document whose processing job died has its stages failed, and says so once."""
+    await processing.update_settings(ctx, actor, {"ocr": True})
+    session = await UploadSession.open(ctx, actor.tenant_id)
+    intake = session.start_file("statement.txt")
+    await intake.feed(b"a statement\n")
+    await session.finish_file(intake)
+    values = {"type": "bank_statement", "id_number": "ZZ4455667", "name": "Ann Lee"}
+    doc = await documents.create_document(ctx, actor, values, upload=session)
+    async with ctx.store.write() as uow:
+        claimed = await uow.jobs.claim("w", ctx.clock(), ctx.clock() + timedelta(minutes=5), 10)
+        (job,) = [j for j in claimed if j.kind is JobKind.PROCESS_DOCUMENT]
+        await processing.give_up(ctx, uow, job, "the reader kept crashing")
+    found = await _all(ctx, actor, EventFilter(document_id=doc.id))
+    assert [e.type for e in found] == [events.DOCUMENT_CREATED, events.DOCUMENT_PROCESSED]
+    processed = found[1].data
+    assert processed["stages"] == {
+        "classification": "unauthorized",
+        "ocr": "failed",
+        "authenticity": "unauthorized",
+    }
+    assert processed["generation"] == 1 and processed["mrz_valid"] is None
+    assert "ZZ4455667" not in repr(found) and "Ann Lee" not in repr(found)

@@ -243,6 +243,7 @@ def build_container(
             max_read_size=settings.max_read_size,
             auth_failure_limit=settings.auth_failure_limit,
             auth_failure_window=timedelta(seconds=settings.auth_failure_window_seconds),
+            event_retention=timedelta(days=settings.event_retention_days),
         ),
         reader=reader,
         signatures=Secp256k1Verifier(),

@@ -102,6 +102,8 @@ class Settings(BaseSettings):
     # that, failing requests get 429 until a window has passed (a valid key is always served).
     auth_failure_limit: int = Field(default=20, ge=1)
     auth_failure_window_seconds: int = Field(default=60, ge=1, le=24 * 3600)
+    # Events of the event log (GET /v1/events) older than this are removed by housekeeping.
+    event_retention_days: int = Field(default=30, ge=1, le=3650)
     # Reverse proxies whose X-Forwarded-For names the client (addresses or CIDRs, separated
     # by commas); without them the client is the socket's peer and the header is ignored.
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()

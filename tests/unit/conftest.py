@@ -4,6 +4,7 @@ by defining ``settings`` from ``backend_pair``)."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -11,9 +12,10 @@ import pytest
 from kycvault.bootstrap import Container, build_container, prepare_schema
 from kycvault.config import Settings
 from kycvault.services import processing, tenants
-from kycvault.services.context import Actor
+from kycvault.services.context import Actor, AppContext
 from tests import backends
 from tests.backends import Backend
+from tests.unit.clock import Clock
 
 
 @pytest.fixture(params=backends.ALL)
@@ -34,6 +36,17 @@ async def container(settings: Settings) -> AsyncIterator[Container]:
     await prepare_schema(built, upgrade=True)
     yield built
     await built.close()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def ctx(container: Container, clock: Clock) -> AppContext:
+    """The container's context on a clock the test moves by hand."""
+    return dataclasses.replace(container.ctx, clock=clock)
 
 
 @pytest.fixture

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import dataclasses
 import ipaddress
 import secrets
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,17 +29,9 @@ from kycvault.services import auth_limits, maintenance, tenants
 from kycvault.services.context import AppContext
 from tests.backends import Backend
 from tests.helpers import backend_settings
+from tests.unit.clock import START, Clock
 
 KEY_ID = "kvk_0123456789abcdef"
-START = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @pytest.fixture
@@ -48,16 +39,6 @@ def settings(backend_pair: Backend, tmp_path: Path) -> Settings:
     return backend_settings(
         backend_pair, tmp_path, auth_failure_limit=5, auth_failure_window_seconds=60
     )
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def ctx(container: Container, clock: Clock) -> AppContext:
-    return dataclasses.replace(container.ctx, clock=clock)
 
 
 def ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:

@@ -18,6 +18,7 @@ from kycvault.api.routes import (
     document_types,
     documents,
     downloads,
+    events,
     files,
     ops,
     processing,
@@ -68,7 +69,18 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
     app.state.public_url = settings.resolved_public_url
     app.state.trusted_proxies = settings.trusted_proxies
     problems.install(app)
-    for module in (ops, subjects, documents, files, processing, downloads, document_types, audit):
+    routers = (
+        ops,
+        subjects,
+        documents,
+        files,
+        processing,
+        downloads,
+        document_types,
+        audit,
+        events,
+    )
+    for module in routers:
         app.include_router(module.router)
     dialects.install(app, DIALECTS, upload_limits)
     app.add_middleware(RequestMiddleware, default_body_limit=settings.max_json_body)

@@ -12,6 +12,7 @@ from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.processing import Stage, StageStatus
 from kycvault.domain.types import Authenticity, Category, Classification, FileRole, SubjectType
+from kycvault.ports.persistence.events import Event
 from kycvault.ports.persistence.records import AuditEvent
 from kycvault.services.pagination import Page
 
@@ -209,6 +210,21 @@ class AuditEventOut(BaseModel):
 
     @classmethod
     def of(cls, event: AuditEvent) -> AuditEventOut:
+        return cls.model_validate(event, from_attributes=True)
+
+
+class EventOut(BaseModel):
+    """One event of the log (see ``services/events.py`` for what ``data`` holds)."""
+
+    id: UUID
+    type: str
+    created_at: datetime
+    tenant_id: UUID
+    sequence: int
+    data: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: Event) -> EventOut:
         return cls.model_validate(event, from_attributes=True)
 
 

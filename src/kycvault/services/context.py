@@ -40,6 +40,8 @@ class Limits:
     # failing requests get 429 (see ``services/auth_limits.py``).
     auth_failure_limit: int = 20
     auth_failure_window: timedelta = timedelta(minutes=1)
+    # Events (``services/events.py``) are kept this long, then removed by housekeeping.
+    event_retention: timedelta = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)

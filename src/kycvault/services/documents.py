@@ -27,7 +27,7 @@ from kycvault.domain.models import (
 from kycvault.domain.types import Authenticity, FileRole
 from kycvault.errors import Conflict, InvalidInput, NotFound, UnknownDocumentType
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, job_queue
+from kycvault.services import audit, events, job_queue
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -217,6 +217,9 @@ async def create_documents(
                 target_id=doc.id,
                 files=len(doc.files),
             )
+            await events.record(
+                ctx, uow, actor, events.DOCUMENT_CREATED, events.document_snapshot(doc)
+            )
             if in_transaction is not None:
                 await in_transaction(uow, doc)
         crash_around_commit(uow, "document.create")
@@ -291,6 +294,8 @@ async def update_document(
             target_id=doc.id,
             fields=sorted(changes),
         )
+        data = {**events.document_snapshot(doc), "changed": sorted(changes)}
+        await events.record(ctx, uow, actor, events.DOCUMENT_UPDATED, data)
     return doc
 
 
@@ -324,6 +329,8 @@ async def remove_document(ctx: AppContext, uow: UnitOfWork, actor: Actor, doc: D
         target_id=doc.id,
         files=len(doc.files),
     )
+    data = {"document_id": doc.id, "subject_id": doc.subject_id}
+    await events.record(ctx, uow, actor, events.DOCUMENT_DELETED, data)
 
 
 def crash_around_commit(uow: UnitOfWork, operation: str) -> None:

@@ -20,7 +20,7 @@ from kycvault.domain.models import StoredFile
 from kycvault.errors import Gone, NotFound
 from kycvault.ports.persistence.records import DownloadLink
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit
+from kycvault.services import audit, events
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.files import FileContent, get_file, open_stored
 
@@ -116,6 +116,9 @@ async def redeem(ctx: AppContext, token: str, *, request_id: str | None = None) 
             target_id=link.file_id,
             document_id=str(link.document_id),
         )
+        # The link's own id is never shown to clients: the file it served names it.
+        data = {"document_id": link.document_id, "file_id": link.file_id}
+        await events.record(ctx, uow, actor, events.LINK_REDEEMED, data)
     return await open_stored(ctx, stored)
 
 

@@ -17,7 +17,7 @@ from kycvault.domain.types import FileRole
 from kycvault.errors import Conflict, IntegrityFailure, NotFound
 from kycvault.ports.cipher import Opener
 from kycvault.ports.storage import BlobMissing, BlobReader, BlobStoreError
-from kycvault.services import audit, job_queue
+from kycvault.services import audit, events, job_queue
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -103,6 +103,7 @@ async def add_files(
             target_id=document_id,
             files=len(added),
         )
+        await events.files_changed(ctx, uow, actor, locked, added=added)
         crash_around_commit(uow, "files.add")
     return added
 
@@ -183,6 +184,9 @@ async def revise_document(
             files_added=len(added),
             files_replaced=len(replaced),
         )
+        data = {**events.document_snapshot(doc), "changed": sorted(changes)}
+        await events.record(ctx, uow, actor, events.DOCUMENT_UPDATED, data)
+        await events.files_changed(ctx, uow, actor, doc, added=added, deleted=replaced)
         delete_blobs_after_commit(ctx, uow, [f.blob_key for f in replaced])
     return doc
 
@@ -227,6 +231,7 @@ async def delete_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id:
             target_id=file_id,
             document_id=str(document_id),
         )
+        await events.files_changed(ctx, uow, actor, doc, deleted=[stored])
         delete_blobs_after_commit(ctx, uow, [stored.blob_key])
 
 

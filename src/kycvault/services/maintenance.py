@@ -7,14 +7,15 @@ import asyncio
 import structlog
 
 from kycvault.errors import Unavailable
-from kycvault.services import sweep
+from kycvault.services import events, sweep
 from kycvault.services.context import AppContext
 
 log = structlog.get_logger("kycvault.maintenance")
 
 
 async def purge_expired(ctx: AppContext) -> None:
-    """Forget expired download links and idempotency records (their bodies may hold PII)."""
+    """Forget expired download links and idempotency records (their bodies may hold PII),
+    and events past their retention."""
     now = ctx.clock()
     async with ctx.store.write() as uow:
         links = await uow.download_links.purge_expired(now)
@@ -23,6 +24,7 @@ async def purge_expired(ctx: AppContext) -> None:
         await uow.auth_failures.purge_expired(now - ctx.limits.auth_failure_window)
     if links or keys:
         log.info("expired_purged", download_links=links, idempotency_records=keys)
+    await events.purge_old(ctx)
 
 
 async def run_periodically(ctx: AppContext, *, grace: sweep.Grace, every_seconds: float) -> None:

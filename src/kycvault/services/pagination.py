@@ -134,9 +134,12 @@ async def paginate(
     parse: Callable[[Any], Any],
     limit: int,
     cursor: str | None,
+    feed: bool = False,
 ) -> Page[T]:
     """One page of ``fetch`` in ``sort`` order. ``has_more`` says whether more rows lie beyond
-    this page in the direction of travel (as Stripe's lists do)."""
+    this page in the direction of travel (as Stripe's lists do). For a ``feed`` (a log that
+    grows at its end) a forward page always gives a ``next_cursor`` once it has a position:
+    at the end of the rows it is where the rows added later will be read from."""
     position = (
         codec.decode(cursor, tenant_id=tenant_id, scope=scope, parse=parse) if cursor else None
     )
@@ -175,7 +178,9 @@ async def paginate(
         )
         prev_cursor = cursor_at(first, True) if has_more and first else None
     else:
-        next_cursor = cursor_at(last, False) if has_more and last else None
+        next_cursor = cursor_at(last, False) if (has_more or feed) and last else None
+        if feed and not rows and position is not None:
+            next_cursor = cursor_at(here, False, position.inclusive) if here else None
         if first:
             prev_cursor = cursor_at(first, True) if here else None
         else:

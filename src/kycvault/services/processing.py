@@ -34,7 +34,7 @@ from kycvault.domain.processing import (
 from kycvault.errors import InvalidInput
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.reading import FileReading, ReadingFailed
-from kycvault.services import audit, files, job_queue
+from kycvault.services import audit, events, files, job_queue
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import document_not_found
@@ -335,9 +335,11 @@ async def _store(
         document = await uow.documents.get(tenant_id, document_id, for_update=True)
         if document is None or document.processing.generation != generation:
             return False  # deleted, or queued again: the newer job will answer
+        overwritten = None
         if classified is not None and result.classification is not None:
             overwrite = await _overwrite_type(ctx, uow, document, classified, settings)
             result.classification["applied"] = overwrite
+            overwritten = classified.type if overwrite else None
         await uow.documents.set_processing(
             tenant_id,
             document_id,
@@ -348,6 +350,13 @@ async def _store(
             content=text if settings.searchable_text else "",
         )
         await uow.documents.put_text(tenant_id, document_id, sealed, len(text), ctx.clock())
+        if overwritten is not None:
+            document = replace(document, type=overwritten)
+        # Every enabled stage has settled for this generation (completed or failed). A job
+        # run again after its results were stored records the event again: receivers tell
+        # the two apart by ``generation``.
+        data = events.processed_snapshot(document, result)
+        await events.record(ctx, uow, tenant_id, events.DOCUMENT_PROCESSED, data)
     return True
 
 
@@ -381,6 +390,8 @@ async def give_up(ctx: AppContext, uow: UnitOfWork, job: Job, error: str) -> Non
     if document is None:
         return
     reason = f"processing gave up after {job.attempts} attempts ({error[:200]})"
-    await uow.documents.set_processing(
-        job.tenant_id, job.document_id, document.processing.failed(reason)
-    )
+    failed = document.processing.failed(reason)
+    await uow.documents.set_processing(job.tenant_id, job.document_id, failed)
+    # Its stages have settled too, as failed.
+    data = events.processed_snapshot(document, failed)
+    await events.record(ctx, uow, job.tenant_id, events.DOCUMENT_PROCESSED, data)

@@ -14,7 +14,7 @@ from kycvault.domain.models import Subject, check_metadata, clean_text, normaliz
 from kycvault.domain.types import SubjectType
 from kycvault.errors import Conflict, InvalidInput, NotFound
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit
+from kycvault.services import audit, events
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
 
@@ -106,6 +106,9 @@ async def create_subject(ctx: AppContext, actor: Actor, values: Mapping[str, Any
         await audit.record(
             ctx, uow, actor, "subject.created", target_type="subject", target_id=subject.id
         )
+        await events.record(
+            ctx, uow, actor, events.SUBJECT_CREATED, events.subject_snapshot(subject)
+        )
     return subject
 
 
@@ -165,6 +168,8 @@ async def update_subject(
             target_id=subject.id,
             fields=sorted(changes),
         )
+        data = {**events.subject_snapshot(subject), "changed": sorted(changes)}
+        await events.record(ctx, uow, actor, events.SUBJECT_UPDATED, data)
     return subject
 
 
@@ -189,6 +194,7 @@ async def delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Non
         await audit.record(
             ctx, uow, actor, "subject.deleted", target_type="subject", target_id=subject_id
         )
+        await events.record(ctx, uow, actor, events.SUBJECT_DELETED, {"subject_id": subject_id})
 
 
 async def list_subjects(

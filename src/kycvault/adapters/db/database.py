@@ -62,22 +62,33 @@ class Connection:
 
     ``commit_started`` turns true when the COMMIT itself is sent: an error after that point
     leaves the outcome unknown (the connection may have died after the server committed),
-    whereas any error before it means the transaction certainly rolled back."""
+    whereas any error before it means the transaction certainly rolled back.
+
+    Writes deferred ``last`` run only when the unit ends (``flush``, the commit), after every
+    other statement of the unit: the event log's sequence row is locked by them, so holding
+    that lock never waits for another row's lock (see ``repositories/events.py``)."""
 
     def __init__(self) -> None:
         self._deferred: list[Work] = []
+        self._last: list[Work] = []
         self.commit_started = False
 
     @property
     def dialect(self) -> sa.Dialect:
         raise NotImplementedError
 
-    def defer(self, work: Work) -> None:
-        self._deferred.append(work)
+    def defer(self, work: Work, *, last: bool = False) -> None:
+        (self._last if last else self._deferred).append(work)
 
     def discard_deferred(self) -> None:
         """Forget deferred writes (their savepoint or transaction is being rolled back)."""
         self._deferred = []
+        self._last = []
+
+    def _ending(self) -> None:
+        """The unit ends: the writes deferred ``last`` join the queue, at its end."""
+        self._deferred += self._last
+        self._last = []
 
     def _with_deferred(
         self, fn: Callable[..., T], args: tuple[Any, ...]
@@ -95,7 +106,9 @@ class Connection:
         raise NotImplementedError
 
     async def flush(self) -> None:
-        """Run the deferred writes now, so that their errors surface here."""
+        """Run the deferred writes now (those deferred ``last`` too, after the others), so
+        that their errors surface here."""
+        self._ending()
         if self._deferred:
             await self.run_sync(lambda conn: None)
 
@@ -219,6 +232,7 @@ class ThreadedConnection(Connection):
         """End the transaction; on commit the deferred writes run first, in the same hop."""
         if not commit:
             self.discard_deferred()
+        self._ending()
         if self._conn is None and not self._deferred:
             return
         unit = self._with_deferred(lambda conn: None, ())

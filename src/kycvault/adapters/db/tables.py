@@ -267,6 +267,36 @@ audit_events = sa.Table(
     sa.Index(None, "tenant_id", "target_id", "at"),
 )
 
+# The event log (kycvault.ports.persistence.events). No foreign keys: an event outlives what
+# it reports (a deleted document's events stay until retention removes them).
+events = sa.Table(
+    "events",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    # Per tenant, in commit order (see event_sequences); the listing's key.
+    sa.Column("sequence", sa.BigInteger, nullable=False),
+    sa.Column("type", sa.String(40), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("subject_id", sa.Uuid, nullable=True),
+    sa.Column("document_id", sa.Uuid, nullable=True),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("tenant_id", "sequence"),
+    sa.Index(None, "tenant_id", "type", "sequence"),
+    sa.Index(None, "tenant_id", "subject_id", "sequence"),
+    sa.Index(None, "tenant_id", "document_id", "sequence"),
+    sa.Index(None, "created_at"),
+)
+
+# Each tenant's last event sequence: the row is locked from the moment a transaction numbers
+# its events until it commits, so sequences are given in commit order.
+event_sequences = sa.Table(
+    "event_sequences",
+    metadata,
+    sa.Column("tenant_id", sa.Uuid, primary_key=True),
+    sa.Column("last", sa.BigInteger, nullable=False),
+)
+
 jobs = sa.Table(
     "jobs",
     metadata,

@@ -21,6 +21,7 @@ from kycvault.adapters.db.repositories import (
     SqlDocuments,
     SqlDocumentTypes,
     SqlDownloadLinks,
+    SqlEvents,
     SqlFiles,
     SqlIdempotency,
     SqlIntegrity,
@@ -30,6 +31,7 @@ from kycvault.adapters.db.repositories import (
     SqlSubjects,
     SqlTenants,
 )
+from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -53,7 +55,8 @@ Hook = Callable[[], Awaitable[None]]
 class _Async:
     """A synchronous repository made awaitable: each method call runs as one unit on the
     connection (``Connection.run_sync``), however many statements it makes; a method marked
-    ``@deferrable`` is queued and runs with the next call or the commit.
+    ``@deferrable`` is queued and runs with the next call or the commit, one marked
+    ``@at_unit_end`` when the unit ends.
 
     To mypy every attribute is a coroutine function, so an ``_Async`` fits any repository
     protocol: it cannot relate ``repository``'s synchronous methods to the protocol's
@@ -66,14 +69,16 @@ class _Async:
 
     def __getattr__(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
         repository = self.repository
-        deferred = getattr(getattr(repository, name), "deferrable", False)
+        method = getattr(repository, name)
+        deferred = getattr(method, "deferrable", False)
+        last = getattr(method, "at_unit_end", False)
 
         def work(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[sa.Connection], Any]:
             return lambda conn: getattr(repository(conn), name)(*args, **kwargs)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             if deferred:
-                self._conn.defer(work(args, kwargs))
+                self._conn.defer(work(args, kwargs), last=last)
                 return None
             return await self._conn.run_sync(work(args, kwargs))
 
@@ -96,6 +101,7 @@ class SqlUnitOfWork:
         self.download_links: DownloadLinkRepository = _Async(conn, SqlDownloadLinks)
         self.idempotency: IdempotencyRepository = _Async(conn, SqlIdempotency)
         self.audit: AuditRepository = _Async(conn, SqlAudit)
+        self.events: EventRepository = _Async(conn, SqlEvents)
         self.jobs: JobRepository = _Async(conn, SqlJobs)
         self.responses: ResponseRepository = _Async(conn, SqlResponses)
         self.integrity: IntegrityRepository = _Async(conn, SqlIntegrity)

@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol
 
+from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -63,6 +64,8 @@ class UnitOfWork(Protocol):
     def responses(self) -> ResponseRepository: ...
     @property
     def audit(self) -> AuditRepository: ...
+    @property
+    def events(self) -> EventRepository: ...
     @property
     def integrity(self) -> IntegrityRepository: ...
     @property

@@ -5,6 +5,7 @@ from kycvault.adapters.db.repositories.audit import SqlAudit
 from kycvault.adapters.db.repositories.auth_failures import SqlAuthFailures
 from kycvault.adapters.db.repositories.document_types import SqlDocumentTypes
 from kycvault.adapters.db.repositories.documents import SqlDocuments
+from kycvault.adapters.db.repositories.events import SqlEvents
 from kycvault.adapters.db.repositories.files import SqlFiles
 from kycvault.adapters.db.repositories.idempotency import SqlIdempotency
 from kycvault.adapters.db.repositories.integrity import SqlIntegrity
@@ -22,6 +23,7 @@ __all__ = [
     "SqlDocumentTypes",
     "SqlDocuments",
     "SqlDownloadLinks",
+    "SqlEvents",
     "SqlFiles",
     "SqlIdempotency",
     "SqlIntegrity",

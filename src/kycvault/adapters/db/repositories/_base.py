@@ -26,6 +26,14 @@ def deferrable(method: F) -> F:
     return method
 
 
+def at_unit_end(method: F) -> F:
+    """Marks a deferrable write that runs when its unit of work ends, after every other
+    statement of the unit (``Connection.defer(last=True)``)."""
+    method.deferrable = True  # type: ignore[attr-defined]
+    method.at_unit_end = True  # type: ignore[attr-defined]
+    return method
+
+
 def seek_rows(stmt: sa.Select[Any], table: sa.Table, seek: Seek) -> sa.Select[Any]:
     """Keyset pagination: ``(sort column, id)`` compared as a row value, so the composite
     ``(tenant_id, column, id)`` index answers any page at any depth with a range scan."""

@@ -1,0 +1,101 @@
+"""The event log: events numbered per tenant in commit order.
+
+``add`` runs when its unit of work ends (``@at_unit_end``): it bumps the tenant's row in
+``event_sequences`` (an upsert, so a tenant's first event makes the row) and inserts the
+event with the number drawn. On PostgreSQL the bumped row stays locked until the
+transaction ends, so a concurrent transaction of the same tenant draws its number only after
+this one committed (or rolled back, leaving no gap): sequence order is commit order, and a
+reader that pages by sequence cannot skip an event committed after it read. Because the
+bump is the unit's last statement, the transaction holding that lock waits for no other row
+lock, and no deadlock can form around it. SQLite has one writer at a time anyway.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import sqlalchemy as sa
+from sqlalchemy import RowMapping
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kycvault.adapters.db.repositories._base import Repo, at_unit_end, seek_rows
+from kycvault.adapters.db.tables import event_sequences, events
+from kycvault.ports.persistence.events import Event, EventFilter
+from kycvault.ports.persistence.records import Seek
+
+
+def _event(row: RowMapping) -> Event:
+    return Event(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        type=row["type"],
+        created_at=row["created_at"],
+        data=dict(row["data"] or {}),
+        subject_id=row["subject_id"],
+        document_id=row["document_id"],
+        sequence=row["sequence"],
+    )
+
+
+class SqlEvents(Repo):
+    def _next_sequence(self, tenant_id: UUID) -> int:
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        last = event_sequences.c.last
+        stmt = (
+            dialect_insert(event_sequences)
+            .values(tenant_id=tenant_id, last=1)
+            .on_conflict_do_update(index_elements=["tenant_id"], set_={"last": last + 1})
+            .returning(last)
+        )
+        return int(self._conn.execute(stmt).scalar_one())
+
+    @at_unit_end
+    def add(self, event: Event) -> None:
+        self._conn.execute(
+            events.insert(),
+            {
+                "id": event.id,
+                "tenant_id": event.tenant_id,
+                "sequence": self._next_sequence(event.tenant_id),
+                "type": event.type,
+                "created_at": event.created_at,
+                "subject_id": event.subject_id,
+                "document_id": event.document_id,
+                "data": event.data,
+            },
+        )
+
+    def get(self, tenant_id: UUID, event_id: UUID) -> Event | None:
+        c = events.c
+        row = self._one(events.select().where(c.tenant_id == tenant_id, c.id == event_id))
+        return _event(row) if row else None
+
+    def page(self, tenant_id: UUID, where: EventFilter, seek: Seek) -> list[Event]:
+        c = events.c
+        conditions: list[sa.ColumnElement[bool]] = [c.tenant_id == tenant_id]
+        if where.types:
+            conditions.append(c.type.in_(where.types))
+        if where.subject_id is not None:
+            conditions.append(c.subject_id == where.subject_id)
+        if where.document_id is not None:
+            conditions.append(c.document_id == where.document_id)
+        if where.created_from is not None:
+            conditions.append(c.created_at >= where.created_from)
+        if where.created_to is not None:
+            conditions.append(c.created_at <= where.created_to)
+        stmt: sa.Select[Any] = events.select().where(*conditions)
+        return [_event(row) for row in self._all(seek_rows(stmt, events, seek))]
+
+    def purge_before(self, before: datetime, limit: int) -> int:
+        oldest = (
+            sa.select(events.c.id)
+            .where(events.c.created_at < before)
+            .order_by(events.c.created_at)
+            .limit(limit)
+        )
+        result = self._conn.execute(
+            events.delete().where(events.c.id.in_(oldest.scalar_subquery())).returning(events.c.id)
+        )
+        return len(result.all())

@@ -13,7 +13,7 @@ import pytest
 from kycvault.config import Settings
 from kycvault.domain.jobs import JobKind
 from kycvault.errors import Conflict, InvalidInput, NotFound
-from kycvault.ports.persistence.events import EventFilter
+from kycvault.ports.persistence.events import Event, EventFilter
 from kycvault.services import documents, events, maintenance, processing, subjects, tenants
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
@@ -28,7 +28,7 @@ def settings(backend_pair: Backend, tmp_path: Path) -> Settings:
     return backend_settings(backend_pair, tmp_path, event_retention_days=30)
 
 
-async def _all(ctx: AppContext, actor: Actor, where: EventFilter | None = None) -> list:
+async def _all(ctx: AppContext, actor: Actor, where: EventFilter | None = None) -> list[Event]:
     page = await events.list_events(ctx, actor, where or EventFilter(), limit=100)
     return page.items
 

@@ -104,6 +104,9 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: int = Field(default=60, ge=1, le=24 * 3600)
     # Events of the event log (GET /v1/events) older than this are removed by housekeeping.
     event_retention_days: int = Field(default=30, ge=1, le=3650)
+    # How often each API process and each ``kycvault worker`` scans for documents that
+    # reached an expiry threshold (document.expiring / document.expired events).
+    expiry_scan_seconds: float = Field(default=3600, gt=0)
     # Reverse proxies whose X-Forwarded-For names the client (addresses or CIDRs, separated
     # by commas); without them the client is the socket's peer and the header is ignored.
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()

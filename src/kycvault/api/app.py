@@ -19,6 +19,7 @@ from kycvault.api.routes import (
     documents,
     downloads,
     events,
+    expiry,
     files,
     ops,
     processing,
@@ -79,6 +80,7 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
         document_types,
         audit,
         events,
+        expiry,
     )
     for module in routers:
         app.include_router(module.router)

@@ -15,7 +15,7 @@ from kycvault.api.app import create_app
 from kycvault.bootstrap import Container, build_container, prepare_schema, sweep_grace
 from kycvault.config import Settings
 from kycvault.process import harden
-from kycvault.services import maintenance
+from kycvault.services import expiry, maintenance
 from kycvault.services.context import AppContext
 from kycvault.services.workers import Worker
 
@@ -26,12 +26,16 @@ async def serving(
 ) -> AsyncIterator[AppContext]:
     """An API process's context for as long as it serves: the container (built here unless
     given, and then closed here) with its schema prepared, and beside the requests the
-    periodic housekeeping and, where the settings keep it in the API process, a job worker."""
+    periodic housekeeping, the expiry scan and, where the settings keep it in the API
+    process, a job worker."""
     built = container or build_container(settings)
     await prepare_schema(built, upgrade=settings.migrate_on_start)
     grace, every = sweep_grace(settings), settings.sweep_interval_seconds
     housekeeping = asyncio.create_task(
         maintenance.run_periodically(built.ctx, grace=grace, every_seconds=every)
+    )
+    expiry_scan = asyncio.create_task(
+        expiry.run_periodically(built.ctx, every_seconds=settings.expiry_scan_seconds)
     )
     stop_worker = asyncio.Event()
     worker = None
@@ -43,9 +47,10 @@ async def serving(
         stop_worker.set()
         if worker is not None:
             await worker  # finishes the job in hand; its lease covers a hard stop
-        housekeeping.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await housekeeping
+        for task in (housekeeping, expiry_scan):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if container is None:
             await built.close()
 

@@ -4,6 +4,7 @@ beside the API processes; the embedded server runs one inside itself)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from typing import Annotated
 
@@ -11,6 +12,7 @@ import typer
 
 from kycvault.bootstrap import Container
 from kycvault.cli.runtime import run_with_vault
+from kycvault.services import expiry
 from kycvault.services.workers import Worker
 
 
@@ -22,13 +24,15 @@ def worker(
         bool, typer.Option(help="Run what is due now, then exit (for cron or tests).")
     ] = False,
 ) -> None:
-    """Run background jobs until stopped (SIGTERM or Ctrl-C finish the jobs in hand)."""
+    """Run background jobs, and the expiry scan, until stopped (SIGTERM or Ctrl-C finish the
+    jobs in hand)."""
 
     async def work(container: Container) -> None:
         workers = [Worker(container.ctx) for _ in range(concurrency)]
         if once:
             while sum(await asyncio.gather(*(w.run_once() for w in workers))):
                 pass
+            await expiry.scan(container.ctx)
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -37,6 +41,13 @@ def worker(
         typer.echo(f"kycvault worker: {concurrency} at once, {workers[0].name.rsplit(':', 1)[0]}")
         sandbox = "; ".join(f"{k} {v}" for k, v in container.reader_sandbox.items() if v)
         typer.echo(f"  reader sandbox: {sandbox}")
-        await asyncio.gather(*(w.run(stop) for w in workers))
+        every = container.settings.expiry_scan_seconds
+        scanning = asyncio.create_task(expiry.run_periodically(container.ctx, every_seconds=every))
+        try:
+            await asyncio.gather(*(w.run(stop) for w in workers))
+        finally:
+            scanning.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await scanning
 
     run_with_vault(work)

@@ -39,6 +39,8 @@ DOCUMENT_CREATED = "document.created"
 DOCUMENT_UPDATED = "document.updated"
 DOCUMENT_DELETED = "document.deleted"
 DOCUMENT_PROCESSED = "document.processed"
+DOCUMENT_EXPIRING = "document.expiring"
+DOCUMENT_EXPIRED = "document.expired"
 FILE_ADDED = "file.added"
 FILE_DELETED = "file.deleted"
 LINK_REDEEMED = "download_link.redeemed"
@@ -51,6 +53,8 @@ TYPES = frozenset(
         DOCUMENT_UPDATED,
         DOCUMENT_DELETED,
         DOCUMENT_PROCESSED,
+        DOCUMENT_EXPIRING,
+        DOCUMENT_EXPIRED,
         FILE_ADDED,
         FILE_DELETED,
         LINK_REDEEMED,

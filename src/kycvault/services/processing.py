@@ -12,6 +12,7 @@ needed it ``failed`` with the reason; it never makes the job retry.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
@@ -34,7 +35,7 @@ from kycvault.domain.processing import (
 from kycvault.errors import InvalidInput
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.reading import FileReading, ReadingFailed
-from kycvault.services import audit, events, files, job_queue
+from kycvault.services import audit, events, files, job_queue, tenant_settings
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import document_not_found
@@ -84,22 +85,11 @@ async def update_settings(
             raise InvalidInput.field(name, "unknown_field", "not a processing setting")
         if not isinstance(value, bool):
             raise InvalidInput.field(name, "invalid_type", "must be true or false")
-    async with ctx.store.write() as uow:
-        await uow.tenants.lock(actor.tenant_id)
-        tenant = await uow.tenants.get(actor.tenant_id)
-        current = dict(tenant.settings if tenant else {})
-        merged = {**ProcessingSettings.of_tenant(current).as_dict(), **changes}
-        current[SETTINGS_KEY] = merged
-        await uow.tenants.set_settings(actor.tenant_id, current)
-        await audit.record(
-            ctx,
-            uow,
-            actor,
-            "settings.updated",
-            target_type="tenant",
-            target_id=actor.tenant_id,
-            fields=sorted(changes),
-        )
+
+    def merge(current: Mapping[str, Any]) -> dict[str, Any]:
+        return {**ProcessingSettings.of_tenant(current).as_dict(), **changes}
+
+    merged = await tenant_settings.update_section(ctx, actor, SETTINGS_KEY, merge, sorted(changes))
     return ProcessingSettings.of(merged)
 
 

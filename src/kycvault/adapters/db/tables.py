@@ -297,6 +297,25 @@ event_sequences = sa.Table(
     sa.Column("last", sa.BigInteger, nullable=False),
 )
 
+# Expiry notifications given (kycvault.ports.persistence.expiry): one mark per document,
+# expiry date and threshold, unique, taken in the transaction that records the event. No
+# foreign key: the scan removes marks once their expiry date is past its lookback, whether
+# the document still exists or not.
+expiry_notifications = sa.Table(
+    "expiry_notifications",
+    metadata,
+    sa.Column("document_id", sa.Uuid, primary_key=True),
+    sa.Column("expiry_date", sa.Date, primary_key=True),
+    # Days before the expiry date; 0 is the expiry day (document.expired).
+    sa.Column("threshold", sa.Integer, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("notified_at", UtcDateTime, nullable=False),
+    # Whether an event was recorded; false for a threshold marked done silently (a nearer
+    # one was told).
+    sa.Column("told", sa.Boolean, nullable=False),
+    sa.Index(None, "expiry_date"),
+)
+
 jobs = sa.Table(
     "jobs",
     metadata,

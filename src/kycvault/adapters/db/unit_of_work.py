@@ -22,6 +22,7 @@ from kycvault.adapters.db.repositories import (
     SqlDocumentTypes,
     SqlDownloadLinks,
     SqlEvents,
+    SqlExpiryNotifications,
     SqlFiles,
     SqlIdempotency,
     SqlIntegrity,
@@ -32,6 +33,7 @@ from kycvault.adapters.db.repositories import (
     SqlTenants,
 )
 from kycvault.ports.persistence.events import EventRepository
+from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
 from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -102,6 +104,9 @@ class SqlUnitOfWork:
         self.idempotency: IdempotencyRepository = _Async(conn, SqlIdempotency)
         self.audit: AuditRepository = _Async(conn, SqlAudit)
         self.events: EventRepository = _Async(conn, SqlEvents)
+        self.expiry_notifications: ExpiryNotificationRepository = _Async(
+            conn, SqlExpiryNotifications
+        )
         self.jobs: JobRepository = _Async(conn, SqlJobs)
         self.responses: ResponseRepository = _Async(conn, SqlResponses)
         self.integrity: IntegrityRepository = _Async(conn, SqlIntegrity)

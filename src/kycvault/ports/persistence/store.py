@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kycvault.ports.persistence.events import EventRepository
+from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
 from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -66,6 +67,8 @@ class UnitOfWork(Protocol):
     def audit(self) -> AuditRepository: ...
     @property
     def events(self) -> EventRepository: ...
+    @property
+    def expiry_notifications(self) -> ExpiryNotificationRepository: ...
     @property
     def integrity(self) -> IntegrityRepository: ...
     @property

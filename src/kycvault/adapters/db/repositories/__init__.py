@@ -6,6 +6,7 @@ from kycvault.adapters.db.repositories.auth_failures import SqlAuthFailures
 from kycvault.adapters.db.repositories.document_types import SqlDocumentTypes
 from kycvault.adapters.db.repositories.documents import SqlDocuments
 from kycvault.adapters.db.repositories.events import SqlEvents
+from kycvault.adapters.db.repositories.expiry import SqlExpiryNotifications
 from kycvault.adapters.db.repositories.files import SqlFiles
 from kycvault.adapters.db.repositories.idempotency import SqlIdempotency
 from kycvault.adapters.db.repositories.integrity import SqlIntegrity
@@ -24,6 +25,7 @@ __all__ = [
     "SqlDocuments",
     "SqlDownloadLinks",
     "SqlEvents",
+    "SqlExpiryNotifications",
     "SqlFiles",
     "SqlIdempotency",
     "SqlIntegrity",

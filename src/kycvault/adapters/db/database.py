@@ -20,6 +20,7 @@ WAL and SHM, is brought to 0600: its rows hold names and document numbers in pla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -281,7 +282,17 @@ class ThreadedDatabase:
         self._slots = asyncio.Semaphore(connections)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        """Run ``fn`` in a database thread. A caller cancelled while the step runs waits for
+        it to end before the cancellation goes on: a connection is used by one thread at a
+        time, and the rollback that follows a cancellation runs on the same connection (from
+        another thread, it would interleave with the step still running: sqlite3 then
+        answers one statement with another's rows)."""
+        step = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        try:
+            return await asyncio.shield(step)
+        except asyncio.CancelledError:
+            await _settled(step)
+            raise
 
     def open(self, write: bool) -> sa.Connection:
         conn = self.engine.connect()
@@ -384,3 +395,12 @@ def _configure_sqlite(engine: sa.Engine) -> None:
     def _on_begin(conn: sa.Connection) -> None:
         immediate = conn.get_execution_options().get("kycvault_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+async def _settled(step: asyncio.Future[Any]) -> None:
+    """Wait until ``step`` has ended, through any number of further cancellations."""
+    while not step.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({step})
+    if not step.cancelled():
+        step.exception()  # retrieved: the cancellation is what the caller sees

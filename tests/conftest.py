@@ -11,6 +11,7 @@ from hypothesis import settings
 
 from tests import backends
 from tests.helpers import Server, server_on
+from tests.inprocess import InProcessServer
 
 # Property tests repeat exactly in CI: the "ci" profile derandomizes (the same examples on every
 # run) and keeps no example database. Elsewhere examples vary from run to run, to find more;
@@ -21,6 +22,11 @@ settings.load_profile(
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "server_process: the test's ``server`` is a real ``kycvault serve`` process (for what "
+        "only a process shows: its memory, sockets, logs of its own, clients that dial its URL)",
+    )
     config.addinivalue_line(
         "markers",
         "embedded: inspects the embedded shape's own files (SQLite file, blob directory); runs "
@@ -34,6 +40,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         embedded_only = metafunc.definition.get_closest_marker("embedded") is not None
         names = [backends.EMBEDDED] if embedded_only else list(backends.ALL)
         metafunc.parametrize("backend", names, indirect=True, scope="session")
+    if "server" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "server_process"
+    ):
+        # The marked tests get the process; the others keep the in-process default.
+        metafunc.parametrize("server", [PROCESS], indirect=True, scope="module")
 
 
 @pytest.fixture(scope="session")
@@ -48,10 +59,37 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+PROCESS = "process"
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest, backend: str) -> Server:
+    """The server a route-level test talks to: the application in the test process
+    (``inprocess_server``), or for tests marked ``server_process`` a real process
+    (``process_server``). Tests isolate themselves by tenant."""
+    if getattr(request, "param", None) == PROCESS:
+        return request.getfixturevalue("process_server")  # type: ignore[no-any-return]
+    return request.getfixturevalue("inprocess_server")  # type: ignore[no-any-return]
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
-    """One real server process per backend pair for the session; tests isolate themselves
-    by tenant."""
+def inprocess_server(
+    tmp_path_factory: pytest.TempPathFactory, backend: str
+) -> Iterator[InProcessServer]:
+    """The application of a server, served in the test process, per backend pair for the
+    session (the settings a server process gets: tests/helpers.py ``Server.env``)."""
+    store = backends.Backend.create(backend)
+    srv = InProcessServer(tmp_path_factory.mktemp(f"inprocess-{backend}"), backend=store)
+    try:
+        yield srv.start()
+    finally:
+        srv.stop()
+        store.drop()
+
+
+@pytest.fixture(scope="session")
+def process_server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
+    """One real server process per backend pair for the session."""
     with server_on(tmp_path_factory.mktemp(f"server-{backend}"), backend) as srv:
         yield srv
 

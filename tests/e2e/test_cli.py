@@ -9,8 +9,12 @@ import sys
 from pathlib import Path
 
 import httpx2
+import pytest
 
 from tests.helpers import Server, image_bytes
+
+# The command-line client reaches the server at its URL.
+pytestmark = pytest.mark.server_process
 
 
 def test_serve_prints_the_url_and_a_ready_key_on_every_start(tmp_path: Path) -> None:

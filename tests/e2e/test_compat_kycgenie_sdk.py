@@ -18,6 +18,10 @@ from kycgenie import KYCGenie, errors
 from tests.e2e.kycgenie_support import PREFIX, SAMPLES, TOO_LARGE, TYPE_NOT_ALLOWED, entity
 from tests.helpers import PDF_BYTES, Server
 
+# The SDK's clients are given here without a transport into the application: they dial the
+# server's URL.
+pytestmark = pytest.mark.server_process
+
 STATEMENT = PDF_BYTES + b"% audited accounts 2025\n"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 

@@ -369,7 +369,9 @@ def test_upload_of_an_unknown_document_type(
     _nothing_stored(argyle, native)
 
 
-@pytest.mark.parametrize("user_ref", [str(uuid.uuid4()), "not-a-user", ""])
+@pytest.mark.parametrize(
+    "user_ref", [str(uuid.uuid4()), "not-a-user", ""], ids=["random-uuid", "not-a-user", "empty"]
+)
 def test_upload_for_an_unknown_user(
     argyle: httpx2.Client, native: httpx2.Client, user_ref: str
 ) -> None:

@@ -18,13 +18,23 @@ import concurrent.futures
 import itertools
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterable, Iterator, MutableMapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    MutableMapping,
+)
 from typing import Any, TypeVar
 
+import httpx
 import httpx2
 
 T = TypeVar("T")
 Message = MutableMapping[str, Any]
+Headers = list[tuple[bytes, bytes]]
 ASGIApp = Callable[
     [Message, Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]],
     Awaitable[None],
@@ -73,7 +83,7 @@ class Exchange:
         self,
         runner: LoopThread,
         app: ASGIApp,
-        request: httpx2.Request,
+        request: httpx2.Request | httpx.Request,
         body: Iterable[bytes],
         timeout: float | None,
     ) -> None:
@@ -216,12 +226,79 @@ class ASGIBridge(httpx2.BaseTransport):
         assert isinstance(request.stream, httpx2.SyncByteStream)
         timeout = request.extensions.get("timeout", {}).get("read")
         exchange = Exchange(self.runner, self.app, request, request.stream, timeout)
-        kind, value = exchange.next_message()
-        assert kind == "start", kind
-        status, headers = value
+        status, headers = _started(exchange)
         return httpx2.Response(
             status,
             headers=headers,
             stream=_ResponseBody(exchange),
             extensions={"http_version": b"HTTP/1.1"},
         )
+
+
+# KYC Genie's SDK takes an ``httpx`` client (the package httpx2 was forked from): the same
+# exchange behind that package's transport interfaces.
+
+
+class _HttpxBody(httpx.SyncByteStream):
+    def __init__(self, exchange: Exchange) -> None:
+        self.body = _ResponseBody(exchange)
+
+    def __iter__(self) -> Iterator[bytes]:
+        try:
+            yield from self.body
+        except httpx2.RemoteProtocolError as exc:
+            raise httpx.RemoteProtocolError(str(exc)) from None
+
+    def close(self) -> None:
+        self.body.close()
+
+
+class HttpxBridge(httpx.BaseTransport):
+    """``httpx.Client(transport=HttpxBridge(runner, app))``."""
+
+    def __init__(self, runner: LoopThread, app: ASGIApp) -> None:
+        self.runner = runner
+        self.app = app
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        assert isinstance(request.stream, httpx.SyncByteStream)
+        timeout = request.extensions.get("timeout", {}).get("read")
+        exchange = Exchange(self.runner, self.app, request, request.stream, timeout)
+        status, headers = _started(exchange)
+        return httpx.Response(status, headers=headers, stream=_HttpxBody(exchange))
+
+
+class _HttpxAsyncBody(httpx.AsyncByteStream):
+    def __init__(self, exchange: Exchange) -> None:
+        self.chunks = iter(_HttpxBody(exchange))
+        self.exchange = exchange
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while (chunk := await asyncio.to_thread(next, self.chunks, None)) is not None:
+            yield chunk
+
+    async def aclose(self) -> None:
+        self.exchange.close()
+
+
+class HttpxAsyncBridge(httpx.AsyncBaseTransport):
+    """``httpx.AsyncClient(transport=HttpxAsyncBridge(runner, app))``: the client's own loop
+    waits for the application's in worker threads (its request body is read first)."""
+
+    def __init__(self, runner: LoopThread, app: ASGIApp) -> None:
+        self.runner = runner
+        self.app = app
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        timeout = request.extensions.get("timeout", {}).get("read")
+        exchange = Exchange(self.runner, self.app, request, [body] if body else [], timeout)
+        status, headers = await asyncio.to_thread(_started, exchange)
+        return httpx.Response(status, headers=headers, stream=_HttpxAsyncBody(exchange))
+
+
+def _started(exchange: Exchange) -> tuple[int, Headers]:
+    kind, value = exchange.next_message()
+    assert kind == "start", kind
+    status, headers = value
+    return int(status), list(headers)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx2
 from PIL import Image
 from pydantic import SecretStr
@@ -177,6 +178,12 @@ class Server:
     def transport(self) -> httpx2.BaseTransport | None:
         """How clients reach the server (None: over the network, at ``url``)."""
         return None
+
+    def httpx_transports(
+        self,
+    ) -> tuple[httpx.BaseTransport | None, httpx.AsyncBaseTransport | None]:
+        """For clients of the ``httpx`` package (KYC Genie's SDK): sync, async."""
+        return None, None
 
     def client(
         self, api_key: str | None, *, headers: dict[str, str] | None = None, **options: Any

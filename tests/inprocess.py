@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import httpx
 import httpx2
 from fastapi import FastAPI
 
@@ -29,7 +30,7 @@ from kycvault.cli.server import _bootstrap as first_start
 from kycvault.config import Settings
 from kycvault.services import tenants
 from kycvault.services.context import AppContext
-from tests.asgi_bridge import ASGIBridge, LoopThread
+from tests.asgi_bridge import ASGIBridge, HttpxAsyncBridge, HttpxBridge, LoopThread
 from tests.helpers import Server
 
 # Nothing listens here: requests go through the transport, and a client that dials the URL
@@ -168,3 +169,7 @@ class InProcessServer(Server):
     def transport(self) -> httpx2.BaseTransport:
         assert self.runner is not None and self.app is not None
         return ASGIBridge(self.runner, self.app)
+
+    def httpx_transports(self) -> tuple[httpx.BaseTransport, httpx.AsyncBaseTransport]:
+        assert self.runner is not None and self.app is not None
+        return HttpxBridge(self.runner, self.app), HttpxAsyncBridge(self.runner, self.app)

@@ -18,10 +18,6 @@ from kycgenie import KYCGenie, errors
 from tests.e2e.kycgenie_support import PREFIX, SAMPLES, TOO_LARGE, TYPE_NOT_ALLOWED, entity
 from tests.helpers import PDF_BYTES, Server
 
-# The SDK's clients are given here without a transport into the application: they dial the
-# server's URL.
-pytestmark = pytest.mark.server_process
-
 STATEMENT = PDF_BYTES + b"% audited accounts 2025\n"
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
@@ -70,7 +66,10 @@ def wire() -> Wire:
 @pytest.fixture
 def sdk(server: Server, account: dict[str, Any], wire: Wire) -> Iterator[KYCGenie]:
     hooks = {"request": [wire.sent], "response": [wire.received]}
-    with httpx.Client(follow_redirects=True, event_hooks=hooks, timeout=60) as client:
+    transport, _ = server.httpx_transports()
+    with httpx.Client(
+        follow_redirects=True, event_hooks=hooks, timeout=60, transport=transport
+    ) as client:
         yield KYCGenie(
             api_key=account["api_key"], server_url=f"{server.url}{PREFIX}", client=client
         )
@@ -248,7 +247,8 @@ async def test_async_methods(
     server: Server, account: dict[str, Any], wire: Wire, acme: dict[str, Any]
 ) -> None:
     hooks = {"request": [wire.sent_async], "response": [wire.received_async]}
-    async with httpx.AsyncClient(event_hooks=hooks, timeout=60) as client:
+    _, transport = server.httpx_transports()
+    async with httpx.AsyncClient(event_hooks=hooks, timeout=60, transport=transport) as client:
         sdk = KYCGenie(
             api_key=account["api_key"], server_url=f"{server.url}{PREFIX}", async_client=client
         )
@@ -375,7 +375,7 @@ def test_the_sdks_error_classes(server: Server, sdk: KYCGenie) -> None:
         sdk.documents.get_download_url(document_id="not-a-uuid")
     assert sdk.documents.list().results == []  # nothing was stored
 
-    with httpx.Client(timeout=60) as client:
+    with httpx.Client(timeout=60, transport=server.httpx_transports()[0]) as client:
         stranger = KYCGenie(
             api_key="kycg_not_a_key", server_url=f"{server.url}{PREFIX}", client=client
         )

@@ -214,13 +214,17 @@ class _ResponseBody(httpx2.SyncByteStream):
         self.exchange.close()
 
 
-class ASGIBridge(httpx2.BaseTransport):
-    """``httpx2.Client(transport=ASGIBridge(runner, app))``: requests go to ``app`` on the
-    runner's loop."""
+class _Bound:
+    """A transport into ``app`` on the runner's loop."""
 
     def __init__(self, runner: LoopThread, app: ASGIApp) -> None:
         self.runner = runner
         self.app = app
+
+
+class ASGIBridge(_Bound, httpx2.BaseTransport):
+    """``httpx2.Client(transport=ASGIBridge(runner, app))``: requests go to ``app`` on the
+    runner's loop."""
 
     def handle_request(self, request: httpx2.Request) -> httpx2.Response:
         assert isinstance(request.stream, httpx2.SyncByteStream)
@@ -253,12 +257,8 @@ class _HttpxBody(httpx.SyncByteStream):
         self.body.close()
 
 
-class HttpxBridge(httpx.BaseTransport):
+class HttpxBridge(_Bound, httpx.BaseTransport):
     """``httpx.Client(transport=HttpxBridge(runner, app))``."""
-
-    def __init__(self, runner: LoopThread, app: ASGIApp) -> None:
-        self.runner = runner
-        self.app = app
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         assert isinstance(request.stream, httpx.SyncByteStream)
@@ -281,13 +281,9 @@ class _HttpxAsyncBody(httpx.AsyncByteStream):
         self.exchange.close()
 
 
-class HttpxAsyncBridge(httpx.AsyncBaseTransport):
+class HttpxAsyncBridge(_Bound, httpx.AsyncBaseTransport):
     """``httpx.AsyncClient(transport=HttpxAsyncBridge(runner, app))``: the client's own loop
     waits for the application's in worker threads (its request body is read first)."""
-
-    def __init__(self, runner: LoopThread, app: ASGIApp) -> None:
-        self.runner = runner
-        self.app = app
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()

@@ -10,7 +10,9 @@ import pytest
 from hypothesis import settings
 
 from tests import backends
-from tests.helpers import Server, server_on
+from tests.helpers import Server
+from tests.inprocess import InProcessServer
+from tests.server_pool import ServerPool
 
 # Property tests repeat exactly in CI: the "ci" profile derandomizes (the same examples on every
 # run) and keeps no example database. Elsewhere examples vary from run to run, to find more;
@@ -21,6 +23,11 @@ settings.load_profile(
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "server_process: the test's ``server`` is a real ``kycvault serve`` process (for what "
+        "only a process shows: its memory, sockets, logs of its own, clients that dial its URL)",
+    )
     config.addinivalue_line(
         "markers",
         "embedded: inspects the embedded shape's own files (SQLite file, blob directory); runs "
@@ -34,6 +41,43 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         embedded_only = metafunc.definition.get_closest_marker("embedded") is not None
         names = [backends.EMBEDDED] if embedded_only else list(backends.ALL)
         metafunc.parametrize("backend", names, indirect=True, scope="session")
+    if "server" in metafunc.fixturenames and metafunc.definition.get_closest_marker(
+        "server_process"
+    ):
+        # The marked tests get the process; the others keep the in-process default.
+        metafunc.parametrize("server", [PROCESS], indirect=True, scope="module")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``--dist loadgroup``, as scripts/test runs it): a module whose
+    tests share a module-scoped fixture of their own (a server with settings of its own, a
+    shared data set) runs on one worker, so that the fixture is built once, and its tests
+    are handed out first, since those are the long ones; every other test goes to whichever
+    worker is free. Without xdist only the order changes, and it stays deterministic, as
+    each worker's collection must be."""
+    grouped: list[pytest.Item] = []
+    free: list[pytest.Item] = []
+    for item in items:
+        if _shares_a_module_fixture(item):
+            # Per backend pair: the two halves of a module may go to different workers.
+            params = getattr(item, "callspec", None)
+            pair = params.params.get("backend", "") if params else ""
+            item.add_marker(pytest.mark.xdist_group(f"{item.nodeid.split('::')[0]}-{pair}"))
+            grouped.append(item)
+        else:
+            free.append(item)
+    items[:] = grouped + free
+
+
+def _shares_a_module_fixture(item: pytest.Item) -> bool:
+    info = getattr(item, "_fixtureinfo", None)
+    if info is None:
+        return False
+    return any(
+        definition.scope == "module" and definition.baseid.startswith("tests") and name != "server"
+        for name, definitions in info.name2fixturedefs.items()
+        for definition in definitions
+    )
 
 
 @pytest.fixture(scope="session")
@@ -48,12 +92,37 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+PROCESS = "process"
+
+
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
-    """One real server process per backend pair for the session; tests isolate themselves
-    by tenant."""
-    with server_on(tmp_path_factory.mktemp(f"server-{backend}"), backend) as srv:
-        yield srv
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPool]:
+    pool = ServerPool(tmp_path_factory)
+    yield pool
+    pool.close()
+
+
+@pytest.fixture(scope="module")
+def server(request: pytest.FixtureRequest, backend: str, servers: ServerPool) -> Server:
+    """The server a route-level test talks to: the application in the test process
+    (``inprocess_server``), or for tests marked ``server_process`` a real process
+    (``process_server``). Tests isolate themselves by tenant."""
+    if getattr(request, "param", None) == PROCESS:
+        return servers.process(backend)
+    return servers.inprocess(backend)
+
+
+@pytest.fixture
+def inprocess_server(backend: str, servers: ServerPool) -> InProcessServer:
+    """The application of a server, served in the test process, one per backend pair for
+    the session (with the settings a server process gets: tests/helpers.py ``Server.env``)."""
+    return servers.inprocess(backend)
+
+
+@pytest.fixture
+def process_server(backend: str, servers: ServerPool) -> Server:
+    """One real server process per backend pair for the session."""
+    return servers.process(backend)
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx2
 from PIL import Image
 from pydantic import SecretStr
@@ -174,9 +175,29 @@ class Server:
 
         return asyncio.run(go())
 
-    def client(self, api_key: str | None) -> httpx2.Client:
-        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
-        return httpx2.Client(base_url=self.url, headers=headers, timeout=120)
+    def transport(self) -> httpx2.BaseTransport | None:
+        """How clients reach the server (None: over the network, at ``url``)."""
+        return None
+
+    def httpx_transports(
+        self,
+    ) -> tuple[httpx.BaseTransport | None, httpx.AsyncBaseTransport | None]:
+        """For clients of the ``httpx`` package (KYC Genie's SDK): sync, async."""
+        return None, None
+
+    def client(
+        self, api_key: str | None, *, headers: dict[str, str] | None = None, **options: Any
+    ) -> httpx2.Client:
+        """A client of the server: with ``api_key`` as its bearer token, more ``headers``
+        and any other ``httpx2.Client`` options."""
+        sent = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        options.setdefault("timeout", 120)
+        return httpx2.Client(
+            base_url=self.url,
+            headers={**sent, **(headers or {})},
+            transport=self.transport(),
+            **options,
+        )
 
 
 # What a server needs to read documents on either pair: its worker inside, polling often (the

@@ -61,7 +61,7 @@ class World:
         return bearer
 
     def client(self, dialect: str = NATIVE) -> httpx2.Client:
-        return httpx2.Client(base_url=self.server.url, headers=self.headers(dialect), timeout=60)
+        return self.server.client(None, headers=self.headers(dialect), timeout=60)
 
     def fill(self, text: str) -> str:
         """A path or message template with this world's ids put in."""

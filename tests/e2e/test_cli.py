@@ -9,9 +9,13 @@ import re
 from pathlib import Path
 
 import httpx2
+import pytest
 
 from tests.e2e.server_fork import forked_beside
 from tests.helpers import Server, image_bytes
+
+# The command-line client reaches the server at its URL.
+pytestmark = pytest.mark.server_process
 
 
 def test_serve_prints_the_url_and_a_ready_key_on_every_start(tmp_path: Path) -> None:

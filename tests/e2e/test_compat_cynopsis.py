@@ -41,7 +41,7 @@ def cyn(server: Server, account: dict[str, Any]) -> Any:
         "Authorization": f"Bearer {account['api_key']}",
         "X-Domain-ID": str(account["domain_id"]),
     }
-    with httpx2.Client(base_url=server.url, headers=headers, timeout=60) as client:
+    with server.client(None, headers=headers, timeout=60) as client:
         yield client
 
 
@@ -238,7 +238,7 @@ def test_domain_id_must_be_the_tenants(
 ) -> None:
     url = f"{BASE}/{customers['director']['number']}/document"
     bearer = {"Authorization": f"Bearer {account['api_key']}"}
-    with httpx2.Client(base_url=server.url, timeout=30) as client:
+    with server.client(None, timeout=30) as client:
         _error(client.get(url, headers=bearer), 403, "domain_mismatch")
         wrong = {**bearer, "X-Domain-ID": str(account["domain_id"] + 1000)}
         _error(client.get(url, headers=wrong), 403, "domain_mismatch")

@@ -158,6 +158,7 @@ SEED_CURLS = list(
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
+@pytest.mark.server_process  # curl dials the server's URL
 @pytest.mark.parametrize(("status", "command"), SEED_CURLS, ids=[f"curl-{n}" for n in range(18)])
 def test_the_seeds_curl_examples(
     server: Server,
@@ -302,7 +303,7 @@ def test_download_url_serves_the_file_once(server: Server, kg: httpx2.Client, ve
         "application/pdf",
         len(STATEMENT),
     )
-    with httpx2.Client(timeout=30) as anonymous:  # "fetch directly, no auth required"
+    with server.client(None, timeout=30) as anonymous:  # "fetch directly, no auth required"
         assert anonymous.head(link["download_url"]).status_code == 200  # HEAD keeps it
         first = anonymous.get(link["download_url"])
         assert first.status_code == 200
@@ -367,13 +368,15 @@ def test_delete_entity_document(kg: httpx2.Client, acme: dict[str, Any], version
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_entity_download_url(kg: httpx2.Client, acme: dict[str, Any], version: str) -> None:
+def test_entity_download_url(
+    server: Server, kg: httpx2.Client, acme: dict[str, Any], version: str
+) -> None:
     made = _made(_upload(kg, f"{PREFIX}/api/v2/entities/{acme['id']}/documents/"))
     url = f"{PREFIX}/api/{version}/entities/{acme['id']}/documents/{made['id']}/download/"
     link = kg.get(url).json()
     assert set(link) == DOWNLOAD_FIELDS
     assert f"/api/{version}/files/dl_" in link["download_url"]
-    with httpx2.Client(timeout=30) as anonymous:
+    with server.client(None, timeout=30) as anonymous:
         assert anonymous.get(link["download_url"]).content == STATEMENT
         assert anonymous.get(link["download_url"]).status_code == 410
 
@@ -714,7 +717,7 @@ def test_limits_up_to_a_thousand(kg: httpx2.Client) -> None:
 
 
 def test_authentication(server: Server, account: dict[str, Any]) -> None:
-    with httpx2.Client(base_url=server.url, timeout=30) as anonymous:
+    with server.client(None, timeout=30) as anonymous:
         v1 = anonymous.get(f"{PREFIX}/api/v1/documents/")
         assert v1.status_code == 401
         assert set(v1.json()) == {"detail", "code"}

@@ -70,7 +70,10 @@ def wire() -> Wire:
 @pytest.fixture
 def sdk(server: Server, account: dict[str, Any], wire: Wire) -> Iterator[KYCGenie]:
     hooks: Hooks = {"request": [wire.sent], "response": [wire.received]}
-    with httpx.Client(follow_redirects=True, event_hooks=hooks, timeout=60) as client:
+    transport, _ = server.httpx_transports()
+    with httpx.Client(
+        follow_redirects=True, event_hooks=hooks, timeout=60, transport=transport
+    ) as client:
         yield KYCGenie(
             api_key=account["api_key"], server_url=f"{server.url}{PREFIX}", client=client
         )
@@ -252,7 +255,8 @@ async def test_async_methods(
     server: Server, account: dict[str, Any], wire: Wire, acme: dict[str, Any]
 ) -> None:
     hooks: Hooks = {"request": [wire.sent_async], "response": [wire.received_async]}
-    async with httpx.AsyncClient(event_hooks=hooks, timeout=60) as client:
+    _, transport = server.httpx_transports()
+    async with httpx.AsyncClient(event_hooks=hooks, timeout=60, transport=transport) as client:
         sdk = KYCGenie(
             api_key=account["api_key"], server_url=f"{server.url}{PREFIX}", async_client=client
         )
@@ -379,7 +383,7 @@ def test_the_sdks_error_classes(server: Server, sdk: KYCGenie) -> None:
         sdk.documents.get_download_url(document_id="not-a-uuid")
     assert sdk.documents.list().results == []  # nothing was stored
 
-    with httpx.Client(timeout=60) as client:
+    with httpx.Client(timeout=60, transport=server.httpx_transports()[0]) as client:
         stranger = KYCGenie(
             api_key="kycg_not_a_key", server_url=f"{server.url}{PREFIX}", client=client
         )

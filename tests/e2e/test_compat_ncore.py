@@ -23,7 +23,7 @@ def account(server: Server) -> dict[str, Any]:
 @pytest.fixture
 def ncore(server: Server, account: dict[str, Any]) -> Iterator[httpx2.Client]:
     headers = {"apikey": account["api_key"]}
-    with httpx2.Client(base_url=server.url, headers=headers, timeout=120) as client:
+    with server.client(None, headers=headers) as client:
         yield client
 
 
@@ -319,7 +319,7 @@ def test_bearer_works_and_no_key_is_401(
     url = f"{BASE}/{user['id']}/identifications"
     with server.client(account["api_key"]) as bearer:
         assert bearer.get(url).status_code == 200
-    with httpx2.Client(base_url=server.url) as anonymous:
+    with server.client(None) as anonymous:
         _error(anonymous.get(url), 401, "unauthenticated")
         _error(anonymous.get(url, headers={"apikey": "kvk_x.y"}), 401, "unauthenticated")
 

@@ -11,6 +11,9 @@ import pytest
 
 from tests.helpers import Server, image_bytes
 
+# curl reaches the server at its URL.
+pytestmark = pytest.mark.server_process
+
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 

@@ -112,7 +112,7 @@ def test_a_download_link_with_a_slash_is_404_and_stays_unused(
     issued = native.post(world.fill("/v1/documents/@DOCUMENT@/files/@FILE@/download-link"))
     assert issued.status_code == 201, issued.text
     path = httpx2.URL(issued.json()["download_url"]).path
-    with httpx2.Client(base_url=world.server.url, timeout=60) as anonymous:
+    with world.server.client(None, timeout=60) as anonymous:
         for method in ("GET", "HEAD"):
             response = anonymous.request(method, path + "/", headers=FORGED_HOST)
             assert response.status_code == 404

@@ -18,6 +18,10 @@ from tests.e2e.uploads_support import (
 )
 from tests.helpers import Server
 
+# Nothing may be written relative to the server's working directory (its root): only a
+# process has one of its own.
+pytestmark = pytest.mark.server_process
+
 # --------------------------------------------------------------------------- filenames
 
 

@@ -260,6 +260,7 @@ def test_json_document_without_files_is_created(client: httpx2.Client) -> None:
 # --------------------------------------------------------------------------- abandoned uploads
 
 
+@pytest.mark.server_process  # a raw socket, hung up mid-body
 def test_client_disconnect_mid_upload_leaves_nothing(
     server: Server, tenant: dict[str, Any], client: httpx2.Client
 ) -> None:

@@ -244,6 +244,7 @@ def test_content_length_over_request_limit_is_413_before_the_body(
     before.assert_unchanged()
 
 
+@pytest.mark.server_process  # a raw socket
 def test_huge_content_length_is_413_on_default_server(
     server: Server, tenant: dict[str, Any], client: httpx2.Client
 ) -> None:
@@ -260,6 +261,7 @@ def test_huge_content_length_is_413_on_default_server(
     before.assert_unchanged()
 
 
+@pytest.mark.server_process  # a raw socket
 def test_json_body_over_json_limit_is_413(
     server: Server, tenant: dict[str, Any], client: httpx2.Client
 ) -> None:

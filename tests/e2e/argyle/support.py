@@ -103,9 +103,7 @@ def check_error(response: httpx2.Response, status: int, code: str) -> dict[str, 
 
 
 def argyle_client(server: Server, tenant: dict[str, Any]) -> httpx2.Client:
-    return httpx2.Client(
-        base_url=server.url, auth=(tenant["key_id"], tenant["key_secret"]), timeout=120
-    )
+    return server.client(None, auth=(tenant["key_id"], tenant["key_secret"]))
 
 
 def make_user(native: httpx2.Client, **fields: Any) -> dict[str, Any]:

@@ -150,7 +150,8 @@ def test_file_url_redirects_to_the_file_behind_basic_auth(
     assert (head.status_code, head.headers["content-length"]) == (200, str(len(data)))
     # Both URLs need the credentials.
     for url in (made["file_url"], target):
-        anonymous = httpx2.get(url)
+        with server.client(None) as nobody:
+            anonymous = nobody.get(url)
         body = check_error(anonymous, 401, "unauthenticated")
         assert body["detail"] == "Invalid username/password."
         assert anonymous.headers["www-authenticate"].startswith("Basic ")
@@ -162,12 +163,13 @@ def test_authentication_is_basic_api_key_id_and_secret(
     made = upload(argyle, user["id"], "paystubs", PDF_BYTES)
     url = f"{server.url}{UPLOADS}/{made['id']}"
     token = base64.b64encode(f"{tenant['key_id']}:{tenant['key_secret']}".encode()).decode()
-    assert httpx2.get(url, headers={"Authorization": f"Basic {token}"}).status_code == 200
-    wrong = httpx2.get(url, auth=(tenant["key_id"], "not-the-secret"))
-    assert check_error(wrong, 401, "unauthenticated")["detail"] == "Invalid username/password."
-    assert httpx2.get(url).status_code == 401
-    # The native Bearer key works too.
-    assert httpx2.get(url, headers={"Authorization": f"Bearer {tenant['api_key']}"}).is_success
+    with server.client(None) as http:
+        assert http.get(url, headers={"Authorization": f"Basic {token}"}).status_code == 200
+        wrong = http.get(url, auth=(tenant["key_id"], "not-the-secret"))
+        assert check_error(wrong, 401, "unauthenticated")["detail"] == "Invalid username/password."
+        assert http.get(url).status_code == 401
+        # The native Bearer key works too.
+        assert http.get(url, headers={"Authorization": f"Bearer {tenant['api_key']}"}).is_success
 
 
 def test_another_tenants_upload_is_not_found(
@@ -367,7 +369,9 @@ def test_upload_of_an_unknown_document_type(
     _nothing_stored(argyle, native)
 
 
-@pytest.mark.parametrize("user_ref", [str(uuid.uuid4()), "not-a-user", ""])
+@pytest.mark.parametrize(
+    "user_ref", [str(uuid.uuid4()), "not-a-user", ""], ids=["random-uuid", "not-a-user", "empty"]
+)
 def test_upload_for_an_unknown_user(
     argyle: httpx2.Client, native: httpx2.Client, user_ref: str
 ) -> None:
@@ -413,7 +417,8 @@ def test_an_idempotent_retry_stores_one_upload(
 
 
 def test_the_routes_are_in_the_openapi_document(server: Server) -> None:
-    spec = httpx2.get(f"{server.url}/openapi.json").json()
+    with server.client(None) as anonymous:
+        spec = anonymous.get("/openapi.json").json()
     post = spec["paths"][UPLOADS]["post"]
     form = post["requestBody"]["content"]["multipart/form-data"]["schema"]
     assert form["required"] == ["user", "document_type", "upload"]

@@ -24,6 +24,9 @@ from tests.e2e.sila.support import (
 from tests.e2e.uploads_support import Snapshot
 from tests.helpers import PDF_BYTES, Server, image_bytes
 
+# The Sila SDK (silasdk) sends its requests with requests, to the server's URL.
+pytestmark = pytest.mark.server_process
+
 SILA_TYPES = {
     "tax_1040", "vtl_birth_certificate", "doc_name_change", "vtl_divorce", "id_drivers_permit",
     "tax_w2", "doc_lease", "vtl_marriage", "id_military_dependent", "id_military",

@@ -31,6 +31,9 @@ from tests.e2e.sila.support import (
 from tests.e2e.uploads_support import Snapshot
 from tests.helpers import MiB, Part, Server, image_bytes, multipart, zeros
 
+# The Sila SDK (silasdk) sends its requests with requests, to the server's URL.
+pytestmark = pytest.mark.server_process
+
 
 def _post(
     server: Server,

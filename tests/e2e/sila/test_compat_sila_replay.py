@@ -18,6 +18,7 @@ from typing import Any
 from uuid import uuid4
 
 import httpx2
+import pytest
 
 from kycvault.adapters.signatures import CURVE_ORDER
 from kycvault.bootstrap import build_container
@@ -34,6 +35,9 @@ from tests.e2e.sila.support import (
 )
 from tests.e2e.uploads_support import Snapshot, assert_staging_empty, document_ids
 from tests.helpers import Part, Server, image_bytes, multipart
+
+# The Sila SDK (silasdk) sends its requests with requests, to the server's URL.
+pytestmark = pytest.mark.server_process
 
 REPLAYED = "request_replayed"
 

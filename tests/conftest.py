@@ -30,8 +30,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     config.addinivalue_line(
         "markers",
-        "embedded: inspects the embedded shape's own files (SQLite file, blob directory); runs "
-        "on the embedded backend only",
+        "embedded: runs on the embedded backend only: inspects its own files (SQLite file, "
+        "blob directory), or checks what storage cannot change (reading a document's text)",
     )
 
 

@@ -159,7 +159,7 @@ def test_changes_through_dialects_are_recorded(server: Server, tenant: dict[str,
     with server.client(key) as native:
         user = native.post("/v1/subjects", json={"external_id": "dialect-user"}).json()
     base = f"/compat/ncore/users/{user['id']}/identifications"
-    with httpx2.Client(base_url=server.url, headers={"apikey": key}, timeout=60) as ncore:
+    with server.client(None, headers={"apikey": key}) as ncore:
         made = ncore.post(base, json={"type": "PASSPORT", "number": ID_NUMBER})
         assert made.status_code == 201, made.text
         parts = [Part("identification_type", b"PASSPORT")]
@@ -173,7 +173,7 @@ def test_changes_through_dialects_are_recorded(server: Server, tenant: dict[str,
         "Authorization": f"Bearer {key}",
         "X-Domain-ID": str(tenant["domain_id"]),
     }
-    with httpx2.Client(base_url=server.url, headers=cynopsis_headers, timeout=60) as cyn:
+    with server.client(None, headers=cynopsis_headers) as cyn:
         document = json.dumps({"type": "PASSPORT", "number": "E1234567"}).encode()
         parts = [Part("document", document), Part("front", image_bytes(), "f.png", "image/png")]
         content_type, body, _ = multipart(parts)

@@ -333,4 +333,7 @@ class SqlStore:
 
 
 def _translate(exc: DBAPIError) -> Unavailable:
+    # The driver's own words ("database is locked", "connection refused"), never the
+    # statement or its parameters, which may hold personal data.
+    log.warning("database_error", error=type(exc.orig).__name__, detail=str(exc.orig)[:200])
     return Unavailable("the database is not available", code="database_unavailable")

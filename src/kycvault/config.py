@@ -24,6 +24,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from kycvault.domain.webhooks import DEFAULT_SCHEDULE, parse_schedule
 from kycvault.process import held_master_key, hold_master_key, take_from_environment
 
 MiB = 1024 * 1024
@@ -104,6 +105,12 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: int = Field(default=60, ge=1, le=24 * 3600)
     # Events of the event log (GET /v1/events) older than this are removed by housekeeping.
     event_retention_days: int = Field(default=30, ge=1, le=3650)
+    # Webhooks: the delays before each retry of a failed delivery (s, m, h, d), whether
+    # receivers may be at private/loopback/link-local addresses (on-premise receivers,
+    # tests), and the hosts a receiver URL may name with plain http (comma-separated).
+    webhook_retry_schedule: str = DEFAULT_SCHEDULE
+    webhook_allow_private: bool = False
+    webhook_allowed_http_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     # Reverse proxies whose X-Forwarded-For names the client (addresses or CIDRs, separated
     # by commas); without them the client is the socket's peer and the header is ignored.
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
@@ -157,6 +164,19 @@ class Settings(BaseSettings):
     sqlite_pool_size: int = Field(default=8, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parse_schedule(value)  # a ValueError says what is wrong
+        return value
+
+    @field_validator("webhook_allowed_http_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

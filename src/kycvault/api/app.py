@@ -23,6 +23,7 @@ from kycvault.api.routes import (
     ops,
     processing,
     subjects,
+    webhooks,
 )
 from kycvault.config import Settings
 from kycvault.logs import configure
@@ -79,6 +80,7 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
         document_types,
         audit,
         events,
+        webhooks,
     )
     for module in routers:
         app.include_router(module.router)

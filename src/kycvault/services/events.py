@@ -1,7 +1,7 @@
 """The event log: every change a client cares about, recorded in the transaction of the
 change itself (a transactional outbox: no change without its event, no event of a change
 that did not commit), and listed with ``GET /v1/events`` so a client can catch up by polling.
-Webhook deliveries will be made from these rows.
+Each event's webhook deliveries are queued with it (``webhook_delivery.py``).
 
 An event is ``{id, type, created_at, tenant_id, sequence, data}``. ``data`` holds the ids
 of the objects concerned and a small snapshot of them (see the ``*_snapshot`` functions):
@@ -100,6 +100,8 @@ async def record(
         document_id=_id(data.get("document_id")),
     )
     await uow.events.add(event)
+    # Its webhook deliveries, in the same transaction (services/webhook_delivery.py).
+    await uow.webhooks.enqueue(event)
     return event
 
 

@@ -388,3 +388,72 @@ auth_failures = sa.Table(
     sa.Column("blocked_until", UtcDateTime, nullable=True),
     sa.Index(None, "window_start"),
 )
+
+# Webhook endpoints (kycvault.ports.persistence.webhooks). Secrets are sealed records.
+webhook_endpoints = sa.Table(
+    "webhook_endpoints",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    tenant_fk(),
+    sa.Column("url", sa.String(2048), nullable=False),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("description", sa.String(500), nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("disabled_reason", sa.String(200), nullable=True),
+    sa.Column("secret", sa.LargeBinary, nullable=False),
+    sa.Column("previous_secret", sa.LargeBinary, nullable=True),
+    sa.Column("previous_secret_until", UtcDateTime, nullable=True),
+    sa.Column("failing_since", UtcDateTime, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index(None, "tenant_id", "created_at"),
+)
+
+# One row per (endpoint, event type or "*"): an event's deliveries are made by one
+# INSERT … SELECT in its own transaction, with no round trip of their own.
+webhook_subscriptions = sa.Table(
+    "webhook_subscriptions",
+    metadata,
+    sa.Column("endpoint_id", sa.Uuid, primary_key=True),
+    sa.Column("event_type", sa.String(40), primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Index(None, "tenant_id", "event_type"),
+)
+
+# The delivery queue: one row per (event, endpoint), claimed with a lease like ``jobs``.
+# ``sequence`` is the event's, for the per-endpoint order.
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("event_id", sa.Uuid, primary_key=True),
+    sa.Column("endpoint_id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("sequence", sa.BigInteger, nullable=False),
+    # pending, delivered, failed (the schedule is spent), cancelled (endpoint disabled)
+    sa.Column("state", sa.String(20), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("lease_until", UtcDateTime, nullable=True),
+    sa.Column("locked_by", sa.String(80), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Index(None, "state", "next_attempt_at"),
+    sa.Index(None, "endpoint_id", "state", "sequence"),
+)
+
+# Every attempt of a delivery, for GET /v1/webhook-endpoints/{id}/deliveries.
+webhook_attempts = sa.Table(
+    "webhook_attempts",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    sa.Column("tenant_id", sa.Uuid, nullable=False),
+    sa.Column("endpoint_id", sa.Uuid, nullable=False),
+    sa.Column("event_id", sa.Uuid, nullable=False),
+    sa.Column("attempted_at", UtcDateTime, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("response_code", sa.Integer, nullable=True),
+    sa.Column("duration_ms", sa.Integer, nullable=False),
+    sa.Column("error", sa.String(300), nullable=True),
+    sa.Column("next_retry_at", UtcDateTime, nullable=True),
+    sa.Index(None, "tenant_id", "endpoint_id", "attempted_at", "id"),
+    sa.Index(None, "attempted_at"),
+)

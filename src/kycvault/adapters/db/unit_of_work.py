@@ -30,6 +30,7 @@ from kycvault.adapters.db.repositories import (
     SqlSignatureUses,
     SqlSubjects,
     SqlTenants,
+    SqlWebhooks,
 )
 from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.repositories import (
@@ -48,6 +49,7 @@ from kycvault.ports.persistence.repositories import (
     SubjectRepository,
     TenantRepository,
 )
+from kycvault.ports.persistence.webhooks import WebhookRepository
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -107,6 +109,7 @@ class SqlUnitOfWork:
         self.integrity: IntegrityRepository = _Async(conn, SqlIntegrity)
         self.signature_uses: SignatureUseRepository = _Async(conn, SqlSignatureUses)
         self.auth_failures: AuthFailureRepository = _Async(conn, SqlAuthFailures)
+        self.webhooks: WebhookRepository = _Async(conn, SqlWebhooks)
 
     def on_commit(self, hook: Hook) -> None:
         self.commit_hooks.append(hook)

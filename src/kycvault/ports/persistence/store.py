@@ -28,6 +28,7 @@ from kycvault.ports.persistence.repositories import (
     SubjectRepository,
     TenantRepository,
 )
+from kycvault.ports.persistence.webhooks import WebhookRepository
 
 
 class UnitOfWork(Protocol):
@@ -70,6 +71,8 @@ class UnitOfWork(Protocol):
     def integrity(self) -> IntegrityRepository: ...
     @property
     def auth_failures(self) -> AuthFailureRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
 
 class Store(Protocol):

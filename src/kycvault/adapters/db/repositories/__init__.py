@@ -15,6 +15,7 @@ from kycvault.adapters.db.repositories.responses import SqlResponses
 from kycvault.adapters.db.repositories.signature_uses import SqlSignatureUses
 from kycvault.adapters.db.repositories.subjects import SqlSubjects
 from kycvault.adapters.db.repositories.tenants import SqlApiKeys, SqlTenants
+from kycvault.adapters.db.repositories.webhooks import SqlWebhooks
 
 __all__ = [
     "SqlApiKeys",
@@ -32,4 +33,5 @@ __all__ = [
     "SqlSignatureUses",
     "SqlSubjects",
     "SqlTenants",
+    "SqlWebhooks",
 ]

@@ -178,3 +178,33 @@ def test_tenant_isolation(hook_server: Server, hclient: httpx2.Client, receiver:
     mine = new_subject(hclient, "mine")
     receiver.wait_for(lambda: len(receiver.delivered()) == 1)
     assert receiver.delivered()[0].event["data"]["subject_id"] == mine
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.0.0.8/",
+        "https://[::1]/",
+        "https://[::ffff:127.0.0.1]/",
+        "https://[fe80::1]/",
+    ],
+)
+def test_private_receivers_refused_at_creation(client: httpx2.Client, url: str) -> None:
+    """On a server that does not allow private receivers (the default)."""
+    made = client.post("/v1/webhook-endpoints", json={"url": url, "events": ["*"]})
+    assert made.status_code == 400, made.text
+    assert made.json()["errors"][0]["code"] == "webhook_url_private"
+    assert client.get("/v1/webhook-endpoints").json()["data"] == []
+
+
+def test_create_honours_idempotency_key(hclient: httpx2.Client, receiver: Receiver) -> None:
+    body = {"url": receiver.url(), "events": ["document.created"], "description": "crm"}
+    headers = {"Idempotency-Key": "wh-create-1"}
+    first = hclient.post("/v1/webhook-endpoints", json=body, headers=headers)
+    again = hclient.post("/v1/webhook-endpoints", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json() == again.json()
+    assert len(hclient.get("/v1/webhook-endpoints").json()["data"]) == 1

@@ -8,6 +8,7 @@ valid; receivers and endpoints are the tenant's own."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -208,3 +209,36 @@ def test_create_honours_idempotency_key(hclient: httpx2.Client, receiver: Receiv
     assert first.status_code == again.status_code == 201
     assert first.json() == again.json()
     assert len(hclient.get("/v1/webhook-endpoints").json()["data"]) == 1
+
+
+def test_cli_list_test_and_tail(
+    hook_server: Server, hclient: httpx2.Client, receiver: Receiver
+) -> None:
+    tenant_id = _tenant_of(hclient)
+    endpoint = subscribe(hclient, receiver.url("/listed"), ["subject.created"])
+    listed = json.loads(hook_server.cli("webhooks", "list", "--tenant", tenant_id, "--json").stdout)
+    assert [(e["id"], e["url"]) for e in listed] == [(endpoint["id"], receiver.url("/listed"))]
+    assert "secret" not in json.dumps(listed)
+
+    sent = hook_server.cli("webhooks", "test", receiver.url("/test"), "--json")
+    result = json.loads(sent.stdout)
+    assert result["status"] == 200
+    got = next(r for r in receiver.received if r.path == "/test")
+    assert verify(result["secret"], got)["type"] == "webhook.test"
+    receiver.default = 500
+    failed = hook_server.cli("webhooks", "test", receiver.url("/test"), check=False)
+    assert failed.returncode == 1 and "answer: 500" in failed.stdout
+
+    made = [new_subject(hclient, f"tail-{n}") for n in range(3)]
+    tail = hook_server.cli("events", "tail", "--tenant", tenant_id, "--json", "--no-follow")
+    lines = [json.loads(line) for line in tail.stdout.splitlines()]
+    assert [e["data"]["subject_id"] for e in lines][-3:] == made
+    sequences = [e["sequence"] for e in lines]
+    assert sequences == sorted(sequences)
+
+
+def _tenant_of(client: httpx2.Client) -> str:
+    sid = new_subject(client, "whoami")
+    event = client.get("/v1/events", params={"subject_id": sid}).json()["data"][0]
+    tenant_id: str = event["tenant_id"]
+    return tenant_id

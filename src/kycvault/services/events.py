@@ -292,3 +292,17 @@ async def purge_old(ctx: AppContext) -> int:
     if removed:
         log.info("events_purged", events=removed)
     return removed
+
+
+async def read_after(
+    ctx: AppContext, tenant_id: UUID, after: int | None, limit: int = 100
+) -> list[Event]:
+    """The tenant's events after sequence ``after``, oldest first; with None, its last
+    ``limit`` events (where following the log begins)."""
+    if after is None:
+        seek = Seek(sort="sequence", limit=limit, backward=True)
+    else:  # sequences are unique per tenant: after (after, the greatest id) is after + 1
+        seek = Seek(sort="sequence", limit=limit, position=(after, UUID(int=2**128 - 1)))
+    async with ctx.store.read() as uow:
+        found = await uow.events.page(tenant_id, EventFilter(), seek)
+    return sorted(found, key=lambda e: e.sequence or 0)

@@ -47,6 +47,8 @@ class Receiver:
     statuses: list[int] = field(default_factory=list)
     default: int = 200
     received: list[Received] = field(default_factory=list)
+    # Requests that reached the receiver, answered yet or not.
+    arrived: int = 0
     # Cleared: requests wait (the sender sees no answer) until it is set again.
     open: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -58,6 +60,8 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}{path}"
 
     def answer(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        with self.lock:
+            self.arrived += 1
         self.open.wait(30)
         with self.lock:
             status = self.statuses.pop(0) if self.statuses else self.default
@@ -93,10 +97,13 @@ def receiving(receiver: Receiver | None = None) -> Iterator[Receiver]:
             body = self.rfile.read(length)
             headers = {k.lower(): v for k, v in self.headers.items()}
             status = found.answer(self.path, headers, body)
-            self.send_response(status)
-            self.send_header("content-length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
+            try:
+                self.send_response(status)
+                self.send_header("content-length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+            except OSError:  # the sender is gone (a killed server)
+                pass
 
         def log_message(self, format: str, *args: Any) -> None:
             pass

@@ -25,16 +25,18 @@ from kycvault.adapters.crypto import (
     write_master_key_file,
 )
 from kycvault.adapters.db import migrate
-from kycvault.adapters.db.database import sqlite_file
+from kycvault.adapters.db.sqlite import sqlite_file
 from kycvault.adapters.db.store import SqlStore, create_database
 from kycvault.adapters.reading import sandbox
 from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
+from kycvault.adapters.webhook_sender import HttpWebhookSender
 from kycvault.config import Settings
+from kycvault.domain.webhooks import parse_schedule
 from kycvault.ports.scanning import MalwareScanner
 from kycvault.ports.storage import BlobStore
-from kycvault.services.context import AppContext, JobSettings, Limits
+from kycvault.services.context import AppContext, JobSettings, Limits, WebhookSettings
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.sweep import Grace
 
@@ -77,6 +79,9 @@ class Container:
 
     async def close(self) -> None:
         await self.store.dispose()
+        sender = self.ctx.webhook_sender
+        if isinstance(sender, HttpWebhookSender):
+            await sender.close()
 
 
 def build_blob_store(url: str, scratch: Path) -> BlobStore:
@@ -223,6 +228,7 @@ def build_container(
     master = resolve_master_key(settings, may_create=create_vault and create_key)
     _private_data_dir(settings.data_dir)
     cipher = AesGcmCipher(master.key)
+    sender = HttpWebhookSender()
     store = SqlStore(
         create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
     )
@@ -248,6 +254,12 @@ def build_container(
         reader=reader,
         signatures=Secp256k1Verifier(),
         scanner=build_scanner(settings),
+        webhooks=WebhookSettings(
+            schedule=parse_schedule(settings.webhook_retry_schedule),
+            allow_private=settings.webhook_allow_private,
+            allowed_http_hosts=settings.webhook_allowed_http_hosts,
+        ),
+        webhook_sender=sender,
         jobs=JobSettings(
             lease=timedelta(seconds=settings.job_lease_seconds),
             max_attempts=settings.job_max_attempts,

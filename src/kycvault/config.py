@@ -24,6 +24,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from kycvault.domain.webhooks import DEFAULT_SCHEDULE, parse_schedule
 from kycvault.process import held_master_key, hold_master_key, take_from_environment
 
 MiB = 1024 * 1024
@@ -107,6 +108,12 @@ class Settings(BaseSettings):
     # How often each API process and each ``kycvault worker`` scans for documents that
     # reached an expiry threshold (document.expiring / document.expired events).
     expiry_scan_seconds: float = Field(default=3600, gt=0)
+    # Webhooks: the delays before each retry of a failed delivery (s, m, h, d), whether
+    # receivers may be at private/loopback/link-local addresses (on-premise receivers,
+    # tests), and the hosts a receiver URL may name with plain http (comma-separated).
+    webhook_retry_schedule: str = DEFAULT_SCHEDULE
+    webhook_allow_private: bool = False
+    webhook_allowed_http_hosts: Annotated[tuple[str, ...], NoDecode] = ()
     # Reverse proxies whose X-Forwarded-For names the client (addresses or CIDRs, separated
     # by commas); without them the client is the socket's peer and the header is ignored.
     trusted_proxies: Annotated[tuple[IPNetwork, ...], NoDecode] = ()
@@ -160,6 +167,19 @@ class Settings(BaseSettings):
     sqlite_pool_size: int = Field(default=8, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+
+    @field_validator("webhook_retry_schedule")
+    @classmethod
+    def _schedule(cls, value: str) -> str:
+        parse_schedule(value)  # a ValueError says what is wrong
+        return value
+
+    @field_validator("webhook_allowed_http_hosts", mode="before")
+    @classmethod
+    def _hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

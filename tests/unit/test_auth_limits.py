@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from kycvault.adapters.db.database import AsyncDatabase, ThreadedDatabase
+from kycvault.adapters.db.database import AsyncDatabase
+from kycvault.adapters.db.sqlite import ThreadedDatabase
 from kycvault.adapters.db.store import SqlUnitOfWork
 from kycvault.api import deps
 from kycvault.api.client_address import parse_address, resolve

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from kycvault.adapters.db.database import ThreadedDatabase
+from kycvault.adapters.db.sqlite import ThreadedDatabase
 
 pytestmark = pytest.mark.anyio
 

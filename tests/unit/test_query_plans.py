@@ -14,7 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 from kycvault.adapters.db import migrate
-from kycvault.adapters.db.database import Connection, create_database
+from kycvault.adapters.db.connection import Connection
+from kycvault.adapters.db.database import create_database
 from kycvault.adapters.db.repositories.document_listing import search_window
 from kycvault.adapters.db.repositories.documents import SqlDocuments
 from kycvault.domain.listing import DocumentQuery, Sort

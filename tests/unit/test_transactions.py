@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncTransaction
 
-from kycvault.adapters.db.database import ThreadedDatabase
+from kycvault.adapters.db.sqlite import ThreadedDatabase
 from kycvault.bootstrap import Container
 from kycvault.config import Settings
 from kycvault.domain.models import Document

@@ -24,6 +24,7 @@ from kycvault.api.routes import (
     ops,
     processing,
     subjects,
+    webhooks,
 )
 from kycvault.config import Settings
 from kycvault.logs import configure
@@ -81,6 +82,7 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
         audit,
         events,
         expiry,
+        webhooks,
     )
     for module in routers:
         app.include_router(module.router)

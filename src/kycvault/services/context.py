@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from kycvault.domain.catalog import BUILTIN_CATALOG, Catalog
+from kycvault.domain.webhooks import DEFAULT_SCHEDULE, parse_schedule
 from kycvault.ports.cipher import Cipher
 from kycvault.ports.persistence.store import Store
 from kycvault.ports.reading import DocumentReader
@@ -16,6 +17,7 @@ from kycvault.ports.scanning import MalwareScanner
 from kycvault.ports.signatures import SignatureVerifier
 from kycvault.ports.sniffing import Sniffer
 from kycvault.ports.storage import BlobStore
+from kycvault.ports.webhooks import WebhookSender
 from kycvault.services.keyring import TenantKeyring
 
 
@@ -58,6 +60,18 @@ class JobSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """How webhooks are delivered (see ``services/webhook_delivery.py``)."""
+
+    # The delays before each retry of a failed delivery.
+    schedule: tuple[timedelta, ...] = parse_schedule(DEFAULT_SCHEDULE)
+    # Receivers at private, loopback or link-local addresses (on-premise ones, tests).
+    allow_private: bool = False
+    # Hosts a receiver URL may name with plain http.
+    allowed_http_hosts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Actor:
     """The authenticated caller: a tenant, acting through one API key."""
 
@@ -81,3 +95,6 @@ class AppContext:
     # Every upload streams through it when set (``KYCVAULT_CLAMAV_URL``).
     scanner: MalwareScanner | None = None
     clock: Callable[[], datetime] = field(default=utcnow)
+    webhooks: WebhookSettings = field(default_factory=WebhookSettings)
+    # Posts webhook deliveries (None: deliveries wait in the queue).
+    webhook_sender: WebhookSender | None = None

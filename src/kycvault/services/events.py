@@ -1,7 +1,7 @@
 """The event log: every change a client cares about, recorded in the transaction of the
 change itself (a transactional outbox: no change without its event, no event of a change
 that did not commit), and listed with ``GET /v1/events`` so a client can catch up by polling.
-Webhook deliveries will be made from these rows.
+Each event's webhook deliveries are queued with it (``webhook_delivery.py``).
 
 An event is ``{id, type, created_at, tenant_id, sequence, data}``. ``data`` holds the ids
 of the objects concerned and a small snapshot of them (see the ``*_snapshot`` functions):
@@ -104,6 +104,8 @@ async def record(
         document_id=_id(data.get("document_id")),
     )
     await uow.events.add(event)
+    # Its webhook deliveries, in the same transaction (services/webhook_delivery.py).
+    await uow.webhooks.enqueue(event)
     return event
 
 
@@ -294,3 +296,17 @@ async def purge_old(ctx: AppContext) -> int:
     if removed:
         log.info("events_purged", events=removed)
     return removed
+
+
+async def read_after(
+    ctx: AppContext, tenant_id: UUID, after: int | None, limit: int = 100
+) -> list[Event]:
+    """The tenant's events after sequence ``after``, oldest first; with None, its last
+    ``limit`` events (where following the log begins)."""
+    if after is None:
+        seek = Seek(sort="sequence", limit=limit, backward=True)
+    else:  # sequences are unique per tenant: after (after, the greatest id) is after + 1
+        seek = Seek(sort="sequence", limit=limit, position=(after, UUID(int=2**128 - 1)))
+    async with ctx.store.read() as uow:
+        found = await uow.events.page(tenant_id, EventFilter(), seek)
+    return sorted(found, key=lambda e: e.sequence or 0)

@@ -22,7 +22,7 @@ import structlog
 from kycvault.domain.jobs import Job, JobKind, retry_delay
 from kycvault.domain.models import StoredFile
 from kycvault.errors import IntegrityFailure, KycVaultError
-from kycvault.services import audit, processing, scrub, verification
+from kycvault.services import audit, processing, scrub, verification, webhook_delivery
 from kycvault.services.context import Actor, AppContext
 
 log = structlog.get_logger("kycvault.jobs")
@@ -92,7 +92,7 @@ class Worker:
             )
         for job in claimed:
             await self._run(job)
-        return len(claimed)
+        return len(claimed) + await webhook_delivery.deliver_due(self.ctx, self.name)
 
     async def run(self, stop: asyncio.Event) -> None:
         log.info("worker_started", worker=self.name)

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 
-from kycvault.adapters.db.database import Database
+from kycvault.adapters.db.connection import Database
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

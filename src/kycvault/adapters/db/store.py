@@ -34,7 +34,8 @@ import structlog
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from kycvault.adapters.db import transfer
-from kycvault.adapters.db.database import Connection, Database, create_database
+from kycvault.adapters.db.connection import Connection, Database
+from kycvault.adapters.db.database import create_database
 from kycvault.adapters.db.unit_of_work import Hook, SqlUnitOfWork
 from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
 

@@ -267,55 +267,6 @@ audit_events = sa.Table(
     sa.Index(None, "tenant_id", "target_id", "at"),
 )
 
-# The event log (kycvault.ports.persistence.events). No foreign keys: an event outlives what
-# it reports (a deleted document's events stay until retention removes them).
-events = sa.Table(
-    "events",
-    metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column("tenant_id", sa.Uuid, nullable=False),
-    # Per tenant, in commit order (see event_sequences); the listing's key.
-    sa.Column("sequence", sa.BigInteger, nullable=False),
-    sa.Column("type", sa.String(40), nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("subject_id", sa.Uuid, nullable=True),
-    sa.Column("document_id", sa.Uuid, nullable=True),
-    sa.Column("data", sa.JSON, nullable=False),
-    sa.UniqueConstraint("tenant_id", "sequence"),
-    sa.Index(None, "tenant_id", "type", "sequence"),
-    sa.Index(None, "tenant_id", "subject_id", "sequence"),
-    sa.Index(None, "tenant_id", "document_id", "sequence"),
-    sa.Index(None, "created_at"),
-)
-
-# Each tenant's last event sequence: the row is locked from the moment a transaction numbers
-# its events until it commits, so sequences are given in commit order.
-event_sequences = sa.Table(
-    "event_sequences",
-    metadata,
-    sa.Column("tenant_id", sa.Uuid, primary_key=True),
-    sa.Column("last", sa.BigInteger, nullable=False),
-)
-
-# Expiry notifications given (kycvault.ports.persistence.expiry): one mark per document,
-# expiry date and threshold, unique, taken in the transaction that records the event. No
-# foreign key: the scan removes marks once their expiry date is past its lookback, whether
-# the document still exists or not.
-expiry_notifications = sa.Table(
-    "expiry_notifications",
-    metadata,
-    sa.Column("document_id", sa.Uuid, primary_key=True),
-    sa.Column("expiry_date", sa.Date, primary_key=True),
-    # Days before the expiry date; 0 is the expiry day (document.expired).
-    sa.Column("threshold", sa.Integer, primary_key=True),
-    sa.Column("tenant_id", sa.Uuid, nullable=False),
-    sa.Column("notified_at", UtcDateTime, nullable=False),
-    # Whether an event was recorded; false for a threshold marked done silently (a nearer
-    # one was told).
-    sa.Column("told", sa.Boolean, nullable=False),
-    sa.Index(None, "expiry_date"),
-)
-
 jobs = sa.Table(
     "jobs",
     metadata,
@@ -407,3 +358,7 @@ auth_failures = sa.Table(
     sa.Column("blocked_until", UtcDateTime, nullable=True),
     sa.Index(None, "window_start"),
 )
+
+# The event log's tables live in event_tables.py; importing it registers them on ``metadata``
+# (migrations, export and import walk every table there).
+from kycvault.adapters.db import event_tables as event_tables  # noqa: E402

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kycvault.adapters.db.database import Connection
+from kycvault.adapters.db.connection import Connection
 from kycvault.adapters.db.repositories import (
     SqlApiKeys,
     SqlAudit,
@@ -31,6 +31,7 @@ from kycvault.adapters.db.repositories import (
     SqlSignatureUses,
     SqlSubjects,
     SqlTenants,
+    SqlWebhooks,
 )
 from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
@@ -50,6 +51,7 @@ from kycvault.ports.persistence.repositories import (
     SubjectRepository,
     TenantRepository,
 )
+from kycvault.ports.persistence.webhooks import WebhookRepository
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -112,6 +114,7 @@ class SqlUnitOfWork:
         self.integrity: IntegrityRepository = _Async(conn, SqlIntegrity)
         self.signature_uses: SignatureUseRepository = _Async(conn, SqlSignatureUses)
         self.auth_failures: AuthFailureRepository = _Async(conn, SqlAuthFailures)
+        self.webhooks: WebhookRepository = _Async(conn, SqlWebhooks)
 
     def on_commit(self, hook: Hook) -> None:
         self.commit_hooks.append(hook)

@@ -29,6 +29,7 @@ from kycvault.ports.persistence.repositories import (
     SubjectRepository,
     TenantRepository,
 )
+from kycvault.ports.persistence.webhooks import WebhookRepository
 
 
 class UnitOfWork(Protocol):
@@ -73,6 +74,8 @@ class UnitOfWork(Protocol):
     def integrity(self) -> IntegrityRepository: ...
     @property
     def auth_failures(self) -> AuthFailureRepository: ...
+    @property
+    def webhooks(self) -> WebhookRepository: ...
 
 
 class Store(Protocol):

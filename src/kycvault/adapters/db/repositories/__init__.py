@@ -16,6 +16,7 @@ from kycvault.adapters.db.repositories.responses import SqlResponses
 from kycvault.adapters.db.repositories.signature_uses import SqlSignatureUses
 from kycvault.adapters.db.repositories.subjects import SqlSubjects
 from kycvault.adapters.db.repositories.tenants import SqlApiKeys, SqlTenants
+from kycvault.adapters.db.repositories.webhooks import SqlWebhooks
 
 __all__ = [
     "SqlApiKeys",
@@ -34,4 +35,5 @@ __all__ = [
     "SqlSignatureUses",
     "SqlSubjects",
     "SqlTenants",
+    "SqlWebhooks",
 ]

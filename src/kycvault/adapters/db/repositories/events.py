@@ -20,8 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy import RowMapping
 from sqlalchemy.dialects import postgresql, sqlite
 
+from kycvault.adapters.db.event_tables import event_sequences, events
 from kycvault.adapters.db.repositories._base import Repo, at_unit_end, seek_rows
-from kycvault.adapters.db.tables import event_sequences, events
 from kycvault.ports.persistence.events import Event, EventFilter
 from kycvault.ports.persistence.records import Seek
 

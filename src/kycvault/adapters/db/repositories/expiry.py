@@ -17,8 +17,9 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from kycvault.adapters.db.event_tables import expiry_notifications
 from kycvault.adapters.db.repositories._base import Repo
-from kycvault.adapters.db.tables import documents, expiry_notifications, subjects
+from kycvault.adapters.db.tables import documents, subjects
 from kycvault.ports.persistence.expiry import ExpiringDocument, ExpiringSubject
 
 _d = documents.c

@@ -1,0 +1,214 @@
+"""SQLite behind the store: SQLAlchemy's *sync* engine (the standard library's sqlite3
+driver), every step of a transaction run in a small thread pool of its own (see
+``database.py`` for why), the pragmas every connection gets, and the database file kept
+private."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from kycvault.adapters.db.connection import Connection, Savepoint, T
+
+_SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=FULL",
+    "foreign_keys=ON",
+    "busy_timeout=10000",
+    "temp_store=MEMORY",
+)
+
+
+class ThreadedConnection(Connection):
+    """A sync connection driven from the event loop: each ``run_sync`` call is one thread
+    hop. The transaction opens lazily, inside the first call's hop, and commits with the
+    deferred writes in the last one."""
+
+    def __init__(self, database: ThreadedDatabase, write: bool) -> None:
+        super().__init__()
+        self._database = database
+        self._write = write
+        self._conn: sa.Connection | None = None
+
+    @property
+    def dialect(self) -> sa.Dialect:
+        return self._database.engine.dialect
+
+    def _connection(self) -> sa.Connection:
+        if self._conn is None:
+            self._conn = self._database.open(self._write)
+        return self._conn
+
+    async def run_sync(self, fn: Callable[..., T], *args: Any) -> T:
+        unit = self._with_deferred(fn, args)
+        return await self._database.run(lambda: unit(self._connection()))
+
+    async def savepoint(self) -> Savepoint:
+        nested = await self.run_sync(lambda conn: conn.begin_nested())
+        return _ThreadedSavepoint(self, nested)
+
+    async def finish(self, commit: bool) -> None:
+        """End the transaction; on commit the deferred writes run first, in the same hop."""
+        if not commit:
+            self.discard_deferred()
+        self._ending()
+        if self._conn is None and not self._deferred:
+            return
+        unit = self._with_deferred(lambda conn: None, ())
+
+        def _end() -> None:
+            conn = self._connection()
+            self._conn = None
+            try:
+                unit(conn)
+            except BaseException:
+                ThreadedDatabase.close(conn, commit=False)
+                raise
+            if commit:
+                self.commit_started = True
+            ThreadedDatabase.close(conn, commit=commit)
+
+        if commit:
+            # Once the hop has started, its outcome is the thread's: a cancelled caller must
+            # not leave a commit half-known, so the hop is waited for even then.
+            await asyncio.shield(self._database.run(_end))
+        else:
+            await self._database.run(_end)
+
+
+class _ThreadedSavepoint:
+    def __init__(self, connection: ThreadedConnection, nested: sa.NestedTransaction) -> None:
+        self._connection = connection
+        self._nested = nested
+
+    async def release(self) -> None:
+        await self._connection.run_sync(lambda conn: self._nested.commit())
+
+    async def rollback(self) -> None:
+        self._connection.discard_deferred()
+        await self._connection.run_sync(lambda conn: self._nested.rollback())
+
+
+class ThreadedDatabase:
+    def __init__(self, engine: sa.Engine, connections: int) -> None:
+        self.engine = engine
+        self.dialect_name = engine.dialect.name
+        self._executor = ThreadPoolExecutor(max_workers=connections, thread_name_prefix="kv-db")
+        # A transaction waits for a free connection here, on the event loop, never in a
+        # worker thread: threads blocked in the pool's checkout would starve the very
+        # transactions that hold the connections (all threads waiting, none working).
+        self._slots = asyncio.Semaphore(connections)
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn`` in a database thread. A caller cancelled while the step runs waits for
+        it to end before the cancellation goes on: a connection is used by one thread at a
+        time, and the rollback that follows a cancellation runs on the same connection (from
+        another thread, it would interleave with the step still running: sqlite3 then
+        answers one statement with another's rows)."""
+        step = asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+        try:
+            return await asyncio.shield(step)
+        except asyncio.CancelledError:
+            await _settled(step)
+            raise
+
+    def open(self, write: bool) -> sa.Connection:
+        conn = self.engine.connect()
+        try:
+            if write:
+                conn.execution_options(kycvault_write=True)
+            conn.begin()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    @staticmethod
+    def close(conn: sa.Connection, commit: bool) -> None:
+        try:
+            if commit:
+                conn.commit()
+            else:
+                conn.rollback()
+        finally:
+            conn.close()
+
+    @asynccontextmanager
+    async def transaction(self, *, write: bool) -> AsyncIterator[Connection]:
+        async with self._slots:
+            connection = ThreadedConnection(self, write)
+            try:
+                yield connection
+            except BaseException:
+                await asyncio.shield(connection.finish(commit=False))
+                raise
+            await connection.finish(commit=True)
+
+    async def run_sync(self, work: Callable[[sa.Connection], T]) -> T:
+        def _work() -> T:
+            with self.engine.connect() as conn:
+                conn.execution_options(kycvault_write=True)
+                result = work(conn)
+                conn.commit()
+                return result
+
+        async with self._slots:
+            return await self.run(_work)
+
+    async def dispose(self) -> None:
+        await self.run(self.engine.dispose)
+        self._executor.shutdown(wait=False)
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite database URL (None for other databases and in-memory ones)."""
+    if not url.startswith("sqlite"):
+        return None
+    database = sa.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def private_sqlite_files(path: Path) -> None:
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}-journal")):
+        try:
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+        except FileNotFoundError:
+            pass
+
+
+def configure_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event decide how transactions start (see below).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        for pragma in _SQLITE_PRAGMAS:
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        immediate = conn.get_execution_options().get("kycvault_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+async def _settled(step: asyncio.Future[Any]) -> None:
+    """Wait until ``step`` has ended, through any number of further cancellations."""
+    while not step.done():
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait({step})
+    if not step.cancelled():
+        step.exception()  # retrieved: the cancellation is what the caller sees

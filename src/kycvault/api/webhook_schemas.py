@@ -1,0 +1,75 @@
+"""The bodies of /v1/webhook-endpoints (the rules are in ``services/webhooks.py``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel, Field, StrictBool
+
+from kycvault.api.schemas import _Input
+from kycvault.ports.persistence.webhooks import Attempt, Endpoint
+
+
+class WebhookEndpointCreate(_Input):
+    url: str = Field(max_length=2048)
+    events: list[str] = Field(max_length=50)
+    description: str | None = Field(default=None, max_length=500)
+
+
+class WebhookEndpointPatch(_Input):
+    url: str | None = Field(default=None, max_length=2048)
+    events: list[str] | None = Field(default=None, max_length=50)
+    description: str | None = Field(default=None, max_length=500)
+    enabled: StrictBool | None = None
+
+
+class WebhookEndpointOut(BaseModel):
+    id: UUID
+    url: str
+    events: list[str]
+    description: str | None
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+    # Only when made or rotated: it cannot be shown again.
+    secret: str | None = Field(default=None)
+
+    @classmethod
+    def of(cls, endpoint: Endpoint, secret: str | None = None) -> WebhookEndpointOut:
+        return cls(
+            id=endpoint.id,
+            url=endpoint.url,
+            events=list(endpoint.events),
+            description=endpoint.description,
+            enabled=endpoint.enabled,
+            disabled_reason=endpoint.disabled_reason,
+            created_at=endpoint.created_at,
+            updated_at=endpoint.updated_at,
+            secret=secret,
+        )
+
+
+class WebhookEndpointList(BaseModel):
+    data: list[WebhookEndpointOut]
+
+
+class WebhookAttemptOut(BaseModel):
+    id: UUID
+    event_id: UUID
+    attempted_at: datetime
+    status: str
+    response_code: int | None
+    duration_ms: int
+    error: str | None
+    next_retry_at: datetime | None
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> WebhookAttemptOut:
+        return cls.model_validate(attempt, from_attributes=True)
+
+
+class RedeliveryOut(BaseModel):
+    event_id: UUID
+    endpoint_ids: list[UUID]

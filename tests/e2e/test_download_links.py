@@ -404,6 +404,10 @@ def _database_bytes(server: Server) -> bytes:
 
 
 @pytest.mark.embedded
+# Read from a process of its own: opening and closing the SQLite files in the process that
+# serves them would drop that process's POSIX locks on them (SQLite's documented hazard), and
+# the next connection from another process would reset a WAL still in use ("disk I/O error").
+@pytest.mark.server_process
 @pytest.mark.parametrize("idempotency_key", [None, "link-key"], ids=["plain", "idempotency-key"])
 def test_token_is_stored_only_as_its_hash(
     server: Server, client: httpx2.Client, idempotency_key: str | None

@@ -12,11 +12,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import httpx2
@@ -27,10 +27,12 @@ from kycvault.bootstrap import build_container
 from kycvault.cli.admin import credentials
 from kycvault.config import Settings
 from kycvault.services import tenants
+from kycvault.services.context import AppContext
 from tests.backends import EMBEDDED, Backend
 from tests.stored_blobs import Storage
 
 MiB = 1024 * 1024
+T = TypeVar("T")
 
 
 def backend_settings(store: Backend, data_dir: Path, **extra: Any) -> Settings:
@@ -158,6 +160,19 @@ class Server:
             check=check,
             timeout=60,
         )
+
+    def in_context(self, work: Callable[[AppContext], Coroutine[Any, Any, T]]) -> T:
+        """``work`` run on the server's database and storage through the service layer: here
+        with a container of the test's own (the server is another process)."""
+
+        async def go() -> T:
+            container = build_container(self.settings())
+            try:
+                return await work(container.ctx)
+            finally:
+                await container.close()
+
+        return asyncio.run(go())
 
     def create_tenant(self, name: str | None = None) -> dict[str, Any]:
         """A tenant made through the service layer, on the server's own database."""

@@ -15,6 +15,7 @@ import asyncio
 import logging
 import os
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -31,7 +32,7 @@ from kycvault.config import Settings
 from kycvault.services import tenants
 from kycvault.services.context import AppContext
 from tests.asgi_bridge import ASGIBridge, HttpxAsyncBridge, HttpxBridge, LoopThread
-from tests.helpers import Server
+from tests.helpers import Server, T
 
 # Nothing listens here: requests go through the transport, and a client that dials the URL
 # by itself is refused rather than reaching some other process's server.
@@ -152,6 +153,14 @@ class InProcessServer(Server):
         assert self.app is not None
         ctx: AppContext = self.app.state.ctx
         return ctx
+
+    def in_context(self, work: Callable[[AppContext], Coroutine[Any, Any, T]]) -> T:
+        """``work`` run in the running application's own context. Never a second container
+        on this process's SQLite file: closing its connections would drop the locks the
+        application's connections hold (POSIX locks are per process), and the next
+        connection from another process would reset the live write-ahead log."""
+        assert self.runner is not None
+        return self.runner.run(work(self.ctx), timeout=60)
 
     def create_tenant(self, name: str | None = None) -> dict[str, Any]:
         """A tenant made through the service layer, in the running application's context."""

@@ -4,7 +4,6 @@ a bounded wait for processing."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import time
 from collections.abc import Callable, Iterator
@@ -17,9 +16,8 @@ import httpx2
 import yaml
 from openapi_schema_validator import OAS30Validator, oas30_format_checker
 
-from kycvault.bootstrap import build_container
 from kycvault.services import processing
-from kycvault.services.context import Actor
+from kycvault.services.context import Actor, AppContext
 from tests.helpers import Part, Server, post_multipart
 
 UPLOADS = "/compat/argyle/v2/user-uploads"
@@ -171,15 +169,11 @@ def set_processing(server: Server, tenant: dict[str, Any], **changes: bool) -> N
     """Change the tenant's processing settings through the service layer, on the server's
     own database (the worker reads them for every job)."""
 
-    async def go() -> None:
-        container = build_container(server.settings())
-        try:
-            actor = Actor(UUID(tenant["tenant_id"]), "tests")
-            await processing.update_settings(container.ctx, actor, dict(changes))
-        finally:
-            await container.close()
+    async def update(ctx: AppContext) -> None:
+        actor = Actor(UUID(tenant["tenant_id"]), "tests")
+        await processing.update_settings(ctx, actor, dict(changes))
 
-    asyncio.run(go())
+    server.in_context(update)
 
 
 STAGES_OFF = {"classification": False, "ocr": False, "authenticity": False}

@@ -2,12 +2,13 @@
 
 PostgreSQL uses SQLAlchemy's native async engine (psycopg 3), which is efficient.
 
-SQLite (``sqlite.py``) uses SQLAlchemy's *sync* engine (the standard library's sqlite3 driver), and every
-step of a transaction runs in a small thread pool of its own. The async SQLite bridge
-(aiosqlite, driven through SQLAlchemy's greenlet adapter) costs about 0.6 ms per statement in
-thread hops and switches, 20 times what SQLite needs to answer an indexed page of 50 rows;
-here a statement is one hop, and its rows are fetched and converted in the same hop. Reads run
-concurrently on up to ``pool_size`` connections; writes are serialised by the store.
+SQLite (``sqlite.py``) uses SQLAlchemy's *sync* engine (the standard library's sqlite3
+driver), and every step of a transaction runs in a small thread pool of its own. The async
+SQLite bridge (aiosqlite, driven through SQLAlchemy's greenlet adapter) costs about 0.6 ms
+per statement in thread hops and switches, 20 times what SQLite needs to answer an indexed
+page of 50 rows; here a statement is one hop, and its rows are fetched and converted in the
+same hop. Reads run concurrently on up to ``pool_size`` connections; writes are serialised
+by the store.
 
 SQLite connections get WAL, ``synchronous=FULL`` (an acknowledged upload survives power
 loss), ``foreign_keys`` and a busy timeout. Write transactions start with

@@ -38,7 +38,9 @@ def lost_commit(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     """Names audit actions whose transaction's COMMIT reaches the database and then fails as
     a dropped connection would: stored, but the caller cannot know."""
     actions: set[str] = set()
-    armed = {"on": False}
+    # The engine whose next COMMIT fails: only the test's own. Other applications may run
+    # in this process (the in-process test servers, with their workers), on these classes.
+    armed: dict[str, Any] = {"engine": None}
     record = audit.record
     threaded_close = ThreadedDatabase.close
     async_commit = AsyncTransaction.commit
@@ -48,18 +50,20 @@ def lost_commit(monkeypatch: pytest.MonkeyPatch) -> set[str]:
     ) -> None:
         await record(ctx, uow, actor, action, **kw)
         if action in actions:
-            armed["on"] = True
+            armed["engine"] = ctx.store.database.engine  # type: ignore[attr-defined]
 
     def close(conn: Any, commit: bool) -> None:
         threaded_close(conn, commit)
-        if commit and armed["on"]:
-            armed["on"] = False
+        if commit and armed["engine"] is not None and conn.engine is armed["engine"]:
+            armed["engine"] = None
             raise OperationalError("COMMIT", {}, Exception("connection lost"))
 
     async def commit(self: AsyncTransaction) -> None:
         await async_commit(self)
-        if armed["on"] and not self.nested:
-            armed["on"] = False
+        if self.nested or armed["engine"] is None:
+            return
+        if self.connection.engine is armed["engine"]:
+            armed["engine"] = None
             raise OperationalError("COMMIT", {}, Exception("connection lost"))
 
     monkeypatch.setattr(audit, "record", recording)

@@ -31,6 +31,10 @@ class WebhookEndpointOut(BaseModel):
     description: str | None
     enabled: bool
     disabled_reason: str | None
+    # "standard", or "argyle" for an Argyle subscription (its Argyle events in
+    # ``vendor_events``, the vault events they are views of in ``events``).
+    format: str
+    vendor_events: list[str] | None
     created_at: datetime
     updated_at: datetime
     # Only when made or rotated: it cannot be shown again.
@@ -45,6 +49,8 @@ class WebhookEndpointOut(BaseModel):
             description=endpoint.description,
             enabled=endpoint.enabled,
             disabled_reason=endpoint.disabled_reason,
+            format=endpoint.format,
+            vendor_events=endpoint.vendor_events,
             created_at=endpoint.created_at,
             updated_at=endpoint.updated_at,
             secret=secret,

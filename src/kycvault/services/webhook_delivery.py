@@ -20,13 +20,17 @@ import asyncio
 import json
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
+from uuid import UUID
 
 import structlog
 
+from kycvault.domain import webhook_formats as formats
 from kycvault.domain import webhooks as rules
 from kycvault.errors import KycVaultError
 from kycvault.ports.persistence.events import Event
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.persistence.webhooks import Attempt, Delivery, Endpoint
 from kycvault.ports.webhooks import Reply, SendFailed
 from kycvault.services import audit
@@ -70,12 +74,47 @@ def signed_headers(secrets: list[str], message_id: str, body: bytes, now: float)
 async def send(
     ctx: AppContext, url: str, message_id: str, body: bytes, secrets: list[str]
 ) -> Reply:
-    """One signed POST to ``url``, its receiver checked first (``InvalidInput`` if the
-    guard refuses it, ``SendFailed`` without an answer)."""
+    """One POST to ``url`` signed as Standard Webhooks says, its receiver checked first
+    (``InvalidInput`` if the guard refuses it, ``SendFailed`` without an answer)."""
+    sign = lambda: signed_headers(secrets, message_id, body, time.time())  # noqa: E731
+    return await post(ctx, url, body, sign)
+
+
+async def post(
+    ctx: AppContext, url: str, body: bytes, headers: Callable[[], dict[str, str]]
+) -> Reply:
+    """POST ``body`` to ``url`` once the guard has checked its receiver; ``headers`` are
+    made just before the request leaves (a signature's timestamp is the send's)."""
     assert ctx.webhook_sender is not None
     receiver, addresses = await check_receiver(ctx, url)
-    headers = signed_headers(secrets, message_id, body, time.time())
-    return await ctx.webhook_sender.post(receiver, addresses[0], headers, body)
+    return await ctx.webhook_sender.post(receiver, addresses[0], headers(), body)
+
+
+def argyle_headers(secret: str, body: bytes) -> dict[str, str]:
+    headers = {"content-type": "application/json", "user-agent": USER_AGENT}
+    if secret:
+        headers[formats.ARGYLE_SIGNATURE_HEADER] = formats.argyle_signature(secret, body)
+    return headers
+
+
+async def message(
+    ctx: AppContext, uow: UnitOfWork, endpoint: Endpoint, event: Event
+) -> tuple[bytes, Callable[[], dict[str, str]]] | None:
+    """The body of ``event``'s delivery to ``endpoint`` in the endpoint's format and how to
+    make its headers; None when the event makes no message in that format (an Argyle
+    subscription gets only the events that are views of user uploads)."""
+    secrets = signing_secrets(ctx, endpoint)
+    if endpoint.format != formats.ARGYLE:
+        body = payload(event)
+        return body, lambda: signed_headers(secrets, str(event.id), body, time.time())
+    name = formats.argyle_event(event.type, event.data)
+    if name is None or name not in (endpoint.vendor_events or ()):
+        return None
+    subject = await uow.subjects.get(event.tenant_id, UUID(str(event.data["subject_id"])))
+    # The user as the client knows it: its own id for the person when it gave one.
+    user = (subject.external_id if subject else None) or str(event.data["subject_id"])
+    body = formats.argyle_message(endpoint.name or "", name, event.data, user)
+    return body, lambda: argyle_headers(secrets[0], body)
 
 
 async def deliver_due(ctx: AppContext, worker: str, limit: int = 8) -> int:
@@ -97,19 +136,22 @@ async def _attempt(ctx: AppContext, worker: str, delivery: Delivery) -> None:
 
 
 async def _deliver(ctx: AppContext, worker: str, delivery: Delivery) -> None:
+    outgoing = None
     async with ctx.store.read() as uow:
         endpoint = await uow.webhooks.get_endpoint(delivery.tenant_id, delivery.endpoint_id)
         event = await uow.events.get(delivery.tenant_id, delivery.event_id)
-    if endpoint is None or not endpoint.enabled or event is None:
+        if endpoint is not None and endpoint.enabled and event is not None:
+            outgoing = await message(ctx, uow, endpoint, event)
+    if endpoint is None or outgoing is None:
         async with ctx.store.write() as uow:
             await uow.webhooks.cancel(delivery, worker)
         return
-    body = payload(event)
+    body, headers = outgoing
     started = time.monotonic()
     reply: Reply | None = None
     error: str | None = None
     try:
-        reply = await send(ctx, endpoint.url, str(event.id), body, signing_secrets(ctx, endpoint))
+        reply = await post(ctx, endpoint.url, body, headers)
     except KycVaultError as exc:  # the SSRF guard refused the receiver's address
         error = f"{exc.code}: {exc.detail}"
     except SendFailed as exc:

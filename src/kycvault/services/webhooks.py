@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+from kycvault.domain import webhook_formats as formats
 from kycvault.domain import webhooks as rules
 from kycvault.errors import Conflict, InvalidInput, NotFound
 from kycvault.ports.persistence.records import Seek
@@ -105,8 +106,54 @@ async def create_endpoint(ctx: AppContext, actor: Actor, body: Mapping[str, Any]
         raise InvalidInput.field(missing, "required", "this field is required")
     url, types = _url(body["url"]), _event_types(body["events"])
     description = _description(body.get("description"))
+    secret = rules.new_secret()
+    endpoint = await _add(ctx, actor, url, types, secret, description=description)
+    return WithSecret(endpoint, secret)
+
+
+async def subscribe_argyle(
+    ctx: AppContext,
+    actor: Actor,
+    *,
+    url: str,
+    vendor_events: list[str],
+    name: str,
+    secret: str | None,
+) -> Endpoint:
+    """An endpoint that gets Argyle's user-upload webhooks (``vendor_events``, Argyle's
+    names), in Argyle's shape and signed with the client's ``secret`` (unsigned without
+    one): ``domain/webhook_formats.py``."""
+    unknown = sorted(set(vendor_events) - set(formats.ARGYLE_EVENTS))
+    if not vendor_events or unknown:
+        what = f"no event {unknown[0]!r}" if unknown else "at least one event"
+        raise InvalidInput.field("events", "unknown_event_type", what)
+    chosen = sorted(set(vendor_events))
+    return await _add(
+        ctx,
+        actor,
+        _url(url),
+        formats.native_types(chosen),
+        secret or "",
+        format=formats.ARGYLE,
+        name=name,
+        vendor_events=chosen,
+    )
+
+
+async def _add(
+    ctx: AppContext,
+    actor: Actor,
+    url: str,
+    types: list[str],
+    secret: str,
+    *,
+    description: str | None = None,
+    format: str = formats.STANDARD,
+    name: str | None = None,
+    vendor_events: list[str] | None = None,
+) -> Endpoint:
     await check_receiver(ctx, url)
-    now, secret = ctx.clock(), rules.new_secret()
+    now = ctx.clock()
     endpoint = Endpoint(
         id=uuid.uuid4(),
         tenant_id=actor.tenant_id,
@@ -117,6 +164,9 @@ async def create_endpoint(ctx: AppContext, actor: Actor, body: Mapping[str, Any]
         created_at=now,
         updated_at=now,
         sealed_secret=b"",
+        format=format,
+        name=name,
+        vendor_events=vendor_events,
     )
     endpoint.sealed_secret = _seal(ctx, endpoint, secret, "1")
     async with ctx.store.write() as uow:
@@ -133,9 +183,10 @@ async def create_endpoint(ctx: AppContext, actor: Actor, body: Mapping[str, Any]
             "webhook_endpoint.created",
             target_type="webhook_endpoint",
             target_id=endpoint.id,
-            events=types,
+            events=vendor_events or types,
+            format=format,
         )
-    return WithSecret(endpoint, secret)
+    return endpoint
 
 
 async def list_endpoints(ctx: AppContext, actor: Actor) -> list[Endpoint]:
@@ -175,6 +226,11 @@ async def update_endpoint(
         endpoint = await uow.webhooks.get_endpoint(actor.tenant_id, endpoint_id)
         if endpoint is None:
             raise endpoint_not_found()
+        if "events" in values and endpoint.format != formats.STANDARD:
+            raise Conflict(
+                f"this endpoint gets {endpoint.format}'s events; subscribe again to change them",
+                code="webhook_endpoint_vendor_events",
+            )
         endpoint = replace(endpoint, **values, updated_at=ctx.clock())
         if values.get("enabled") is False:
             endpoint.disabled_reason = "disabled by the client"

@@ -75,6 +75,11 @@ webhook_endpoints = sa.Table(
     sa.Column("failing_since", UtcDateTime, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # The message shape ("standard", or a vendor's such as "argyle"), the subscription's name
+    # and the vendor's event names (``events`` holds the vault types they are views of).
+    sa.Column("format", sa.String(20), nullable=False, server_default="standard"),
+    sa.Column("name", sa.String(200), nullable=True),
+    sa.Column("vendor_events", sa.JSON, nullable=True),
     sa.Index(None, "tenant_id", "created_at"),
 )
 

@@ -37,6 +37,12 @@ class Endpoint:
     # Since when every attempt has failed (None: the last one succeeded, or none was made).
     failing_since: datetime | None = None
     disabled_reason: str | None = None
+    # "standard" (Standard Webhooks), or a vendor's shape ("argyle": see
+    # ``domain/webhook_formats.py``) with the subscription's name and the vendor's event
+    # names; ``events`` are then the vault types those are views of.
+    format: str = "standard"
+    name: str | None = None
+    vendor_events: list[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,9 @@ def _endpoint(row: RowMapping) -> Endpoint:
         previous_secret_until=row["previous_secret_until"],
         failing_since=row["failing_since"],
         disabled_reason=row["disabled_reason"],
+        format=row["format"],
+        name=row["name"],
+        vendor_events=list(row["vendor_events"]) if row["vendor_events"] is not None else None,
     )
 
 
@@ -86,6 +89,9 @@ def _endpoint_values(endpoint: Endpoint) -> dict[str, Any]:
         "previous_secret_until": endpoint.previous_secret_until,
         "failing_since": endpoint.failing_since,
         "updated_at": endpoint.updated_at,
+        "format": endpoint.format,
+        "name": endpoint.name,
+        "vendor_events": endpoint.vendor_events,
     }
 
 

@@ -31,6 +31,7 @@ from kycvault.adapters.reading import sandbox
 from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
+from kycvault.adapters.webhook_sender import TIMEOUT_SECONDS as SEND_TIMEOUT_SECONDS
 from kycvault.adapters.webhook_sender import HttpWebhookSender
 from kycvault.config import Settings
 from kycvault.domain.webhooks import parse_schedule
@@ -228,7 +229,9 @@ def build_container(
     master = resolve_master_key(settings, may_create=create_vault and create_key)
     _private_data_dir(settings.data_dir)
     cipher = AesGcmCipher(master.key)
-    sender = HttpWebhookSender()
+    # A delivery is leased for the job lease: its request must end well within it, or a
+    # second worker could take the delivery over while the first is still sending.
+    sender = HttpWebhookSender(timeout=min(SEND_TIMEOUT_SECONDS, settings.job_lease_seconds / 2))
     store = SqlStore(
         create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
     )

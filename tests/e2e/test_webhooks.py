@@ -9,6 +9,12 @@ valid; receivers and endpoints are the tenant's own."""
 from __future__ import annotations
 
 import json
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -242,3 +248,41 @@ def _tenant_of(client: httpx2.Client) -> str:
     event = client.get("/v1/events", params={"subject_id": sid}).json()["data"][0]
     tenant_id: str = event["tenant_id"]
     return tenant_id
+
+
+def test_events_tail_follows_the_log(hook_server: Server, hclient: httpx2.Client) -> None:
+    """``events tail`` left running prints each new event once, in sequence order, as it
+    is recorded, and stops on Ctrl-C (SIGINT) without a traceback."""
+    tenant_id = _tenant_of(hclient)
+    command = ["events", "tail", "--tenant", tenant_id, "--json", "--last", "1"]
+    tail = subprocess.Popen(
+        [sys.executable, "-m", "kycvault", *command, "--interval", "0.2"],
+        env=hook_server.env(),
+        cwd=hook_server.root,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+
+    def read() -> None:
+        assert tail.stdout is not None
+        for line in tail.stdout:
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        first = json.loads(lines.get(timeout=60))  # started: the last event so far
+        assert first["type"] == "subject.created"
+        made = [new_subject(hclient, f"follow-{n}") for n in range(3)]
+        seen = [json.loads(lines.get(timeout=30)) for _ in made]
+        assert [e["data"]["subject_id"] for e in seen] == made
+        assert [e["type"] for e in seen] == ["subject.created"] * 3
+        sequences = [e["sequence"] for e in seen]
+        assert sequences == list(range(first["sequence"] + 1, first["sequence"] + 4))
+        time.sleep(0.6)
+        assert lines.empty()  # nothing printed twice
+    finally:
+        tail.send_signal(signal.SIGINT)
+        _, err = tail.communicate(timeout=30)
+    assert tail.returncode == 0 and "Traceback" not in err

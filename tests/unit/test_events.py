@@ -1,10 +1,12 @@
 """The event log's service on real SQLite and PostgreSQL: events commit and roll back with
 their change, are numbered per tenant without gaps in commit order, list with filters and
-feed cursors, and are removed after the retention period in bounded batches."""
+feed cursors, and are removed after the retention period in bounded batches (with their
+webhook deliveries and attempts)."""
 
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +16,16 @@ from kycvault.config import Settings
 from kycvault.domain.jobs import JobKind
 from kycvault.errors import Conflict, InvalidInput, NotFound
 from kycvault.ports.persistence.events import Event, EventFilter
-from kycvault.services import documents, events, maintenance, processing, subjects, tenants
+from kycvault.ports.persistence.webhooks import Attempt, Delivery, Endpoint
+from kycvault.services import (
+    documents,
+    events,
+    maintenance,
+    processing,
+    subjects,
+    tenants,
+    webhooks,
+)
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 from tests import backends
@@ -179,20 +190,69 @@ def test_time_bounds() -> None:
             events.parse_time(bad, "created_from")
 
 
+async def _endpoint(ctx: AppContext, actor: Actor) -> Endpoint:
+    now = ctx.clock()
+    endpoint = Endpoint(
+        id=uuid.uuid4(),
+        tenant_id=actor.tenant_id,
+        url="https://receiver.example/hook",
+        events=["*"],
+        description=None,
+        enabled=True,
+        created_at=now,
+        updated_at=now,
+        sealed_secret=b"",
+    )
+    async with ctx.store.write() as uow:
+        await uow.webhooks.add_endpoint(endpoint)
+    return endpoint
+
+
+async def _claim(ctx: AppContext) -> list[Delivery]:
+    now = ctx.clock()
+    async with ctx.store.write() as uow:
+        return await uow.webhooks.claim("w", now, now + timedelta(minutes=1), 100)
+
+
+async def _attempt_all(ctx: AppContext) -> None:
+    """One failed attempt of every due delivery, retried later."""
+    for delivery in await _claim(ctx):
+        now = ctx.clock()
+        attempt = Attempt(
+            id=uuid.uuid4(),
+            tenant_id=delivery.tenant_id,
+            endpoint_id=delivery.endpoint_id,
+            event_id=delivery.event_id,
+            attempted_at=now,
+            status="failed",
+            response_code=500,
+            duration_ms=3,
+            next_retry_at=now + timedelta(hours=1),
+        )
+        async with ctx.store.write() as uow:
+            assert await uow.webhooks.finish(delivery, "w", attempt, "pending")
+
+
 @pytest.mark.anyio
 async def test_housekeeping_removes_old_events_in_batches(
     ctx: AppContext, actor: Actor, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(events, "PURGE_BATCH", 2)
+    endpoint = await _endpoint(ctx, actor)
     async with ctx.store.write() as uow:
         for n in range(5):
             await events.record(ctx, uow, actor, events.SUBJECT_DELETED, {"n": n})
+    await _attempt_all(ctx)
     clock.now += timedelta(days=20)
     await _subject(ctx, actor, 1)
     clock.now += timedelta(days=10, seconds=1)
     assert await events.purge_old(ctx) == 5
     left = await _all(ctx, actor)
     assert [(e.type, e.sequence) for e in left] == [(events.SUBJECT_CREATED, 6)]
+    # The old events' deliveries and attempts went with them; the newer one's stay.
+    tried = await webhooks.list_attempts(ctx, actor, endpoint.id, limit=100)
+    assert tried.items == []
+    assert [d.sequence for d in await _claim(ctx)] == [6]
     clock.now += timedelta(days=20)
     await maintenance.purge_expired(ctx)
     assert await _all(ctx, actor) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sys
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -161,6 +162,9 @@ def events_tail(
                         positions[owner.id] = found[-1].sequence or after
                 for event in found:
                     typer.echo(_event_line(event, as_json))
+            # Line by line into a pipe too (``events tail | jq``): output is block-buffered
+            # when it is not a terminal.
+            sys.stdout.flush()
             if not follow:
                 return
             await asyncio.sleep(interval)

@@ -283,15 +283,18 @@ async def get_event(ctx: AppContext, actor: Actor, event_id: UUID) -> Event:
 
 
 async def purge_old(ctx: AppContext) -> int:
-    """Remove the events older than the retention period, a bounded batch per transaction
-    (the single SQLite writer is never held for long); how many went."""
+    """Remove the events older than the retention period, with their webhook deliveries and
+    attempts, a bounded batch per transaction (the single SQLite writer is never held for
+    long); how many events went."""
     before = ctx.clock() - ctx.limits.event_retention
     removed = 0
     while True:
         async with ctx.store.write() as uow:
             batch = await uow.events.purge_before(before, PURGE_BATCH)
+            # Their deliveries and attempts go with them (the oldest, a batch at a time).
+            trail = await uow.webhooks.purge_before(before, PURGE_BATCH)
         removed += batch
-        if batch < PURGE_BATCH:
+        if batch < PURGE_BATCH and trail < PURGE_BATCH:
             break
     if removed:
         log.info("events_purged", events=removed)

@@ -132,7 +132,7 @@ async def _attempt(ctx: AppContext, worker: str, delivery: Delivery) -> None:
     try:
         await _deliver(ctx, worker, delivery)
     except Exception as exc:  # the database is away: the lease lapses and it is claimed again
-        log.warning("webhook_delivery_error", error=type(exc).__name__)
+        log.warning("webhook_delivery_error", error=type(exc).__name__, detail=str(exc)[:200])
 
 
 async def _deliver(ctx: AppContext, worker: str, delivery: Delivery) -> None:
@@ -203,27 +203,29 @@ async def _record(
             return  # the lease lapsed and another worker took the delivery over
         failing = None if delivered else (endpoint.failing_since or now)
         if disable or failing != endpoint.failing_since:
-            await uow.webhooks.set_health(
+            changed = await uow.webhooks.set_health(
                 endpoint.tenant_id,
                 endpoint.id,
                 failing_since=failing,
                 enabled=False if disable else None,
                 disabled_reason=disable,
             )
-        if disable:
-            await audit.record(
-                ctx,
-                uow,
-                Actor(tenant_id=endpoint.tenant_id, key_id=WORKER_ACTOR),
-                "webhook_endpoint.disabled",
-                target_type="webhook_endpoint",
-                target_id=endpoint.id,
-                reason=disable,
-            )
+            # Attempts finishing together may all find the endpoint due to be disabled:
+            # only the one whose change disabled it audits that.
+            if disable and changed:
+                await audit.record(
+                    ctx,
+                    uow,
+                    Actor(tenant_id=endpoint.tenant_id, key_id=WORKER_ACTOR),
+                    "webhook_endpoint.disabled",
+                    target_type="webhook_endpoint",
+                    target_id=endpoint.id,
+                    reason=disable,
+                )
     log.info(
         "webhook_attempt",
         endpoint=str(endpoint.id),
-        event=str(delivery.event_id),
+        event_id=str(delivery.event_id),
         status=attempt.status,
         code=attempt.response_code,
         ms=duration_ms,

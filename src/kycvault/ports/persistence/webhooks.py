@@ -92,9 +92,11 @@ class WebhookRepository(Protocol):
         failing_since: datetime | None = None,
         enabled: bool | None = None,
         disabled_reason: str | None = None,
-    ) -> None:
+    ) -> bool:
         """Record how deliveries to the endpoint fare: ``failing_since`` (None: succeeding
-        again), and disabled with a reason when ``enabled`` is False."""
+        again), and disabled with a reason when ``enabled`` is False; whether it changed
+        (disabling an endpoint already disabled changes nothing, also when another
+        transaction disabled it meanwhile)."""
         ...
 
     async def delete_endpoint(self, tenant_id: UUID, endpoint_id: UUID) -> bool:
@@ -125,6 +127,12 @@ class WebhookRepository(Protocol):
 
     async def cancel(self, delivery: Delivery, worker: str) -> None:
         """Drop a delivery whose endpoint is gone or disabled."""
+        ...
+
+    async def purge_before(self, before: datetime, limit: int) -> int:
+        """Remove up to ``limit`` deliveries of events recorded before ``before`` and up to
+        ``limit`` attempts made before it (they go with the event log's retention); how
+        many rows went."""
         ...
 
     async def attempts(self, tenant_id: UUID, endpoint_id: UUID, seek: Seek) -> list[Attempt]:

@@ -144,15 +144,16 @@ class SqlWebhooks(Repo):
         failing_since: datetime | None = None,
         enabled: bool | None = None,
         disabled_reason: str | None = None,
-    ) -> None:
+    ) -> bool:
         values: dict[str, Any] = {"failing_since": failing_since}
+        where = [E.tenant_id == tenant_id, E.id == endpoint_id]
         if enabled is not None:
             values.update(enabled=enabled, disabled_reason=disabled_reason)
-        self._conn.execute(
-            webhook_endpoints.update()
-            .where(E.tenant_id == tenant_id, E.id == endpoint_id)
-            .values(**values)
-        )
+            # Conditional, so that of two transactions disabling it, one changes it (on
+            # PostgreSQL the second waits for the row and then finds it disabled).
+            where.append(E.enabled.is_(not enabled))
+        changed = self._conn.execute(webhook_endpoints.update().where(*where).values(**values))
+        return changed.rowcount == 1
 
     def delete_endpoint(self, tenant_id: UUID, endpoint_id: UUID) -> bool:
         gone = self._conn.execute(
@@ -287,6 +288,18 @@ class SqlWebhooks(Repo):
             .where(*self._held(delivery, worker))
             .values(state="cancelled", lease_until=None, locked_by=None)
         )
+
+    def purge_before(self, before: datetime, limit: int) -> int:
+        removed = 0
+        for table, column in (
+            (webhook_deliveries, D.created_at),
+            (webhook_attempts, A.attempted_at),
+        ):
+            key = (D.event_id, D.endpoint_id) if table is webhook_deliveries else (A.id,)
+            oldest = sa.select(*key).where(column < before).order_by(column).limit(limit)
+            gone = self._conn.execute(table.delete().where(sa.tuple_(*key).in_(oldest)))
+            removed += gone.rowcount
+        return removed
 
     def attempts(self, tenant_id: UUID, endpoint_id: UUID, seek: Seek) -> list[Attempt]:
         stmt: sa.Select[Any] = webhook_attempts.select().where(

@@ -30,6 +30,7 @@ from downloads import d1, d2
 from harness import MiB, Row, make_file, start_bare, start_kycvault, start_nginx
 from listing_http import l1, l2, seed_server
 from uploads import u1_u2, u3, u4, u5, u6
+from webhooks import w1_w2
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "kycvault_bench"
@@ -45,12 +46,14 @@ class Plan:
     others: int
     iterations: int
     concurrent: int
+    hook_pairs: int
+    lags: int
 
 
 FULL = Plan(big=128 * MiB, small=200 * 1024, pairs=10, seconds=10, docs=1_000_000,
-            others=100_000, iterations=60, concurrent=8)  # fmt: skip
+            others=100_000, iterations=60, concurrent=8, hook_pairs=300, lags=60)  # fmt: skip
 SMOKE = Plan(big=8 * MiB, small=200 * 1024, pairs=2, seconds=1, docs=3_000, others=300,
-             iterations=3, concurrent=2)  # fmt: skip
+             iterations=3, concurrent=2, hook_pairs=5, lags=3)  # fmt: skip
 
 
 def _postgres_url() -> str | None:
@@ -71,7 +74,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--only", help="comma-separated row ids (U1 … L2)")
+    parser.add_argument("--only", help="comma-separated row ids (U1 … L2, W1, W2)")
     parser.add_argument("--dir", help="work directory (default: a new temp dir)")
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
@@ -117,6 +120,8 @@ def main() -> int:
             rows.append(d1(kv, nginx, big, workdir, plan.pairs))
         if want("D2"):
             rows.append(d2(kv, small, plan.seconds, workdir))
+        if want("W1", "W2"):
+            rows += w1_w2(workdir, small, plan.hook_pairs, plan.lags)
         if want("L1", "L2"):
             # A server of its own: the upload rows' documents would otherwise sit at the head
             # of the main tenant's newest-first order, unlike the seeded distribution.

@@ -13,6 +13,12 @@ from tests.backends import Backend
 from tests.helpers import Server
 from tests.inprocess import InProcessServer
 
+# The shared servers run no worker, on either backend pair, as a scaled-out API process
+# does: the route-level tests that use them do not wait for processing, and reading every
+# document they upload (OCR in a sandboxed child) took CPU from the tests that run beside
+# them on the two cores. Tests of processing and delivery start servers with a worker.
+SHARED_ENV = {"KYCVAULT_IN_PROCESS_WORKER": "false"}
+
 
 class ServerPool:
     def __init__(self, tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -33,7 +39,11 @@ class ServerPool:
         if key not in self.made:
             store = Backend.create(backend)
             self.cleanup.callback(store.drop)
-            srv = make(self.tmp_path_factory.mktemp(f"{kind}-{backend}"), backend=store)
+            srv = make(
+                self.tmp_path_factory.mktemp(f"{kind}-{backend}"),
+                backend=store,
+                env_extra=dict(SHARED_ENV),
+            )
             self.cleanup.callback(srv.stop)
             self.made[key] = srv.start()
         return self.made[key]

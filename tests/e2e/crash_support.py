@@ -88,6 +88,15 @@ class Ledger:
         self.files.setdefault(document_id, {}).update(got)
 
 
+def no_processing(client: httpx2.Client) -> None:
+    """Switch the tenant's processing off: what is stored is the question in the crash
+    tests, not what reading it finds, and reading every upload (OCR in a sandboxed child)
+    cost the suite more CPU than the uploads and restarts themselves."""
+    off = {"classification": False, "ocr": False, "authenticity": False}
+    response = client.patch("/v1/settings/processing", json=off)
+    assert response.status_code == 200, response.text
+
+
 def wait_killed(srv: Server, timeout: float = 30) -> None:
     """Wait for the server to die of SIGKILL (an armed crash point)."""
     assert srv.process is not None

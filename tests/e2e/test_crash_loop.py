@@ -29,6 +29,7 @@ from tests.e2e.crash_support import (
     file_bytes,
     kill,
     listed_files,
+    no_processing,
     send_until_settled,
 )
 from tests.e2e.server_fork import forked_on
@@ -99,6 +100,7 @@ def test_random_kills_under_keyed_uploads_lose_and_double_nothing(
         ledger = Ledger()
         retried_creates = 0
         with srv.client(tenant["api_key"]) as client:
+            no_processing(client)
             for _ in range(KILLS):
                 load = Load(srv.url, tenant["api_key"], ledger, rng)
                 load.run_until_killed(lambda: kill(srv))

@@ -28,6 +28,7 @@ from tests.e2e.crash_support import (
     assert_intact,
     documents_tagged,
     file_bytes,
+    no_processing,
     send_until_settled,
     wait_killed,
 )
@@ -77,6 +78,7 @@ def crashing(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator
     with forked_on(root, backend, **env) as srv:
         tenant = srv.create_tenant()
         with srv.client(tenant["api_key"]) as client:
+            no_processing(client)
             yield Crashing(srv, client, Ledger())
 
 

@@ -2,10 +2,8 @@
 its MRZ shows in ``metadata.ocr_data`` with the authenticity score beside it, and the tenant's
 "classification may overwrite document_type" setting decides what ``document_type`` says.
 
-The embedded server's own worker processes the uploads. On PostgreSQL + S3 the shared server
-runs no worker (the scaled-out shape runs them apart), so these tests get a server of their
-own there, with a database of its own and its in-process worker on: the shared database
-holds the other tests' queued jobs."""
+The shared servers run no worker (as a scaled-out API process), so these tests use a server of
+their own, with a database of its own and its in-process worker on."""
 
 from __future__ import annotations
 
@@ -27,23 +25,17 @@ from tests.e2e.argyle.support import (
     upload,
     wait_for,
 )
-from tests.helpers import Server, server_on
+from tests.helpers import Server
 from tests.samples import OCR_B, Person, document_image, random_person
 
 pytestmark = pytest.mark.skipif(not OCR_B.exists(), reason="the OCR-B font is not installed")
 
 
 @pytest.fixture(scope="module")
-def worked(
-    server: Server, backend: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Server]:
-    """A server whose uploads a worker processes."""
-    if server.settings().runs_in_process_worker:
-        yield server
-        return
-    root = tmp_path_factory.mktemp(f"argyle-worked-{backend}")
-    with server_on(root, backend, KYCVAULT_IN_PROCESS_WORKER="true") as own:
-        yield own
+def worked(processing_server: Server) -> Server:
+    """A server whose uploads its in-process worker processes (the shared servers run
+    none)."""
+    return processing_server
 
 
 @pytest.fixture

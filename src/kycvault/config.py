@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     # third of the lease; a claim not renewed for a whole lease belongs to a request that
     # died, and its key may be used again.
     idempotency_ttl_seconds: int = Field(default=24 * 3600, ge=60)
-    idempotency_lease_seconds: int = Field(default=60, ge=1)
+    idempotency_lease_seconds: float = Field(default=60, ge=0.2)
     # Leftovers: a staging file is removed at once when the process that wrote it is gone,
     # otherwise after this long; a published blob that no row references after this long.
     staging_grace_seconds: float = Field(default=24 * 3600, ge=0)

@@ -3,7 +3,7 @@
 again, on both backend pairs. After each restart every interrupted request is sent again with
 its key and must yield exactly one write; ``fsck`` is clean; every acknowledged file is
 listed exactly once and downloads byte for byte. Bounded: ``KYCVAULT_TEST_KILLS`` kills per
-backend pair (25 by default), each after 0.2-0.9 s of load."""
+backend pair (25 by default), each after 0.1-0.5 s of load."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ class Load:
         threads = [threading.Thread(target=self._client) for _ in range(CLIENTS)]
         for thread in threads:
             thread.start()
-        time.sleep(self.rng.uniform(0.2, 0.9))
+        time.sleep(self.rng.uniform(0.1, 0.5))
         kill_server()
         for thread in threads:
             thread.join(timeout=60)

@@ -129,7 +129,7 @@ def test_a_crash_at_each_step_leaves_one_write_and_a_clean_store(
     if point.operation == "delete":
         assert target is not None
         retried = _delete(client, target, delete_key)
-        while retried.status_code == 409:  # the dead attempt's claim lapses in 1 s
+        while retried.status_code == 409:  # the dead attempt's claim lapses (0.3 s)
             retried = _delete(client, target, delete_key)
         assert retried.status_code == 204, retried.text
         ledger.deleted.add(target)

@@ -52,13 +52,17 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``--dist loadgroup``, as scripts/test runs it): a module whose
     tests share a module-scoped fixture of their own (a server with settings of its own, a
     shared data set) runs on one worker, so that the fixture is built once, and its tests
-    are handed out first, since those are the long ones; every other test goes to whichever
+    are handed out first, since those are the long ones, after only the tests marked slow
+    that share nothing (the crash loop, a minute each); every other test goes to whichever
     worker is free. Without xdist only the order changes, and it stays deterministic, as
     each worker's collection must be."""
+    slow: list[pytest.Item] = []
     grouped: list[pytest.Item] = []
     free: list[pytest.Item] = []
     for item in items:
-        if _shares_a_module_fixture(item):
+        if item.get_closest_marker("slow") is not None and not _shares_a_module_fixture(item):
+            slow.append(item)  # long on their own (the crash loop): handed out first of all
+        elif _shares_a_module_fixture(item):
             # Per backend pair: the two halves of a module may go to different workers.
             params = getattr(item, "callspec", None)
             pair = params.params.get("backend", "") if params else ""
@@ -66,7 +70,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             grouped.append(item)
         else:
             free.append(item)
-    items[:] = grouped + free
+    items[:] = slow + grouped + free
 
 
 def _shares_a_module_fixture(item: pytest.Item) -> bool:

@@ -73,7 +73,13 @@ def _core_limit(pid: int) -> tuple[str, str]:
 
 def _assert_no_key_and_no_core(pid: int, key: str) -> None:
     environ = Path(f"/proc/{pid}/environ").read_bytes()
-    assert VARIABLE not in environ, f"process {pid} has the master key variable"
+    if VARIABLE in environ:  # which process, and whose child, for the report
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        parent = stat[stat.rindex(")") + 2 :].split()[1]
+        raise AssertionError(
+            f"process {pid} (parent {parent}) has the master key variable: {command[:300]!r}"
+        )
     assert key.encode() not in environ
     assert _core_limit(pid) == ("0", "0"), f"process {pid} may dump core"
 

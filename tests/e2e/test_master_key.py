@@ -71,6 +71,12 @@ def _core_limit(pid: int) -> tuple[str, str]:
     raise KeyError("Max core file size")
 
 
+def _scrubbed(pid: int) -> bool:
+    """Whether the ``kycvault`` process ``pid`` has run and taken the variable out."""
+    command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    return b"kycvault" in command and VARIABLE not in Path(f"/proc/{pid}/environ").read_bytes()
+
+
 def _assert_no_key_and_no_core(pid: int, key: str) -> None:
     environ = Path(f"/proc/{pid}/environ").read_bytes()
     if VARIABLE in environ:  # which process, and whose child, for the report
@@ -129,8 +135,10 @@ def test_the_key_leaves_every_environment_and_reaches_every_api_worker(tmp_path:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 60  # until it has read its settings
-        while VARIABLE in Path(f"/proc/{worker.pid}/environ").read_bytes():
+        # Until it has read its settings. Between the fork and the exec /proc shows this
+        # process's own environment (without the variable): wait for the command first.
+        deadline = time.monotonic() + 60
+        while not _scrubbed(worker.pid):
             assert worker.poll() is None and time.monotonic() < deadline
             time.sleep(0.2)
         time.sleep(1)

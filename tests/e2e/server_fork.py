@@ -197,6 +197,32 @@ def forked_on(root: Path, backend: str, **env_extra: str) -> Iterator[Server]:
         yield srv.start()
 
 
+@contextmanager
+def forked_workers(
+    root: Path, backend: Backend, env_extra: dict[str, str], count: int = 2
+) -> Iterator[list[Forked]]:
+    """``count`` ``kycvault worker`` processes (2 jobs at once each) on ``backend``, forked
+    by the zygote, each in a directory of its own under ``root``; stopped (SIGTERM, then
+    SIGKILL after 15 s) when the block ends."""
+    workers: list[Forked] = []
+    try:
+        for n in range(1, count + 1):
+            home = root / f"worker{n}"
+            home.mkdir()
+            env = Server(home, env_extra=env_extra, backend=backend).env()
+            command = ["worker", "--concurrency", "2"]
+            workers.append(shared_zygote().fork(command, env, home, home / "worker.log"))
+        yield workers
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
 @cache
 def shared_zygote() -> Zygote:
     """This test process's zygote (each xdist worker has its own), started on first use."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -20,7 +19,7 @@ import pytest
 
 from tests import backends
 from tests.backends import Backend
-from tests.e2e.server_fork import Forked, forked_server, shared_zygote
+from tests.e2e.server_fork import forked_server, forked_workers
 from tests.helpers import Server
 
 # Enough that both workers, two jobs at a time each, contend for the queue.
@@ -39,25 +38,12 @@ def cluster(tmp_path: Path) -> Iterator[tuple[list[Server], Backend]]:
     apis: list[Server] = [
         forked_server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)
     ]
-    workers: list[Forked] = []
     try:
         for api in apis:
             api.start()
-        for n in (1, 2):
-            root = tmp_path / f"worker{n}"
-            root.mkdir()
-            env = Server(root, env_extra=shared, backend=store).env()
-            command = ["worker", "--concurrency", "2"]
-            workers.append(shared_zygote().fork(command, env, root, root / "worker.log"))
-        yield apis, store
+        with forked_workers(tmp_path, store, shared):
+            yield apis, store
     finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
         for api in apis:
             api.stop()
         store.drop()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import os
-import subprocess
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ import pytest
 from tests import backends
 from tests.backends import Backend
 from tests.e2e.crash_support import kill
-from tests.e2e.server_fork import Forked, forked_on, forked_server, shared_zygote
+from tests.e2e.server_fork import forked_on, forked_server, forked_workers
 from tests.e2e.webhook_support import SERVER_ENV, Receiver, receiving, subscribe, verify
 from tests.helpers import Server
 
@@ -69,24 +68,11 @@ def scaled(tmp_path: Path) -> Iterator[Server]:
         "KYCVAULT_ALLOW_GENERATED_KEY": "false",
     }
     api = forked_server(tmp_path / "api", env_extra=shared, backend=store)
-    workers: list[Forked] = []
     try:
         api.start()
-        for n in (1, 2):
-            root = tmp_path / f"worker{n}"
-            root.mkdir()
-            env = Server(root, env_extra=shared, backend=store).env()
-            command = ["worker", "--concurrency", "2"]
-            workers.append(shared_zygote().fork(command, env, root, root / "worker.log"))
-        yield api
+        with forked_workers(tmp_path, store, shared):
+            yield api
     finally:
-        for process in workers:
-            process.terminate()
-        for process in workers:
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
         api.stop()
         store.drop()
 

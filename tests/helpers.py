@@ -16,7 +16,7 @@ from collections.abc import Callable, Coroutine, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import httpx
 import httpx2
@@ -30,6 +30,7 @@ from kycvault.services import tenants
 from kycvault.services.context import AppContext
 from tests.backends import EMBEDDED, Backend
 from tests.stored_blobs import Storage
+from tests.zygote import Forked, shared_zygote
 
 MiB = 1024 * 1024
 T = TypeVar("T")
@@ -56,7 +57,9 @@ def free_port() -> int:
 
 @dataclass
 class Server:
-    """A ``kycvault serve`` subprocess with its own data and temp directories."""
+    """A ``kycvault serve`` process with its own data and temp directories. Its processes (the
+    server and its commands) are forked by this test process's zygote (``zygote.py``), or
+    started by exec where ``exec`` is set."""
 
     root: Path
     env_extra: dict[str, str] = field(default_factory=dict)
@@ -65,6 +68,8 @@ class Server:
     backend: Backend = field(default_factory=lambda: Backend(EMBEDDED))
     # More arguments for ``kycvault serve`` (e.g. ``--workers 2``).
     serve_args: tuple[str, ...] = ()
+    # Started by exec, for what only such a process shows: its environment, its command line.
+    exec: bool = False
 
     @property
     def data_dir(self) -> Path:
@@ -115,24 +120,27 @@ class Server:
 
     def start(self) -> Server:
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
-        self.log = (self.root / "server.log").open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "kycvault", "serve", "--port", str(self.port), *self.serve_args],
-            env=self.env(),
-            cwd=self.root,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
+        command = ["serve", "--port", str(self.port), *self.serve_args]
+        if self.exec:
+            with (self.root / "server.log").open("wb") as log:
+                self.process = subprocess.Popen(
+                    [sys.executable, "-m", "kycvault", *command],
+                    env=self.env(),
+                    cwd=self.root,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+        else:
+            (self.root / "server.log").write_bytes(b"")  # each start's log on its own
+            forked = shared_zygote().fork(command, self.env(), self.root, self.root / "server.log")
+            self.process = cast("subprocess.Popen[bytes]", forked)
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"server exited: {self.output()}")
+        while self.process.poll() is None and time.monotonic() < deadline:
             try:
                 if httpx2.get(f"{self.url}/healthz", timeout=1).status_code == 200:
                     return self
             except httpx2.TransportError:
-                pass
-            time.sleep(0.1)
+                time.sleep(0.05)
         raise RuntimeError(f"server did not start: {self.output()}")
 
     def output(self) -> str:
@@ -146,19 +154,38 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        if hasattr(self, "log"):
-            self.log.close()
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         self.root.mkdir(parents=True, exist_ok=True)
-        return subprocess.run(
-            [sys.executable, "-m", "kycvault", *args],
-            env=self.env(),
-            cwd=self.root,
-            capture_output=True,
-            text=True,
-            check=check,
-            timeout=60,
+        if self.exec:
+            return subprocess.run(
+                [sys.executable, "-m", "kycvault", *args],
+                env=self.env(),
+                cwd=self.root,
+                capture_output=True,
+                text=True,
+                check=check,
+                timeout=60,
+            )
+        out, err = (self.root / f"cli-{uuid.uuid4().hex}.{name}" for name in ("out", "err"))
+        code = shared_zygote().fork(list(args), self.env(), self.root, out, err).wait(timeout=60)
+        done = subprocess.CompletedProcess(
+            ["kycvault", *args], code, out.read_text(), err.read_text()
+        )
+        out.unlink()
+        err.unlink()
+        if check:
+            done.check_returncode()
+        return done
+
+    def twin(self, **env_extra: str) -> Server:
+        """A server on this one's directory, backend pair, port and settings plus
+        ``env_extra``, not started: to run commands beside it (``server.twin(...).cli(...)``)."""
+        return Server(
+            self.root,
+            env_extra={**self.env_extra, **env_extra},
+            backend=self.backend,
+            port=self.port,
         )
 
     def in_context(self, work: Callable[[AppContext], Coroutine[Any, Any, T]]) -> T:
@@ -231,6 +258,32 @@ def server_on(root: Path, backend: str, **env_extra: str) -> Iterator[Server]:
     finally:
         srv.stop()
         store.drop()
+
+
+@contextmanager
+def worker_processes(
+    root: Path, backend: Backend, env_extra: dict[str, str], count: int = 2
+) -> Iterator[list[Forked]]:
+    """``count`` ``kycvault worker`` processes (2 jobs at once each) on ``backend``, each in a
+    directory of its own under ``root``; stopped (SIGTERM, then SIGKILL after 15 s) when the
+    block ends."""
+    workers: list[Forked] = []
+    try:
+        for n in range(1, count + 1):
+            home = root / f"worker{n}"
+            home.mkdir()
+            env = Server(home, env_extra=env_extra, backend=backend).env()
+            command = ["worker", "--concurrency", "2"]
+            workers.append(shared_zygote().fork(command, env, home, home / "worker.log"))
+        yield workers
+    finally:
+        for process in workers:
+            process.terminate()
+        for process in workers:
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48)) -> bytes:

@@ -103,14 +103,12 @@ def wait_killed(srv: Server, timeout: float = 30) -> None:
     assert srv.process is not None
     code = srv.process.wait(timeout=timeout)
     assert code == -signal.SIGKILL, f"the server ended with {code}, not SIGKILL: {srv.output()}"
-    srv.log.close()
 
 
 def kill(srv: Server) -> None:
     assert srv.process is not None
     srv.process.send_signal(signal.SIGKILL)
     srv.process.wait(timeout=30)
-    srv.log.close()
 
 
 def send_until_settled(

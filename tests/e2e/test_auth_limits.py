@@ -28,9 +28,8 @@ import pytest
 from tests import backends
 from tests.backends import Backend
 from tests.e2e.problem_support import problem
-from tests.e2e.server_fork import forked_on, forked_server
 from tests.e2e.sila.support import header, new_wallet, signatures
-from tests.helpers import Server
+from tests.helpers import Server, server_on
 
 LIMIT = 20
 CODE = "too_many_failed_attempts"
@@ -92,7 +91,7 @@ def fail_until_blocked(send: Callable[[int], httpx2.Response], *, limit: int = L
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
     """A server with the default limit (20 a minute) and no trusted proxy."""
-    with forked_on(
+    with server_on(
         tmp_path_factory.mktemp(f"limited-{backend}"),
         backend,
         KYCVAULT_AUTH_FAILURE_LIMIT=str(LIMIT),
@@ -103,7 +102,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[
 @pytest.fixture(scope="module")
 def behind_proxy(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
     """A server that trusts 127.0.0.1 as its reverse proxy."""
-    with forked_on(
+    with server_on(
         tmp_path_factory.mktemp(f"proxied-{backend}"),
         backend,
         KYCVAULT_AUTH_FAILURE_LIMIT=str(LIMIT),
@@ -204,7 +203,7 @@ def test_behind_a_trusted_proxy_the_forwarded_client_is_counted(behind_proxy: Se
 def test_the_block_lifts_when_the_window_has_passed(tmp_path: Path, backend: str) -> None:
     window = 4
     with (
-        forked_on(
+        server_on(
             tmp_path,
             backend,
             KYCVAULT_AUTH_FAILURE_LIMIT="3",
@@ -237,7 +236,7 @@ def test_two_api_processes_share_the_count(tmp_path: Path) -> None:
         "KYCVAULT_ALLOW_GENERATED_KEY": "false",
         "KYCVAULT_AUTH_FAILURE_LIMIT": str(LIMIT),
     }
-    apis = [forked_server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)]
+    apis = [Server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)]
     try:
         for api in apis:
             api.start()

@@ -1,6 +1,6 @@
 """The ``kycvault`` command as an operator uses it. ``serve`` and ``migrate`` run as real
 processes; the tenant, key and client commands are forked from a process that has imported
-the command already (``server_fork.py``), the same ``main()`` from the command line on."""
+the command already (``tests/zygote.py``), the same ``main()`` from the command line on."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from tests.e2e.server_fork import forked_beside
 from tests.helpers import Server, image_bytes
 
 # The command-line client reaches the server at its URL.
@@ -19,7 +18,7 @@ pytestmark = pytest.mark.server_process
 
 
 def test_serve_prints_the_url_and_a_ready_key_on_every_start(tmp_path: Path) -> None:
-    first = Server(tmp_path).start()
+    first = Server(tmp_path, exec=True).start()
     try:
         output = first.output()
         assert f"serving at {first.url}" in output
@@ -34,7 +33,7 @@ def test_serve_prints_the_url_and_a_ready_key_on_every_start(tmp_path: Path) -> 
         assert "master_key_created" in output
     finally:
         first.stop()
-    again = Server(tmp_path, port=first.port).start()
+    again = Server(tmp_path, port=first.port, exec=True).start()
     try:
         assert f"API key:  {api_key}" in again.output()
         assert "master_key_created" not in again.output()
@@ -43,7 +42,7 @@ def test_serve_prints_the_url_and_a_ready_key_on_every_start(tmp_path: Path) -> 
 
 
 def test_tenant_and_key_commands(server: Server) -> None:
-    commands = forked_beside(server)
+    commands = server.twin()
     created = json.loads(commands.cli("tenant", "create", "Acme Fintech", "--json").stdout)
     assert set(created) >= {"tenant_id", "domain_id", "api_key", "key_id", "key_secret"}
     assert isinstance(created["domain_id"], int)
@@ -72,7 +71,7 @@ def test_client_commands(server: Server, tmp_path: Path) -> None:
     api_key = server.create_tenant()["api_key"]
     scan = tmp_path / "front.png"
     scan.write_bytes(image_bytes())
-    client = forked_beside(server, KYCVAULT_URL=server.url, KYCVAULT_API_KEY=api_key)
+    client = server.twin(KYCVAULT_URL=server.url, KYCVAULT_API_KEY=api_key)
 
     def run(*args: str) -> str:
         return client.cli(*args).stdout
@@ -86,7 +85,7 @@ def test_client_commands(server: Server, tmp_path: Path) -> None:
 
 
 def test_migrate_command(tmp_path: Path) -> None:
-    server = Server(tmp_path)
+    server = Server(tmp_path, exec=True)
     done = server.cli("migrate")
     assert "schema is up to date" in done.stdout
     assert (server.data_dir / "kycvault.db").exists()

@@ -32,7 +32,7 @@ from tests.e2e.crash_support import (
     no_processing,
     send_until_settled,
 )
-from tests.e2e.server_fork import forked_on
+from tests.helpers import server_on
 
 pytestmark = pytest.mark.slow
 
@@ -95,7 +95,7 @@ def test_random_kills_under_keyed_uploads_lose_and_double_nothing(
 ) -> None:
     rng = random.Random(16)
     env = {**CRASH_ENV, "KYCVAULT_ORPHAN_GRACE_SECONDS": str(ORPHAN_GRACE)}
-    with forked_on(tmp_path, backend, **env) as srv:
+    with server_on(tmp_path, backend, **env) as srv:
         tenant = srv.create_tenant()
         ledger = Ledger()
         retried_creates = 0

@@ -34,8 +34,7 @@ from tests.e2e.crash_support import (
     send_until_settled,
     wait_killed,
 )
-from tests.e2e.server_fork import forked_on, forked_server
-from tests.helpers import Server
+from tests.helpers import Server, server_on
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +76,7 @@ class Crashing:
 def crashing(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Crashing]:
     root = tmp_path_factory.mktemp(f"crash-{backend}")
     env = {**CRASH_ENV, "KYCVAULT_ORPHAN_GRACE_SECONDS": str(ORPHAN_GRACE)}
-    with forked_on(root, backend, **env) as srv:
+    with server_on(root, backend, **env) as srv:
         tenant = srv.create_tenant()
         with srv.client(tenant["api_key"]) as client:
             no_processing(client)
@@ -166,7 +165,7 @@ def test_a_crash_at_each_step_leaves_one_write_and_a_clean_store(
 def test_an_import_killed_mid_way_can_be_finished_and_leaves_a_clean_store(
     tmp_path: Path, backend: str, point: str
 ) -> None:
-    source = forked_server(tmp_path / "source").start()
+    source = Server(tmp_path / "source").start()
     tenant = source.create_tenant()
     ledger = Ledger()
     with source.client(tenant["api_key"]) as client:
@@ -179,9 +178,7 @@ def test_an_import_killed_mid_way_can_be_finished_and_leaves_a_clean_store(
 
     store = Backend.create(backend)
     key = (source.data_dir / "master.key").read_text().strip()
-    target = forked_server(
-        tmp_path / "target", env_extra={"KYCVAULT_MASTER_KEY": key}, backend=store
-    )
+    target = Server(tmp_path / "target", env_extra={"KYCVAULT_MASTER_KEY": key}, backend=store)
     try:
         target.env_extra["KYCVAULT_CRASHPOINT"] = point
         killed = target.cli("import", str(export), check=False)

@@ -24,7 +24,6 @@ import pytest
 
 from tests.e2e.downloads_support import upload
 from tests.e2e.problem_support import problem
-from tests.e2e.server_fork import forked_server
 from tests.helpers import PDF_BYTES, Server, image_bytes
 
 TOKEN_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
@@ -64,14 +63,14 @@ def anonymous(server: Server) -> Iterator[httpx2.Client]:
 
 @pytest.fixture
 def short_ttl_server(tmp_path: Path) -> Iterator[Server]:
-    srv = forked_server(tmp_path, env_extra={"KYCVAULT_DOWNLOAD_LINK_TTL_SECONDS": "2"}).start()
+    srv = Server(tmp_path, env_extra={"KYCVAULT_DOWNLOAD_LINK_TTL_SECONDS": "2"}).start()
     yield srv
     srv.stop()
 
 
 @pytest.fixture
 def info_log_server(tmp_path: Path) -> Iterator[Server]:
-    srv = forked_server(tmp_path, env_extra={"KYCVAULT_LOG_LEVEL": "INFO"}).start()
+    srv = Server(tmp_path, env_extra={"KYCVAULT_LOG_LEVEL": "INFO"}).start()
     yield srv
     srv.stop()
 

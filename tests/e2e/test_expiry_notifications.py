@@ -15,9 +15,8 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.e2e.server_fork import forked_on
 from tests.e2e.uploads_support import assert_problem, create, png_part
-from tests.helpers import Part, Server, image_bytes, multipart
+from tests.helpers import Part, Server, image_bytes, multipart, server_on
 
 TOLD = ("document.expiring", "document.expired")
 
@@ -25,7 +24,7 @@ TOLD = ("document.expiring", "document.expired")
 @pytest.fixture(scope="module")
 def scanning_server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
     root = tmp_path_factory.mktemp(f"expiry-{backend}")
-    with forked_on(root, backend, KYCVAULT_EXPIRY_SCAN_SECONDS="0.2") as srv:
+    with server_on(root, backend, KYCVAULT_EXPIRY_SCAN_SECONDS="0.2") as srv:
         yield srv
 
 

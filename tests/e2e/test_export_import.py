@@ -15,7 +15,6 @@ import pytest
 from tests import backends
 from tests.backends import Backend
 from tests.e2e.processing_support import settled
-from tests.e2e.server_fork import forked_server
 from tests.helpers import PDF_BYTES, Server, image_bytes
 
 
@@ -55,7 +54,7 @@ def _contents(client: Any, docs: list[dict[str, Any]]) -> dict[str, str]:
 
 @pytest.fixture
 def source(tmp_path: Path) -> Server:
-    return forked_server(tmp_path / "source")
+    return Server(tmp_path / "source")
 
 
 @pytest.fixture
@@ -63,7 +62,7 @@ def target(tmp_path: Path, source: Server) -> Any:
     backends.require(backends.SCALED)
     store = Backend.create(backends.SCALED)
     key = {"KYCVAULT_ALLOW_GENERATED_KEY": "false"}
-    srv = forked_server(tmp_path / "target", env_extra=key, backend=store)
+    srv = Server(tmp_path / "target", env_extra=key, backend=store)
     yield srv
     srv.stop()
     store.drop()

@@ -17,8 +17,7 @@ import httpx2
 import pytest
 
 from kycvault.adapters.staging_owner import owner_tag
-from tests.e2e.server_fork import forked_on
-from tests.helpers import PDF_BYTES, Part, Server, post_multipart
+from tests.helpers import PDF_BYTES, Part, Server, post_multipart, server_on
 from tests.stored_blobs import StoredBlob
 
 pytestmark = pytest.mark.slow
@@ -68,7 +67,7 @@ def _dead_writer_tag() -> str:
 @pytest.fixture
 def fsck_server(tmp_path: Path, backend: str) -> Iterator[Server]:
     # Leftovers count at once for fsck run beside this server (no upload is in flight).
-    with forked_on(tmp_path, backend, KYCVAULT_ORPHAN_GRACE_SECONDS="0") as srv:
+    with server_on(tmp_path, backend, KYCVAULT_ORPHAN_GRACE_SECONDS="0") as srv:
         yield srv
 
 
@@ -127,7 +126,7 @@ def test_the_scrub_reports_a_damaged_file(tmp_path: Path, backend: str) -> None:
         "KYCVAULT_IN_PROCESS_WORKER": "true",
         "KYCVAULT_WORKER_POLL_SECONDS": "0.1",
     }
-    with forked_on(tmp_path, backend, **env) as srv:
+    with server_on(tmp_path, backend, **env) as srv:
         tenant = srv.create_tenant()
         with srv.client(tenant["api_key"]) as client:
             doc = _upload(client, PDF_BYTES + b"x" * 5000)

@@ -6,7 +6,7 @@ elsewhere); a vault is never started on a key that is not its own.
 
 The environment test runs real ``kycvault`` processes (what /proc shows of a process is what
 is checked there); the others fork their commands from a process that imported them
-already (``server_fork.py``): what they check happens after the command line is read."""
+already (``tests/zygote.py``): what they check happens after the command line is read."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ import pytest
 
 from tests import backends
 from tests.backends import Backend
-from tests.e2e.server_fork import forked_server
 from tests.helpers import Server
 
 VARIABLE = b"KYCVAULT_MASTER_KEY"
@@ -91,7 +90,7 @@ def _assert_no_key_and_no_core(pid: int, key: str) -> None:
 
 
 def test_a_key_file_open_to_others_is_refused(tmp_path: Path) -> None:
-    server = forked_server(tmp_path)
+    server = Server(tmp_path)
     server.cli("migrate")
     key_file = server.data_dir / "master.key"
     key_file.chmod(0o644)
@@ -109,6 +108,7 @@ def test_the_key_leaves_every_environment_and_reaches_every_api_worker(tmp_path:
         tmp_path / "api",
         env_extra={"KYCVAULT_MASTER_KEY": key, "KYCVAULT_IN_PROCESS_WORKER": "false"},
         serve_args=("--workers", "2"),
+        exec=True,
     ).start()
     worker = None
     try:
@@ -166,7 +166,7 @@ def test_the_scaled_shape_never_makes_a_key_by_itself(tmp_path: Path) -> None:
     backends.require(backends.SCALED)
     store = Backend.create(backends.SCALED)
     store.env.pop("KYCVAULT_MASTER_KEY")
-    server = forked_server(tmp_path, backend=store)
+    server = Server(tmp_path, backend=store)
     try:
         line = _refusal(server.cli("serve", "--port", str(server.port), check=False))
         assert "kycvault init-key" in line
@@ -198,7 +198,7 @@ def test_the_scaled_shape_never_makes_a_key_by_itself(tmp_path: Path) -> None:
 
 
 def test_the_embedded_default_makes_its_key_with_a_new_vault_only(tmp_path: Path) -> None:
-    server = forked_server(tmp_path)
+    server = Server(tmp_path)
     server.cli("tenant", "create", "Acme")
     key_file = server.data_dir / "master.key"
     assert oct(key_file.stat().st_mode & 0o777) == "0o600"
@@ -210,7 +210,7 @@ def test_the_embedded_default_makes_its_key_with_a_new_vault_only(tmp_path: Path
 
 
 def test_commands_outside_a_vault_make_nothing(tmp_path: Path) -> None:
-    server = forked_server(tmp_path)
+    server = Server(tmp_path)
     for command in (
         ("tenant", "list"),
         ("tenant", "update", "1", "--sila-app-handle", "app"),
@@ -227,14 +227,14 @@ def test_commands_outside_a_vault_make_nothing(tmp_path: Path) -> None:
 
 
 def test_a_failed_import_leaves_no_key_and_a_wrong_key_is_refused(tmp_path: Path) -> None:
-    source = forked_server(tmp_path / "source")
+    source = Server(tmp_path / "source")
     tenant = source.cli("tenant", "create", "Acme").stdout
     export = tmp_path / "export"
     exported = source.cli("export", str(export)).stdout
     assert "holds no master key" in exported
     source_key = (source.data_dir / "master.key").read_text().strip()
 
-    target = forked_server(tmp_path / "target")
+    target = Server(tmp_path / "target")
     key_file = target.data_dir / "master.key"
     line = _refusal(target.cli("import", str(export), check=False))
     assert "KYCVAULT_MASTER_KEY" in line and str(key_file) in line
@@ -265,7 +265,7 @@ def test_a_failed_import_leaves_no_key_and_a_wrong_key_is_refused(tmp_path: Path
 
 
 def test_the_database_files_and_data_dir_are_private(tmp_path: Path) -> None:
-    server = forked_server(tmp_path)
+    server = Server(tmp_path)
     server.data_dir.mkdir(mode=0o755)
     server.data_dir.chmod(0o755)
     files = [server.data_dir / f"kycvault.db{suffix}" for suffix in ("", "-wal", "-shm")]

@@ -24,7 +24,6 @@ import psutil
 import pytest
 
 from kycvault.api.protocol import LINGER_SECONDS
-from tests.e2e.server_fork import forked_on, forked_server
 from tests.e2e.uploads_support import (
     assert_staging_empty,
     document_ids,
@@ -39,6 +38,7 @@ from tests.helpers import (
     peak_rss_reset,
     post_multipart,
     rss_kib,
+    server_on,
     zeros,
 )
 
@@ -67,7 +67,7 @@ HEALTHZ_ONCE = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r
 @pytest.fixture(scope="module")
 def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     """The protocol layer does not depend on the backend pair: the embedded one serves."""
-    srv = forked_server(tmp_path_factory.mktemp("protocol"), env_extra=LIMITS).start()
+    srv = Server(tmp_path_factory.mktemp("protocol"), env_extra=LIMITS).start()
     yield srv
     srv.stop()
 
@@ -75,7 +75,7 @@ def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def limited_on_backend(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
     """For what does depend on it: discarding a staged upload."""
-    with forked_on(tmp_path_factory.mktemp(f"protocol-{backend}"), backend, **LIMITS) as srv:
+    with server_on(tmp_path_factory.mktemp(f"protocol-{backend}"), backend, **LIMITS) as srv:
         yield srv
 
 

@@ -19,8 +19,7 @@ import pytest
 
 from tests import backends
 from tests.backends import Backend
-from tests.e2e.server_fork import forked_server, forked_workers
-from tests.helpers import Server
+from tests.helpers import Server, worker_processes
 
 # Enough that both workers, two jobs at a time each, contend for the queue.
 UPLOADS = 60
@@ -36,12 +35,12 @@ def cluster(tmp_path: Path) -> Iterator[tuple[list[Server], Backend]]:
         "KYCVAULT_WORKER_POLL_SECONDS": "0.2",
     }
     apis: list[Server] = [
-        forked_server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)
+        Server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)
     ]
     try:
         for api in apis:
             api.start()
-        with forked_workers(tmp_path, store, shared):
+        with worker_processes(tmp_path, store, shared):
             yield apis, store
     finally:
         for api in apis:

@@ -16,7 +16,6 @@ import pytest
 
 from tests import backends
 from tests.backends import Backend
-from tests.e2e.server_fork import forked_server
 from tests.e2e.sila.support import (
     BASE,
     RegisteredApp,
@@ -40,7 +39,7 @@ def two_apis(tmp_path: Path) -> Iterator[list[Server]]:
         "KYCVAULT_ALLOW_GENERATED_KEY": "false",
     }
     apis: list[Server] = [
-        forked_server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)
+        Server(tmp_path / f"api{n}", env_extra=shared, backend=store) for n in (1, 2)
     ]
     try:
         for api in apis:

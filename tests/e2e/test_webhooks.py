@@ -22,7 +22,6 @@ from typing import Any
 import httpx2
 import pytest
 
-from tests.e2e.server_fork import forked_on
 from tests.e2e.webhook_support import (
     SERVER_ENV,
     Receiver,
@@ -31,13 +30,13 @@ from tests.e2e.webhook_support import (
     subscribe,
     verify,
 )
-from tests.helpers import Server
+from tests.helpers import Server, server_on
 
 
 @pytest.fixture(scope="module")
 def hook_server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:
     root: Path = tmp_path_factory.mktemp(f"webhooks-{backend}")
-    with forked_on(root, backend, **SERVER_ENV) as srv:
+    with server_on(root, backend, **SERVER_ENV) as srv:
         yield srv
 
 

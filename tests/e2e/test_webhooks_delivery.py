@@ -19,9 +19,8 @@ import pytest
 from tests import backends
 from tests.backends import Backend
 from tests.e2e.crash_support import kill
-from tests.e2e.server_fork import forked_on, forked_server, forked_workers
 from tests.e2e.webhook_support import SERVER_ENV, Receiver, receiving, subscribe, verify
-from tests.helpers import Server
+from tests.helpers import Server, server_on, worker_processes
 
 # Retries every half second for a while: the receiver comes back within it.
 PATIENT = {**SERVER_ENV, "KYCVAULT_WEBHOOK_RETRY_SCHEDULE": ",".join(["0.5s"] * 40)}
@@ -29,7 +28,7 @@ PATIENT = {**SERVER_ENV, "KYCVAULT_WEBHOOK_RETRY_SCHEDULE": ",".join(["0.5s"] * 
 
 def test_delivery_survives_a_kill_and_a_receiver_away(tmp_path: Path, backend: str) -> None:
     env = {**PATIENT, "KYCVAULT_JOB_LEASE_SECONDS": "2"}
-    with forked_on(tmp_path / "srv", backend, **env) as srv:
+    with server_on(tmp_path / "srv", backend, **env) as srv:
         key = srv.create_tenant()["api_key"]
         with receiving() as first, srv.client(key) as client:
             endpoint = subscribe(client, first.url(), ["subject.created"])
@@ -67,10 +66,10 @@ def scaled(tmp_path: Path) -> Iterator[Server]:
         "KYCVAULT_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
         "KYCVAULT_ALLOW_GENERATED_KEY": "false",
     }
-    api = forked_server(tmp_path / "api", env_extra=shared, backend=store)
+    api = Server(tmp_path / "api", env_extra=shared, backend=store)
     try:
         api.start()
-        with forked_workers(tmp_path, store, shared):
+        with worker_processes(tmp_path, store, shared):
             yield api
     finally:
         api.stop()

@@ -20,9 +20,8 @@ import pytest
 
 from kycvault.domain.mrz import Layout
 from tests.e2e.argyle.support import check_error, make_user, upload
-from tests.e2e.server_fork import forked_on
 from tests.e2e.webhook_support import SERVER_ENV, Receiver, receiving
-from tests.helpers import Server
+from tests.helpers import Server, server_on
 from tests.samples import OCR_B, document_image, random_person
 
 WEBHOOKS = "/compat/argyle/v2/webhooks"
@@ -35,7 +34,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[S
     """A server of its own that delivers webhooks to loopback (the package's ``argyle``
     and ``native`` clients are its tenant's)."""
     root: Path = tmp_path_factory.mktemp(f"argyle-webhooks-{backend}")
-    with forked_on(root, backend, **SERVER_ENV) as srv:
+    with server_on(root, backend, **SERVER_ENV) as srv:
         yield srv
 
 

@@ -1,4 +1,4 @@
-"""The forking process of ``server_fork.py``: imports the ``kycvault`` command and the ASGI
+"""The forking process of ``zygote.py``: imports the ``kycvault`` command and the ASGI
 application, then reads one JSON request a line from stdin — ``{"args", "env", "cwd", "log"}``
 (and ``"err"`` for stderr apart) forks a ``kycvault`` command, ``{"signal", "pid"}`` signals
 one of its children — and reports on stdout ``started PID`` and, when a child ends,

@@ -22,12 +22,20 @@ MAX_BODY = 64 * 1024
 
 class HttpWebhookSender:
     def __init__(self, *, timeout: float = TIMEOUT_SECONDS) -> None:
-        self._client = httpx2.AsyncClient(
-            timeout=httpx2.Timeout(timeout),
-            follow_redirects=False,
-            trust_env=False,  # no proxy from the environment: it would bypass the check
-            limits=httpx2.Limits(max_connections=100, max_keepalive_connections=0),
-        )
+        self._timeout = timeout
+        # Made at the first delivery: most processes (the command line, API processes
+        # without a worker) never send one, and the client's TLS setup costs each start.
+        self._client: httpx2.AsyncClient | None = None
+
+    def _http(self) -> httpx2.AsyncClient:
+        if self._client is None:
+            self._client = httpx2.AsyncClient(
+                timeout=httpx2.Timeout(self._timeout),
+                follow_redirects=False,
+                trust_env=False,  # no proxy from the environment: it would bypass the check
+                limits=httpx2.Limits(max_connections=100, max_keepalive_connections=0),
+            )
+        return self._client
 
     async def resolve(self, host: str, port: int) -> list[IPAddress]:
         try:
@@ -56,7 +64,7 @@ class HttpWebhookSender:
         host_header = url.host if url.port == default_port else f"{url.host}:{url.port}"
         if ":" in url.host:  # an IPv6 literal as the host
             host_header = f"[{url.host}]" + ("" if url.port == default_port else f":{url.port}")
-        request = self._client.build_request(
+        request = self._http().build_request(
             "POST",
             target.copy_with(host=literal.strip("[]"), port=url.port),
             headers={**headers, "host": host_header},
@@ -64,7 +72,7 @@ class HttpWebhookSender:
             extensions={"sni_hostname": url.host} if url.scheme == "https" else {},
         )
         try:
-            response = await self._client.send(request, stream=True)
+            response = await self._http().send(request, stream=True)
             try:
                 received = bytearray()
                 async for chunk in response.aiter_raw():
@@ -78,4 +86,5 @@ class HttpWebhookSender:
             raise SendFailed(f"{type(exc).__name__}: {exc}"[:200]) from None
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()

@@ -231,8 +231,12 @@ def test_key_list_never_shows_secrets(server: Server, tenant: dict[str, Any]) ->
     assert {r["key_id"] for r in rows} == {tenant["key_id"], new["key_id"]}
     for row in rows:
         assert row["tenant_id"] == tenant["tenant_id"]
-        assert set(row) == {"key_id", "tenant_id", "name", "created_at", "revoked_at"}
+        assert set(row) == {
+            "key_id", "tenant_id", "name", "created_at", "revoked_at", "scopes", "expires_at",
+        }  # fmt: skip
         assert row["revoked_at"] is None
+        assert row["scopes"] == ["admin"]
+        assert row["expires_at"] is None
     for secret in (tenant["key_secret"], new["key_secret"]):
         assert secret not in result.stdout
         assert secret not in result.stderr

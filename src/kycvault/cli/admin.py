@@ -147,10 +147,15 @@ _SCOPE_HELP = "A scope the key holds (repeatable; none: admin): " + ", ".join(Sc
 def key_create(
     tenant: Annotated[str, typer.Argument(help="Tenant id, domain id or name.")],
     name: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
-    scope: Annotated[list[str] | None, typer.Option("--scope", help=_SCOPE_HELP)] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", metavar="SCOPE", help=_SCOPE_HELP)
+    ] = None,
     expires_in: Annotated[
         str | None,
-        typer.Option(help="Expire the key after this long: 90d, 12h or 30m (default: never)."),
+        typer.Option(
+            metavar="LIFETIME",
+            help="Expire the key after this long: 90d, 12h or 30m (default: never).",
+        ),
     ] = None,
     as_json: JsonFlag = False,
 ) -> None:

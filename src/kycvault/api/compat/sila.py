@@ -144,9 +144,7 @@ async def _user_caller(request: Request, ctx: AppContext, body: bytes, header: H
 
 
 @router.get("/getmessage")
-async def get_message(
-    emptymessage: Annotated[str, Query(max_length=100)],
-) -> dict[str, Any]:
+async def get_message(emptymessage: Annotated[str, Query(max_length=100)]) -> dict[str, Any]:
     """The empty message the SDKs fetch when they start (no signature needed)."""
     name = EMPTY_MESSAGES.get(emptymessage.removesuffix("TestMessage"))
     if name is None:

@@ -9,6 +9,7 @@ machine-readable ``code`` and a human ``detail``; input errors may carry per-fie
      │    └── UnknownDocumentType  a type that is neither built in nor defined by the tenant
      ├── AuthenticationFailed .... no key, a wrong key or a revoked key (401)
      ├── PermissionDenied ........ authenticated, but not allowed (403)
+     │    └── InsufficientScope .. the API key lacks the scope the request needs
      ├── NotFound ................ unknown id, or another tenant's id: the same answer (404)
      ├── Conflict ................ the request clashes with the current state (409)
      ├── Gone .................... a single-use link already used, or expired (410)
@@ -83,6 +84,16 @@ class AuthenticationFailed(KycVaultError):
 
 class PermissionDenied(KycVaultError):
     code = "forbidden"
+
+
+class InsufficientScope(PermissionDenied):
+    """The key is valid but was not given the scope this request needs (``scope``)."""
+
+    code = "insufficient_scope"
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"this API key lacks the scope {scope} that the request needs")
+        self.scope = scope
 
 
 class NotFound(KycVaultError):

@@ -6,6 +6,7 @@ import base64
 import json
 import secrets
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx2
@@ -231,8 +232,73 @@ def test_key_list_never_shows_secrets(server: Server, tenant: dict[str, Any]) ->
     assert {r["key_id"] for r in rows} == {tenant["key_id"], new["key_id"]}
     for row in rows:
         assert row["tenant_id"] == tenant["tenant_id"]
-        assert set(row) == {"key_id", "tenant_id", "name", "created_at", "revoked_at"}
+        assert set(row) == {
+            "key_id", "tenant_id", "name", "created_at", "revoked_at", "scopes", "expires_at",
+        }  # fmt: skip
         assert row["revoked_at"] is None
+        assert row["scopes"] == ["admin"]
+        assert row["expires_at"] is None
     for secret in (tenant["key_secret"], new["key_secret"]):
         assert secret not in result.stdout
         assert secret not in result.stderr
+
+
+def test_a_scoped_expiring_key_from_the_cli(
+    server: Server, anon: httpx2.Client, tenant: dict[str, Any]
+) -> None:
+    before = datetime.now(UTC)
+    result = server.cli(
+        "key", "create", tenant["tenant_id"], "--scope", "subjects:read",
+        "--scope", "documents:read", "--expires-in", "90d", "--json",
+    )  # fmt: skip
+    new = json.loads(result.stdout)
+    assert new["scopes"] == ["documents:read", "subjects:read"]
+    expires_at = datetime.fromisoformat(new["expires_at"])
+    assert before + timedelta(days=90) <= expires_at <= datetime.now(UTC) + timedelta(days=90)
+    assert new["api_key"] == f"{new['key_id']}.{new['key_secret']}"
+
+    bearer = {"Authorization": f"Bearer {new['api_key']}"}
+    assert anon.get("/v1/documents", headers=bearer).status_code == 200
+    assert anon.get("/v1/subjects", headers=bearer).status_code == 200
+    refused = anon.post("/v1/subjects", json={}, headers=bearer)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "insufficient_scope"
+    assert refused.json()["required_scope"] == "subjects:write"
+
+    rows = {
+        r["key_id"]: r
+        for r in json.loads(server.cli("key", "list", tenant["tenant_id"], "--json").stdout)
+    }
+    assert rows[new["key_id"]]["scopes"] == ["documents:read", "subjects:read"]
+    assert rows[new["key_id"]]["expires_at"] == new["expires_at"]
+    assert rows[tenant["key_id"]]["scopes"] == ["admin"]
+    assert rows[tenant["key_id"]]["expires_at"] is None
+    text = server.cli("key", "list", tenant["tenant_id"]).stdout
+    (line,) = [row for row in text.splitlines() if row.startswith(new["key_id"])]
+    assert "active" in line
+    assert "documents:read,subjects:read" in line
+    assert new["expires_at"] in line
+    assert new["key_secret"] not in text
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--scope", "documents:erase"),
+        ("--scope", "*"),
+        ("--expires-in", "90"),
+        ("--expires-in", "2w"),
+        ("--expires-in", "0d"),
+        ("--expires-in", "-5m"),
+    ],
+)
+def test_the_cli_refuses_unknown_scopes_and_lifetimes(
+    server: Server, tenant: dict[str, Any], option: str, value: str
+) -> None:
+    result = server.cli("key", "create", tenant["tenant_id"], f"{option}={value}", check=False)
+    assert result.returncode == 2, result.stdout
+    assert f"Invalid value for {option}" in result.stderr
+    assert f"'{value}'" in result.stderr
+    assert result.stdout == ""
+    listed = json.loads(server.cli("key", "list", tenant["tenant_id"], "--json").stdout)
+    assert [row["key_id"] for row in listed] == [tenant["key_id"]]

@@ -27,7 +27,7 @@ from kycvault.domain.media import ALLOWED_EXTENSIONS
 from kycvault.errors import InvalidInput, MalwareDetected
 from kycvault.services import audit
 from kycvault.services.context import Actor, AppContext
-from kycvault.services.intake import FileIntake, UploadSession
+from kycvault.services.intake import FileIntake, UploadSession, open_upload
 
 M = TypeVar("M", bound=BaseModel)
 FILE_FIELDS = frozenset({"role", "sha256"})
@@ -76,8 +76,8 @@ async def receive_upload(
     extensions and the size limit to its vendor's. The name of each file's part goes into
     ``file_parts``, in file order. Without ``require_files`` a body of form fields only is
     accepted too (the session then holds no file)."""
-    session = await UploadSession.open(
-        ctx, actor.tenant_id, allowed_extensions=allowed_extensions, max_file_size=max_file_size
+    session = await open_upload(
+        ctx, actor, allowed_extensions=allowed_extensions, max_file_size=max_file_size
     )
     try:
         async with aclosing(upload_events(request, limits)) as events:
@@ -121,7 +121,7 @@ async def receive_upload_signed_in_form(
         actor, filenames = await sign_in(fields)  # who is asking comes before what is missing
         if first is None:
             raise _file_required()
-        session = await UploadSession.open(ctx, actor.tenant_id)
+        session = await open_upload(ctx, actor)
         try:
             await _stage_files(events, first, session, filenames, fields, file_parts)
             yield actor, session, fields

@@ -3,6 +3,7 @@
 Body: ``{"type", "title", "status", "detail", "code", "errors"?, "request_id"}`` with
 ``Content-Type: application/problem+json``. ``code`` is stable and meant for programs;
 ``detail`` is for people. A 404 for an unknown id and for another tenant's id are identical.
+A 403 ``insufficient_scope`` also names the scope the key lacks in ``required_scope``.
 """
 
 from __future__ import annotations
@@ -109,7 +110,15 @@ def _render(
         request_id=_request_id(request),
         field_errors=fault.field_errors,
         headers=headers,
+        members=_members(fault.error),
     )
+
+
+def _members(error: errors.KycVaultError | None) -> dict[str, Any]:
+    """The members a problem of this error carries besides the standard ones."""
+    if isinstance(error, errors.InsufficientScope):
+        return {"required_scope": error.scope}
+    return {}
 
 
 def status_for(exc: errors.KycVaultError) -> int:
@@ -127,6 +136,7 @@ def problem(
     request_id: str | None = None,
     field_errors: Iterable[errors.FieldError] = (),
     headers: Mapping[str, str] | None = None,
+    members: Mapping[str, Any] | None = None,
 ) -> ProblemResponse:
     body: dict[str, Any] = {
         "type": f"urn:kycvault:problem:{code}",
@@ -134,6 +144,7 @@ def problem(
         "status": status,
         "detail": detail,
         "code": code,
+        **(members or {}),
     }
     listed = [{"field": e.field, "code": e.code, "message": e.message} for e in field_errors]
     if listed:

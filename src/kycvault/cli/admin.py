@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, TypeVar
 
 import typer
 
 from kycvault.bootstrap import Container
 from kycvault.cli.runtime import run_with_vault
 from kycvault.domain.models import ApiKey, Tenant
+from kycvault.domain.scopes import Scope, parse_lifetime, parse_scopes
+from kycvault.errors import InvalidInput
 from kycvault.services import tenants
 
 tenant_app = typer.Typer(help="Create, list and update tenants.", no_args_is_help=True)
 key_app = typer.Typer(help="Create, list and revoke API keys.", no_args_is_help=True)
 
+T = TypeVar("T")
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 
 
@@ -115,27 +120,66 @@ def _key_row(key: ApiKey) -> dict[str, object]:
         "name": key.name,
         "created_at": key.created_at.isoformat(),
         "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
+        "scopes": list(key.scopes),
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
     }
+
+
+def _key_state(key: ApiKey) -> str:
+    if key.revoked_at is not None:
+        return "revoked"
+    return "active" if key.usable_at(datetime.now(UTC)) else "expired"
+
+
+def _checked(check: Callable[[], T], option: str) -> T:
+    """An option's value checked by ``check``; its error as typer reports a bad option."""
+    try:
+        return check()
+    except InvalidInput as exc:
+        message = exc.errors[0].message if exc.errors else exc.detail
+        raise typer.BadParameter(message, param_hint=option) from None
+
+
+_SCOPE_HELP = "A scope the key holds (repeatable; none: admin): " + ", ".join(Scope)
 
 
 @key_app.command("create")
 def key_create(
     tenant: Annotated[str, typer.Argument(help="Tenant id, domain id or name.")],
     name: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
+    scope: Annotated[
+        list[str] | None, typer.Option("--scope", metavar="SCOPE", help=_SCOPE_HELP)
+    ] = None,
+    expires_in: Annotated[
+        str | None,
+        typer.Option(
+            metavar="LIFETIME",
+            help="Expire the key after this long: 90d, 12h or 30m (default: never).",
+        ),
+    ] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Create an API key for a tenant (the secret is shown once)."""
+    scopes = _checked(lambda: parse_scopes(scope or ()), "--scope")
+    lifetime: timedelta | None = None
+    if expires_in is not None:
+        lifetime = _checked(lambda: parse_lifetime(expires_in), "--expires-in")
 
     async def work(container: Container) -> tenants.IssuedKey:
         owner = await tenants.find_tenant(container.ctx, tenant)
-        return await tenants.create_key(container.ctx, tenant_id=owner.id, name=name)
+        return await tenants.create_key(
+            container.ctx, tenant_id=owner.id, name=name, scopes=scopes, expires_in=lifetime
+        )
 
     issued = run_with_vault(work)
-    data = {**_key_row(issued.key), "api_key": issued.api_key, "key_secret": issued.key_secret}
+    row = _key_row(issued.key)
+    data = {**row, "api_key": issued.api_key, "key_secret": issued.key_secret}
     if as_json:
         typer.echo(json.dumps(data))
         return
     typer.echo(f"API key: {issued.api_key}")
+    typer.echo(f" scopes: {' '.join(issued.key.scopes)}")
+    typer.echo(f"expires: {row['expires_at'] or 'never'}")
     typer.echo("Keep it now: it cannot be shown again.")
 
 
@@ -150,13 +194,15 @@ def key_list(
         owner = await tenants.find_tenant(container.ctx, tenant)
         return await tenants.list_keys(container.ctx, tenant_id=owner.id)
 
-    rows = [_key_row(k) for k in run_with_vault(work)]
+    keys = run_with_vault(work)
+    rows = [_key_row(k) for k in keys]
     if as_json:
         typer.echo(json.dumps(rows))
         return
-    for row in rows:
-        state = "revoked" if row["revoked_at"] else "active"
-        typer.echo(f"{row['key_id']}  {state:<8} {row['name']}")
+    for key, row in zip(keys, rows, strict=True):
+        scopes = ",".join(key.scopes)
+        expiry = f"expires {row['expires_at']}" if key.expires_at else "no expiry"
+        typer.echo(f"{key.key_id}  {_key_state(key):<8} {scopes}  {expiry}  {key.name}")
 
 
 @key_app.command("revoke")

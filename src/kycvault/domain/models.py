@@ -16,6 +16,7 @@ from uuid import UUID
 import iso3166
 
 from kycvault.domain.processing import Processing
+from kycvault.domain.scopes import Scope
 from kycvault.domain.types import (
     Authenticity,
     Classification,
@@ -45,7 +46,7 @@ class Tenant:
 @dataclass(slots=True)
 class ApiKey:
     """An API key as stored: the public ``key_id`` and a keyed hash of the secret, never the
-    secret itself."""
+    secret itself; what it may do (``scopes``, see ``domain/scopes.py``) and until when."""
 
     id: UUID
     tenant_id: UUID
@@ -53,10 +54,16 @@ class ApiKey:
     name: str
     created_at: datetime
     revoked_at: datetime | None = None
+    scopes: tuple[str, ...] = (Scope.ADMIN,)
+    expires_at: datetime | None = None
 
     @property
     def active(self) -> bool:
         return self.revoked_at is None
+
+    def usable_at(self, now: datetime) -> bool:
+        """Neither revoked nor expired at ``now``."""
+        return self.active and (self.expires_at is None or now < self.expires_at)
 
 
 @dataclass(slots=True)

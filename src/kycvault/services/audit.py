@@ -10,9 +10,13 @@ from uuid import UUID
 
 import structlog
 
+from kycvault.domain.scopes import Scope
 from kycvault.errors import MalwareDetected
 from kycvault.ports.persistence.records import AuditEvent
 from kycvault.ports.persistence.store import UnitOfWork
+
+# A module import both ways: authorization records its refusals here.
+from kycvault.services import authorization
 from kycvault.services.context import Actor, AppContext
 
 log = structlog.get_logger("kycvault.audit")
@@ -70,5 +74,6 @@ async def record_malware(ctx: AppContext, actor: Actor, detected: MalwareDetecte
 
 
 async def events_for(ctx: AppContext, actor: Actor, *, limit: int = 100) -> list[AuditEvent]:
+    await authorization.require(ctx, actor, Scope.AUDIT_READ)
     async with ctx.store.read() as uow:
         return await uow.audit.list_for(actor.tenant_id, limit=limit)

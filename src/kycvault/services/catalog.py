@@ -13,10 +13,12 @@ from types import MappingProxyType
 
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.models import clean_text
+from kycvault.domain.scopes import Scope
 from kycvault.domain.types import Category, FileRole
 from kycvault.errors import Conflict, InvalidInput, NotFound
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit
+from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -34,11 +36,13 @@ async def load_catalog(ctx: AppContext, actor: Actor) -> Catalog:
 async def list_types(
     ctx: AppContext, actor: Actor, *, category: Category | None = None
 ) -> list[DocumentType]:
+    await require(ctx, actor, Scope.DOCUMENTS_READ, target_type="document_type")
     catalog = await load_catalog(ctx, actor)
     return [t for t in catalog if category is None or t.category == category]
 
 
 async def get_type(ctx: AppContext, actor: Actor, name: str) -> DocumentType:
+    await require(ctx, actor, Scope.DOCUMENTS_READ, target_type="document_type")
     doc_type = (await load_catalog(ctx, actor)).resolve(name)
     if doc_type is None:
         raise NotFound(f"no document type {name!r}", code="document_type_not_found")
@@ -56,6 +60,19 @@ async def create_type(
     *,
     label: str,
     name: str | None = None,
+    category: Category = Category.OTHER,
+    roles: Sequence[FileRole] = (),
+) -> DocumentType:
+    """A custom document type of the tenant's catalog (``admin``)."""
+    await require(ctx, actor, Scope.ADMIN, target_type="document_type")
+    return await _create_type(ctx, actor, label, name, category, roles)
+
+
+async def _create_type(
+    ctx: AppContext,
+    actor: Actor,
+    label: str,
+    name: str | None,
     category: Category = Category.OTHER,
     roles: Sequence[FileRole] = (),
 ) -> DocumentType:
@@ -127,7 +144,8 @@ async def type_for_label(
 ) -> DocumentType:
     """The type a free label names (see ``named_by_label``), created as a tenant type when
     none does (KYC Genie clients label documents freely: "Financial Statement", "Board
-    Minutes")."""
+    Minutes"). A step of writing a document: ``documents:write``."""
+    await require(ctx, actor, Scope.DOCUMENTS_WRITE, target_type="document_type")
     clean = clean_text(label, field_name=field, max_length=200)
     if clean is None:
         raise InvalidInput.field(field, "required", "a document type label is required")
@@ -137,7 +155,7 @@ async def type_for_label(
         if existing is not None:
             return existing
         try:
-            return await create_type(ctx, actor, label=clean, name=_free_name(catalog, clean))
+            return await _create_type(ctx, actor, clean, _free_name(catalog, clean))
         except Conflict:
             # A concurrent request made this label's type, or took the name: look again.
             continue

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from kycvault.domain.catalog import BUILTIN_CATALOG, Catalog
+from kycvault.domain.scopes import FULL_ACCESS, grants
 from kycvault.domain.webhooks import DEFAULT_SCHEDULE, parse_schedule
 from kycvault.ports.cipher import Cipher
 from kycvault.ports.persistence.store import Store
@@ -73,11 +74,19 @@ class WebhookSettings:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The authenticated caller: a tenant, acting through one API key."""
+    """The authenticated caller: a tenant, acting through one API key, with that key's
+    ``scopes``. The vault's own actors (workers, a redeemed download link, a Sila app's
+    signature) act with full access; an API key's actor always carries the key's scopes
+    (``tenants.authenticate``)."""
 
     tenant_id: UUID
     key_id: str
     request_id: str | None = None
+    scopes: frozenset[str] = FULL_ACCESS
+
+    def allows(self, scope: str) -> bool:
+        """Whether the caller holds ``scope`` (``admin`` holds every one)."""
+        return grants(self.scopes, scope)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,10 @@ from kycvault.domain import listing
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document
+from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.ports.persistence.records import Seek
+from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import resolve_type
@@ -77,6 +79,7 @@ async def list_documents(
     ``subject_must_exist`` an unknown subject is a 404 (the nested route) rather than an
     empty page. Pages hold up to ``MAX_LIMIT`` documents, or ``MAX_LONG_PAGE`` with
     ``long_pages``."""
+    await require(ctx, actor, Scope.DOCUMENTS_READ)
     query = await _prepare(ctx, actor, query, subject_must_exist)
     sort = query.sort
 
@@ -112,6 +115,7 @@ async def number_documents(
 ) -> NumberedPage[Document]:
     """Page ``page`` (from 1) of ``per_page`` documents, with the total that match. Pages
     hold up to ``MAX_PER_PAGE`` documents, or ``MAX_LONG_PAGE`` with ``long_pages``."""
+    await require(ctx, actor, Scope.DOCUMENTS_READ)
     if page < 1:
         raise InvalidInput.field("page", "out_of_range", "pages count from 1")
     most = MAX_LONG_PAGE if long_pages else MAX_PER_PAGE
@@ -134,6 +138,7 @@ async def documents_of_subject(
 ) -> list[Document]:
     """Every document of one subject, oldest first (dialects that list without pages; a
     subject holds a handful of documents, ``limit`` bounds a pathological one)."""
+    await require(ctx, actor, Scope.DOCUMENTS_READ)
     query = DocumentQuery(subject_id=subject_id, sort=listing.Sort.CREATED)
     async with ctx.store.read() as uow:
         return await uow.documents.page(

@@ -24,6 +24,7 @@ from kycvault.domain.models import (
     clean_text,
     normalize_country,
 )
+from kycvault.domain.scopes import Scope
 from kycvault.domain.types import Authenticity, FileRole
 from kycvault.errors import Conflict, InvalidInput, NotFound, UnknownDocumentType
 from kycvault.ports.persistence.store import UnitOfWork
@@ -34,6 +35,7 @@ from kycvault.services.attachments import (
     check_roles,
     stored_files,
 )
+from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import StagedFile, UploadSession
@@ -186,6 +188,7 @@ async def create_documents(
     row without its blob. ``in_transaction`` writes what must commit
     or fail with each document (a file answer that references it), in the same transaction.
     """
+    await require(ctx, actor, Scope.DOCUMENTS_WRITE)
     per_draft = _split(drafts, upload.staged if upload else [])
     now, limit = ctx.clock(), ctx.limits.max_files_per_document
     made: list[Document] = []
@@ -251,7 +254,17 @@ def _new_document(
     return doc
 
 
-async def get_document(ctx: AppContext, actor: Actor, document_id: UUID) -> Document:
+async def get_document(
+    ctx: AppContext,
+    actor: Actor,
+    document_id: UUID,
+    *,
+    scope: Scope = Scope.DOCUMENTS_READ,
+) -> Document:
+    """A document by id. ``scope`` is what the caller must hold: reading by default; a route
+    that looks the document up as a step of another use case (deleting it, downloading its
+    file) names that use case's scope."""
+    await require(ctx, actor, scope, target_type="document", target_id=document_id)
     async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
@@ -260,10 +273,17 @@ async def get_document(ctx: AppContext, actor: Actor, document_id: UUID) -> Docu
 
 
 async def get_document_by_number(
-    ctx: AppContext, actor: Actor, number: int, *, subject_id: UUID | None = None
+    ctx: AppContext,
+    actor: Actor,
+    number: int,
+    *,
+    subject_id: UUID | None = None,
+    scope: Scope = Scope.DOCUMENTS_READ,
 ) -> Document:
     """A document by its per-tenant number; with ``subject_id``, only if it is that
-    subject's (dialects that nest documents under their customer)."""
+    subject's (dialects that nest documents under their customer). ``scope`` as for
+    ``get_document``."""
+    await require(ctx, actor, scope)
     async with ctx.store.read() as uow:
         doc = await uow.documents.get_by_number(actor.tenant_id, number)
     if doc is None or (subject_id is not None and doc.subject_id != subject_id):
@@ -274,6 +294,7 @@ async def get_document_by_number(
 async def update_document(
     ctx: AppContext, actor: Actor, document_id: UUID, changes: Mapping[str, Any]
 ) -> Document:
+    await require(ctx, actor, Scope.DOCUMENTS_WRITE, target_id=document_id)
     async with ctx.store.write() as uow:
         current = await uow.documents.get(actor.tenant_id, document_id)
         if current is None:
@@ -304,6 +325,7 @@ async def delete_document(ctx: AppContext, actor: Actor, document_id: UUID) -> N
     leaves unreferenced ciphertext (whose data keys went with the rows, and which the sweep
     removes), never a row without its blob. A document that a questionnaire response
     references stays (409 ``document_in_use``)."""
+    await require(ctx, actor, Scope.DOCUMENTS_DELETE, target_id=document_id)
     async with ctx.store.write() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
         if doc is None:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from kycvault.domain.models import StoredFile
+from kycvault.domain.scopes import Scope
 from kycvault.errors import Gone, NotFound
 from kycvault.ports.persistence.records import DownloadLink
 from kycvault.ports.persistence.store import UnitOfWork
@@ -49,7 +50,8 @@ def _well_formed(token: str) -> bool:
 async def create_link(
     ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID
 ) -> IssuedLink:
-    stored = await get_file(ctx, actor, document_id, file_id)
+    """A single-use link to the file (``documents:download``)."""
+    stored = await get_file(ctx, actor, document_id, file_id, scope=Scope.DOCUMENTS_DOWNLOAD)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = ctx.clock()
     link = DownloadLink(

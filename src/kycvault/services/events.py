@@ -23,10 +23,12 @@ import structlog
 
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.processing import Processing
+from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.ports.persistence.events import Event, EventFilter
 from kycvault.ports.persistence.records import Seek
 from kycvault.ports.persistence.store import UnitOfWork
+from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
 
@@ -244,7 +246,8 @@ async def list_events(
 ) -> Page[Event]:
     """The tenant's events matching ``where``, oldest first (in sequence order). The log is
     a feed: a page that reaches its end still gives a ``next_cursor``, from which the events
-    recorded later will be read."""
+    recorded later will be read. The log is what webhooks deliver: ``webhooks:manage``."""
+    await require(ctx, actor, Scope.WEBHOOKS_MANAGE, target_type="event")
     _check(where)
 
     async def fetch(seek: Seek) -> list[Event]:
@@ -275,6 +278,7 @@ async def list_events(
 
 
 async def get_event(ctx: AppContext, actor: Actor, event_id: UUID) -> Event:
+    await require(ctx, actor, Scope.WEBHOOKS_MANAGE, target_type="event", target_id=event_id)
     async with ctx.store.read() as uow:
         event = await uow.events.get(actor.tenant_id, event_id)
     if event is None:

@@ -21,10 +21,12 @@ from uuid import UUID
 import structlog
 
 from kycvault.domain import expiry
+from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput
 from kycvault.ports.persistence.expiry import ExpiringDocument, ExpiringSubject
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import events, tenant_settings
+from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Position, check_limit, cursor_codec
 
@@ -45,6 +47,7 @@ def today(ctx: AppContext) -> date:
 
 
 async def get_thresholds(ctx: AppContext, actor: Actor) -> tuple[int, ...]:
+    await require(ctx, actor, Scope.ADMIN)
     async with ctx.store.read() as uow:
         tenant = await uow.tenants.get(actor.tenant_id)
     return expiry.thresholds_of_tenant(tenant.settings if tenant else {})
@@ -54,6 +57,7 @@ async def update_settings(
     ctx: AppContext, actor: Actor, changes: dict[str, Any]
 ) -> tuple[int, ...]:
     """Set the tenant's notification settings (today only its expiry thresholds)."""
+    await require(ctx, actor, Scope.ADMIN)
     for name in changes:
         if name != expiry.THRESHOLDS_FIELD:
             raise InvalidInput.field(name, "unknown_field", "not a notification setting")
@@ -195,6 +199,7 @@ async def expiring_report(
     """Subjects with documents expiring from today to ``within_days`` from now (not those
     already expired), in subject id order, a page of subjects at a time. The cursor holds
     the day of the first page, so a walk through the pages sees one window."""
+    await require(ctx, actor, Scope.DOCUMENTS_READ)
     within = DEFAULT_WITHIN_DAYS if within_days is None else within_days
     if not 0 <= within <= MAX_WITHIN_DAYS:
         raise InvalidInput.field("within_days", "out_of_range", "within_days must be 0 to 365")

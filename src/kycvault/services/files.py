@@ -13,6 +13,7 @@ from uuid import UUID
 
 from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile
+from kycvault.domain.scopes import Scope
 from kycvault.domain.types import FileRole
 from kycvault.errors import Conflict, IntegrityFailure, NotFound
 from kycvault.ports.cipher import Opener
@@ -24,6 +25,7 @@ from kycvault.services.attachments import (
     check_roles,
     stored_files,
 )
+from kycvault.services.authorization import require
 from kycvault.services.catalog import load_catalog, tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import (
@@ -55,6 +57,7 @@ def _too_many(ctx: AppContext) -> Conflict:
 async def prepare_file_upload(ctx: AppContext, actor: Actor, document_id: UUID) -> Document:
     """Checks made before reading a single byte of an upload: the document exists and has
     room for at least one more file."""
+    await require(ctx, actor, Scope.DOCUMENTS_WRITE, target_id=document_id)
     async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
@@ -73,6 +76,7 @@ async def add_files(
     roles: Sequence[FileRole | None] = (),
     hashes: Sequence[str | None] = (),
 ) -> list[StoredFile]:
+    await require(ctx, actor, Scope.DOCUMENTS_WRITE, target_id=document_id)
     staged = upload.staged
     check_per_file(staged, roles, "role")
     doc = await prepare_file_upload(ctx, actor, document_id)
@@ -134,6 +138,7 @@ async def revise_document(
     old type's first role takes the new type's first role, and so on (a NATIONAL_ID's FRONT
     becomes a PASSPORT's PAGE1). A slot the new type lacks leaves its file without a role.
     """
+    await require(ctx, actor, Scope.DOCUMENTS_WRITE, target_id=document_id)
     staged = upload.staged if upload else []
     check_per_file(staged, slots, "slot")
     if upload is not None:
@@ -191,7 +196,17 @@ async def revise_document(
     return doc
 
 
-async def get_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID) -> StoredFile:
+async def get_file(
+    ctx: AppContext,
+    actor: Actor,
+    document_id: UUID,
+    file_id: UUID,
+    *,
+    scope: Scope = Scope.DOCUMENTS_READ,
+) -> StoredFile:
+    """A file's metadata. ``scope`` is what the caller must hold: reading by default, or the
+    scope of the use case the lookup is a step of (downloading the file)."""
+    await require(ctx, actor, scope, target_type="file", target_id=file_id)
     async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
@@ -203,6 +218,7 @@ async def get_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id: UU
 
 
 async def list_files(ctx: AppContext, actor: Actor, document_id: UUID) -> list[StoredFile]:
+    await require(ctx, actor, Scope.DOCUMENTS_READ, target_id=document_id)
     async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
@@ -211,6 +227,7 @@ async def list_files(ctx: AppContext, actor: Actor, document_id: UUID) -> list[S
 
 
 async def delete_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID) -> None:
+    await require(ctx, actor, Scope.DOCUMENTS_DELETE, target_type="file", target_id=file_id)
     async with ctx.store.write() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
         if doc is None:
@@ -349,8 +366,8 @@ async def open_stored(ctx: AppContext, stored: StoredFile) -> FileContent:
 async def open_content(
     ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID, *, action: str = "file.read"
 ) -> FileContent:
-    """Authorise, audit and open a file for reading."""
-    stored = await get_file(ctx, actor, document_id, file_id)
+    """Authorise (``documents:download``), audit and open a file for reading."""
+    stored = await get_file(ctx, actor, document_id, file_id, scope=Scope.DOCUMENTS_DOWNLOAD)
     async with ctx.store.write() as uow:
         await audit.record(
             ctx,

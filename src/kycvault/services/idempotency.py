@@ -19,7 +19,8 @@ nothing was stored.
 
 Keys are per tenant and remembered for ``Limits.idempotency_ttl``. Stored responses are
 encrypted (they may hold personal data, or a download link's token), and the ones that show a
-document are deleted with it.
+document are deleted with it. A stored response keeps the scopes its request was allowed
+(``authorization.one_write``), and is replayed only to a key that holds them too.
 """
 
 from __future__ import annotations
@@ -37,8 +38,10 @@ from uuid import UUID
 import structlog
 
 from kycvault import crashpoints
+from kycvault.domain.scopes import Scope
 from kycvault.errors import CommitUncertain, Conflict, InvalidInput, UnprocessableContent
 from kycvault.ports.persistence.records import IdempotencyRecord
+from kycvault.services import authorization
 from kycvault.services.context import Actor, AppContext
 
 log = structlog.get_logger("kycvault.idempotency")
@@ -58,6 +61,8 @@ class StoredResponse:
     body: bytes
     # What the request created or changed (its stored response goes when that is deleted).
     target_id: UUID | None = None
+    # The scopes the request was allowed; replaying it needs them too.
+    scopes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +131,9 @@ async def begin(
         content_type=existing.content_type,
         location=existing.location,
         body=ctx.cipher.open_record(_LABEL, body, _aad(actor.tenant_id, key)) if body else b"",
+        target_id=existing.target_id,
+        # Stored before keys had scopes: by a key that held them all.
+        scopes=existing.scopes if existing.scopes is not None else (Scope.ADMIN.value,),
     )
 
 
@@ -167,7 +175,9 @@ async def _renew_until_cancelled(ctx: AppContext, claim: Claim) -> None:
             return
 
 
-async def _complete(ctx: AppContext, claim: Claim, response: StoredResponse) -> None:
+async def _complete(
+    ctx: AppContext, claim: Claim, response: StoredResponse, scopes: set[str]
+) -> None:
     now = ctx.clock()
     record = IdempotencyRecord(
         tenant_id=claim.tenant_id,
@@ -181,6 +191,7 @@ async def _complete(ctx: AppContext, claim: Claim, response: StoredResponse) -> 
         location=response.location,
         body=ctx.cipher.seal_record(_LABEL, response.body, _aad(claim.tenant_id, claim.key)),
         target_id=response.target_id,
+        scopes=tuple(sorted(scopes)),
     )
     async with ctx.store.write() as uow:
         if not await uow.idempotency.complete(record, claim.claimed_at):
@@ -204,10 +215,12 @@ async def run_once(
 
     ``stored`` turns the result into the response to keep (None for a result that must not
     be replayed, such as an error answer: the key is then released). The change ``run``
-    makes and the stored response commit together.
+    makes and the stored response commit together. A stored response is replayed only to a
+    caller holding the scopes its request was allowed.
     """
     begun = await begin(ctx, actor, key, fingerprint)
     if isinstance(begun, StoredResponse):
+        await authorization.require_all(ctx, actor, begun.scopes, target_id=begun.target_id)
         return begun
     claim = begun
     crashpoints.reached("idempotency.claimed")
@@ -216,13 +229,13 @@ async def run_once(
         _renew_until_cancelled(ctx, claim), context=contextvars.Context()
     )
     try:
-        async with ctx.store.atomic():
+        async with authorization.one_write(ctx) as allowed, ctx.store.atomic():
             result = await run()
             response = stored(result)
             if response is None:
                 await _release(ctx, claim)
             else:
-                await _complete(ctx, claim, response)
+                await _complete(ctx, claim, response, allowed)
     except CommitUncertain:
         raise  # the claim stays: the change may be stored with its response
     except BaseException:

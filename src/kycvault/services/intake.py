@@ -35,12 +35,14 @@ from kycvault.domain.media import (
     holds_text,
     markup_refused,
 )
+from kycvault.domain.scopes import Scope
 from kycvault.errors import MalwareDetected, PayloadTooLarge, Unavailable, UnprocessableContent
 from kycvault.ports.cipher import Sealer
 from kycvault.ports.scanning import ScannerUnavailable, ScanStream, ScanVerdict
 from kycvault.ports.sniffing import MarkupScan
 from kycvault.ports.storage import BlobStoreError, BlobWriter
-from kycvault.services.context import AppContext
+from kycvault.services.authorization import require
+from kycvault.services.context import Actor, AppContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,3 +325,18 @@ class UploadSession:
         for intake in self.intakes:
             if not intake.published:
                 await intake.discard()
+
+
+async def open_upload(
+    ctx: AppContext,
+    actor: Actor,
+    *,
+    allowed_extensions: frozenset[str] = ALLOWED_EXTENSIONS,
+    max_file_size: int | None = None,
+) -> UploadSession:
+    """A session for the files of one request of ``actor``'s. Every upload becomes documents
+    or their files, so it needs ``documents:write``, checked before a byte is read."""
+    await require(ctx, actor, Scope.DOCUMENTS_WRITE)
+    return await UploadSession.open(
+        ctx, actor.tenant_id, allowed_extensions=allowed_extensions, max_file_size=max_file_size
+    )

@@ -32,10 +32,12 @@ from kycvault.domain.processing import (
     Stage,
     StageStatus,
 )
+from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.reading import FileReading, ReadingFailed
 from kycvault.services import audit, events, files, job_queue, tenant_settings
+from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import document_not_found
@@ -53,6 +55,7 @@ async def _settings(uow: UnitOfWork, tenant_id: UUID) -> ProcessingSettings:
 
 
 async def reprocess(ctx: AppContext, actor: Actor, document_id: UUID) -> Document:
+    await require(ctx, actor, Scope.DOCUMENTS_WRITE, target_id=document_id)
     async with ctx.store.write() as uow:
         document = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
         if document is None:
@@ -72,6 +75,7 @@ async def reprocess(ctx: AppContext, actor: Actor, document_id: UUID) -> Documen
 
 
 async def get_settings(ctx: AppContext, actor: Actor) -> ProcessingSettings:
+    await require(ctx, actor, Scope.ADMIN)
     async with ctx.store.read() as uow:
         return await _settings(uow, actor.tenant_id)
 
@@ -79,6 +83,7 @@ async def get_settings(ctx: AppContext, actor: Actor) -> ProcessingSettings:
 async def update_settings(
     ctx: AppContext, actor: Actor, changes: dict[str, Any]
 ) -> ProcessingSettings:
+    await require(ctx, actor, Scope.ADMIN)
     known = set(ProcessingSettings.__dataclass_fields__)
     for name, value in changes.items():
         if name not in known:
@@ -94,7 +99,9 @@ async def update_settings(
 
 
 async def get_text(ctx: AppContext, actor: Actor, document_id: UUID) -> str | None:
-    """The text read from a document's files (decrypted), audited as a read."""
+    """The text read from a document's files (decrypted), audited as a read
+    (``documents:read``, as the data read off a document is)."""
+    await require(ctx, actor, Scope.DOCUMENTS_READ, target_id=document_id)
     async with ctx.store.write() as uow:
         document = await uow.documents.get(actor.tenant_id, document_id)
         if document is None:

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from kycvault.domain.models import Document, FileAnswer, QuestionnaireResponse, clean_text
+from kycvault.domain.scopes import Scope
 from kycvault.domain.types import ResponseStatus
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit, documents
+from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 from kycvault.services.subjects import subject_not_found
@@ -52,6 +54,8 @@ async def create_response(
     name: str | None = None,
     status: ResponseStatus = ResponseStatus.PREFILL,
 ) -> QuestionnaireResponse:
+    """A response of the subject: part of what is known about it (``subjects:write``)."""
+    await require(ctx, actor, Scope.SUBJECTS_WRITE, target_id=subject_id)
     reference = clean_text(questionnaire, field_name="questionnaire_id", max_length=64)
     if reference is None:
         raise InvalidInput.field("questionnaire_id", "required", "name the questionnaire")
@@ -79,7 +83,12 @@ async def create_response(
     return response
 
 
-async def get_response(ctx: AppContext, actor: Actor, response_id: UUID) -> QuestionnaireResponse:
+async def get_response(
+    ctx: AppContext, actor: Actor, response_id: UUID, *, scope: Scope = Scope.SUBJECTS_READ
+) -> QuestionnaireResponse:
+    """A response; ``scope`` is what the caller must hold: reading it by default, or the
+    scope of the use case the lookup is a step of (uploading a file answer)."""
+    await require(ctx, actor, scope, target_type="response", target_id=response_id)
     async with ctx.store.read() as uow:
         response = await uow.responses.get(actor.tenant_id, response_id)
     if response is None:
@@ -90,6 +99,7 @@ async def get_response(ctx: AppContext, actor: Actor, response_id: UUID) -> Ques
 async def delete_response(ctx: AppContext, actor: Actor, response_id: UUID) -> None:
     """The response and its answers go; the documents stay with the subject (and may then be
     deleted)."""
+    await require(ctx, actor, Scope.SUBJECTS_WRITE, target_type="response", target_id=response_id)
     async with ctx.store.write() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
@@ -123,6 +133,7 @@ async def add_file_answer(
 ) -> AnsweredFile:
     """Store the uploaded file as a document of the response's subject and record the answer
     that references it, in one transaction (the response must still exist then)."""
+    await require(ctx, actor, Scope.DOCUMENTS_WRITE, target_type="response", target_id=response.id)
     question = _question(question_id)
     recorded: list[FileAnswer] = []
 
@@ -164,6 +175,7 @@ async def add_file_answer(
 
 async def list_file_answers(ctx: AppContext, actor: Actor, response_id: UUID) -> list[AnsweredFile]:
     """A response's file answers with their documents, oldest first."""
+    await require(ctx, actor, Scope.DOCUMENTS_READ, target_type="response", target_id=response_id)
     async with ctx.store.read() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
@@ -181,8 +193,15 @@ async def _answer(uow: UnitOfWork, actor: Actor, response_id: UUID, answer_id: U
 
 
 async def get_file_answer(
-    ctx: AppContext, actor: Actor, response_id: UUID, answer_id: UUID
+    ctx: AppContext,
+    actor: Actor,
+    response_id: UUID,
+    answer_id: UUID,
+    *,
+    scope: Scope = Scope.DOCUMENTS_READ,
 ) -> AnsweredFile:
+    """A file answer with its document; ``scope`` as for ``get_response``."""
+    await require(ctx, actor, scope, target_type="response", target_id=response_id)
     async with ctx.store.read() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
@@ -197,6 +216,7 @@ async def delete_file_answer(
     ctx: AppContext, actor: Actor, response_id: UUID, answer_id: UUID
 ) -> None:
     """The answer and the document uploaded for it (unless another answer references it)."""
+    await require(ctx, actor, Scope.DOCUMENTS_DELETE, target_type="response", target_id=response_id)
     async with ctx.store.write() as uow:
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()

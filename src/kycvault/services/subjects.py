@@ -11,10 +11,12 @@ from typing import Any
 from uuid import UUID
 
 from kycvault.domain.models import Subject, check_metadata, clean_text, normalize_address
+from kycvault.domain.scopes import Scope
 from kycvault.domain.types import SubjectType
 from kycvault.errors import Conflict, InvalidInput, NotFound
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit, events
+from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
 
@@ -79,6 +81,7 @@ def _apply(subject: Subject, changes: Mapping[str, Any], now: datetime, actor: A
 
 
 async def create_subject(ctx: AppContext, actor: Actor, values: Mapping[str, Any]) -> Subject:
+    await require(ctx, actor, Scope.SUBJECTS_WRITE)
     now = ctx.clock()
     draft = Subject(
         id=uuid.uuid4(),
@@ -112,7 +115,15 @@ async def create_subject(ctx: AppContext, actor: Actor, values: Mapping[str, Any
     return subject
 
 
-async def get_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Subject:
+# The lookups below take the ``scope`` the caller must hold: reading a subject by default; a
+# route that looks the subject up as a step of another use case (listing or uploading its
+# documents) names that use case's scope.
+
+
+async def get_subject(
+    ctx: AppContext, actor: Actor, subject_id: UUID, *, scope: Scope = Scope.SUBJECTS_READ
+) -> Subject:
+    await require(ctx, actor, scope, target_type="subject", target_id=subject_id)
     async with ctx.store.read() as uow:
         subject = await uow.subjects.get(actor.tenant_id, subject_id)
     if subject is None:
@@ -120,8 +131,11 @@ async def get_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Subjec
     return subject
 
 
-async def get_subject_by_number(ctx: AppContext, actor: Actor, number: int) -> Subject:
+async def get_subject_by_number(
+    ctx: AppContext, actor: Actor, number: int, *, scope: Scope = Scope.SUBJECTS_READ
+) -> Subject:
     """A subject by its per-tenant number (dialects with integer ids)."""
+    await require(ctx, actor, scope, target_type="subject")
     async with ctx.store.read() as uow:
         subject = await uow.subjects.get_by_number(actor.tenant_id, number)
     if subject is None:
@@ -129,9 +143,12 @@ async def get_subject_by_number(ctx: AppContext, actor: Actor, number: int) -> S
     return subject
 
 
-async def find_subject(ctx: AppContext, actor: Actor, ref: str) -> Subject:
+async def find_subject(
+    ctx: AppContext, actor: Actor, ref: str, *, scope: Scope = Scope.SUBJECTS_READ
+) -> Subject:
     """A subject by its id or, failing that, by its ``external_id`` (dialects whose user ids
     are the client's own)."""
+    await require(ctx, actor, scope, target_type="subject")
     if "\x00" in ref:
         # No stored external_id holds a NUL (every text input refuses one), and PostgreSQL
         # cannot even compare one: such a reference names nothing.
@@ -150,6 +167,7 @@ async def find_subject(ctx: AppContext, actor: Actor, ref: str) -> Subject:
 async def update_subject(
     ctx: AppContext, actor: Actor, subject_id: UUID, changes: Mapping[str, Any]
 ) -> Subject:
+    await require(ctx, actor, Scope.SUBJECTS_WRITE, target_id=subject_id)
     async with ctx.store.write() as uow:
         current = await uow.subjects.get(actor.tenant_id, subject_id)
         if current is None:
@@ -174,6 +192,9 @@ async def update_subject(
 
 
 async def delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> None:
+    """Only a subject without documents, members or responses goes, so ``subjects:write``
+    suffices (deleting documents needs ``documents:delete``)."""
+    await require(ctx, actor, Scope.SUBJECTS_WRITE, target_id=subject_id)
     async with ctx.store.write() as uow:
         if await uow.subjects.get(actor.tenant_id, subject_id) is None:
             raise subject_not_found()
@@ -200,6 +221,8 @@ async def delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Non
 async def list_subjects(
     ctx: AppContext, actor: Actor, *, limit: int | None = None, cursor: str | None = None
 ) -> Page[Subject]:
+    await require(ctx, actor, Scope.SUBJECTS_READ)
+
     async def fetch(seek: Any) -> list[Subject]:
         async with ctx.store.read() as uow:
             return await uow.subjects.page(actor.tenant_id, seek)

@@ -4,7 +4,8 @@ An API key is ``<key_id>.<secret>``: ``key_id`` (``kvk_`` + 16 hex digits) is pu
 indexed; the 256-bit secret is shown once and stored only as HMAC-SHA256 under a server pepper
 derived from the master key. The same key is accepted as ``Authorization: Bearer <api_key>``
 or as HTTP Basic ``key_id:secret``. Nothing is cached, so a revoked key fails on its very next
-request.
+request. A key holds scopes (``domain/scopes.py``; a key made without any holds ``admin``)
+and may expire: an expired key fails exactly as a revoked or unknown one does.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ import hmac
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from kycvault.domain.models import ApiKey, Tenant, clean_text, normalize_address
+from kycvault.domain.scopes import Scope, parse_scopes
 from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from kycvault.services.context import Actor, AppContext
 
@@ -52,11 +56,23 @@ def _hash_secret(ctx: AppContext, key_id: str, secret: str) -> bytes:
     return hmac.new(_pepper(ctx), f"{key_id}:{secret}".encode(), hashlib.sha256).digest()
 
 
-def _new_key(ctx: AppContext, tenant_id: UUID, name: str) -> tuple[IssuedKey, bytes]:
+def _new_key(
+    ctx: AppContext,
+    tenant_id: UUID,
+    name: str,
+    scopes: tuple[str, ...] = (Scope.ADMIN.value,),
+    expires_at: datetime | None = None,
+) -> tuple[IssuedKey, bytes]:
     key_id = KEY_PREFIX + secrets.token_hex(8)
     secret = secrets.token_urlsafe(32)
     key = ApiKey(
-        id=uuid.uuid4(), tenant_id=tenant_id, key_id=key_id, name=name, created_at=ctx.clock()
+        id=uuid.uuid4(),
+        tenant_id=tenant_id,
+        key_id=key_id,
+        name=name,
+        created_at=ctx.clock(),
+        scopes=scopes,
+        expires_at=expires_at,
     )
     return IssuedKey(key, secret), _hash_secret(ctx, key_id, secret)
 
@@ -137,11 +153,31 @@ async def register_sila_app(
     return tenant
 
 
-async def create_key(ctx: AppContext, *, tenant_id: UUID, name: str | None = None) -> IssuedKey:
+async def create_key(
+    ctx: AppContext,
+    *,
+    tenant_id: UUID,
+    name: str | None = None,
+    scopes: Iterable[str] = (),
+    expires_in: timedelta | None = None,
+    expires_at: datetime | None = None,
+) -> IssuedKey:
+    """A new key of the tenant holding ``scopes`` (none: ``admin``), expiring ``expires_in``
+    from now or at ``expires_at`` (neither: never).
+
+    Raises:
+        InvalidInput: an unknown scope, or a lifetime that is not positive.
+        NotFound: no such tenant.
+    """
+    if expires_in is not None:
+        if expires_in <= timedelta(0):
+            raise InvalidInput.field("expires_in", "invalid_lifetime", "must be positive")
+        expires_at = ctx.clock() + expires_in
+    chosen = tuple(scope.value for scope in parse_scopes(scopes))
     async with ctx.store.write() as uow:
         if await uow.tenants.get(tenant_id) is None:
             raise NotFound("no such tenant", code="tenant_not_found")
-        issued, secret_hash = _new_key(ctx, tenant_id, _key_name(name))
+        issued, secret_hash = _new_key(ctx, tenant_id, _key_name(name), chosen, expires_at)
         await uow.api_keys.add(issued.key, secret_hash)
     return issued
 
@@ -178,7 +214,8 @@ async def authenticate(
     """The actor behind a key id and secret.
 
     Raises:
-        AuthenticationFailed: unknown key, wrong secret, or revoked key (one answer for all).
+        AuthenticationFailed: unknown key, wrong secret, revoked or expired key (one answer
+            for all).
     """
     if len(key_id) > 40 or len(secret) > 200:
         raise AuthenticationFailed(_AUTH_FAILED)
@@ -187,9 +224,16 @@ async def authenticate(
     presented = _hash_secret(ctx, key_id, secret)
     # Compare even when the key is unknown, so timing does not tell which part was wrong.
     expected = stored[1] if stored else b"\x00" * len(presented)
-    if not hmac.compare_digest(presented, expected) or stored is None or not stored[0].active:
+    matches = hmac.compare_digest(presented, expected)
+    if not matches or stored is None or not stored[0].usable_at(ctx.clock()):
         raise AuthenticationFailed(_AUTH_FAILED)
-    return Actor(tenant_id=stored[0].tenant_id, key_id=key_id, request_id=request_id)
+    key = stored[0]
+    return Actor(
+        tenant_id=key.tenant_id,
+        key_id=key_id,
+        request_id=request_id,
+        scopes=frozenset(key.scopes),
+    )
 
 
 async def check_domain(ctx: AppContext, actor: Actor, domain_id: str | None) -> None:

@@ -14,10 +14,12 @@ from uuid import UUID
 
 from kycvault.domain import webhook_formats as formats
 from kycvault.domain import webhooks as rules
+from kycvault.domain.scopes import Scope
 from kycvault.errors import Conflict, InvalidInput, NotFound
 from kycvault.ports.persistence.records import Seek
 from kycvault.ports.persistence.webhooks import WILDCARD, Attempt, Endpoint
 from kycvault.services import audit, events
+from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
 
@@ -97,7 +99,15 @@ def _url(raw: Any) -> str:
     return raw
 
 
+async def _manage(ctx: AppContext, actor: Actor, endpoint_id: UUID | None = None) -> None:
+    """Every use case here needs ``webhooks:manage``."""
+    await require(
+        ctx, actor, Scope.WEBHOOKS_MANAGE, target_type="webhook_endpoint", target_id=endpoint_id
+    )
+
+
 async def create_endpoint(ctx: AppContext, actor: Actor, body: Mapping[str, Any]) -> WithSecret:
+    await _manage(ctx, actor)
     unknown = sorted(set(body) - {"url", "events", "description"})
     if unknown:
         raise InvalidInput.field(unknown[0], "unknown_field", "this field cannot be set")
@@ -123,6 +133,7 @@ async def subscribe_argyle(
     """An endpoint that gets Argyle's user-upload webhooks (``vendor_events``, Argyle's
     names), in Argyle's shape and signed with the client's ``secret`` (unsigned without
     one): ``domain/webhook_formats.py``."""
+    await _manage(ctx, actor)
     unknown = sorted(set(vendor_events) - set(formats.ARGYLE_EVENTS))
     if not vendor_events or unknown:
         what = f"no event {unknown[0]!r}" if unknown else "at least one event"
@@ -190,11 +201,13 @@ async def _add(
 
 
 async def list_endpoints(ctx: AppContext, actor: Actor) -> list[Endpoint]:
+    await _manage(ctx, actor)
     async with ctx.store.read() as uow:
         return await uow.webhooks.list_endpoints(actor.tenant_id)
 
 
 async def get_endpoint(ctx: AppContext, actor: Actor, endpoint_id: UUID) -> Endpoint:
+    await _manage(ctx, actor, endpoint_id)
     async with ctx.store.read() as uow:
         endpoint = await uow.webhooks.get_endpoint(actor.tenant_id, endpoint_id)
     if endpoint is None:
@@ -205,6 +218,7 @@ async def get_endpoint(ctx: AppContext, actor: Actor, endpoint_id: UUID) -> Endp
 async def update_endpoint(
     ctx: AppContext, actor: Actor, endpoint_id: UUID, changes: Mapping[str, Any]
 ) -> Endpoint:
+    await _manage(ctx, actor, endpoint_id)
     unknown = sorted(set(changes) - MUTABLE_FIELDS)
     if unknown:
         raise InvalidInput.field(unknown[0], "unknown_field", "this field cannot be set")
@@ -248,6 +262,7 @@ async def update_endpoint(
 
 
 async def delete_endpoint(ctx: AppContext, actor: Actor, endpoint_id: UUID) -> None:
+    await _manage(ctx, actor, endpoint_id)
     async with ctx.store.write() as uow:
         if not await uow.webhooks.delete_endpoint(actor.tenant_id, endpoint_id):
             raise endpoint_not_found()
@@ -263,6 +278,7 @@ async def delete_endpoint(ctx: AppContext, actor: Actor, endpoint_id: UUID) -> N
 
 async def rotate_secret(ctx: AppContext, actor: Actor, endpoint_id: UUID) -> WithSecret:
     """A new secret (shown once); the current one keeps signing for ``ROTATION_OVERLAP``."""
+    await _manage(ctx, actor, endpoint_id)
     secret = rules.new_secret()
     async with ctx.store.write() as uow:
         endpoint = await uow.webhooks.get_endpoint(actor.tenant_id, endpoint_id)
@@ -317,6 +333,7 @@ async def list_attempts(
 async def redeliver(ctx: AppContext, actor: Actor, event_id: UUID) -> list[UUID]:
     """Send the event again to every enabled endpoint subscribed to its type, now; the ids
     of those endpoints."""
+    await _manage(ctx, actor)
     event = await events.get_event(ctx, actor, event_id)
     async with ctx.store.write() as uow:
         endpoints = await uow.webhooks.list_endpoints(actor.tenant_id)

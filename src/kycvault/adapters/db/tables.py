@@ -54,6 +54,10 @@ api_keys = sa.Table(
     sa.Column("name", sa.String(200), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("revoked_at", UtcDateTime, nullable=True),
+    # What the key may do (``domain/scopes.py``); keys made before scopes hold ["admin"].
+    sa.Column("scopes", sa.JSON, nullable=False),
+    # None: the key does not expire.
+    sa.Column("expires_at", UtcDateTime, nullable=True),
     sa.Index(None, "tenant_id", "created_at"),
 )
 
@@ -246,6 +250,9 @@ idempotency_records = sa.Table(
     sa.Column("body", sa.LargeBinary, nullable=True),
     # What the request created or changed, so deleting it also purges the stored response.
     sa.Column("target_id", sa.Uuid, nullable=True),
+    # The scopes the request was allowed: a replay needs them too (NULL: stored before keys
+    # had scopes).
+    sa.Column("scopes", sa.JSON, nullable=True),
     sa.Index(None, "expires_at"),
     sa.Index(None, "tenant_id", "target_id"),
 )

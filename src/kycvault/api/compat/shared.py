@@ -11,6 +11,7 @@ from uuid import UUID
 from pydantic import BeforeValidator
 
 from kycvault.domain.models import Document
+from kycvault.domain.scopes import Scope
 from kycvault.errors import NotFound
 from kycvault.services import documents
 from kycvault.services.context import Actor, AppContext
@@ -25,10 +26,16 @@ def path_id(value: str, not_found: Callable[[], NotFound]) -> UUID:
 
 
 async def subjects_document(
-    ctx: AppContext, actor: Actor, document_id: UUID, subject_id: UUID
+    ctx: AppContext,
+    actor: Actor,
+    document_id: UUID,
+    subject_id: UUID,
+    *,
+    scope: Scope = Scope.DOCUMENTS_READ,
 ) -> Document:
-    """The subject's document; another subject's, or one of no subject, is not found."""
-    doc = await documents.get_document(ctx, actor, document_id)
+    """The subject's document; another subject's, or one of no subject, is not found.
+    ``scope``: what the route does with it (``documents.get_document``)."""
+    doc = await documents.get_document(ctx, actor, document_id, scope=scope)
     if doc.subject_id != subject_id:
         raise documents.document_not_found()
     return doc

@@ -54,9 +54,10 @@ from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.media import extension_for
 from kycvault.domain.models import Subject
+from kycvault.domain.scopes import Scope
 from kycvault.errors import FieldError, InvalidInput, UnsupportedMediaType
 from kycvault.services import document_listing, documents, files, sila_auth
-from kycvault.services.catalog import load_catalog
+from kycvault.services.catalog import list_types, load_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.document_listing import NumberedPage
 from kycvault.services.documents import NewDocument
@@ -143,9 +144,7 @@ async def _user_caller(request: Request, ctx: AppContext, body: bytes, header: H
 
 
 @router.get("/getmessage")
-async def get_message(
-    emptymessage: Annotated[str, Query(max_length=100)],
-) -> dict[str, Any]:
+async def get_message(emptymessage: Annotated[str, Query(max_length=100)]) -> dict[str, Any]:
     """The empty message the SDKs fetch when they start (no signature needed)."""
     name = EMPTY_MESSAGES.get(emptymessage.removesuffix("TestMessage"))
     if name is None:
@@ -165,8 +164,7 @@ async def document_types(
     body = await request.body()
     message = _parse(request, body, SilaMessage)
     caller = await _app_caller(request, ctx, body, message.header)
-    catalog = await load_catalog(ctx, caller.actor)
-    known = [t for t in catalog if ALIASES.of_type(t)]
+    known = [t for t in await list_types(ctx, caller.actor) if ALIASES.of_type(t)]
     start = (page - 1) * per_page
     numbered = NumberedPage(known[start : start + per_page], page, per_page, len(known))
     types = [
@@ -237,7 +235,9 @@ async def get_document(request: Request, ctx: ContextDep) -> Response:
         doc_id = UUID(message.document_id)
     except ValueError:
         raise InvalidInput.field("document_id", "invalid_id", "not a document id") from None
-    doc = await subjects_document(ctx, caller.actor, doc_id, caller.user.id)
+    doc = await subjects_document(
+        ctx, caller.actor, doc_id, caller.user.id, scope=Scope.DOCUMENTS_DOWNLOAD
+    )
     if not doc.files:
         raise files.file_not_found()
     await sila_auth.spend(ctx, caller.use)

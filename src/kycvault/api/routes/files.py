@@ -15,6 +15,7 @@ from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import multipart_boundary
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import DownloadLinkOut, FileOut, ListOut, NoFields
+from kycvault.domain.scopes import Scope
 from kycvault.services import downloads, files
 
 router = APIRouter(
@@ -31,6 +32,8 @@ _UPLOAD_BODY: dict[str, Any] = {
         },
     }
 }
+# The content's headers (HEAD) need what the content itself needs.
+DOWNLOAD = Scope.DOCUMENTS_DOWNLOAD
 BINARY: dict[int | str, dict[str, Any]] = {
     200: {"content": {"application/octet-stream": {}}, "description": "the file"}
 }
@@ -81,7 +84,8 @@ async def get_file_content(
 ) -> Response:
     """The decrypted file, with its stored content type; supports single byte ranges."""
     if request.method == "HEAD":
-        return head_response(await files.get_file(ctx, actor, document_id, file_id), disposition)
+        stored = await files.get_file(ctx, actor, document_id, file_id, scope=DOWNLOAD)
+        return head_response(stored, disposition)
     content = await files.open_content(ctx, actor, document_id, file_id)
     return await stream_response(request, content, disposition)
 

@@ -77,6 +77,9 @@ class IdempotencyRecord:
     location: str | None = None
     body: bytes | None = None
     target_id: UUID | None = None
+    # The scopes the request was allowed, which a replay needs too (None: stored before
+    # keys had scopes, by a key that held them all).
+    scopes: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from kycvault.ports.persistence.records import IdempotencyRecord
 
 _COLUMNS = (
     "tenant_id", "key", "fingerprint", "state", "created_at", "expires_at", "lease_until",
-    "status_code", "content_type", "location", "body", "target_id",
+    "status_code", "content_type", "location", "body", "target_id", "scopes",
 )  # fmt: skip
 _IN_PROGRESS = "in_progress"
 
@@ -24,11 +24,16 @@ def _record(row: RowMapping) -> IdempotencyRecord:
     values = {name: row[name] for name in _COLUMNS}
     if values["body"] is not None:
         values["body"] = bytes(values["body"])
+    if values["scopes"] is not None:
+        values["scopes"] = tuple(values["scopes"])
     return IdempotencyRecord(**values)
 
 
 def _values(record: IdempotencyRecord) -> dict[str, Any]:
-    return {name: getattr(record, name) for name in _COLUMNS}
+    values = {name: getattr(record, name) for name in _COLUMNS}
+    if record.scopes is not None:
+        values["scopes"] = list(record.scopes)
+    return values
 
 
 class SqlIdempotency(Repo):

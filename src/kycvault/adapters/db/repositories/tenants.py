@@ -147,6 +147,8 @@ def _api_key(row: RowMapping) -> ApiKey:
         name=row["name"],
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        scopes=tuple(row["scopes"]),
+        expires_at=row["expires_at"],
     )
 
 
@@ -162,6 +164,8 @@ class SqlApiKeys(Repo):
                 name=key.name,
                 created_at=key.created_at,
                 revoked_at=key.revoked_at,
+                scopes=list(key.scopes),
+                expires_at=key.expires_at,
             )
         )
 

@@ -30,6 +30,7 @@ from kycvault.api.routing import CheckedRoute
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document, Subject
+from kycvault.domain.scopes import Scope
 from kycvault.domain.types import Classification
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.services import document_listing, documents, files, subjects
@@ -94,27 +95,30 @@ def _document_type(catalog: Catalog, name: str) -> DocumentType:
     return ALIASES.catalog_type(catalog, name, field="document_type")
 
 
-async def _user(ctx: AppContext, actor: Actor, ref: str) -> Subject:
-    """The subject an Argyle ``user`` names (its id or ``external_id``); unknown is a 400
-    about the field, as for any value that names nothing."""
+async def _user(ctx: AppContext, actor: Actor, ref: str, scope: Scope) -> Subject:
+    """The subject an Argyle ``user`` names (its id or ``external_id``), for a use case of
+    its uploads that needs ``scope``; unknown is a 400 about the field, as for any value
+    that names nothing."""
     try:
-        return await subjects.find_subject(ctx, actor, ref)
+        return await subjects.find_subject(ctx, actor, ref, scope=scope)
     except NotFound:
         raise InvalidInput.field("user", "subject_not_found", f'no user "{ref}"') from None
 
 
 async def _account(ctx: AppContext, actor: Actor, ref: str) -> Subject:
-    """The subject whose upload account ``ref`` is (accounts are subjects' ids)."""
+    """The subject whose upload account ``ref`` is (accounts are subjects' ids), for
+    listing its uploads."""
     try:
-        return await subjects.get_subject(ctx, actor, UUID(ref))
+        return await subjects.get_subject(ctx, actor, UUID(ref), scope=Scope.DOCUMENTS_READ)
     except (ValueError, NotFound):
         raise InvalidInput.field("account", "account_not_found", f'no account "{ref}"') from None
 
 
-async def _upload(ctx: AppContext, actor: Actor, upload_id: str) -> Document:
-    """A user upload by id: another tenant's document, one without a subject or without a
-    file is no upload (404)."""
-    doc = await documents.get_document(ctx, actor, path_id(upload_id, documents.document_not_found))
+async def _upload(ctx: AppContext, actor: Actor, upload_id: str, scope: Scope) -> Document:
+    """A user upload by id, for a use case that needs ``scope``: another tenant's document,
+    one without a subject or without a file is no upload (404)."""
+    doc_id = path_id(upload_id, documents.document_not_found)
+    doc = await documents.get_document(ctx, actor, doc_id, scope=scope)
     if doc.subject_id is None or not doc.files:
         raise documents.document_not_found()
     return doc
@@ -134,7 +138,7 @@ async def upload_document(
         async def write() -> Written:
             catalog = await load_catalog(ctx, actor)
             doc_type = _document_type(catalog, type_name)
-            user = await _user(ctx, actor, user_ref)
+            user = await _user(ctx, actor, user_ref, Scope.DOCUMENTS_WRITE)
             doc = await documents.create_document(
                 ctx, actor, {"type": doc_type.name, "subject_id": user.id}, upload=session
             )
@@ -171,7 +175,7 @@ async def list_uploads(
         query = dataclasses.replace(query, types=types_shown_as(catalog, document_type))
     owners = set()
     if user:
-        owners.add((await _user(ctx, actor, user)).id)
+        owners.add((await _user(ctx, actor, user, Scope.DOCUMENTS_READ)).id)
     if account:
         owners.add((await _account(ctx, actor, account)).id)
     if len(owners) > 1:  # one user's account and another user: nothing is both
@@ -192,7 +196,7 @@ async def list_uploads(
 async def get_upload(
     upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> UserUpload:
-    doc = await _upload(ctx, actor, upload_id)
+    doc = await _upload(ctx, actor, upload_id, Scope.DOCUMENTS_READ)
     return _render(request, await load_catalog(ctx, actor), doc)
 
 
@@ -202,7 +206,7 @@ async def follow_file_url(
 ) -> Response:
     """``file_url``: stable, and redirects to the upload's file (credentials required on
     both, as Argyle's do)."""
-    doc = await _upload(ctx, actor, upload_id)
+    doc = await _upload(ctx, actor, upload_id, Scope.DOCUMENTS_DOWNLOAD)
     target = f"{_base(request)}{UPLOADS}/{doc.id}/files/{doc.files[0].id}"
     return RedirectResponse(target, status_code=302)
 
@@ -217,9 +221,10 @@ async def get_file(
     upload_id: str, file_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> Response:
     """The upload's file, decrypted, as an attachment (single byte ranges supported)."""
-    doc = await _upload(ctx, actor, upload_id)
+    doc = await _upload(ctx, actor, upload_id, Scope.DOCUMENTS_DOWNLOAD)
     target = path_id(file_id, files.file_not_found)
     if request.method == "HEAD":
-        return head_response(await files.get_file(ctx, actor, doc.id, target), "attachment")
+        stored = await files.get_file(ctx, actor, doc.id, target, scope=Scope.DOCUMENTS_DOWNLOAD)
+        return head_response(stored, "attachment")
     content = await files.open_content(ctx, actor, doc.id, target)
     return await stream_response(request, content, "attachment")

@@ -30,6 +30,7 @@ from kycvault.api.multipart import UploadLimits
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.models import Document, StoredFile, Subject
+from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.services import document_listing, documents, files, subjects, tenants
 from kycvault.services.catalog import load_catalog
@@ -67,10 +68,13 @@ class _Customer:
     catalog: Catalog
 
 
-async def _customer(ctx: AppContext, actor: Actor, number: int) -> _Customer:
-    subject = await subjects.get_subject_by_number(ctx, actor, number)
+async def _customer(ctx: AppContext, actor: Actor, number: int, scope: Scope) -> _Customer:
+    """The customer, looked up for a use case that needs ``scope``."""
+    subject = await subjects.get_subject_by_number(ctx, actor, number, scope=scope)
     parent = (
-        await subjects.get_subject(ctx, actor, subject.parent_id) if subject.parent_id else None
+        await subjects.get_subject(ctx, actor, subject.parent_id, scope=scope)
+        if subject.parent_id
+        else None
     )
     return _Customer(subject, parent, await load_catalog(ctx, actor))
 
@@ -152,7 +156,7 @@ def _written(at: _Customer, doc: Document) -> Written:
 async def append_document(
     customerId: Int64, request: Request, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
-    customer = await _customer(ctx, actor, customerId)
+    customer = await _customer(ctx, actor, customerId, Scope.DOCUMENTS_WRITE)
     async with _receive(request, ctx, actor, customer.catalog, creating=True) as received:
         assert received.session is not None  # a new document comes with its front
         session = received.session
@@ -178,10 +182,12 @@ async def append_document(
 
 
 async def _document(
-    ctx: AppContext, actor: Actor, customer_number: int, number: int
+    ctx: AppContext, actor: Actor, customer_number: int, number: int, scope: Scope
 ) -> tuple[_Customer, Document]:
-    customer = await _customer(ctx, actor, customer_number)
-    doc = await documents.get_document_by_number(ctx, actor, number, subject_id=customer.subject.id)
+    customer = await _customer(ctx, actor, customer_number, scope)
+    doc = await documents.get_document_by_number(
+        ctx, actor, number, subject_id=customer.subject.id, scope=scope
+    )
     return customer, doc
 
 
@@ -196,7 +202,7 @@ async def update_document(
 ) -> Response:
     """Replaces the metadata, and the sides it is sent (none, front, or both). A new type
     keeps the sides not sent, in its own roles (``files.revise_document``)."""
-    customer, current = await _document(ctx, actor, customerId, documentId)
+    customer, current = await _document(ctx, actor, customerId, documentId, Scope.DOCUMENTS_WRITE)
     async with _receive(request, ctx, actor, customer.catalog, creating=False) as received:
 
         async def write() -> Written:
@@ -213,7 +219,7 @@ async def update_document(
 async def list_documents(
     customerId: Int64, ctx: ContextDep, actor: Caller
 ) -> list[CynopsisDocumentOut]:
-    customer = await _customer(ctx, actor, customerId)
+    customer = await _customer(ctx, actor, customerId, Scope.DOCUMENTS_READ)
     listed = await document_listing.documents_of_subject(ctx, actor, customer.subject.id)
     return [_render(customer, doc) for doc in listed]
 
@@ -222,7 +228,7 @@ async def list_documents(
 async def get_document(
     customerId: Int64, documentId: Int64, ctx: ContextDep, actor: Caller
 ) -> CynopsisDocumentOut:
-    customer, doc = await _document(ctx, actor, customerId, documentId)
+    customer, doc = await _document(ctx, actor, customerId, documentId, Scope.DOCUMENTS_READ)
     return _render(customer, doc)
 
 
@@ -231,7 +237,7 @@ async def delete_document(
     customerId: Int64, documentId: Int64, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
     async def write() -> Written:
-        _, doc = await _document(ctx, actor, customerId, documentId)
+        _, doc = await _document(ctx, actor, customerId, documentId, Scope.DOCUMENTS_DELETE)
         await documents.delete_document(ctx, actor, doc.id)
         return Written(Response(status_code=200))
 
@@ -248,7 +254,7 @@ async def get_side(
     actor: Caller,
 ) -> Response:
     """The image behind ``front`` or ``back``."""
-    customer, doc = await _document(ctx, actor, customerId, documentId)
+    customer, doc = await _document(ctx, actor, customerId, documentId, Scope.DOCUMENTS_DOWNLOAD)
     stored = _side(customer.catalog, doc, side)
     if stored is None:
         raise NotFound(f"the document has no {side} image", code="file_not_found")

@@ -32,6 +32,7 @@ from kycvault.api.routes.files import BINARY
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document
+from kycvault.domain.scopes import Scope
 from kycvault.domain.types import Classification
 from kycvault.errors import InvalidInput
 from kycvault.services import catalog, document_listing, documents, downloads
@@ -76,10 +77,11 @@ async def of_label(
     return dataclasses.replace(query, types=(named.name,))
 
 
-async def _document(ctx: AppContext, actor: Actor, document_id: str) -> Document:
-    """Any of the tenant's documents by id (the library's list shows the library only)."""
+async def _document(ctx: AppContext, actor: Actor, document_id: str, scope: Scope) -> Document:
+    """Any of the tenant's documents by id (the library's list shows the library only), for
+    a use case that needs ``scope``."""
     return await documents.get_document(
-        ctx, actor, path_id(document_id, documents.document_not_found)
+        ctx, actor, path_id(document_id, documents.document_not_found), scope=scope
     )
 
 
@@ -175,7 +177,7 @@ async def list_documents_v2(
 @router.get(f"{V1}/documents/{{document_id}}/")
 @router.get(f"{V2}/documents/{{document_id}}/")
 async def get_document(document_id: str, ctx: ContextDep, actor: ActorDep) -> DocumentOut:
-    doc = await _document(ctx, actor, document_id)
+    doc = await _document(ctx, actor, document_id, Scope.DOCUMENTS_READ)
     return (await render(ctx, actor, [doc]))[0]
 
 
@@ -185,7 +187,9 @@ async def delete_document(
     document_id: str, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """Delete a document (400 while a questionnaire response references it)."""
-    return await delete(ctx, actor, once, lambda: _document(ctx, actor, document_id))
+    return await delete(
+        ctx, actor, once, lambda: _document(ctx, actor, document_id, Scope.DOCUMENTS_DELETE)
+    )
 
 
 @router.get(f"{V1}/documents/{{document_id}}/download/")
@@ -194,7 +198,8 @@ async def get_download_url(
     document_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> DownloadOut:
     """A proxy URL that serves the file once, without an API key, for 15 minutes."""
-    return await download_url(request, ctx, actor, await _document(ctx, actor, document_id))
+    doc = await _document(ctx, actor, document_id, Scope.DOCUMENTS_DOWNLOAD)
+    return await download_url(request, ctx, actor, doc)
 
 
 @router.api_route(

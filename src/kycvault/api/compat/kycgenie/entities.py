@@ -21,21 +21,26 @@ from kycvault.api.idempotency import Once
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document, Subject
+from kycvault.domain.scopes import Scope
 from kycvault.services import document_listing, documents, subjects
 from kycvault.services.context import Actor, AppContext
 
 router = APIRouter(route_class=CheckedRoute)
 
 
-async def _entity(ctx: AppContext, actor: Actor, entity_id: str) -> Subject:
-    return await subjects.get_subject(ctx, actor, path_id(entity_id, subjects.subject_not_found))
+async def _entity(ctx: AppContext, actor: Actor, entity_id: str, scope: Scope) -> Subject:
+    """The entity, looked up for a use case of its documents that needs ``scope``."""
+    entity = path_id(entity_id, subjects.subject_not_found)
+    return await subjects.get_subject(ctx, actor, entity, scope=scope)
 
 
-async def _document(ctx: AppContext, actor: Actor, entity_id: str, document_id: str) -> Document:
+async def _document(
+    ctx: AppContext, actor: Actor, entity_id: str, document_id: str, scope: Scope
+) -> Document:
     """The entity's document: another entity's, or a library one, is not found here."""
-    entity = await _entity(ctx, actor, entity_id)
+    entity = await _entity(ctx, actor, entity_id, scope)
     doc_id = path_id(document_id, documents.document_not_found)
-    return await subjects_document(ctx, actor, doc_id, entity.id)
+    return await subjects_document(ctx, actor, doc_id, entity.id, scope=scope)
 
 
 async def _listed(
@@ -56,7 +61,7 @@ async def upload_entity_document(
     entity_id: str, request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """Upload a document of the entity (``file``, ``document_type``): ``entity_private``."""
-    entity = await _entity(ctx, actor, entity_id)
+    entity = await _entity(ctx, actor, entity_id, Scope.DOCUMENTS_WRITE)
     return await upload(request, ctx, actor, once, entity.id)
 
 
@@ -73,7 +78,7 @@ async def list_entity_documents_v1(
     limit: Limit = 100,
 ) -> EntityDocumentsV1:
     """The entity's documents, newest first (``count`` is how many match)."""
-    entity = await _entity(ctx, actor, entity_id)
+    entity = await _entity(ctx, actor, entity_id, Scope.DOCUMENTS_READ)
     count, listed = await _listed(ctx, actor, entity, document_type, limit)
     return EntityDocumentsV1(
         count=count, entity_id=str(entity.id), entity_name=entity_name(entity), documents=listed
@@ -88,7 +93,7 @@ async def list_entity_documents_v2(
     document_type: Label = None,
     limit: Limit = document_listing.MAX_LONG_PAGE,
 ) -> EntityDocumentsV2:
-    entity = await _entity(ctx, actor, entity_id)
+    entity = await _entity(ctx, actor, entity_id, Scope.DOCUMENTS_READ)
     count, listed = await _listed(ctx, actor, entity, document_type, limit)
     return EntityDocumentsV2(
         count=count, entity_id=str(entity.id), entity_name=entity_name(entity), results=listed
@@ -101,7 +106,12 @@ async def delete_entity_document(
     entity_id: str, document_id: str, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     """Delete the entity's document (400 while a questionnaire response references it)."""
-    return await delete(ctx, actor, once, lambda: _document(ctx, actor, entity_id, document_id))
+    return await delete(
+        ctx,
+        actor,
+        once,
+        lambda: _document(ctx, actor, entity_id, document_id, Scope.DOCUMENTS_DELETE),
+    )
 
 
 @router.get(f"{V1}/entities/{{entity_id}}/documents/{{document_id}}/download/")
@@ -109,5 +119,5 @@ async def delete_entity_document(
 async def get_entity_document_download_url(
     entity_id: str, document_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> DownloadOut:
-    doc = await _document(ctx, actor, entity_id, document_id)
+    doc = await _document(ctx, actor, entity_id, document_id, Scope.DOCUMENTS_DOWNLOAD)
     return await download_url(request, ctx, actor, doc)

@@ -38,6 +38,7 @@ from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.idempotency import Once, OncePerKey, Written, form_payload, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.models import QuestionnaireResponse
+from kycvault.domain.scopes import Scope
 from kycvault.domain.types import ResponseStatus
 from kycvault.services import catalog, questionnaires, subjects
 from kycvault.services.context import Actor, AppContext
@@ -58,9 +59,12 @@ class ResponseIn(BaseModel):
     status: Literal["PREFILL", "DRAFT"] = "PREFILL"
 
 
-async def _response(ctx: AppContext, actor: Actor, response_id: str) -> QuestionnaireResponse:
+async def _response(
+    ctx: AppContext, actor: Actor, response_id: str, scope: Scope
+) -> QuestionnaireResponse:
+    """The response, looked up for a use case that needs ``scope``."""
     return await questionnaires.get_response(
-        ctx, actor, path_id(response_id, questionnaires.response_not_found)
+        ctx, actor, path_id(response_id, questionnaires.response_not_found), scope=scope
     )
 
 
@@ -73,10 +77,14 @@ async def _answers(
 
 
 async def _answered(
-    ctx: AppContext, actor: Actor, response: QuestionnaireResponse, attachment_id: str
+    ctx: AppContext,
+    actor: Actor,
+    response: QuestionnaireResponse,
+    attachment_id: str,
+    scope: Scope,
 ) -> questionnaires.AnsweredFile:
     answer_id = path_id(attachment_id, questionnaires.answer_not_found)
-    return await questionnaires.get_file_answer(ctx, actor, response.id, answer_id)
+    return await questionnaires.get_file_answer(ctx, actor, response.id, answer_id, scope=scope)
 
 
 async def _upload_answer(
@@ -89,7 +97,7 @@ async def _upload_answer(
 ) -> Response:
     """One ``file`` (with an optional ``document_type`` label and, where the path does not
     name it, ``file_question_id``) stored as a file answer of the response."""
-    response = await _response(ctx, actor, response_id)
+    response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_WRITE)
     async with receive(request, ctx, actor) as (session, fields):
         label = form_value(fields, "document_type")
         question = question_id if question_id is not None else form_int(fields, "file_question_id")
@@ -124,7 +132,8 @@ async def upload_response_document(
 async def list_response_documents_v1(
     response_id: str, ctx: ContextDep, actor: ActorDep
 ) -> AnswersV1:
-    listed = await _answers(ctx, actor, await _response(ctx, actor, response_id))
+    response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_READ)
+    listed = await _answers(ctx, actor, response)
     return AnswersV1(count=len(listed), documents=listed)
 
 
@@ -145,7 +154,9 @@ async def create_response(
             name=body.response_name,
             status=ResponseStatus(body.status),
         )
-        subject = await subjects.get_subject(ctx, actor, made.subject_id)
+        subject = await subjects.get_subject(
+            ctx, actor, made.subject_id, scope=Scope.SUBJECTS_WRITE
+        )
         out = ResponseDetailOut.of(made, subject)
         return Written(json_response(out, status_code=201), made.id)
 
@@ -154,7 +165,7 @@ async def create_response(
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/")
 async def get_response(response_id: str, ctx: ContextDep, actor: ActorDep) -> ResponseDetailOut:
-    response = await _response(ctx, actor, response_id)
+    response = await _response(ctx, actor, response_id, Scope.SUBJECTS_READ)
     subject = await subjects.get_subject(ctx, actor, response.subject_id)
     return ResponseDetailOut.of(response, subject)
 
@@ -166,9 +177,8 @@ async def delete_response(
     """Delete the response and its file answers; their documents stay with the entity."""
 
     async def write() -> Written:
-        await questionnaires.delete_response(
-            ctx, actor, (await _response(ctx, actor, response_id)).id
-        )
+        response = await _response(ctx, actor, response_id, Scope.SUBJECTS_WRITE)
+        await questionnaires.delete_response(ctx, actor, response.id)
         return Written(Response(status_code=204))
 
     return await once(actor, write)
@@ -189,7 +199,8 @@ async def upload_question_file(
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/answers/files/")
 async def list_file_answers(response_id: str, ctx: ContextDep, actor: ActorDep) -> AnswerFiles:
-    listed = await _answers(ctx, actor, await _response(ctx, actor, response_id))
+    response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_READ)
+    listed = await _answers(ctx, actor, response)
     return AnswerFiles(count=len(listed), data=listed)
 
 
@@ -198,8 +209,8 @@ async def list_file_answers(response_id: str, ctx: ContextDep, actor: ActorDep) 
 async def get_file_answer(
     response_id: str, attachment_id: str, ctx: ContextDep, actor: ActorDep
 ) -> FileAnswerOut:
-    response = await _response(ctx, actor, response_id)
-    answered = await _answered(ctx, actor, response, attachment_id)
+    response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_READ)
+    answered = await _answered(ctx, actor, response, attachment_id, Scope.DOCUMENTS_READ)
     return FileAnswerOut.of(answered, response, await catalog.load_catalog(ctx, actor))
 
 
@@ -210,7 +221,7 @@ async def delete_file_answer(
     """Delete the file answer and its document."""
 
     async def write() -> Written:
-        response = await _response(ctx, actor, response_id)
+        response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_DELETE)
         answer_id = path_id(attachment_id, questionnaires.answer_not_found)
         await questionnaires.delete_file_answer(ctx, actor, response.id, answer_id)
         return Written(Response(status_code=204))
@@ -222,8 +233,8 @@ async def delete_file_answer(
 async def get_file_answer_download_url(
     response_id: str, attachment_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> AnswerDownloadOut:
-    response = await _response(ctx, actor, response_id)
-    answered = await _answered(ctx, actor, response, attachment_id)
+    response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_DOWNLOAD)
+    answered = await _answered(ctx, actor, response, attachment_id, Scope.DOCUMENTS_DOWNLOAD)
     issued = await issue_link(ctx, actor, answered.document)
     plain = DownloadOut.of(issued, link_url(request, issued.token))
     return AnswerDownloadOut(**plain.model_dump(), attachment_id=str(answered.answer.id))
@@ -233,5 +244,6 @@ async def get_file_answer_download_url(
 async def list_response_documents(
     response_id: str, ctx: ContextDep, actor: ActorDep
 ) -> ResponseDocuments:
-    listed = await _answers(ctx, actor, await _response(ctx, actor, response_id))
+    response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_READ)
+    listed = await _answers(ctx, actor, response)
     return ResponseDocuments(count=len(listed), results=listed)

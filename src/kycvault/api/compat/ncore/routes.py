@@ -30,6 +30,7 @@ from kycvault.api.multipart import UploadLimits
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.domain.models import Document, Subject
+from kycvault.domain.scopes import Scope
 from kycvault.errors import NotFound
 from kycvault.services import document_listing, documents, files, subjects, tenants
 from kycvault.services.catalog import load_catalog
@@ -73,11 +74,12 @@ Caller = Annotated[Actor, Depends(ncore_actor)]
 
 
 async def _identification(
-    ctx: AppContext, actor: Actor, user_id: str, identification_id: str
+    ctx: AppContext, actor: Actor, user_id: str, identification_id: str, scope: Scope
 ) -> tuple[Subject, Document]:
-    user = await subjects.find_subject(ctx, actor, user_id)
+    """The user and its identification, looked up for a use case that needs ``scope``."""
+    user = await subjects.find_subject(ctx, actor, user_id, scope=scope)
     doc_id = path_id(identification_id, documents.document_not_found)
-    return user, await subjects_document(ctx, actor, doc_id, user.id)
+    return user, await subjects_document(ctx, actor, doc_id, user.id, scope=scope)
 
 
 def _written(doc: Document, out: IdentificationOut, status_code: int = 200) -> Written:
@@ -89,7 +91,7 @@ async def create_identification(
     user_id: str, request: Request, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
     body = await parse_json(request, IdentificationIn)
-    user = await subjects.find_subject(ctx, actor, user_id)
+    user = await subjects.find_subject(ctx, actor, user_id, scope=Scope.DOCUMENTS_WRITE)
 
     async def write() -> Written:
         catalog = await load_catalog(ctx, actor)
@@ -123,7 +125,7 @@ async def list_identifications(
         "-created_date"
     ),
 ) -> IdentificationPage:
-    user = await subjects.find_subject(ctx, actor, user_id)
+    user = await subjects.find_subject(ctx, actor, user_id, scope=Scope.DOCUMENTS_READ)
     query = DocumentQuery(subject_id=user.id, sort=_SORTS[sort])
     numbered = await document_listing.number_documents(
         ctx, actor, query, page=page, per_page=page_size
@@ -142,7 +144,7 @@ async def list_identifications(
 async def get_identification(
     user_id: str, identification_id: str, ctx: ContextDep, actor: Caller
 ) -> IdentificationOut:
-    user, doc = await _identification(ctx, actor, user_id, identification_id)
+    user, doc = await _identification(ctx, actor, user_id, identification_id, Scope.DOCUMENTS_READ)
     return render(await load_catalog(ctx, actor), user_id, user, doc)
 
 
@@ -156,7 +158,9 @@ async def update_identification(
     once: Once,
 ) -> Response:
     body = await parse_json(request, IdentificationPatch)
-    user, current = await _identification(ctx, actor, user_id, identification_id)
+    user, current = await _identification(
+        ctx, actor, user_id, identification_id, Scope.DOCUMENTS_WRITE
+    )
 
     async def write() -> Written:
         catalog = await load_catalog(ctx, actor)
@@ -180,7 +184,7 @@ async def upload_files(
 ) -> Response:
     """One file or up to five (``file`` or ``files`` parts), each with its
     ``identification_document_type``."""
-    user, doc = await _identification(ctx, actor, user_id, identification_id)
+    user, doc = await _identification(ctx, actor, user_id, identification_id, Scope.DOCUMENTS_WRITE)
     catalog = await load_catalog(ctx, actor)
     kind = kind_of(catalog, doc)
     limits = upload_limits(request)
@@ -192,7 +196,7 @@ async def upload_files(
 
         async def write() -> Written:
             await files.add_files(ctx, actor, doc.id, session, roles=roles)
-            fresh = await documents.get_document(ctx, actor, doc.id)
+            fresh = await documents.get_document(ctx, actor, doc.id, scope=Scope.DOCUMENTS_WRITE)
             return _written(fresh, render(catalog, user_id, user, fresh))
 
         return await once(actor, write, payload=form_payload(fields, session.staged))
@@ -214,7 +218,8 @@ async def get_file(
     actor: Caller,
 ) -> Response:
     """File metadata; ``:browse`` shows the file inline, ``:download`` as an attachment."""
-    _, doc = await _identification(ctx, actor, user_id, identification_id)
+    scope = Scope.DOCUMENTS_DOWNLOAD if ":" in file_ref else Scope.DOCUMENTS_READ
+    _, doc = await _identification(ctx, actor, user_id, identification_id, scope)
     file_id, verb = _file_ref(file_ref)
     if verb is None:
         stored = await files.get_file(ctx, actor, doc.id, file_id)
@@ -230,7 +235,7 @@ async def get_file(
 async def delete_file(
     user_id: str, identification_id: str, file_id: str, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
-    _, doc = await _identification(ctx, actor, user_id, identification_id)
+    _, doc = await _identification(ctx, actor, user_id, identification_id, Scope.DOCUMENTS_DELETE)
     target, verb = _file_ref(file_id)
     if verb is not None:
         raise NotFound("no such file", code="file_not_found")

@@ -73,11 +73,13 @@ class WebhookSettings:
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """The authenticated caller: a tenant, acting through one API key."""
+    """The authenticated caller: a tenant, acting through one API key (or the worker, a
+    download link, the command line), from a client address when it came over HTTP."""
 
     tenant_id: UUID
     key_id: str
     request_id: str | None = None
+    client_address: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

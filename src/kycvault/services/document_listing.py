@@ -19,6 +19,7 @@ from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.ports.persistence.records import Seek
+from kycvault.services import audit
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import resolve_type
@@ -63,6 +64,14 @@ async def _prepare(
         return _canonical_types(await tenant_catalog(ctx, uow, actor), query)
 
 
+async def _audit_listing(ctx: AppContext, actor: Actor, query: DocumentQuery, count: int) -> None:
+    """A page of documents read: how many, and of which subject when one was asked for (the
+    other filters' values, a name searched for among them, stay out of the trail)."""
+    await audit.record_alone(
+        ctx, actor, "document.listed", subject_id=query.subject_id, count=count
+    )
+
+
 async def list_documents(
     ctx: AppContext,
     actor: Actor,
@@ -87,7 +96,7 @@ async def list_documents(
     def key(doc: Document) -> tuple[Any, UUID]:
         return listing.sort_value(doc, sort), doc.id
 
-    return await paginate(
+    page = await paginate(
         fetch,
         codec=cursor_codec(ctx.cipher),
         tenant_id=actor.tenant_id,
@@ -98,6 +107,8 @@ async def list_documents(
         limit=check_limit(limit, most=MAX_LONG_PAGE if long_pages else MAX_LIMIT),
         cursor=cursor,
     )
+    await _audit_listing(ctx, actor, query, len(page.items))
+    return page
 
 
 async def number_documents(
@@ -126,6 +137,7 @@ async def number_documents(
     async with ctx.store.read() as uow:
         total = await uow.documents.count(actor.tenant_id, query)
         items = await uow.documents.page_at(actor.tenant_id, query, offset=offset, limit=per_page)
+    await _audit_listing(ctx, actor, query, len(items))
     return NumberedPage(items=items, page=page, per_page=per_page, total_count=total)
 
 
@@ -136,6 +148,8 @@ async def documents_of_subject(
     subject holds a handful of documents, ``limit`` bounds a pathological one)."""
     query = DocumentQuery(subject_id=subject_id, sort=listing.Sort.CREATED)
     async with ctx.store.read() as uow:
-        return await uow.documents.page(
+        found = await uow.documents.page(
             actor.tenant_id, query, Seek(sort=query.sort.column, limit=limit)
         )
+    await _audit_listing(ctx, actor, query, len(found))
+    return found

@@ -71,7 +71,7 @@ async def create_link(
             "file.link_created",
             target_type="file",
             target_id=file_id,
-            document_id=str(document_id),
+            document_id=document_id,
             link_id=str(link.id),
         )
     return IssuedLink(token, link, stored)
@@ -114,7 +114,7 @@ async def redeem(ctx: AppContext, token: str, *, request_id: str | None = None) 
             "file.read_by_link",
             target_type="file",
             target_id=link.file_id,
-            document_id=str(link.document_id),
+            document_id=link.document_id,
         )
         # The link's own id is never shown to clients: the file it served names it.
         data = {"document_id": link.document_id, "file_id": link.file_id}

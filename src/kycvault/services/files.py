@@ -101,6 +101,7 @@ async def add_files(
             "document.files_added",
             target_type="document",
             target_id=document_id,
+            subject_id=locked.subject_id,
             files=len(added),
         )
         await events.files_changed(ctx, uow, actor, locked, added=added)
@@ -191,15 +192,32 @@ async def revise_document(
     return doc
 
 
-async def get_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID) -> StoredFile:
+async def _find_file(
+    ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID
+) -> tuple[Document, StoredFile]:
     async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
         raise document_not_found()
     for stored in doc.files:
         if stored.id == file_id:
-            return stored
+            return doc, stored
     raise file_not_found()
+
+
+async def get_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID) -> StoredFile:
+    """A file's metadata (recorded as read; its content is ``open_content``)."""
+    doc, stored = await _find_file(ctx, actor, document_id, file_id)
+    await audit.record_alone(
+        ctx,
+        actor,
+        "file.metadata_read",
+        target_type="file",
+        target_id=file_id,
+        document_id=document_id,
+        subject_id=doc.subject_id,
+    )
+    return stored
 
 
 async def list_files(ctx: AppContext, actor: Actor, document_id: UUID) -> list[StoredFile]:
@@ -207,6 +225,15 @@ async def list_files(ctx: AppContext, actor: Actor, document_id: UUID) -> list[S
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
         raise document_not_found()
+    await audit.record_alone(
+        ctx,
+        actor,
+        "file.listed",
+        target_type="document",
+        target_id=document_id,
+        subject_id=doc.subject_id,
+        count=len(doc.files),
+    )
     return doc.files
 
 
@@ -229,7 +256,8 @@ async def delete_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id:
             "file.deleted",
             target_type="file",
             target_id=file_id,
-            document_id=str(document_id),
+            document_id=document_id,
+            subject_id=doc.subject_id,
         )
         await events.files_changed(ctx, uow, actor, doc, deleted=[stored])
         delete_blobs_after_commit(ctx, uow, [stored.blob_key])
@@ -350,15 +378,14 @@ async def open_content(
     ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID, *, action: str = "file.read"
 ) -> FileContent:
     """Authorise, audit and open a file for reading."""
-    stored = await get_file(ctx, actor, document_id, file_id)
-    async with ctx.store.write() as uow:
-        await audit.record(
-            ctx,
-            uow,
-            actor,
-            action,
-            target_type="file",
-            target_id=file_id,
-            document_id=str(document_id),
-        )
+    doc, stored = await _find_file(ctx, actor, document_id, file_id)
+    await audit.record_alone(
+        ctx,
+        actor,
+        action,
+        target_type="file",
+        target_id=file_id,
+        document_id=document_id,
+        subject_id=doc.subject_id,
+    )
     return await open_stored(ctx, stored)

@@ -112,12 +112,19 @@ async def create_subject(ctx: AppContext, actor: Actor, values: Mapping[str, Any
     return subject
 
 
+async def _audit_read(ctx: AppContext, actor: Actor, subject: Subject) -> Subject:
+    await audit.record_alone(
+        ctx, actor, "subject.read", target_type="subject", target_id=subject.id
+    )
+    return subject
+
+
 async def get_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Subject:
     async with ctx.store.read() as uow:
         subject = await uow.subjects.get(actor.tenant_id, subject_id)
     if subject is None:
         raise subject_not_found()
-    return subject
+    return await _audit_read(ctx, actor, subject)
 
 
 async def get_subject_by_number(ctx: AppContext, actor: Actor, number: int) -> Subject:
@@ -126,7 +133,7 @@ async def get_subject_by_number(ctx: AppContext, actor: Actor, number: int) -> S
         subject = await uow.subjects.get_by_number(actor.tenant_id, number)
     if subject is None:
         raise subject_not_found()
-    return subject
+    return await _audit_read(ctx, actor, subject)
 
 
 async def find_subject(ctx: AppContext, actor: Actor, ref: str) -> Subject:
@@ -144,7 +151,7 @@ async def find_subject(ctx: AppContext, actor: Actor, ref: str) -> Subject:
             subject = await uow.subjects.get_by_external_id(actor.tenant_id, ref)
     if subject is None:
         raise subject_not_found()
-    return subject
+    return await _audit_read(ctx, actor, subject)
 
 
 async def update_subject(
@@ -204,7 +211,7 @@ async def list_subjects(
         async with ctx.store.read() as uow:
             return await uow.subjects.page(actor.tenant_id, seek)
 
-    return await paginate(
+    page = await paginate(
         fetch,
         codec=cursor_codec(ctx.cipher),
         tenant_id=actor.tenant_id,
@@ -215,3 +222,5 @@ async def list_subjects(
         limit=check_limit(limit),
         cursor=cursor,
     )
+    await audit.record_alone(ctx, actor, "subject.listed", count=len(page.items))
+    return page

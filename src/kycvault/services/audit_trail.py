@@ -24,6 +24,8 @@ EXPORT_COLUMNS = (
     "id", "seq", "at", "actor", "action", "outcome", "target_type", "target_id", "subject_id",
     "document_id", "file_id", "client_address", "request_id", "details",
 )  # fmt: skip
+# Audit pages may be longer than other lists' (a reviewer reads a trail in long runs).
+MAX_PAGE = 500
 _EXPORT_BATCH = 500
 _VERIFY_BATCH = 1000
 
@@ -75,7 +77,7 @@ async def _page(
         sort="-seq",
         key=_key,
         parse=_parse_seq,
-        limit=check_limit(limit),
+        limit=check_limit(limit, most=MAX_PAGE),
         cursor=cursor,
     )
 

@@ -62,10 +62,11 @@ async def list_audit_events(
     ctx: ContextDep,
     actor: ActorDep,
     where: Annotated[AuditFilter, Depends(_filters)],
-    limit: Annotated[int | None, Query(ge=1, le=100)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=audit_trail.MAX_PAGE)] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> PageOut[AuditEventOut]:
-    """The tenant's audit events matching every filter given, newest first."""
+    """The tenant's audit events matching every filter given, newest first (100 a page
+    unless ``limit`` says otherwise, up to 500)."""
     page = await audit_trail.list_events(ctx, actor, where, limit=limit, cursor=cursor)
     return PageOut.of(page, [AuditEventOut.of(e) for e in page.items])
 

@@ -213,7 +213,8 @@ async def verify(ctx: AppContext, *, tenant_id: UUID | None = None) -> Verificat
     for head in heads:
         result.chains += 1
         walk = ChainWalk(key, head.chain_id)
-        after, broken = 0, None
+        # From below any number a writer could have given a forged event (0, negatives).
+        after, broken = -(2**62), None
         while broken is None:
             async with ctx.store.read() as uow:
                 events = await uow.audit.chain_events(head.chain_id, after, _VERIFY_BATCH)

@@ -192,9 +192,10 @@ async def revise_document(
     return doc
 
 
-async def _find_file(
+async def find_file(
     ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID
 ) -> tuple[Document, StoredFile]:
+    """The file and its document, for a caller that records its own kind of access."""
     async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
@@ -207,7 +208,7 @@ async def _find_file(
 
 async def get_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID) -> StoredFile:
     """A file's metadata (recorded as read; its content is ``open_content``)."""
-    doc, stored = await _find_file(ctx, actor, document_id, file_id)
+    doc, stored = await find_file(ctx, actor, document_id, file_id)
     await audit.record_alone(
         ctx,
         actor,
@@ -378,7 +379,7 @@ async def open_content(
     ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID, *, action: str = "file.read"
 ) -> FileContent:
     """Authorise, audit and open a file for reading."""
-    doc, stored = await _find_file(ctx, actor, document_id, file_id)
+    doc, stored = await find_file(ctx, actor, document_id, file_id)
     await audit.record_alone(
         ctx,
         actor,

@@ -26,6 +26,7 @@ from pydantic import SecretStr
 from kycvault.bootstrap import build_container
 from kycvault.cli.admin import credentials
 from kycvault.config import Settings
+from kycvault.ports.persistence.records import AuditEvent, AuditFilter, Seek
 from kycvault.services import tenants
 from kycvault.services.context import AppContext
 from tests.backends import EMBEDDED, Backend
@@ -284,6 +285,14 @@ def worker_processes(
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+async def audit_events(ctx: AppContext, tenant_id: uuid.UUID, **where: Any) -> list[AuditEvent]:
+    """The tenant's audit events (newest first) matching ``AuditFilter(**where)``."""
+    async with ctx.store.read() as uow:
+        return await uow.audit.page(
+            tenant_id, AuditFilter(**where), Seek(sort="-seq", limit=10_000)
+        )
 
 
 def image_bytes(fmt: str = "PNG", size: tuple[int, int] = (64, 48)) -> bytes:

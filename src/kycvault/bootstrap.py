@@ -37,6 +37,7 @@ from kycvault.config import Settings
 from kycvault.domain.webhooks import parse_schedule
 from kycvault.ports.scanning import MalwareScanner
 from kycvault.ports.storage import BlobStore
+from kycvault.services import audit
 from kycvault.services.context import AppContext, JobSettings, Limits, WebhookSettings
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.sweep import Grace
@@ -299,14 +300,21 @@ async def prepare_schema(container: Container, *, upgrade: bool, create: bool = 
             f"no vault in the database {safe_url(container.settings.resolved_database_url)} "
             "(no kycvault schema there): run `kycvault migrate` to make one"
         )
+    if current is not None:
+        # Before the schema changes: a migration may seal data with keys derived from it.
+        await _check_master_key(container)
     if upgrade:
-        await migrate.upgrade(container.store.database)
+        await migrate.upgrade(
+            container.store.database,
+            attributes={"audit_chain_key": audit.chain_key(container.ctx)},
+        )
     elif current != migrate.head_revision():
         raise SchemaNotCurrent(
             f"the database schema is at {current or 'nothing'}, not at the newest migration: "
             "run `kycvault migrate`"
         )
-    await _check_master_key(container)
+    if current is None:
+        await _check_master_key(container)
     master = container.master_key
     if master is not None and master.new_file is not None:
         try:

@@ -154,6 +154,8 @@ NATIVE = [
     Call("GET", "/v1/settings/notifications", Scope.ADMIN),
     Call("PATCH", "/v1/settings/notifications", Scope.ADMIN, json={}),
     Call("GET", "/v1/audit-events", Scope.AUDIT_READ),
+    Call("GET", "/v1/audit-events/export", Scope.AUDIT_READ),
+    Call("GET", DOC + "/history", R),
     Call("GET", "/v1/events", Scope.WEBHOOKS_MANAGE),
     Call("GET", "/v1/events/{nowhere}", Scope.WEBHOOKS_MANAGE),
     Call("POST", "/v1/events/{nowhere}/redeliver", Scope.WEBHOOKS_MANAGE),

@@ -480,7 +480,7 @@ def test_audit_log_records_link_creation_and_use(
     for event in (created[0], read[0]):
         assert event["target_type"] == "file"
         assert event["target_id"] == file_id
-        assert event["details"]["document_id"] == doc["id"]
+        assert event["document_id"] == doc["id"]
         assert event["outcome"]
     assert created[0]["actor"] == tenant["key_id"]
     link_id = created[0]["details"]["link_id"]

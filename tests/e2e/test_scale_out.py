@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import time
 from collections.abc import Iterator
@@ -126,6 +127,9 @@ def test_two_api_processes_and_two_workers(cluster: tuple[list[Server], Backend]
     assert sorted(target for target, _ in processed) == sorted(d["id"] for d in docs)
     assert {count for _, count in processed} == {1}
     assert len(workers) == 2  # both worker processes took part
+    # Four processes wrote the tenant's trail at once: still one unbroken chain.
+    verified_trail = json.loads(apis[1].cli("audit", "verify", "--json").stdout)
+    assert verified_trail["intact"] and verified_trail["events"] > 4 * UPLOADS
 
 
 def test_refuses_a_postgres_that_may_lose_commits(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ from kycvault.services import audit, documents, verification
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 from tests.backends import Backend
-from tests.helpers import backend_settings
+from tests.helpers import audit_events, backend_settings
 
 
 @pytest.fixture
@@ -148,6 +148,9 @@ async def test_a_deleted_documents_blobs_go_once_the_deletion_committed(
     assert _blob_keys(ctx) == {second.files[0].blob_key}
 
 
+CHAIN_KEY = bytes(range(32))
+
+
 def _event(tenant_id: uuid.UUID, action: str) -> AuditEvent:
     return AuditEvent(
         id=uuid.uuid4(),
@@ -161,20 +164,19 @@ def _event(tenant_id: uuid.UUID, action: str) -> AuditEvent:
 
 async def _failing_unit(ctx: AppContext, tenant_id: uuid.UUID, on_rollback: Any) -> None:
     async with ctx.store.write() as uow:
-        await uow.audit.add(_event(tenant_id, "undone"))
+        await uow.audit.add(_event(tenant_id, "undone"), CHAIN_KEY)
         uow.on_rollback(on_rollback)
         raise ValueError("handled")
 
 
 async def _add_twice(ctx: AppContext, event: AuditEvent) -> None:
     async with ctx.store.write() as uow:
-        await uow.audit.add(event)
-        await uow.audit.add(event)
+        await uow.audit.add(event, CHAIN_KEY)
+        await uow.audit.add(event, CHAIN_KEY)
 
 
 async def _actions(ctx: AppContext, tenant_id: uuid.UUID) -> list[str]:
-    async with ctx.store.read() as uow:
-        return sorted(e.action for e in await uow.audit.list_for(tenant_id, limit=100))
+    return sorted(e.action for e in await audit_events(ctx, tenant_id))
 
 
 @pytest.mark.anyio
@@ -193,13 +195,13 @@ async def test_atomic_units_commit_together_and_a_failed_unit_undoes_only_itself
 
     async with ctx.store.atomic():
         async with ctx.store.write() as uow:
-            await uow.audit.add(_event(tenant_id, "first"))
+            await uow.audit.add(_event(tenant_id, "first"), CHAIN_KEY)
             uow.on_commit(committed)
         with pytest.raises(ValueError, match="handled"):
             await _failing_unit(ctx, tenant_id, rolled_back)
         assert ran == ["rollback"]  # certain at once: its savepoint is gone
         async with ctx.store.write() as uow:
-            await uow.audit.add(_event(tenant_id, "second"))
+            await uow.audit.add(_event(tenant_id, "second"), CHAIN_KEY)
         # Reads inside the block see its writes; nothing is committed yet.
         assert await _actions(ctx, tenant_id) == ["first", "second"]
         assert ran == ["rollback"]
@@ -219,7 +221,7 @@ async def test_an_atomic_block_that_raises_commits_nothing(container: Container)
     async def request() -> None:
         async with ctx.store.atomic():
             async with ctx.store.write() as uow:
-                await uow.audit.add(_event(tenant_id, "first"))
+                await uow.audit.add(_event(tenant_id, "first"), CHAIN_KEY)
                 uow.on_rollback(rolled_back)
             raise RuntimeError("the response could not be made")
 
@@ -238,9 +240,9 @@ async def test_a_unique_clash_inside_an_atomic_block_is_a_conflict_of_that_unit(
     twice = _event(tenant_id, "undone")
     async with ctx.store.atomic():
         async with ctx.store.write() as uow:
-            await uow.audit.add(_event(tenant_id, "kept"))
+            await uow.audit.add(_event(tenant_id, "kept"), CHAIN_KEY)
         with pytest.raises(Conflict):
             await _add_twice(ctx, twice)  # the same primary key: refused at the unit's end
         async with ctx.store.write() as uow:  # the transaction is still usable
-            await uow.audit.add(_event(tenant_id, "after"))
+            await uow.audit.add(_event(tenant_id, "after"), CHAIN_KEY)
     assert await _actions(ctx, tenant_id) == ["after", "kept"]

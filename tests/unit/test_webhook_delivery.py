@@ -18,10 +18,10 @@ import pytest
 from kycvault.config import Settings
 from kycvault.domain.webhooks import IPAddress, ReceiverUrl
 from kycvault.ports.webhooks import Reply
-from kycvault.services import audit, events, webhook_delivery, webhooks
+from kycvault.services import events, webhook_delivery, webhooks
 from kycvault.services.context import Actor, AppContext
 from tests.backends import Backend
-from tests.helpers import backend_settings
+from tests.helpers import audit_events, backend_settings
 from tests.unit.clock import Clock
 
 PUBLIC = ipaddress.ip_address("93.184.216.34")
@@ -99,7 +99,9 @@ async def test_five_days_of_failures_disable_the_endpoint(
     await webhook_delivery.deliver_due(wctx, "w")
     enabled, reason = await _endpoint_state(wctx, actor, endpoint_id)
     assert not enabled and "5 days" in reason
-    disabled = [e for e in await audit.events_for(wctx, actor) if e.action.endswith(".disabled")]
+    disabled = [
+        e for e in await audit_events(wctx, actor.tenant_id) if e.action.endswith(".disabled")
+    ]
     assert [(e.action, e.target_id, e.actor) for e in disabled] == [
         ("webhook_endpoint.disabled", endpoint_id, webhook_delivery.WORKER_ACTOR)
     ]

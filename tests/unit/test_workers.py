@@ -20,7 +20,7 @@ from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 from kycvault.services.workers import Worker
 from tests.backends import Backend
-from tests.helpers import backend_settings
+from tests.helpers import audit_events, backend_settings
 from tests.stored_blobs import Storage
 
 
@@ -39,8 +39,7 @@ async def _upload(ctx: AppContext, actor: Actor, *contents: bytes) -> Document:
 
 
 async def _verified_events(ctx: AppContext, actor: Actor) -> list[str]:
-    async with ctx.store.read() as uow:
-        events = await uow.audit.list_for(actor.tenant_id, limit=1000)
+    events = await audit_events(ctx, actor.tenant_id)
     return sorted(str(e.target_id) for e in events if e.action == "file.verified")
 
 
@@ -116,7 +115,7 @@ async def test_a_failing_job_is_retried_then_dead(
     assert await worker.run_once() == 1
     async with ctx.store.read() as uow:
         (job,) = await uow.jobs.for_file(actor.tenant_id, stored.id)
-        events = await uow.audit.list_for(actor.tenant_id, limit=100)
+    events = await audit_events(ctx, actor.tenant_id)
     assert (job.state, job.attempts) == (JobState.DEAD, 2)
     failed = [e for e in events if e.action == "file.verify_failed"]
     assert [(e.target_id, e.outcome) for e in failed] == [(stored.id, "failure")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Awaitable
+from dataclasses import replace
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
@@ -67,16 +68,26 @@ async def counting_failures(
         return await attempt
     except AuthenticationFailed:
         await auth_limits.record_failure(
-            ctx, address=client_address(request), key_id=presented_key_id(credential)
+            ctx,
+            address=client_address(request),
+            key_id=presented_key_id(credential),
+            request_id=getattr(request.state, "request_id", None),
         )
         raise
 
 
 async def _check_key(request: Request, ctx: AppContext, authorization: str | None) -> Actor:
     key_id, secret = credentials_from(authorization)
-    return await tenants.authenticate(
+    actor = await tenants.authenticate(
         ctx, key_id=key_id, secret=secret, request_id=request.state.request_id
     )
+    return with_address(request, actor)
+
+
+def with_address(request: Request, actor: Actor) -> Actor:
+    """The actor as the audit trail records it: with the client's address."""
+    address = client_address(request)
+    return replace(actor, client_address=str(address) if address is not None else None)
 
 
 async def authenticate(request: Request, ctx: Annotated[AppContext, Depends(get_context)]) -> Actor:

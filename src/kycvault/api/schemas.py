@@ -198,13 +198,21 @@ class DocumentTypeOut(BaseModel):
 
 
 class AuditEventOut(BaseModel):
+    """One recorded access or change. ``seq`` is its number in the tenant's hash chain;
+    ``actor`` is a key id (``kvk_…``), ``worker``, ``link:…`` or ``cli``, never a secret."""
+
     id: UUID
+    seq: int | None
     at: datetime
     actor: str | None
     action: str
     outcome: str
     target_type: str | None
     target_id: UUID | None
+    subject_id: UUID | None
+    document_id: UUID | None
+    file_id: UUID | None
+    client_address: str | None
     request_id: str | None
     details: dict[str, Any]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from kycvault.cli import admin, client, fsck, keys, server, transfer, webhooks, worker
+from kycvault.cli import admin, audit, client, fsck, keys, server, transfer, webhooks, worker
 
 app = typer.Typer(
     name="kycvault",
@@ -23,6 +23,7 @@ app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.key_app, name="key")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(webhooks.events_app, name="events")
+app.add_typer(audit.audit_app, name="audit")
 app.command("upload")(client.upload)
 app.command("ls")(client.list_documents)
 app.command("get")(client.get)

@@ -1,6 +1,11 @@
-"""Audit events: one row per change or read of a document, written in the same transaction as
-the change itself (no change without its record, no record of what did not happen). Rows hold
-ids and outcomes only: never keys, tokens, filenames or document numbers."""
+"""Audit events: one row per access or change, written in the same transaction as the change
+itself (no change without its record, no record of what did not happen), chained per tenant
+by MACs (``domain/audit_chain.py``). Rows hold ids, outcomes and the client's address only:
+never keys, tokens, file names, names or document numbers.
+
+Reads (a document's metadata, a list page, a download) are recorded in a short write
+transaction of their own after the read, before the answer leaves: if that write fails the
+request fails, so nothing is shown that was not recorded."""
 
 from __future__ import annotations
 
@@ -10,16 +15,58 @@ from uuid import UUID
 
 import structlog
 
-from kycvault.domain.scopes import Scope
 from kycvault.errors import MalwareDetected
 from kycvault.ports.persistence.records import AuditEvent
 from kycvault.ports.persistence.store import UnitOfWork
-
-# A module import both ways: authorization records its refusals here.
-from kycvault.services import authorization
 from kycvault.services.context import Actor, AppContext
 
 log = structlog.get_logger("kycvault.audit")
+
+# The MAC key of the chains, derived from the master key (never stored).
+CHAIN_KEY_LABEL = "audit-chain/v1"
+
+
+def chain_key(ctx: AppContext) -> bytes:
+    return ctx.cipher.derive_secret(CHAIN_KEY_LABEL)
+
+
+def new_event(
+    ctx: AppContext,
+    actor: Actor | None,
+    action: str,
+    *,
+    tenant_id: UUID | None = None,
+    target_type: str | None,
+    target_id: UUID | None,
+    outcome: str = "success",
+    subject_id: UUID | None = None,
+    document_id: UUID | None = None,
+    file_id: UUID | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    # An event about a subject, a document or a file names it in that column too.
+    if target_type == "subject" and subject_id is None:
+        subject_id = target_id
+    elif target_type == "document" and document_id is None:
+        document_id = target_id
+    elif target_type == "file" and file_id is None:
+        file_id = target_id
+    return AuditEvent(
+        id=uuid.uuid4(),
+        tenant_id=actor.tenant_id if actor is not None else tenant_id,
+        at=ctx.clock(),
+        actor=actor.key_id if actor is not None else None,
+        action=action,
+        outcome=outcome,
+        target_type=target_type,
+        target_id=target_id,
+        request_id=actor.request_id if actor is not None else None,
+        client_address=actor.client_address if actor is not None else None,
+        details=details or {},
+        subject_id=subject_id,
+        document_id=document_id,
+        file_id=file_id,
+    )
 
 
 async def record(
@@ -28,25 +75,61 @@ async def record(
     actor: Actor,
     action: str,
     *,
-    target_type: str,
+    target_type: str | None,
     target_id: UUID | None,
     outcome: str = "success",
+    subject_id: UUID | None = None,
+    document_id: UUID | None = None,
+    file_id: UUID | None = None,
     **details: Any,
 ) -> None:
+    """Record ``action`` in ``uow``'s transaction (it commits with the change or not at
+    all)."""
     await uow.audit.add(
-        AuditEvent(
-            id=uuid.uuid4(),
-            tenant_id=actor.tenant_id,
-            at=ctx.clock(),
-            actor=actor.key_id,
-            action=action,
-            outcome=outcome,
+        new_event(
+            ctx,
+            actor,
+            action,
             target_type=target_type,
             target_id=target_id,
-            request_id=actor.request_id,
+            outcome=outcome,
+            subject_id=subject_id,
+            document_id=document_id,
+            file_id=file_id,
             details=details,
-        )
+        ),
+        chain_key(ctx),
     )
+
+
+async def record_alone(
+    ctx: AppContext,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str | None = None,
+    target_id: UUID | None = None,
+    outcome: str = "success",
+    subject_id: UUID | None = None,
+    document_id: UUID | None = None,
+    file_id: UUID | None = None,
+    **details: Any,
+) -> None:
+    """Record a read or a refusal, which changed nothing, in a transaction of its own."""
+    async with ctx.store.write() as uow:
+        await record(
+            ctx,
+            uow,
+            actor,
+            action,
+            target_type=target_type,
+            target_id=target_id,
+            outcome=outcome,
+            subject_id=subject_id,
+            document_id=document_id,
+            file_id=file_id,
+            **details,
+        )
 
 
 async def record_malware(ctx: AppContext, actor: Actor, detected: MalwareDetected) -> None:
@@ -59,21 +142,12 @@ async def record_malware(ctx: AppContext, actor: Actor, detected: MalwareDetecte
         sha256=detected.sha256,
         signature=detected.signature,
     )
-    async with ctx.store.write() as uow:
-        await record(
-            ctx,
-            uow,
-            actor,
-            f"file.{detected.code}",
-            target_type="file",
-            target_id=None,
-            outcome="refused",
-            sha256=detected.sha256,
-            signature=detected.signature,
-        )
-
-
-async def events_for(ctx: AppContext, actor: Actor, *, limit: int = 100) -> list[AuditEvent]:
-    await authorization.require(ctx, actor, Scope.AUDIT_READ)
-    async with ctx.store.read() as uow:
-        return await uow.audit.list_for(actor.tenant_id, limit=limit)
+    await record_alone(
+        ctx,
+        actor,
+        f"file.{detected.code}",
+        target_type="file",
+        outcome="refused",
+        sha256=detected.sha256,
+        signature=detected.signature,
+    )

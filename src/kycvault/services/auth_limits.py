@@ -25,11 +25,13 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from dataclasses import replace
 
 import structlog
 
 from kycvault.errors import TooManyRequests, Unavailable
-from kycvault.services import tenants
+from kycvault.ports.persistence.store import UnitOfWork
+from kycvault.services import audit, tenants
 from kycvault.services.context import AppContext
 
 log = structlog.get_logger("kycvault.auth")
@@ -46,6 +48,39 @@ def address_bucket(address: IPAddress) -> str:
     return f"ip:{address}"
 
 
+async def _audit_failure(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    address: IPAddress | None,
+    key_id: str | None,
+    request_id: str | None,
+) -> None:
+    """The failure in the audit trail, with the counting (so a blocked flood, which is no
+    longer counted, is not audited attempt by attempt either). A key id that exists puts it
+    in its tenant's trail, where the tenant sees someone trying its key; anything else goes
+    to the trail of no tenant. Only a key id's shape is recorded, never what else was sent."""
+    known = key_id if key_id is not None and tenants.is_key_id(key_id) else None
+    stored = await uow.api_keys.find(known) if known else None
+    event = audit.new_event(
+        ctx,
+        None,
+        "auth.failed",
+        tenant_id=stored[0].tenant_id if stored else None,
+        target_type=None,
+        target_id=None,
+        outcome="refused",
+    )
+    await uow.audit.add(
+        replace(
+            event,
+            actor=known,
+            request_id=request_id,
+            client_address=str(address) if address is not None else None,
+        ),
+        audit.chain_key(ctx),
+    )
+
+
 def buckets_of(address: IPAddress | None, key_id: str | None) -> list[str]:
     buckets = []
     if address is not None:
@@ -56,7 +91,11 @@ def buckets_of(address: IPAddress | None, key_id: str | None) -> list[str]:
 
 
 async def record_failure(
-    ctx: AppContext, *, address: IPAddress | None, key_id: str | None = None
+    ctx: AppContext,
+    *,
+    address: IPAddress | None,
+    key_id: str | None = None,
+    request_id: str | None = None,
 ) -> None:
     """Count one failed authentication. Returns when the failure should be answered as
     such (401); raises when the address or the key id is over the limit.
@@ -77,6 +116,7 @@ async def record_failure(
                 until = await uow.auth_failures.count(
                     buckets, now, limits.auth_failure_window, limits.auth_failure_limit
                 )
+                await _audit_failure(ctx, uow, address, key_id, request_id)
             if until is not None:
                 log.warning("authentication_blocked", buckets=buckets, until=until.isoformat())
     except Unavailable:

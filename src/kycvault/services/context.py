@@ -75,14 +75,16 @@ class WebhookSettings:
 @dataclass(frozen=True, slots=True)
 class Actor:
     """The authenticated caller: a tenant, acting through one API key, with that key's
-    ``scopes``. The vault's own actors (workers, a redeemed download link, a Sila app's
-    signature) act with full access; an API key's actor always carries the key's scopes
+    ``scopes``, from a client address when it came over HTTP. The vault's own actors
+    (workers, a redeemed download link, a Sila app's signature, the command line) act with
+    full access; an API key's actor always carries the key's scopes
     (``tenants.authenticate``)."""
 
     tenant_id: UUID
     key_id: str
     request_id: str | None = None
     scopes: frozenset[str] = FULL_ACCESS
+    client_address: str | None = None
 
     def allows(self, scope: str) -> bool:
         """Whether the caller holds ``scope`` (``admin`` holds every one)."""

@@ -20,6 +20,7 @@ from kycvault.domain.models import Document
 from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.ports.persistence.records import Seek
+from kycvault.services import audit
 from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
@@ -65,6 +66,14 @@ async def _prepare(
         return _canonical_types(await tenant_catalog(ctx, uow, actor), query)
 
 
+async def _audit_listing(ctx: AppContext, actor: Actor, query: DocumentQuery, count: int) -> None:
+    """A page of documents read: how many, and of which subject when one was asked for (the
+    other filters' values, a name searched for among them, stay out of the trail)."""
+    await audit.record_alone(
+        ctx, actor, "document.listed", subject_id=query.subject_id, count=count
+    )
+
+
 async def list_documents(
     ctx: AppContext,
     actor: Actor,
@@ -90,7 +99,7 @@ async def list_documents(
     def key(doc: Document) -> tuple[Any, UUID]:
         return listing.sort_value(doc, sort), doc.id
 
-    return await paginate(
+    page = await paginate(
         fetch,
         codec=cursor_codec(ctx.cipher),
         tenant_id=actor.tenant_id,
@@ -101,6 +110,8 @@ async def list_documents(
         limit=check_limit(limit, most=MAX_LONG_PAGE if long_pages else MAX_LIMIT),
         cursor=cursor,
     )
+    await _audit_listing(ctx, actor, query, len(page.items))
+    return page
 
 
 async def number_documents(
@@ -130,6 +141,7 @@ async def number_documents(
     async with ctx.store.read() as uow:
         total = await uow.documents.count(actor.tenant_id, query)
         items = await uow.documents.page_at(actor.tenant_id, query, offset=offset, limit=per_page)
+    await _audit_listing(ctx, actor, query, len(items))
     return NumberedPage(items=items, page=page, per_page=per_page, total_count=total)
 
 
@@ -141,6 +153,8 @@ async def documents_of_subject(
     await require(ctx, actor, Scope.DOCUMENTS_READ)
     query = DocumentQuery(subject_id=subject_id, sort=listing.Sort.CREATED)
     async with ctx.store.read() as uow:
-        return await uow.documents.page(
+        found = await uow.documents.page(
             actor.tenant_id, query, Seek(sort=query.sort.column, limit=limit)
         )
+    await _audit_listing(ctx, actor, query, len(found))
+    return found

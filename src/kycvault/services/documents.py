@@ -218,6 +218,7 @@ async def create_documents(
                 "document.created",
                 target_type="document",
                 target_id=doc.id,
+                subject_id=doc.subject_id,
                 files=len(doc.files),
             )
             await events.record(
@@ -254,6 +255,17 @@ def _new_document(
     return doc
 
 
+async def audit_read(ctx: AppContext, actor: Actor, doc: Document) -> None:
+    await audit.record_alone(
+        ctx,
+        actor,
+        "document.read",
+        target_type="document",
+        target_id=doc.id,
+        subject_id=doc.subject_id,
+    )
+
+
 async def get_document(
     ctx: AppContext,
     actor: Actor,
@@ -269,6 +281,7 @@ async def get_document(
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
         raise document_not_found()
+    await audit_read(ctx, actor, doc)
     return doc
 
 
@@ -288,6 +301,7 @@ async def get_document_by_number(
         doc = await uow.documents.get_by_number(actor.tenant_id, number)
     if doc is None or (subject_id is not None and doc.subject_id != subject_id):
         raise document_not_found()
+    await audit_read(ctx, actor, doc)
     return doc
 
 
@@ -313,6 +327,7 @@ async def update_document(
             "document.updated",
             target_type="document",
             target_id=doc.id,
+            subject_id=doc.subject_id,
             fields=sorted(changes),
         )
         data = {**events.document_snapshot(doc), "changed": sorted(changes)}
@@ -349,6 +364,7 @@ async def remove_document(ctx: AppContext, uow: UnitOfWork, actor: Actor, doc: D
         "document.deleted",
         target_type="document",
         target_id=doc.id,
+        subject_id=doc.subject_id,
         files=len(doc.files),
     )
     data = {"document_id": doc.id, "subject_id": doc.subject_id}

@@ -16,14 +16,14 @@ import uuid
 from dataclasses import dataclass
 from uuid import UUID
 
-from kycvault.domain.models import StoredFile
+from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.scopes import Scope
 from kycvault.errors import Gone, NotFound
 from kycvault.ports.persistence.records import DownloadLink
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit, events
 from kycvault.services.context import Actor, AppContext
-from kycvault.services.files import FileContent, get_file, open_stored
+from kycvault.services.files import FileContent, find_file, open_stored
 
 TOKEN_PREFIX = "dl_"  # noqa: S105 (a marker, not a secret)
 
@@ -51,7 +51,7 @@ async def create_link(
     ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID
 ) -> IssuedLink:
     """A single-use link to the file (``documents:download``)."""
-    stored = await get_file(ctx, actor, document_id, file_id, scope=Scope.DOCUMENTS_DOWNLOAD)
+    doc, stored = await find_file(ctx, actor, document_id, file_id, scope=Scope.DOCUMENTS_DOWNLOAD)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = ctx.clock()
     link = DownloadLink(
@@ -73,18 +73,19 @@ async def create_link(
             "file.link_created",
             target_type="file",
             target_id=file_id,
-            document_id=str(document_id),
+            document_id=document_id,
+            subject_id=doc.subject_id,
             link_id=str(link.id),
         )
     return IssuedLink(token, link, stored)
 
 
-async def _linked_file(uow: UnitOfWork, link: DownloadLink) -> StoredFile:
+async def _linked_file(uow: UnitOfWork, link: DownloadLink) -> tuple[Document, StoredFile]:
     doc = await uow.documents.get(link.tenant_id, link.document_id)
     stored = next((f for f in doc.files if f.id == link.file_id), None) if doc else None
-    if stored is None:
+    if doc is None or stored is None:
         raise NotFound("the linked file no longer exists", code="file_not_found")
-    return stored
+    return doc, stored
 
 
 async def _refuse(uow: UnitOfWork, token_hash: bytes, ctx: AppContext) -> None:
@@ -107,7 +108,7 @@ async def redeem(ctx: AppContext, token: str, *, request_id: str | None = None) 
         if link is None:
             await _refuse(uow, token_hash, ctx)
             raise _not_found()
-        stored = await _linked_file(uow, link)
+        doc, stored = await _linked_file(uow, link)
         actor = Actor(tenant_id=link.tenant_id, key_id=f"link:{link.id.hex}", request_id=request_id)
         await audit.record(
             ctx,
@@ -116,7 +117,8 @@ async def redeem(ctx: AppContext, token: str, *, request_id: str | None = None) 
             "file.read_by_link",
             target_type="file",
             target_id=link.file_id,
-            document_id=str(link.document_id),
+            document_id=link.document_id,
+            subject_id=doc.subject_id,
         )
         # The link's own id is never shown to clients: the file it served names it.
         data = {"document_id": link.document_id, "file_id": link.file_id}
@@ -133,4 +135,4 @@ async def peek(ctx: AppContext, token: str) -> StoredFile:
         await _refuse(uow, token_hash, ctx)
         link = await uow.download_links.find(token_hash)
         assert link is not None
-        return await _linked_file(uow, link)
+        return (await _linked_file(uow, link))[1]

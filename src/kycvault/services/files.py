@@ -105,6 +105,7 @@ async def add_files(
             "document.files_added",
             target_type="document",
             target_id=document_id,
+            subject_id=locked.subject_id,
             files=len(added),
         )
         await events.files_changed(ctx, uow, actor, locked, added=added)
@@ -196,6 +197,28 @@ async def revise_document(
     return doc
 
 
+async def find_file(
+    ctx: AppContext,
+    actor: Actor,
+    document_id: UUID,
+    file_id: UUID,
+    *,
+    scope: Scope = Scope.DOCUMENTS_READ,
+) -> tuple[Document, StoredFile]:
+    """The file and its document, for a caller that records its own kind of access.
+    ``scope`` is what the caller must hold: reading by default, or the scope of the use case
+    the lookup is a step of (downloading the file)."""
+    await require(ctx, actor, scope, target_type="file", target_id=file_id)
+    async with ctx.store.read() as uow:
+        doc = await uow.documents.get(actor.tenant_id, document_id)
+    if doc is None:
+        raise document_not_found()
+    for stored in doc.files:
+        if stored.id == file_id:
+            return doc, stored
+    raise file_not_found()
+
+
 async def get_file(
     ctx: AppContext,
     actor: Actor,
@@ -204,17 +227,18 @@ async def get_file(
     *,
     scope: Scope = Scope.DOCUMENTS_READ,
 ) -> StoredFile:
-    """A file's metadata. ``scope`` is what the caller must hold: reading by default, or the
-    scope of the use case the lookup is a step of (downloading the file)."""
-    await require(ctx, actor, scope, target_type="file", target_id=file_id)
-    async with ctx.store.read() as uow:
-        doc = await uow.documents.get(actor.tenant_id, document_id)
-    if doc is None:
-        raise document_not_found()
-    for stored in doc.files:
-        if stored.id == file_id:
-            return stored
-    raise file_not_found()
+    """A file's metadata (recorded as read; its content is ``open_content``)."""
+    doc, stored = await find_file(ctx, actor, document_id, file_id, scope=scope)
+    await audit.record_alone(
+        ctx,
+        actor,
+        "file.metadata_read",
+        target_type="file",
+        target_id=file_id,
+        document_id=document_id,
+        subject_id=doc.subject_id,
+    )
+    return stored
 
 
 async def list_files(ctx: AppContext, actor: Actor, document_id: UUID) -> list[StoredFile]:
@@ -223,6 +247,15 @@ async def list_files(ctx: AppContext, actor: Actor, document_id: UUID) -> list[S
         doc = await uow.documents.get(actor.tenant_id, document_id)
     if doc is None:
         raise document_not_found()
+    await audit.record_alone(
+        ctx,
+        actor,
+        "file.listed",
+        target_type="document",
+        target_id=document_id,
+        subject_id=doc.subject_id,
+        count=len(doc.files),
+    )
     return doc.files
 
 
@@ -246,7 +279,8 @@ async def delete_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id:
             "file.deleted",
             target_type="file",
             target_id=file_id,
-            document_id=str(document_id),
+            document_id=document_id,
+            subject_id=doc.subject_id,
         )
         await events.files_changed(ctx, uow, actor, doc, deleted=[stored])
         delete_blobs_after_commit(ctx, uow, [stored.blob_key])
@@ -367,15 +401,14 @@ async def open_content(
     ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID, *, action: str = "file.read"
 ) -> FileContent:
     """Authorise (``documents:download``), audit and open a file for reading."""
-    stored = await get_file(ctx, actor, document_id, file_id, scope=Scope.DOCUMENTS_DOWNLOAD)
-    async with ctx.store.write() as uow:
-        await audit.record(
-            ctx,
-            uow,
-            actor,
-            action,
-            target_type="file",
-            target_id=file_id,
-            document_id=str(document_id),
-        )
+    doc, stored = await find_file(ctx, actor, document_id, file_id, scope=Scope.DOCUMENTS_DOWNLOAD)
+    await audit.record_alone(
+        ctx,
+        actor,
+        action,
+        target_type="file",
+        target_id=file_id,
+        document_id=document_id,
+        subject_id=doc.subject_id,
+    )
     return await open_stored(ctx, stored)

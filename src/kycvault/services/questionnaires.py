@@ -159,7 +159,7 @@ async def add_file_answer(
             "response.file_answered",
             target_type="response",
             target_id=response.id,
-            document_id=str(doc.id),
+            document_id=doc.id,
         )
         recorded.append(made)
 
@@ -229,7 +229,7 @@ async def delete_file_answer(
             "response.file_answer_deleted",
             target_type="response",
             target_id=response_id,
-            document_id=str(answer.document_id),
+            document_id=answer.document_id,
         )
         if not await uow.responses.references(actor.tenant_id, answer.document_id):
             doc = await uow.documents.get(actor.tenant_id, answer.document_id)

@@ -45,7 +45,7 @@ async def report_damage(ctx: AppContext, stored: StoredFile, problem: str, sourc
             target_type="file",
             target_id=stored.id,
             outcome="failure",
-            document_id=str(stored.document_id),
+            document_id=stored.document_id,
             problem=problem,
             source=source,
         )

@@ -115,6 +115,13 @@ async def create_subject(ctx: AppContext, actor: Actor, values: Mapping[str, Any
     return subject
 
 
+async def _audit_read(ctx: AppContext, actor: Actor, subject: Subject) -> Subject:
+    await audit.record_alone(
+        ctx, actor, "subject.read", target_type="subject", target_id=subject.id
+    )
+    return subject
+
+
 # The lookups below take the ``scope`` the caller must hold: reading a subject by default; a
 # route that looks the subject up as a step of another use case (listing or uploading its
 # documents) names that use case's scope.
@@ -128,7 +135,7 @@ async def get_subject(
         subject = await uow.subjects.get(actor.tenant_id, subject_id)
     if subject is None:
         raise subject_not_found()
-    return subject
+    return await _audit_read(ctx, actor, subject)
 
 
 async def get_subject_by_number(
@@ -140,7 +147,7 @@ async def get_subject_by_number(
         subject = await uow.subjects.get_by_number(actor.tenant_id, number)
     if subject is None:
         raise subject_not_found()
-    return subject
+    return await _audit_read(ctx, actor, subject)
 
 
 async def find_subject(
@@ -161,7 +168,7 @@ async def find_subject(
             subject = await uow.subjects.get_by_external_id(actor.tenant_id, ref)
     if subject is None:
         raise subject_not_found()
-    return subject
+    return await _audit_read(ctx, actor, subject)
 
 
 async def update_subject(
@@ -227,7 +234,7 @@ async def list_subjects(
         async with ctx.store.read() as uow:
             return await uow.subjects.page(actor.tenant_id, seek)
 
-    return await paginate(
+    page = await paginate(
         fetch,
         codec=cursor_codec(ctx.cipher),
         tenant_id=actor.tenant_id,
@@ -238,3 +245,5 @@ async def list_subjects(
         limit=check_limit(limit),
         cursor=cursor,
     )
+    await audit.record_alone(ctx, actor, "subject.listed", count=len(page.items))
+    return page

@@ -23,6 +23,8 @@ from uuid import UUID
 from kycvault.domain.models import ApiKey, Tenant, clean_text, normalize_address
 from kycvault.domain.scopes import Scope, parse_scopes
 from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
+from kycvault.ports.persistence.store import UnitOfWork
+from kycvault.services import audit
 from kycvault.services.context import Actor, AppContext
 
 KEY_PREFIX = "kvk_"
@@ -77,6 +79,23 @@ def _new_key(
     return IssuedKey(key, secret), _hash_secret(ctx, key_id, secret)
 
 
+# Who acts when the command line manages tenants and keys (the operator at the machine).
+OPERATOR = "cli"
+
+
+async def _audit_key(ctx: AppContext, uow: UnitOfWork, key: ApiKey, action: str) -> None:
+    """A key made or revoked, in its tenant's trail: the key's id, never its secret."""
+    await audit.record(
+        ctx,
+        uow,
+        Actor(tenant_id=key.tenant_id, key_id=OPERATOR),
+        action,
+        target_type="api_key",
+        target_id=key.id,
+        key_id=key.key_id,
+    )
+
+
 def _key_name(name: str | None) -> str:
     return clean_text(name, field_name="name", max_length=200) or "default"
 
@@ -97,6 +116,7 @@ async def create_tenant(ctx: AppContext, *, name: str, key_name: str | None = No
         await ctx.keyring.create_for(uow, tenant.id, now)
         issued, secret_hash = _new_key(ctx, tenant.id, _key_name(key_name))
         await uow.api_keys.add(issued.key, secret_hash)
+        await _audit_key(ctx, uow, issued.key, "key.created")
     return NewTenant(tenant, issued)
 
 
@@ -179,6 +199,7 @@ async def create_key(
             raise NotFound("no such tenant", code="tenant_not_found")
         issued, secret_hash = _new_key(ctx, tenant_id, _key_name(name), chosen, expires_at)
         await uow.api_keys.add(issued.key, secret_hash)
+        await _audit_key(ctx, uow, issued.key, "key.created")
     return issued
 
 
@@ -190,6 +211,8 @@ async def list_keys(ctx: AppContext, *, tenant_id: UUID) -> list[ApiKey]:
 async def revoke_key(ctx: AppContext, *, key_id: str) -> ApiKey:
     async with ctx.store.write() as uow:
         key = await uow.api_keys.revoke(key_id, ctx.clock())
+        if key is not None:
+            await _audit_key(ctx, uow, key, "key.revoked")
     if key is None:
         raise NotFound(f"no API key {key_id!r}", code="key_not_found")
     return key

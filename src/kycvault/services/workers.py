@@ -147,6 +147,7 @@ class Worker:
                     outcome.action,
                     target_type=outcome.target_type,
                     target_id=job.file_id or job.document_id,
+                    document_id=job.document_id,
                     job=str(job.id),
                 )
 
@@ -163,6 +164,7 @@ class Worker:
                     f"{job.kind.value}_failed",
                     target_type="file" if job.file_id else "document",
                     target_id=job.file_id or job.document_id,
+                    document_id=job.document_id,
                     outcome="failure",
                     job=str(job.id),
                     error=error[:200],

@@ -176,10 +176,7 @@ def test_replayed_reads_are_refused(
 
 def _reads_audited(native: httpx2.Client, document_id: str) -> int:
     events = native.get("/v1/audit-events", params={"limit": 500}).json()["data"]
-    return sum(
-        e["action"] == "file.read" and e["details"].get("document_id") == document_id
-        for e in events
-    )
+    return sum(e["action"] == "file.read" and e["document_id"] == document_id for e in events)
 
 
 # ------------------------------------------------------------------ malleability

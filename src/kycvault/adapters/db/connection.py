@@ -39,15 +39,21 @@ class Connection:
 
     def __init__(self) -> None:
         self._deferred: list[Work] = []
-        self._last: list[Work] = []
+        self._last: list[tuple[int, Work]] = []
         self.commit_started = False
 
     @property
     def dialect(self) -> sa.Dialect:
         raise NotImplementedError
 
-    def defer(self, work: Work, *, last: bool = False) -> None:
-        (self._last if last else self._deferred).append(work)
+    def defer(self, work: Work, *, last: bool = False, order: int = 0) -> None:
+        """``last`` writes run at the unit's end, by ``order`` then in the order deferred:
+        those that lock a per-tenant row (the event sequence, the audit chain head) take
+        their locks in one fixed order in every transaction, so two cannot deadlock."""
+        if last:
+            self._last.append((order, work))
+        else:
+            self._deferred.append(work)
 
     def discard_deferred(self) -> None:
         """Forget deferred writes (their savepoint or transaction is being rolled back)."""
@@ -56,7 +62,7 @@ class Connection:
 
     def _ending(self) -> None:
         """The unit ends: the writes deferred ``last`` join the queue, at its end."""
-        self._deferred += self._last
+        self._deferred += [work for _, work in sorted(self._last, key=lambda item: item[0])]
         self._last = []
 
     def _with_deferred(

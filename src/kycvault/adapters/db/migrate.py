@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -27,11 +29,15 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-async def upgrade(database: Database, revision: str = "head") -> None:
-    """Bring the schema to ``revision`` in one transaction."""
+async def upgrade(
+    database: Database, revision: str = "head", *, attributes: Mapping[str, Any] | None = None
+) -> None:
+    """Bring the schema to ``revision`` in one transaction. ``attributes`` reach the
+    migrations (``audit_chain_key``: the MAC key that chains existing audit events)."""
 
     def _upgrade(connection: Connection) -> None:
         config = alembic_config()
+        config.attributes.update(attributes or {})
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
 

@@ -75,14 +75,17 @@ class _Async:
         repository = self.repository
         method = getattr(repository, name)
         deferred = getattr(method, "deferrable", False)
-        last = getattr(method, "at_unit_end", False)
+        order = getattr(method, "at_unit_end", None)
 
         def work(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[sa.Connection], Any]:
             return lambda conn: getattr(repository(conn), name)(*args, **kwargs)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             if deferred:
-                self._conn.defer(work(args, kwargs), last=last)
+                if order is None:
+                    self._conn.defer(work(args, kwargs))
+                else:
+                    self._conn.defer(work(args, kwargs), last=True, order=order)
                 return None
             return await self._conn.run_sync(work(args, kwargs))
 

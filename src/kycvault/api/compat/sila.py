@@ -43,7 +43,7 @@ from kycvault.api.compat.sila_messages import (
     render_document,
     success,
 )
-from kycvault.api.deps import ContextDep, counting_failures, credentials_from
+from kycvault.api.deps import ContextDep, counting_failures, credentials_from, with_address
 from kycvault.api.dialects import Dialect, KeyPolicy, upload_limits
 from kycvault.api.file_serving import stream_response
 from kycvault.api.idempotency import Once, Written, form_payload
@@ -129,7 +129,7 @@ async def _app_caller(request: Request, ctx: AppContext, body: bytes, header: He
         credential=request.headers.get("authorization"),
     )
     request.state.key_id = caller.actor.key_id
-    return caller
+    return dataclasses.replace(caller, actor=with_address(request, caller.actor))
 
 
 async def _user_caller(request: Request, ctx: AppContext, body: bytes, header: Header) -> SilaUser:
@@ -140,7 +140,7 @@ async def _user_caller(request: Request, ctx: AppContext, body: bytes, header: H
         credential=request.headers.get("authorization"),
     )
     request.state.key_id = caller.actor.key_id
-    return caller
+    return dataclasses.replace(caller, actor=with_address(request, caller.actor))
 
 
 @router.get("/getmessage")

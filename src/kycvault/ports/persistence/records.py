@@ -19,6 +19,9 @@ class TenantKeyRecord:
 
 @dataclass(frozen=True, slots=True)
 class AuditEvent:
+    """One access or change. ``seq``, ``prev_mac`` and ``mac`` are its place in the tenant's
+    chain (``domain/audit_chain.py``), given by the store when the event is written."""
+
     id: UUID
     tenant_id: UUID | None
     at: datetime
@@ -29,6 +32,58 @@ class AuditEvent:
     target_id: UUID | None = None
     request_id: str | None = None
     details: dict[str, Any] = field(default_factory=dict)
+    subject_id: UUID | None = None
+    document_id: UUID | None = None
+    file_id: UUID | None = None
+    client_address: str | None = None
+    seq: int | None = None
+    prev_mac: bytes | None = None
+    mac: bytes | None = None
+
+    def chained_fields(self, chain_id: UUID, seq: int) -> dict[str, Any]:
+        """The event as its chain link covers it (``audit_chain.CHAINED_FIELDS``) and as
+        its row stores it."""
+        return {
+            "id": self.id,
+            "chain_id": chain_id,
+            "seq": seq,
+            "tenant_id": self.tenant_id,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "outcome": self.outcome,
+            "target_type": self.target_type,
+            "target_id": self.target_id,
+            "subject_id": self.subject_id,
+            "document_id": self.document_id,
+            "file_id": self.file_id,
+            "client_address": self.client_address,
+            "request_id": self.request_id,
+            "details": self.details,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditFilter:
+    """What ``GET /v1/audit-events`` may select on; every given field must match."""
+
+    subject_id: UUID | None = None
+    document_id: UUID | None = None
+    actor: str | None = None
+    actions: tuple[str, ...] = ()
+    outcome: str | None = None
+    at_from: datetime | None = None
+    at_to: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditChainHead:
+    """Where a chain ends: the number and MAC of its newest event (``None``: a chain of
+    events written before the chain existed, not sealed yet)."""
+
+    chain_id: UUID
+    last_seq: int
+    last_mac: bytes | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,7 +27,9 @@ from kycvault.domain.models import (
 from kycvault.domain.processing import Processing
 from kycvault.domain.types import FileRole
 from kycvault.ports.persistence.records import (
+    AuditChainHead,
     AuditEvent,
+    AuditFilter,
     CountMismatch,
     DownloadLink,
     IdempotencyRecord,
@@ -274,8 +276,15 @@ class IntegrityRepository(Protocol):
 
 
 class AuditRepository(Protocol):
-    async def add(self, event: AuditEvent) -> None: ...
-    async def list_for(self, tenant_id: UUID, *, limit: int = 100) -> list[AuditEvent]: ...
+    """The audit log: append-only, one hash chain per tenant (``domain/audit_chain.py``);
+    ``key`` is the chain's MAC key, which the store never keeps."""
+
+    async def add(self, event: AuditEvent, key: bytes) -> None: ...
+    async def heads(self, chain_id: UUID | None = None) -> list[AuditChainHead]: ...
+    async def chain_events(
+        self, chain_id: UUID, after_seq: int, limit: int
+    ) -> list[AuditEvent]: ...
+    async def page(self, tenant_id: UUID, where: AuditFilter, seek: Seek) -> list[AuditEvent]: ...
 
 
 class AuthFailureRepository(Protocol):

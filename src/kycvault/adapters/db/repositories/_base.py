@@ -26,12 +26,16 @@ def deferrable(method: F) -> F:
     return method
 
 
-def at_unit_end(method: F) -> F:
+def at_unit_end(order: int) -> Callable[[F], F]:
     """Marks a deferrable write that runs when its unit of work ends, after every other
-    statement of the unit (``Connection.defer(last=True)``)."""
-    method.deferrable = True  # type: ignore[attr-defined]
-    method.at_unit_end = True  # type: ignore[attr-defined]
-    return method
+    statement of the unit, those of lower ``order`` first (``Connection.defer(last=True)``)."""
+
+    def mark(method: F) -> F:
+        method.deferrable = True  # type: ignore[attr-defined]
+        method.at_unit_end = order  # type: ignore[attr-defined]
+        return method
+
+    return mark
 
 
 def seek_rows(stmt: sa.Select[Any], table: sa.Table, seek: Seek) -> sa.Select[Any]:

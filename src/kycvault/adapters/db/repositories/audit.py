@@ -1,52 +1,115 @@
-"""The append-only audit log."""
+"""The append-only audit log and its per-tenant hash chain (``domain/audit_chain.py``).
+
+``add`` runs when its unit of work ends (``@at_unit_end``, after the event log's own
+sequence bump): it takes the chain's head row — an upsert, which on PostgreSQL locks the row
+until the transaction ends, so a concurrent writer of the same tenant reads the head only
+after this one committed — numbers the event after it, MACs it on the head's MAC, and moves
+the head. Many API processes on PostgreSQL therefore build one unbroken chain; SQLite has one
+writer at a time anyway. Nothing here updates or deletes an event.
+"""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from kycvault.adapters.db.repositories._base import Repo, deferrable
-from kycvault.adapters.db.tables import audit_events
-from kycvault.ports.persistence.records import AuditEvent
+import sqlalchemy as sa
+from sqlalchemy import RowMapping
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kycvault.adapters.db.repositories._base import Repo, at_unit_end, seek_rows
+from kycvault.adapters.db.tables import audit_chains, audit_events
+from kycvault.domain.audit_chain import GENESIS, chain_of, link
+from kycvault.ports.persistence.records import AuditChainHead, AuditEvent, AuditFilter, Seek
+
+A = audit_events.c
+H = audit_chains.c
+
+
+def _event(row: RowMapping) -> AuditEvent:
+    return AuditEvent(
+        id=row["id"],
+        tenant_id=row["tenant_id"],
+        at=row["at"],
+        actor=row["actor"],
+        action=row["action"],
+        outcome=row["outcome"],
+        target_type=row["target_type"],
+        target_id=row["target_id"],
+        request_id=row["request_id"],
+        details=dict(row["details"] or {}),
+        subject_id=row["subject_id"],
+        document_id=row["document_id"],
+        file_id=row["file_id"],
+        client_address=row["client_address"],
+        seq=row["seq"],
+        prev_mac=row["prev_mac"],
+        mac=row["mac"],
+    )
 
 
 class SqlAudit(Repo):
-    @deferrable
-    def add(self, event: AuditEvent) -> None:
+    def _take_head(self, chain_id: UUID) -> tuple[int, bytes | None]:
+        """The chain's head, locked for the rest of the transaction on PostgreSQL (made at
+        the chain's first event)."""
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = (
+            dialect_insert(audit_chains)
+            .values(chain_id=chain_id, last_seq=0, last_mac=None)
+            .on_conflict_do_update(index_elements=["chain_id"], set_={"last_seq": H.last_seq})
+            .returning(H.last_seq, H.last_mac)
+        )
+        row = self._conn.execute(stmt).one()
+        return int(row.last_seq), row.last_mac
+
+    @at_unit_end(order=2)  # after the event log's sequence: one lock order everywhere
+    def add(self, event: AuditEvent, key: bytes) -> None:
+        chain_id = chain_of(event.tenant_id)
+        last_seq, last_mac = self._take_head(chain_id)
+        # A head without a MAC has none only at the chain's start; elsewhere it was tampered
+        # with, and chaining on from the start leaves that for ``verify`` to name.
+        last_mac = last_mac or GENESIS
+        seq = last_seq + 1
+        fields = event.chained_fields(chain_id, seq)
+        mac = link(key, last_mac, fields)
+        self._conn.execute(audit_events.insert(), {**fields, "prev_mac": last_mac, "mac": mac})
         self._conn.execute(
-            audit_events.insert(),
-            {
-                "id": event.id,
-                "tenant_id": event.tenant_id,
-                "at": event.at,
-                "actor": event.actor,
-                "action": event.action,
-                "outcome": event.outcome,
-                "target_type": event.target_type,
-                "target_id": event.target_id,
-                "request_id": event.request_id,
-                "details": event.details,
-            },
+            audit_chains.update().where(H.chain_id == chain_id).values(last_seq=seq, last_mac=mac)
         )
 
-    def list_for(self, tenant_id: UUID, *, limit: int = 100) -> list[AuditEvent]:
+    def heads(self, chain_id: UUID | None = None) -> list[AuditChainHead]:
+        stmt = sa.select(audit_chains).order_by(H.chain_id)
+        if chain_id is not None:
+            stmt = stmt.where(H.chain_id == chain_id)
+        return [
+            AuditChainHead(r["chain_id"], int(r["last_seq"]), r["last_mac"])
+            for r in self._all(stmt)
+        ]
+
+    def chain_events(self, chain_id: UUID, after_seq: int, limit: int) -> list[AuditEvent]:
+        """The chain's events numbered above ``after_seq``, in number order."""
         rows = self._all(
             audit_events.select()
-            .where(audit_events.c.tenant_id == tenant_id)
-            .order_by(audit_events.c.at.desc(), audit_events.c.id.desc())
+            .where(A.chain_id == chain_id, A.seq > after_seq)
+            .order_by(A.seq)
             .limit(limit)
         )
-        return [
-            AuditEvent(
-                id=r["id"],
-                tenant_id=r["tenant_id"],
-                at=r["at"],
-                actor=r["actor"],
-                action=r["action"],
-                outcome=r["outcome"],
-                target_type=r["target_type"],
-                target_id=r["target_id"],
-                request_id=r["request_id"],
-                details=dict(r["details"] or {}),
-            )
-            for r in rows
-        ]
+        return [_event(r) for r in rows]
+
+    def page(self, tenant_id: UUID, where: AuditFilter, seek: Seek) -> list[AuditEvent]:
+        conditions: list[sa.ColumnElement[bool]] = [A.tenant_id == tenant_id]
+        if where.subject_id is not None:
+            conditions.append(A.subject_id == where.subject_id)
+        if where.document_id is not None:
+            conditions.append(A.document_id == where.document_id)
+        if where.actor is not None:
+            conditions.append(A.actor == where.actor)
+        if where.actions:
+            conditions.append(A.action.in_(where.actions))
+        if where.outcome is not None:
+            conditions.append(A.outcome == where.outcome)
+        if where.at_from is not None:
+            conditions.append(A.at >= where.at_from)
+        if where.at_to is not None:
+            conditions.append(A.at <= where.at_to)
+        stmt = seek_rows(audit_events.select().where(*conditions), audit_events, seek)
+        return [_event(r) for r in self._all(stmt)]

@@ -51,7 +51,7 @@ class SqlEvents(Repo):
         )
         return int(self._conn.execute(stmt).scalar_one())
 
-    @at_unit_end
+    @at_unit_end(order=0)
     def add(self, event: Event) -> None:
         self._conn.execute(
             events.insert(),

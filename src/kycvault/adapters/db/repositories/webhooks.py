@@ -163,7 +163,7 @@ class SqlWebhooks(Repo):
             self._conn.execute(table.delete().where(table.c.endpoint_id == endpoint_id))
         return gone.rowcount == 1
 
-    @at_unit_end
+    @at_unit_end(order=1)  # after the event's own insert, which numbers it
     def enqueue(self, event: Event) -> None:
         sequence = sa.select(events.c.sequence).where(events.c.id == event.id).scalar_subquery()
         subscribed = sa.select(

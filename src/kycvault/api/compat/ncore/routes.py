@@ -22,7 +22,7 @@ from kycvault.api.compat.ncore.wire import (
     values_of,
 )
 from kycvault.api.compat.shared import path_id, subjects_document
-from kycvault.api.deps import ContextDep, counting_failures, credentials_from
+from kycvault.api.deps import ContextDep, counting_failures, credentials_from, with_address
 from kycvault.api.dialects import upload_limits
 from kycvault.api.file_serving import stream_response
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
@@ -52,9 +52,10 @@ async def _check_key(request: Request, ctx: AppContext, apikey: str | None) -> A
         if apikey
         else credentials_from(request.headers.get("authorization"))
     )
-    return await tenants.authenticate(
+    actor = await tenants.authenticate(
         ctx, key_id=key_id, secret=secret, request_id=request.state.request_id
     )
+    return with_address(request, actor)
 
 
 async def ncore_actor(request: Request, ctx: ContextDep) -> Actor:

@@ -158,8 +158,11 @@ class Exchange:
                 await self._emit("data", bytes(body))
             if not message.get("more_body", False):
                 self.complete = True
-                self.finished.set()
+                # The end is queued before the application hears of the client leaving:
+                # Starlette's StreamingResponse cancels its sender once a disconnect arrives,
+                # which would drop an "end" still waiting for room in a full queue.
                 await self._emit("end", None)
+                self.finished.set()
 
     async def _answer_500(self) -> None:
         self.started = self.complete = True

@@ -190,12 +190,15 @@ async def export(
     while True:
         async with ctx.store.read() as uow:
             events = await uow.audit.page(actor.tenant_id, where, seek)
+        lines = []
         for event in events:
             row = export_row(event)
             if fmt == "csv":
-                yield _csv_line([_csv_cell(row[c]) for c in EXPORT_COLUMNS])
+                lines.append(_csv_line([_csv_cell(row[c]) for c in EXPORT_COLUMNS]))
             else:
-                yield json.dumps(row, separators=(",", ":")).encode() + b"\n"
+                lines.append(json.dumps(row, separators=(",", ":")).encode() + b"\n")
+        if lines:
+            yield b"".join(lines)  # a batch a chunk (a few hundred KiB at most)
         if len(events) < _EXPORT_BATCH:
             return
         seek = Seek(sort="-seq", limit=_EXPORT_BATCH, position=_key(events[-1]))

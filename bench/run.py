@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import sqlalchemy as sa
+from audit_cost import a1
 from downloads import d1, d2
 from harness import MiB, Row, make_file, start_bare, start_kycvault, start_nginx
 from listing_http import l1, l2, seed_server
@@ -51,12 +52,14 @@ class Plan:
     concurrent: int
     hook_pairs: int
     lags: int
+    audits: int
 
 
 FULL = Plan(big=128 * MiB, small=200 * 1024, pairs=10, seconds=10, docs=1_000_000,
-            others=100_000, iterations=60, concurrent=8, hook_pairs=300, lags=60)  # fmt: skip
+            others=100_000, iterations=60, concurrent=8, hook_pairs=300, lags=60,
+            audits=300)  # fmt: skip
 SMOKE = Plan(big=8 * MiB, small=200 * 1024, pairs=2, seconds=1, docs=3_000, others=300,
-             iterations=3, concurrent=2, hook_pairs=5, lags=3)  # fmt: skip
+             iterations=3, concurrent=2, hook_pairs=5, lags=3, audits=10)  # fmt: skip
 
 
 def _postgres_url() -> str | None:
@@ -77,7 +80,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--only", help="comma-separated row ids (U1 … L2, W1, W2)")
+    parser.add_argument("--only", help="comma-separated row ids (U1 … L2, W1, W2, A1)")
     parser.add_argument("--dir", help="work directory (default: a new temp dir)")
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
@@ -125,6 +128,10 @@ def main() -> int:
             rows.append(d2(kv, small, plan.seconds, workdir))
         if want("W1", "W2"):
             rows += w1_w2(workdir, small, plan.hook_pairs, plan.lags)
+        if want("A1"):
+            auditing = start_kycvault(workdir, "audit", LISTING_ENV)
+            servers.append(auditing)
+            rows.append(a1(auditing, small, plan.audits))
         if want("L1", "L2"):
             # A server of its own: the upload rows' documents would otherwise sit at the head
             # of the main tenant's newest-first order, unlike the seeded distribution.

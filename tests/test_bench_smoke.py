@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-ROWS = ("U1", "U2", "U3", "U4", "U5", "U6", "D1", "D2", "W1", "W2", "L1 SQLite", "L2 SQLite")
+ROWS = ("U1", "U2", "U3", "U4", "U5", "U6", "D1", "D2", "W1", "W2", "A1", "L1 SQLite", "L2 SQLite")
 
 
 @pytest.mark.slow

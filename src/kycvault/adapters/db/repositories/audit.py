@@ -10,6 +10,7 @@ writer at a time anyway. Nothing here updates or deletes an event.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -47,18 +48,35 @@ def _event(row: RowMapping) -> AuditEvent:
     )
 
 
+def _take_head_statement(insert: Any) -> sa.Executable:
+    statement: sa.Executable = (
+        insert(audit_chains)
+        .values(chain_id=sa.bindparam("chain", type_=sa.Uuid()), last_seq=0, last_mac=None)
+        .on_conflict_do_update(index_elements=["chain_id"], set_={"last_seq": H.last_seq})
+        .returning(H.last_seq, H.last_mac)
+    )
+    return statement
+
+
+# Built once: every write of the service makes an audit event, and building these statements
+# (and their cache keys) per call cost more than running them on SQLite.
+_TAKE_HEAD = {
+    "postgresql": _take_head_statement(postgresql.insert),
+    "sqlite": _take_head_statement(sqlite.insert),
+}
+_INSERT = audit_events.insert()
+_MOVE_HEAD = (
+    audit_chains.update()
+    .where(H.chain_id == sa.bindparam("chain", type_=sa.Uuid()))
+    .values(last_seq=sa.bindparam("seq"), last_mac=sa.bindparam("mac"))
+)
+
+
 class SqlAudit(Repo):
     def _take_head(self, chain_id: UUID) -> tuple[int, bytes | None]:
         """The chain's head, locked for the rest of the transaction on PostgreSQL (made at
         the chain's first event)."""
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        stmt = (
-            dialect_insert(audit_chains)
-            .values(chain_id=chain_id, last_seq=0, last_mac=None)
-            .on_conflict_do_update(index_elements=["chain_id"], set_={"last_seq": H.last_seq})
-            .returning(H.last_seq, H.last_mac)
-        )
-        row = self._conn.execute(stmt).one()
+        row = self._conn.execute(_TAKE_HEAD[self.dialect], {"chain": chain_id}).one()
         return int(row.last_seq), row.last_mac
 
     @at_unit_end(order=2)  # after the event log's sequence: one lock order everywhere
@@ -71,10 +89,8 @@ class SqlAudit(Repo):
         seq = last_seq + 1
         fields = event.chained_fields(chain_id, seq)
         mac = link(key, last_mac, fields)
-        self._conn.execute(audit_events.insert(), {**fields, "prev_mac": last_mac, "mac": mac})
-        self._conn.execute(
-            audit_chains.update().where(H.chain_id == chain_id).values(last_seq=seq, last_mac=mac)
-        )
+        self._conn.execute(_INSERT, {**fields, "prev_mac": last_mac, "mac": mac})
+        self._conn.execute(_MOVE_HEAD, {"chain": chain_id, "seq": seq, "mac": mac})
 
     def heads(self, chain_id: UUID | None = None) -> list[AuditChainHead]:
         stmt = sa.select(audit_chains).order_by(H.chain_id)

@@ -111,7 +111,10 @@ class ChainWalk:
         if prev_mac is None or mac is None:
             return broken("the event carries no MAC (written outside the chain)")
         if not hmac.compare_digest(prev_mac, self.previous):
-            return broken("its previous MAC is not the MAC of the event before it (reordered)")
+            return broken(
+                "its previous MAC is not the MAC of the event before it "
+                "(an event removed, moved or inserted before it)"
+            )
         if not hmac.compare_digest(mac, link(self.key, self.previous, fields)):
             return broken("its MAC does not match its content (edited, or inserted)")
         self.previous, self.expected_seq = mac, seq + 1

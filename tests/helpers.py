@@ -287,6 +287,21 @@ def worker_processes(
                 process.kill()
 
 
+def every_page(client: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a cursor-paged list at ``path`` matching ``params``, page by page."""
+    found: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        query = {**params, "limit": 100, **({"cursor": cursor} if cursor else {})}
+        response = client.get(path, params=query)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        found += page["data"]
+        if not page["has_more"]:
+            return found
+        cursor = page["next_cursor"]
+
+
 async def audit_events(ctx: AppContext, tenant_id: uuid.UUID, **where: Any) -> list[AuditEvent]:
     """The tenant's audit events (newest first) matching ``AuditFilter(**where)``."""
     async with ctx.store.read() as uow:

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from kycvault.services import audit_trail
 from kycvault.services.context import AppContext
 from tests.e2e.uploads_support import create, png_part
-from tests.helpers import Server, server_on
+from tests.helpers import Server, every_page, server_on
 
 PERSON = "Ada Lovelace-Byron"
 NUMBER = "LX4471902"
@@ -33,18 +33,8 @@ FILE_NAME = "ada-passport-front.png"
 
 
 def trail(client: httpx2.Client, **params: Any) -> list[dict[str, Any]]:
-    """Every audit event matching ``params``, newest first, page by page."""
-    found: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = {**params, "limit": 50, **({"cursor": cursor} if cursor else {})}
-        response = client.get("/v1/audit-events", params=query)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        found += page["data"]
-        if not page["has_more"]:
-            return found
-        cursor = page["next_cursor"]
+    """Every audit event matching ``params``, newest first."""
+    return every_page(client, "/v1/audit-events", **params)
 
 
 def _passport(client: httpx2.Client) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import pytest
 from tests.e2e.processing_support import settled
 from tests.e2e.processing_support import upload as upload_for_processing
 from tests.e2e.uploads_support import assert_problem, create, pdf_part, png_part
-from tests.helpers import Part, Server, image_bytes, multipart, post_multipart
+from tests.helpers import Part, Server, every_page, image_bytes, multipart, post_multipart
 
 ID_NUMBER = "X98765432"
 PERSON = "Ann Lee-Okafor"
@@ -30,18 +30,8 @@ PROCESSED = "document.processed"
 
 
 def events(client: httpx2.Client, **params: Any) -> list[dict[str, Any]]:
-    """Every event matching ``params``, oldest first, page by page."""
-    found: list[dict[str, Any]] = []
-    cursor = None
-    while True:
-        query = {**params, "limit": 100, **({"cursor": cursor} if cursor else {})}
-        response = client.get("/v1/events", params=query)
-        assert response.status_code == 200, response.text
-        page = response.json()
-        found += page["data"]
-        if not page["has_more"]:
-            return found
-        cursor = page["next_cursor"]
+    """Every event matching ``params``, oldest first."""
+    return every_page(client, "/v1/events", **params)
 
 
 def changes(client: httpx2.Client, **params: Any) -> list[dict[str, Any]]:

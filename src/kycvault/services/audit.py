@@ -109,27 +109,13 @@ async def record_alone(
     *,
     target_type: str | None = None,
     target_id: UUID | None = None,
-    outcome: str = "success",
-    subject_id: UUID | None = None,
-    document_id: UUID | None = None,
-    file_id: UUID | None = None,
-    **details: Any,
+    **named: Any,
 ) -> None:
-    """Record a read or a refusal, which changed nothing, in a transaction of its own."""
+    """Record a read or a refusal, which changed nothing, in a transaction of its own
+    (``named``: ``outcome``, ``subject_id``, ``document_id``, ``file_id`` and details, as
+    ``record`` takes them)."""
     async with ctx.store.write() as uow:
-        await record(
-            ctx,
-            uow,
-            actor,
-            action,
-            target_type=target_type,
-            target_id=target_id,
-            outcome=outcome,
-            subject_id=subject_id,
-            document_id=document_id,
-            file_id=file_id,
-            **details,
-        )
+        await record(ctx, uow, actor, action, target_type=target_type, target_id=target_id, **named)
 
 
 async def record_malware(ctx: AppContext, actor: Actor, detected: MalwareDetected) -> None:

@@ -125,10 +125,18 @@ async def lift_hold(ctx: AppContext, actor: Actor, hold_id: UUID) -> LegalHold:
             LIFTED,
             target_type="legal_hold",
             target_id=hold.id,
-            subject_id=hold.subject_id,
+            subject_id=await _subject_of(uow, actor, hold),
             document_id=hold.document_id,
         )
     return replace(hold, lifted_at=now, lifted_by=actor.key_id)
+
+
+async def _subject_of(uow: UnitOfWork, actor: Actor, hold: LegalHold) -> UUID | None:
+    """The held subject, or the held document's (None once that document is gone)."""
+    if hold.document_id is None:
+        return hold.subject_id
+    doc = await uow.documents.get(actor.tenant_id, hold.document_id)
+    return doc.subject_id if doc is not None else None
 
 
 async def get_hold(ctx: AppContext, actor: Actor, hold_id: UUID) -> LegalHold:

@@ -5,6 +5,7 @@ nothing.)"""
 
 from __future__ import annotations
 
+import json
 import secrets
 from typing import Any
 
@@ -13,9 +14,11 @@ import pytest
 
 from tests.e2e.documents_support import new_doc, new_subject
 from tests.e2e.holds_support import audit_events, hold, lift, passport
+from tests.e2e.kycgenie_support import PREFIX as KG
+from tests.e2e.kycgenie_support import entity, response_of
 from tests.e2e.problem_support import problem
 from tests.e2e.scopes_support import CYNOPSIS, DEL, DOMAIN, GENIE, NCORE, Call
-from tests.helpers import Server
+from tests.helpers import PDF_BYTES, Server, image_bytes
 
 
 def _refused_event(client: httpx2.Client, action: str, target_id: str) -> dict[str, Any]:
@@ -158,3 +161,51 @@ def test_dialect_deletes_are_refused(
         lift(admin, ids["hold"])
         allowed = call.send(admin, ids)
         assert allowed.status_code in (200, 204), allowed.text
+
+
+def test_a_questionnaire_answer_keeps_its_held_document(server: Server) -> None:
+    """Deleting a KYC Genie file answer deletes the document it uploaded: not while held."""
+    tenant = server.create_tenant()
+    company = entity(server, tenant["api_key"])
+    with server.client(tenant["api_key"]) as kg:
+        response = response_of(kg, company["id"])
+        uploaded = kg.post(
+            f"{KG}/api/v1/responses/{response['id']}/documents/upload/",
+            files={"file": ("register.pdf", PDF_BYTES, "application/pdf")},
+            data={"document_type": "UBO Register"},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        doc_id = uploaded.json()["document"]["id"]
+        answer_url = (
+            f"{KG}/api/v2/questionnaire-responses/{response['id']}/answers/files/"
+            f"{uploaded.json()['attachment_id']}/"
+        )
+        placed = hold(kg, subject_id=company["id"])
+        refused = kg.delete(answer_url)
+        assert (refused.status_code, _code(refused)) == (409, "legal_hold")
+        _refused_event(kg, "response.file_answer_delete_refused", response["id"])
+        assert kg.get(f"/v1/documents/{doc_id}").status_code == 200
+        lift(kg, placed["id"])
+        assert kg.delete(answer_url).status_code == 204
+        assert kg.get(f"/v1/documents/{doc_id}").status_code == 404
+
+
+def test_replacing_a_held_documents_file_is_refused(
+    server: Server, held: tuple[dict[str, Any], dict[str, str]]
+) -> None:
+    """Cynopsis' update replaces the sides it is sent, deleting the files they replace."""
+    tenant, ids = held
+    url = f"/compat/cynopsis/api/customer/{ids['subject_number']}/document/{ids['doc_number']}"
+    document = json.dumps({"type": "PASSPORT"})
+    front = ("front", ("front.png", image_bytes("PNG", (32, 32)), "image/png"))
+    with server.client(tenant["api_key"], headers={"X-Domain-ID": ids["domain"]}) as cyn:
+        refused = cyn.put(url, data={"document": document}, files=[front])
+        assert (refused.status_code, _code(refused)) == (409, "legal_hold")
+        _refused_event(cyn, "document.update_refused", ids["doc"])
+        files = cyn.get(f"/v1/documents/{ids['doc']}").json()["files"]
+        assert [f["id"] for f in files] == [ids["file"]]
+        lift(cyn, ids["hold"])
+        replaced = cyn.put(url, data={"document": document}, files=[front])
+        assert replaced.status_code == 200, replaced.text
+        files = cyn.get(f"/v1/documents/{ids['doc']}").json()["files"]
+        assert [f["id"] for f in files] != [ids["file"]]

@@ -5,8 +5,10 @@ nothing.)"""
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import secrets
+import threading
 from typing import Any
 
 import httpx2
@@ -209,3 +211,42 @@ def test_replacing_a_held_documents_file_is_refused(
         assert replaced.status_code == 200, replaced.text
         files = cyn.get(f"/v1/documents/{ids['doc']}").json()["files"]
         assert [f["id"] for f in files] != [ids["file"]]
+
+
+def test_a_hold_placed_during_a_deletion_is_never_skipped(
+    server: Server, tenant: dict[str, Any], client: httpx2.Client
+) -> None:
+    """A hold and a deletion of one document, sent at once: either the hold wins (the delete
+    is refused) or the deletion does (the hold finds no document), never both."""
+    for _ in range(8):
+        subject = new_subject(client)
+        doc = passport(client, subject["id"])
+        barrier = threading.Barrier(3)
+        requests: list[tuple[str, str, dict[str, Any] | None]] = [
+            ("POST", "/v1/legal-holds", {"subject_id": subject["id"], "reason": "race"}),
+            ("POST", "/v1/legal-holds", {"document_id": doc["id"], "reason": "race"}),
+            ("DELETE", f"/v1/documents/{doc['id']}", None),
+        ]
+
+        def send(
+            request: tuple[str, str, dict[str, Any] | None],
+            barrier: threading.Barrier = barrier,
+        ) -> httpx2.Response:
+            method, path, body = request
+            with server.client(tenant["api_key"]) as own:
+                barrier.wait(timeout=60)
+                return own.request(method, path, json=body)
+
+        with concurrent.futures.ThreadPoolExecutor(max_workers=3) as pool:
+            on_subject, on_doc, deleted = list(pool.map(send, requests))
+        assert on_subject.status_code == 201, on_subject.text
+        if deleted.status_code == 204:
+            assert on_doc.status_code == 404, on_doc.text
+            assert [f["document_id"] for f in client.get("/v1/legal-holds").json()["data"]] == [
+                None
+            ]
+        else:
+            problem(deleted, 409, "legal_hold")
+            assert client.get(f"/v1/documents/{doc['id']}").status_code == 200
+        for placed in client.get("/v1/legal-holds").json()["data"]:
+            lift(client, placed["id"])

@@ -349,6 +349,7 @@ async def delete_document(ctx: AppContext, actor: Actor, document_id: UUID) -> N
     subject_id = None
     try:
         async with ctx.store.write() as uow:
+            await legal_holds.lock(uow, actor)
             doc = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
             if doc is None:
                 raise document_not_found()

@@ -175,6 +175,7 @@ async def delete_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id:
     subject_id = None
     try:
         async with ctx.store.write() as uow:
+            await legal_holds.lock(uow, actor)
             doc = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
             if doc is None:
                 raise document_not_found()

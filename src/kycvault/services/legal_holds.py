@@ -3,10 +3,12 @@ deleted. A document is held when it has an active hold of its own or its subject
 company's hold does not reach its members). A hold is lifted, never deleted: its row, with who
 placed and lifted it and when, stays as evidence.
 
-Every path that deletes a document, a file or a subject calls ``check_deletable`` inside its
-own write transaction, after taking the tenant's row lock (``TenantRepository.lock``), which
-placing a hold takes too: a hold placed concurrently with a deletion is either seen by the
-deletion's check or placed after the deletion committed (and then finds nothing to hold). A
+Every path that deletes a document, a file or a subject calls ``lock`` first thing in its own
+write transaction (the tenant's row lock, ``TenantRepository.lock``, which placing and lifting
+a hold take too, also first), and ``check_deletable`` before it deletes: a hold placed
+concurrently with a deletion is either seen by the deletion's check or placed after the
+deletion committed (and then finds nothing to hold). Taking the tenant's lock before any
+document row keeps one lock order, so two such transactions cannot deadlock. A
 refusal is 409 ``legal_hold``, audited with outcome ``refused`` (``refuse``) once the
 deletion's transaction has rolled back.
 
@@ -68,7 +70,7 @@ async def place_hold(
         )
     text = _reason(reason)
     async with ctx.store.write() as uow:
-        await uow.tenants.lock(actor.tenant_id)
+        await lock(uow, actor)
         held_subject = await _target(uow, actor, subject_id, document_id)
         hold = LegalHold(
             id=uuid.uuid4(),
@@ -111,7 +113,7 @@ async def lift_hold(ctx: AppContext, actor: Actor, hold_id: UUID) -> LegalHold:
     """Lift an active hold (404 for an unknown one, 409 for one lifted already)."""
     await require(ctx, actor, Scope.ADMIN, target_type="legal_hold", target_id=hold_id)
     async with ctx.store.write() as uow:
-        await uow.tenants.lock(actor.tenant_id)
+        await lock(uow, actor)
         hold = await uow.legal_holds.get(actor.tenant_id, hold_id)
         if hold is None:
             raise hold_not_found()
@@ -176,6 +178,12 @@ async def list_holds(
     )
 
 
+async def lock(uow: UnitOfWork, actor: Actor) -> None:
+    """Order this transaction with hold changes: call it before reading or locking what is
+    to be deleted."""
+    await uow.tenants.lock(actor.tenant_id)
+
+
 async def check_deletable(
     uow: UnitOfWork,
     actor: Actor,
@@ -184,10 +192,9 @@ async def check_deletable(
     subject_id: UUID | None = None,
 ) -> None:
     """Refuse (``LegalHoldActive``) unless none of ``documents``, their subjects,
-    ``subject_id`` and the documents of ``subject_id`` is under an active hold. Takes the
-    tenant's row lock first (see the module's docstring), so call it inside the deletion's
-    write transaction."""
-    await uow.tenants.lock(actor.tenant_id)
+    ``subject_id`` and the documents of ``subject_id`` is under an active hold. Call it in the
+    deletion's write transaction, which began with ``lock``."""
+    await lock(uow, actor)  # again: a no-op for a transaction that holds it
     subjects = {d.subject_id for d in documents if d.subject_id is not None}
     if subject_id is not None:
         subjects.add(subject_id)

@@ -235,6 +235,7 @@ async def _delete_file_answer(
     ctx: AppContext, actor: Actor, response_id: UUID, answer_id: UUID
 ) -> None:
     async with ctx.store.write() as uow:
+        await legal_holds.lock(uow, actor)
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
         answer = await _answer(uow, actor, response_id, answer_id)

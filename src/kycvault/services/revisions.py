@@ -83,6 +83,8 @@ async def _revise(
     if upload is not None:
         await upload.publish()
     async with ctx.store.write(on_rollback=upload.discard if upload else None) as uow:
+        if staged:  # files may be replaced, so deleted: ordered with hold changes
+            await legal_holds.lock(uow, actor)
         current = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
         if current is None:
             raise document_not_found()

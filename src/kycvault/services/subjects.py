@@ -213,6 +213,7 @@ async def delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Non
 
 async def _delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> None:
     async with ctx.store.write() as uow:
+        await legal_holds.lock(uow, actor)
         if await uow.subjects.get(actor.tenant_id, subject_id) is None:
             raise subject_not_found()
         await legal_holds.check_deletable(uow, actor, subject_id=subject_id)

@@ -12,6 +12,7 @@ machine-readable ``code`` and a human ``detail``; input errors may carry per-fie
      │    └── InsufficientScope .. the API key lacks the scope the request needs
      ├── NotFound ................ unknown id, or another tenant's id: the same answer (404)
      ├── Conflict ................ the request clashes with the current state (409)
+     │    └── LegalHoldActive .... a deletion of something under a legal hold
      ├── Gone .................... a single-use link already used, or expired (410)
      ├── PayloadTooLarge ......... a file or body over its limit (413)
      ├── UnsupportedMediaType .... content type outside the allow-list (415)
@@ -102,6 +103,17 @@ class NotFound(KycVaultError):
 
 class Conflict(KycVaultError):
     code = "conflict"
+
+
+class LegalHoldActive(Conflict):
+    """A deletion refused because what it would delete is under a legal hold (the active
+    holds' ids in ``hold_ids``)."""
+
+    code = "legal_hold"
+
+    def __init__(self, detail: str, *, hold_ids: Sequence[str] = ()) -> None:
+        super().__init__(detail)
+        self.hold_ids = tuple(hold_ids)
 
 
 class Gone(KycVaultError):

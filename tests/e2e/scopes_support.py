@@ -168,6 +168,10 @@ NATIVE = [
         json={"url": "not a url", "events": ["document.created"]},
     ),
     Call("DELETE", "/v1/webhook-endpoints/{nowhere}", Scope.WEBHOOKS_MANAGE),
+    Call("GET", "/v1/legal-holds", R),
+    Call("GET", "/v1/legal-holds/{nowhere}", R),
+    Call("POST", "/v1/legal-holds", Scope.ADMIN, json={"document_id": "{nowhere}", "reason": "x"}),
+    Call("DELETE", "/v1/legal-holds/{nowhere}", Scope.ADMIN),
 ]
 
 NCORE = "/compat/ncore/users/{external}/identifications"

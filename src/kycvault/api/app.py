@@ -21,6 +21,7 @@ from kycvault.api.routes import (
     events,
     expiry,
     files,
+    legal_holds,
     ops,
     processing,
     subjects,
@@ -83,6 +84,7 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
         events,
         expiry,
         webhooks,
+        legal_holds,
     )
     for module in routers:
         app.include_router(module.router)

@@ -13,6 +13,7 @@ from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.processing import Stage, StageStatus
 from kycvault.domain.types import Authenticity, Category, Classification, FileRole, SubjectType
 from kycvault.ports.persistence.events import Event
+from kycvault.ports.persistence.holds import LegalHold
 from kycvault.ports.persistence.records import AuditEvent
 from kycvault.services.pagination import Page
 
@@ -310,3 +311,33 @@ class DocumentTextOut(BaseModel):
 
 class NoFields(_Input):
     """Multipart requests whose only form fields are the per-file ones."""
+
+
+class LegalHoldCreate(_Input):
+    subject_id: UUID | None = None
+    document_id: UUID | None = None
+    reason: str = Field(max_length=500, description="why: free text, 1 to 500 characters")
+
+
+class LegalHoldOut(BaseModel):
+    id: UUID
+    subject_id: UUID | None
+    document_id: UUID | None
+    reason: str
+    placed_at: datetime
+    placed_by: str | None
+    lifted_at: datetime | None
+    lifted_by: str | None
+
+    @classmethod
+    def of(cls, hold: LegalHold) -> LegalHoldOut:
+        return cls(
+            id=hold.id,
+            subject_id=hold.subject_id,
+            document_id=hold.document_id,
+            reason=hold.reason,
+            placed_at=hold.placed_at,
+            placed_by=hold.placed_by,
+            lifted_at=hold.lifted_at,
+            lifted_by=hold.lifted_by,
+        )

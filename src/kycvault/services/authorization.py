@@ -16,10 +16,11 @@ for (another key's download link, say).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
 from kycvault.domain.scopes import Scope
@@ -55,7 +56,7 @@ class _Write:
     """One idempotent write: the scopes it was allowed, the refusals still to record."""
 
     allowed: set[str] = field(default_factory=set)
-    refusals: list[_Refusal] = field(default_factory=list)
+    refusals: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 _WRITE: ContextVar[_Write | None] = ContextVar("kycvault_idempotent_write", default=None)
@@ -86,11 +87,27 @@ async def require(
     if scope == Scope.ADMIN and target_id is None:
         target_id = actor.tenant_id
     refusal = _Refusal(actor, scope, target_type or _TARGETS[scope], target_id)
-    if write is not None:
-        write.refusals.append(refusal)
-    else:
-        await _record(ctx, refusal)
+    await _after_write(lambda: _record(ctx, refusal))
     raise InsufficientScope(scope)
+
+
+async def record_refusal(ctx: AppContext, actor: Actor, action: str, **fields: Any) -> None:
+    """Audit a refused change (outcome ``refused``; ``fields`` as for ``audit.record``) in a
+    transaction of its own: now, or inside an idempotent write once its transaction, which
+    the refusal rolls back, has ended."""
+
+    async def write() -> None:
+        await audit.record_alone(ctx, actor, action, outcome="refused", **fields)
+
+    await _after_write(write)
+
+
+async def _after_write(record: Callable[[], Awaitable[None]]) -> None:
+    write = _WRITE.get()
+    if write is not None:
+        write.refusals.append(record)
+    else:
+        await record()
 
 
 async def require_all(
@@ -112,8 +129,8 @@ async def one_write(ctx: AppContext) -> AsyncIterator[set[str]]:
         yield write.allowed
     finally:
         _WRITE.reset(token)
-        for refusal in write.refusals:
-            await _record(ctx, refusal)
+        for record in write.refusals:
+            await record()
 
 
 async def _record(ctx: AppContext, refusal: _Refusal) -> None:

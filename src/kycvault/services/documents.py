@@ -7,7 +7,6 @@ Finding documents is ``kycvault.services.document_listing``.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -15,7 +14,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from kycvault import crashpoints
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.models import (
     Document,
@@ -26,9 +24,15 @@ from kycvault.domain.models import (
 )
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import Authenticity, FileRole
-from kycvault.errors import Conflict, InvalidInput, NotFound, UnknownDocumentType
+from kycvault.errors import (
+    Conflict,
+    InvalidInput,
+    LegalHoldActive,
+    NotFound,
+    UnknownDocumentType,
+)
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events, job_queue
+from kycvault.services import audit, events, job_queue, legal_holds
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -37,6 +41,7 @@ from kycvault.services.attachments import (
 )
 from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
+from kycvault.services.commits import crash_around_commit, delete_blobs_after_commit
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import StagedFile, UploadSession
 
@@ -341,19 +346,36 @@ async def delete_document(ctx: AppContext, actor: Actor, document_id: UUID) -> N
     removes), never a row without its blob. A document that a questionnaire response
     references stays (409 ``document_in_use``)."""
     await require(ctx, actor, Scope.DOCUMENTS_DELETE, target_id=document_id)
-    async with ctx.store.write() as uow:
-        doc = await uow.documents.get(actor.tenant_id, document_id)
-        if doc is None:
-            raise document_not_found()
-        if await uow.responses.references(actor.tenant_id, document_id):
-            raise document_in_use()
-        crash_around_commit(uow, "document.delete")
-        await remove_document(ctx, uow, actor, doc)
+    subject_id = None
+    try:
+        async with ctx.store.write() as uow:
+            await legal_holds.lock(uow, actor)
+            doc = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
+            if doc is None:
+                raise document_not_found()
+            subject_id = doc.subject_id
+            if await uow.responses.references(actor.tenant_id, document_id):
+                raise document_in_use()
+            crash_around_commit(uow, "document.delete")
+            await remove_document(ctx, uow, actor, doc)
+    except LegalHoldActive as held:
+        await legal_holds.refuse(
+            ctx,
+            actor,
+            "document.delete_refused",
+            held,
+            target_type="document",
+            target_id=document_id,
+            subject_id=subject_id,
+        )
+        raise
 
 
 async def remove_document(ctx: AppContext, uow: UnitOfWork, actor: Actor, doc: Document) -> None:
     """Delete a document's rows within ``uow``, and its blobs once that commits. Stored
-    idempotent responses that show the document go with it."""
+    idempotent responses that show the document go with it. A document under a legal hold
+    stays (``LegalHoldActive``, which the caller audits once ``uow`` has rolled back)."""
+    await legal_holds.check_deletable(uow, actor, documents=[doc])
     delete_blobs_after_commit(ctx, uow, [f.blob_key for f in doc.files])
     await uow.documents.delete(actor.tenant_id, doc.id)
     await uow.idempotency.purge_target(actor.tenant_id, doc.id)
@@ -369,29 +391,3 @@ async def remove_document(ctx: AppContext, uow: UnitOfWork, actor: Actor, doc: D
     )
     data = {"document_id": doc.id, "subject_id": doc.subject_id}
     await events.record(ctx, uow, actor, events.DOCUMENT_DELETED, data)
-
-
-def crash_around_commit(uow: UnitOfWork, operation: str) -> None:
-    """The crash points of a change's commit (see ``kycvault.crashpoints``)."""
-    crashpoints.reached(f"{operation}.before_commit")
-    if crashpoints.armed(f"{operation}.after_commit"):
-
-        async def crash() -> None:
-            crashpoints.reached(f"{operation}.after_commit")
-
-        uow.on_commit(crash)
-
-
-def delete_blobs_after_commit(ctx: AppContext, uow: UnitOfWork, keys: Sequence[str]) -> None:
-    """Remove these blobs once ``uow``'s change (which dropped their rows) has committed."""
-    if not keys:
-        return
-
-    def _delete() -> None:
-        for key in keys:
-            ctx.blobs.delete(key)
-
-    async def after_commit() -> None:
-        await asyncio.to_thread(_delete)
-
-    uow.on_commit(after_commit)

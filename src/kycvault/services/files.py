@@ -3,22 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import hashlib
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Iterator, Sequence
 from uuid import UUID
 
-from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import FileRole
-from kycvault.errors import Conflict, IntegrityFailure, NotFound
+from kycvault.errors import Conflict, IntegrityFailure, LegalHoldActive, NotFound
 from kycvault.ports.cipher import Opener
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.storage import BlobMissing, BlobReader, BlobStoreError
-from kycvault.services import audit, events, job_queue
+from kycvault.services import audit, events, job_queue, legal_holds
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -26,13 +24,10 @@ from kycvault.services.attachments import (
     stored_files,
 )
 from kycvault.services.authorization import require
-from kycvault.services.catalog import load_catalog, tenant_catalog
+from kycvault.services.catalog import load_catalog
+from kycvault.services.commits import crash_around_commit, delete_blobs_after_commit
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.documents import (
-    apply_changes,
-    check_subject,
-    crash_around_commit,
-    delete_blobs_after_commit,
     document_not_found,
     resolve_type,
 )
@@ -47,7 +42,7 @@ def file_not_found() -> NotFound:
     return NotFound("no such file", code="file_not_found")
 
 
-def _too_many(ctx: AppContext) -> Conflict:
+def too_many_files(ctx: AppContext) -> Conflict:
     return Conflict(
         f"a document holds at most {ctx.limits.max_files_per_document} files",
         code="too_many_files",
@@ -63,7 +58,7 @@ async def prepare_file_upload(ctx: AppContext, actor: Actor, document_id: UUID) 
     if doc is None:
         raise document_not_found()
     if len(doc.files) >= ctx.limits.max_files_per_document:
-        raise _too_many(ctx)
+        raise too_many_files(ctx)
     return doc
 
 
@@ -89,7 +84,7 @@ async def add_files(
             raise document_not_found()
         count = await uow.files.count(actor.tenant_id, document_id)
         if count + len(staged) > ctx.limits.max_files_per_document:
-            raise _too_many(ctx)
+            raise too_many_files(ctx)
         first = await uow.files.next_position(actor.tenant_id, document_id)
         added = stored_files(actor, document_id, staged, roles, ctx.clock(), first)
         for stored in added:
@@ -111,90 +106,6 @@ async def add_files(
         await events.files_changed(ctx, uow, actor, locked, added=added)
         crash_around_commit(uow, "files.add")
     return added
-
-
-def _slot_role(doc_type: DocumentType, slot: int) -> FileRole | None:
-    return doc_type.roles[slot] if slot < len(doc_type.roles) else None
-
-
-def _slot_of(doc_type: DocumentType, stored: StoredFile) -> int | None:
-    return doc_type.roles.index(stored.role) if stored.role in doc_type.roles else None
-
-
-async def revise_document(
-    ctx: AppContext,
-    actor: Actor,
-    document_id: UUID,
-    changes: Mapping[str, Any],
-    upload: UploadSession | None,
-    *,
-    slots: Sequence[int],
-) -> Document:
-    """Change a document's metadata and put the upload's files in role slots, in one
-    transaction. A slot is a position in the document type's role list (for a card 0 is
-    FRONT and 1 is BACK; for a passport PAGE1 and PAGE2): ``slots[i]`` is the slot of the
-    i-th staged file, and the file that held it is replaced.
-
-    When the type changes, the files kept take the new type's roles by slot: the one in the
-    old type's first role takes the new type's first role, and so on (a NATIONAL_ID's FRONT
-    becomes a PASSPORT's PAGE1). A slot the new type lacks leaves its file without a role.
-    """
-    await require(ctx, actor, Scope.DOCUMENTS_WRITE, target_id=document_id)
-    staged = upload.staged if upload else []
-    check_per_file(staged, slots, "slot")
-    if upload is not None:
-        await upload.publish()
-    async with ctx.store.write(on_rollback=upload.discard if upload else None) as uow:
-        current = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
-        if current is None:
-            raise document_not_found()
-        catalog = await tenant_catalog(ctx, uow, actor)
-        doc = apply_changes(catalog, current, changes, ctx.clock(), actor)
-        if doc.subject_id != current.subject_id:
-            await check_subject(uow, actor, doc.subject_id)
-        old_type, new_type = resolve_type(catalog, current.type), resolve_type(catalog, doc.type)
-        taken = set(slots)
-        replaced = [f for f in current.files if _slot_of(old_type, f) in taken]
-        kept = [f for f in current.files if f not in replaced]
-        if len(kept) + len(staged) > ctx.limits.max_files_per_document:
-            raise _too_many(ctx)
-        moved = []
-        for stored in kept:
-            slot = _slot_of(old_type, stored)
-            role = stored.role if slot is None else _slot_role(new_type, slot)
-            if role != stored.role:
-                moved.append(dataclasses.replace(stored, role=role))
-        await uow.documents.update(doc)
-        for stored in replaced:
-            await uow.files.delete(actor.tenant_id, stored.id)
-        for stored in moved:
-            await uow.files.set_role(actor.tenant_id, stored.id, stored.role)
-        first = await uow.files.next_position(actor.tenant_id, document_id)
-        roles = [_slot_role(new_type, slot) for slot in slots]
-        added = stored_files(actor, document_id, staged, roles, ctx.clock(), first)
-        for stored in added:
-            await uow.files.add(stored)
-        await job_queue.enqueue_file_checks(ctx, uow, added)
-        await uow.documents.sync_files(actor.tenant_id, document_id)
-        unmoved = [f for f in kept if f.id not in {m.id for m in moved}]
-        doc.files = sorted([*unmoved, *moved, *added], key=lambda f: f.position)
-        await job_queue.enqueue_processing(ctx, uow, doc)
-        await audit.record(
-            ctx,
-            uow,
-            actor,
-            "document.updated",
-            target_type="document",
-            target_id=document_id,
-            fields=sorted(changes),
-            files_added=len(added),
-            files_replaced=len(replaced),
-        )
-        data = {**events.document_snapshot(doc), "changed": sorted(changes)}
-        await events.record(ctx, uow, actor, events.DOCUMENT_UPDATED, data)
-        await events.files_changed(ctx, uow, actor, doc, added=added, deleted=replaced)
-        delete_blobs_after_commit(ctx, uow, [f.blob_key for f in replaced])
-    return doc
 
 
 async def find_file(
@@ -261,29 +172,53 @@ async def list_files(ctx: AppContext, actor: Actor, document_id: UUID) -> list[S
 
 async def delete_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID) -> None:
     await require(ctx, actor, Scope.DOCUMENTS_DELETE, target_type="file", target_id=file_id)
-    async with ctx.store.write() as uow:
-        doc = await uow.documents.get(actor.tenant_id, document_id)
-        if doc is None:
-            raise document_not_found()
-        stored = next((f for f in doc.files if f.id == file_id), None)
-        if stored is None:
-            raise file_not_found()
-        await uow.files.delete(actor.tenant_id, file_id)
-        await uow.documents.sync_files(actor.tenant_id, document_id)
-        doc.files = [f for f in doc.files if f.id != file_id]
-        await job_queue.enqueue_processing(ctx, uow, doc)
-        await audit.record(
+    subject_id = None
+    try:
+        async with ctx.store.write() as uow:
+            await legal_holds.lock(uow, actor)
+            doc = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
+            if doc is None:
+                raise document_not_found()
+            subject_id = doc.subject_id
+            stored = next((f for f in doc.files if f.id == file_id), None)
+            if stored is None:
+                raise file_not_found()
+            await legal_holds.check_deletable(uow, actor, documents=[doc])
+            await _remove_file(ctx, uow, actor, doc, stored)
+    except LegalHoldActive as held:
+        await legal_holds.refuse(
             ctx,
-            uow,
             actor,
-            "file.deleted",
+            "file.delete_refused",
+            held,
             target_type="file",
             target_id=file_id,
+            subject_id=subject_id,
             document_id=document_id,
-            subject_id=doc.subject_id,
         )
-        await events.files_changed(ctx, uow, actor, doc, deleted=[stored])
-        delete_blobs_after_commit(ctx, uow, [stored.blob_key])
+        raise
+
+
+async def _remove_file(
+    ctx: AppContext, uow: UnitOfWork, actor: Actor, doc: Document, stored: StoredFile
+) -> None:
+    file_id, document_id = stored.id, doc.id
+    await uow.files.delete(actor.tenant_id, file_id)
+    await uow.documents.sync_files(actor.tenant_id, document_id)
+    doc.files = [f for f in doc.files if f.id != file_id]
+    await job_queue.enqueue_processing(ctx, uow, doc)
+    await audit.record(
+        ctx,
+        uow,
+        actor,
+        "file.deleted",
+        target_type="file",
+        target_id=file_id,
+        document_id=document_id,
+        subject_id=doc.subject_id,
+    )
+    await events.files_changed(ctx, uow, actor, doc, deleted=[stored])
+    delete_blobs_after_commit(ctx, uow, [stored.blob_key])
 
 
 class FileContent:

@@ -16,9 +16,9 @@ from uuid import UUID
 from kycvault.domain.models import Document, FileAnswer, QuestionnaireResponse, clean_text
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import ResponseStatus
-from kycvault.errors import InvalidInput, NotFound
+from kycvault.errors import InvalidInput, LegalHoldActive, NotFound
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, documents
+from kycvault.services import audit, documents, legal_holds
 from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
@@ -217,7 +217,25 @@ async def delete_file_answer(
 ) -> None:
     """The answer and the document uploaded for it (unless another answer references it)."""
     await require(ctx, actor, Scope.DOCUMENTS_DELETE, target_type="response", target_id=response_id)
+    try:
+        await _delete_file_answer(ctx, actor, response_id, answer_id)
+    except LegalHoldActive as held:
+        await legal_holds.refuse(
+            ctx,
+            actor,
+            "response.file_answer_delete_refused",
+            held,
+            target_type="response",
+            target_id=response_id,
+        )
+        raise
+
+
+async def _delete_file_answer(
+    ctx: AppContext, actor: Actor, response_id: UUID, answer_id: UUID
+) -> None:
     async with ctx.store.write() as uow:
+        await legal_holds.lock(uow, actor)
         if await uow.responses.get(actor.tenant_id, response_id) is None:
             raise response_not_found()
         answer = await _answer(uow, actor, response_id, answer_id)

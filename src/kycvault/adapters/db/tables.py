@@ -392,3 +392,4 @@ auth_failures = sa.Table(
 # The event log's tables live in event_tables.py; importing it registers them on ``metadata``
 # (migrations, export and import walk every table there).
 from kycvault.adapters.db import event_tables as event_tables  # noqa: E402
+from kycvault.adapters.db import hold_tables as hold_tables  # noqa: E402

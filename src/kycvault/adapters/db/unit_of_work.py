@@ -27,6 +27,7 @@ from kycvault.adapters.db.repositories import (
     SqlIdempotency,
     SqlIntegrity,
     SqlJobs,
+    SqlLegalHolds,
     SqlResponses,
     SqlSignatureUses,
     SqlSubjects,
@@ -35,6 +36,7 @@ from kycvault.adapters.db.repositories import (
 )
 from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
+from kycvault.ports.persistence.holds import LegalHoldRepository
 from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -118,6 +120,7 @@ class SqlUnitOfWork:
         self.signature_uses: SignatureUseRepository = _Async(conn, SqlSignatureUses)
         self.auth_failures: AuthFailureRepository = _Async(conn, SqlAuthFailures)
         self.webhooks: WebhookRepository = _Async(conn, SqlWebhooks)
+        self.legal_holds: LegalHoldRepository = _Async(conn, SqlLegalHolds)
 
     def on_commit(self, hook: Hook) -> None:
         self.commit_hooks.append(hook)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
+from kycvault.ports.persistence.holds import LegalHoldRepository
 from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -76,6 +77,8 @@ class UnitOfWork(Protocol):
     def auth_failures(self) -> AuthFailureRepository: ...
     @property
     def webhooks(self) -> WebhookRepository: ...
+    @property
+    def legal_holds(self) -> LegalHoldRepository: ...
 
 
 class Store(Protocol):

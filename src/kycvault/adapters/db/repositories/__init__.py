@@ -11,6 +11,7 @@ from kycvault.adapters.db.repositories.files import SqlFiles
 from kycvault.adapters.db.repositories.idempotency import SqlIdempotency
 from kycvault.adapters.db.repositories.integrity import SqlIntegrity
 from kycvault.adapters.db.repositories.jobs import SqlJobs
+from kycvault.adapters.db.repositories.legal_holds import SqlLegalHolds
 from kycvault.adapters.db.repositories.links import SqlDownloadLinks
 from kycvault.adapters.db.repositories.responses import SqlResponses
 from kycvault.adapters.db.repositories.signature_uses import SqlSignatureUses
@@ -31,6 +32,7 @@ __all__ = [
     "SqlIdempotency",
     "SqlIntegrity",
     "SqlJobs",
+    "SqlLegalHolds",
     "SqlResponses",
     "SqlSignatureUses",
     "SqlSubjects",

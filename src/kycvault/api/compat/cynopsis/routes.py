@@ -32,7 +32,7 @@ from kycvault.domain.catalog import Catalog
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput, NotFound
-from kycvault.services import document_listing, documents, files, subjects, tenants
+from kycvault.services import document_listing, documents, files, revisions, subjects, tenants
 from kycvault.services.catalog import load_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
@@ -201,13 +201,13 @@ async def update_document(
     once: Once,
 ) -> Response:
     """Replaces the metadata, and the sides it is sent (none, front, or both). A new type
-    keeps the sides not sent, in its own roles (``files.revise_document``)."""
+    keeps the sides not sent, in its own roles (``revisions.revise_document``)."""
     customer, current = await _document(ctx, actor, customerId, documentId, Scope.DOCUMENTS_WRITE)
     async with _receive(request, ctx, actor, customer.catalog, creating=False) as received:
 
         async def write() -> Written:
             changes = {**received.meta.values(), "type": received.type_name}
-            doc = await files.revise_document(
+            doc = await revisions.revise_document(
                 ctx, actor, current.id, changes, received.session, slots=received.slots
             )
             return _written(customer, doc)

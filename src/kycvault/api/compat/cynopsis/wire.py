@@ -144,4 +144,4 @@ class CynopsisDocumentOut(BaseModel):
     updatedBy: UserInfo | None
 
 
-SIDES = ("front", "back")  # the slots of the type's role list (``files.revise_document``)
+SIDES = ("front", "back")  # the slots of the type's role list (``revisions.revise_document``)

@@ -115,19 +115,32 @@ async def find_file(
     file_id: UUID,
     *,
     scope: Scope = Scope.DOCUMENTS_READ,
+    record: str | None = None,
 ) -> tuple[Document, StoredFile]:
-    """The file and its document, for a caller that records its own kind of access.
-    ``scope`` is what the caller must hold: reading by default, or the scope of the use case
-    the lookup is a step of (downloading the file)."""
+    """The file and its document. ``scope`` is what the caller must hold: reading by
+    default, or the scope of the use case the lookup is a step of (downloading the file).
+    With ``record``, the access is audited under that action in the lookup's own (write)
+    transaction: one transaction for the read and its record, not two."""
     await require(ctx, actor, scope, target_type="file", target_id=file_id)
-    async with ctx.store.read() as uow:
+    async with ctx.store.write() if record else ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
+        stored = next((f for f in doc.files if f.id == file_id), None) if doc else None
+        if doc is not None and stored is not None and record:
+            await audit.record(
+                ctx,
+                uow,
+                actor,
+                record,
+                target_type="file",
+                target_id=file_id,
+                document_id=document_id,
+                subject_id=doc.subject_id,
+            )
     if doc is None:
         raise document_not_found()
-    for stored in doc.files:
-        if stored.id == file_id:
-            return doc, stored
-    raise file_not_found()
+    if stored is None:
+        raise file_not_found()
+    return doc, stored
 
 
 async def get_file(
@@ -139,15 +152,8 @@ async def get_file(
     scope: Scope = Scope.DOCUMENTS_READ,
 ) -> StoredFile:
     """A file's metadata (recorded as read; its content is ``open_content``)."""
-    doc, stored = await find_file(ctx, actor, document_id, file_id, scope=scope)
-    await audit.record_alone(
-        ctx,
-        actor,
-        "file.metadata_read",
-        target_type="file",
-        target_id=file_id,
-        document_id=document_id,
-        subject_id=doc.subject_id,
+    _, stored = await find_file(
+        ctx, actor, document_id, file_id, scope=scope, record="file.metadata_read"
     )
     return stored
 
@@ -336,14 +342,7 @@ async def open_content(
     ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID, *, action: str = "file.read"
 ) -> FileContent:
     """Authorise (``documents:download``), audit and open a file for reading."""
-    doc, stored = await find_file(ctx, actor, document_id, file_id, scope=Scope.DOCUMENTS_DOWNLOAD)
-    await audit.record_alone(
-        ctx,
-        actor,
-        action,
-        target_type="file",
-        target_id=file_id,
-        document_id=document_id,
-        subject_id=doc.subject_id,
+    _, stored = await find_file(
+        ctx, actor, document_id, file_id, scope=Scope.DOCUMENTS_DOWNLOAD, record=action
     )
     return await open_stored(ctx, stored)

@@ -4,14 +4,17 @@ has no rule, no basis date yet, or a legal hold stays."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx2
 
+from kycvault.services.context import AppContext
 from tests.e2e.documents_support import new_doc, new_subject
 from tests.e2e.holds_support import audit_events, hold, lift, passport
 from tests.e2e.retention_support import end_relationship, exists, purge, set_rule
+from tests.e2e.test_download_links import create_link, token_of
 from tests.e2e.uploads_support import tenant_blobs
 from tests.helpers import Server, every_page
 
@@ -24,9 +27,17 @@ def test_a_p0d_rule_purges_at_once_with_a_receipt_and_an_audit_event(
     doc = passport(client)
     kept = new_doc(client, type="utility_bill")  # no rule: kept forever
     assert tenant_blobs(server, tenant)
+    token_hash = hashlib.sha256(token_of(create_link(client, doc)).encode()).digest()
+
+    async def link_stored(ctx: AppContext) -> bool:
+        async with ctx.store.read() as uow:
+            return await uow.download_links.find(token_hash) is not None
+
+    assert server.in_context(link_stored)
     set_rule(client, "passport", "upload", "P0D")
 
     assert purge(server, tenant) == 1
+    assert not server.in_context(link_stored)  # its download link went with it
     assert not exists(client, doc["id"])
     assert exists(client, kept["id"])
     assert tenant_blobs(server, tenant) == set()  # the page's blob is gone

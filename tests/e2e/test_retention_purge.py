@@ -146,3 +146,22 @@ def test_a_removed_rule_keeps_documents_again(
     assert purge(server, tenant) == 0
     assert exists(client, doc["id"])
     assert len(tenant_blobs(server, tenant)) == 1
+
+
+def test_receipts_page_by_cursor_and_stay_with_their_tenant(
+    server: Server, tenant: dict[str, Any], client: httpx2.Client, other_client: httpx2.Client
+) -> None:
+    docs = [passport(client) for _ in range(3)]
+    set_rule(client, "passport", "upload", "P0D")
+    assert purge(server, tenant) == 3
+    first = client.get("/v1/deletion-receipts", params={"limit": 2}).json()
+    assert len(first["data"]) == 2 and first["has_more"]
+    rest = client.get(
+        "/v1/deletion-receipts", params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
+    assert len(rest["data"]) == 1 and not rest["has_more"]
+    listed = {r["document_id"] for r in first["data"] + rest["data"]}
+    assert listed == {d["id"] for d in docs}
+    assert other_client.get("/v1/deletion-receipts").json()["data"] == []
+    bad = client.get("/v1/deletion-receipts", params={"cursor": "not-a-cursor"})
+    assert bad.status_code == 400, bad.text

@@ -378,9 +378,8 @@ async def remove_document(
     doc: Document,
     rule: dict[str, Any] | None = None,
 ) -> None:
-    """Delete a document's rows within ``uow``, its blobs once that commits, and stored
-    responses that show it; a held one stays (``LegalHoldActive``, audited by the caller).
-    With a retention ``rule`` (basis, period) the audit event is ``document.purged``."""
+    """Delete a document's rows and stored responses in ``uow``, its blobs after commit; a held
+    one stays (``LegalHoldActive``). With a retention ``rule``: ``document.purged``."""
     await legal_holds.check_deletable(uow, actor, documents=[doc])
     delete_blobs_after_commit(ctx, uow, [f.blob_key for f in doc.files])
     await uow.documents.delete(actor.tenant_id, doc.id)

@@ -108,6 +108,9 @@ class Settings(BaseSettings):
     # How often each API process and each ``kycvault worker`` scans for documents that
     # reached an expiry threshold (document.expiring / document.expired events).
     expiry_scan_seconds: float = Field(default=3600, gt=0)
+    # How often each API process and each ``kycvault worker`` purges documents past their
+    # retention period (services/retention_purge.py); 0 turns the purge off in that process.
+    retention_scan_seconds: float = Field(default=3600, ge=0)
     # Webhooks: the delays before each retry of a failed delivery (s, m, h, d), whether
     # receivers may be at private/loopback/link-local addresses (on-premise receivers,
     # tests), and the hosts a receiver URL may name with plain http (comma-separated).

@@ -172,6 +172,16 @@ NATIVE = [
     Call("GET", "/v1/legal-holds/{nowhere}", R),
     Call("POST", "/v1/legal-holds", Scope.ADMIN, json={"document_id": "{nowhere}", "reason": "x"}),
     Call("DELETE", "/v1/legal-holds/{nowhere}", Scope.ADMIN),
+    Call("GET", "/v1/retention-rules", R),
+    Call(
+        "PUT",
+        "/v1/retention-rules/no-such-type",
+        Scope.ADMIN,
+        json={"basis": "upload", "period": "P5Y"},
+    ),
+    Call("DELETE", "/v1/retention-rules/no-such-type", Scope.ADMIN),
+    Call("POST", "/v1/subjects/{nowhere}/relationship-end", SW, json={"ended_on": None}),
+    Call("GET", "/v1/deletion-receipts", Scope.AUDIT_READ),
 ]
 
 NCORE = "/compat/ncore/users/{external}/identifications"

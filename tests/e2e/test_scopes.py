@@ -79,9 +79,9 @@ OPEN = re.compile(r"^/(healthz|readyz|metrics)$|/downloads/|/files/\{token\}/|/g
 
 def test_no_route_lets_a_key_through_without_a_scope(vault: Vault) -> None:
     """Every operation of the live OpenAPI, asked by a key holding only ``audit:read`` (the
-    audit log by one without it), is refused, or fails its input checks first: none answers,
-    and none looks anything up (no 404), before the scope is checked. A route that forgot
-    its scope fails here."""
+    audit log and the deletion receipts by one without it), is refused, or fails its input
+    checks first: none answers, and none looks anything up (no 404), before the scope is
+    checked. A route that forgot its scope fails here."""
     app = getattr(vault.server, "app", None)
     if app is None:
         pytest.skip("the OpenAPI is read off the in-process application")
@@ -89,7 +89,8 @@ def test_no_route_lets_a_key_through_without_a_scope(vault: Vault) -> None:
     for path, methods in app.openapi()["paths"].items():
         if OPEN.search(path):
             continue
-        scope = R if path.startswith("/v1/audit-events") else Scope.AUDIT_READ
+        audit_read = path.startswith(("/v1/audit-events", "/v1/deletion-receipts"))
+        scope = R if audit_read else Scope.AUDIT_READ
         filled = re.sub(r"\{(customerId|documentId)\}", "1", path)
         filled = filled.replace("{user_id}", vault.ids["external"])
         filled = re.sub(r"\{[^}]+\}", vault.ids["doc"], filled)

@@ -116,7 +116,7 @@ REPOSITORIES = _repositories()
 
 
 def test_every_repository_is_wired() -> None:
-    assert len(REPOSITORIES) == 18
+    assert len(REPOSITORIES) == 19
     for name, _, wired in REPOSITORIES:
         assert isinstance(getattr(wired, "repository", None), type), name
 

@@ -24,6 +24,7 @@ from kycvault.api.routes import (
     legal_holds,
     ops,
     processing,
+    retention,
     subjects,
     webhooks,
 )
@@ -85,6 +86,7 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
         expiry,
         webhooks,
         legal_holds,
+        retention,
     )
     for module in routers:
         app.include_router(module.router)

@@ -15,7 +15,7 @@ from kycvault.api.app import create_app
 from kycvault.bootstrap import Container, build_container, prepare_schema, sweep_grace
 from kycvault.config import Settings
 from kycvault.process import harden
-from kycvault.services import expiry, maintenance
+from kycvault.services import expiry, maintenance, retention_purge
 from kycvault.services.context import AppContext
 from kycvault.services.workers import Worker
 
@@ -26,8 +26,8 @@ async def serving(
 ) -> AsyncIterator[AppContext]:
     """An API process's context for as long as it serves: the container (built here unless
     given, and then closed here) with its schema prepared, and beside the requests the
-    periodic housekeeping, the expiry scan and, where the settings keep it in the API
-    process, a job worker."""
+    periodic housekeeping, the expiry scan, the retention purge (unless its interval is 0)
+    and, where the settings keep it in the API process, a job worker."""
     built = container or build_container(settings)
     await prepare_schema(built, upgrade=settings.migrate_on_start)
     grace, every = sweep_grace(settings), settings.sweep_interval_seconds
@@ -37,6 +37,11 @@ async def serving(
     expiry_scan = asyncio.create_task(
         expiry.run_periodically(built.ctx, every_seconds=settings.expiry_scan_seconds)
     )
+    tasks = [housekeeping, expiry_scan]
+    if settings.retention_scan_seconds > 0:
+        every_purge = settings.retention_scan_seconds
+        purge = retention_purge.run_periodically(built.ctx, every_seconds=every_purge)
+        tasks.append(asyncio.create_task(purge))
     stop_worker = asyncio.Event()
     worker = None
     if settings.runs_in_process_worker:
@@ -47,7 +52,7 @@ async def serving(
         stop_worker.set()
         if worker is not None:
             await worker  # finishes the job in hand; its lease covers a hard stop
-        for task in (housekeeping, expiry_scan):
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

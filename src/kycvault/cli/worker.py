@@ -12,7 +12,7 @@ import typer
 
 from kycvault.bootstrap import Container
 from kycvault.cli.runtime import run_with_vault
-from kycvault.services import expiry
+from kycvault.services import expiry, retention_purge
 from kycvault.services.workers import Worker
 
 
@@ -24,8 +24,8 @@ def worker(
         bool, typer.Option(help="Run what is due now, then exit (for cron or tests).")
     ] = False,
 ) -> None:
-    """Run background jobs, and the expiry scan, until stopped (SIGTERM or Ctrl-C finish the
-    jobs in hand)."""
+    """Run background jobs, the expiry scan and the retention purge until stopped (SIGTERM or
+    Ctrl-C finish the jobs in hand)."""
 
     async def work(container: Container) -> None:
         workers = [Worker(container.ctx) for _ in range(concurrency)]
@@ -33,6 +33,7 @@ def worker(
             while sum(await asyncio.gather(*(w.run_once() for w in workers))):
                 pass
             await expiry.scan(container.ctx)
+            await retention_purge.scan(container.ctx)
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -42,12 +43,16 @@ def worker(
         sandbox = "; ".join(f"{k} {v}" for k, v in container.reader_sandbox.items() if v)
         typer.echo(f"  reader sandbox: {sandbox}")
         every = container.settings.expiry_scan_seconds
-        scanning = asyncio.create_task(expiry.run_periodically(container.ctx, every_seconds=every))
+        scans = [asyncio.create_task(expiry.run_periodically(container.ctx, every_seconds=every))]
+        if (every_purge := container.settings.retention_scan_seconds) > 0:
+            purge = retention_purge.run_periodically(container.ctx, every_seconds=every_purge)
+            scans.append(asyncio.create_task(purge))
         try:
             await asyncio.gather(*(w.run(stop) for w in workers))
         finally:
-            scanning.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await scanning
+            for scanning in scans:
+                scanning.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scanning
 
     run_with_vault(work)

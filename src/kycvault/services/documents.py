@@ -371,10 +371,15 @@ async def delete_document(ctx: AppContext, actor: Actor, document_id: UUID) -> N
         raise
 
 
-async def remove_document(ctx: AppContext, uow: UnitOfWork, actor: Actor, doc: Document) -> None:
-    """Delete a document's rows within ``uow``, and its blobs once that commits. Stored
-    idempotent responses that show the document go with it. A document under a legal hold
-    stays (``LegalHoldActive``, which the caller audits once ``uow`` has rolled back)."""
+async def remove_document(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    actor: Actor,
+    doc: Document,
+    rule: dict[str, Any] | None = None,
+) -> None:
+    """Delete a document's rows and stored responses in ``uow``, its blobs after commit; a held
+    one stays (``LegalHoldActive``). With a retention ``rule``: ``document.purged``."""
     await legal_holds.check_deletable(uow, actor, documents=[doc])
     delete_blobs_after_commit(ctx, uow, [f.blob_key for f in doc.files])
     await uow.documents.delete(actor.tenant_id, doc.id)
@@ -383,11 +388,12 @@ async def remove_document(ctx: AppContext, uow: UnitOfWork, actor: Actor, doc: D
         ctx,
         uow,
         actor,
-        "document.deleted",
+        "document.deleted" if rule is None else "document.purged",
         target_type="document",
         target_id=doc.id,
         subject_id=doc.subject_id,
         files=len(doc.files),
+        **(rule or {}),
     )
     data = {"document_id": doc.id, "subject_id": doc.subject_id}
     await events.record(ctx, uow, actor, events.DOCUMENT_DELETED, data)

@@ -79,6 +79,7 @@ subjects = sa.Table(
     sa.Column("created_by", sa.String(40), nullable=True),
     sa.Column("updated_by", sa.String(40), nullable=True),
     sa.Column("crypto_address", sa.String(42), nullable=True),
+    sa.Column("relationship_ended_on", sa.Date, nullable=True),  # retention's basis date
     sa.UniqueConstraint("tenant_id", "number"),
     sa.UniqueConstraint("tenant_id", "external_id"),
     sa.Index(None, "tenant_id", "created_at", "id"),
@@ -393,3 +394,4 @@ auth_failures = sa.Table(
 # (migrations, export and import walk every table there).
 from kycvault.adapters.db import event_tables as event_tables  # noqa: E402
 from kycvault.adapters.db import hold_tables as hold_tables  # noqa: E402
+from kycvault.adapters.db import retention_tables as retention_tables  # noqa: E402

@@ -29,6 +29,7 @@ from kycvault.adapters.db.repositories import (
     SqlJobs,
     SqlLegalHolds,
     SqlResponses,
+    SqlRetention,
     SqlSignatureUses,
     SqlSubjects,
     SqlTenants,
@@ -53,6 +54,7 @@ from kycvault.ports.persistence.repositories import (
     SubjectRepository,
     TenantRepository,
 )
+from kycvault.ports.persistence.retention import RetentionRepository
 from kycvault.ports.persistence.webhooks import WebhookRepository
 
 Hook = Callable[[], Awaitable[None]]
@@ -121,6 +123,7 @@ class SqlUnitOfWork:
         self.auth_failures: AuthFailureRepository = _Async(conn, SqlAuthFailures)
         self.webhooks: WebhookRepository = _Async(conn, SqlWebhooks)
         self.legal_holds: LegalHoldRepository = _Async(conn, SqlLegalHolds)
+        self.retention: RetentionRepository = _Async(conn, SqlRetention)
 
     def on_commit(self, hook: Hook) -> None:
         self.commit_hooks.append(hook)

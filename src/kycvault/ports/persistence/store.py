@@ -30,6 +30,7 @@ from kycvault.ports.persistence.repositories import (
     SubjectRepository,
     TenantRepository,
 )
+from kycvault.ports.persistence.retention import RetentionRepository
 from kycvault.ports.persistence.webhooks import WebhookRepository
 
 
@@ -79,6 +80,8 @@ class UnitOfWork(Protocol):
     def webhooks(self) -> WebhookRepository: ...
     @property
     def legal_holds(self) -> LegalHoldRepository: ...
+    @property
+    def retention(self) -> RetentionRepository: ...
 
 
 class Store(Protocol):

@@ -14,6 +14,7 @@ from kycvault.adapters.db.repositories.jobs import SqlJobs
 from kycvault.adapters.db.repositories.legal_holds import SqlLegalHolds
 from kycvault.adapters.db.repositories.links import SqlDownloadLinks
 from kycvault.adapters.db.repositories.responses import SqlResponses
+from kycvault.adapters.db.repositories.retention import SqlRetention
 from kycvault.adapters.db.repositories.signature_uses import SqlSignatureUses
 from kycvault.adapters.db.repositories.subjects import SqlSubjects
 from kycvault.adapters.db.repositories.tenants import SqlApiKeys, SqlTenants
@@ -34,6 +35,7 @@ __all__ = [
     "SqlJobs",
     "SqlLegalHolds",
     "SqlResponses",
+    "SqlRetention",
     "SqlSignatureUses",
     "SqlSubjects",
     "SqlTenants",

@@ -20,7 +20,7 @@ from kycvault.adapters.db.repositories.document_rows import (
     document_entity,
     with_content,
 )
-from kycvault.adapters.db.tables import document_texts, documents, files, tenants
+from kycvault.adapters.db.tables import document_texts, documents, download_links, files, tenants
 from kycvault.domain.models import Document
 
 _GET_DOCUMENT = sa.select(*DOCUMENT_COLUMNS).where(
@@ -112,6 +112,13 @@ class SqlDocuments(DocumentListing, DocumentProcessing):
             document_texts.delete().where(
                 document_texts.c.tenant_id == tenant_id,
                 document_texts.c.document_id == document_id,
+            )
+        )
+        # Its download links go too: a token would find nothing, but need not outlive it.
+        self._conn.execute(
+            download_links.delete().where(
+                download_links.c.tenant_id == tenant_id,
+                download_links.c.document_id == document_id,
             )
         )
         result = self._conn.execute(

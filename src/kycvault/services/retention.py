@@ -1,0 +1,145 @@
+"""Retention rules (per document type: how long after which basis date its documents are
+kept), a subject's relationship end, and the deletion receipts the purge leaves
+(``retention_purge.py`` deletes). Documents of a type without a rule are kept forever."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from uuid import UUID
+
+from kycvault.domain.retention import Basis, parse_period
+from kycvault.domain.scopes import Scope
+from kycvault.errors import InvalidInput, NotFound
+from kycvault.ports.persistence.records import Seek
+from kycvault.ports.persistence.retention import DeletionReceipt, RetentionRule
+from kycvault.services import audit
+from kycvault.services.authorization import require
+from kycvault.services.catalog import load_catalog
+from kycvault.services.context import Actor, AppContext
+from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
+
+RULE_SET = "retention_rule.set"
+RULE_REMOVED = "retention_rule.removed"
+RELATIONSHIP_END_SET = "subject.relationship_end_set"
+
+
+def rule_not_found() -> NotFound:
+    return NotFound("no retention rule for this document type", code="retention_rule_not_found")
+
+
+async def _type_name(ctx: AppContext, actor: Actor, name: str) -> str:
+    """The tenant catalog's name of ``name`` (404 for a type it does not know)."""
+    doc_type = (await load_catalog(ctx, actor)).resolve(name)
+    if doc_type is None:
+        raise NotFound(f"no document type {name!r}", code="document_type_not_found")
+    return doc_type.name
+
+
+def _basis(raw: Any) -> Basis:
+    try:
+        return Basis(raw)
+    except ValueError:
+        allowed = ", ".join(b.value for b in Basis)
+        raise InvalidInput.field("basis", "invalid_basis", f"one of {allowed}") from None
+
+
+async def set_rule(
+    ctx: AppContext, actor: Actor, document_type: str, *, basis: str, period: str
+) -> RetentionRule:
+    """Keep documents of ``document_type`` for ``period`` after ``basis`` (replacing the
+    type's rule, if it had one)."""
+    await require(ctx, actor, Scope.ADMIN, target_type="retention_rule")
+    name = await _type_name(ctx, actor, document_type)
+    rule = RetentionRule(
+        tenant_id=actor.tenant_id,
+        document_type=name,
+        basis=_basis(basis).value,
+        period=str(parse_period(period)),
+        updated_at=ctx.clock(),
+        updated_by=actor.key_id,
+    )
+    async with ctx.store.write() as uow:
+        await uow.retention.set_rule(rule)
+        await audit.record(
+            ctx,
+            uow,
+            actor,
+            RULE_SET,
+            target_type="retention_rule",
+            target_id=None,
+            document_type=name,
+            basis=rule.basis,
+            period=rule.period,
+        )
+    return rule
+
+
+async def remove_rule(ctx: AppContext, actor: Actor, document_type: str) -> None:
+    """Documents of the type are kept again (404 if it had no rule)."""
+    await require(ctx, actor, Scope.ADMIN, target_type="retention_rule")
+    name = await _type_name(ctx, actor, document_type)
+    async with ctx.store.write() as uow:
+        if not await uow.retention.remove_rule(actor.tenant_id, name):
+            raise rule_not_found()
+        await audit.record(
+            ctx,
+            uow,
+            actor,
+            RULE_REMOVED,
+            target_type="retention_rule",
+            target_id=None,
+            document_type=name,
+        )
+
+
+async def list_rules(ctx: AppContext, actor: Actor) -> list[RetentionRule]:
+    await require(ctx, actor, Scope.DOCUMENTS_READ, target_type="retention_rule")
+    async with ctx.store.read() as uow:
+        return await uow.retention.rules(actor.tenant_id)
+
+
+async def set_relationship_end(
+    ctx: AppContext, actor: Actor, subject_id: UUID, ended_on: date | None
+) -> date | None:
+    """Record (or, with None, clear) the day the business relationship with the subject
+    ended: the basis date of ``relationship_end`` rules."""
+    await require(ctx, actor, Scope.SUBJECTS_WRITE, target_type="subject", target_id=subject_id)
+    async with ctx.store.write() as uow:
+        if await uow.subjects.get(actor.tenant_id, subject_id) is None:
+            raise NotFound("no such subject", code="subject_not_found")
+        await uow.retention.set_relationship_end(actor.tenant_id, subject_id, ended_on)
+        await audit.record(
+            ctx,
+            uow,
+            actor,
+            RELATIONSHIP_END_SET,
+            target_type="subject",
+            target_id=subject_id,
+            subject_id=subject_id,
+            cleared=ended_on is None,
+        )
+    return ended_on
+
+
+async def list_receipts(
+    ctx: AppContext, actor: Actor, *, limit: int | None = None, cursor: str | None = None
+) -> Page[DeletionReceipt]:
+    """The tenant's deletion receipts, newest first."""
+    await require(ctx, actor, Scope.AUDIT_READ, target_type="deletion_receipt")
+
+    async def fetch(seek: Seek) -> list[DeletionReceipt]:
+        async with ctx.store.read() as uow:
+            return await uow.retention.receipts(actor.tenant_id, seek)
+
+    return await paginate(
+        fetch,
+        codec=cursor_codec(ctx.cipher),
+        tenant_id=actor.tenant_id,
+        scope="deletion-receipts",
+        sort="-purged_at",
+        key=lambda r: (r.purged_at, r.id),
+        parse=datetime.fromisoformat,
+        limit=check_limit(limit),
+        cursor=cursor,
+    )

@@ -104,6 +104,19 @@ def test_country_longer_than_three_is_400(client: httpx2.Client) -> None:
     assert body["errors"][0]["field"] == "issuing_country"
 
 
+@pytest.mark.parametrize("field", ["issue_date", "expiry_date"])
+@pytest.mark.parametrize("value", [0, 1735689600, 20270131.0, True])
+def test_a_date_given_as_a_number_is_400(client: httpx2.Client, field: str, value: Any) -> None:
+    """A date is ISO 8601 text: a number is not read as a Unix time (0 was 1 January 1970)."""
+    body = problem(
+        client.post("/v1/documents", json={"type": "passport", field: value}),
+        400,
+        "validation_error",
+    )
+    assert body["errors"][0]["field"] == field
+    assert client.get("/v1/documents").json()["data"] == []
+
+
 @pytest.mark.parametrize("authenticity", ["ORIGINAL", "CERTIFIED_COPY", "COPY"])
 def test_authenticity_values(client: httpx2.Client, authenticity: str) -> None:
     assert new_doc(client, authenticity=authenticity)["authenticity"] == authenticity

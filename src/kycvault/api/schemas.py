@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile, Subject
@@ -22,6 +22,18 @@ T = TypeVar("T")
 
 class _Input(BaseModel):
     model_config = ConfigDict(extra="forbid", str_max_length=10_000)
+
+
+def _date_text(value: object) -> object:
+    """A date as the schema says it: ISO 8601 text (pydantic would take a number as a Unix
+    time, so ``0`` became 1 January 1970)."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("an ISO 8601 date (YYYY-MM-DD)")
+    return value
+
+
+# A date in a JSON body: ISO 8601 text only.
+IsoDate = Annotated[date, BeforeValidator(_date_text)]
 
 
 class SubjectCreate(_Input):
@@ -47,8 +59,8 @@ class _DocumentFields(_Input):
     name: str | None = Field(default=None, max_length=255)
     id_number: str | None = Field(default=None, max_length=64)
     issuing_country: str | None = Field(default=None, max_length=3)
-    issue_date: date | None = None
-    expiry_date: date | None = None
+    issue_date: IsoDate | None = None
+    expiry_date: IsoDate | None = None
     authenticity: Authenticity | None = None
     metadata: dict[str, Any] | None = None
 

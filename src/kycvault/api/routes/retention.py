@@ -8,12 +8,12 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
-from kycvault.api.schemas import PageOut
+from kycvault.api.schemas import IsoDate, PageOut
 from kycvault.errors import InvalidInput
 from kycvault.ports.persistence.retention import DeletionReceipt, RetentionRule
 from kycvault.services import retention
@@ -51,16 +51,8 @@ class RetentionRuleOut(BaseModel):
         )
 
 
-def _date_text(value: object) -> object:
-    """A date as the schema says it: ISO 8601 text (pydantic would take a number as a Unix
-    time, so ``0`` became 1 January 1970)."""
-    if value is not None and not isinstance(value, str):
-        raise ValueError("an ISO 8601 date (YYYY-MM-DD) or null")
-    return value
-
-
 class RelationshipEndIn(_Input):
-    ended_on: Annotated[date | None, BeforeValidator(_date_text)]
+    ended_on: IsoDate | None
 
 
 class RelationshipEndOut(BaseModel):

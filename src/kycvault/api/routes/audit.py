@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
-from kycvault.api.deps import ActorDep, ContextDep
+from kycvault.api.deps import ActorDep, ContextDep, known_parameters
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import AuditEventOut, PageOut
-from kycvault.errors import InvalidInput
 from kycvault.ports.persistence.records import AuditFilter
 from kycvault.services import audit_trail
 from kycvault.services.events import parse_time
@@ -24,13 +23,7 @@ _TIME = "ISO 8601 time, or a date (UTC, inclusive)"
 
 
 def _known(allowed: frozenset[str]) -> Any:
-    def check(request: Request) -> None:
-        """A misspelt filter would otherwise be ignored, and the page look filtered."""
-        unknown = sorted(set(request.query_params) - allowed)
-        if unknown:
-            raise InvalidInput.field(unknown[0], "unknown_parameter", "not a parameter here")
-
-    return Depends(check)
+    return known_parameters(allowed, message="not a parameter here")
 
 
 async def _filters(

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
-from kycvault.api.deps import ActorDep, ContextDep
+from kycvault.api.deps import ActorDep, ContextDep, known_parameters
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import EventOut, PageOut
-from kycvault.errors import InvalidInput
 from kycvault.ports.persistence.events import EventFilter
 from kycvault.services import events
 
@@ -19,13 +18,6 @@ router = APIRouter(prefix="/v1/events", tags=["events"], route_class=CheckedRout
 _PARAMETERS = frozenset(
     {"type", "subject_id", "document_id", "created_from", "created_to", "limit", "cursor"}
 )
-
-
-def _known_parameters(request: Request) -> None:
-    """A misspelt filter would otherwise be ignored, and the page look filtered."""
-    unknown = sorted(set(request.query_params) - _PARAMETERS)
-    if unknown:
-        raise InvalidInput.field(unknown[0], "unknown_parameter", "not a parameter of this list")
 
 
 async def _filters(
@@ -48,7 +40,7 @@ async def _filters(
     )
 
 
-@router.get("", response_model=PageOut[EventOut], dependencies=[Depends(_known_parameters)])
+@router.get("", response_model=PageOut[EventOut], dependencies=[known_parameters(_PARAMETERS)])
 async def list_events(
     ctx: ContextDep,
     actor: ActorDep,

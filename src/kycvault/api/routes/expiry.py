@@ -7,14 +7,13 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kycvault.api.deps import ActorDep, ContextDep, JsonBody
+from kycvault.api.deps import ActorDep, ContextDep, JsonBody, known_parameters
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.expiry import days_left
-from kycvault.errors import InvalidInput
 from kycvault.services import expiry
 
 router = APIRouter(tags=["expiry"], route_class=CheckedRoute)
@@ -79,16 +78,10 @@ async def update_notification_settings(
 _REPORT_PARAMETERS = frozenset({"within_days", "limit", "cursor"})
 
 
-def _known_parameters(request: Request) -> None:
-    unknown = sorted(set(request.query_params) - _REPORT_PARAMETERS)
-    if unknown:
-        raise InvalidInput.field(unknown[0], "unknown_parameter", "not a parameter of this report")
-
-
 @router.get(
     "/v1/reports/expiring",
     response_model=ExpiringReportOut,
-    dependencies=[Depends(_known_parameters)],
+    dependencies=[known_parameters(_REPORT_PARAMETERS, message="not a parameter of this report")],
 )
 async def expiring_report(
     ctx: ContextDep,

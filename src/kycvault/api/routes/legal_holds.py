@@ -6,25 +6,17 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 
-from kycvault.api.deps import ActorDep, ContextDep, JsonBody
+from kycvault.api.deps import ActorDep, ContextDep, JsonBody, known_parameters
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import LegalHoldCreate, LegalHoldOut, PageOut
-from kycvault.errors import InvalidInput
 from kycvault.services import legal_holds
 
 router = APIRouter(tags=["legal holds"], route_class=CheckedRoute)
 PREFIX = "/v1/legal-holds"
 _PARAMETERS = frozenset({"include_lifted", "limit", "cursor"})
-
-
-def _known(request: Request) -> None:
-    """A misspelt parameter would otherwise be ignored, and the list look filtered."""
-    unknown = sorted(set(request.query_params) - _PARAMETERS)
-    if unknown:
-        raise InvalidInput.field(unknown[0], "unknown_parameter", "not a parameter of this list")
 
 
 @router.post(PREFIX, status_code=201, response_model=LegalHoldOut, dependencies=[JsonBody])
@@ -48,7 +40,9 @@ async def place_hold(
     return await once(actor, write)
 
 
-@router.get(PREFIX, response_model=PageOut[LegalHoldOut], dependencies=[Depends(_known)])
+@router.get(
+    PREFIX, response_model=PageOut[LegalHoldOut], dependencies=[known_parameters(_PARAMETERS)]
+)
 async def list_holds(
     ctx: ContextDep,
     actor: ActorDep,

@@ -7,14 +7,13 @@ from datetime import date, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kycvault.api.deps import ActorDep, ContextDep, JsonBody
+from kycvault.api.deps import ActorDep, ContextDep, JsonBody, known_parameters
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import IsoDate, PageOut
-from kycvault.errors import InvalidInput
 from kycvault.ports.persistence.retention import DeletionReceipt, RetentionRule
 from kycvault.services import retention
 
@@ -143,14 +142,11 @@ async def set_relationship_end(
     return await once(actor, write)
 
 
-def _known(request: Request) -> None:
-    """A misspelt parameter would otherwise be ignored."""
-    unknown = sorted(set(request.query_params) - _RECEIPT_PARAMETERS)
-    if unknown:
-        raise InvalidInput.field(unknown[0], "unknown_parameter", "not a parameter of this list")
-
-
-@router.get(RECEIPTS, response_model=PageOut[DeletionReceiptOut], dependencies=[Depends(_known)])
+@router.get(
+    RECEIPTS,
+    response_model=PageOut[DeletionReceiptOut],
+    dependencies=[known_parameters(_RECEIPT_PARAMETERS)],
+)
 async def list_receipts(
     ctx: ContextDep,
     actor: ActorDep,

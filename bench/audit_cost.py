@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx2
 from harness import Row, Server, cpu_seconds
 
-from kycvault.bootstrap import build_container
+from kycvault.bootstrap import build_container, open_vault
 from kycvault.config import Settings
 from kycvault.services import audit
 from kycvault.services.context import Actor
@@ -55,6 +55,7 @@ def _server_cpu_per_request(kv: Server, small: Path, count: int) -> tuple[float,
 
 async def _audit_cpu(data_dir: Path, tenant_id: str, count: int) -> tuple[float, float]:
     container = build_container(Settings(data_dir=data_dir))
+    await open_vault(container)
     ctx = container.ctx
     actor = Actor(tenant_id=uuid.UUID(tenant_id), key_id="kvk_0000000000000000")
     target = uuid.uuid4()

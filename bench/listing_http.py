@@ -4,7 +4,7 @@ with one client, then with 16."""
 
 from __future__ import annotations
 
-import base64
+import asyncio
 import http.client
 import random
 import time
@@ -20,8 +20,9 @@ from harness import Row, Server, percentile, wrk
 from listing import Case, case_seek, cases, pick_positions
 from seed import BulkWriter, Seeded, seed_tenant
 
-from kycvault.adapters.crypto import AesGcmCipher
 from kycvault.adapters.db.repositories.documents import SqlDocuments
+from kycvault.bootstrap import build_container, open_vault
+from kycvault.config import Settings
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.services.pagination import CursorCodec, Position
 
@@ -75,13 +76,26 @@ def _params(query: DocumentQuery) -> dict[str, Any]:
     return params
 
 
+def _cursor_key(data_dir: Path) -> bytes:
+    """The server's cursor key, derived from its vault's root secret (read with its key file)."""
+
+    async def go() -> bytes:
+        container = build_container(Settings(data_dir=data_dir), create_vault=False)
+        try:
+            await open_vault(container)
+            return container.ctx.cipher.derive_secret("cursor")
+        finally:
+            await container.close()
+
+    return asyncio.run(go())
+
+
 class Requests:
     """Request paths for the cases, with cursors for deep pages minted as the server would
     (the bench reads the server's key file: it is a white-box benchmark)."""
 
     def __init__(self, listing: Listing, starts: list[dict[str, Any]]) -> None:
-        key = base64.b64decode((listing.server.extra["data_dir"] / "master.key").read_text())
-        self._codec = CursorCodec(AesGcmCipher(key).derive_secret("cursor"))
+        self._codec = CursorCodec(_cursor_key(listing.server.extra["data_dir"]))
         self._tenant = listing.seeded.tenant_id
         self._starts = starts
 

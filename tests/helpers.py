@@ -23,7 +23,7 @@ import httpx2
 from PIL import Image
 from pydantic import SecretStr
 
-from kycvault.bootstrap import build_container
+from kycvault.bootstrap import build_container, open_vault
 from kycvault.cli.admin import credentials
 from kycvault.config import Settings
 from kycvault.ports.persistence.records import AuditEvent, AuditFilter, Seek
@@ -196,6 +196,7 @@ class Server:
         async def go() -> T:
             container = build_container(self.settings())
             try:
+                await open_vault(container)
                 return await work(container.ctx)
             finally:
                 await container.close()
@@ -209,6 +210,7 @@ class Server:
         async def go() -> dict[str, Any]:
             container = build_container(settings)
             try:
+                await open_vault(container)
                 new = await tenants.create_tenant(
                     container.ctx, name=name or f"tenant-{uuid.uuid4().hex[:10]}"
                 )

@@ -17,27 +17,27 @@ from kycvault.adapters.blobstore_local import LocalBlobStore
 from kycvault.adapters.clamav import ClamdScanner
 from kycvault.adapters.crypto import (
     AesGcmCipher,
-    KeyFileRefused,
-    decode_master_key,
     master_key_id,
     new_master_key,
-    read_master_key_file,
     write_master_key_file,
 )
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.sqlite import sqlite_file
 from kycvault.adapters.db.store import SqlStore, create_database
+from kycvault.adapters.master_keys import CommandKeyProvider, FileKeyProvider, GivenKeyProvider
 from kycvault.adapters.reading import sandbox
 from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.adapters.webhook_sender import TIMEOUT_SECONDS as SEND_TIMEOUT_SECONDS
 from kycvault.adapters.webhook_sender import HttpWebhookSender
-from kycvault.config import Settings
+from kycvault.config import MASTER_KEY_VARIABLE, Settings
 from kycvault.domain.webhooks import parse_schedule
+from kycvault.errors import IntegrityFailure
+from kycvault.ports.master_key import MasterKeyProvider, MasterKeyUnavailable
 from kycvault.ports.scanning import MalwareScanner
 from kycvault.ports.storage import BlobStore
-from kycvault.services import audit
+from kycvault.services import audit, vault_keys
 from kycvault.services.context import AppContext, JobSettings, Limits, WebhookSettings
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.sweep import Grace
@@ -64,6 +64,8 @@ class MasterKey:
     source: str
     # A key made for a new vault, written to this file once the vault is ready.
     new_file: Path | None = None
+    # Other master keys accepted for unwrapping (during a rotation).
+    previous: tuple[bytes, ...] = ()
 
     @property
     def id(self) -> str:
@@ -154,24 +156,63 @@ def _vault_place(settings: Settings) -> str:
     return f"the data directory {settings.data_dir.resolve()}"
 
 
-def resolve_master_key(settings: Settings, *, may_create: bool) -> MasterKey:
-    """The configured master key: ``KYCVAULT_MASTER_KEY``, else the key file. A missing file
-    becomes a new key (written later, by ``prepare_schema``) only where ``may_create`` and
-    the shape generates keys (the embedded default); otherwise the refusal says what to do."""
-    key_file = settings.resolved_master_key_file
+def _loaded(provider: MasterKeyProvider) -> bytes:
     try:
-        if settings.master_key and settings.master_key.get_secret_value():
-            value = settings.master_key.get_secret_value()
-            return MasterKey(decode_master_key(value, "KYCVAULT_MASTER_KEY"), "KYCVAULT_MASTER_KEY")
-        if key_file.exists():
-            return MasterKey(read_master_key_file(key_file), str(key_file))
-    except KeyFileRefused as exc:
+        return provider.load()
+    except MasterKeyUnavailable as exc:
         raise StartupRefused(str(exc)) from None
-    except ValueError as exc:  # not base64, or not 32 bytes
+
+
+def _command_provider(command: str | None, settings: Settings, setting: str) -> CommandKeyProvider:
+    if not command:
+        raise StartupRefused(f"KYCVAULT_MASTER_KEY_PROVIDER is command, and {setting} is not set")
+    try:
+        return CommandKeyProvider(
+            command, timeout=settings.master_key_command_timeout_seconds, setting=setting
+        )
+    except MasterKeyUnavailable as exc:
         raise StartupRefused(str(exc)) from None
-    except OSError as exc:  # e.g. a directory where the file should be
-        message = f"cannot read the master key file {key_file}: {exc.strerror}"
-        raise StartupRefused(message) from None
+
+
+def previous_master_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The other master keys the settings accept (a rotation under way)."""
+    providers: list[MasterKeyProvider] = [
+        FileKeyProvider(p) for p in settings.previous_master_key_files
+    ]
+    if settings.previous_master_key_command:
+        providers.append(
+            _command_provider(
+                settings.previous_master_key_command,
+                settings,
+                "KYCVAULT_PREVIOUS_MASTER_KEY_COMMAND",
+            )
+        )
+    return tuple(_loaded(p) for p in providers)
+
+
+def resolve_master_key(settings: Settings, *, may_create: bool) -> MasterKey:
+    """The configured master key, from the provider ``KYCVAULT_MASTER_KEY_PROVIDER`` names
+    (by default ``KYCVAULT_MASTER_KEY``, else the key file). A missing file becomes a new key
+    (written later, by ``prepare_schema``) only where ``may_create`` and the shape generates
+    keys (the embedded default); otherwise the refusal says what to do."""
+    previous = previous_master_keys(settings)
+    kind = settings.master_key_provider
+    given = settings.master_key.get_secret_value() if settings.master_key else ""
+    if kind == "command":
+        command = _command_provider(
+            settings.master_key_command, settings, "KYCVAULT_MASTER_KEY_COMMAND"
+        )
+        return MasterKey(_loaded(command), command.source, previous=previous)
+    if kind == "env" or (kind == "auto" and given):
+        if not given:
+            raise StartupRefused(
+                f"KYCVAULT_MASTER_KEY_PROVIDER is env, and {MASTER_KEY_VARIABLE} is not set"
+            )
+        provider = GivenKeyProvider(given, MASTER_KEY_VARIABLE)
+        return MasterKey(_loaded(provider), provider.source, previous=previous)
+    key_file = settings.resolved_master_key_file
+    if key_file.exists() or key_file.is_symlink():
+        return MasterKey(_loaded(FileKeyProvider(key_file)), str(key_file), previous=previous)
     if may_create and settings.generates_key:
         return MasterKey(new_master_key(), str(key_file), new_file=key_file)
     if settings.is_embedded:
@@ -229,7 +270,7 @@ def build_container(
     reader = build_reader(settings)  # first: a reader user that cannot be had stops start-up
     master = resolve_master_key(settings, may_create=create_vault and create_key)
     _private_data_dir(settings.data_dir)
-    cipher = AesGcmCipher(master.key)
+    cipher = AesGcmCipher(master.key, previous=master.previous)
     # A delivery is leased for the job lease: its request must end well within it, or a
     # second worker could take the delivery over while the first is still sending.
     sender = HttpWebhookSender(timeout=min(SEND_TIMEOUT_SECONDS, settings.job_lease_seconds / 2))
@@ -304,10 +345,13 @@ async def prepare_schema(container: Container, *, upgrade: bool, create: bool = 
         # Before the schema changes: a migration may seal data with keys derived from it.
         await _check_master_key(container)
     if upgrade:
-        await migrate.upgrade(
-            container.store.database,
-            attributes={"audit_chain_key": audit.chain_key(container.ctx)},
-        )
+        attributes: dict[str, object] = {}
+        if not await migrate.has_table(container.store.database, "vault_keys"):
+            attributes["vault_root"] = _first_root(container, existing=current is not None)
+        else:
+            await open_vault(container)
+        attributes["audit_chain_key"] = audit.chain_key(container.ctx)
+        await migrate.upgrade(container.store.database, attributes=attributes)
     elif current != migrate.head_revision():
         raise SchemaNotCurrent(
             f"the database schema is at {current or 'nothing'}, not at the newest migration: "
@@ -315,6 +359,8 @@ async def prepare_schema(container: Container, *, upgrade: bool, create: bool = 
         )
     if current is None:
         await _check_master_key(container)
+    # The root as stored (another process may have made the vault's first one).
+    await open_vault(container)
     master = container.master_key
     if master is not None and master.new_file is not None:
         try:
@@ -332,14 +378,53 @@ async def prepare_schema(container: Container, *, upgrade: bool, create: bool = 
         )
 
 
+def _first_root(container: Container, *, existing: bool) -> dict[str, object]:
+    """The root secret the migration that makes ``vault_keys`` stores, in use from now on:
+    for a vault made before it, the master key's own bytes, which every derived key came
+    from until now (they all stay as they were); for a new vault, a random one."""
+    cipher = container.ctx.cipher
+    master = container.master_key
+    secret = master.key if existing and master is not None else cipher.new_root_secret()
+    cipher.use_root(secret)
+    record = vault_keys.new_root(cipher, secret, container.ctx.clock())
+    return {
+        "id": record.id,
+        "purpose": record.purpose,
+        "version": record.version,
+        "wrapped": record.wrapped,
+        "master_key_id": record.master_key_id,
+        "created_at": record.created_at,
+    }
+
+
+async def open_vault(container: Container) -> None:
+    """Load the vault's root secret (what derived keys come from) into the container's
+    cipher: done by ``prepare_schema``; a container built beside a running vault, on a schema
+    already current, calls this instead."""
+    try:
+        await vault_keys.load_root(container.ctx)
+    except IntegrityFailure as exc:
+        if exc.code == "master_key_mismatch" and await container.store.holds_nothing():
+            # Nothing was derived from the root of this empty vault: it takes a new one
+            # under the key it is started with (as its first tenant's key will be).
+            await vault_keys.replace_root(container.ctx)
+            return
+        raise StartupRefused(f"{exc.detail} ({exc.code})") from None
+
+
 async def _check_master_key(container: Container) -> None:
-    """Refuse a master key that did not wrap the vault's tenant keys: started on it, the
-    vault would answer 401 to every valid API key. A vault without tenants has nothing to
-    compare with; its first tenant binds it to the key in use."""
+    """Refuse a master key that did not wrap the vault's keys: started on it, the vault
+    would answer 401 to every valid API key. A vault without tenants has nothing to compare
+    with; its first tenant binds it to the key in use (``open_vault`` gives it a new root)."""
     master = container.master_key
     if master is None:
         return
-    others = {k: n for k, n in (await container.store.master_key_ids()).items() if k != master.id}
+    accepted = container.ctx.cipher.master_key_ids
+    counts = await container.store.wrap_counts()
+    others: dict[str, int] = {}
+    for (table, key_id), n in counts.items():
+        if key_id not in accepted and (table == "tenant_keys" or _has_tenant_keys(counts)):
+            others[key_id] = others.get(key_id, 0) + n
     if not others:
         return
     theirs = ", ".join(sorted(others))
@@ -352,9 +437,14 @@ async def _check_master_key(container: Container) -> None:
         )
     raise StartupRefused(
         f"the master key from {master.source} (id {master.id}) is not this vault's: "
-        f"{sum(others.values())} tenant keys are wrapped under master key {theirs}; "
-        "start with the vault's own key"
+        f"{sum(others.values())} keys are wrapped under master key {theirs}; "
+        "start with the vault's own key, or during a rotation with both "
+        "(KYCVAULT_PREVIOUS_MASTER_KEY_FILES) (master_key_mismatch)"
     )
+
+
+def _has_tenant_keys(counts: dict[tuple[str, str], int]) -> bool:
+    return any(table == "tenant_keys" for table, _ in counts)
 
 
 def safe_url(url: str) -> str:

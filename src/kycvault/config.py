@@ -61,6 +61,18 @@ class Settings(BaseSettings):
     # Base64 of 32 bytes. Without it the key is read from (or, embedded, created in) the file.
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
+    # Where the master key comes from: ``file`` (master_key_file), ``env``
+    # (KYCVAULT_MASTER_KEY), ``command`` (master_key_command prints it), or ``auto``: the
+    # variable when it is set, else the file.
+    master_key_provider: Literal["auto", "file", "env", "command"] = "auto"
+    # A command printing the base64 key on stdout (a secret store's or KMS's CLI), run
+    # without a shell; a non-zero exit status or the timeout stops start-up.
+    master_key_command: str | None = None
+    master_key_command_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # Other master keys accepted for unwrapping while a rotation is under way (files,
+    # comma-separated; or a command): rows name the master key that wraps them.
+    previous_master_key_files: Annotated[tuple[Path, ...], NoDecode] = ()
+    previous_master_key_command: str | None = None
     # Create a key file when a new embedded vault (SQLite + local disk) is made. Other
     # shapes never get a generated key: ``kycvault init-key`` makes one on purpose.
     allow_generated_key: bool = True
@@ -182,6 +194,13 @@ class Settings(BaseSettings):
     def _hosts(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(h.strip().lower() for h in value.split(",") if h.strip())
+        return value
+
+    @field_validator("previous_master_key_files", mode="before")
+    @classmethod
+    def _paths(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(Path(p.strip()) for p in value.split(",") if p.strip())
         return value
 
     @field_validator("trusted_proxies", mode="before")

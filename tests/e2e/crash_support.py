@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx2
 
-from kycvault.bootstrap import build_container
+from kycvault.bootstrap import build_container, open_vault
 from kycvault.services import fsck
 from kycvault.services.sweep import Grace
 from tests.helpers import Part, Server, multipart
@@ -127,6 +127,7 @@ def fsck_report(srv: Server, grace: Grace, *, verify: bool = True) -> fsck.Repor
     async def go() -> fsck.Report:
         container = build_container(srv.settings())
         try:
+            await open_vault(container)
             return await fsck.check(container.ctx, grace, verify=verify)
         finally:
             await container.close()

@@ -23,7 +23,7 @@ import httpx2
 import pytest
 
 from kycvault.api.idempotency import fingerprint, json_payload
-from kycvault.bootstrap import build_container
+from kycvault.bootstrap import build_container, open_vault
 from kycvault.services import idempotency
 from kycvault.services.context import Actor
 from tests.e2e.documents_support import new_doc, new_subject
@@ -513,6 +513,7 @@ def _claim_without_finishing(
     async def go() -> None:
         container = build_container(settings)
         try:
+            await open_vault(container)
             actor = Actor(tenant_id=UUID(tenant["tenant_id"]), key_id=str(tenant["key_id"]))
             claim = await idempotency.begin(container.ctx, actor, idem, digest)
             assert isinstance(claim, idempotency.Claim)

@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 
 from kycvault.adapters.crypto import HEADER_SIZE, AesGcmCipher, frame_count
 from kycvault.errors import IntegrityFailure
+from kycvault.ports.cipher import TENANT_KEY_KIND
 
 CHUNK_SHIFT = 10  # 1 KiB frames keep the property tests fast
 
 
 def _cipher(shift: int = CHUNK_SHIFT) -> AesGcmCipher:
-    return AesGcmCipher(os.urandom(32), chunk_shift=shift)
+    return AesGcmCipher(os.urandom(32), chunk_shift=shift, root=os.urandom(32))
 
 
 def seal(
@@ -47,14 +48,14 @@ def open_all(
 @given(st.binary(max_size=5000))
 def test_round_trip(plain: bytes) -> None:
     cipher = _cipher()
-    tenant_key, _ = cipher.new_tenant_key(b"t")
+    tenant_key, _ = cipher.new_tenant_key(b"t", b"r")
     blob, wrapped = seal(cipher, tenant_key, b"ctx", plain)
     assert open_all(cipher, tenant_key, wrapped, b"ctx", blob, len(plain)) == plain
 
 
 def test_ciphertext_holds_no_plaintext() -> None:
     cipher = _cipher()
-    tenant_key, _ = cipher.new_tenant_key(b"t")
+    tenant_key, _ = cipher.new_tenant_key(b"t", b"r")
     plain = b"P<GBRSPECIMEN<<ADA<<<<<<<<<<<<<<<<<<<<<<<<<" * 50
     blob, _ = seal(cipher, tenant_key, b"ctx", plain)
     assert b"SPECIMEN" not in blob
@@ -62,7 +63,7 @@ def test_ciphertext_holds_no_plaintext() -> None:
 
 def test_same_plaintext_encrypts_differently() -> None:
     cipher = _cipher()
-    tenant_key, _ = cipher.new_tenant_key(b"t")
+    tenant_key, _ = cipher.new_tenant_key(b"t", b"r")
     assert (
         seal(cipher, tenant_key, b"c", b"x" * 3000)[0]
         != seal(cipher, tenant_key, b"c", b"x" * 3000)[0]
@@ -82,7 +83,7 @@ def _tamper_cases(blob: bytes) -> dict[str, bytes]:
 @pytest.mark.parametrize("case", ["flip a byte", "swap frames", "flip the header"])
 def test_tampering_is_detected(case: str) -> None:
     cipher = _cipher()
-    tenant_key, _ = cipher.new_tenant_key(b"t")
+    tenant_key, _ = cipher.new_tenant_key(b"t", b"r")
     plain = os.urandom(3 * 1024 + 100)
     blob, wrapped = seal(cipher, tenant_key, b"ctx", plain)
     with pytest.raises(IntegrityFailure):
@@ -92,7 +93,7 @@ def test_tampering_is_detected(case: str) -> None:
 def test_truncation_is_detected() -> None:
     """Dropping the last frame: the previous frame was not sealed as final."""
     cipher = _cipher()
-    tenant_key, _ = cipher.new_tenant_key(b"t")
+    tenant_key, _ = cipher.new_tenant_key(b"t", b"r")
     plain = os.urandom(3 * 1024)
     blob, wrapped = seal(cipher, tenant_key, b"ctx", plain)
     with pytest.raises(IntegrityFailure):
@@ -101,28 +102,34 @@ def test_truncation_is_detected() -> None:
 
 def test_blob_moved_to_another_file_or_tenant_fails() -> None:
     cipher = _cipher()
-    tenant_key, _ = cipher.new_tenant_key(b"t")
+    tenant_key, _ = cipher.new_tenant_key(b"t", b"r")
     blob, wrapped = seal(cipher, tenant_key, b"tenant-a|file-1", b"secret" * 10)
     with pytest.raises(IntegrityFailure):
         open_all(cipher, tenant_key, wrapped, b"tenant-a|file-2", blob, 60)
-    other_key, _ = cipher.new_tenant_key(b"t2")
+    other_key, _ = cipher.new_tenant_key(b"t2", b"r")
     with pytest.raises(IntegrityFailure):
         open_all(cipher, other_key, wrapped, b"tenant-a|file-1", blob, 60)
 
 
 def test_tenant_keys_need_the_right_master_key() -> None:
     cipher = _cipher()
-    key, wrapped = cipher.new_tenant_key(uuid.UUID(int=1).bytes)
-    assert cipher.unwrap_tenant_key(wrapped, uuid.UUID(int=1).bytes) == key
-    with pytest.raises(IntegrityFailure):
-        _cipher().unwrap_tenant_key(wrapped, uuid.UUID(int=1).bytes)
-    with pytest.raises(IntegrityFailure):
-        cipher.unwrap_tenant_key(wrapped, uuid.UUID(int=2).bytes)
+    tenant, record = uuid.UUID(int=1).bytes, uuid.UUID(int=3).bytes
+    key, wrapped = cipher.new_tenant_key(tenant, record)
+    kid = cipher.master_key_id
+    assert cipher.master_unwrap(TENANT_KEY_KIND, wrapped, tenant + record, master_key_id=kid) == key
+    for other in (_cipher(), AesGcmCipher(os.urandom(32), previous=[os.urandom(32)])):
+        with pytest.raises(IntegrityFailure) as refused:
+            other.master_unwrap(TENANT_KEY_KIND, wrapped, tenant + record, master_key_id=kid)
+        assert refused.value.code == "master_key_mismatch"
+    for context in (uuid.UUID(int=2).bytes + record, tenant + uuid.UUID(int=4).bytes):
+        with pytest.raises(IntegrityFailure) as moved:
+            cipher.master_unwrap(TENANT_KEY_KIND, wrapped, context, master_key_id=kid)
+        assert moved.value.code == "key_unwrap_failed"
 
 
 def test_frame_size_is_bound_to_the_blob() -> None:
     small, large = AesGcmCipher(b"k" * 32, chunk_shift=10), AesGcmCipher(b"k" * 32, chunk_shift=12)
-    tenant_key, _ = small.new_tenant_key(b"t")
+    tenant_key, _ = small.new_tenant_key(b"t", b"r")
     blob, wrapped = seal(small, tenant_key, b"c", b"abc")
     with pytest.raises(IntegrityFailure):
         large.opener(tenant_key, wrapped, b"c", blob[:HEADER_SIZE])

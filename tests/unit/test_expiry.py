@@ -14,7 +14,7 @@ from uuid import UUID
 
 import pytest
 
-from kycvault.bootstrap import build_container
+from kycvault.bootstrap import build_container, open_vault
 from kycvault.config import Settings
 from kycvault.domain import expiry as rules
 from kycvault.errors import InvalidInput
@@ -191,6 +191,7 @@ async def test_two_processes_scanning_at_once_tell_each_threshold_once(
     other = build_container(settings)
     recorded = 0
     try:
+        await open_vault(other)
         twin = dataclasses.replace(other.ctx, clock=clock)
         for _ in range(2):
             counts = await asyncio.gather(expiry.scan(ctx), expiry.scan(twin))

@@ -16,10 +16,12 @@ from kycvault.adapters.blobstore_s3 import S3BlobReader, S3BlobStore, S3BlobWrit
 from kycvault.adapters.clamav import ClamdScanner, ClamdStream
 from kycvault.adapters.crypto import AesGcmCipher, FrameOpener, FrameSealer
 from kycvault.adapters.db.store import SqlStore, SqlUnitOfWork
+from kycvault.adapters.master_keys import CommandKeyProvider, FileKeyProvider, GivenKeyProvider
 from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer, StreamMarkupScan
 from kycvault.ports.cipher import Cipher, Opener, Sealer
+from kycvault.ports.master_key import MasterKeyProvider
 from kycvault.ports.persistence.store import Store, UnitOfWork
 from kycvault.ports.reading import DocumentReader
 from kycvault.ports.scanning import MalwareScanner, ScanStream
@@ -45,6 +47,9 @@ ADAPTERS: list[tuple[type, type]] = [
     (DocumentReader, SubprocessReader),
     (Store, SqlStore),
     (UnitOfWork, SqlUnitOfWork),
+    (MasterKeyProvider, FileKeyProvider),
+    (MasterKeyProvider, GivenKeyProvider),
+    (MasterKeyProvider, CommandKeyProvider),
 ]
 
 
@@ -116,7 +121,7 @@ REPOSITORIES = _repositories()
 
 
 def test_every_repository_is_wired() -> None:
-    assert len(REPOSITORIES) == 19
+    assert len(REPOSITORIES) == 20
     for name, _, wired in REPOSITORIES:
         assert isinstance(getattr(wired, "repository", None), type), name
 

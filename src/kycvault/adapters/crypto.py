@@ -13,8 +13,12 @@ detectable, and the context in the AAD makes a blob copied to another file or te
 A fresh 256-bit data key per blob keeps every (key, nonce) pair unique by construction and far
 below NIST SP 800-38D's limits.
 
-Data keys are wrapped by the tenant's key, tenant keys by the master key; rotating a tenant
-key only re-wraps data keys, and destroying a wrapped data key shreds its blob.
+Data keys are wrapped by the tenant's key, tenant keys by a key-encryption key derived from
+the master key (the master key itself encrypts nothing; see "Master keys" below). Secrets the
+vault derives (API-key pepper, record keys, cursor and audit-chain keys) come from the vault's
+root secret, which is stored wrapped like a tenant key: a new master key re-wraps rows and
+changes nothing derived. docs/storage-format.md is the byte-level specification, with test
+vectors.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import os
 import secrets
 import stat
 import struct
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -34,6 +39,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kycvault.errors import IntegrityFailure
+from kycvault.ports.cipher import TENANT_KEY_KIND
 
 MAGIC = b"KVB1"
 VERSION = 1
@@ -43,11 +49,22 @@ KEY_SIZE = 32
 DEFAULT_CHUNK_SHIFT = 20  # 1 MiB frames: large enough to be cheap, small enough to stream
 _NONCE_SIZE = 12
 _WRAP_DEK = b"kycvault/dek|"
-_WRAP_TENANT = b"kycvault/tenant-key|"
+_WRAP_TENANT = b"kycvault/tenant-key|"  # the legacy tenant-key wrap (format 1)
+# Keys wrapped by the master key from format 2 on: b"KVW2" | master key id (8) | nonce | ct.
+WRAP_V2_MAGIC = b"KVW2"
+_WRAP_V2_HEADER = 4 + 8
+# Contexts of the kinds (ports/cipher.py): TENANT_KEY_KIND, tenant id (16) | key record id
+# (16); VAULT_KEY_KIND, vault_keys id (16) | version (4, big-endian) | purpose (ASCII).
+_MASTER_KEK_INFO = b"kycvault/master-kek/v1"
+_KEY_ID_LABEL = b"kycvault/key-id"
+# Labels ``derive_secret`` refuses: where a vault's root is its former master key (vaults made
+# before the root existed), HKDF(root, "kycvault/master-…") would be a master sub-key.
+_RESERVED_LABEL_PREFIXES = ("master-", "key-id")
 
 
-def _wrap(key: bytes, secret: bytes, aad: bytes) -> bytes:
-    nonce = secrets.token_bytes(_NONCE_SIZE)
+def _wrap(key: bytes, secret: bytes, aad: bytes, *, nonce: bytes | None = None) -> bytes:
+    # ``nonce`` is given only by the test vectors (scripts/storage_vectors.py).
+    nonce = secrets.token_bytes(_NONCE_SIZE) if nonce is None else nonce
     return nonce + AESGCM(key).encrypt(nonce, secret, aad)
 
 
@@ -62,9 +79,13 @@ def _unwrap(key: bytes, wrapped: bytes, aad: bytes) -> bytes:
 
 
 class FrameSealer:
-    def __init__(self, dek: bytes, context: bytes, chunk_shift: int) -> None:
+    def __init__(
+        self, dek: bytes, context: bytes, chunk_shift: int, *, prefix: bytes | None = None
+    ) -> None:
         self._aead = AESGCM(dek)
-        self._prefix = secrets.token_bytes(7)
+        # ``prefix`` is given only by the test vectors; every blob has its own data key, so a
+        # random prefix is not what keeps nonces unique (see the module docstring).
+        self._prefix = secrets.token_bytes(7) if prefix is None else prefix
         self._header = MAGIC + bytes([VERSION, chunk_shift, 0, 0, 0]) + self._prefix
         self._aad = context + self._header
         self._index = 0
@@ -101,31 +122,79 @@ class FrameOpener:
 
 
 class AesGcmCipher:
-    """The ``Cipher`` port over one master key."""
+    """The ``Cipher`` port over the configured master keys: the current one (new wraps) and
+    any others accepted during a rotation (``previous``), told apart by their ids."""
 
     header_size = HEADER_SIZE
 
-    def __init__(self, master_key: bytes, *, chunk_shift: int = DEFAULT_CHUNK_SHIFT) -> None:
-        if len(master_key) != KEY_SIZE:
-            raise ValueError("the master key must be 32 bytes")
-        self._master = master_key
+    def __init__(
+        self,
+        master_key: bytes,
+        *,
+        chunk_shift: int = DEFAULT_CHUNK_SHIFT,
+        previous: Sequence[bytes] = (),
+        root: bytes | None = None,
+        random_bytes: Callable[[int], bytes] = secrets.token_bytes,
+    ) -> None:
+        if len(master_key) != KEY_SIZE or any(len(k) != KEY_SIZE for k in previous):
+            raise ValueError("a master key must be 32 bytes")
         self._chunk_shift = chunk_shift
         self.chunk_size = 1 << chunk_shift
         self._secrets: dict[str, bytes] = {}
+        # The one source of randomness: the test vectors pass a scripted one.
+        self._random = random_bytes
+        self._masters = {master_key_id(k): k for k in (*previous, master_key)}
         self.master_key_id = master_key_id(master_key)
+        self._root = root
 
-    def new_tenant_key(self, tenant_context: bytes) -> tuple[bytes, bytes]:
-        key = secrets.token_bytes(KEY_SIZE)
-        return key, _wrap(self._master, key, _WRAP_TENANT + tenant_context)
+    @property
+    def master_key_ids(self) -> frozenset[str]:
+        return frozenset(self._masters)
 
-    def unwrap_tenant_key(self, wrapped: bytes, tenant_context: bytes) -> bytes:
-        return _unwrap(self._master, wrapped, _WRAP_TENANT + tenant_context)
+    def _master(self, key_id: str | None) -> bytes:
+        key = self._masters.get(key_id or self.master_key_id)
+        if key is None:
+            raise IntegrityFailure(
+                f"a stored key is wrapped by master key {key_id}, which is not configured",
+                code="master_key_mismatch",
+            )
+        return key
+
+    def new_tenant_key(self, tenant_context: bytes, record_id: bytes) -> tuple[bytes, bytes]:
+        key = self._random(KEY_SIZE)
+        return key, self.master_wrap(TENANT_KEY_KIND, key, tenant_context + record_id)
+
+    def unwrap_tenant_key(
+        self, wrapped: bytes, tenant_context: bytes, *, master_key_id: str | None = None
+    ) -> bytes:
+        """A tenant key in the first (legacy) wrap: the raw master key, AAD tenant only."""
+        return _unwrap(self._master(master_key_id), wrapped, _WRAP_TENANT + tenant_context)
+
+    def master_wrap(
+        self, kind: str, secret: bytes, context: bytes, *, master_key_id: str | None = None
+    ) -> bytes:
+        kek_id = bytes.fromhex(master_key_id or self.master_key_id)
+        kek = master_kek(self._master(master_key_id))
+        header = WRAP_V2_MAGIC + kek_id
+        nonce = self._random(_NONCE_SIZE)
+        return header + _wrap(kek, secret, _v2_aad(kind, header, context), nonce=nonce)
+
+    def master_unwrap(
+        self, kind: str, wrapped: bytes, context: bytes, *, master_key_id: str
+    ) -> bytes:
+        header = wrapped[:_WRAP_V2_HEADER]
+        if header != WRAP_V2_MAGIC + bytes.fromhex(master_key_id):
+            raise IntegrityFailure(
+                "a stored key's wrap does not name the master key its row records",
+                code="key_unwrap_failed",
+            )
+        kek = master_kek(self._master(master_key_id))
+        return _unwrap(kek, wrapped[_WRAP_V2_HEADER:], _v2_aad(kind, header, context))
 
     def new_sealer(self, tenant_key: bytes, context: bytes) -> tuple[FrameSealer, bytes]:
-        dek = secrets.token_bytes(KEY_SIZE)
-        return FrameSealer(dek, context, self._chunk_shift), _wrap(
-            tenant_key, dek, _WRAP_DEK + context
-        )
+        dek = self._random(KEY_SIZE)
+        sealer = FrameSealer(dek, context, self._chunk_shift, prefix=self._random(7))
+        return sealer, _wrap(tenant_key, dek, _WRAP_DEK + context, nonce=self._random(_NONCE_SIZE))
 
     def opener(
         self, tenant_key: bytes, wrapped_dek: bytes, context: bytes, header: bytes
@@ -140,16 +209,26 @@ class AesGcmCipher:
         return HEADER_SIZE + plain_size + TAG_SIZE * frame_count(plain_size, self.chunk_size)
 
     def seal_record(self, label: str, data: bytes, aad: bytes) -> bytes:
-        return _wrap(self.derive_secret(f"record/{label}"), data, aad)
+        key = self.derive_secret(f"record/{label}")
+        return _wrap(key, data, aad, nonce=self._random(_NONCE_SIZE))
 
     def open_record(self, label: str, sealed: bytes, aad: bytes) -> bytes:
         return _unwrap(self.derive_secret(f"record/{label}"), sealed, aad)
 
+    def new_root_secret(self) -> bytes:
+        return self._random(KEY_SIZE)
+
+    def use_root(self, root: bytes) -> None:
+        if len(root) != KEY_SIZE:
+            raise ValueError("the vault root secret must be 32 bytes")
+        if root != self._root:
+            self._root, self._secrets = root, {}
+
     def derive_secret(self, label: str) -> bytes:
         if label not in self._secrets:
-            self._secrets[label] = HKDF(
-                algorithm=hashes.SHA256(), length=32, salt=None, info=b"kycvault/" + label.encode()
-            ).derive(self._master)
+            if self._root is None:
+                raise RuntimeError("the vault root secret is not loaded (bootstrap.open_vault)")
+            self._secrets[label] = derive(self._root, label)
         return self._secrets[label]
 
 
@@ -217,7 +296,7 @@ def write_master_key_file(path: Path, key: bytes) -> None:
 
 def master_key_id(key: bytes) -> str:
     """A public fingerprint of a master key: what ``tenant_keys.master_key_id`` records."""
-    return hmac.new(key, b"kycvault/key-id", hashlib.sha256).hexdigest()[:16]
+    return hmac.new(key, _KEY_ID_LABEL, hashlib.sha256).hexdigest()[:16]
 
 
 def _decode_key(text: str, source: str) -> bytes:
@@ -228,3 +307,32 @@ def _decode_key(text: str, source: str) -> bytes:
     if len(key) != KEY_SIZE:
         raise ValueError(f"the master key in {source} must decode to 32 bytes")
     return key
+
+
+# --- Master keys: the key-encryption key, wrap format 2, derived secrets -----------------
+#
+# The master key has exactly two uses, each a PRF evaluation under its own label: its public
+# id (HMAC-SHA256 under "kycvault/key-id", ``master_key_id``) and the key-encryption key
+# (HKDF-SHA256 with info "kycvault/master-kek/v1"). Only the KEK encrypts (format-2 wraps of
+# tenant keys and of the vault's root secret); everything else the vault derives comes from
+# the root secret (``derive``), so replacing the master key re-wraps rows and nothing more.
+
+
+def master_kek(master: bytes) -> bytes:
+    return HKDF(
+        algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=_MASTER_KEK_INFO
+    ).derive(master)
+
+
+def derive(root: bytes, label: str) -> bytes:
+    """HKDF-SHA256(root, info = "kycvault/" + label): one 32-byte secret per label."""
+    if label.startswith(_RESERVED_LABEL_PREFIXES):
+        raise ValueError(f"{label!r} is reserved for master-key derivations")
+    info = b"kycvault/" + label.encode()
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=info).derive(root)
+
+
+def _v2_aad(kind: str, header: bytes, context: bytes) -> bytes:
+    # kind | "|" | header (magic, key id) | context: the kinds are fixed ASCII labels without
+    # "|", and every context has a fixed length for its kind, so the encoding is unambiguous.
+    return b"kycvault/" + kind.encode() + b"|" + header + context

@@ -22,6 +22,7 @@ def run_with_vault(
     *,
     creates_vault: bool = False,
     creates_key: bool = True,
+    settings: Settings | None = None,
 ) -> T:
     """Build the container, bring the schema up to date, run ``work``, close everything.
     Only commands that ``creates_vault`` may make a new vault (and, on the embedded
@@ -29,7 +30,7 @@ def run_with_vault(
     none, so a command run in the wrong directory makes nothing. Domain errors and refusals
     become a one-line message and exit code 1."""
     harden()  # this process will hold the master key
-    settings = Settings()
+    settings = settings or Settings()
     configure("WARNING", settings.log_format)
 
     async def _main() -> T:

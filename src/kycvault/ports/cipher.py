@@ -8,6 +8,15 @@ from __future__ import annotations
 
 from typing import Protocol
 
+# How a tenant key is wrapped (``tenant_keys.wrap_format``): 1, the first format (AES-GCM
+# under the master key itself, AAD the tenant); 2, ``Cipher.master_wrap`` (the master KEK,
+# the master key's id in the wrap, AAD the tenant and the key record). Told apart by the
+# column, never by the bytes.
+WRAP_LEGACY = 1
+WRAP_V2 = 2
+TENANT_KEY_KIND = "tenant-key/v2"
+VAULT_KEY_KIND = "vault-key/v2"
+
 
 class Sealer(Protocol):
     """Encrypts one blob as a sequence of frames (chunked AEAD)."""
@@ -35,13 +44,46 @@ class Cipher(Protocol):
 
     chunk_size: int
     header_size: int
+    # The current master key's public id (new wraps); ``master_key_ids`` holds it and every
+    # other master key configured (accepted for unwrapping during a rotation).
     master_key_id: str
 
-    def new_tenant_key(self, tenant_context: bytes) -> tuple[bytes, bytes]:
-        """A new tenant key: (plain key, key wrapped by the master key)."""
+    @property
+    def master_key_ids(self) -> frozenset[str]: ...
+
+    def new_tenant_key(self, tenant_context: bytes, record_id: bytes) -> tuple[bytes, bytes]:
+        """A new tenant key: (plain key, key wrapped in format 2 by the current master key,
+        bound to the tenant and the key record ``record_id``)."""
         ...
 
-    def unwrap_tenant_key(self, wrapped: bytes, tenant_context: bytes) -> bytes: ...
+    def unwrap_tenant_key(
+        self, wrapped: bytes, tenant_context: bytes, *, master_key_id: str | None = None
+    ) -> bytes:
+        """A tenant key wrapped in format 1 (``WRAP_LEGACY``) by the master key
+        ``master_key_id`` (default: the current one)."""
+        ...
+
+    def master_wrap(
+        self, kind: str, secret: bytes, context: bytes, *, master_key_id: str | None = None
+    ) -> bytes:
+        """``secret`` wrapped in format 2 under the master key ``master_key_id`` (default: the
+        current one); ``kind`` and ``context`` bind it to what it is and whose."""
+        ...
+
+    def master_unwrap(
+        self, kind: str, wrapped: bytes, context: bytes, *, master_key_id: str
+    ) -> bytes:
+        """What ``master_wrap`` made; ``master_key_mismatch`` when that master key is not
+        configured, ``key_unwrap_failed`` when the wrap was altered or moved."""
+        ...
+
+    def new_root_secret(self) -> bytes:
+        """32 random bytes: the root secret of a new vault."""
+        ...
+
+    def use_root(self, root: bytes) -> None:
+        """The vault's root secret, which ``derive_secret`` and the record keys come from."""
+        ...
 
     def new_sealer(self, tenant_key: bytes, context: bytes) -> tuple[Sealer, bytes]:
         """A sealer for a new blob, and its data key wrapped by ``tenant_key``."""
@@ -68,6 +110,7 @@ class Cipher(Protocol):
         ...
 
     def derive_secret(self, label: str) -> bytes:
-        """A 32-byte secret derived from the master key for ``label`` (API-key pepper,
-        cursor signing key), so one key file is all an operator must keep."""
+        """A 32-byte secret derived for ``label`` (API-key pepper, cursor signing key) from the
+        vault's root secret (``use_root``), never from the master key: a new master key
+        changes none of them."""
         ...

@@ -1,5 +1,6 @@
-"""Tenant keys: created with the tenant, wrapped by the master key, cached unwrapped in the
-process (keys only; nothing shared across processes lives here)."""
+"""Tenant keys: created with the tenant, wrapped by the master key (format 2 for new keys;
+rows of format 1 still open), cached unwrapped in the process (keys only; nothing shared
+across processes lives here)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from datetime import datetime
 from uuid import UUID
 
 from kycvault.errors import IntegrityFailure
-from kycvault.ports.cipher import Cipher
+from kycvault.ports.cipher import TENANT_KEY_KIND, WRAP_V2, Cipher
 from kycvault.ports.persistence.records import TenantKeyRecord
 from kycvault.ports.persistence.store import Store, UnitOfWork
 
@@ -24,13 +25,16 @@ class TenantKeyring:
 
     async def create_for(self, uow: UnitOfWork, tenant_id: UUID, at: datetime) -> UUID:
         """Make and store the first (or a new) key of a tenant inside ``uow``."""
-        _key, wrapped = self._cipher.new_tenant_key(tenant_id.bytes)
+        record_id = uuid.uuid4()
+        # Format 2, bound to the key record too: two keys of one tenant are not interchangeable.
+        _key, wrapped = self._cipher.new_tenant_key(tenant_id.bytes, record_id.bytes)
         record = TenantKeyRecord(
-            id=uuid.uuid4(),
+            id=record_id,
             tenant_id=tenant_id,
             wrapped_key=wrapped,
             master_key_id=self._cipher.master_key_id,
             created_at=at,
+            wrap_format=WRAP_V2,
         )
         await uow.tenants.add_key(record)
         return record.id
@@ -60,9 +64,28 @@ class TenantKeyring:
         return self._keys[tenant_id, key_id]
 
     def _unwrap(self, record: TenantKeyRecord) -> bytes:
-        if record.master_key_id != self._cipher.master_key_id:
-            raise IntegrityFailure(
-                "a tenant key is wrapped by another master key than the one configured",
-                code="master_key_mismatch",
-            )
-        return self._cipher.unwrap_tenant_key(record.wrapped_key, record.tenant_id.bytes)
+        return unwrap_tenant_key(self._cipher, record)
+
+
+def unwrap_tenant_key(cipher: Cipher, record: TenantKeyRecord) -> bytes:
+    """The plain key of ``record``, by its wrap format and under the master key its row
+    names (any master key configured: the current one, or another during a rotation)."""
+    if record.master_key_id not in cipher.master_key_ids:
+        raise IntegrityFailure(
+            f"a tenant key is wrapped by master key {record.master_key_id}, which is not "
+            "configured",
+            code="master_key_mismatch",
+        )
+    if record.wrap_format == WRAP_V2:
+        context = tenant_key_context(record)
+        return cipher.master_unwrap(
+            TENANT_KEY_KIND, record.wrapped_key, context, master_key_id=record.master_key_id
+        )
+    return cipher.unwrap_tenant_key(
+        record.wrapped_key, record.tenant_id.bytes, master_key_id=record.master_key_id
+    )
+
+
+def tenant_key_context(record: TenantKeyRecord) -> bytes:
+    """What a format-2 wrap of a tenant key is bound to: its tenant and its own record."""
+    return record.tenant_id.bytes + record.id.bytes

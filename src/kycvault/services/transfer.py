@@ -28,6 +28,7 @@ from typing import Any
 from kycvault import crashpoints
 from kycvault.errors import CommitUncertain, Conflict, IntegrityFailure, InvalidInput
 from kycvault.ports.storage import BlobExists, BlobStore
+from kycvault.services import vault_keys
 from kycvault.services.context import AppContext
 
 FORMAT = "kycvault-export"
@@ -156,12 +157,26 @@ def _manifest(ctx: AppContext, directory: Path, revision: str | None) -> dict[st
             "use the same kycvault version on both sides",
             code="schema_mismatch",
         )
-    if manifest.get("key_fingerprint") != key_fingerprint(ctx):
-        raise InvalidInput(
-            "the export was made under another master key; start the target with the source's key",
-            code="master_key_mismatch",
-        )
     return manifest
+
+
+def _adopt_root(ctx: AppContext, directory: Path, manifest: dict[str, Any]) -> None:
+    """Take the export's root secret (unwrapped under this vault's master key), which every
+    derived value in the export came from, and check the manifest's fingerprint with it."""
+    mismatch = InvalidInput(
+        "the export was made under another master key; start the target with the source's key",
+        code="master_key_mismatch",
+    )
+    try:
+        records = ctx.store.exported_vault_keys(directory / "rows")
+        root = vault_keys.open_vault_key(ctx.cipher, vault_keys.current_root(records))
+    except OSError:
+        raise InvalidInput("the export has no vault_keys rows", code="bad_export") from None
+    except IntegrityFailure:
+        raise mismatch from None
+    ctx.cipher.use_root(root)
+    if manifest.get("key_fingerprint") != key_fingerprint(ctx):
+        raise mismatch
 
 
 def _import_blobs(
@@ -189,6 +204,7 @@ async def import_vault(
     async with ctx.store.read() as uow:
         if await uow.tenants.list_all():
             raise Conflict("the target vault is not empty", code="vault_not_empty")
+    await asyncio.to_thread(_adopt_root, ctx, directory, manifest)
     published: list[str] = []
     try:
         total = await asyncio.to_thread(

@@ -21,7 +21,7 @@ import httpx2
 import pytest
 
 from kycvault.adapters.signatures import CURVE_ORDER
-from kycvault.bootstrap import build_container
+from kycvault.bootstrap import build_container, open_vault
 from kycvault.services import maintenance
 from tests.e2e.sila.support import (
     BASE,
@@ -298,6 +298,7 @@ def test_used_signatures_are_purged_after_their_window(server: Server) -> None:
         ctx = container.ctx
         tenant_id, now = uuid4(), ctx.clock()
         try:
+            await open_vault(container)
             async with ctx.store.write() as uow:
                 assert await uow.signature_uses.add(
                     tenant_id, b"e" * 32, now - timedelta(seconds=1)

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -49,3 +50,10 @@ async def current_revision(database: Database) -> str | None:
         return MigrationContext.configure(connection).get_current_revision()
 
     return await database.run_sync(_current)
+
+
+async def has_table(database: Database, name: str) -> bool:
+    def _has(connection: Connection) -> bool:
+        return sa.inspect(connection).has_table(name)
+
+    return await database.run_sync(_has)

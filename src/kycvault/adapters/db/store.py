@@ -38,6 +38,7 @@ from kycvault.adapters.db.connection import Connection, Database
 from kycvault.adapters.db.database import create_database
 from kycvault.adapters.db.unit_of_work import Hook, SqlUnitOfWork
 from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
+from kycvault.ports.persistence.master_wraps import VaultKeyRecord
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_database"]
 
@@ -308,6 +309,9 @@ class SqlStore:
     def exported_blob_keys(self, directory: Path) -> Iterator[str]:
         return transfer.blob_keys(directory)
 
+    def exported_vault_keys(self, directory: Path) -> list[VaultKeyRecord]:
+        return [VaultKeyRecord(**row) for row in transfer.exported_rows(directory, "vault_keys")]
+
     async def durability_problems(self) -> list[str]:
         """Settings under which PostgreSQL may acknowledge a commit it then loses."""
         if self._sqlite:
@@ -322,12 +326,32 @@ class SqlStore:
 
     async def master_key_ids(self) -> dict[str, int]:
         """How many tenant keys each master key (by its public id) wraps."""
-        async with self.read() as uow:
-            result = await uow.connection.exec_driver_sql(
-                "SELECT master_key_id, count(*) FROM tenant_keys GROUP BY master_key_id"
-            )
-            rows: list[Any] = list(result.all())
-        return {str(key_id): int(count) for key_id, count in rows}
+        return {
+            k: n for (table, k), n in (await self.wrap_counts()).items() if table == "tenant_keys"
+        }
+
+    async def wrap_counts(self) -> dict[tuple[str, str], int]:
+        """How many rows of each table wrapped by a master key (tenant keys, and the vault's
+        own keys once that table exists) each master key wraps; on a schema of any revision."""
+
+        def count(conn: sa.Connection) -> dict[tuple[str, str], int]:
+            tables = ["tenant_keys"]
+            if sa.inspect(conn).has_table("vault_keys"):
+                tables.append("vault_keys")
+            found: dict[tuple[str, str], int] = {}
+            for table in tables:
+                rows = conn.exec_driver_sql(
+                    f"SELECT master_key_id, count(*) FROM {table} GROUP BY master_key_id"  # noqa: S608 (fixed names)
+                ).all()
+                found.update({(table, str(key_id)): int(n) for key_id, n in rows})
+            return found
+
+        return await self.database.run_sync(count)
+
+    async def holds_nothing(self) -> bool:
+        """Whether no table but the vault's own keys has a row (a vault at the newest schema
+        that nothing was stored in yet)."""
+        return await self.database.run_sync(transfer.is_empty)
 
     async def dispose(self) -> None:
         await self.database.dispose()

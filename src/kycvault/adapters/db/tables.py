@@ -41,6 +41,8 @@ tenant_keys = sa.Table(
     sa.Column("master_key_id", sa.String(64), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("retired_at", UtcDateTime, nullable=True),
+    # How ``wrapped_key`` is wrapped: 1, the first format; 2, format 2 (ports/cipher.py).
+    sa.Column("wrap_format", sa.SmallInteger, nullable=False, server_default="1"),
     sa.Index(None, "tenant_id", "created_at"),
 )
 
@@ -395,3 +397,4 @@ auth_failures = sa.Table(
 from kycvault.adapters.db import event_tables as event_tables  # noqa: E402
 from kycvault.adapters.db import hold_tables as hold_tables  # noqa: E402
 from kycvault.adapters.db import retention_tables as retention_tables  # noqa: E402
+from kycvault.adapters.db import vault_key_tables as vault_key_tables  # noqa: E402

@@ -90,11 +90,29 @@ def _read(path: Path, table: sa.Table, expected: dict[str, Any]) -> Iterator[dic
         raise ValueError(f"{path.name} does not match the manifest (changed or truncated)")
 
 
+# The vault's own keys: an empty vault has its root already (made with its schema); an import
+# replaces it with the export's, which everything imported was derived from.
+_REPLACED = "vault_keys"
+
+
 def is_empty(conn: sa.Connection) -> bool:
     return all(
         conn.execute(sa.select(sa.literal(1)).select_from(table).limit(1)).first() is None
         for table in _tables()
+        if table.name != _REPLACED
     )
+
+
+def exported_rows(directory: Path, name: str) -> Iterator[dict[str, Any]]:
+    """The rows of one exported table, decoded (unchecked: ``load`` checks every file)."""
+    table = metadata.tables[name]
+    decoders = {c.name: _decoder(c) for c in table.columns}
+    with (directory / f"{name}.jsonl").open("rb") as source:
+        for line in source:
+            yield {
+                key: (decoders[key](value) if value is not None and decoders[key] else value)
+                for key, value in json.loads(line).items()
+            }
 
 
 def load(conn: sa.Connection, directory: Path, summary: dict[str, dict[str, Any]]) -> None:
@@ -102,6 +120,8 @@ def load(conn: sa.Connection, directory: Path, summary: dict[str, dict[str, Any]
     for table in _tables():
         if table.name not in summary:
             raise ValueError(f"the export has no {table.name} table")
+        if table.name == _REPLACED:
+            conn.execute(table.delete())
         own = [
             fk.parent.name for fk in table.foreign_keys if fk.column.table is table
         ]  # e.g. subjects.parent_id

@@ -35,9 +35,11 @@ from kycvault.adapters.db.repositories import (
     SqlTenants,
     SqlWebhooks,
 )
+from kycvault.adapters.db.repositories.master_wraps import SqlMasterWraps
 from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
 from kycvault.ports.persistence.holds import LegalHoldRepository
+from kycvault.ports.persistence.master_wraps import MasterWrapRepository
 from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -124,6 +126,7 @@ class SqlUnitOfWork:
         self.webhooks: WebhookRepository = _Async(conn, SqlWebhooks)
         self.legal_holds: LegalHoldRepository = _Async(conn, SqlLegalHolds)
         self.retention: RetentionRepository = _Async(conn, SqlRetention)
+        self.master_wraps: MasterWrapRepository = _Async(conn, SqlMasterWraps)
 
     def on_commit(self, hook: Hook) -> None:
         self.commit_hooks.append(hook)

@@ -15,6 +15,8 @@ class TenantKeyRecord:
     wrapped_key: bytes
     master_key_id: str
     created_at: datetime
+    # ports/cipher.py: WRAP_LEGACY (1) or WRAP_V2 (2); told apart by this, never by the bytes.
+    wrap_format: int = 1
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
 from kycvault.ports.persistence.holds import LegalHoldRepository
+from kycvault.ports.persistence.master_wraps import MasterWrapRepository, VaultKeyRecord
 from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -82,6 +83,8 @@ class UnitOfWork(Protocol):
     def legal_holds(self) -> LegalHoldRepository: ...
     @property
     def retention(self) -> RetentionRepository: ...
+    @property
+    def master_wraps(self) -> MasterWrapRepository: ...
 
 
 class Store(Protocol):
@@ -120,3 +123,7 @@ class Store(Protocol):
         ...
 
     def exported_blob_keys(self, directory: Path) -> Iterator[str]: ...
+
+    def exported_vault_keys(self, directory: Path) -> list[VaultKeyRecord]:
+        """The vault's own keys in an export (its root secret, wrapped by the master key)."""
+        ...

@@ -36,6 +36,7 @@ def _tenant_key(row: RowMapping) -> TenantKeyRecord:
         wrapped_key=row["wrapped_key"],
         master_key_id=row["master_key_id"],
         created_at=row["created_at"],
+        wrap_format=row["wrap_format"],
     )
 
 
@@ -118,6 +119,7 @@ class SqlTenants(Repo):
                 wrapped_key=record.wrapped_key,
                 master_key_id=record.master_key_id,
                 created_at=record.created_at,
+                wrap_format=record.wrap_format,
             )
         )
 

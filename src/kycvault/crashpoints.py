@@ -11,7 +11,8 @@ written to staging), ``upload.staged`` (a file's staging durable), ``upload.publ
 ``document.delete.before_commit`` and ``document.delete.after_commit`` (rows gone, blobs not
 yet removed); an import's ``import.blobs_published`` (blobs in place, no rows) and
 ``import.rows_committed`` (rows in, master key not yet written); ``idempotency.claimed`` (a key
-claimed, the request not yet run).
+claimed, the request not yet run); ``rotate_master.row_rewrapped`` (one row re-wrapped under
+the new master key and committed, the others not).
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from kycvault import crashpoints
 from kycvault.errors import IntegrityFailure
 from kycvault.ports.cipher import TENANT_KEY_KIND, VAULT_KEY_KIND, WRAP_V2, Cipher
 from kycvault.ports.persistence.master_wraps import ROOT_PURPOSE, VaultKeyRecord, WrapCount
@@ -165,6 +166,7 @@ async def _rewrap_tenant_key(ctx: AppContext, record: TenantKeyRecord, target: s
                 record.master_key_id,
                 target,
             )
+    crashpoints.reached("rotate_master.row_rewrapped")
     return int(changed)
 
 

@@ -46,7 +46,8 @@ def _downloads(server: Server, api_key: str, stored: dict[str, str]) -> None:
 
 
 def _status(server: Server) -> dict[str, Any]:
-    return json.loads(server.cli("keys", "status", "--json").stdout)
+    status: dict[str, Any] = json.loads(server.cli("keys", "status", "--json").stdout)
+    return status
 
 
 def _under(status: dict[str, Any], table: str) -> dict[str, int]:

@@ -115,7 +115,8 @@ def test_the_settings_choose_the_provider(tmp_path: Path, script: Path, key: byt
     previous = tmp_path / "old.key"
     write_master_key_file(previous, os.urandom(32))
     both = resolve_master_key(
-        Settings(data_dir=tmp_path, master_key=given, previous_master_key_files=f"{previous}"),  # type: ignore[arg-type]  # as the environment gives it: comma-separated text
+        # As the environment gives it: comma-separated text.
+        Settings(data_dir=tmp_path, master_key=given, previous_master_key_files=f"{previous}"),
         may_create=True,
     )
     assert [master_key_id(k) for k in both.previous] == [

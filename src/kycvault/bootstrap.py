@@ -3,6 +3,7 @@ adapter implements which port."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from dataclasses import dataclass, field
@@ -24,17 +25,17 @@ from kycvault.adapters.crypto import (
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.sqlite import sqlite_file
 from kycvault.adapters.db.store import SqlStore, create_database
-from kycvault.adapters.master_keys import CommandKeyProvider, FileKeyProvider, GivenKeyProvider
+from kycvault.adapters.master_keys import configured_provider, previous_providers
 from kycvault.adapters.reading import sandbox
 from kycvault.adapters.reading.reader import SubprocessReader
 from kycvault.adapters.signatures import Secp256k1Verifier
 from kycvault.adapters.sniffing import FiletypeSniffer
 from kycvault.adapters.webhook_sender import TIMEOUT_SECONDS as SEND_TIMEOUT_SECONDS
 from kycvault.adapters.webhook_sender import HttpWebhookSender
-from kycvault.config import MASTER_KEY_VARIABLE, Settings
+from kycvault.config import Settings
 from kycvault.domain.webhooks import parse_schedule
 from kycvault.errors import IntegrityFailure
-from kycvault.ports.master_key import MasterKeyProvider, MasterKeyUnavailable
+from kycvault.ports.master_key import MasterKeyUnavailable
 from kycvault.ports.scanning import MalwareScanner
 from kycvault.ports.storage import BlobStore
 from kycvault.services import audit, vault_keys
@@ -156,63 +157,34 @@ def _vault_place(settings: Settings) -> str:
     return f"the data directory {settings.data_dir.resolve()}"
 
 
-def _loaded(provider: MasterKeyProvider) -> bytes:
-    try:
-        return provider.load()
-    except MasterKeyUnavailable as exc:
-        raise StartupRefused(str(exc)) from None
-
-
-def _command_provider(command: str | None, settings: Settings, setting: str) -> CommandKeyProvider:
-    if not command:
-        raise StartupRefused(f"KYCVAULT_MASTER_KEY_PROVIDER is command, and {setting} is not set")
-    try:
-        return CommandKeyProvider(
-            command, timeout=settings.master_key_command_timeout_seconds, setting=setting
-        )
-    except MasterKeyUnavailable as exc:
-        raise StartupRefused(str(exc)) from None
-
-
-def previous_master_keys(settings: Settings) -> tuple[bytes, ...]:
-    """The other master keys the settings accept (a rotation under way)."""
-    providers: list[MasterKeyProvider] = [
-        FileKeyProvider(p) for p in settings.previous_master_key_files
-    ]
-    if settings.previous_master_key_command:
-        providers.append(
-            _command_provider(
-                settings.previous_master_key_command,
-                settings,
-                "KYCVAULT_PREVIOUS_MASTER_KEY_COMMAND",
-            )
-        )
-    return tuple(_loaded(p) for p in providers)
-
-
 def resolve_master_key(settings: Settings, *, may_create: bool) -> MasterKey:
     """The configured master key, from the provider ``KYCVAULT_MASTER_KEY_PROVIDER`` names
-    (by default ``KYCVAULT_MASTER_KEY``, else the key file). A missing file becomes a new key
-    (written later, by ``prepare_schema``) only where ``may_create`` and the shape generates
-    keys (the embedded default); otherwise the refusal says what to do."""
-    previous = previous_master_keys(settings)
-    kind = settings.master_key_provider
-    given = settings.master_key.get_secret_value() if settings.master_key else ""
-    if kind == "command":
-        command = _command_provider(
-            settings.master_key_command, settings, "KYCVAULT_MASTER_KEY_COMMAND"
-        )
-        return MasterKey(_loaded(command), command.source, previous=previous)
-    if kind == "env" or (kind == "auto" and given):
-        if not given:
-            raise StartupRefused(
-                f"KYCVAULT_MASTER_KEY_PROVIDER is env, and {MASTER_KEY_VARIABLE} is not set"
-            )
-        provider = GivenKeyProvider(given, MASTER_KEY_VARIABLE)
-        return MasterKey(_loaded(provider), provider.source, previous=previous)
+    (by default ``KYCVAULT_MASTER_KEY``, else the key file), and the previous keys accepted
+    during a rotation. A missing file becomes a new key (written later, by
+    ``prepare_schema``) only where ``may_create`` and the shape generates keys (the embedded
+    default); otherwise the refusal says what to do."""
     key_file = settings.resolved_master_key_file
-    if key_file.exists() or key_file.is_symlink():
-        return MasterKey(_loaded(FileKeyProvider(key_file)), str(key_file), previous=previous)
+    timeout = settings.master_key_command_timeout_seconds
+    try:
+        previous = tuple(
+            p.load()
+            for p in previous_providers(
+                settings.previous_master_key_files,
+                settings.previous_master_key_command,
+                timeout=timeout,
+            )
+        )
+        provider = configured_provider(
+            settings.master_key_provider,
+            given=settings.master_key.get_secret_value() if settings.master_key else "",
+            key_file=key_file,
+            command=settings.master_key_command,
+            timeout=timeout,
+        )
+        if provider is not None:
+            return MasterKey(provider.load(), provider.source, previous=previous)
+    except MasterKeyUnavailable as exc:
+        raise StartupRefused(str(exc)) from None
     if may_create and settings.generates_key:
         return MasterKey(new_master_key(), str(key_file), new_file=key_file)
     if settings.is_embedded:
@@ -382,19 +354,10 @@ def _first_root(container: Container, *, existing: bool) -> dict[str, object]:
     """The root secret the migration that makes ``vault_keys`` stores, in use from now on:
     for a vault made before it, the master key's own bytes, which every derived key came
     from until now (they all stay as they were); for a new vault, a random one."""
-    cipher = container.ctx.cipher
-    master = container.master_key
+    cipher, master = container.ctx.cipher, container.master_key
     secret = master.key if existing and master is not None else cipher.new_root_secret()
     cipher.use_root(secret)
-    record = vault_keys.new_root(cipher, secret, container.ctx.clock())
-    return {
-        "id": record.id,
-        "purpose": record.purpose,
-        "version": record.version,
-        "wrapped": record.wrapped,
-        "master_key_id": record.master_key_id,
-        "created_at": record.created_at,
-    }
+    return dataclasses.asdict(vault_keys.new_root(cipher, secret, container.ctx.clock()))
 
 
 async def open_vault(container: Container) -> None:

@@ -13,7 +13,9 @@ import subprocess
 from pathlib import Path
 
 from kycvault.adapters.crypto import KeyFileRefused, decode_master_key, read_master_key_file
-from kycvault.ports.master_key import MasterKeyUnavailable
+from kycvault.ports.master_key import MasterKeyProvider, MasterKeyUnavailable
+
+MASTER_KEY_VARIABLE = "KYCVAULT_MASTER_KEY"
 
 _STDERR_SHOWN = 500  # characters of a failed command's stderr quoted in the refusal
 _STDOUT_MAX = 4096  # a base64 key is 44 characters; anything much longer is not a key
@@ -104,3 +106,45 @@ def _said(stderr: bytes) -> str:
     if not text:
         return "it wrote nothing on stderr"
     return text if len(text) <= _STDERR_SHOWN else text[:_STDERR_SHOWN] + "…"
+
+
+def command_provider(command: str | None, *, timeout: float, setting: str) -> CommandKeyProvider:
+    if not command:
+        raise MasterKeyUnavailable(
+            f"KYCVAULT_MASTER_KEY_PROVIDER is command, and {setting} is not set"
+        )
+    return CommandKeyProvider(command, timeout=timeout, setting=setting)
+
+
+def configured_provider(
+    kind: str, *, given: str, key_file: Path, command: str | None, timeout: float
+) -> MasterKeyProvider | None:
+    """The provider ``kind`` names (``auto``: the variable when it is set, else the file);
+    None when that is the key file and there is none (a new vault's key may be made there)."""
+    if kind == "command":
+        if not command:
+            raise MasterKeyUnavailable(
+                "KYCVAULT_MASTER_KEY_PROVIDER is command, "
+                "and KYCVAULT_MASTER_KEY_COMMAND is not set"
+            )
+        return CommandKeyProvider(command, timeout=timeout, setting="KYCVAULT_MASTER_KEY_COMMAND")
+    if kind == "env" or (kind == "auto" and given):
+        if not given:
+            raise MasterKeyUnavailable(
+                f"KYCVAULT_MASTER_KEY_PROVIDER is env, and {MASTER_KEY_VARIABLE} is not set"
+            )
+        return GivenKeyProvider(given, MASTER_KEY_VARIABLE)
+    if key_file.exists() or key_file.is_symlink():
+        return FileKeyProvider(key_file)
+    return None
+
+
+def previous_providers(
+    files: tuple[Path, ...], command: str | None, *, timeout: float
+) -> list[MasterKeyProvider]:
+    """The other master keys accepted during a rotation."""
+    providers: list[MasterKeyProvider] = [FileKeyProvider(path) for path in files]
+    if command:
+        setting = "KYCVAULT_PREVIOUS_MASTER_KEY_COMMAND"
+        providers.append(CommandKeyProvider(command, timeout=timeout, setting=setting))
+    return providers

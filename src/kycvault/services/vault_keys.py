@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import struct
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -128,64 +129,65 @@ async def rotate_master(ctx: AppContext, target: str | None = None) -> Rotation:
 
 
 async def _rewrap_vault_key(ctx: AppContext, record: VaultKeyRecord, target: str) -> int:
-    secret = open_vault_key(ctx.cipher, record)
-    wrapped = ctx.cipher.master_wrap(
-        VAULT_KEY_KIND, secret, vault_key_context(record), master_key_id=target
-    )
-    async with ctx.store.write() as uow:
-        changed = await uow.master_wraps.rewrap_vault_key(
+    def swap(uow: UnitOfWork, wrapped: bytes) -> Awaitable[bool]:
+        return uow.master_wraps.rewrap_vault_key(
             record.id, was=record.wrapped, wrapped=wrapped, master_key_id=target
         )
-        if changed:
-            await _audit(
-                ctx, uow, "vault_key.rewrapped", None, record.id, record.master_key_id, target
-            )
-    return int(changed)
+
+    secret = open_vault_key(ctx.cipher, record)
+    row = _Row(VAULT_KEY_KIND, vault_key_context(record), None, record.id, record.master_key_id)
+    return await _rewrap(ctx, row, secret, target, swap)
 
 
 async def _rewrap_tenant_key(ctx: AppContext, record: TenantKeyRecord, target: str) -> int:
-    key = unwrap_tenant_key(ctx.cipher, record)
-    wrapped = ctx.cipher.master_wrap(
-        TENANT_KEY_KIND, key, tenant_key_context(record), master_key_id=target
-    )
-    async with ctx.store.write() as uow:
-        changed = await uow.master_wraps.rewrap_tenant_key(
+    def swap(uow: UnitOfWork, wrapped: bytes) -> Awaitable[bool]:
+        return uow.master_wraps.rewrap_tenant_key(
             record.id,
             was=record.wrapped_key,
             wrapped=wrapped,
             master_key_id=target,
             wrap_format=WRAP_V2,
         )
+
+    key = unwrap_tenant_key(ctx.cipher, record)
+    context = tenant_key_context(record)
+    row = _Row(TENANT_KEY_KIND, context, record.tenant_id, record.id, record.master_key_id)
+    return await _rewrap(ctx, row, key, target, swap)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A row wrapped by a master key, as a rotation re-wraps and audits it."""
+
+    kind: str
+    context: bytes
+    tenant_id: uuid.UUID | None  # None: the vault's own key (the system chain's event)
+    id: uuid.UUID
+    master_key_id: str
+
+
+async def _rewrap(
+    ctx: AppContext,
+    row: _Row,
+    secret: bytes,
+    target: str,
+    swap: Callable[[UnitOfWork, bytes], Awaitable[bool]],
+) -> int:
+    """Wrap ``secret`` under ``target`` and store it with its audit event in one short
+    transaction, if the row still holds the wrap that was read (``swap``)."""
+    wrapped = ctx.cipher.master_wrap(row.kind, secret, row.context, master_key_id=target)
+    async with ctx.store.write() as uow:
+        changed = await swap(uow, wrapped)
         if changed:
-            await _audit(
+            event = audit.new_event(
                 ctx,
-                uow,
-                "tenant_key.rewrapped",
-                record.tenant_id,
-                record.id,
-                record.master_key_id,
-                target,
+                None,
+                "vault_key.rewrapped" if row.tenant_id is None else "tenant_key.rewrapped",
+                tenant_id=row.tenant_id,
+                target_type="key",
+                target_id=row.id,
+                details={"from_master_key": row.master_key_id, "to_master_key": target},
             )
+            await uow.audit.add(event, audit.chain_key(ctx))
     crashpoints.reached("rotate_master.row_rewrapped")
     return int(changed)
-
-
-async def _audit(
-    ctx: AppContext,
-    uow: UnitOfWork,
-    action: str,
-    tenant_id: uuid.UUID | None,
-    key_id: uuid.UUID,
-    was: str,
-    now: str,
-) -> None:
-    event = audit.new_event(
-        ctx,
-        None,
-        action,
-        tenant_id=tenant_id,
-        target_type="key",
-        target_id=key_id,
-        details={"from_master_key": was, "to_master_key": now},
-    )
-    await uow.audit.add(event, audit.chain_key(ctx))

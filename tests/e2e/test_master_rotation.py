@@ -2,15 +2,21 @@
 written under the old key; the servers restarted with both keys; ``kycvault keys
 rotate-master`` interrupted after its first committed row and run again; then the servers on
 the new key alone serve every file, accept every old API key, and the audit trail verifies.
-Started on the old key alone afterwards, the vault refuses (``master_key_mismatch``)."""
+Started on the old key alone afterwards, the vault refuses (``master_key_mismatch``). On
+SQLite + local disk and on PostgreSQL + S3."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from tests import backends
+from tests.backends import Backend
 from tests.helpers import PDF_BYTES, Server
 
 ROTATE = ("keys", "rotate-master")
@@ -54,8 +60,22 @@ def _under(status: dict[str, Any], table: str) -> dict[str, int]:
     return {w["master_key_id"]: w["rows"] for w in status["wrapped"] if w["table"] == table}
 
 
-def test_a_live_vault_moves_to_a_new_master_key(tmp_path: Path) -> None:
-    server = Server(tmp_path).start()
+@pytest.fixture(params=backends.ALL)
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Server]:
+    """A vault on each backend pair: its key in a file beside the data (embedded) or given
+    in the environment (PostgreSQL + S3)."""
+    backends.require(request.param)
+    store = Backend.create(request.param)
+    srv = Server(tmp_path, backend=store)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        store.drop()
+
+
+def test_a_live_vault_moves_to_a_new_master_key(server: Server, tmp_path: Path) -> None:
+    server.start()
     try:
         old_id = _status(server)["configured"]
         tenants = [server.create_tenant() for _ in range(3)]
@@ -99,6 +119,7 @@ def test_a_live_vault_moves_to_a_new_master_key(tmp_path: Path) -> None:
         # Restarted on the new key alone: every file, every old API key, the audit trail.
         server.stop()
         del server.env_extra["KYCVAULT_PREVIOUS_MASTER_KEY_FILES"]
+        server.env_extra["KYCVAULT_MASTER_KEY_PROVIDER"] = "file"
         server.env_extra["KYCVAULT_MASTER_KEY_FILE"] = str(new_key)
         server.start()
         assert _status(server)["configured"] == new_id
@@ -116,6 +137,7 @@ def test_a_live_vault_moves_to_a_new_master_key(tmp_path: Path) -> None:
         # The old key alone no longer opens the vault.
         server.stop()
         del server.env_extra["KYCVAULT_MASTER_KEY_FILE"]
+        del server.env_extra["KYCVAULT_MASTER_KEY_PROVIDER"]
         refused = server.cli("tenant", "list", check=False)
         assert refused.returncode == 1
         assert "master_key_mismatch" in refused.stderr and new_id in refused.stderr

@@ -109,9 +109,10 @@ def sweep_grace(settings: Settings) -> Grace:
 
 
 def private_paths(settings: Settings) -> list[Path]:
-    """What the reading process must never reach: the data directory, the key file, a SQLite
+    """What the reading process must never reach: the data directory, the key files, a SQLite
     database or blob directory kept elsewhere, and the ``.env`` file settings may come from."""
     paths = [settings.data_dir, settings.resolved_master_key_file, Path(".env")]
+    paths += settings.previous_master_key_files  # the old key during a rotation
     storage = urlparse(settings.resolved_storage_url)
     if storage.scheme == "file":
         paths.append(Path(storage.path))

@@ -224,6 +224,7 @@ def test_the_private_paths_cover_data_key_database_and_blobs(tmp_path: Path) -> 
     settings = Settings(
         data_dir=tmp_path / "data",
         master_key_file=tmp_path / "keys" / "master.key",
+        previous_master_key_files=(tmp_path / "keys" / "old.key",),
         storage_url=f"file://{tmp_path / 'blobs'}",
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'db' / 'vault.db'}",
     )
@@ -231,6 +232,7 @@ def test_the_private_paths_cover_data_key_database_and_blobs(tmp_path: Path) -> 
     assert {
         (tmp_path / "data").resolve(),
         (tmp_path / "keys" / "master.key").resolve(),
+        (tmp_path / "keys" / "old.key").resolve(),
         (tmp_path / "blobs").resolve(),
         (tmp_path / "db" / "vault.db").resolve(),
         (tmp_path / "db" / "vault.db-wal").resolve(),

@@ -108,9 +108,8 @@ def test_embedded_vault_moves_to_postgres_and_s3(
         assert [d["id"] for d in found] == [made["documents"][5]["id"]]
 
 
-def test_import_refuses_a_tampered_blob_and_writes_nothing(
-    source: Server, target: Server, tmp_path: Path
-) -> None:
+def _exported(source: Server, tmp_path: Path) -> tuple[dict[str, Any], Path]:
+    """A tenant with documents in the source vault, exported (the source stopped)."""
     source.start()
     tenant = source.create_tenant()
     with source.client(tenant["api_key"]) as client:
@@ -118,6 +117,13 @@ def test_import_refuses_a_tampered_blob_and_writes_nothing(
     source.stop()
     export = tmp_path / "export"
     source.cli("export", str(export))
+    return tenant, export
+
+
+def test_import_refuses_a_tampered_blob_and_writes_nothing(
+    source: Server, target: Server, tmp_path: Path
+) -> None:
+    tenant, export = _exported(source, tmp_path)
     victim = next(p for p in (export / "blobs").rglob("*") if p.is_file())
     original = victim.read_bytes()
     victim.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
@@ -138,13 +144,7 @@ def test_import_refuses_a_tampered_blob_and_writes_nothing(
 def test_import_refuses_rows_edited_with_their_digest_recomputed(
     source: Server, target: Server, tmp_path: Path
 ) -> None:
-    source.start()
-    tenant = source.create_tenant()
-    with source.client(tenant["api_key"]) as client:
-        _fill(client)
-    source.stop()
-    export = tmp_path / "export"
-    source.cli("export", str(export))
+    tenant, export = _exported(source, tmp_path)
     manifest_file, rows = export / "manifest.json", export / "rows" / "subjects.jsonl"
     original = manifest_file.read_text()
     edited = rows.read_bytes().replace(b'"Jane"', b'"Mallory"')
@@ -175,13 +175,7 @@ def test_import_needs_the_source_master_key(source: Server, target: Server, tmp_
 
 
 def test_an_incomplete_export_is_refused(source: Server, target: Server, tmp_path: Path) -> None:
-    source.start()
-    tenant = source.create_tenant()
-    with source.client(tenant["api_key"]) as client:
-        _fill(client)
-    source.stop()
-    export = tmp_path / "export"
-    source.cli("export", str(export))
+    tenant, export = _exported(source, tmp_path)
     next(p for p in (export / "blobs").rglob("*") if p.is_file()).unlink()
     _with_source_key(target, source)
     refused = target.cli("import", str(export), check=False)

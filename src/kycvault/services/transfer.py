@@ -3,8 +3,7 @@ and every blob, still encrypted, to a directory; ``import`` loads it into an emp
 
 Layout of an export::
 
-    manifest.json        format, schema revision, master-key fingerprint, per-table digests,
-                         and an HMAC over all of it (a key derived from the vault's root)
+    manifest.json        format, schema revision, master-key fingerprint, per-table digests
     rows/<table>.jsonl   every row (see adapters/db/transfer.py)
     blobs.jsonl          every blob: key, size, SHA-256 of its ciphertext
     blobs/<tenant>/<id>  the ciphertext, byte for byte
@@ -19,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import hmac
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -47,18 +45,6 @@ class TransferSummary:
 
 def key_fingerprint(ctx: AppContext) -> str:
     return hashlib.sha256(ctx.cipher.derive_secret("export-fingerprint")).hexdigest()[:32]
-
-
-# The manifest's MAC key: whoever edits an export's rows cannot recompute their digests
-# without it (a plain SHA-256 manifest they could).
-MANIFEST_MAC_LABEL = "export-manifest-mac/v1"
-
-
-def manifest_mac(ctx: AppContext, manifest: dict[str, Any]) -> str:
-    """HMAC-SHA256 of the manifest (every field but ``mac``, canonical JSON)."""
-    body = {k: v for k, v in manifest.items() if k != "mac"}
-    text = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
-    return hmac.new(ctx.cipher.derive_secret(MANIFEST_MAC_LABEL), text, hashlib.sha256).hexdigest()
 
 
 def _blob_file(directory: Path, key: str) -> Path:
@@ -152,7 +138,6 @@ async def export_vault(
         "tables": tables,
         "blobs": blobs,
     }
-    manifest["mac"] = manifest_mac(ctx, manifest)
     text = json.dumps(manifest, indent=2) + "\n"
     await asyncio.to_thread((directory / "manifest.json").write_text, text)
     rows = {name: t["rows"] for name, t in tables.items()}
@@ -192,8 +177,6 @@ def _adopt_root(ctx: AppContext, directory: Path, manifest: dict[str, Any]) -> N
     ctx.cipher.use_root(root)
     if manifest.get("key_fingerprint") != key_fingerprint(ctx):
         raise mismatch
-    if not hmac.compare_digest(str(manifest.get("mac", "")), manifest_mac(ctx, manifest)):
-        raise IntegrityFailure("manifest.json of the export was altered", code="export_altered")
 
 
 def _import_blobs(

@@ -32,7 +32,18 @@ class SqlFiles(Repo):
                 "kek_id": stored.kek_id,
                 "created_at": stored.created_at,
                 "created_by": stored.created_by,
+                "subject_key_id": stored.subject_key_id,
             },
+        )
+
+    @deferrable
+    def rewrap(
+        self, tenant_id: UUID, file_id: UUID, wrapped_dek: bytes, subject_key_id: UUID | None
+    ) -> None:
+        self._conn.execute(
+            files.update()
+            .where(files.c.tenant_id == tenant_id, files.c.id == file_id)
+            .values(wrapped_dek=wrapped_dek, subject_key_id=subject_key_id)
         )
 
     def count(self, tenant_id: UUID, document_id: UUID) -> int:

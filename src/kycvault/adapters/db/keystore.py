@@ -9,6 +9,7 @@ checkpointed and truncated at once, so its bytes do not linger in either.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from kycvault.adapters.db.columns import UtcDateTime
 from kycvault.adapters.db.connection import Database, T
 from kycvault.adapters.db.database import create_database
+from kycvault.adapters.db.sqlite import ThreadedDatabase
 from kycvault.ports.keystore import SubjectKeyRecord
 
 _metadata = sa.MetaData()
@@ -51,11 +53,18 @@ def _record(row: sa.RowMapping) -> SubjectKeyRecord:
     )
 
 
+def _checkpoint(engine: sa.Engine) -> None:
+    raw = engine.raw_connection()
+    try:
+        raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        raw.close()
+
+
 class SqlSubjectKeyStore:
     def __init__(self, database: Database) -> None:
         self._db = database
         self._ready = False
-        self._sqlite = database.dialect_name == "sqlite"
 
     @classmethod
     def open(cls, url: str) -> SqlSubjectKeyStore:
@@ -127,11 +136,10 @@ class SqlSubjectKeyStore:
             subject_keys.c.tenant_id == tenant_id, subject_keys.c.id.in_(list(key_ids))
         )
         count: int = await self._run(lambda conn: conn.execute(statement).rowcount)
-        if self._sqlite:
-            # Out of the WAL too, not only out of the database file.
-            await self._db.run_sync(
-                lambda conn: conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-            )
+        if isinstance(self._db, ThreadedDatabase):
+            # Out of the WAL too, not only out of the database file (outside a transaction,
+            # which a checkpoint cannot run in).
+            await asyncio.to_thread(_checkpoint, self._db.engine)
         return count
 
     async def of_subject(self, tenant_id: UUID, subject_id: UUID) -> list[SubjectKeyRecord]:

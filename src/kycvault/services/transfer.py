@@ -6,6 +6,7 @@ Layout of an export::
     manifest.json        format, schema revision, master-key fingerprint, per-table digests
     rows/<table>.jsonl   every row (see adapters/db/transfer.py)
     blobs.jsonl          every blob: key, size, SHA-256 of its ciphertext
+    subject-keys.jsonl   the subject-key store's keys, wrapped by their tenant keys
     blobs/<tenant>/<id>  the ciphertext, byte for byte
 
 Nothing is decrypted on the way: the target must run with the same master key, which the
@@ -17,6 +18,7 @@ so an interrupted import leaves unreferenced blobs at worst, never a row without
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -24,15 +26,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from kycvault import crashpoints
 from kycvault.errors import CommitUncertain, Conflict, IntegrityFailure, InvalidInput
+from kycvault.ports.keystore import SubjectKeyRecord
 from kycvault.ports.storage import BlobExists, BlobStore
 from kycvault.services.context import AppContext
 
 FORMAT = "kycvault-export"
 VERSION = 1
 _PIECE = 1024 * 1024
+_KEY_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +133,7 @@ async def export_vault(
     tables = await ctx.store.export_rows(directory / "rows")
     keys = ctx.store.exported_blob_keys(directory / "rows")
     blobs = await asyncio.to_thread(_export_blobs, ctx.blobs, keys, directory)
+    subject_keys = await _export_subject_keys(ctx, directory / "subject-keys.jsonl")
     manifest = {
         "format": FORMAT,
         "version": VERSION,
@@ -136,6 +142,7 @@ async def export_vault(
         "key_fingerprint": key_fingerprint(ctx),
         "tables": tables,
         "blobs": blobs,
+        "subject_keys": subject_keys,
     }
     text = json.dumps(manifest, indent=2) + "\n"
     await asyncio.to_thread((directory / "manifest.json").write_text, text)
@@ -195,6 +202,8 @@ async def import_vault(
             _import_blobs, ctx.blobs, directory, manifest["blobs"], published
         )
         crashpoints.reached("import.blobs_published")
+        # Before the rows: a file row must never name a key the target lacks.
+        await _import_subject_keys(ctx, directory / "subject-keys.jsonl", manifest)
         await ctx.store.import_rows(directory / "rows", manifest["tables"])
         crashpoints.reached("import.rows_committed")
     except CommitUncertain:
@@ -212,6 +221,56 @@ async def import_vault(
         raise
     tables = {name: int(t["rows"]) for name, t in manifest["tables"].items()}
     return TransferSummary(tables, len(published), total)
+
+
+async def _export_subject_keys(ctx: AppContext, path: Path) -> dict[str, Any]:
+    """The subject-key store's records (still wrapped by their tenant keys): an export is a
+    backup, and without them no file of a subject could be read in the target."""
+    digest, count, after = hashlib.sha256(), 0, None
+    with path.open("xb") as out:
+        while batch := await ctx.subject_keys.store.page(after, _KEY_BATCH):
+            for record in batch:
+                line = (json.dumps(_key_row(record), sort_keys=True) + "\n").encode()
+                digest.update(line)
+                out.write(line)
+            count, after = count + len(batch), batch[-1].id
+    return {"count": count, "sha256": digest.hexdigest()}
+
+
+def _key_row(record: SubjectKeyRecord) -> dict[str, Any]:
+    return {
+        "id": str(record.id),
+        "tenant_id": str(record.tenant_id),
+        "subject_id": str(record.subject_id),
+        "generation": record.generation,
+        "wrapped_key": base64.b64encode(record.wrapped_key).decode(),
+        "tenant_key_id": str(record.tenant_key_id),
+        "created_at": record.created_at.isoformat(),
+        "retired": record.retired,
+    }
+
+
+async def _import_subject_keys(ctx: AppContext, path: Path, manifest: dict[str, Any]) -> None:
+    expected = manifest.get("subject_keys")
+    if expected is None:
+        return  # an export made before subject keys existed
+    data = await asyncio.to_thread(path.read_bytes)
+    if hashlib.sha256(data).hexdigest() != expected["sha256"]:
+        raise IntegrityFailure("subject-keys.jsonl does not match the manifest")
+    for line in data.splitlines():
+        row = json.loads(line)
+        await ctx.subject_keys.store.add(
+            SubjectKeyRecord(
+                id=UUID(row["id"]),
+                tenant_id=UUID(row["tenant_id"]),
+                subject_id=UUID(row["subject_id"]),
+                generation=int(row["generation"]),
+                wrapped_key=base64.b64decode(row["wrapped_key"]),
+                tenant_key_id=UUID(row["tenant_key_id"]),
+                created_at=datetime.fromisoformat(row["created_at"]),
+                retired=bool(row["retired"]),
+            )
+        )
 
 
 async def _unpublish(ctx: AppContext, keys: list[str]) -> None:

@@ -169,5 +169,12 @@ class SqlSubjectKeyStore:
         )
         await self._run(lambda conn: conn.execute(statement))
 
+    async def page(self, after: UUID | None, limit: int) -> list[SubjectKeyRecord]:
+        query = subject_keys.select().order_by(subject_keys.c.id).limit(limit)
+        if after is not None:
+            query = query.where(subject_keys.c.id > after)
+        rows = await self._run(lambda conn: conn.execute(query).mappings().all())
+        return [_record(row) for row in rows]
+
     async def close(self) -> None:
         await self._db.dispose()

@@ -239,7 +239,7 @@ def build_container(
     store = SqlStore(
         create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
     )
-    keyring = TenantKeyring(store, cipher)
+    keyring = TenantKeyring(store, cipher, current_for=settings.key_cache_seconds)
     keystore = SqlSubjectKeyStore.open(settings.resolved_keystore_url)
     if settings.keystore_shares_database:
         # Erasure still deletes everything, but a backup of the database holds the subject

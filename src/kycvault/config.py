@@ -68,6 +68,9 @@ class Settings(BaseSettings):
     # SQLite beside the master key file when the database is SQLite; else the database itself,
     # which start-up warns about (its backups would then hold the keys erasure destroys).
     keystore_url: str | None = None
+    # How long a process goes on using the tenant key it last read as current; a key
+    # rotation waits this long before re-wrapping (services/key_rotation.py).
+    key_cache_seconds: float = Field(default=10.0, gt=0, le=3600)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)

@@ -62,6 +62,12 @@ class TenantRepository(Protocol):
     async def add_key(self, record: TenantKeyRecord) -> None: ...
     async def current_key(self, tenant_id: UUID) -> TenantKeyRecord | None: ...
     async def get_key(self, tenant_id: UUID, key_id: UUID) -> TenantKeyRecord | None: ...
+    async def retire_keys(self, tenant_id: UUID, keep: UUID, at: datetime) -> None:
+        """Retire every key of the tenant but ``keep``: they open what they wrap, and wrap
+        nothing new."""
+        ...
+
+    async def retired_keys(self, tenant_id: UUID) -> list[UUID]: ...
 
 
 class ApiKeyRepository(Protocol):
@@ -152,9 +158,22 @@ class FileRepository(Protocol):
     async def delete(self, tenant_id: UUID, file_id: UUID) -> None: ...
     async def set_role(self, tenant_id: UUID, file_id: UUID, role: FileRole | None) -> None: ...
     async def rewrap(
-        self, tenant_id: UUID, file_id: UUID, wrapped_dek: bytes, subject_key_id: UUID | None
+        self,
+        tenant_id: UUID,
+        file_id: UUID,
+        wrapped_dek: bytes,
+        subject_key_id: UUID | None,
+        kek_id: UUID | None = None,
     ) -> None:
-        """Store a file's data key wrapped anew (by ``subject_key_id``, or the tenant key)."""
+        """Store a file's data key wrapped anew (by ``subject_key_id``, or the tenant key;
+        ``kek_id`` when that changes too)."""
+        ...
+
+    async def under_tenant_keys(
+        self, tenant_id: UUID, key_ids: Sequence[UUID], limit: int
+    ) -> list[tuple[StoredFile, UUID | None]]:
+        """Files whose data key one of ``key_ids`` wraps directly (no subject key), each
+        with its document's subject."""
         ...
 
 

@@ -4,6 +4,7 @@ went, so that a restored backup of the database and the blob store cannot decryp
 
 from __future__ import annotations
 
+import concurrent.futures
 import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -263,3 +264,35 @@ def test_restoring_the_database_and_blobs_from_before_an_erasure_restores_no_con
             assert _content(client, kept).content == content  # others' files are untouched
     finally:
         server.stop()
+
+
+@pytest.mark.server_process  # uploads and erasures from several connections at once
+def test_uploads_during_an_erasure_never_end_under_a_destroyed_key(
+    server: Server, tenant: dict[str, Any], client: httpx2.Client
+) -> None:
+    """Files added to a kept document while erasures re-key its subject: each is bound either
+    before a re-keying (and re-wrapped with the rest) or after it (to the new generation)."""
+    set_rule(client, "passport", "upload", "P5Y")
+    subject = new_subject(client)
+    kept = _upload(client, subject["id"], "passport", image_bytes("PNG"))
+    contents = [image_bytes("PNG", (10 + i, 12)) for i in range(8)]
+
+    def add(content: bytes) -> dict[str, Any]:
+        with server.client(tenant["api_key"]) as own:
+            parts = [Part("file", content, "page.png", "image/png")]
+            response = post_multipart(own, f"/v1/documents/{kept['id']}/files", parts)
+            assert response.status_code == 201, response.text
+            added: dict[str, Any] = response.json()["data"][0]
+            return added
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(add, content) for content in contents]
+        for _ in range(3):
+            assert _erase(client, subject["id"])["kept"][0]["document_id"] == kept["id"]
+        added = [f.result() for f in futures]
+
+    for file, content in zip(added, contents, strict=True):
+        got = client.get(f"/v1/documents/{kept['id']}/files/{file['id']}/content")
+        assert got.status_code == 200, got.text
+        assert got.content == content
+    assert len(_subject_keys(server, tenant, subject["id"])) == 1

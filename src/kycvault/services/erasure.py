@@ -69,10 +69,11 @@ async def erase_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Eras
     store = ctx.subject_keys.store
     old_keys = await store.of_subject(tenant_id, subject_id)
     # A new generation for what is kept, made before the transaction so that uploads binding
-    # meanwhile already take it; if nothing turns out to be kept it is destroyed with the rest.
+    # meanwhile already take it (made before the old ones are retired, so that the subject
+    # always has a live key); if nothing turns out to be kept it is destroyed with the rest.
     newest = max((k.generation for k in old_keys), default=0)
-    await store.retire(tenant_id, [k.id for k in old_keys])
     fresh = await ctx.subject_keys.new_generation(tenant_id, subject_id, newest + 1, ctx.clock())
+    await store.retire(tenant_id, [k.id for k in old_keys if k.id != fresh.id])
     result = Erasure(subject_id=subject_id)
     async with ctx.store.write() as uow:
         await legal_holds.lock(uow, actor)

@@ -67,8 +67,12 @@ class SubjectKeyring:
     async def current(self, tenant_id: UUID, subject_id: UUID, at: datetime) -> tuple[UUID, bytes]:
         """The key that wraps the subject's new data keys, made on first use."""
         record = await self.store.active(tenant_id, subject_id)
-        if record is None:
-            record = await self.new_generation(tenant_id, subject_id, 1, at)
+        while record is None or record.retired:
+            # None live (a first upload, or after an erasure that kept nothing): the next
+            # generation; two processes making it at once agree on the one stored first.
+            known = await self.store.of_subject(tenant_id, subject_id)
+            generation = max((k.generation for k in known), default=0) + 1
+            record = await self.new_generation(tenant_id, subject_id, generation, at)
         return record.id, await self._unwrap(record)
 
     async def new_generation(

@@ -296,3 +296,14 @@ def test_uploads_during_an_erasure_never_end_under_a_destroyed_key(
         assert got.status_code == 200, got.text
         assert got.content == content
     assert len(_subject_keys(server, tenant, subject["id"])) == 1
+
+
+def test_deleting_a_subject_destroys_its_keys(
+    server: Server, tenant: dict[str, Any], client: httpx2.Client
+) -> None:
+    subject = new_subject(client)
+    doc = _upload(client, subject["id"], "passport", image_bytes("PNG"))
+    assert client.delete(f"/v1/documents/{doc['id']}").status_code == 204
+    assert len(_subject_keys(server, tenant, subject["id"])) == 1
+    assert client.delete(f"/v1/subjects/{subject['id']}").status_code == 204
+    assert _subject_keys(server, tenant, subject["id"]) == []

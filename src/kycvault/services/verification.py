@@ -25,7 +25,10 @@ async def verify(ctx: AppContext, stored: StoredFile) -> str | None:
     Raises:
         Unavailable: the blob store could not be read just now (nothing is known).
     """
-    wrap_key = await wrapping_key(ctx, stored)
+    try:
+        wrap_key = await wrapping_key(ctx, stored)
+    except IntegrityFailure:  # its subject key was destroyed, or its tenant key is missing
+        return DOES_NOT_DECRYPT
 
     def work() -> str | None:
         try:

@@ -160,3 +160,41 @@ def test_an_incomplete_export_is_refused(source: Server, target: Server, tmp_pat
     assert refused.returncode == 1
     assert "bad_export" in refused.stderr
     assert target.storage.tenant_blobs(tenant["tenant_id"]) == set()
+
+
+def test_import_refuses_an_edited_or_unsigned_manifest(
+    source: Server, target: Server, tmp_path: Path
+) -> None:
+    """A row edited in the export, with its table's digest recomputed in the manifest, is
+    caught by the manifest's MAC (a key derived from the master key, which an editor does not
+    hold); an export without its signature is refused as unprovable."""
+    source.start()
+    tenant = source.create_tenant()
+    with source.client(tenant["api_key"]) as client:
+        _fill(client)
+    source.stop()
+    export = tmp_path / "export"
+    source.cli("export", str(export))
+    assert (export / "manifest.sig").is_file()
+    rows = export / "rows" / "subjects.jsonl"
+    original_rows, original_manifest = rows.read_bytes(), (export / "manifest.json").read_bytes()
+    edited = original_rows.replace(b'"Jane"', b'"Mallory"')
+    assert edited != original_rows
+    rows.write_bytes(edited)
+    manifest = json.loads(original_manifest)
+    manifest["tables"]["subjects"]["sha256"] = hashlib.sha256(edited).hexdigest()
+    (export / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+    _with_source_key(target, source)
+    refused = target.cli("import", str(export), check=False)
+    assert refused.returncode == 1
+    assert "manifest_mac_mismatch" in refused.stderr
+    assert target.storage.tenant_blobs(tenant["tenant_id"]) == set()
+
+    rows.write_bytes(original_rows)
+    (export / "manifest.json").write_bytes(original_manifest)
+    (export / "manifest.sig").unlink()
+    refused = target.cli("import", str(export), check=False)
+    assert refused.returncode == 1
+    assert "unsigned_export" in refused.stderr
+    assert "manifest.sig" in refused.stderr

@@ -6,7 +6,8 @@ and each document as the API shows them (the passport's MRZ in its extracted dat
 file byte for byte under a name the vault made, the audit events about them, and a manifest
 whose digests match and whose MAC the CLI accepts; a zip edited afterwards (a file, or a
 file and the manifest's digest of it) is refused, naming what differs. The export needs
-``subjects:read`` and ``documents:download``, answers 404 for another tenant's subject, is
+``subjects:read`` and ``documents:download``, answers 404 for another tenant's subject (or
+one deleted or erased), is
 audited once without a name in it, and a blob that fails verification mid-stream breaks the
 download rather than finish a zip that lacks it.
 """
@@ -265,7 +266,7 @@ def test_the_export_needs_both_scopes(server: Server, tmp_path: Path) -> None:
         assert json.loads(archive.read("subject.json"))["id"] == sid
 
 
-def test_another_tenants_unknown_or_deleted_subject_is_a_404(
+def test_another_tenants_unknown_deleted_or_erased_subject_is_a_404(
     server: Server, client: httpx2.Client, other_client: httpx2.Client
 ) -> None:
     sid = _subject(client, "Private Person")["id"]
@@ -274,4 +275,10 @@ def test_another_tenants_unknown_or_deleted_subject_is_a_404(
     assert_problem(client.get(f"/v1/subjects/{nowhere}/export"), 404, "subject_not_found")
     assert client.delete(f"/v1/subjects/{sid}").status_code == 204
     assert_problem(client.get(f"/v1/subjects/{sid}/export"), 404, "subject_not_found")
+    erased = _subject(client, "Erased Person")["id"]
+    assert create(client, "passport", png_part(), subject_id=erased).status_code == 201
+    done = client.post(f"/v1/subjects/{erased}/erasure")
+    assert done.status_code == 200, done.text
+    assert done.json()["subject_erased"] is True
+    assert_problem(client.get(f"/v1/subjects/{erased}/export"), 404, "subject_not_found")
     assert_problem(client.get("/v1/subjects/not-a-uuid/export"), 400)

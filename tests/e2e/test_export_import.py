@@ -72,6 +72,18 @@ def _with_source_key(target: Server, source: Server) -> None:
     target.env_extra["KYCVAULT_MASTER_KEY"] = (source.data_dir / "master.key").read_text().strip()
 
 
+def _filled_export(source: Server, tmp_path: Path) -> tuple[dict[str, Any], Path]:
+    """A tenant filled on ``source`` (then stopped), and the export of it."""
+    source.start()
+    tenant = source.create_tenant()
+    with source.client(tenant["api_key"]) as client:
+        _fill(client)
+    source.stop()
+    export = tmp_path / "export"
+    source.cli("export", str(export))
+    return tenant, export
+
+
 def test_embedded_vault_moves_to_postgres_and_s3(
     source: Server, target: Server, tmp_path: Path
 ) -> None:
@@ -111,13 +123,7 @@ def test_embedded_vault_moves_to_postgres_and_s3(
 def test_import_refuses_a_tampered_blob_and_writes_nothing(
     source: Server, target: Server, tmp_path: Path
 ) -> None:
-    source.start()
-    tenant = source.create_tenant()
-    with source.client(tenant["api_key"]) as client:
-        _fill(client)
-    source.stop()
-    export = tmp_path / "export"
-    source.cli("export", str(export))
+    tenant, export = _filled_export(source, tmp_path)
     victim = next(p for p in (export / "blobs").rglob("*") if p.is_file())
     original = victim.read_bytes()
     victim.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
@@ -147,13 +153,7 @@ def test_import_needs_the_source_master_key(source: Server, target: Server, tmp_
 
 
 def test_an_incomplete_export_is_refused(source: Server, target: Server, tmp_path: Path) -> None:
-    source.start()
-    tenant = source.create_tenant()
-    with source.client(tenant["api_key"]) as client:
-        _fill(client)
-    source.stop()
-    export = tmp_path / "export"
-    source.cli("export", str(export))
+    tenant, export = _filled_export(source, tmp_path)
     next(p for p in (export / "blobs").rglob("*") if p.is_file()).unlink()
     _with_source_key(target, source)
     refused = target.cli("import", str(export), check=False)
@@ -168,13 +168,7 @@ def test_import_refuses_an_edited_or_unsigned_manifest(
     """A row edited in the export, with its table's digest recomputed in the manifest, is
     caught by the manifest's MAC (a key derived from the master key, which an editor does not
     hold); an export without its signature is refused as unprovable."""
-    source.start()
-    tenant = source.create_tenant()
-    with source.client(tenant["api_key"]) as client:
-        _fill(client)
-    source.stop()
-    export = tmp_path / "export"
-    source.cli("export", str(export))
+    tenant, export = _filled_export(source, tmp_path)
     assert (export / "manifest.sig").is_file()
     rows = export / "rows" / "subjects.jsonl"
     original_rows, original_manifest = rows.read_bytes(), (export / "manifest.json").read_bytes()

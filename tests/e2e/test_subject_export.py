@@ -82,8 +82,9 @@ def passport_holder(processing_server: Server) -> Iterator[dict[str, Any]]:
         assert statement.status_code == 201, statement.text
         other = _subject(client, "Someone Else")  # not in the export
         assert create(client, "passport", png_part(), subject_id=other["id"]).status_code == 201
-        ids = (doc["id"], statement.json()["id"])
-        documents = [client.get(f"/v1/documents/{d}").json() for d in ids]
+        # Both read to the end, so that nothing changes them between the export and the reads
+        # it is compared with.
+        documents = [settled(client, d) for d in (doc["id"], statement.json()["id"])]
         contents = {documents[0]["files"][0]["id"]: passport}
         contents |= dict(zip([f["id"] for f in documents[1]["files"]], (pdf, png), strict=True))
         yield {

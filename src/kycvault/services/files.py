@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from uuid import UUID
 
 from kycvault.domain.models import Document, StoredFile
@@ -263,7 +263,7 @@ class FileContent:
             ) from None
         return plain[lo:hi] if (lo, hi) != (0, len(plain)) else plain
 
-    async def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         """Plaintext bytes ``start`` to ``end`` (inclusive; default: to the last byte).
 
         The next frame is read and decrypted in a worker thread while the current one is

@@ -13,12 +13,17 @@ detectable, and the context in the AAD makes a blob copied to another file or te
 A fresh 256-bit data key per blob keeps every (key, nonce) pair unique by construction and far
 below NIST SP 800-38D's limits.
 
-Data keys are wrapped by the tenant's key, tenant keys by a key-encryption key derived from
-the master key (the master key itself encrypts nothing; see "Master keys" below). Secrets the
-vault derives (API-key pepper, record keys, cursor and audit-chain keys) come from the vault's
-root secret, which is stored wrapped like a tenant key: a new master key re-wraps rows and
-changes nothing derived. docs/storage-format.md is the byte-level specification, with test
-vectors.
+Data keys are wrapped by the subject's key (or, for a document without a subject, the
+tenant's), subject keys by the tenant key, tenant keys by a key-encryption key derived from
+the master key (the master key itself encrypts nothing; see "Master keys" below). Subject keys
+live in a store apart from the database (``ports/keystore.py``): destroying them shreds the
+subject's blobs in every backup of the database and the blob store. Deleting a wrapped data
+key alone shreds nothing, since backups of the database hold it.
+
+Secrets the vault derives (API-key pepper, record keys, cursor and audit-chain keys) come from
+the vault's root secret, which is stored wrapped like a tenant key: a new master key re-wraps
+rows and changes nothing derived. docs/storage-format.md is the byte-level specification,
+with test vectors.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ DEFAULT_CHUNK_SHIFT = 20  # 1 MiB frames: large enough to be cheap, small enough
 _NONCE_SIZE = 12
 _WRAP_DEK = b"kycvault/dek|"
 _WRAP_TENANT = b"kycvault/tenant-key|"  # the legacy tenant-key wrap (format 1)
+_WRAP_SUBJECT = b"kycvault/subject-key|"
 # Keys wrapped by the master key from format 2 on: b"KVW2" | master key id (8) | nonce | ct.
 WRAP_V2_MAGIC = b"KVW2"
 _WRAP_V2_HEADER = 4 + 8
@@ -204,6 +210,25 @@ class AesGcmCipher:
                 "the blob was written with another frame size", code="integrity_error"
             )
         return FrameOpener(_unwrap(tenant_key, wrapped_dek, _WRAP_DEK + context), context, header)
+
+    def new_subject_key(self, tenant_key: bytes, context: bytes) -> tuple[bytes, bytes]:
+        key = self._random(KEY_SIZE)
+        return key, _wrap(tenant_key, key, _WRAP_SUBJECT + context)
+
+    def unwrap_subject_key(self, tenant_key: bytes, wrapped: bytes, context: bytes) -> bytes:
+        return _unwrap(tenant_key, wrapped, _WRAP_SUBJECT + context)
+
+    def rewrap_subject_key(
+        self, old_tenant_key: bytes, new_tenant_key: bytes, wrapped: bytes, context: bytes
+    ) -> bytes:
+        key = _unwrap(old_tenant_key, wrapped, _WRAP_SUBJECT + context)
+        return _wrap(new_tenant_key, key, _WRAP_SUBJECT + context)
+
+    def rewrap_data_key(
+        self, old_key: bytes, new_key: bytes, wrapped_dek: bytes, context: bytes
+    ) -> bytes:
+        dek = _unwrap(old_key, wrapped_dek, _WRAP_DEK + context)
+        return _wrap(new_key, dek, _WRAP_DEK + context)
 
     def sealed_size(self, plain_size: int) -> int:
         return HEADER_SIZE + plain_size + TAG_SIZE * frame_count(plain_size, self.chunk_size)

@@ -15,12 +15,11 @@ import typer
 
 from kycvault.adapters.master_keys import FileKeyProvider
 from kycvault.bootstrap import Container, create_master_key_file
+from kycvault.cli.encryption_keys import keys_app
 from kycvault.cli.runtime import run_with_vault
 from kycvault.config import Settings
 from kycvault.ports.master_key import MasterKeyUnavailable
 from kycvault.process import harden
-
-keys_app = typer.Typer(help="Master keys: rotation and status.", no_args_is_help=True)
 
 
 def init_key(

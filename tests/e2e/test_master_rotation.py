@@ -86,7 +86,8 @@ def test_a_live_vault_moves_to_a_new_master_key(server: Server, tmp_path: Path) 
         before = _under(_status(server), "tenant_keys")  # with the embedded first tenant's
         assert list(before) == [old_id]
         total = before[old_id]
-        new_key = tmp_path / "new.key"
+        # Beside the old key: the embedded subject-key store lives beside the key file.
+        new_key = server.data_dir / "new.key"
         created = server.cli("init-key", "--file", str(new_key)).stdout
         new_id = created.split("master key id ")[1].split(")")[0]
         assert new_id != old_id

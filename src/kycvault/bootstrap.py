@@ -25,6 +25,7 @@ from kycvault.adapters.crypto import (
     write_master_key_file,
 )
 from kycvault.adapters.db import migrate
+from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.sqlite import sqlite_file
 from kycvault.adapters.db.store import SqlStore, create_database
 from kycvault.adapters.reading import sandbox
@@ -234,7 +235,8 @@ def build_container(
     # second worker could take the delivery over while the first is still sending.
     sender = HttpWebhookSender(timeout=min(SEND_TIMEOUT_SECONDS, settings.job_lease_seconds / 2))
     store = SqlStore(
-        create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
+        create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size),
+        FieldCodec(cipher),
     )
     ctx = AppContext(
         store=store,
@@ -306,7 +308,10 @@ async def prepare_schema(container: Container, *, upgrade: bool, create: bool = 
     if upgrade:
         await migrate.upgrade(
             container.store.database,
-            attributes={"audit_chain_key": audit.chain_key(container.ctx)},
+            attributes={
+                "audit_chain_key": audit.chain_key(container.ctx),
+                "field_codec": container.store.fields,
+            },
         )
     elif current != migrate.head_revision():
         raise SchemaNotCurrent(

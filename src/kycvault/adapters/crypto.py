@@ -27,6 +27,7 @@ import secrets
 import stat
 import struct
 from pathlib import Path
+from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -44,6 +45,11 @@ DEFAULT_CHUNK_SHIFT = 20  # 1 MiB frames: large enough to be cheap, small enough
 _NONCE_SIZE = 12
 _WRAP_DEK = b"kycvault/dek|"
 _WRAP_TENANT = b"kycvault/tenant-key|"
+# Sealed fields (``seal_field``): magic, key kind, key id, nonce, then AES-256-GCM.
+FIELD_MAGIC = b"KVF1"
+FIELD_KEY_TENANT = 0  # sealed under a key derived from a tenant key
+FIELD_KEY_SUBJECT = 1  # reserved: a subject key
+_FIELD_HEAD = len(FIELD_MAGIC) + 1 + 16
 
 
 def _wrap(key: bytes, secret: bytes, aad: bytes) -> bytes:
@@ -145,12 +151,63 @@ class AesGcmCipher:
     def open_record(self, label: str, sealed: bytes, aad: bytes) -> bytes:
         return _unwrap(self.derive_secret(f"record/{label}"), sealed, aad)
 
+    def derive_key(self, key: bytes, label: str) -> bytes:
+        return derive_key(key, label)
+
+    def seal_field(self, key: bytes, key_id: UUID, data: bytes, aad: bytes) -> bytes:
+        return seal_field(key, key_id, data, aad)
+
+    def field_key_id(self, sealed: bytes) -> UUID:
+        return field_key_id(sealed)
+
+    def open_field(self, key: bytes, sealed: bytes, aad: bytes) -> bytes:
+        return open_field(key, sealed, aad)
+
+    def blind_index(self, key: bytes, value: str) -> str:
+        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
     def derive_secret(self, label: str) -> bytes:
         if label not in self._secrets:
-            self._secrets[label] = HKDF(
-                algorithm=hashes.SHA256(), length=32, salt=None, info=b"kycvault/" + label.encode()
-            ).derive(self._master)
+            self._secrets[label] = derive_key(self._master, label)
         return self._secrets[label]
+
+
+def derive_key(key: bytes, label: str) -> bytes:
+    """A 32-byte key for one use (``label``), derived from ``key`` by HKDF-SHA256."""
+    info = b"kycvault/" + label.encode()
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=info).derive(key)
+
+
+def seal_field(key: bytes, key_id: UUID, data: bytes, aad: bytes) -> bytes:
+    """``KVF1 | key kind (1) | key id (16) | nonce (12) | ciphertext | tag (16)``; the head
+    (magic, kind, key id) is authenticated with ``aad``, so the key id cannot be swapped."""
+    head = FIELD_MAGIC + bytes([FIELD_KEY_TENANT]) + key_id.bytes
+    nonce = secrets.token_bytes(_NONCE_SIZE)
+    return head + nonce + AESGCM(key).encrypt(nonce, data, head + aad)
+
+
+def field_key_id(sealed: bytes) -> UUID:
+    """The id of the tenant key a sealed field was made under (its key must be looked up
+    before ``open_field``)."""
+    if (
+        len(sealed) < _FIELD_HEAD + _NONCE_SIZE + TAG_SIZE
+        or sealed[:4] != FIELD_MAGIC
+        or sealed[4] != FIELD_KEY_TENANT
+    ):
+        raise IntegrityFailure("a sealed field is not in a known format", code="integrity_error")
+    return UUID(bytes=sealed[5:_FIELD_HEAD])
+
+
+def open_field(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    field_key_id(sealed)  # the format check
+    head, nonce = sealed[:_FIELD_HEAD], sealed[_FIELD_HEAD : _FIELD_HEAD + _NONCE_SIZE]
+    try:
+        return AESGCM(key).decrypt(nonce, sealed[_FIELD_HEAD + _NONCE_SIZE :], head + aad)
+    except (InvalidTag, ValueError):
+        raise IntegrityFailure(
+            "a sealed field failed verification (altered, or moved from another row)",
+            code="integrity_error",
+        ) from None
 
 
 def frame_count(plain_size: int, chunk_size: int) -> int:

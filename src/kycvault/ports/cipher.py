@@ -7,6 +7,7 @@ do the blob store, never on the event loop.
 from __future__ import annotations
 
 from typing import Protocol
+from uuid import UUID
 
 
 class Sealer(Protocol):
@@ -70,4 +71,28 @@ class Cipher(Protocol):
     def derive_secret(self, label: str) -> bytes:
         """A 32-byte secret derived from the master key for ``label`` (API-key pepper,
         cursor signing key), so one key file is all an operator must keep."""
+        ...
+
+    def derive_key(self, key: bytes, label: str) -> bytes:
+        """A 32-byte key derived from ``key`` (a tenant key) for one use: HKDF-SHA256 with
+        info ``kycvault/<label>``."""
+        ...
+
+    def seal_field(self, key: bytes, key_id: UUID, data: bytes, aad: bytes) -> bytes:
+        """Encrypt a small field under ``key``; the result names ``key_id`` (the tenant key
+        the field key was derived from), so it opens after that key stops being current."""
+        ...
+
+    def field_key_id(self, sealed: bytes) -> UUID:
+        """The key id ``sealed`` names; ``IntegrityFailure`` if it is not a sealed field."""
+        ...
+
+    def open_field(self, key: bytes, sealed: bytes, aad: bytes) -> bytes:
+        """Decrypt what ``seal_field`` made; ``IntegrityFailure`` if it was altered or moved
+        (``aad`` differs)."""
+        ...
+
+    def blind_index(self, key: bytes, value: str) -> str:
+        """HMAC-SHA256 of ``value`` under ``key``, as hex: what exact-match lookups compare
+        instead of the value."""
         ...

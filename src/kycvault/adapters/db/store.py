@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from kycvault.adapters.db import transfer
 from kycvault.adapters.db.connection import Connection, Database
 from kycvault.adapters.db.database import create_database
+from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.unit_of_work import Hook, SqlUnitOfWork
 from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
 
@@ -136,7 +137,7 @@ class _Scope:
             if on_rollback is not None:
                 await _run_hooks([on_rollback], "rollback")
             _raise_translated(exc)
-        uow = SqlUnitOfWork(conn)
+        uow = SqlUnitOfWork(conn, self.store.fields)
         if on_rollback is not None:
             uow.on_rollback(on_rollback)
         try:
@@ -185,8 +186,9 @@ _SCOPE: ContextVar[_Scope | None] = ContextVar("kycvault_store_scope", default=N
 
 
 class SqlStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, fields: FieldCodec | None = None) -> None:
         self.database = database
+        self.fields = fields
         self._sqlite = database.dialect_name == "sqlite"
         self._write_lock = asyncio.Lock() if self._sqlite else None
 
@@ -216,11 +218,11 @@ class SqlStore:
         scope = self._scope()
         if scope is not None and scope.conn is not None:
             # Inside an atomic block that has written: read what it wrote.
-            yield SqlUnitOfWork(scope.conn)
+            yield SqlUnitOfWork(scope.conn, self.fields)
             return
         try:
             async with self.database.transaction(write=False) as conn:
-                yield SqlUnitOfWork(conn)
+                yield SqlUnitOfWork(conn, self.fields)
         except (OperationalError, DBAPIError) as exc:
             raise _translate(exc) from None
 
@@ -241,7 +243,7 @@ class SqlStore:
                     self.database.transaction(write=True)
                 )
                 conn = opened
-                uow = SqlUnitOfWork(opened)
+                uow = SqlUnitOfWork(opened, self.fields)
                 yield uow
         except BaseException as exc:
             if _commit_failed(conn, exc):

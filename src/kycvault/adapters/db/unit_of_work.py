@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from kycvault.adapters.db.connection import Connection
+from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.repositories import (
     SqlApiKeys,
     SqlAudit,
@@ -71,9 +72,10 @@ class _Async:
     coroutines. tests/unit/test_port_conformance.py does, method by method, for every
     repository of ``SqlUnitOfWork``."""
 
-    def __init__(self, conn: Connection, repository: type[Any]) -> None:
+    def __init__(self, conn: Connection, repository: type[Any], fields: FieldCodec | None) -> None:
         self._conn = conn
         self.repository = repository
+        self._fields = fields
 
     def __getattr__(self, name: str) -> Callable[..., Coroutine[Any, Any, Any]]:
         repository = self.repository
@@ -82,7 +84,8 @@ class _Async:
         order = getattr(method, "at_unit_end", None)
 
         def work(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Callable[[sa.Connection], Any]:
-            return lambda conn: getattr(repository(conn), name)(*args, **kwargs)
+            fields = self._fields
+            return lambda conn: getattr(repository(conn, fields), name)(*args, **kwargs)
 
         async def call(*args: Any, **kwargs: Any) -> Any:
             if deferred:
@@ -99,31 +102,31 @@ class _Async:
 class SqlUnitOfWork:
     """The ``UnitOfWork`` on one connection; each repository is typed as its protocol."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, fields: FieldCodec | None = None) -> None:
         self.connection = conn
         self.commit_hooks: list[Hook] = []
         self.rollback_hooks: list[Hook] = []
-        self.tenants: TenantRepository = _Async(conn, SqlTenants)
-        self.api_keys: ApiKeyRepository = _Async(conn, SqlApiKeys)
-        self.subjects: SubjectRepository = _Async(conn, SqlSubjects)
-        self.documents: DocumentRepository = _Async(conn, SqlDocuments)
-        self.files: FileRepository = _Async(conn, SqlFiles)
-        self.document_types: DocumentTypeRepository = _Async(conn, SqlDocumentTypes)
-        self.download_links: DownloadLinkRepository = _Async(conn, SqlDownloadLinks)
-        self.idempotency: IdempotencyRepository = _Async(conn, SqlIdempotency)
-        self.audit: AuditRepository = _Async(conn, SqlAudit)
-        self.events: EventRepository = _Async(conn, SqlEvents)
+        self.tenants: TenantRepository = _Async(conn, SqlTenants, fields)
+        self.api_keys: ApiKeyRepository = _Async(conn, SqlApiKeys, fields)
+        self.subjects: SubjectRepository = _Async(conn, SqlSubjects, fields)
+        self.documents: DocumentRepository = _Async(conn, SqlDocuments, fields)
+        self.files: FileRepository = _Async(conn, SqlFiles, fields)
+        self.document_types: DocumentTypeRepository = _Async(conn, SqlDocumentTypes, fields)
+        self.download_links: DownloadLinkRepository = _Async(conn, SqlDownloadLinks, fields)
+        self.idempotency: IdempotencyRepository = _Async(conn, SqlIdempotency, fields)
+        self.audit: AuditRepository = _Async(conn, SqlAudit, fields)
+        self.events: EventRepository = _Async(conn, SqlEvents, fields)
         self.expiry_notifications: ExpiryNotificationRepository = _Async(
-            conn, SqlExpiryNotifications
+            conn, SqlExpiryNotifications, fields
         )
-        self.jobs: JobRepository = _Async(conn, SqlJobs)
-        self.responses: ResponseRepository = _Async(conn, SqlResponses)
-        self.integrity: IntegrityRepository = _Async(conn, SqlIntegrity)
-        self.signature_uses: SignatureUseRepository = _Async(conn, SqlSignatureUses)
-        self.auth_failures: AuthFailureRepository = _Async(conn, SqlAuthFailures)
-        self.webhooks: WebhookRepository = _Async(conn, SqlWebhooks)
-        self.legal_holds: LegalHoldRepository = _Async(conn, SqlLegalHolds)
-        self.retention: RetentionRepository = _Async(conn, SqlRetention)
+        self.jobs: JobRepository = _Async(conn, SqlJobs, fields)
+        self.responses: ResponseRepository = _Async(conn, SqlResponses, fields)
+        self.integrity: IntegrityRepository = _Async(conn, SqlIntegrity, fields)
+        self.signature_uses: SignatureUseRepository = _Async(conn, SqlSignatureUses, fields)
+        self.auth_failures: AuthFailureRepository = _Async(conn, SqlAuthFailures, fields)
+        self.webhooks: WebhookRepository = _Async(conn, SqlWebhooks, fields)
+        self.legal_holds: LegalHoldRepository = _Async(conn, SqlLegalHolds, fields)
+        self.retention: RetentionRepository = _Async(conn, SqlRetention, fields)
 
     def on_commit(self, hook: Hook) -> None:
         self.commit_hooks.append(hook)

@@ -26,7 +26,7 @@ class SqlFiles(Repo):
                 "filename": stored.filename,
                 "content_type": stored.content_type,
                 "size": stored.size,
-                "sha256": stored.sha256,
+                **self._sealed.file_values(stored.tenant_id, stored.id, stored.sha256),
                 "blob_key": stored.blob_key,
                 "wrapped_dek": stored.wrapped_dek,
                 "kek_id": stored.kek_id,

@@ -1,0 +1,166 @@
+"""End to end: the identity data a passport yields (the MRZ's names, number and birth date)
+and the declared document numbers are sealed at rest. The database (the SQLite file and its
+WAL; every PostgreSQL row) and a ``kycvault export`` hold none of it in clear, while the API
+shows it as before and the lookups that compare numbers (the duplicate-number signal) work
+through blind indexes. A sealed value moved to another row fails as an integrity error."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import psycopg
+import pytest
+from psycopg import sql
+
+from kycvault.domain.mrz import Layout
+from tests.backends import EMBEDDED
+from tests.e2e.documents_support import new_subject
+from tests.e2e.processing_support import settled, signal, upload
+from tests.helpers import WORKER_INSIDE, Server, image_bytes, server_on
+from tests.samples import Person, document_image, random_person
+
+
+def _person() -> Person:
+    # Names no other row of the test's database could hold by chance.
+    rng = random.Random()
+    letters = "BCDFGHJKLMNPQRSTVWXZ"
+    surname = "QX" + "".join(rng.choice(letters) for _ in range(8))
+    given = " ".join("ZY" + "".join(rng.choice(letters) for _ in range(5)) for _ in range(2))
+    return random_person(rng, Layout.TD3, surname=surname, given_names=given)
+
+
+def _needles(person: Person) -> list[bytes]:
+    words = [person.surname, *person.given_names.split()]
+    return [w.encode() for w in words] + [
+        person.document_number.encode(),
+        person.birth_date.isoformat().encode(),
+    ]
+
+
+@pytest.fixture
+def server(tmp_path: Path, backend: str) -> Iterator[Server]:
+    with server_on(tmp_path / "sealed", backend, **WORKER_INSIDE) as srv:
+        yield srv
+
+
+def _fill(client: httpx2.Client, person: Person) -> dict[str, Any]:
+    """A passport of ``person`` read on one subject; the same number declared (in another
+    spelling) on a second subject's document."""
+    first, second = new_subject(client), new_subject(client)
+    declared = {
+        "id_number": person.document_number,
+        "expiry_date": person.expiry_date.isoformat(),
+    }
+    image = document_image(person, dpi=300)
+    passport = upload(
+        client, "passport", image, "passport.png", "image/png", subject_id=first["id"], **declared
+    )
+    read = settled(client, passport["id"])
+    other = upload(
+        client,
+        "passport",
+        image_bytes(),
+        "scan.png",
+        "image/png",
+        subject_id=second["id"],
+        id_number=person.document_number.lower(),
+    )
+    return {"passport": read, "other": settled(client, other["id"])}
+
+
+def _shows_the_person(doc: dict[str, Any], person: Person) -> None:
+    mrz = doc["extracted"]["mrz"]
+    assert mrz["surname"] == person.surname
+    assert mrz["given_names"] == person.given_names
+    assert mrz["document_number"] == person.document_number
+    assert mrz["birth_date"] == person.birth_date.isoformat()
+    assert doc["id_number"] == person.document_number
+
+
+def _sqlite_bytes(server: Server) -> bytes:
+    database = server.data_dir / "kycvault.db"
+    wal = server.data_dir / "kycvault.db-wal"
+    return database.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def _postgres_rows(server: Server) -> bytes:
+    """Every row of every table as PostgreSQL prints it (what a dump would carry)."""
+    url = server.env()["KYCVAULT_DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
+    out = []
+    with psycopg.connect(url) as conn:
+        names = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+        ).fetchall()
+        assert any(name == "documents" for (name,) in names)
+        for (name,) in names:
+            query = sql.SQL("SELECT t::text FROM {} AS t").format(sql.Identifier(name))
+            out += [row[0].encode() for row in conn.execute(query)]
+    return b"\n".join(out)
+
+
+def _stored(server: Server) -> bytes:
+    if server.backend.name == EMBEDDED:
+        return _sqlite_bytes(server)
+    return _postgres_rows(server)
+
+
+def test_identity_data_is_sealed_in_the_database_and_the_export(
+    server: Server, tmp_path: Path
+) -> None:
+    person = _person()
+    tenant = server.create_tenant()
+    with server.client(tenant["api_key"]) as client:
+        made = _fill(client, person)
+        _shows_the_person(made["passport"], person)
+        assert made["other"]["id_number"] == person.document_number.lower()
+        # Numbers still compare, through their blind indexes: the second subject's number is
+        # the first one's in another spelling.
+        assert signal(made["other"], "duplicate_document_number")["fired"] is True
+        again = client.get(f"/v1/documents/{made['passport']['id']}").json()
+        _shows_the_person(again, person)
+        assert again["files"] == made["passport"]["files"]
+    stored = _stored(server)
+    row_id = made["passport"]["id"]
+    assert (row_id if server.backend.name != EMBEDDED else row_id.replace("-", "")).encode() in (
+        stored
+    )  # the rows are there to be searched
+    for needle in _needles(person):
+        assert needle not in stored, needle
+    # The file's SHA-256 is sealed too: only its keyed index is stored.
+    digest = made["passport"]["files"][0]["sha256"].encode()
+    assert digest not in stored
+
+    server.stop()
+    export = tmp_path / "export"
+    out = server.cli("export", str(export), check=False)
+    assert out.returncode == 0, out.stderr
+    written = b"".join(p.read_bytes() for p in export.rglob("*") if p.is_file())
+    assert b"documents" in written
+    for needle in [*_needles(person), digest]:
+        assert needle not in written, needle
+
+
+@pytest.mark.embedded
+def test_a_sealed_value_moved_to_another_row_does_not_open(server: Server) -> None:
+    person = _person()
+    tenant = server.create_tenant()
+    with server.client(tenant["api_key"]) as client:
+        made = _fill(client, person)
+        victim = made["other"]["id"]
+        with sqlite3.connect(server.data_dir / "kycvault.db") as db:
+            db.execute(
+                "UPDATE documents SET id_number_sealed = "
+                "(SELECT id_number_sealed FROM documents WHERE id = ?) WHERE id = ?",
+                (made["passport"]["id"].replace("-", ""), victim.replace("-", "")),
+            )
+            assert db.total_changes == 1
+        response = client.get(f"/v1/documents/{victim}")
+        assert response.status_code == 500, response.text
+        assert response.json()["code"] == "integrity_error"
+        # The document it came from still reads.
+        assert client.get(f"/v1/documents/{made['passport']['id']}").status_code == 200

@@ -21,6 +21,7 @@ from listing import Case, case_seek, cases, pick_positions
 from seed import BulkWriter, Seeded, seed_tenant
 
 from kycvault.adapters.crypto import AesGcmCipher
+from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.repositories.documents import SqlDocuments
 from kycvault.domain.listing import DocumentQuery, Sort
 from kycvault.services.pagination import CursorCodec, Position
@@ -38,7 +39,8 @@ def seed_server(label: str, server: Server, url: str, docs: int, others: int) ->
     """A million documents in the server's own first tenant (whose API key works), plus
     two other tenants, loaded in bulk."""
     tenant_id = uuid.UUID(server.extra["tenant_id"])
-    writer = BulkWriter(url)
+    key = base64.b64decode((server.extra["data_dir"] / "master.key").read_text())
+    writer = BulkWriter(url, key)
     started = time.perf_counter()
     with writer.loading():
         seeded = seed_tenant(writer, name=f"{label}-main", count=docs, seed=1, tenant_id=tenant_id)
@@ -107,6 +109,8 @@ def l1(listing: Listing, iterations: int) -> tuple[list[Row], list[str]]:
     conn = http.client.HTTPConnection(host, int(port), timeout=30)
     headers = {"Authorization": f"Bearer {listing.server.extra['api_key']}"}
     rng = random.Random(42)
+    key = base64.b64decode((listing.server.extra["data_dir"] / "master.key").read_text())
+    fields = FieldCodec(AesGcmCipher(key))
     sql_p95: dict[str, float] = {}
     http_p95: dict[str, float] = {}
     paths: list[str] = []
@@ -119,7 +123,7 @@ def l1(listing: Listing, iterations: int) -> tuple[list[Row], list[str]]:
             with engine.connect() as sql:
                 began = time.perf_counter()
                 with sql.begin():
-                    SqlDocuments(sql).page(listing.seeded.tenant_id, query, seek)
+                    SqlDocuments(sql, fields).page(listing.seeded.tenant_id, query, seek)
                 sql_times.append((time.perf_counter() - began) * 1000)
             began = time.perf_counter()
             conn.request("GET", path, headers=headers)

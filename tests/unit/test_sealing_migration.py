@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,27 +21,12 @@ from kycvault.adapters.db.database import create_database
 from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.adapters.db.tables import documents, files
-from tests import backends
-from tests.backends import Backend
+from tests.unit.test_migrations import database_url as database_url  # the empty databases
 
 NUMBER = "QXW4471K9"
 SURNAME = "QXSEALMIGRATE"
 DIGEST = "9f" * 32
 AT = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-@pytest.fixture(params=backends.ALL)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    name: str = request.param
-    backends.require(name)
-    if name == backends.EMBEDDED:
-        yield f"sqlite:///{tmp_path / 'm.db'}"
-        return
-    store = Backend.create(name)
-    try:
-        yield store.env["KYCVAULT_DATABASE_URL"]
-    finally:
-        store.drop()
 
 
 def _old_rows(conn: Connection, cipher: AesGcmCipher) -> dict[str, uuid.UUID]:

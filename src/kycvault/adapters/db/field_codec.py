@@ -36,11 +36,16 @@ class FieldCodec:
         self._keys: dict[tuple[UUID, UUID], bytes] = {}
         self._derived: dict[tuple[UUID, UUID, str], bytes] = {}
         self._first: dict[UUID, UUID] = {}
+        # As the keyring caches it: a key made current by another process is taken up on
+        # restart; meanwhile fields are sealed under the older key, which still opens them.
+        self._current: dict[UUID, UUID] = {}
 
     def seal(
         self, conn: sa.Connection, tenant_id: UUID, label: str, data: bytes, aad: bytes
     ) -> bytes:
-        key_id = self._key_id(conn, tenant_id, first=False)
+        key_id = self._current.get(tenant_id)
+        if key_id is None:
+            key_id = self._current[tenant_id] = self._key_id(conn, tenant_id, first=False)
         key = self._field_key(conn, tenant_id, key_id, f"field/v1/{label}")
         return self._cipher.seal_field(key, key_id, data, _context(tenant_id, label, aad))
 

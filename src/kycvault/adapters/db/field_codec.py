@@ -19,6 +19,7 @@ for a second connection. Unwrapped keys are cached for the process, as the keyri
 
 from __future__ import annotations
 
+import time
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -31,21 +32,24 @@ _AAD = b"kycvault/field|"
 
 
 class FieldCodec:
-    def __init__(self, cipher: Cipher) -> None:
+    def __init__(self, cipher: Cipher, *, current_for: float = 10.0) -> None:
         self._cipher = cipher
+        self._current_for = current_for
         self._keys: dict[tuple[UUID, UUID], bytes] = {}
         self._derived: dict[tuple[UUID, UUID, str], bytes] = {}
         self._first: dict[UUID, UUID] = {}
-        # As the keyring caches it: a key made current by another process is taken up on
-        # restart; meanwhile fields are sealed under the older key, which still opens them.
-        self._current: dict[UUID, UUID] = {}
+        # For ``current_for`` seconds, as the keyring keeps it: a key made current by a
+        # rotation is taken up after that; meanwhile fields are sealed under the older key,
+        # which is retired, never destroyed, and still opens them.
+        self._current: dict[UUID, tuple[UUID, float]] = {}
 
     def seal(
         self, conn: sa.Connection, tenant_id: UUID, label: str, data: bytes, aad: bytes
     ) -> bytes:
-        key_id = self._current.get(tenant_id)
-        if key_id is None:
-            key_id = self._current[tenant_id] = self._key_id(conn, tenant_id, first=False)
+        key_id, until = self._current.get(tenant_id, (None, 0.0))
+        if key_id is None or time.monotonic() >= until:
+            key_id = self._key_id(conn, tenant_id, first=False)
+            self._current[tenant_id] = (key_id, time.monotonic() + self._current_for)
         key = self._field_key(conn, tenant_id, key_id, f"field/v1/{label}")
         return self._cipher.seal_field(key, key_id, data, _context(tenant_id, label, aad))
 

@@ -2,7 +2,7 @@
 indexes for exact-match lookups
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0021
 Create Date: 2026-12-07 00:45:00
 
 Seals what earlier versions stored in clear (``documents.id_number``, the MRZ and the rest
@@ -24,7 +24,7 @@ from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.sealed_fields import RowFields
 
 revision: str = "0018"
-down_revision: str | None = "0015"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -190,3 +190,37 @@ def test_a_sealed_value_moved_to_another_row_or_rolled_back_does_not_open(
         assert settled(client, passport)["extracted"]["mrz"]["surname"] == person.surname
         _put(server, "processing_sealed", passport, older)
         _refused(client, passport)
+
+
+@pytest.mark.embedded
+def test_sealed_fields_open_and_numbers_compare_across_a_key_rotation(tmp_path: Path) -> None:
+    person = _person(11)
+    with server_on(
+        tmp_path / "rotated", EMBEDDED, **WORKER_INSIDE, KYCVAULT_KEY_CACHE_SECONDS="0.2"
+    ) as server:
+        tenant = server.create_tenant()
+        with server.client(tenant["api_key"]) as client:
+            made = _fill(client, person)
+            before = _column(server, "id_number_sealed", made["passport"]["id"])
+            done = server.cli("keys", "rotate", tenant["tenant_id"], "--json")
+            assert done.returncode == 0, done.stderr
+            # Sealed under the retired key, still open.
+            again = client.get(f"/v1/documents/{made['passport']['id']}").json()
+            _shows_the_person(again, person)
+            # A number declared after the rotation is sealed under the new key and still
+            # matches the one indexed before it.
+            third = new_subject(client)
+            late = upload(
+                client,
+                "passport",
+                image_bytes(),
+                "late.png",
+                "image/png",
+                subject_id=third["id"],
+                id_number=person.document_number,
+            )
+            doc = settled(client, late["id"])
+            assert doc["id_number"] == person.document_number
+            assert signal(doc, "duplicate_document_number")["fired"] is True
+            after = _column(server, "id_number_sealed", late["id"])
+            assert after[5:21] != before[5:21]  # the key id each names

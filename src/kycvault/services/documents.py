@@ -32,7 +32,7 @@ from kycvault.errors import (
     UnknownDocumentType,
 )
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events, job_queue, legal_holds
+from kycvault.services import audit, events, job_queue, legal_holds, subject_keys
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -210,6 +210,7 @@ async def create_documents(
         for doc in made:
             await check_subject(uow, actor, doc.subject_id)
             doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
+            doc.files = await subject_keys.bind(ctx, uow, doc.tenant_id, doc.subject_id, doc.files)
             await uow.documents.add(doc)
             for stored in doc.files:
                 await uow.files.add(stored)
@@ -321,6 +322,7 @@ async def update_document(
             check_roles(resolve_type(catalog, doc.type), [f.role for f in doc.files], field="type")
         if doc.subject_id != current.subject_id:
             await check_subject(uow, actor, doc.subject_id)
+            doc.files = await subject_keys.rewrap_files(ctx, uow, doc.files, doc.subject_id)
         await uow.documents.update(doc)
         await audit.record(
             ctx,
@@ -374,6 +376,7 @@ async def remove_document(
     actor: Actor,
     doc: Document,
     rule: dict[str, Any] | None = None,
+    action: str | None = None,
 ) -> None:
     """Delete a document's rows and stored responses in ``uow``, its blobs after commit; a held
     one stays (``LegalHoldActive``). With a retention ``rule``: ``document.purged``."""
@@ -385,7 +388,7 @@ async def remove_document(
         ctx,
         uow,
         actor,
-        "document.deleted" if rule is None else "document.purged",
+        action or ("document.deleted" if rule is None else "document.purged"),
         target_type="document",
         target_id=doc.id,
         subject_id=doc.subject_id,

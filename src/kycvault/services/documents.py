@@ -261,9 +261,9 @@ def _new_document(
     return doc
 
 
-async def _record_read(ctx: AppContext, uow: UnitOfWork, actor: Actor, doc: Document) -> None:
-    await audit.record(
-        ctx, uow, actor, "document.read", target_type="document", target_id=doc.id,
+async def _record_read(ctx: AppContext, actor: Actor, doc: Document) -> None:
+    await audit.record_alone(
+        ctx, actor, "document.read", target_type="document", target_id=doc.id,
         subject_id=doc.subject_id,
     )  # fmt: skip
 
@@ -277,15 +277,14 @@ async def get_document(
 ) -> Document:
     """A document by id. ``scope`` is what the caller must hold: reading by default; a route
     that looks the document up as a step of another use case (deleting it, downloading its
-    file) names that use case's scope. The read and its record share one (write)
-    transaction."""
+    file) names that use case's scope. The read is recorded once the document is found
+    (``audit.record_alone``), before it is returned."""
     await require(ctx, actor, scope, target_type="document", target_id=document_id)
-    async with ctx.store.write() as uow:
+    async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
-        if doc is not None:
-            await _record_read(ctx, uow, actor, doc)
     if doc is None:
         raise document_not_found()
+    await _record_read(ctx, actor, doc)
     return doc
 
 
@@ -301,13 +300,11 @@ async def get_document_by_number(
     subject's (dialects that nest documents under their customer). ``scope`` as for
     ``get_document``."""
     await require(ctx, actor, scope)
-    async with ctx.store.write() as uow:
+    async with ctx.store.read() as uow:
         doc = await uow.documents.get_by_number(actor.tenant_id, number)
-        found = doc is not None and (subject_id is None or doc.subject_id == subject_id)
-        if doc is not None and found:
-            await _record_read(ctx, uow, actor, doc)
-    if doc is None or not found:
+    if doc is None or (subject_id is not None and doc.subject_id != subject_id):
         raise document_not_found()
+    await _record_read(ctx, actor, doc)
     return doc
 
 

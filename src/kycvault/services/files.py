@@ -121,23 +121,21 @@ async def find_file(
 ) -> tuple[Document, StoredFile]:
     """The file and its document. ``scope`` is what the caller must hold: reading by
     default, or the scope of the use case the lookup is a step of (downloading the file).
-    With ``record``, the access is audited under that action in the lookup's own (write)
-    transaction: one transaction for the read and its record, not two."""
+    With ``record``, the access is audited under that action once the file is found."""
     await require(ctx, actor, scope, target_type="file", target_id=file_id)
-    async with ctx.store.write() if record else ctx.store.read() as uow:
+    async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
-        stored = next((f for f in doc.files if f.id == file_id), None) if doc else None
-        if doc is not None and stored is not None and record:
-            await audit.record(
-                ctx,
-                uow,
-                actor,
-                record,
-                target_type="file",
-                target_id=file_id,
-                document_id=document_id,
-                subject_id=doc.subject_id,
-            )
+    stored = next((f for f in doc.files if f.id == file_id), None) if doc else None
+    if doc is not None and stored is not None and record:
+        await audit.record_alone(
+            ctx,
+            actor,
+            record,
+            target_type="file",
+            target_id=file_id,
+            document_id=document_id,
+            subject_id=doc.subject_id,
+        )
     if doc is None:
         raise document_not_found()
     if stored is None:

@@ -17,6 +17,10 @@ the blobs of deleted files), ``on_rollback`` actions once it certainly is not (r
 blobs published for rows that never committed). When the outcome is unknown — the
 connection failed during COMMIT — neither runs and ``CommitUncertain`` is raised: a blob
 whose row may have committed is never removed (an unreferenced one is swept later).
+
+``append_audit`` records what a read did (it changed nothing, so nothing else goes in its
+transaction) through one ``GroupCommit`` per store: concurrent reads share one write
+transaction and one commit, and each returns only once its event is committed.
 """
 
 from __future__ import annotations
@@ -37,8 +41,11 @@ from kycvault.adapters.db import transfer
 from kycvault.adapters.db.connection import Connection, Database
 from kycvault.adapters.db.database import create_database
 from kycvault.adapters.db.field_codec import FieldCodec
+from kycvault.adapters.db.group_commit import GroupCommit
+from kycvault.adapters.db.repositories import SqlAudit
 from kycvault.adapters.db.unit_of_work import Hook, SqlUnitOfWork
 from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
+from kycvault.ports.persistence.records import AuditEvent
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_database"]
 
@@ -191,6 +198,7 @@ class SqlStore:
         self.fields = fields
         self._sqlite = database.dialect_name == "sqlite"
         self._write_lock = asyncio.Lock() if self._sqlite else None
+        self._reads: GroupCommit[tuple[AuditEvent, bytes]] = GroupCommit(self._write_reads)
 
     def _scope(self) -> _Scope | None:
         scope = _SCOPE.get()
@@ -256,6 +264,21 @@ class SqlStore:
             _raise_translated(exc)
         if uow is not None:
             await _run_hooks(uow.commit_hooks, "commit")
+
+    async def append_audit(self, event: AuditEvent, key: bytes) -> None:
+        """``event`` committed to its tenant's chain (``key``: the chains' MAC key), grouped
+        with the other reads' events of the moment into one transaction."""
+        if self._scope() is not None:
+            # Inside an atomic block, which holds the SQLite writer: in its transaction.
+            async with self.write() as uow:
+                await uow.audit.add(event, key)
+            return
+        await self._reads.submit((event, key))
+
+    async def _write_reads(self, events: Sequence[tuple[AuditEvent, bytes]]) -> None:
+        async with self.write() as uow:
+            # Deferred: on SQLite the inserts and the commit take one thread hop together.
+            uow.connection.defer(lambda conn: SqlAudit(conn).add_batch(events))
 
     async def ping(self) -> None:
         async with self.read() as uow:
@@ -332,6 +355,7 @@ class SqlStore:
         return {str(key_id): int(count) for key_id, count in rows}
 
     async def dispose(self) -> None:
+        await self._reads.close()
         await self.database.dispose()
 
 

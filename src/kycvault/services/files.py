@@ -12,11 +12,11 @@ from uuid import UUID
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import FileRole
-from kycvault.errors import Conflict, IntegrityFailure, LegalHoldActive, NotFound
+from kycvault.errors import Conflict, IntegrityFailure, NotFound, Protected
 from kycvault.ports.cipher import Opener
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.storage import BlobMissing, BlobReader, BlobStoreError
-from kycvault.services import audit, events, job_queue, legal_holds
+from kycvault.services import audit, events, job_queue, legal_holds, protection
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -189,10 +189,10 @@ async def delete_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id:
             stored = next((f for f in doc.files if f.id == file_id), None)
             if stored is None:
                 raise file_not_found()
-            await legal_holds.check_deletable(uow, actor, documents=[doc])
+            await protection.check_deletable(uow, actor, documents=[doc])
             await _remove_file(ctx, uow, actor, doc, stored)
-    except LegalHoldActive as held:
-        await legal_holds.refuse(
+    except Protected as held:
+        await protection.refuse(
             ctx,
             actor,
             "file.delete_refused",

@@ -5,12 +5,13 @@ placed and lifted it and when, stays as evidence.
 
 Every path that deletes a document, a file or a subject calls ``lock`` first thing in its own
 write transaction (the tenant's row lock, ``TenantRepository.lock``, which placing and lifting
-a hold take too, also first), and ``check_deletable`` before it deletes: a hold placed
+a hold take too, also first), and ``protection.check_deletable`` (holds here, then retention)
+before it deletes: a hold placed
 concurrently with a deletion is either seen by the deletion's check or placed after the
 deletion committed (and then finds nothing to hold). Taking the tenant's lock before any
 document row keeps one lock order, so two such transactions cannot deadlock. A
-refusal is 409 ``legal_hold``, audited with outcome ``refused`` (``refuse``) once the
-deletion's transaction has rolled back.
+refusal is 409 ``legal_hold``, audited with outcome ``refused`` (``protection.refuse``) once
+the deletion's transaction has rolled back.
 
 The reason is free text: it is stored with the hold and shown to readers of holds, never
 copied into the audit trail or the event log."""
@@ -30,7 +31,7 @@ from kycvault.ports.persistence.holds import LegalHold
 from kycvault.ports.persistence.records import Seek
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit
-from kycvault.services.authorization import record_refusal, require
+from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
 
@@ -184,7 +185,7 @@ async def lock(uow: UnitOfWork, actor: Actor) -> None:
     await uow.tenants.lock(actor.tenant_id)
 
 
-async def check_deletable(
+async def check_held(
     uow: UnitOfWork,
     actor: Actor,
     *,
@@ -193,7 +194,8 @@ async def check_deletable(
 ) -> None:
     """Refuse (``LegalHoldActive``) unless none of ``documents``, their subjects,
     ``subject_id`` and the documents of ``subject_id`` is under an active hold. Call it in the
-    deletion's write transaction, which began with ``lock``."""
+    deletion's write transaction, which began with ``lock`` (``protection.check_deletable``
+    does, with the retention check)."""
     await lock(uow, actor)  # again: a no-op for a transaction that holds it
     subjects = {d.subject_id for d in documents if d.subject_id is not None}
     if subject_id is not None:
@@ -209,29 +211,3 @@ async def check_deletable(
             "under a legal hold: nothing of it can be deleted until every hold on it is lifted",
             hold_ids=[str(h.id) for h in holds],
         )
-
-
-async def refuse(
-    ctx: AppContext,
-    actor: Actor,
-    action: str,
-    held: LegalHoldActive,
-    *,
-    target_type: str,
-    target_id: UUID,
-    subject_id: UUID | None = None,
-    document_id: UUID | None = None,
-) -> None:
-    """Audit a deletion refused by a hold (``action``, outcome ``refused``), in a
-    transaction of its own."""
-    await record_refusal(
-        ctx,
-        actor,
-        action,
-        target_type=target_type,
-        target_id=target_id,
-        subject_id=subject_id,
-        document_id=document_id,
-        reason="legal_hold",
-        holds=list(held.hold_ids),
-    )

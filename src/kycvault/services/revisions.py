@@ -12,8 +12,8 @@ from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import FileRole
-from kycvault.errors import LegalHoldActive
-from kycvault.services import audit, events, job_queue, legal_holds
+from kycvault.errors import Protected
+from kycvault.services import audit, events, job_queue, legal_holds, protection
 from kycvault.services.attachments import check_per_file, stored_files
 from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
@@ -58,8 +58,8 @@ async def revise_document(
     await require(ctx, actor, Scope.DOCUMENTS_WRITE, target_id=document_id)
     try:
         return await _revise(ctx, actor, document_id, changes, upload, slots)
-    except LegalHoldActive as held:
-        await legal_holds.refuse(
+    except Protected as held:
+        await protection.refuse(
             ctx,
             actor,
             "document.update_refused",
@@ -97,7 +97,7 @@ async def _revise(
         replaced = [f for f in current.files if _slot_of(old_type, f) in taken]
         kept = [f for f in current.files if f not in replaced]
         if replaced:  # a replaced file is deleted: not while the document is held
-            await legal_holds.check_deletable(uow, actor, documents=[current])
+            await protection.check_deletable(uow, actor, documents=[current])
         if len(kept) + len(staged) > ctx.limits.max_files_per_document:
             raise too_many_files(ctx)
         moved = []

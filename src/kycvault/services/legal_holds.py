@@ -13,8 +13,10 @@ document row keeps one lock order, so two such transactions cannot deadlock. A
 refusal is 409 ``legal_hold``, audited with outcome ``refused`` (``protection.refuse``) once
 the deletion's transaction has rolled back.
 
-The reason is free text: it is stored with the hold and shown to readers of holds, never
-copied into the audit trail or the event log."""
+Placing and lifting a hold leave an audit event and a client event (``legal_hold.placed``,
+``legal_hold.lifted``: the event log and webhooks) in the change's transaction. The reason is
+free text: it is stored with the hold and shown to readers of holds, never copied into the
+audit trail or the event log."""
 
 from __future__ import annotations
 
@@ -30,14 +32,14 @@ from kycvault.errors import Conflict, InvalidInput, LegalHoldActive, NotFound
 from kycvault.ports.persistence.holds import LegalHold
 from kycvault.ports.persistence.records import Seek
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit
+from kycvault.services import audit, events
 from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
 
 MAX_REASON = 500
-PLACED = "legal_hold.placed"
-LIFTED = "legal_hold.lifted"
+PLACED = events.LEGAL_HOLD_PLACED
+LIFTED = events.LEGAL_HOLD_LIFTED
 
 
 def hold_not_found() -> NotFound:
@@ -83,16 +85,7 @@ async def place_hold(
             placed_by=actor.key_id,
         )
         await uow.legal_holds.add(hold)
-        await audit.record(
-            ctx,
-            uow,
-            actor,
-            PLACED,
-            target_type="legal_hold",
-            target_id=hold.id,
-            subject_id=held_subject,
-            document_id=document_id,
-        )
+        await _record(ctx, uow, actor, PLACED, hold, held_subject)
     return hold
 
 
@@ -121,17 +114,38 @@ async def lift_hold(ctx: AppContext, actor: Actor, hold_id: UUID) -> LegalHold:
         now = ctx.clock()
         if not await uow.legal_holds.lift(actor.tenant_id, hold_id, now, actor.key_id):
             raise Conflict("this legal hold is lifted already", code="legal_hold_lifted")
-        await audit.record(
-            ctx,
-            uow,
-            actor,
-            LIFTED,
-            target_type="legal_hold",
-            target_id=hold.id,
-            subject_id=await _subject_of(uow, actor, hold),
-            document_id=hold.document_id,
-        )
+        await _record(ctx, uow, actor, LIFTED, hold, await _subject_of(uow, actor, hold))
     return replace(hold, lifted_at=now, lifted_by=actor.key_id)
+
+
+async def _record(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    hold: LegalHold,
+    subject_id: UUID | None,
+) -> None:
+    """The audit event and the client event (``legal_hold.placed``/``lifted``, the same names)
+    of a hold's change, in its transaction. Neither carries the reason (free text that may
+    name people): a receiver fetches the hold for it."""
+    await audit.record(
+        ctx,
+        uow,
+        actor,
+        action,
+        target_type="legal_hold",
+        target_id=hold.id,
+        subject_id=subject_id,
+        document_id=hold.document_id,
+    )
+    data = {
+        "legal_hold_id": hold.id,
+        "held": "document" if hold.document_id is not None else "subject",
+        "subject_id": subject_id,
+        "document_id": hold.document_id,
+    }
+    await events.record(ctx, uow, actor, action, data)
 
 
 async def _subject_of(uow: UnitOfWork, actor: Actor, hold: LegalHold) -> UUID | None:

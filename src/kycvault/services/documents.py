@@ -31,7 +31,7 @@ from kycvault.errors import (
     UnknownDocumentType,
 )
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events, job_queue
+from kycvault.services import audit, events, job_queue, object_locks
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -204,14 +204,17 @@ async def create_documents(
             await check_subject(uow, actor, subject_id)
 
     if upload is not None:
+        await object_locks.supported(ctx)  # asked before the blobs are published
         await upload.publish()
     async with ctx.store.write(on_rollback=upload.discard if upload else None) as uow:
+        await object_locks.order_upload(ctx, uow, actor)
         for doc in made:
             await check_subject(uow, actor, doc.subject_id)
             doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
             await uow.documents.add(doc)
             for stored in doc.files:
                 await uow.files.add(stored)
+            await object_locks.lock_new(ctx, uow, actor, doc, [f.blob_key for f in doc.files])
             await job_queue.enqueue_file_checks(ctx, uow, doc.files)
             if doc.files:
                 await job_queue.enqueue_processing(ctx, uow, doc)

@@ -16,7 +16,7 @@ from kycvault.errors import Conflict, IntegrityFailure, NotFound, Protected
 from kycvault.ports.cipher import Opener
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.storage import BlobMissing, BlobReader, BlobStoreError
-from kycvault.services import audit, events, job_queue, legal_holds, protection
+from kycvault.services import audit, events, job_queue, legal_holds, object_locks, protection
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -77,8 +77,10 @@ async def add_files(
     doc = await prepare_file_upload(ctx, actor, document_id)
     check_roles(resolve_type(await load_catalog(ctx, actor), doc.type), roles)
     check_client_hashes(staged, hashes)
+    await object_locks.supported(ctx)  # asked before the blobs are published
     await upload.publish()
     async with ctx.store.write(on_rollback=upload.discard) as uow:
+        await object_locks.order_upload(ctx, uow, actor)
         locked = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
         if locked is None:
             raise document_not_found()
@@ -89,6 +91,7 @@ async def add_files(
         added = stored_files(actor, document_id, staged, roles, ctx.clock(), first)
         for stored in added:
             await uow.files.add(stored)
+        await object_locks.lock_new(ctx, uow, actor, locked, [f.blob_key for f in added])
         await job_queue.enqueue_file_checks(ctx, uow, added)
         await uow.documents.sync_files(actor.tenant_id, document_id)
         locked.files = [*locked.files, *added]

@@ -32,7 +32,7 @@ from kycvault.errors import Conflict, InvalidInput, LegalHoldActive, NotFound
 from kycvault.ports.persistence.holds import LegalHold
 from kycvault.ports.persistence.records import Seek
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events
+from kycvault.services import audit, events, object_locks
 from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
@@ -86,6 +86,7 @@ async def place_hold(
         )
         await uow.legal_holds.add(hold)
         await _record(ctx, uow, actor, PLACED, hold, held_subject)
+        await object_locks.lock_held(ctx, uow, actor, hold)  # last: just before the commit
     return hold
 
 
@@ -115,6 +116,11 @@ async def lift_hold(ctx: AppContext, actor: Actor, hold_id: UUID) -> LegalHold:
         if not await uow.legal_holds.lift(actor.tenant_id, hold_id, now, actor.key_id):
             raise Conflict("this legal hold is lifted already", code="legal_hold_lifted")
         await _record(ctx, uow, actor, LIFTED, hold, await _subject_of(uow, actor, hold))
+
+        async def unlock() -> None:
+            await object_locks.unlock_unheld(ctx, actor, hold)
+
+        uow.on_commit(unlock)  # once the lift committed (also inside an idempotent write)
     return replace(hold, lifted_at=now, lifted_by=actor.key_id)
 
 

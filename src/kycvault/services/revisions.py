@@ -13,7 +13,7 @@ from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import FileRole
 from kycvault.errors import Protected
-from kycvault.services import audit, events, job_queue, legal_holds, protection
+from kycvault.services import audit, events, job_queue, legal_holds, object_locks, protection
 from kycvault.services.attachments import check_per_file, stored_files
 from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
@@ -81,6 +81,7 @@ async def _revise(
     staged = upload.staged if upload else []
     check_per_file(staged, slots, "slot")
     if upload is not None:
+        await object_locks.supported(ctx)  # asked before the blobs are published
         await upload.publish()
     async with ctx.store.write(on_rollback=upload.discard if upload else None) as uow:
         if staged:  # files may be replaced, so deleted: ordered with hold changes
@@ -116,6 +117,7 @@ async def _revise(
         added = stored_files(actor, document_id, staged, roles, ctx.clock(), first)
         for stored in added:
             await uow.files.add(stored)
+        await object_locks.lock_new(ctx, uow, actor, current, [f.blob_key for f in added])
         await job_queue.enqueue_file_checks(ctx, uow, added)
         await uow.documents.sync_files(actor.tenant_id, document_id)
         unmoved = [f for f in kept if f.id not in {m.id for m in moved}]

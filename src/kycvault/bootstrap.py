@@ -25,6 +25,7 @@ from kycvault.adapters.crypto import (
     write_master_key_file,
 )
 from kycvault.adapters.db import migrate
+from kycvault.adapters.db.keystore import SqlSubjectKeyStore
 from kycvault.adapters.db.sqlite import sqlite_file
 from kycvault.adapters.db.store import SqlStore, create_database
 from kycvault.adapters.reading import sandbox
@@ -40,6 +41,7 @@ from kycvault.ports.storage import BlobStore
 from kycvault.services import audit
 from kycvault.services.context import AppContext, JobSettings, Limits, WebhookSettings
 from kycvault.services.keyring import TenantKeyring
+from kycvault.services.subject_keys import SubjectKeyring
 from kycvault.services.sweep import Grace
 
 log = structlog.get_logger("kycvault.bootstrap")
@@ -81,6 +83,7 @@ class Container:
 
     async def close(self) -> None:
         await self.store.dispose()
+        await self.ctx.subject_keys.store.close()
         sender = self.ctx.webhook_sender
         if isinstance(sender, HttpWebhookSender):
             await sender.close()
@@ -236,12 +239,23 @@ def build_container(
     store = SqlStore(
         create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
     )
+    keyring = TenantKeyring(store, cipher, current_for=settings.key_cache_seconds)
+    keystore = SqlSubjectKeyStore.open(settings.resolved_keystore_url)
+    if settings.keystore_shares_database:
+        # Erasure still deletes everything, but a backup of the database holds the subject
+        # keys too, so restoring one would make erased blobs readable again.
+        log.warning(
+            "keystore_shares_database",
+            advice="set KYCVAULT_KEYSTORE_URL to a database backed up apart, with a short "
+            "retention, for erasure to shred backups too",
+        )
     ctx = AppContext(
         store=store,
         blobs=build_blob_store(settings.resolved_storage_url, settings.data_dir),
         cipher=cipher,
         sniffer=FiletypeSniffer(),
-        keyring=TenantKeyring(store, cipher),
+        keyring=keyring,
+        subject_keys=SubjectKeyring(keystore, keyring, cipher),
         limits=Limits(
             max_file_size=settings.max_file_size,
             max_files_per_request=settings.max_files_per_request,

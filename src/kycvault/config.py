@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     # Create a key file when a new embedded vault (SQLite + local disk) is made. Other
     # shapes never get a generated key: ``kycvault init-key`` makes one on purpose.
     allow_generated_key: bool = True
+    # SQLAlchemy URL of the subject-key store (crypto-shredding: README, "Compliance"). Default:
+    # SQLite beside the master key file when the database is SQLite; else the database itself,
+    # which start-up warns about (its backups would then hold the keys erasure destroys).
+    keystore_url: str | None = None
+    # How long a process goes on using the tenant key it last read as current; a key
+    # rotation waits this long before re-wrapping (services/key_rotation.py).
+    key_cache_seconds: float = Field(default=10.0, gt=0, le=3600)
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -234,6 +241,19 @@ class Settings(BaseSettings):
     @cached_property
     def resolved_master_key_file(self) -> Path:
         return self.master_key_file or self.data_dir / "master.key"
+
+    @cached_property
+    def resolved_keystore_url(self) -> str:
+        if self.keystore_url:
+            return self.keystore_url
+        if self.is_sqlite:
+            place = self.resolved_master_key_file.parent.resolve() / "subject-keys.db"
+            return f"sqlite+aiosqlite:///{place}"
+        return self.resolved_database_url
+
+    @property
+    def keystore_shares_database(self) -> bool:
+        return self.resolved_keystore_url == self.resolved_database_url
 
     @cached_property
     def resolved_public_url(self) -> str:

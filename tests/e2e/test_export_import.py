@@ -72,6 +72,28 @@ def _with_source_key(target: Server, source: Server) -> None:
     target.env_extra["KYCVAULT_MASTER_KEY"] = (source.data_dir / "master.key").read_text().strip()
 
 
+def _filled_export(source: Server, tmp_path: Path) -> tuple[dict[str, Any], Path]:
+    """A tenant filled on ``source`` (then stopped), and the export of it."""
+    source.start()
+    tenant = source.create_tenant()
+    with source.client(tenant["api_key"]) as client:
+        _fill(client)
+    source.stop()
+    export = tmp_path / "export"
+    source.cli("export", str(export))
+    return tenant, export
+
+
+def _refused(target: Server, export: Path, tenant: dict[str, Any], code: str) -> str:
+    """Import ``export`` into ``target``: refused with ``code``, nothing of ``tenant`` left in
+    its store; the refusal's stderr."""
+    refused = target.cli("import", str(export), check=False)
+    assert refused.returncode == 1
+    assert code in refused.stderr
+    assert target.storage.tenant_blobs(tenant["tenant_id"]) == set()
+    return refused.stderr
+
+
 def test_embedded_vault_moves_to_postgres_and_s3(
     source: Server, target: Server, tmp_path: Path
 ) -> None:
@@ -111,22 +133,13 @@ def test_embedded_vault_moves_to_postgres_and_s3(
 def test_import_refuses_a_tampered_blob_and_writes_nothing(
     source: Server, target: Server, tmp_path: Path
 ) -> None:
-    source.start()
-    tenant = source.create_tenant()
-    with source.client(tenant["api_key"]) as client:
-        _fill(client)
-    source.stop()
-    export = tmp_path / "export"
-    source.cli("export", str(export))
+    tenant, export = _filled_export(source, tmp_path)
     victim = next(p for p in (export / "blobs").rglob("*") if p.is_file())
     original = victim.read_bytes()
     victim.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
 
     _with_source_key(target, source)
-    refused = target.cli("import", str(export), check=False)
-    assert refused.returncode == 1
-    assert "integrity_error" in refused.stderr
-    assert target.storage.tenant_blobs(tenant["tenant_id"]) == set()
+    _refused(target, export, tenant, "integrity_error")
 
     victim.write_bytes(original)
     assert target.cli("import", str(export)).returncode == 0  # nothing was left behind
@@ -147,16 +160,33 @@ def test_import_needs_the_source_master_key(source: Server, target: Server, tmp_
 
 
 def test_an_incomplete_export_is_refused(source: Server, target: Server, tmp_path: Path) -> None:
-    source.start()
-    tenant = source.create_tenant()
-    with source.client(tenant["api_key"]) as client:
-        _fill(client)
-    source.stop()
-    export = tmp_path / "export"
-    source.cli("export", str(export))
+    tenant, export = _filled_export(source, tmp_path)
     next(p for p in (export / "blobs").rglob("*") if p.is_file()).unlink()
     _with_source_key(target, source)
-    refused = target.cli("import", str(export), check=False)
-    assert refused.returncode == 1
-    assert "bad_export" in refused.stderr
-    assert target.storage.tenant_blobs(tenant["tenant_id"]) == set()
+    _refused(target, export, tenant, "bad_export")
+
+
+def test_import_refuses_an_edited_or_unsigned_manifest(
+    source: Server, target: Server, tmp_path: Path
+) -> None:
+    """A row edited in the export, with its table's digest recomputed in the manifest, is
+    caught by the manifest's MAC (a key derived from the master key, which an editor does not
+    hold); an export without its signature is refused as unprovable."""
+    tenant, export = _filled_export(source, tmp_path)
+    assert (export / "manifest.sig").is_file()
+    rows = export / "rows" / "subjects.jsonl"
+    original_rows, original_manifest = rows.read_bytes(), (export / "manifest.json").read_bytes()
+    edited = original_rows.replace(b'"Jane"', b'"Mallory"')
+    assert edited != original_rows
+    rows.write_bytes(edited)
+    manifest = json.loads(original_manifest)
+    manifest["tables"]["subjects"]["sha256"] = hashlib.sha256(edited).hexdigest()
+    (export / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+
+    _with_source_key(target, source)
+    _refused(target, export, tenant, "manifest_mac_mismatch")
+
+    rows.write_bytes(original_rows)
+    (export / "manifest.json").write_bytes(original_manifest)
+    (export / "manifest.sig").unlink()
+    assert "manifest.sig" in _refused(target, export, tenant, "unsigned_export")

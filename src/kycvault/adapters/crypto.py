@@ -13,8 +13,11 @@ detectable, and the context in the AAD makes a blob copied to another file or te
 A fresh 256-bit data key per blob keeps every (key, nonce) pair unique by construction and far
 below NIST SP 800-38D's limits.
 
-Data keys are wrapped by the tenant's key, tenant keys by the master key; rotating a tenant
-key only re-wraps data keys, and destroying a wrapped data key shreds its blob.
+Data keys are wrapped by the subject's key (or, for a document without a subject, the
+tenant's), subject keys by the tenant key, tenant keys by the master key. Subject keys live in
+a store apart from the database (``ports/keystore.py``): destroying them shreds the subject's
+blobs in every backup of the database and the blob store. Deleting a wrapped data key alone
+shreds nothing, since backups of the database hold it.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ DEFAULT_CHUNK_SHIFT = 20  # 1 MiB frames: large enough to be cheap, small enough
 _NONCE_SIZE = 12
 _WRAP_DEK = b"kycvault/dek|"
 _WRAP_TENANT = b"kycvault/tenant-key|"
+_WRAP_SUBJECT = b"kycvault/subject-key|"
 
 
 def _wrap(key: bytes, secret: bytes, aad: bytes) -> bytes:
@@ -135,6 +139,25 @@ class AesGcmCipher:
                 "the blob was written with another frame size", code="integrity_error"
             )
         return FrameOpener(_unwrap(tenant_key, wrapped_dek, _WRAP_DEK + context), context, header)
+
+    def new_subject_key(self, tenant_key: bytes, context: bytes) -> tuple[bytes, bytes]:
+        key = secrets.token_bytes(KEY_SIZE)
+        return key, _wrap(tenant_key, key, _WRAP_SUBJECT + context)
+
+    def unwrap_subject_key(self, tenant_key: bytes, wrapped: bytes, context: bytes) -> bytes:
+        return _unwrap(tenant_key, wrapped, _WRAP_SUBJECT + context)
+
+    def rewrap_subject_key(
+        self, old_tenant_key: bytes, new_tenant_key: bytes, wrapped: bytes, context: bytes
+    ) -> bytes:
+        key = _unwrap(old_tenant_key, wrapped, _WRAP_SUBJECT + context)
+        return _wrap(new_tenant_key, key, _WRAP_SUBJECT + context)
+
+    def rewrap_data_key(
+        self, old_key: bytes, new_key: bytes, wrapped_dek: bytes, context: bytes
+    ) -> bytes:
+        dek = _unwrap(old_key, wrapped_dek, _WRAP_DEK + context)
+        return _wrap(new_key, dek, _WRAP_DEK + context)
 
     def sealed_size(self, plain_size: int) -> int:
         return HEADER_SIZE + plain_size + TAG_SIZE * frame_count(plain_size, self.chunk_size)

@@ -18,6 +18,7 @@ from kycvault.api.routes import (
     document_types,
     documents,
     downloads,
+    erasure,
     events,
     expiry,
     files,
@@ -87,6 +88,7 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
         webhooks,
         legal_holds,
         retention,
+        erasure,
     )
     for module in routers:
         app.include_router(module.router)

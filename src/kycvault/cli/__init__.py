@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from kycvault.cli import admin, audit, client, fsck, keys, server, transfer, webhooks, worker
+from kycvault.cli import (
+    admin,
+    audit,
+    client,
+    encryption_keys,
+    fsck,
+    keys,
+    server,
+    transfer,
+    webhooks,
+    worker,
+)
 
 app = typer.Typer(
     name="kycvault",
@@ -18,12 +29,14 @@ app.command("init-key")(keys.init_key)
 app.command("worker")(worker.worker)
 app.command("export")(transfer.export)
 app.command("import")(transfer.import_)
+app.command("verify-subject-export")(transfer.verify_subject_export)
 app.command("fsck")(fsck.fsck)
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.key_app, name="key")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(webhooks.events_app, name="events")
 app.add_typer(audit.audit_app, name="audit")
+app.add_typer(encryption_keys.keys_app, name="keys")
 app.command("upload")(client.upload)
 app.command("ls")(client.list_documents)
 app.command("get")(client.get)

@@ -1,5 +1,6 @@
 """``kycvault export`` and ``kycvault import``: a whole vault, rows and encrypted blobs, moved
-between the embedded and the scaled-out shape (see services/transfer.py)."""
+between the embedded and the scaled-out shape (see services/transfer.py); and ``kycvault
+verify-subject-export``, the check of a subject's access export (services/subject_export.py)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,25 @@ def import_(directory: Directory) -> None:
         raise typer.Exit(1)
     summary, _ = _run(import_vault, directory, creates_vault=True)
     typer.echo(f"imported {summary} from {directory}")
+
+
+def verify_subject_export(
+    path: Annotated[Path, typer.Argument(help="The zip GET /v1/subjects/{id}/export answered.")],
+) -> None:
+    """Check a subject's access export: the manifest's MAC under this vault's master key, and
+    every entry's size and SHA-256 against the manifest. Exit 0 when it is whole, 1 naming
+    the first entry that does not match."""
+    from kycvault.domain.subject_archive import ArchiveCheck
+    from kycvault.services import subject_export
+
+    async def work(container: Container) -> ArchiveCheck:
+        return await subject_export.verify(container.ctx, path)
+
+    result = run_with_vault(work)
+    if result.finding is not None:
+        typer.echo(f"{path}: {result.finding.entry}: {result.finding.reason}", err=True)
+        raise typer.Exit(1)
+    typer.echo(
+        f"{path}: intact: subject {result.subject_id}, {result.entries} entries match the "
+        "signed manifest"
+    )

@@ -106,6 +106,8 @@ class StoredFile:
     kek_id: UUID
     created_at: datetime
     created_by: str | None
+    # The subject key that wraps ``wrapped_dek`` (None: the tenant key ``kek_id`` does).
+    subject_key_id: UUID | None = None
 
 
 @dataclass(slots=True)

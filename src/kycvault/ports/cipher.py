@@ -54,6 +54,24 @@ class Cipher(Protocol):
         that does not unwrap raises ``IntegrityFailure``."""
         ...
 
+    def new_subject_key(self, tenant_key: bytes, context: bytes) -> tuple[bytes, bytes]:
+        """A new subject key: (plain key, key wrapped by ``tenant_key``); ``context`` names
+        the tenant, subject and key record it belongs to."""
+        ...
+
+    def unwrap_subject_key(self, tenant_key: bytes, wrapped: bytes, context: bytes) -> bytes: ...
+
+    def rewrap_subject_key(
+        self, old_tenant_key: bytes, new_tenant_key: bytes, wrapped: bytes, context: bytes
+    ) -> bytes: ...
+
+    def rewrap_data_key(
+        self, old_key: bytes, new_key: bytes, wrapped_dek: bytes, context: bytes
+    ) -> bytes:
+        """A blob's data key, wrapped by ``old_key``, wrapped by ``new_key`` instead (the blob
+        itself is not touched)."""
+        ...
+
     def sealed_size(self, plain_size: int) -> int:
         """Size of the blob that holds ``plain_size`` bytes of plaintext."""
         ...

@@ -68,6 +68,7 @@ def stored_files(
             blob_key=item.blob_key,
             wrapped_dek=item.wrapped_dek,
             kek_id=item.kek_id,
+            subject_key_id=item.subject_key_id,
             created_at=now,
             created_by=actor.key_id,
         )

@@ -186,19 +186,30 @@ async def export(
     stays at one batch whatever the trail's size)."""
     if fmt == "csv":
         yield _csv_line(list(EXPORT_COLUMNS))
+    async for events in batches(ctx, actor.tenant_id, where):
+        if fmt == "csv":
+            rows = (export_row(event) for event in events)
+            lines = [_csv_line([_csv_cell(row[c]) for c in EXPORT_COLUMNS]) for row in rows]
+        else:
+            lines = [jsonl_line(event) for event in events]
+        yield b"".join(lines)  # a batch a chunk (a few hundred KiB at most)
+
+
+def jsonl_line(event: AuditEvent) -> bytes:
+    return json.dumps(export_row(event), separators=(",", ":")).encode() + b"\n"
+
+
+async def batches(
+    ctx: AppContext, tenant_id: UUID, where: AuditFilter
+) -> AsyncIterator[list[AuditEvent]]:
+    """The tenant's events matching ``where``, newest first, a batch at a time (for the
+    exports, which have checked and recorded the read before the first batch)."""
     seek = Seek(sort="-seq", limit=_EXPORT_BATCH)
     while True:
         async with ctx.store.read() as uow:
-            events = await uow.audit.page(actor.tenant_id, where, seek)
-        lines = []
-        for event in events:
-            row = export_row(event)
-            if fmt == "csv":
-                lines.append(_csv_line([_csv_cell(row[c]) for c in EXPORT_COLUMNS]))
-            else:
-                lines.append(json.dumps(row, separators=(",", ":")).encode() + b"\n")
-        if lines:
-            yield b"".join(lines)  # a batch a chunk (a few hundred KiB at most)
+            events = await uow.audit.page(tenant_id, where, seek)
+        if events:
+            yield events
         if len(events) < _EXPORT_BATCH:
             return
         seek = Seek(sort="-seq", limit=_EXPORT_BATCH, position=_key(events[-1]))

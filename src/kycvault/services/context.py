@@ -20,6 +20,7 @@ from kycvault.ports.sniffing import Sniffer
 from kycvault.ports.storage import BlobStore
 from kycvault.ports.webhooks import WebhookSender
 from kycvault.services.keyring import TenantKeyring
+from kycvault.services.subject_keys import SubjectKeyring
 
 
 def utcnow() -> datetime:
@@ -98,6 +99,7 @@ class AppContext:
     cipher: Cipher
     sniffer: Sniffer
     keyring: TenantKeyring
+    subject_keys: SubjectKeyring
     limits: Limits
     signatures: SignatureVerifier
     catalog: Catalog = BUILTIN_CATALOG

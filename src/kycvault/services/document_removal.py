@@ -56,12 +56,14 @@ async def remove_document(
     actor: Actor,
     doc: Document,
     rule: dict[str, Any] | None = None,
+    action: str | None = None,
     *,
     on: date | None = None,
 ) -> None:
     """Delete a document's rows and stored responses in ``uow``, its blobs after commit; one
     the vault must keep stays (``Protected``: a hold, or a retention period not over on
-    ``on``, by default the database's day). With a retention ``rule``: ``document.purged``."""
+    ``on``, by default the database's day). With a retention ``rule``: ``document.purged``;
+    ``action`` names the audit event otherwise (``document.erased``)."""
     await protection.check_deletable(uow, actor, documents=[doc], on=on)
     keys = [f.blob_key for f in doc.files]
     if rule is not None:  # a purge: the blobs' removal is queued with the rows' deletion
@@ -73,7 +75,7 @@ async def remove_document(
         ctx,
         uow,
         actor,
-        "document.deleted" if rule is None else "document.purged",
+        action or ("document.deleted" if rule is None else "document.purged"),
         target_type="document",
         target_id=doc.id,
         subject_id=doc.subject_id,

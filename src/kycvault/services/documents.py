@@ -31,7 +31,7 @@ from kycvault.errors import (
     UnknownDocumentType,
 )
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events, job_queue, object_locks
+from kycvault.services import audit, events, job_queue, object_locks, subject_keys
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -211,6 +211,7 @@ async def create_documents(
         for doc in made:
             await check_subject(uow, actor, doc.subject_id)
             doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
+            doc.files = await subject_keys.bind(ctx, uow, doc.tenant_id, doc.subject_id, doc.files)
             await uow.documents.add(doc)
             for stored in doc.files:
                 await uow.files.add(stored)
@@ -326,6 +327,7 @@ async def update_document(
             check_roles(resolve_type(catalog, doc.type), [f.role for f in doc.files], field="type")
         if doc.subject_id != current.subject_id:
             await check_subject(uow, actor, doc.subject_id)
+            doc.files = await subject_keys.rewrap_files(ctx, uow, doc.files, doc.subject_id)
         await uow.documents.update(doc)
         await audit.record(
             ctx,

@@ -37,6 +37,7 @@ log = structlog.get_logger("kycvault.events")
 SUBJECT_CREATED = "subject.created"
 SUBJECT_UPDATED = "subject.updated"
 SUBJECT_DELETED = "subject.deleted"
+SUBJECT_ERASED = "subject.erased"
 DOCUMENT_CREATED = "document.created"
 DOCUMENT_UPDATED = "document.updated"
 DOCUMENT_DELETED = "document.deleted"
@@ -53,6 +54,7 @@ TYPES = frozenset(
         SUBJECT_CREATED,
         SUBJECT_UPDATED,
         SUBJECT_DELETED,
+        SUBJECT_ERASED,
         DOCUMENT_CREATED,
         DOCUMENT_UPDATED,
         DOCUMENT_DELETED,

@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import itertools
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, Iterator, Sequence
 from uuid import UUID
 
 from kycvault.domain.models import Document, StoredFile
@@ -16,7 +16,15 @@ from kycvault.errors import Conflict, IntegrityFailure, NotFound, Protected
 from kycvault.ports.cipher import Opener
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.storage import BlobMissing, BlobReader, BlobStoreError
-from kycvault.services import audit, events, job_queue, legal_holds, object_locks, protection
+from kycvault.services import (
+    audit,
+    events,
+    job_queue,
+    legal_holds,
+    object_locks,
+    protection,
+    subject_keys,
+)
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -31,7 +39,8 @@ from kycvault.services.documents import (
     document_not_found,
     resolve_type,
 )
-from kycvault.services.intake import UploadSession, file_context
+from kycvault.services.intake import UploadSession
+from kycvault.services.subject_keys import file_context, wrapping_key
 
 # Frames read and decrypted ahead of the one being sent: enough to keep the worker threads
 # busy while the event loop writes to the socket.
@@ -89,6 +98,7 @@ async def add_files(
             raise too_many_files(ctx)
         first = await uow.files.next_position(actor.tenant_id, document_id)
         added = stored_files(actor, document_id, staged, roles, ctx.clock(), first)
+        added = await subject_keys.bind(ctx, uow, actor.tenant_id, locked.subject_id, added)
         for stored in added:
             await uow.files.add(stored)
         await object_locks.lock_new(ctx, uow, actor, locked, [f.blob_key for f in added])
@@ -264,7 +274,7 @@ class FileContent:
             ) from None
         return plain[lo:hi] if (lo, hi) != (0, len(plain)) else plain
 
-    async def stream(self, start: int = 0, end: int | None = None) -> AsyncIterator[bytes]:
+    async def stream(self, start: int = 0, end: int | None = None) -> AsyncGenerator[bytes, None]:
         """Plaintext bytes ``start`` to ``end`` (inclusive; default: to the last byte).
 
         The next frame is read and decrypted in a worker thread while the current one is
@@ -314,7 +324,7 @@ class FileContent:
         self._reader.close()
 
 
-def _open_blob(ctx: AppContext, stored: StoredFile, tenant_key: bytes) -> tuple[BlobReader, Opener]:
+def _open_blob(ctx: AppContext, stored: StoredFile, wrap_key: bytes) -> tuple[BlobReader, Opener]:
     """Runs in a worker thread: open the blob, check its size against the row, read its
     header. Every frame is then verified as it is read."""
     try:
@@ -328,7 +338,7 @@ def _open_blob(ctx: AppContext, stored: StoredFile, tenant_key: bytes) -> tuple[
             raise IntegrityFailure("a stored blob has the wrong size", code="integrity_error")
         header = reader.read(0, ctx.cipher.header_size)
         context = file_context(stored.tenant_id, stored.id)
-        return reader, ctx.cipher.opener(tenant_key, stored.wrapped_dek, context, header)
+        return reader, ctx.cipher.opener(wrap_key, stored.wrapped_dek, context, header)
     except BaseException:
         reader.close()
         raise
@@ -336,8 +346,9 @@ def _open_blob(ctx: AppContext, stored: StoredFile, tenant_key: bytes) -> tuple[
 
 async def open_stored(ctx: AppContext, stored: StoredFile) -> FileContent:
     """Open a file the caller has already authorised and audited."""
-    tenant_key = await ctx.keyring.get(stored.tenant_id, stored.kek_id)
-    reader, opener = await asyncio.to_thread(_open_blob, ctx, stored, tenant_key)
+    reader, opener = await asyncio.to_thread(
+        _open_blob, ctx, stored, await wrapping_key(ctx, stored)
+    )
     return FileContent(ctx, stored, reader, opener)
 
 

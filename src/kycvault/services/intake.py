@@ -43,6 +43,7 @@ from kycvault.ports.sniffing import MarkupScan
 from kycvault.ports.storage import BlobStoreError, BlobWriter
 from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
+from kycvault.services.subject_keys import file_context
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,15 +59,13 @@ class StagedFile:
     sha256: str
     wrapped_dek: bytes
     kek_id: UUID
+    # Set once bound to its subject's key (``subject_keys.bind``); until then the tenant key
+    # ``kek_id`` wraps the data key.
+    subject_key_id: UUID | None = None
 
 
 def blob_key(tenant_id: UUID, file_id: UUID) -> str:
     return f"{tenant_id.hex}/{file_id.hex}"
-
-
-def file_context(tenant_id: UUID, file_id: UUID) -> bytes:
-    """Associated data binding a blob's ciphertext to its tenant and file."""
-    return tenant_id.bytes + file_id.bytes
 
 
 def _store_failure(exc: BlobStoreError) -> Unavailable:

@@ -3,6 +3,7 @@ process (keys only; nothing shared across processes lives here)."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import datetime
 from uuid import UUID
@@ -12,15 +13,23 @@ from kycvault.ports.cipher import Cipher
 from kycvault.ports.persistence.records import TenantKeyRecord
 from kycvault.ports.persistence.store import Store, UnitOfWork
 
+# How long a process keeps using the key it last read as a tenant's current one: a rotation
+# (``services/key_rotation.py``) waits this long before it re-wraps, so that every process
+# wraps new data keys under the new key by then.
+CURRENT_KEY_SECONDS = 10.0
+
 
 class TenantKeyring:
-    def __init__(self, store: Store, cipher: Cipher) -> None:
+    def __init__(
+        self, store: Store, cipher: Cipher, *, current_for: float = CURRENT_KEY_SECONDS
+    ) -> None:
         self._store = store
         self._cipher = cipher
         # Keyed by (tenant, key id): a key id alone would hand one tenant's key to a lookup
         # made for another tenant once it is cached.
         self._keys: dict[tuple[UUID, UUID], bytes] = {}
-        self._current: dict[UUID, UUID] = {}
+        self._current: dict[UUID, tuple[UUID, float]] = {}
+        self.current_for = current_for
 
     async def create_for(self, uow: UnitOfWork, tenant_id: UUID, at: datetime) -> UUID:
         """Make and store the first (or a new) key of a tenant inside ``uow``."""
@@ -37,16 +46,20 @@ class TenantKeyring:
 
     async def current(self, tenant_id: UUID) -> tuple[UUID, bytes]:
         """The key new files of the tenant are encrypted under: (key id, key)."""
-        key_id = self._current.get(tenant_id)
-        if key_id is not None:
-            return key_id, self._keys[tenant_id, key_id]
+        known = self._current.get(tenant_id)
+        if known is not None and known[1] > time.monotonic():
+            return known[0], self._keys[tenant_id, known[0]]
         async with self._store.read() as uow:
             record = await uow.tenants.current_key(tenant_id)
         if record is None:
             raise IntegrityFailure("the tenant has no encryption key", code="tenant_key_missing")
         self._keys[tenant_id, record.id] = self._unwrap(record)
-        self._current[tenant_id] = record.id
+        self._current[tenant_id] = (record.id, time.monotonic() + self.current_for)
         return record.id, self._keys[tenant_id, record.id]
+
+    def forget(self, tenant_id: UUID) -> None:
+        """Read the tenant's current key afresh next time (after a rotation)."""
+        self._current.pop(tenant_id, None)
 
     async def get(self, tenant_id: UUID, key_id: UUID) -> bytes:
         key = self._keys.get((tenant_id, key_id))

@@ -110,10 +110,16 @@ async def get_text(ctx: AppContext, actor: Actor, document_id: UUID) -> str | No
         await audit.record(
             ctx, uow, actor, "document.text_read", target_type="document", target_id=document_id
         )
+    return open_text(ctx, actor.tenant_id, document_id, sealed)
+
+
+def open_text(
+    ctx: AppContext, tenant_id: UUID, document_id: UUID, sealed: bytes | None
+) -> str | None:
+    """The document's stored text record, decrypted (None: no text was read from it)."""
     if sealed is None:
         return None
-    plain = ctx.cipher.open_record(_TEXT_LABEL, sealed, _text_aad(actor.tenant_id, document_id))
-    return plain.decode()
+    return ctx.cipher.open_record(_TEXT_LABEL, sealed, _text_aad(tenant_id, document_id)).decode()
 
 
 def _text_aad(tenant_id: UUID, document_id: UUID) -> bytes:

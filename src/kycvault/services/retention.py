@@ -162,6 +162,11 @@ async def basis_date(uow: UnitOfWork, doc: Document, basis: str) -> date | None:
     return await uow.retention.relationship_end(doc.tenant_id, doc.subject_id)
 
 
+async def until_for(uow: UnitOfWork, doc: Document, rule: RetentionRule) -> date | None:
+    """The first day ``rule`` lets ``doc`` be deleted (None: its basis day is not known)."""
+    return retain_until(await basis_date(uow, doc, rule.basis), parse_period(rule.period))
+
+
 async def today(uow: UnitOfWork) -> date:
     """The UTC day on the database's clock: the day every retention decision (a purge, a
     refused deletion) is made on, whichever host makes it."""
@@ -193,7 +198,7 @@ async def check_retained(
         rule = rules.get(doc.type)
         if rule is None:
             continue
-        until = retain_until(await basis_date(uow, doc, rule.basis), parse_period(rule.period))
+        until = await until_for(uow, doc, rule)
         if day is None and until is not None:
             day = await today(uow)
         if until is None or (day is not None and until > day):

@@ -13,7 +13,15 @@ from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import FileRole
 from kycvault.errors import Protected
-from kycvault.services import audit, events, job_queue, legal_holds, object_locks, protection
+from kycvault.services import (
+    audit,
+    events,
+    job_queue,
+    legal_holds,
+    object_locks,
+    protection,
+    subject_keys,
+)
 from kycvault.services.attachments import check_per_file, stored_files
 from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
@@ -97,6 +105,8 @@ async def _revise(
         taken = set(slots)
         replaced = [f for f in current.files if _slot_of(old_type, f) in taken]
         kept = [f for f in current.files if f not in replaced]
+        if doc.subject_id != current.subject_id:
+            kept = await subject_keys.rewrap_files(ctx, uow, kept, doc.subject_id)
         if replaced:  # a replaced file is deleted: not while the document is held
             await protection.check_deletable(uow, actor, documents=[current])
         if len(kept) + len(staged) > ctx.limits.max_files_per_document:
@@ -115,6 +125,7 @@ async def _revise(
         first = await uow.files.next_position(actor.tenant_id, document_id)
         roles = [_slot_role(new_type, slot) for slot in slots]
         added = stored_files(actor, document_id, staged, roles, ctx.clock(), first)
+        added = await subject_keys.bind(ctx, uow, actor.tenant_id, doc.subject_id, added)
         for stored in added:
             await uow.files.add(stored)
         await object_locks.lock_new(ctx, uow, actor, current, [f.blob_key for f in added])

@@ -209,6 +209,10 @@ async def delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Non
             ctx, actor, "subject.delete_refused", held, target_type="subject", target_id=subject_id
         )
         raise
+    # Nothing is left under the subject's keys (it had no documents): they go too, so that
+    # backups of documents it once had cannot be opened either.
+    keys = await ctx.subject_keys.store.of_subject(actor.tenant_id, subject_id)
+    await ctx.subject_keys.destroy(actor.tenant_id, [k.id for k in keys])
 
 
 async def _delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> None:

@@ -4,19 +4,24 @@ and every blob, still encrypted, to a directory; ``import`` loads it into an emp
 Layout of an export::
 
     manifest.json        format, schema revision, master-key fingerprint, per-table digests
+    manifest.sig         HMAC-SHA256 of manifest.json under a key derived from the master key
     rows/<table>.jsonl   every row (see adapters/db/transfer.py)
     blobs.jsonl          every blob: key, size, SHA-256 of its ciphertext
+    subject-keys.jsonl   the subject-key store's keys, wrapped by their tenant keys
     blobs/<tenant>/<id>  the ciphertext, byte for byte
 
 Nothing is decrypted on the way: the target must run with the same master key, which the
-manifest's fingerprint checks before anything is written. Every blob and every row file is
-checked against its SHA-256 on import; blobs are published before the rows are committed,
-so an interrupted import leaves unreferenced blobs at worst, never a row without its blob.
+manifest's fingerprint checks before anything is written. The manifest's MAC is checked next
+(digests alone could be recomputed by whoever edits a row file; the MAC key never leaves the
+vault), then every blob and every row file against its SHA-256. Blobs are published before
+the rows are committed, so an interrupted import leaves unreferenced blobs at worst, never a
+row without its blob.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 from collections.abc import Iterator
@@ -24,15 +29,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from kycvault import crashpoints
+from kycvault.domain import signed_manifest
 from kycvault.errors import CommitUncertain, Conflict, IntegrityFailure, InvalidInput
+from kycvault.ports.keystore import SubjectKeyRecord
 from kycvault.ports.storage import BlobExists, BlobStore
 from kycvault.services.context import AppContext
 
 FORMAT = "kycvault-export"
 VERSION = 1
+# The manifest's MAC key (``Cipher.derive_secret``), used for nothing else.
+MAC_LABEL = "export-mac/v1"
 _PIECE = 1024 * 1024
+_KEY_BATCH = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,7 @@ async def export_vault(
     tables = await ctx.store.export_rows(directory / "rows")
     keys = ctx.store.exported_blob_keys(directory / "rows")
     blobs = await asyncio.to_thread(_export_blobs, ctx.blobs, keys, directory)
+    subject_keys = await _export_subject_keys(ctx, directory / "subject-keys.jsonl")
     manifest = {
         "format": FORMAT,
         "version": VERSION,
@@ -136,32 +148,57 @@ async def export_vault(
         "key_fingerprint": key_fingerprint(ctx),
         "tables": tables,
         "blobs": blobs,
+        "subject_keys": subject_keys,
     }
-    text = json.dumps(manifest, indent=2) + "\n"
-    await asyncio.to_thread((directory / "manifest.json").write_text, text)
+    text = (json.dumps(manifest, indent=2) + "\n").encode()
+    signature = signed_manifest.sign(ctx.cipher.derive_secret(MAC_LABEL), MAC_LABEL, text)
+    await asyncio.to_thread((directory / "manifest.json").write_bytes, text)
+    await asyncio.to_thread((directory / signed_manifest.SIGNATURE_NAME).write_bytes, signature)
     rows = {name: t["rows"] for name, t in tables.items()}
     return TransferSummary(rows, blobs["count"], blobs["bytes"])
 
 
 def _manifest(ctx: AppContext, directory: Path, revision: str | None) -> dict[str, Any]:
     try:
-        manifest: dict[str, Any] = json.loads((directory / "manifest.json").read_text())
+        text = (directory / "manifest.json").read_bytes()
+        manifest: dict[str, Any] = json.loads(text)
     except (OSError, ValueError):
         raise InvalidInput("no readable manifest.json in the export", code="bad_export") from None
     if manifest.get("format") != FORMAT or manifest.get("version") != VERSION:
         raise InvalidInput("not a kycvault export of a known version", code="bad_export")
+    if manifest.get("key_fingerprint") != key_fingerprint(ctx):
+        raise InvalidInput(
+            "the export was made under another master key; start the target with the source's key",
+            code="master_key_mismatch",
+        )
+    _check_signature(ctx, directory, text)
     if manifest.get("revision") != revision:
         raise InvalidInput(
             f"the export is at schema {manifest.get('revision')}, this vault at {revision}: "
             "use the same kycvault version on both sides",
             code="schema_mismatch",
         )
-    if manifest.get("key_fingerprint") != key_fingerprint(ctx):
-        raise InvalidInput(
-            "the export was made under another master key; start the target with the source's key",
-            code="master_key_mismatch",
-        )
     return manifest
+
+
+def _check_signature(ctx: AppContext, directory: Path, manifest: bytes) -> None:
+    """The manifest's MAC, before anything it lists is trusted. An export made before
+    manifests were signed is refused too: nothing could tell it from an edited one."""
+    try:
+        signature = (directory / signed_manifest.SIGNATURE_NAME).read_bytes()
+    except FileNotFoundError:
+        raise InvalidInput(
+            f"the export has no {signed_manifest.SIGNATURE_NAME}, so its manifest cannot be "
+            "proven unaltered (an export made by an older kycvault: export it again with "
+            "this version)",
+            code="unsigned_export",
+        ) from None
+    key = ctx.cipher.derive_secret(MAC_LABEL)
+    refused = signed_manifest.check(key, MAC_LABEL, manifest, signature)
+    if refused is not None:
+        raise IntegrityFailure(
+            f"manifest.json is not as exported: {refused}", code="manifest_mac_mismatch"
+        )
 
 
 def _import_blobs(
@@ -195,6 +232,8 @@ async def import_vault(
             _import_blobs, ctx.blobs, directory, manifest["blobs"], published
         )
         crashpoints.reached("import.blobs_published")
+        # Before the rows: a file row must never name a key the target lacks.
+        await _import_subject_keys(ctx, directory / "subject-keys.jsonl", manifest)
         await ctx.store.import_rows(directory / "rows", manifest["tables"])
         crashpoints.reached("import.rows_committed")
     except CommitUncertain:
@@ -212,6 +251,56 @@ async def import_vault(
         raise
     tables = {name: int(t["rows"]) for name, t in manifest["tables"].items()}
     return TransferSummary(tables, len(published), total)
+
+
+async def _export_subject_keys(ctx: AppContext, path: Path) -> dict[str, Any]:
+    """The subject-key store's records (still wrapped by their tenant keys): an export is a
+    backup, and without them no file of a subject could be read in the target."""
+    digest, count, after = hashlib.sha256(), 0, None
+    with path.open("xb") as out:
+        while batch := await ctx.subject_keys.store.page(after, _KEY_BATCH):
+            for record in batch:
+                line = (json.dumps(_key_row(record), sort_keys=True) + "\n").encode()
+                digest.update(line)
+                out.write(line)
+            count, after = count + len(batch), batch[-1].id
+    return {"count": count, "sha256": digest.hexdigest()}
+
+
+def _key_row(record: SubjectKeyRecord) -> dict[str, Any]:
+    return {
+        "id": str(record.id),
+        "tenant_id": str(record.tenant_id),
+        "subject_id": str(record.subject_id),
+        "generation": record.generation,
+        "wrapped_key": base64.b64encode(record.wrapped_key).decode(),
+        "tenant_key_id": str(record.tenant_key_id),
+        "created_at": record.created_at.isoformat(),
+        "retired": record.retired,
+    }
+
+
+async def _import_subject_keys(ctx: AppContext, path: Path, manifest: dict[str, Any]) -> None:
+    expected = manifest.get("subject_keys")
+    if expected is None:
+        return  # an export made before subject keys existed
+    data = await asyncio.to_thread(path.read_bytes)
+    if hashlib.sha256(data).hexdigest() != expected["sha256"]:
+        raise IntegrityFailure("subject-keys.jsonl does not match the manifest")
+    for line in data.splitlines():
+        row = json.loads(line)
+        await ctx.subject_keys.store.add(
+            SubjectKeyRecord(
+                id=UUID(row["id"]),
+                tenant_id=UUID(row["tenant_id"]),
+                subject_id=UUID(row["subject_id"]),
+                generation=int(row["generation"]),
+                wrapped_key=base64.b64decode(row["wrapped_key"]),
+                tenant_key_id=UUID(row["tenant_key_id"]),
+                created_at=datetime.fromisoformat(row["created_at"]),
+                retired=bool(row["retired"]),
+            )
+        )
 
 
 async def _unpublish(ctx: AppContext, keys: list[str]) -> None:

@@ -10,7 +10,7 @@ from kycvault.errors import IntegrityFailure, Unavailable
 from kycvault.ports.storage import BlobMissing, BlobStoreError
 from kycvault.services.context import AppContext
 from kycvault.services.files import FileContent
-from kycvault.services.intake import file_context
+from kycvault.services.subject_keys import file_context, wrapping_key
 
 # What can be wrong with a stored file (``verify`` returns one, or None when it is intact).
 BLOB_MISSING = "blob_missing"
@@ -25,7 +25,10 @@ async def verify(ctx: AppContext, stored: StoredFile) -> str | None:
     Raises:
         Unavailable: the blob store could not be read just now (nothing is known).
     """
-    tenant_key = await ctx.keyring.get(stored.tenant_id, stored.kek_id)
+    try:
+        wrap_key = await wrapping_key(ctx, stored)
+    except IntegrityFailure:  # its subject key was destroyed, or its tenant key is missing
+        return DOES_NOT_DECRYPT
 
     def work() -> str | None:
         try:
@@ -38,7 +41,7 @@ async def verify(ctx: AppContext, stored: StoredFile) -> str | None:
             header = reader.read(0, ctx.cipher.header_size)
             context = file_context(stored.tenant_id, stored.id)
             try:
-                opener = ctx.cipher.opener(tenant_key, stored.wrapped_dek, context, header)
+                opener = ctx.cipher.opener(wrap_key, stored.wrapped_dek, context, header)
                 digest = FileContent(ctx, stored, reader, opener).digest()
             except IntegrityFailure:
                 return DOES_NOT_DECRYPT

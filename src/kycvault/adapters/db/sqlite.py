@@ -25,6 +25,10 @@ _SQLITE_PRAGMAS = (
     "foreign_keys=ON",
     "busy_timeout=10000",
     "temp_store=MEMORY",
+    # Deleted rows are overwritten, not left in free pages: a destroyed key or an erased
+    # subject's sealed fields do not survive in the file (this SQLite build may default to it;
+    # nothing should depend on that).
+    "secure_delete=ON",
 )
 
 

@@ -182,6 +182,9 @@ files = sa.Table(
     ),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(40), nullable=True),
+    # The subject key (in the subject-key store, not this database) that wraps the data key;
+    # null: the tenant key ``kek_id`` wraps it.
+    sa.Column("subject_key_id", sa.Uuid, nullable=True),
     # When the blob was last read in full and found intact (the upload check, then the
     # scrub's cycle); the scrub takes the files verified longest ago first.
     sa.Column("verified_at", UtcDateTime, nullable=True),

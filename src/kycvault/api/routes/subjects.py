@@ -6,14 +6,21 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
 
 from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
-from kycvault.api.schemas import PageOut, SubjectCreate, SubjectOut, SubjectPatch
-from kycvault.services import subjects
+from kycvault.api.schemas import DocumentOut, PageOut, SubjectCreate, SubjectOut, SubjectPatch
+from kycvault.services import subject_export, subjects
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"], route_class=CheckedRoute)
+
+# What the export holds of a subject and a document: what these routes answer.
+_VIEWS = subject_export.Views(
+    subject=lambda subject: SubjectOut.of(subject).model_dump(mode="json"),
+    document=lambda doc: DocumentOut.of(doc).model_dump(mode="json"),
+)
 
 
 @router.post("", status_code=201, response_model=SubjectOut, dependencies=[JsonBody])
@@ -66,3 +73,23 @@ async def delete_subject(
         return Written(Response(status_code=204))
 
     return await once(actor, write)
+
+
+@router.get(
+    "/{subject_id}/export",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"application/zip": {}}}},
+)
+async def export_subject(subject_id: UUID, ctx: ContextDep, actor: ActorDep) -> StreamingResponse:
+    """Everything the vault holds about the subject (a GDPR Art. 15 access request) as a zip
+    streamed as it is read: the subject, its documents with what was extracted, every file's
+    content, the audit events about them, and a signed manifest of SHA-256 digests."""
+    export = await subject_export.start_export(ctx, actor, subject_id)
+    return StreamingResponse(
+        subject_export.stream(ctx, export, _VIEWS),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )

@@ -61,6 +61,7 @@ def stored_file(row: RowMapping, tenant_id: UUID) -> StoredFile:
         kek_id=row["kek_id"],
         created_at=row["created_at"],
         created_by=row["created_by"],
+        subject_key_id=row["subject_key_id"],
     )
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from kycvault.adapters.db.repositories._base import Repo, deferrable
-from kycvault.adapters.db.tables import files
+from kycvault.adapters.db.repositories.document_rows import stored_file
+from kycvault.adapters.db.tables import documents, files
 from kycvault.domain.models import StoredFile
 from kycvault.domain.types import FileRole
 
@@ -32,8 +35,44 @@ class SqlFiles(Repo):
                 "kek_id": stored.kek_id,
                 "created_at": stored.created_at,
                 "created_by": stored.created_by,
+                "subject_key_id": stored.subject_key_id,
             },
         )
+
+    @deferrable
+    def rewrap(
+        self,
+        tenant_id: UUID,
+        file_id: UUID,
+        wrapped_dek: bytes,
+        subject_key_id: UUID | None,
+        kek_id: UUID | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"wrapped_dek": wrapped_dek, "subject_key_id": subject_key_id}
+        if kek_id is not None:
+            values["kek_id"] = kek_id
+        self._conn.execute(
+            files.update()
+            .where(files.c.tenant_id == tenant_id, files.c.id == file_id)
+            .values(values)
+        )
+
+    def under_tenant_keys(
+        self, tenant_id: UUID, key_ids: Sequence[UUID], limit: int
+    ) -> list[tuple[StoredFile, UUID | None]]:
+        query = (
+            sa.select(*files.c, documents.c.subject_id.label("document_subject_id"))
+            .join(documents, documents.c.id == files.c.document_id)
+            .where(
+                files.c.tenant_id == tenant_id,
+                files.c.kek_id.in_(list(key_ids)),
+                files.c.subject_key_id.is_(None),
+            )
+            .order_by(files.c.id)
+            .limit(limit)
+        )
+        rows = self._conn.execute(query).mappings().all()
+        return [(stored_file(row, tenant_id), row["document_subject_id"]) for row in rows]
 
     def count(self, tenant_id: UUID, document_id: UUID) -> int:
         stmt = sa.select(sa.func.count()).where(

@@ -102,6 +102,15 @@ class SqlSubjects(Repo):
             documents, documents.c.tenant_id == tenant_id, documents.c.subject_id == subject_id
         )
 
+    def document_ids(self, tenant_id: UUID, subject_id: UUID) -> list[UUID]:
+        return list(
+            self._conn.execute(
+                sa.select(documents.c.id)
+                .where(documents.c.tenant_id == tenant_id, documents.c.subject_id == subject_id)
+                .order_by(documents.c.created_at, documents.c.id)
+            ).scalars()
+        )
+
     def has_members(self, tenant_id: UUID, subject_id: UUID) -> bool:
         return self._exists(
             subjects, subjects.c.tenant_id == tenant_id, subjects.c.parent_id == subject_id

@@ -130,6 +130,24 @@ class SqlTenants(Repo):
         )
         return _tenant_key(row) if row else None
 
+    @deferrable
+    def retire_keys(self, tenant_id: UUID, keep: UUID, at: datetime) -> None:
+        self._conn.execute(
+            tenant_keys.update()
+            .where(
+                tenant_keys.c.tenant_id == tenant_id,
+                tenant_keys.c.id != keep,
+                tenant_keys.c.retired_at.is_(None),
+            )
+            .values(retired_at=at)
+        )
+
+    def retired_keys(self, tenant_id: UUID) -> list[UUID]:
+        query = sa.select(tenant_keys.c.id).where(
+            tenant_keys.c.tenant_id == tenant_id, tenant_keys.c.retired_at.is_not(None)
+        )
+        return list(self._conn.execute(query).scalars())
+
     def get_key(self, tenant_id: UUID, key_id: UUID) -> TenantKeyRecord | None:
         row = self._one(
             tenant_keys.select().where(

@@ -1,7 +1,7 @@
 """blob removals: the purge's outbox of blobs to remove once their rows are gone
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0021
 Create Date: 2026-12-07 00:50:00
 """
 
@@ -15,7 +15,7 @@ from alembic import op
 from kycvault.adapters.db.columns import UtcDateTime
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,8 +1,8 @@
 """sealed fields: document numbers, processing results and file digests sealed, with blind
 indexes for exact-match lookups
 
-Revision ID: 0018
-Revises: 0021
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 00:45:00
 
 Seals what earlier versions stored in clear (``documents.id_number``, the MRZ and the rest
@@ -23,8 +23,8 @@ from alembic import op
 from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.sealed_fields import RowFields
 
-revision: str = "0018"
-down_revision: str | None = "0021"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

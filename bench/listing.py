@@ -31,7 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from seed import SPAN, START, WORDS, BulkWriter, Seeded, seed_tenant
 
+from kycvault.adapters.crypto import AesGcmCipher
 from kycvault.adapters.db import migrate
+from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.repositories.documents import SqlDocuments
 from kycvault.adapters.db.store import SqlStore, create_database
 from kycvault.adapters.db.tables import documents, subjects, tenants
@@ -41,6 +43,8 @@ from kycvault.ports.persistence.records import Seek
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 PG_DATABASE = "kycvault_bench_listing"
+# Fixed, so that ``--reuse`` opens what an earlier run sealed.
+MASTER_KEY = bytes(range(32))
 
 
 class Window(TypedDict):
@@ -191,7 +195,7 @@ async def explain(store: SqlStore, tenant_id: uuid.UUID, query: DocumentQuery, s
 def seed(url: str, args: argparse.Namespace) -> Seeded:
     print(f"seeding {args.docs:,} documents on {args.db} …", flush=True)
     started = time.perf_counter()
-    writer = BulkWriter(url)
+    writer = BulkWriter(url, MASTER_KEY)
     with writer.loading():
         seeded = seed_tenant(writer, name="main", number=1, count=args.docs, seed=1)
         for n in (2, 3):
@@ -243,7 +247,7 @@ async def run(args: argparse.Namespace) -> None:
         admin.dispose()
         url = PG_ADMIN.rsplit("/", 1)[0] + f"/{PG_DATABASE}"
     database = create_database(url)
-    store = SqlStore(database)
+    store = SqlStore(database, FieldCodec(AesGcmCipher(MASTER_KEY)))
     if args.reuse and (args.db == "postgres" or (directory / "bench.db").exists()):
         seeded = await load_seeded(store)
         print("reusing the seeded database", flush=True)

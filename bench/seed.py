@@ -21,7 +21,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from kycvault.adapters.crypto import AesGcmCipher
 from kycvault.adapters.db import search_index
+from kycvault.adapters.db.field_codec import FieldCodec
+from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.adapters.db.tables import documents, files, subjects, tenant_keys, tenants
 from kycvault.domain import listing
 
@@ -57,8 +60,12 @@ class BulkWriter:
     """Writes rows of kycvault's tables through the raw driver, with the values converted
     exactly as SQLAlchemy would bind them."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, master_key: bytes) -> None:
         self.engine = sa.create_engine(url.replace("+aiosqlite", ""))
+        # The vault's master key: tenants get real keys, files sealed digests (the store
+        # opens them when it reads the rows).
+        self.cipher = AesGcmCipher(master_key)
+        self.fields = FieldCodec(self.cipher)
         self.dialect = self.engine.dialect
         self._processors: dict[str, list[tuple[str, Callable[[Any], Any] | None]]] = {}
 
@@ -241,7 +248,6 @@ def _document(
             "filename": filename,
             "content_type": "application/pdf",
             "size": 200_000,
-            "sha256": "0" * 64,
             "blob_key": f"{tenant_id.hex}/{doc_id.hex}",
             "wrapped_dek": b"\0" * 60,
             "kek_id": kek_id,
@@ -252,8 +258,10 @@ def _document(
 
 
 def new_tenant(writer: BulkWriter, *, name: str, number: int) -> tuple[uuid.UUID, uuid.UUID]:
-    """A bare tenant row and key row (enough for listing; its files cannot be decrypted)."""
+    """A bare tenant row and key row (enough for listing; its files have no blobs)."""
     tenant_id = uuid.uuid4()
+    # The key row takes the tenant's id (one key a tenant here), and wraps in format 2.
+    _key, wrapped = writer.cipher.new_tenant_key(tenant_id.bytes, tenant_id.bytes)
     now = datetime.now(UTC)
     writer.write(
         tenants,
@@ -276,10 +284,11 @@ def new_tenant(writer: BulkWriter, *, name: str, number: int) -> tuple[uuid.UUID
             {
                 "id": tenant_id,
                 "tenant_id": tenant_id,
-                "wrapped_key": b"\0" * 60,
-                "master_key_id": "bench",
+                "wrapped_key": wrapped,
+                "master_key_id": writer.cipher.master_key_id,
                 "created_at": now,
                 "retired_at": None,
+                "wrap_format": 2,
             }
         ],
     )
@@ -322,6 +331,10 @@ def seed_tenant(
                 file_rows.append(file_row)
             if len(seeded.names) < 1000:
                 seeded.names.append(row["name"])
+        with writer.engine.connect() as conn:
+            sealed = RowFields(writer.fields, conn)
+            for file_row in file_rows:
+                file_row.update(sealed.file_values(tenant_id, file_row["id"], "0" * 64))
         writer.write(documents, doc_rows)
         writer.write(files, file_rows)
         seeded.documents += size

@@ -23,6 +23,7 @@ from kycvault.adapters.crypto import (
     write_master_key_file,
 )
 from kycvault.adapters.db import migrate
+from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.keystore import SqlSubjectKeyStore
 from kycvault.adapters.db.sqlite import sqlite_file
 from kycvault.adapters.db.store import SqlStore, create_database
@@ -251,18 +252,11 @@ def build_container(
     # second worker could take the delivery over while the first is still sending.
     sender = HttpWebhookSender(timeout=min(SEND_TIMEOUT_SECONDS, settings.job_lease_seconds / 2))
     store = SqlStore(
-        create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size)
+        create_database(settings.resolved_database_url, sqlite_pool_size=settings.sqlite_pool_size),
+        FieldCodec(cipher, current_for=settings.key_cache_seconds),
     )
     keyring = TenantKeyring(store, cipher, current_for=settings.key_cache_seconds)
     keystore = SqlSubjectKeyStore.open(settings.resolved_keystore_url)
-    if settings.keystore_shares_database:
-        # Erasure still deletes everything, but a backup of the database holds the subject
-        # keys too, so restoring one would make erased blobs readable again.
-        log.warning(
-            "keystore_shares_database",
-            advice="set KYCVAULT_KEYSTORE_URL to a database backed up apart, with a short "
-            "retention, for erasure to shred backups too",
-        )
     ctx = AppContext(
         store=store,
         blobs=build_blob_store(settings.resolved_storage_url, settings.data_dir),
@@ -338,6 +332,7 @@ async def prepare_schema(container: Container, *, upgrade: bool, create: bool = 
         else:
             await open_vault(container)
         attributes["audit_chain_key"] = audit.chain_key(container.ctx)
+        attributes["field_codec"] = container.store.fields
         await migrate.upgrade(container.store.database, attributes=attributes)
     elif current != migrate.head_revision():
         raise SchemaNotCurrent(
@@ -348,6 +343,14 @@ async def prepare_schema(container: Container, *, upgrade: bool, create: bool = 
         await _check_master_key(container)
     # The root as stored (another process may have made the vault's first one).
     await open_vault(container)
+    if container.settings.keystore_shares_database:
+        # Erasure still deletes everything, but a backup of the database holds the subject
+        # keys too, so restoring one would make erased blobs readable again.
+        log.warning(
+            "keystore_shares_database",
+            advice="set KYCVAULT_KEYSTORE_URL to a database backed up apart, with a short "
+            "retention, for erasure to shred backups too",
+        )
     master = container.master_key
     if master is not None and master.new_file is not None:
         try:

@@ -9,10 +9,12 @@ written to staging), ``upload.staged`` (a file's staging durable), ``upload.publ
 ``files.add.before_commit`` (rows written, not committed), ``document.create.after_commit`` /
 ``files.add.after_commit`` (committed, no response sent); a deletion's
 ``document.delete.before_commit`` and ``document.delete.after_commit`` (rows gone, blobs not
-yet removed); an import's ``import.blobs_published`` (blobs in place, no rows) and
-``import.rows_committed`` (rows in, master key not yet written); ``idempotency.claimed`` (a key
-claimed, the request not yet run); ``rotate_master.row_rewrapped`` (one row re-wrapped under
-the new master key and committed, the others not).
+yet removed); the retention purge's ``retention.purge.before_commit`` and
+``retention.purge.after_commit`` (a document's rows and receipt committed, its blobs queued
+for removal and not yet removed); an import's ``import.blobs_published`` (blobs in place, no
+rows) and ``import.rows_committed`` (rows in, master key not yet written);
+``idempotency.claimed`` (a key claimed, the request not yet run); ``rotate_master.row_rewrapped``
+(one row re-wrapped under the new master key and committed, the others not).
 """
 
 from __future__ import annotations

@@ -12,7 +12,9 @@ machine-readable ``code`` and a human ``detail``; input errors may carry per-fie
      │    └── InsufficientScope .. the API key lacks the scope the request needs
      ├── NotFound ................ unknown id, or another tenant's id: the same answer (404)
      ├── Conflict ................ the request clashes with the current state (409)
-     │    └── LegalHoldActive .... a deletion of something under a legal hold
+     │    └── Protected .......... a deletion of something the vault must keep
+     │         ├── LegalHoldActive  under a legal hold
+     │         └── RetentionActive  within a retention rule's period
      ├── Gone .................... a single-use link already used, or expired (410)
      ├── PayloadTooLarge ......... a file or body over its limit (413)
      ├── UnsupportedMediaType .... content type outside the allow-list (415)
@@ -31,6 +33,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +109,15 @@ class Conflict(KycVaultError):
     code = "conflict"
 
 
-class LegalHoldActive(Conflict):
+class Protected(Conflict):
+    """A deletion refused because the vault must keep what it would delete; ``audit_details``
+    is what the refusal's audit event records about why (never names or numbers)."""
+
+    def audit_details(self) -> dict[str, Any]:
+        return {"reason": self.code}
+
+
+class LegalHoldActive(Protected):
     """A deletion refused because what it would delete is under a legal hold (the active
     holds' ids in ``hold_ids``)."""
 
@@ -114,6 +126,31 @@ class LegalHoldActive(Conflict):
     def __init__(self, detail: str, *, hold_ids: Sequence[str] = ()) -> None:
         super().__init__(detail)
         self.hold_ids = tuple(hold_ids)
+
+    def audit_details(self) -> dict[str, Any]:
+        return {"reason": self.code, "holds": list(self.hold_ids)}
+
+
+class RetentionActive(Protected):
+    """A deletion refused because a retention rule keeps the document until ``retain_until``
+    (None: its basis date, such as the end of the relationship, is not known yet, so it is
+    kept with no date), under the rule ``basis`` + ``period``."""
+
+    code = "retention_active"
+
+    def __init__(
+        self, detail: str, *, document_id: str, retain_until: date | None, basis: str, period: str
+    ) -> None:
+        super().__init__(detail)
+        self.document_id = document_id
+        self.retain_until = retain_until
+        self.basis = basis
+        self.period = period
+
+    def audit_details(self) -> dict[str, Any]:
+        until = self.retain_until.isoformat() if self.retain_until else None
+        return {"reason": self.code, "retain_until": until, "basis": self.basis,
+                "period": self.period, "kept_document": self.document_id}  # fmt: skip
 
 
 class Gone(KycVaultError):

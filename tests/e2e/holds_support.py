@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 import httpx2
 
 from tests.e2e.documents_support import new_subject
-from tests.helpers import Part, image_bytes, post_multipart
+from tests.e2e.scopes_support import CYNOPSIS, DEL, DOMAIN, GENIE, NCORE, Call
+from tests.helpers import Part, Server, image_bytes, post_multipart
 
 REASON = "Subpoena 2026-117: preserve every record of this customer"
 
@@ -47,3 +49,43 @@ def audit_events(client: httpx2.Client, action: str) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()["data"]
     return found
+
+
+def error_code(response: httpx2.Response) -> str:
+    """Our stable code, from whichever envelope the route words its errors in."""
+    body = response.json()
+    details = body.get("details")
+    if isinstance(details, dict) and "code" in details:
+        return str(details["code"])
+    return str(body["code"])
+
+
+# Every dialect route that deletes a document or a file (Argyle's and Sila's delete nothing).
+DIALECT_DELETES = [
+    Call("DELETE", NCORE + "/{doc}/files/{file}", DEL),
+    Call("DELETE", CYNOPSIS + "/{doc_number}", DEL, headers=DOMAIN),
+    Call("DELETE", GENIE + "/v1/documents/{doc}/", DEL),
+    Call("DELETE", GENIE + "/v2/documents/{doc}/", DEL),
+    Call("DELETE", GENIE + "/v1/entities/{subject}/documents/{doc}/", DEL),
+    Call("DELETE", GENIE + "/v2/entities/{subject}/documents/{doc}/", DEL),
+]
+
+
+def dialect_target(server: Server) -> tuple[dict[str, Any], dict[str, str]]:
+    """A new tenant with a subject (with an external id) and its passport of one page: the
+    tenant, and the ids the dialect calls name (``DIALECT_DELETES``)."""
+    tenant = server.create_tenant()
+    external = f"user-{secrets.token_hex(4)}"
+    with server.client(tenant["api_key"]) as admin:
+        subject = new_subject(admin, external_id=external)
+        doc = passport(admin, subject["id"])
+    ids = {
+        "external": external,
+        "subject": subject["id"],
+        "subject_number": str(subject["number"]),
+        "domain": str(tenant["domain_id"]),
+        "doc": doc["id"],
+        "doc_number": str(doc["number"]),
+        "file": doc["files"][0]["id"],
+    }
+    return tenant, ids

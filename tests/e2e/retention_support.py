@@ -35,8 +35,9 @@ def purge(server: Server, tenant: dict[str, Any], on: date | None = None) -> int
 
     async def work(ctx: AppContext) -> int:
         day = on or datetime.now(UTC).date()
-        moved = dataclasses.replace(ctx, clock=lambda: datetime.combine(day, time(12), UTC))
-        return await retention_purge.scan_tenant(moved, UUID(str(tenant["tenant_id"])), day)
+        noon = datetime.combine(day, time(12), UTC)
+        moved = dataclasses.replace(ctx, clock=lambda: noon)
+        return await retention_purge.scan_tenant(moved, UUID(str(tenant["tenant_id"])), noon)
 
     return server.in_context(work)
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import json
-import secrets
 import threading
 from typing import Any
 
@@ -15,11 +14,19 @@ import httpx2
 import pytest
 
 from tests.e2e.documents_support import new_doc, new_subject
-from tests.e2e.holds_support import audit_events, hold, lift, passport
+from tests.e2e.holds_support import (
+    DIALECT_DELETES,
+    audit_events,
+    dialect_target,
+    error_code,
+    hold,
+    lift,
+    passport,
+)
 from tests.e2e.kycgenie_support import PREFIX as KG
 from tests.e2e.kycgenie_support import entity, response_of
 from tests.e2e.problem_support import problem
-from tests.e2e.scopes_support import CYNOPSIS, DEL, DOMAIN, GENIE, NCORE, Call
+from tests.e2e.scopes_support import Call
 from tests.helpers import PDF_BYTES, Server, image_bytes
 
 
@@ -108,46 +115,14 @@ def test_a_company_hold_does_not_reach_its_members(client: httpx2.Client) -> Non
     assert client.delete(f"/v1/subjects/{member['id']}").status_code == 204
 
 
-def _code(response: httpx2.Response) -> str:
-    """Our stable code, from whichever envelope the route words its errors in."""
-    body = response.json()
-    details = body.get("details")
-    if isinstance(details, dict) and "code" in details:
-        return str(details["code"])
-    return str(body["code"])
-
-
 @pytest.fixture
 def held(server: Server) -> tuple[dict[str, Any], dict[str, str]]:
     """A tenant with a subject whose passport (one page) is under a hold: the tenant, and
     the ids the dialect calls name."""
-    tenant = server.create_tenant()
-    external = f"user-{secrets.token_hex(4)}"
+    tenant, ids = dialect_target(server)
     with server.client(tenant["api_key"]) as admin:
-        subject = new_subject(admin, external_id=external)
-        doc = passport(admin, subject["id"])
-        placed = hold(admin, document_id=doc["id"])
-    ids = {
-        "external": external,
-        "subject": subject["id"],
-        "subject_number": str(subject["number"]),
-        "domain": str(tenant["domain_id"]),
-        "doc": doc["id"],
-        "doc_number": str(doc["number"]),
-        "file": doc["files"][0]["id"],
-        "hold": placed["id"],
-    }
+        ids["hold"] = hold(admin, document_id=ids["doc"])["id"]
     return tenant, ids
-
-
-DIALECT_DELETES = [
-    Call("DELETE", NCORE + "/{doc}/files/{file}", DEL),
-    Call("DELETE", CYNOPSIS + "/{doc_number}", DEL, headers=DOMAIN),
-    Call("DELETE", GENIE + "/v1/documents/{doc}/", DEL),
-    Call("DELETE", GENIE + "/v2/documents/{doc}/", DEL),
-    Call("DELETE", GENIE + "/v1/entities/{subject}/documents/{doc}/", DEL),
-    Call("DELETE", GENIE + "/v2/entities/{subject}/documents/{doc}/", DEL),
-]
 
 
 @pytest.mark.parametrize("call", DIALECT_DELETES, ids=lambda c: c.path)
@@ -158,7 +133,7 @@ def test_dialect_deletes_are_refused(
     with server.client(tenant["api_key"]) as admin:
         refused = call.send(admin, ids)
         assert refused.status_code == 409, refused.text
-        assert _code(refused) == "legal_hold"
+        assert error_code(refused) == "legal_hold"
         assert admin.get(f"/v1/documents/{ids['doc']}").json()["files"] != []
         lift(admin, ids["hold"])
         allowed = call.send(admin, ids)
@@ -184,7 +159,7 @@ def test_a_questionnaire_answer_keeps_its_held_document(server: Server) -> None:
         )
         placed = hold(kg, subject_id=company["id"])
         refused = kg.delete(answer_url)
-        assert (refused.status_code, _code(refused)) == (409, "legal_hold")
+        assert (refused.status_code, error_code(refused)) == (409, "legal_hold")
         _refused_event(kg, "response.file_answer_delete_refused", response["id"])
         assert kg.get(f"/v1/documents/{doc_id}").status_code == 200
         lift(kg, placed["id"])
@@ -202,7 +177,7 @@ def test_replacing_a_held_documents_file_is_refused(
     front = ("front", ("front.png", image_bytes("PNG", (32, 32)), "image/png"))
     with server.client(tenant["api_key"], headers={"X-Domain-ID": ids["domain"]}) as cyn:
         refused = cyn.put(url, data={"document": document}, files=[front])
-        assert (refused.status_code, _code(refused)) == (409, "legal_hold")
+        assert (refused.status_code, error_code(refused)) == (409, "legal_hold")
         _refused_event(cyn, "document.update_refused", ids["doc"])
         files = cyn.get(f"/v1/documents/{ids['doc']}").json()["files"]
         assert [f["id"] for f in files] == [ids["file"]]

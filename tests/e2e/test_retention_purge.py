@@ -4,12 +4,14 @@ has no rule, no basis date yet, or a legal hold stays."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx2
 
+from kycvault.services import retention_purge
 from kycvault.services.context import AppContext
 from tests.e2e.documents_support import new_doc, new_subject
 from tests.e2e.holds_support import audit_events, hold, lift, passport
@@ -165,3 +167,25 @@ def test_receipts_page_by_cursor_and_stay_with_their_tenant(
     assert other_client.get("/v1/deletion-receipts").json()["data"] == []
     bad = client.get("/v1/deletion-receipts", params={"cursor": "not-a-cursor"})
     assert bad.status_code == 400, bad.text
+
+
+def test_the_scan_decides_on_the_databases_clock_not_the_hosts(
+    server: Server, tenant: dict[str, Any], client: httpx2.Client
+) -> None:
+    """A process whose clock runs years ahead purges nothing early: the scan's day is the
+    database's, and so is the receipt's ``purged_at``."""
+    early = passport(client)
+    set_rule(client, "passport", "upload", "P1Y")
+    ahead = datetime.now(UTC) + timedelta(days=366 * 3)
+
+    async def scan_with_clock_ahead(ctx: AppContext) -> int:
+        return await retention_purge.scan(dataclasses.replace(ctx, clock=lambda: ahead))
+
+    assert server.in_context(scan_with_clock_ahead) == 0
+    assert exists(client, early["id"])
+    set_rule(client, "passport", "upload", "P0D")
+    before = datetime.now(UTC)
+    assert server.in_context(scan_with_clock_ahead) == 1
+    [receipt] = every_page(client, "/v1/deletion-receipts")
+    purged_at = datetime.fromisoformat(receipt["purged_at"])
+    assert before - timedelta(minutes=5) < purged_at < ahead - timedelta(days=366)

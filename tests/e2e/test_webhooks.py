@@ -285,3 +285,37 @@ def test_events_tail_follows_the_log(hook_server: Server, hclient: httpx2.Client
         tail.send_signal(signal.SIGINT)
         _, err = tail.communicate(timeout=30)
     assert tail.returncode == 0 and "Traceback" not in err
+
+
+def test_legal_hold_events_are_delivered(hclient: httpx2.Client, receiver: Receiver) -> None:
+    endpoint = subscribe(hclient, receiver.url(), ["legal_hold.placed", "legal_hold.lifted"])
+    sid = new_subject(hclient, "held-1")
+    made = hclient.post("/v1/documents", json={"type": "passport", "subject_id": sid})
+    assert made.status_code == 201, made.text
+    did = made.json()["id"]
+    reason = "Inquiry 77 about Ann Lee-Okafor"
+    on_doc = hclient.post("/v1/legal-holds", json={"document_id": did, "reason": reason}).json()
+    on_subject = hclient.post("/v1/legal-holds", json={"subject_id": sid, "reason": reason})
+    assert on_subject.status_code == 201, on_subject.text
+    assert hclient.delete(f"/v1/legal-holds/{on_doc['id']}").status_code == 200
+
+    receiver.wait_for(lambda: len(receiver.delivered()) == 3)
+    got = [verify(endpoint["secret"], r) for r in receiver.delivered()]
+    assert [e["type"] for e in got] == [
+        "legal_hold.placed",
+        "legal_hold.placed",
+        "legal_hold.lifted",
+    ]
+    assert [e["data"] for e in got] == [
+        {"legal_hold_id": on_doc["id"], "held": "document", "subject_id": sid, "document_id": did},
+        {
+            "legal_hold_id": on_subject.json()["id"],
+            "held": "subject",
+            "subject_id": sid,
+            "document_id": None,
+        },
+        {"legal_hold_id": on_doc["id"], "held": "document", "subject_id": sid, "document_id": did},
+    ]
+    assert not any(b"Inquiry" in r.body or b"Okafor" in r.body for r in receiver.received)
+    logged = hclient.get("/v1/events", params={"type": "legal_hold.placed", "subject_id": sid})
+    assert [e["id"] for e in logged.json()["data"]] == [e["id"] for e in got[:2]]

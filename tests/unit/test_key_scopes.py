@@ -20,7 +20,14 @@ from kycvault.config import Settings
 from kycvault.domain.scopes import MAX_LIFETIME, Scope, grants, parse_lifetime, parse_scopes
 from kycvault.errors import AuthenticationFailed, InsufficientScope, InvalidInput
 from kycvault.ports.persistence.records import AuditEvent
-from kycvault.services import audit, authorization, documents, idempotency, subjects, tenants
+from kycvault.services import (
+    audit,
+    authorization,
+    document_removal,
+    idempotency,
+    subjects,
+    tenants,
+)
 from kycvault.services.context import Actor, AppContext
 from tests.backends import Backend
 from tests.helpers import audit_events, backend_settings
@@ -150,7 +157,7 @@ async def test_a_refusal_is_a_403_error_and_audited_without_the_secret(ctx: AppC
     reader = await _sign_in(ctx, issued)
     doc_id = uuid4()
     with pytest.raises(InsufficientScope) as caught:
-        await documents.delete_document(ctx, reader, doc_id)
+        await document_removal.delete_document(ctx, reader, doc_id)
     assert caught.value.code == "insufficient_scope"
     assert caught.value.scope == "documents:delete"
     assert "documents:delete" in caught.value.detail

@@ -21,7 +21,7 @@ from kycvault.domain.models import Document
 from kycvault.errors import CommitUncertain, Conflict
 from kycvault.ports.persistence.records import AuditEvent
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, documents, verification
+from kycvault.services import audit, document_removal, documents, verification
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 from tests.backends import Backend
@@ -138,11 +138,11 @@ async def test_a_deleted_documents_blobs_go_once_the_deletion_committed(
     second = await documents.create_document(
         ctx, actor, {"type": "bank_statement"}, upload=await _upload(ctx, actor, b"two\n")
     )
-    await documents.delete_document(ctx, actor, first.id)
+    await document_removal.delete_document(ctx, actor, first.id)
     assert _blob_keys(ctx) == {second.files[0].blob_key}
     lost_commit.add("document.deleted")
     with pytest.raises(CommitUncertain):
-        await documents.delete_document(ctx, actor, second.id)
+        await document_removal.delete_document(ctx, actor, second.id)
     # Deleted, but nobody could know: the blob stays for the sweep, never the other way.
     assert await _documents(ctx, actor) == []
     assert _blob_keys(ctx) == {second.files[0].blob_key}

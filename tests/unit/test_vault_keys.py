@@ -38,7 +38,7 @@ async def _legacy_vault(data_dir: Path, master: bytes) -> tuple[uuid.UUID, bytes
     try:
         chain_key = _hkdf(master, b"kycvault/audit-chain/v1")
         await migrate.upgrade(
-            container.store.database, "0021", attributes={"audit_chain_key": chain_key}
+            container.store.database, "0016", attributes={"audit_chain_key": chain_key}
         )
         tenant, key_row, key = uuid.uuid4(), uuid.uuid4(), os.urandom(32)
         nonce = os.urandom(12)

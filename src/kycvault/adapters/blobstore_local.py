@@ -238,6 +238,12 @@ class LocalBlobStore:
         except OSError as exc:
             raise _store_error(exc) from None
 
+    def supports_legal_hold(self) -> bool:
+        return False  # a directory has no legal hold of its own; the vault's holds apply
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        return None
+
 
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX2 = re.compile(r"^[0-9a-f]{2}$")

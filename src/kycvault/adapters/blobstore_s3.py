@@ -35,6 +35,7 @@ from obstore.exceptions import AlreadyExistsError, NotFoundError, PreconditionEr
 from obstore.store import S3Store
 
 from kycvault.adapters.blobstore_local import write_all
+from kycvault.adapters.s3_object_lock import ObjectLock
 from kycvault.adapters.staging_owner import owner_gone, owner_tag
 from kycvault.ports.storage import BlobExists, BlobMissing, BlobStoreError, StagingFile, StoredBlob
 
@@ -167,6 +168,12 @@ class S3BlobStore:
         if query.get("virtual_hosted", "false").lower() == "true":
             config["virtual_hosted_style_request"] = True
         self.client = S3Store(self.bucket, config=config, client_options=client)
+        self.lock = ObjectLock(
+            self.bucket,
+            endpoint,
+            query.get("region"),
+            path_style=config.get("virtual_hosted_style_request") is not True,
+        )
         self.spool = spool
         self.spool.mkdir(parents=True, exist_ok=True, mode=0o700)
 
@@ -182,6 +189,9 @@ class S3BlobStore:
         return S3BlobReader(self, key)
 
     def delete(self, key: str) -> None:
+        if self.lock.supported():  # versioned: a plain delete would only hide the bytes
+            self.lock.delete_versions(self.object_path(key))
+            return
         try:
             obstore.delete(self.client, self.object_path(key))
         except (NotFoundError, FileNotFoundError):
@@ -249,3 +259,9 @@ class S3BlobStore:
             return
         except OSError as exc:
             raise _store_error(exc) from None
+
+    def supports_legal_hold(self) -> bool:
+        return self.lock.supported()
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        self.lock.set(self.object_path(key), on)

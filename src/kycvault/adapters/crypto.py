@@ -37,6 +37,7 @@ import stat
 import struct
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -44,7 +45,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from kycvault.errors import IntegrityFailure
-from kycvault.ports.cipher import TENANT_KEY_KIND
+from kycvault.ports.cipher import TENANT_KEY_KIND, WRAP_V2, tenant_key_context
+from kycvault.ports.persistence.records import TenantKeyRecord
 
 MAGIC = b"KVB1"
 VERSION = 1
@@ -55,6 +57,11 @@ DEFAULT_CHUNK_SHIFT = 20  # 1 MiB frames: large enough to be cheap, small enough
 _NONCE_SIZE = 12
 _WRAP_DEK = b"kycvault/dek|"
 _WRAP_TENANT = b"kycvault/tenant-key|"  # the legacy tenant-key wrap (format 1)
+# Sealed fields (``seal_field``): magic, key kind, key id, nonce, then AES-256-GCM.
+FIELD_MAGIC = b"KVF1"
+FIELD_KEY_TENANT = 0  # sealed under a key derived from a tenant key
+FIELD_KEY_SUBJECT = 1  # reserved: a subject key
+_FIELD_HEAD = len(FIELD_MAGIC) + 1 + 16
 _WRAP_SUBJECT = b"kycvault/subject-key|"
 # Keys wrapped by the master key from format 2 on: b"KVW2" | master key id (8) | nonce | ct.
 WRAP_V2_MAGIC = b"KVW2"
@@ -170,6 +177,24 @@ class AesGcmCipher:
         key = self._random(KEY_SIZE)
         return key, self.master_wrap(TENANT_KEY_KIND, key, tenant_context + record_id)
 
+    def open_tenant_key(self, record: TenantKeyRecord) -> bytes:
+        if record.master_key_id not in self.master_key_ids:
+            raise IntegrityFailure(
+                f"a tenant key is wrapped by master key {record.master_key_id}, which is not "
+                "configured",
+                code="master_key_mismatch",
+            )
+        if record.wrap_format == WRAP_V2:
+            return self.master_unwrap(
+                TENANT_KEY_KIND,
+                record.wrapped_key,
+                tenant_key_context(record),
+                master_key_id=record.master_key_id,
+            )
+        return self.unwrap_tenant_key(
+            record.wrapped_key, record.tenant_id.bytes, master_key_id=record.master_key_id
+        )
+
     def unwrap_tenant_key(
         self, wrapped: bytes, tenant_context: bytes, *, master_key_id: str | None = None
     ) -> bytes:
@@ -249,12 +274,65 @@ class AesGcmCipher:
         if root != self._root:
             self._root, self._secrets = root, {}
 
+    def derive_key(self, key: bytes, label: str) -> bytes:
+        return derive_key(key, label)
+
+    def seal_field(self, key: bytes, key_id: UUID, data: bytes, aad: bytes) -> bytes:
+        return seal_field(key, key_id, data, aad)
+
+    def field_key_id(self, sealed: bytes) -> UUID:
+        return field_key_id(sealed)
+
+    def open_field(self, key: bytes, sealed: bytes, aad: bytes) -> bytes:
+        return open_field(key, sealed, aad)
+
+    def blind_index(self, key: bytes, value: str) -> str:
+        return hmac.new(key, value.encode(), hashlib.sha256).hexdigest()
+
     def derive_secret(self, label: str) -> bytes:
         if label not in self._secrets:
             if self._root is None:
                 raise RuntimeError("the vault root secret is not loaded (bootstrap.open_vault)")
             self._secrets[label] = derive(self._root, label)
         return self._secrets[label]
+
+
+def derive_key(key: bytes, label: str) -> bytes:
+    """A 32-byte key for one use (``label``), derived from ``key`` by HKDF-SHA256."""
+    info = b"kycvault/" + label.encode()
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=info).derive(key)
+
+
+def seal_field(key: bytes, key_id: UUID, data: bytes, aad: bytes) -> bytes:
+    """``KVF1 | key kind (1) | key id (16) | nonce (12) | ciphertext | tag (16)``; the head
+    (magic, kind, key id) is authenticated with ``aad``, so the key id cannot be swapped."""
+    head = FIELD_MAGIC + bytes([FIELD_KEY_TENANT]) + key_id.bytes
+    nonce = secrets.token_bytes(_NONCE_SIZE)
+    return head + nonce + AESGCM(key).encrypt(nonce, data, head + aad)
+
+
+def field_key_id(sealed: bytes) -> UUID:
+    """The id of the tenant key a sealed field was made under (its key must be looked up
+    before ``open_field``)."""
+    if (
+        len(sealed) < _FIELD_HEAD + _NONCE_SIZE + TAG_SIZE
+        or sealed[:4] != FIELD_MAGIC
+        or sealed[4] != FIELD_KEY_TENANT
+    ):
+        raise IntegrityFailure("a sealed field is not in a known format", code="integrity_error")
+    return UUID(bytes=sealed[5:_FIELD_HEAD])
+
+
+def open_field(key: bytes, sealed: bytes, aad: bytes) -> bytes:
+    field_key_id(sealed)  # the format check
+    head, nonce = sealed[:_FIELD_HEAD], sealed[_FIELD_HEAD : _FIELD_HEAD + _NONCE_SIZE]
+    try:
+        return AESGCM(key).decrypt(nonce, sealed[_FIELD_HEAD + _NONCE_SIZE :], head + aad)
+    except (InvalidTag, ValueError):
+        raise IntegrityFailure(
+            "a sealed field failed verification (altered, or moved from another row)",
+            code="integrity_error",
+        ) from None
 
 
 def frame_count(plain_size: int, chunk_size: int) -> int:
@@ -353,8 +431,7 @@ def derive(root: bytes, label: str) -> bytes:
     """HKDF-SHA256(root, info = "kycvault/" + label): one 32-byte secret per label."""
     if label.startswith(_RESERVED_LABEL_PREFIXES):
         raise ValueError(f"{label!r} is reserved for master-key derivations")
-    info = b"kycvault/" + label.encode()
-    return HKDF(algorithm=hashes.SHA256(), length=KEY_SIZE, salt=None, info=info).derive(root)
+    return derive_key(root, label)
 
 
 def _v2_aad(kind: str, header: bytes, context: bytes) -> bytes:

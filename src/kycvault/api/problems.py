@@ -118,6 +118,14 @@ def _members(error: errors.KycVaultError | None) -> dict[str, Any]:
     """The members a problem of this error carries besides the standard ones."""
     if isinstance(error, errors.InsufficientScope):
         return {"required_scope": error.scope}
+    if isinstance(error, errors.RetentionActive):
+        until = error.retain_until
+        return {
+            "retain_until": until.isoformat() if until is not None else None,
+            "basis": error.basis,
+            "period": error.period,
+            "document_id": error.document_id,
+        }
     return {}
 
 

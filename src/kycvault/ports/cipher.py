@@ -6,7 +6,11 @@ do the blob store, never on the event loop.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+from uuid import UUID
+
+if TYPE_CHECKING:
+    from kycvault.ports.persistence.records import TenantKeyRecord
 
 # How a tenant key is wrapped (``tenant_keys.wrap_format``): 1, the first format (AES-GCM
 # under the master key itself, AAD the tenant); 2, ``Cipher.master_wrap`` (the master KEK,
@@ -54,6 +58,12 @@ class Cipher(Protocol):
     def new_tenant_key(self, tenant_context: bytes, record_id: bytes) -> tuple[bytes, bytes]:
         """A new tenant key: (plain key, key wrapped in format 2 by the current master key,
         bound to the tenant and the key record ``record_id``)."""
+        ...
+
+    def open_tenant_key(self, record: TenantKeyRecord) -> bytes:
+        """The plain key of ``record``, by its wrap format and under the master key its row
+        names; ``IntegrityFailure`` (``master_key_mismatch``) when that key is not
+        configured."""
         ...
 
     def unwrap_tenant_key(
@@ -132,3 +142,32 @@ class Cipher(Protocol):
         vault's root secret (``use_root``), never from the master key: a new master key
         changes none of them."""
         ...
+
+    def derive_key(self, key: bytes, label: str) -> bytes:
+        """A 32-byte key derived from ``key`` (a tenant key) for one use: HKDF-SHA256 with
+        info ``kycvault/<label>``."""
+        ...
+
+    def seal_field(self, key: bytes, key_id: UUID, data: bytes, aad: bytes) -> bytes:
+        """Encrypt a small field under ``key``; the result names ``key_id`` (the tenant key
+        the field key was derived from), so it opens after that key stops being current."""
+        ...
+
+    def field_key_id(self, sealed: bytes) -> UUID:
+        """The key id ``sealed`` names; ``IntegrityFailure`` if it is not a sealed field."""
+        ...
+
+    def open_field(self, key: bytes, sealed: bytes, aad: bytes) -> bytes:
+        """Decrypt what ``seal_field`` made; ``IntegrityFailure`` if it was altered or moved
+        (``aad`` differs)."""
+        ...
+
+    def blind_index(self, key: bytes, value: str) -> str:
+        """HMAC-SHA256 of ``value`` under ``key``, as hex: what exact-match lookups compare
+        instead of the value."""
+        ...
+
+
+def tenant_key_context(record: TenantKeyRecord) -> bytes:
+    """What a format-2 wrap of a tenant key is bound to: its tenant and its own record."""
+    return record.tenant_id.bytes + record.id.bytes

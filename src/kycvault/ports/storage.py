@@ -107,3 +107,15 @@ class BlobStore(Protocol):
     def remove_staging(self, name: str) -> None:
         """Remove one staging file (a name ``staging_files`` gave); a missing one is fine."""
         ...
+
+    # An optional capability: the store's own legal hold on a blob (S3 Object Lock), which
+    # keeps it from deletion by anyone with access to the store, not just through the vault.
+
+    def supports_legal_hold(self) -> bool:
+        """Whether ``set_legal_hold`` does anything here (found out once, then remembered)."""
+        ...
+
+    def set_legal_hold(self, key: str, on: bool) -> None:
+        """Set (``on``) or clear the store's legal hold on a blob; nothing where the store does
+        not support it, or for a missing blob. ``BlobStoreError`` if the store fails."""
+        ...

@@ -3,9 +3,10 @@ itself (no change without its record, no record of what did not happen), chained
 by MACs (``domain/audit_chain.py``). Rows hold ids, outcomes and the client's address only:
 never keys, tokens, file names, names or document numbers.
 
-Reads (a document's metadata, a list page, a download) are recorded in a short write
-transaction of their own after the read, before the answer leaves: if that write fails the
-request fails, so nothing is shown that was not recorded."""
+Reads (a document's metadata, a list page, a download) are recorded after the read, before
+the answer leaves, through ``Store.append_audit``: concurrent reads' events share one write
+transaction (group commit), and each read waits until its event is committed. If that write
+fails the request fails, so nothing is shown that was not recorded."""
 
 from __future__ import annotations
 
@@ -69,9 +70,8 @@ def new_event(
     )
 
 
-async def record(
+def _event(
     ctx: AppContext,
-    uow: UnitOfWork,
     actor: Actor,
     action: str,
     *,
@@ -82,24 +82,36 @@ async def record(
     document_id: UUID | None = None,
     file_id: UUID | None = None,
     **details: Any,
+) -> AuditEvent:
+    return new_event(
+        ctx,
+        actor,
+        action,
+        target_type=target_type,
+        target_id=target_id,
+        outcome=outcome,
+        subject_id=subject_id,
+        document_id=document_id,
+        file_id=file_id,
+        details=details,
+    )
+
+
+async def record(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    *,
+    target_type: str | None,
+    target_id: UUID | None,
+    **named: Any,
 ) -> None:
     """Record ``action`` in ``uow``'s transaction (it commits with the change or not at
-    all)."""
-    await uow.audit.add(
-        new_event(
-            ctx,
-            actor,
-            action,
-            target_type=target_type,
-            target_id=target_id,
-            outcome=outcome,
-            subject_id=subject_id,
-            document_id=document_id,
-            file_id=file_id,
-            details=details,
-        ),
-        chain_key(ctx),
-    )
+    all). ``named``: ``outcome`` (default ``success``), ``subject_id``, ``document_id``,
+    ``file_id``, and details."""
+    event = _event(ctx, actor, action, target_type=target_type, target_id=target_id, **named)
+    await uow.audit.add(event, chain_key(ctx))
 
 
 async def record_alone(
@@ -111,11 +123,10 @@ async def record_alone(
     target_id: UUID | None = None,
     **named: Any,
 ) -> None:
-    """Record a read or a refusal, which changed nothing, in a transaction of its own
-    (``named``: ``outcome``, ``subject_id``, ``document_id``, ``file_id`` and details, as
-    ``record`` takes them)."""
-    async with ctx.store.write() as uow:
-        await record(ctx, uow, actor, action, target_type=target_type, target_id=target_id, **named)
+    """Record a read or a refusal, which changed nothing, outside any change's transaction
+    (``named`` as ``record`` takes them), and return once it is committed."""
+    event = _event(ctx, actor, action, target_type=target_type, target_id=target_id, **named)
+    await ctx.store.append_audit(event, chain_key(ctx))
 
 
 async def record_malware(ctx: AppContext, actor: Actor, detected: MalwareDetected) -> None:

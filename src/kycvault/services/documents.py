@@ -27,12 +27,11 @@ from kycvault.domain.types import Authenticity, FileRole
 from kycvault.errors import (
     Conflict,
     InvalidInput,
-    LegalHoldActive,
     NotFound,
     UnknownDocumentType,
 )
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events, job_queue, legal_holds, subject_keys
+from kycvault.services import audit, events, job_queue, object_locks, subject_keys
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -41,7 +40,7 @@ from kycvault.services.attachments import (
 )
 from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
-from kycvault.services.commits import crash_around_commit, delete_blobs_after_commit
+from kycvault.services.commits import crash_around_commit
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import StagedFile, UploadSession
 
@@ -205,8 +204,10 @@ async def create_documents(
             await check_subject(uow, actor, subject_id)
 
     if upload is not None:
+        await object_locks.supported(ctx)  # asked before the blobs are published
         await upload.publish()
     async with ctx.store.write(on_rollback=upload.discard if upload else None) as uow:
+        await object_locks.order_upload(ctx, uow, actor)
         for doc in made:
             await check_subject(uow, actor, doc.subject_id)
             doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
@@ -214,6 +215,7 @@ async def create_documents(
             await uow.documents.add(doc)
             for stored in doc.files:
                 await uow.files.add(stored)
+            await object_locks.lock_new(ctx, uow, actor, doc, [f.blob_key for f in doc.files])
             await job_queue.enqueue_file_checks(ctx, uow, doc.files)
             if doc.files:
                 await job_queue.enqueue_processing(ctx, uow, doc)
@@ -261,9 +263,9 @@ def _new_document(
     return doc
 
 
-async def _record_read(ctx: AppContext, uow: UnitOfWork, actor: Actor, doc: Document) -> None:
-    await audit.record(
-        ctx, uow, actor, "document.read", target_type="document", target_id=doc.id,
+async def _record_read(ctx: AppContext, actor: Actor, doc: Document) -> None:
+    await audit.record_alone(
+        ctx, actor, "document.read", target_type="document", target_id=doc.id,
         subject_id=doc.subject_id,
     )  # fmt: skip
 
@@ -277,15 +279,14 @@ async def get_document(
 ) -> Document:
     """A document by id. ``scope`` is what the caller must hold: reading by default; a route
     that looks the document up as a step of another use case (deleting it, downloading its
-    file) names that use case's scope. The read and its record share one (write)
-    transaction."""
+    file) names that use case's scope. The read is recorded once the document is found
+    (``audit.record_alone``), before it is returned."""
     await require(ctx, actor, scope, target_type="document", target_id=document_id)
-    async with ctx.store.write() as uow:
+    async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
-        if doc is not None:
-            await _record_read(ctx, uow, actor, doc)
     if doc is None:
         raise document_not_found()
+    await _record_read(ctx, actor, doc)
     return doc
 
 
@@ -301,13 +302,11 @@ async def get_document_by_number(
     subject's (dialects that nest documents under their customer). ``scope`` as for
     ``get_document``."""
     await require(ctx, actor, scope)
-    async with ctx.store.write() as uow:
+    async with ctx.store.read() as uow:
         doc = await uow.documents.get_by_number(actor.tenant_id, number)
-        found = doc is not None and (subject_id is None or doc.subject_id == subject_id)
-        if doc is not None and found:
-            await _record_read(ctx, uow, actor, doc)
-    if doc is None or not found:
+    if doc is None or (subject_id is not None and doc.subject_id != subject_id):
         raise document_not_found()
+    await _record_read(ctx, actor, doc)
     return doc
 
 
@@ -340,63 +339,3 @@ async def update_document(
         data = {**events.document_snapshot(doc), "changed": sorted(changes)}
         await events.record(ctx, uow, actor, events.DOCUMENT_UPDATED, data)
     return doc
-
-
-async def delete_document(ctx: AppContext, actor: Actor, document_id: UUID) -> None:
-    """Delete the rows first, then (once that committed) the blobs: a failure in between
-    leaves unreferenced ciphertext (whose data keys went with the rows, and which the sweep
-    removes), never a row without its blob. A document that a questionnaire response
-    references stays (409 ``document_in_use``)."""
-    await require(ctx, actor, Scope.DOCUMENTS_DELETE, target_id=document_id)
-    subject_id = None
-    try:
-        async with ctx.store.write() as uow:
-            await legal_holds.lock(uow, actor)
-            doc = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
-            if doc is None:
-                raise document_not_found()
-            subject_id = doc.subject_id
-            if await uow.responses.references(actor.tenant_id, document_id):
-                raise document_in_use()
-            crash_around_commit(uow, "document.delete")
-            await remove_document(ctx, uow, actor, doc)
-    except LegalHoldActive as held:
-        await legal_holds.refuse(
-            ctx,
-            actor,
-            "document.delete_refused",
-            held,
-            target_type="document",
-            target_id=document_id,
-            subject_id=subject_id,
-        )
-        raise
-
-
-async def remove_document(
-    ctx: AppContext,
-    uow: UnitOfWork,
-    actor: Actor,
-    doc: Document,
-    rule: dict[str, Any] | None = None,
-    action: str | None = None,
-) -> None:
-    """Delete a document's rows and stored responses in ``uow``, its blobs after commit; a held
-    one stays (``LegalHoldActive``). With a retention ``rule``: ``document.purged``."""
-    await legal_holds.check_deletable(uow, actor, documents=[doc])
-    delete_blobs_after_commit(ctx, uow, [f.blob_key for f in doc.files])
-    await uow.documents.delete(actor.tenant_id, doc.id)
-    await uow.idempotency.purge_target(actor.tenant_id, doc.id)
-    await audit.record(
-        ctx,
-        uow,
-        actor,
-        action or ("document.deleted" if rule is None else "document.purged"),
-        target_type="document",
-        target_id=doc.id,
-        subject_id=doc.subject_id,
-        files=len(doc.files),
-        **(rule or {}),
-    )
-    data = {"document_id": doc.id, "subject_id": doc.subject_id}
-    await events.record(ctx, uow, actor, events.DOCUMENT_DELETED, data)

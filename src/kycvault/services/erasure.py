@@ -7,7 +7,7 @@ takes the tenant's row lock first, as every deletion does, so a hold placed mean
 seen): a hold on the subject or the document keeps it (basis ``legal_hold``), a retention
 rule whose period has not run out keeps it until the rule's day (``relationship_end`` with no
 end recorded yet: kept with no day), a questionnaire answer that names it keeps it
-(``in_use``). The rest goes through ``documents.remove_document``, like a DELETE.
+(``in_use``). The rest goes through ``document_removal.remove_document``, like a DELETE.
 
 Shredding. The subject's files are encrypted under data keys wrapped by its subject key,
 which lives in the subject-key store, apart from the database and the blob store
@@ -21,20 +21,17 @@ no key that opens an erased file survives outside the store's own backups.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, date
+from datetime import date
 from typing import Any
 from uuid import UUID
 
 from kycvault.domain.models import Document
-from kycvault.domain.retention import parse_period
-from kycvault.domain.retention import retain_until as until_of
 from kycvault.domain.scopes import Scope
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events, legal_holds, subject_keys
+from kycvault.services import audit, events, legal_holds, retention, subject_keys
 from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
-from kycvault.services.documents import remove_document
-from kycvault.services.retention_purge import basis_date
+from kycvault.services.document_removal import remove_document
 from kycvault.services.subjects import subject_not_found
 
 LEGAL_HOLD = "legal_hold"
@@ -81,7 +78,7 @@ async def erase_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Eras
             raise subject_not_found()
         ids = await uow.subjects.document_ids(tenant_id, subject_id)
         documents = await uow.documents.get_many(tenant_id, ids)
-        today = ctx.clock().astimezone(UTC).date()
+        today = await retention.today(uow)  # the database's day, as a DELETE and the purge
         kept = await _protected(uow, actor, subject_id, documents, today)
         result.kept = [kept[doc.id] for doc in documents if doc.id in kept]
         key = (fresh.id, await ctx.subject_keys.key(tenant_id, fresh.id))
@@ -89,7 +86,7 @@ async def erase_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Eras
             if doc.id in kept:
                 await subject_keys.rewrap_files(ctx, uow, doc.files, subject_id, key=key)
             else:
-                await remove_document(ctx, uow, actor, doc, action="document.erased")
+                await remove_document(ctx, uow, actor, doc, action="document.erased", on=today)
                 result.erased.append(doc)
         if not result.kept and await _may_delete_subject(uow, tenant_id, subject_id):
             await uow.subjects.delete(tenant_id, subject_id)
@@ -133,7 +130,7 @@ async def _protected(
             continue
         rule = await uow.retention.rule(actor.tenant_id, doc.type)
         if rule is not None:
-            until = until_of(await basis_date(uow, doc, rule.basis), parse_period(rule.period))
+            until = await retention.until_for(uow, doc, rule)
             if until is None or until > today:
                 kept[doc.id] = Kept(doc.id, rule.basis, until)
                 continue

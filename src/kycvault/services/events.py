@@ -47,6 +47,8 @@ DOCUMENT_EXPIRED = "document.expired"
 FILE_ADDED = "file.added"
 FILE_DELETED = "file.deleted"
 LINK_REDEEMED = "download_link.redeemed"
+LEGAL_HOLD_PLACED = "legal_hold.placed"
+LEGAL_HOLD_LIFTED = "legal_hold.lifted"
 TYPES = frozenset(
     {
         SUBJECT_CREATED,
@@ -62,6 +64,8 @@ TYPES = frozenset(
         FILE_ADDED,
         FILE_DELETED,
         LINK_REDEEMED,
+        LEGAL_HOLD_PLACED,
+        LEGAL_HOLD_LIFTED,
     }
 )
 # Old events are removed this many at a time, each batch in a transaction of its own.

@@ -12,11 +12,19 @@ from uuid import UUID
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import FileRole
-from kycvault.errors import Conflict, IntegrityFailure, LegalHoldActive, NotFound
+from kycvault.errors import Conflict, IntegrityFailure, NotFound, Protected
 from kycvault.ports.cipher import Opener
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.storage import BlobMissing, BlobReader, BlobStoreError
-from kycvault.services import audit, events, job_queue, legal_holds, subject_keys
+from kycvault.services import (
+    audit,
+    events,
+    job_queue,
+    legal_holds,
+    object_locks,
+    protection,
+    subject_keys,
+)
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -78,8 +86,10 @@ async def add_files(
     doc = await prepare_file_upload(ctx, actor, document_id)
     check_roles(resolve_type(await load_catalog(ctx, actor), doc.type), roles)
     check_client_hashes(staged, hashes)
+    await object_locks.supported(ctx)  # asked before the blobs are published
     await upload.publish()
     async with ctx.store.write(on_rollback=upload.discard) as uow:
+        await object_locks.order_upload(ctx, uow, actor)
         locked = await uow.documents.get(actor.tenant_id, document_id, for_update=True)
         if locked is None:
             raise document_not_found()
@@ -91,6 +101,7 @@ async def add_files(
         added = await subject_keys.bind(ctx, uow, actor.tenant_id, locked.subject_id, added)
         for stored in added:
             await uow.files.add(stored)
+        await object_locks.lock_new(ctx, uow, actor, locked, [f.blob_key for f in added])
         await job_queue.enqueue_file_checks(ctx, uow, added)
         await uow.documents.sync_files(actor.tenant_id, document_id)
         locked.files = [*locked.files, *added]
@@ -121,23 +132,21 @@ async def find_file(
 ) -> tuple[Document, StoredFile]:
     """The file and its document. ``scope`` is what the caller must hold: reading by
     default, or the scope of the use case the lookup is a step of (downloading the file).
-    With ``record``, the access is audited under that action in the lookup's own (write)
-    transaction: one transaction for the read and its record, not two."""
+    With ``record``, the access is audited under that action once the file is found."""
     await require(ctx, actor, scope, target_type="file", target_id=file_id)
-    async with ctx.store.write() if record else ctx.store.read() as uow:
+    async with ctx.store.read() as uow:
         doc = await uow.documents.get(actor.tenant_id, document_id)
-        stored = next((f for f in doc.files if f.id == file_id), None) if doc else None
-        if doc is not None and stored is not None and record:
-            await audit.record(
-                ctx,
-                uow,
-                actor,
-                record,
-                target_type="file",
-                target_id=file_id,
-                document_id=document_id,
-                subject_id=doc.subject_id,
-            )
+    stored = next((f for f in doc.files if f.id == file_id), None) if doc else None
+    if doc is not None and stored is not None and record:
+        await audit.record_alone(
+            ctx,
+            actor,
+            record,
+            target_type="file",
+            target_id=file_id,
+            document_id=document_id,
+            subject_id=doc.subject_id,
+        )
     if doc is None:
         raise document_not_found()
     if stored is None:
@@ -191,10 +200,10 @@ async def delete_file(ctx: AppContext, actor: Actor, document_id: UUID, file_id:
             stored = next((f for f in doc.files if f.id == file_id), None)
             if stored is None:
                 raise file_not_found()
-            await legal_holds.check_deletable(uow, actor, documents=[doc])
+            await protection.check_deletable(uow, actor, documents=[doc])
             await _remove_file(ctx, uow, actor, doc, stored)
-    except LegalHoldActive as held:
-        await legal_holds.refuse(
+    except Protected as held:
+        await protection.refuse(
             ctx,
             actor,
             "file.delete_refused",

@@ -10,7 +10,7 @@ from datetime import datetime
 from uuid import UUID
 
 from kycvault.errors import IntegrityFailure
-from kycvault.ports.cipher import TENANT_KEY_KIND, WRAP_V2, Cipher
+from kycvault.ports.cipher import WRAP_V2, Cipher
 from kycvault.ports.persistence.records import TenantKeyRecord
 from kycvault.ports.persistence.store import Store, UnitOfWork
 
@@ -77,28 +77,4 @@ class TenantKeyring:
         return self._keys[tenant_id, key_id]
 
     def _unwrap(self, record: TenantKeyRecord) -> bytes:
-        return unwrap_tenant_key(self._cipher, record)
-
-
-def unwrap_tenant_key(cipher: Cipher, record: TenantKeyRecord) -> bytes:
-    """The plain key of ``record``, by its wrap format and under the master key its row
-    names (any master key configured: the current one, or another during a rotation)."""
-    if record.master_key_id not in cipher.master_key_ids:
-        raise IntegrityFailure(
-            f"a tenant key is wrapped by master key {record.master_key_id}, which is not "
-            "configured",
-            code="master_key_mismatch",
-        )
-    if record.wrap_format == WRAP_V2:
-        context = tenant_key_context(record)
-        return cipher.master_unwrap(
-            TENANT_KEY_KIND, record.wrapped_key, context, master_key_id=record.master_key_id
-        )
-    return cipher.unwrap_tenant_key(
-        record.wrapped_key, record.tenant_id.bytes, master_key_id=record.master_key_id
-    )
-
-
-def tenant_key_context(record: TenantKeyRecord) -> bytes:
-    """What a format-2 wrap of a tenant key is bound to: its tenant and its own record."""
-    return record.tenant_id.bytes + record.id.bytes
+        return self._cipher.open_tenant_key(record)

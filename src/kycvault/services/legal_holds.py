@@ -5,15 +5,18 @@ placed and lifted it and when, stays as evidence.
 
 Every path that deletes a document, a file or a subject calls ``lock`` first thing in its own
 write transaction (the tenant's row lock, ``TenantRepository.lock``, which placing and lifting
-a hold take too, also first), and ``check_deletable`` before it deletes: a hold placed
+a hold take too, also first), and ``protection.check_deletable`` (holds here, then retention)
+before it deletes: a hold placed
 concurrently with a deletion is either seen by the deletion's check or placed after the
 deletion committed (and then finds nothing to hold). Taking the tenant's lock before any
 document row keeps one lock order, so two such transactions cannot deadlock. A
-refusal is 409 ``legal_hold``, audited with outcome ``refused`` (``refuse``) once the
-deletion's transaction has rolled back.
+refusal is 409 ``legal_hold``, audited with outcome ``refused`` (``protection.refuse``) once
+the deletion's transaction has rolled back.
 
-The reason is free text: it is stored with the hold and shown to readers of holds, never
-copied into the audit trail or the event log."""
+Placing and lifting a hold leave an audit event and a client event (``legal_hold.placed``,
+``legal_hold.lifted``: the event log and webhooks) in the change's transaction. The reason is
+free text: it is stored with the hold and shown to readers of holds, never copied into the
+audit trail or the event log."""
 
 from __future__ import annotations
 
@@ -29,14 +32,14 @@ from kycvault.errors import Conflict, InvalidInput, LegalHoldActive, NotFound
 from kycvault.ports.persistence.holds import LegalHold
 from kycvault.ports.persistence.records import Seek
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit
-from kycvault.services.authorization import record_refusal, require
+from kycvault.services import audit, events, object_locks
+from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
 
 MAX_REASON = 500
-PLACED = "legal_hold.placed"
-LIFTED = "legal_hold.lifted"
+PLACED = events.LEGAL_HOLD_PLACED
+LIFTED = events.LEGAL_HOLD_LIFTED
 
 
 def hold_not_found() -> NotFound:
@@ -82,16 +85,8 @@ async def place_hold(
             placed_by=actor.key_id,
         )
         await uow.legal_holds.add(hold)
-        await audit.record(
-            ctx,
-            uow,
-            actor,
-            PLACED,
-            target_type="legal_hold",
-            target_id=hold.id,
-            subject_id=held_subject,
-            document_id=document_id,
-        )
+        await _record(ctx, uow, actor, PLACED, hold, held_subject)
+        await object_locks.lock_held(ctx, uow, actor, hold)  # last: just before the commit
     return hold
 
 
@@ -120,17 +115,43 @@ async def lift_hold(ctx: AppContext, actor: Actor, hold_id: UUID) -> LegalHold:
         now = ctx.clock()
         if not await uow.legal_holds.lift(actor.tenant_id, hold_id, now, actor.key_id):
             raise Conflict("this legal hold is lifted already", code="legal_hold_lifted")
-        await audit.record(
-            ctx,
-            uow,
-            actor,
-            LIFTED,
-            target_type="legal_hold",
-            target_id=hold.id,
-            subject_id=await _subject_of(uow, actor, hold),
-            document_id=hold.document_id,
-        )
+        await _record(ctx, uow, actor, LIFTED, hold, await _subject_of(uow, actor, hold))
+
+        async def unlock() -> None:
+            await object_locks.unlock_unheld(ctx, actor, hold)
+
+        uow.on_commit(unlock)  # once the lift committed (also inside an idempotent write)
     return replace(hold, lifted_at=now, lifted_by=actor.key_id)
+
+
+async def _record(
+    ctx: AppContext,
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    hold: LegalHold,
+    subject_id: UUID | None,
+) -> None:
+    """The audit event and the client event (``legal_hold.placed``/``lifted``, the same names)
+    of a hold's change, in its transaction. Neither carries the reason (free text that may
+    name people): a receiver fetches the hold for it."""
+    await audit.record(
+        ctx,
+        uow,
+        actor,
+        action,
+        target_type="legal_hold",
+        target_id=hold.id,
+        subject_id=subject_id,
+        document_id=hold.document_id,
+    )
+    data = {
+        "legal_hold_id": hold.id,
+        "held": "document" if hold.document_id is not None else "subject",
+        "subject_id": subject_id,
+        "document_id": hold.document_id,
+    }
+    await events.record(ctx, uow, actor, action, data)
 
 
 async def _subject_of(uow: UnitOfWork, actor: Actor, hold: LegalHold) -> UUID | None:
@@ -184,7 +205,7 @@ async def lock(uow: UnitOfWork, actor: Actor) -> None:
     await uow.tenants.lock(actor.tenant_id)
 
 
-async def check_deletable(
+async def check_held(
     uow: UnitOfWork,
     actor: Actor,
     *,
@@ -193,7 +214,8 @@ async def check_deletable(
 ) -> None:
     """Refuse (``LegalHoldActive``) unless none of ``documents``, their subjects,
     ``subject_id`` and the documents of ``subject_id`` is under an active hold. Call it in the
-    deletion's write transaction, which began with ``lock``."""
+    deletion's write transaction, which began with ``lock`` (``protection.check_deletable``
+    does, with the retention check)."""
     await lock(uow, actor)  # again: a no-op for a transaction that holds it
     subjects = {d.subject_id for d in documents if d.subject_id is not None}
     if subject_id is not None:
@@ -209,29 +231,3 @@ async def check_deletable(
             "under a legal hold: nothing of it can be deleted until every hold on it is lifted",
             hold_ids=[str(h.id) for h in holds],
         )
-
-
-async def refuse(
-    ctx: AppContext,
-    actor: Actor,
-    action: str,
-    held: LegalHoldActive,
-    *,
-    target_type: str,
-    target_id: UUID,
-    subject_id: UUID | None = None,
-    document_id: UUID | None = None,
-) -> None:
-    """Audit a deletion refused by a hold (``action``, outcome ``refused``), in a
-    transaction of its own."""
-    await record_refusal(
-        ctx,
-        actor,
-        action,
-        target_type=target_type,
-        target_id=target_id,
-        subject_id=subject_id,
-        document_id=document_id,
-        reason="legal_hold",
-        holds=list(held.hold_ids),
-    )

@@ -2,7 +2,7 @@
 
 A response belongs to one subject (the entity that answers). Each file answer is a document
 of that subject, uploaded for the answer and recorded with it in one transaction; while an
-answer references a document, the document cannot be deleted (``documents.delete_document``
+answer references a document, the document cannot be deleted (``document_removal.delete_document``
 refuses it). Deleting the answer deletes its document; deleting the response deletes its
 answers but leaves the documents with the subject.
 """
@@ -16,9 +16,9 @@ from uuid import UUID
 from kycvault.domain.models import Document, FileAnswer, QuestionnaireResponse, clean_text
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import ResponseStatus
-from kycvault.errors import InvalidInput, LegalHoldActive, NotFound
+from kycvault.errors import InvalidInput, NotFound, Protected
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, documents, legal_holds
+from kycvault.services import audit, document_removal, documents, legal_holds, protection
 from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
@@ -219,8 +219,8 @@ async def delete_file_answer(
     await require(ctx, actor, Scope.DOCUMENTS_DELETE, target_type="response", target_id=response_id)
     try:
         await _delete_file_answer(ctx, actor, response_id, answer_id)
-    except LegalHoldActive as held:
-        await legal_holds.refuse(
+    except Protected as held:
+        await protection.refuse(
             ctx,
             actor,
             "response.file_answer_delete_refused",
@@ -252,4 +252,4 @@ async def _delete_file_answer(
         if not await uow.responses.references(actor.tenant_id, answer.document_id):
             doc = await uow.documents.get(actor.tenant_id, answer.document_id)
             if doc is not None:
-                await documents.remove_document(ctx, uow, actor, doc)
+                await document_removal.remove_document(ctx, uow, actor, doc)

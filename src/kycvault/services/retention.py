@@ -4,15 +4,18 @@ kept), a subject's relationship end, and the deletion receipts the purge leaves
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
-from kycvault.domain.retention import Basis, parse_period
+from kycvault.domain.models import Document
+from kycvault.domain.retention import Basis, parse_period, retain_until
 from kycvault.domain.scopes import Scope
-from kycvault.errors import InvalidInput, NotFound
+from kycvault.errors import InvalidInput, NotFound, RetentionActive
 from kycvault.ports.persistence.records import Seek
 from kycvault.ports.persistence.retention import DeletionReceipt, RetentionRule
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit
 from kycvault.services.authorization import require
 from kycvault.services.catalog import load_catalog
@@ -22,6 +25,9 @@ from kycvault.services.pagination import Page, check_limit, cursor_codec, pagina
 RULE_SET = "retention_rule.set"
 RULE_REMOVED = "retention_rule.removed"
 RELATIONSHIP_END_SET = "subject.relationship_end_set"
+# A subject's documents checked before the subject may be deleted (one with documents is
+# refused anyway; this only makes the refusal name the retention that keeps them).
+SUBJECT_DOCUMENTS_CHECKED = 100
 
 
 def rule_not_found() -> NotFound:
@@ -142,4 +148,77 @@ async def list_receipts(
         parse=datetime.fromisoformat,
         limit=check_limit(limit),
         cursor=cursor,
+    )
+
+
+async def basis_date(uow: UnitOfWork, doc: Document, basis: str) -> date | None:
+    """The day ``doc``'s retention runs from (None: unknown, so it is kept)."""
+    if basis == Basis.UPLOAD:
+        return doc.created_at.astimezone(UTC).date()
+    if basis == Basis.EXPIRY:
+        return doc.expiry_date
+    if doc.subject_id is None:
+        return None
+    return await uow.retention.relationship_end(doc.tenant_id, doc.subject_id)
+
+
+async def until_for(uow: UnitOfWork, doc: Document, rule: RetentionRule) -> date | None:
+    """The first day ``rule`` lets ``doc`` be deleted (None: its basis day is not known)."""
+    return retain_until(await basis_date(uow, doc, rule.basis), parse_period(rule.period))
+
+
+async def today(uow: UnitOfWork) -> date:
+    """The UTC day on the database's clock: the day every retention decision (a purge, a
+    refused deletion) is made on, whichever host makes it."""
+    return (await uow.retention.now()).date()
+
+
+async def check_retained(
+    uow: UnitOfWork,
+    actor: Actor,
+    *,
+    documents: Sequence[Document] = (),
+    subject_id: UUID | None = None,
+    on: date | None = None,
+) -> None:
+    """Refuse (``RetentionActive``) while a retention rule keeps any of ``documents`` (or of
+    ``subject_id``'s documents): before its ``retain_until`` day, or with no day yet (no
+    relationship end, no expiry date recorded). ``on`` is the day to decide on (the purge's);
+    by default the database's. A document of a type without a rule is never kept."""
+    docs = list(documents)
+    if subject_id is not None:
+        ids = await uow.retention.documents_of(
+            actor.tenant_id, subject_id, SUBJECT_DOCUMENTS_CHECKED
+        )
+        docs += await uow.documents.get_many(actor.tenant_id, ids)
+    rules = {r.document_type: r for r in await uow.retention.rules(actor.tenant_id)} if docs else {}
+    day = on
+    kept: list[tuple[date | None, Document, RetentionRule]] = []
+    for doc in docs:
+        rule = rules.get(doc.type)
+        if rule is None:
+            continue
+        until = await until_for(uow, doc, rule)
+        if day is None and until is not None:
+            day = await today(uow)
+        if until is None or (day is not None and until > day):
+            kept.append((until, doc, rule))
+    if kept:
+        # The one that is kept longest: no date at all, else the latest.
+        until, doc, rule = max(kept, key=lambda k: (k[0] is None, k[0] or date.min))
+        raise _retained(doc, rule, until)
+
+
+def _retained(doc: Document, rule: RetentionRule, until: date | None) -> RetentionActive:
+    when = (
+        f"until {until.isoformat()}"
+        if until is not None
+        else f"with no end yet: its {rule.basis} date is not recorded"
+    )
+    return RetentionActive(
+        f"a retention rule ({rule.period} after {rule.basis}) keeps this {doc.type} {when}",
+        document_id=str(doc.id),
+        retain_until=until,
+        basis=rule.basis,
+        period=rule.period,
     )

@@ -12,8 +12,16 @@ from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import FileRole
-from kycvault.errors import LegalHoldActive
-from kycvault.services import audit, events, job_queue, legal_holds, subject_keys
+from kycvault.errors import Protected
+from kycvault.services import (
+    audit,
+    events,
+    job_queue,
+    legal_holds,
+    object_locks,
+    protection,
+    subject_keys,
+)
 from kycvault.services.attachments import check_per_file, stored_files
 from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
@@ -58,8 +66,8 @@ async def revise_document(
     await require(ctx, actor, Scope.DOCUMENTS_WRITE, target_id=document_id)
     try:
         return await _revise(ctx, actor, document_id, changes, upload, slots)
-    except LegalHoldActive as held:
-        await legal_holds.refuse(
+    except Protected as held:
+        await protection.refuse(
             ctx,
             actor,
             "document.update_refused",
@@ -81,6 +89,7 @@ async def _revise(
     staged = upload.staged if upload else []
     check_per_file(staged, slots, "slot")
     if upload is not None:
+        await object_locks.supported(ctx)  # asked before the blobs are published
         await upload.publish()
     async with ctx.store.write(on_rollback=upload.discard if upload else None) as uow:
         if staged:  # files may be replaced, so deleted: ordered with hold changes
@@ -99,7 +108,7 @@ async def _revise(
         if doc.subject_id != current.subject_id:
             kept = await subject_keys.rewrap_files(ctx, uow, kept, doc.subject_id)
         if replaced:  # a replaced file is deleted: not while the document is held
-            await legal_holds.check_deletable(uow, actor, documents=[current])
+            await protection.check_deletable(uow, actor, documents=[current])
         if len(kept) + len(staged) > ctx.limits.max_files_per_document:
             raise too_many_files(ctx)
         moved = []
@@ -119,6 +128,7 @@ async def _revise(
         added = await subject_keys.bind(ctx, uow, actor.tenant_id, doc.subject_id, added)
         for stored in added:
             await uow.files.add(stored)
+        await object_locks.lock_new(ctx, uow, actor, current, [f.blob_key for f in added])
         await job_queue.enqueue_file_checks(ctx, uow, added)
         await uow.documents.sync_files(actor.tenant_id, document_id)
         unmoved = [f for f in kept if f.id not in {m.id for m in moved}]

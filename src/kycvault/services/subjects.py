@@ -13,9 +13,9 @@ from uuid import UUID
 from kycvault.domain.models import Subject, check_metadata, clean_text, normalize_address
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import SubjectType
-from kycvault.errors import Conflict, InvalidInput, LegalHoldActive, NotFound
+from kycvault.errors import Conflict, InvalidInput, NotFound, Protected
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events, legal_holds
+from kycvault.services import audit, events, legal_holds, protection
 from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
@@ -204,8 +204,8 @@ async def delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Non
     await require(ctx, actor, Scope.SUBJECTS_WRITE, target_id=subject_id)
     try:
         await _delete_subject(ctx, actor, subject_id)
-    except LegalHoldActive as held:
-        await legal_holds.refuse(
+    except Protected as held:
+        await protection.refuse(
             ctx, actor, "subject.delete_refused", held, target_type="subject", target_id=subject_id
         )
         raise
@@ -220,7 +220,7 @@ async def _delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> No
         await legal_holds.lock(uow, actor)
         if await uow.subjects.get(actor.tenant_id, subject_id) is None:
             raise subject_not_found()
-        await legal_holds.check_deletable(uow, actor, subject_id=subject_id)
+        await protection.check_deletable(uow, actor, subject_id=subject_id)
         if await uow.subjects.has_documents(actor.tenant_id, subject_id):
             raise Conflict(
                 "the subject still has documents; delete them first", code="subject_has_documents"

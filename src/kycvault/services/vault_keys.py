@@ -26,11 +26,11 @@ from kycvault.ports.cipher import TENANT_KEY_KIND, VAULT_KEY_KIND, WRAP_V2, Ciph
 from kycvault.ports.persistence.master_wraps import ROOT_PURPOSE, VaultKeyRecord, WrapCount
 
 __all__ = ["Rotation", "WrapCount", "load_root", "rotate_master", "status"]
+from kycvault.ports.cipher import tenant_key_context
 from kycvault.ports.persistence.records import TenantKeyRecord
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit
 from kycvault.services.context import AppContext
-from kycvault.services.keyring import tenant_key_context, unwrap_tenant_key
 
 ROOT_VERSION = 1
 _BATCH = 100
@@ -149,7 +149,7 @@ async def _rewrap_tenant_key(ctx: AppContext, record: TenantKeyRecord, target: s
             wrap_format=WRAP_V2,
         )
 
-    key = unwrap_tenant_key(ctx.cipher, record)
+    key = ctx.cipher.open_tenant_key(record)
     context = tenant_key_context(record)
     row = _Row(TENANT_KEY_KIND, context, record.tenant_id, record.id, record.master_key_id)
     return await _rewrap(ctx, row, key, target, swap)

@@ -34,3 +34,14 @@ deletion_receipts = sa.Table(
     sa.Column("files", sa.JSON, nullable=False),
     sa.Index(None, "tenant_id", "purged_at", "id"),
 )
+
+# Blobs of purged documents still to remove from the store: queued in the transaction that
+# deletes the rows, removed once it committed, and by the next scan if the process died
+# in between (an outbox: no purged document's ciphertext outlives a crash).
+blob_removals = sa.Table(
+    "blob_removals",
+    metadata,
+    sa.Column("blob_key", sa.String(80), primary_key=True),
+    tenant_fk(),
+    sa.Column("queued_at", UtcDateTime, nullable=False),
+)

@@ -17,6 +17,10 @@ the blobs of deleted files), ``on_rollback`` actions once it certainly is not (r
 blobs published for rows that never committed). When the outcome is unknown — the
 connection failed during COMMIT — neither runs and ``CommitUncertain`` is raised: a blob
 whose row may have committed is never removed (an unreferenced one is swept later).
+
+``append_audit`` records what a read did (it changed nothing, so nothing else goes in its
+transaction) through one ``GroupCommit`` per store: concurrent reads share one write
+transaction and one commit, and each returns only once its event is committed.
 """
 
 from __future__ import annotations
@@ -36,9 +40,13 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from kycvault.adapters.db import transfer
 from kycvault.adapters.db.connection import Connection, Database
 from kycvault.adapters.db.database import create_database
+from kycvault.adapters.db.field_codec import FieldCodec
+from kycvault.adapters.db.group_commit import GroupCommit
+from kycvault.adapters.db.repositories import SqlAudit
 from kycvault.adapters.db.unit_of_work import Hook, SqlUnitOfWork
 from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
 from kycvault.ports.persistence.master_wraps import VaultKeyRecord
+from kycvault.ports.persistence.records import AuditEvent
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_database"]
 
@@ -137,7 +145,7 @@ class _Scope:
             if on_rollback is not None:
                 await _run_hooks([on_rollback], "rollback")
             _raise_translated(exc)
-        uow = SqlUnitOfWork(conn)
+        uow = SqlUnitOfWork(conn, self.store.fields)
         if on_rollback is not None:
             uow.on_rollback(on_rollback)
         try:
@@ -186,10 +194,12 @@ _SCOPE: ContextVar[_Scope | None] = ContextVar("kycvault_store_scope", default=N
 
 
 class SqlStore:
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, fields: FieldCodec | None = None) -> None:
         self.database = database
+        self.fields = fields
         self._sqlite = database.dialect_name == "sqlite"
         self._write_lock = asyncio.Lock() if self._sqlite else None
+        self._reads: GroupCommit[tuple[AuditEvent, bytes]] = GroupCommit(self._write_reads)
 
     def _scope(self) -> _Scope | None:
         scope = _SCOPE.get()
@@ -217,11 +227,11 @@ class SqlStore:
         scope = self._scope()
         if scope is not None and scope.conn is not None:
             # Inside an atomic block that has written: read what it wrote.
-            yield SqlUnitOfWork(scope.conn)
+            yield SqlUnitOfWork(scope.conn, self.fields)
             return
         try:
             async with self.database.transaction(write=False) as conn:
-                yield SqlUnitOfWork(conn)
+                yield SqlUnitOfWork(conn, self.fields)
         except (OperationalError, DBAPIError) as exc:
             raise _translate(exc) from None
 
@@ -242,7 +252,7 @@ class SqlStore:
                     self.database.transaction(write=True)
                 )
                 conn = opened
-                uow = SqlUnitOfWork(opened)
+                uow = SqlUnitOfWork(opened, self.fields)
                 yield uow
         except BaseException as exc:
             if _commit_failed(conn, exc):
@@ -255,6 +265,21 @@ class SqlStore:
             _raise_translated(exc)
         if uow is not None:
             await _run_hooks(uow.commit_hooks, "commit")
+
+    async def append_audit(self, event: AuditEvent, key: bytes) -> None:
+        """``event`` committed to its tenant's chain (``key``: the chains' MAC key), grouped
+        with the other reads' events of the moment into one transaction."""
+        if self._scope() is not None:
+            # Inside an atomic block, which holds the SQLite writer: in its transaction.
+            async with self.write() as uow:
+                await uow.audit.add(event, key)
+            return
+        await self._reads.submit((event, key))
+
+    async def _write_reads(self, events: Sequence[tuple[AuditEvent, bytes]]) -> None:
+        async with self.write() as uow:
+            # Deferred: on SQLite the inserts and the commit take one thread hop together.
+            uow.connection.defer(lambda conn: SqlAudit(conn).add_batch(events))
 
     async def ping(self) -> None:
         async with self.read() as uow:
@@ -354,6 +379,7 @@ class SqlStore:
         return await self.database.run_sync(transfer.is_empty)
 
     async def dispose(self) -> None:
+        await self._reads.close()
         await self.database.dispose()
 
 

@@ -99,7 +99,9 @@ documents = sa.Table(
     ),
     sa.Column("type", sa.String(64), nullable=False),
     sa.Column("name", sa.String(255), nullable=True),
-    sa.Column("id_number", sa.String(64), nullable=True),
+    # The declared document number, sealed, and its blind index (adapters/db/sealed_fields.py).
+    sa.Column("id_number_sealed", sa.LargeBinary, nullable=True),
+    sa.Column("id_number_index", sa.String(64), nullable=True),
     sa.Column("issuing_country", sa.String(3), nullable=True),
     sa.Column("issue_date", sa.Date, nullable=True),
     sa.Column("expiry_date", sa.Date, nullable=True),
@@ -116,11 +118,13 @@ documents = sa.Table(
     sa.Column("expiry_key", sa.Date, nullable=False, server_default="9999-12-31"),
     sa.Column("search_text", sa.Text, nullable=False, server_default=""),
     sa.Column("file_count", sa.Integer, nullable=False, server_default="0"),
-    # Processing results (kycvault.domain.processing); null until first queued.
+    # Processing results (kycvault.domain.processing); null until first queued. What may
+    # hold personal data (the MRZ, the classification, the signals) is in processing_sealed.
     sa.Column("processing", sa.JSON, nullable=True),
-    # The MRZ's document number, and the extracted text where the tenant made it searchable
-    # (appended to search_text, so the trigram index serves it).
-    sa.Column("extracted_number", sa.String(64), nullable=True),
+    sa.Column("processing_sealed", sa.LargeBinary, nullable=True),
+    # The blind index of the MRZ's document number, and the extracted text where the tenant
+    # made it searchable (appended to search_text, so the trigram index serves it).
+    sa.Column("extracted_number_index", sa.String(64), nullable=True),
     sa.Column("content_search", sa.Text, nullable=False, server_default=""),
     sa.UniqueConstraint("tenant_id", "number"),
     sa.Index(None, "tenant_id", "created_at", "id"),
@@ -132,8 +136,8 @@ documents = sa.Table(
     sa.Index(None, "tenant_id", "type", "name_key", "id"),
     sa.Index(None, "tenant_id", "type", "expiry_key", "id"),
     # The duplicate-number signal looks a number up among declared and extracted ones.
-    sa.Index(None, "tenant_id", "id_number"),
-    sa.Index(None, "tenant_id", "extracted_number"),
+    sa.Index(None, "tenant_id", "id_number_index"),
+    sa.Index(None, "tenant_id", "extracted_number_index"),
 )
 # Rare subsets get partial indexes, so "only the library" or "only empty documents" pages do
 # not walk the whole tenant looking for matches.
@@ -176,7 +180,10 @@ files = sa.Table(
     sa.Column("filename", sa.String(255), nullable=True),
     sa.Column("content_type", sa.String(127), nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
-    sa.Column("sha256", sa.String(64), nullable=False),
+    # The content's SHA-256, sealed (clients get it in clear), and its blind index, which
+    # finds the same content elsewhere in the tenant without the digest being stored.
+    sa.Column("sha256_sealed", sa.LargeBinary, nullable=True),
+    sa.Column("content_index", sa.String(64), nullable=True),
     sa.Column("blob_key", sa.String(80), nullable=False, unique=True),
     sa.Column("wrapped_dek", sa.LargeBinary, nullable=False),
     sa.Column(
@@ -191,7 +198,7 @@ files = sa.Table(
     # scrub's cycle); the scrub takes the files verified longest ago first.
     sa.Column("verified_at", UtcDateTime, nullable=True),
     sa.Index(None, "document_id", "position"),
-    sa.Index(None, "tenant_id", "sha256"),
+    sa.Index(None, "tenant_id", "content_index"),
     sa.Index(None, "verified_at"),
 )
 

@@ -26,7 +26,7 @@ from kycvault.domain.listing import MAX_SEARCH_LENGTH, DocumentQuery, Sort
 from kycvault.domain.models import Document
 from kycvault.domain.types import Classification
 from kycvault.errors import InvalidInput
-from kycvault.services import document_listing, documents
+from kycvault.services import document_listing, document_removal, documents
 from kycvault.services.context import Actor, AppContext
 
 router = APIRouter(tags=["documents"], route_class=CheckedRoute)
@@ -228,7 +228,7 @@ async def delete_document(
     document_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
     async def write() -> Written:
-        await documents.delete_document(ctx, actor, document_id)
+        await document_removal.delete_document(ctx, actor, document_id)
         return Written(Response(status_code=204))
 
     return await once(actor, write)

@@ -3,6 +3,7 @@ receipts (``services/retention.py`` and ``services/retention_purge.py`` have the
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol
@@ -76,5 +77,23 @@ class RetentionRepository(Protocol):
         id order after ``after``."""
         ...
 
+    async def now(self) -> datetime:
+        """The database's clock (UTC): the one clock every process's retention decisions use,
+        whatever the host clocks say (on PostgreSQL, the transaction's start)."""
+        ...
+
+    async def documents_of(self, tenant_id: UUID, subject_id: UUID, limit: int) -> list[UUID]:
+        """Up to ``limit`` ids of the subject's documents."""
+        ...
+
     async def add_receipt(self, receipt: DeletionReceipt) -> None: ...
     async def receipts(self, tenant_id: UUID, seek: Seek) -> list[DeletionReceipt]: ...
+    async def queue_removals(self, tenant_id: UUID, keys: Sequence[str], at: datetime) -> None:
+        """Blobs to remove once this transaction (which deletes their rows) has committed."""
+        ...
+
+    async def pending_removals(self, limit: int) -> list[str]:
+        """Queued blob keys not yet removed, oldest first."""
+        ...
+
+    async def removed(self, keys: Sequence[str]) -> None: ...

@@ -15,6 +15,7 @@ from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
 from kycvault.ports.persistence.holds import LegalHoldRepository
 from kycvault.ports.persistence.master_wraps import MasterWrapRepository, VaultKeyRecord
+from kycvault.ports.persistence.records import AuditEvent
 from kycvault.ports.persistence.repositories import (
     ApiKeyRepository,
     AuditRepository,
@@ -103,6 +104,13 @@ class Store(Protocol):
         """Every write unit opened inside the block (by this task) belongs to one
         transaction that commits when the block ends, or rolls back if it raises; units
         after the first run in savepoints, and read units see the block's writes."""
+        ...
+
+    async def append_audit(self, event: AuditEvent, key: bytes) -> None:
+        """Append ``event``, the record of something that changed nothing (a read, a
+        refusal), to its tenant's audit chain (``key``: the chains' MAC key) and return once
+        it is committed; raise, as a write unit would, if it is not. Concurrent calls may
+        share one transaction; inside an ``atomic`` block it joins the block's."""
         ...
 
     async def ping(self) -> None:

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
+from kycvault.adapters.db.field_codec import FieldCodec
+from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.ports.persistence.records import Seek
 
 F = TypeVar("F", bound=Callable[..., None])
@@ -60,8 +62,20 @@ def seek_rows(stmt: sa.Select[Any], table: sa.Table, seek: Seek) -> sa.Select[An
 
 
 class Repo:
-    def __init__(self, conn: sa.Connection) -> None:
+    def __init__(self, conn: sa.Connection, fields: FieldCodec | None = None) -> None:
         self._conn = conn
+        self._field_codec = fields
+
+    @property
+    def _fields(self) -> FieldCodec:
+        """What seals and indexes the identity fields of this repository's rows."""
+        if self._field_codec is None:
+            raise RuntimeError("this store was opened without a field codec")
+        return self._field_codec
+
+    @property
+    def _sealed(self) -> RowFields:
+        return RowFields(self._fields, self._conn)
 
     @property
     def dialect(self) -> str:

@@ -6,10 +6,15 @@ until the transaction ends, so a concurrent writer of the same tenant reads the 
 after this one committed — numbers the event after it, MACs it on the head's MAC, and moves
 the head. Many API processes on PostgreSQL therefore build one unbroken chain; SQLite has one
 writer at a time anyway. Nothing here updates or deletes an event.
+
+``add_batch`` writes the events of many reads at once (``adapters/db/group_commit.py``): per
+chain one head upsert, one multi-row insert and one head move, the chains taken in id order
+so that two batches (of two API processes) lock their heads in the same order.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
@@ -91,6 +96,27 @@ class SqlAudit(Repo):
         mac = link(key, last_mac, fields)
         self._conn.execute(_INSERT, {**fields, "prev_mac": last_mac, "mac": mac})
         self._conn.execute(_MOVE_HEAD, {"chain": chain_id, "seq": seq, "mac": mac})
+
+    def add_batch(self, events: Sequence[tuple[AuditEvent, bytes]]) -> None:
+        """``events`` (with their chains' MAC keys) appended to their chains, each chain's in
+        the order given."""
+        chains: dict[UUID, list[tuple[AuditEvent, bytes]]] = {}
+        for item in events:
+            chains.setdefault(chain_of(item[0].tenant_id), []).append(item)
+        rows: list[dict[str, Any]] = []
+        heads: list[dict[str, Any]] = []
+        for chain_id in sorted(chains):
+            last_seq, last_mac = self._take_head(chain_id)
+            mac = last_mac or GENESIS  # as in ``add``
+            for event, key in chains[chain_id]:
+                last_seq += 1
+                fields = event.chained_fields(chain_id, last_seq)
+                prev, mac = mac, link(key, mac, fields)
+                rows.append({**fields, "prev_mac": prev, "mac": mac})
+            heads.append({"chain": chain_id, "seq": last_seq, "mac": mac})
+        if rows:
+            self._conn.execute(_INSERT, rows)
+            self._conn.execute(_MOVE_HEAD, heads)
 
     def heads(self, chain_id: UUID | None = None) -> list[AuditChainHead]:
         stmt = sa.select(audit_chains).order_by(H.chain_id)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -31,9 +30,10 @@ class DocumentProcessing(DocumentRows):
         extracted_number: str | None = None,
         content: str | None = None,
     ) -> None:
-        values: dict[str, Any] = {"processing": processing.as_dict()}
+        sealed = self._sealed
+        values = sealed.processing_values(tenant_id, document_id, processing.as_dict())
         if content is not None:
-            values["extracted_number"] = extracted_number
+            values["extracted_number_index"] = sealed.number_index(tenant_id, extracted_number)
             values["content_search"] = listing.content_search(content)
         self._conn.execute(
             documents.update()
@@ -48,12 +48,17 @@ class DocumentProcessing(DocumentRows):
     ) -> int:
         """How many subjects other than ``other_than`` hold a document declared or read
         with one of ``numbers``."""
-        wanted = [n for n in dict.fromkeys(numbers) if n]
+        # Compared by blind index: numbers are normalised, then keyed (sealed_fields.py).
+        indexes = (self._sealed.number_index(tenant_id, n) for n in numbers)
+        wanted = [i for i in dict.fromkeys(indexes) if i]
         if not wanted:
             return 0
         holders = sa.select(sa.func.count(sa.distinct(documents.c.subject_id))).where(
             documents.c.tenant_id == tenant_id,
-            sa.or_(documents.c.id_number.in_(wanted), documents.c.extracted_number.in_(wanted)),
+            sa.or_(
+                documents.c.id_number_index.in_(wanted),
+                documents.c.extracted_number_index.in_(wanted),
+            ),
             documents.c.subject_id.is_not(None),
         )
         if other_than is not None:
@@ -66,12 +71,13 @@ class DocumentProcessing(DocumentRows):
         """How many subjects other than ``other_than`` have a file with one of ``digests``."""
         if not digests:
             return 0
+        indexes = list(dict.fromkeys(self._sealed.content_index(tenant_id, d) for d in digests))
         holders = (
             sa.select(sa.func.count(sa.distinct(documents.c.subject_id)))
             .select_from(files.join(documents, files.c.document_id == documents.c.id))
             .where(
                 files.c.tenant_id == tenant_id,
-                files.c.sha256.in_(list(digests)),
+                files.c.content_index.in_(indexes),
                 documents.c.subject_id.is_not(None),
             )
         )

@@ -13,10 +13,10 @@ import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
 from kycvault.adapters.db.repositories._base import Repo, deferrable
+from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.adapters.db.tables import documents, files
 from kycvault.domain import listing
 from kycvault.domain.models import Document, StoredFile
-from kycvault.domain.processing import Processing
 from kycvault.domain.types import Authenticity, FileRole
 
 # What an entity needs: not the derived listing columns, not the tenant (the caller knows).
@@ -30,11 +30,12 @@ DOCUMENT_COLUMNS = [
         "expiry_key",
         "search_text",
         "file_count",
-        "extracted_number",
+        "extracted_number_index",
+        "id_number_index",
         "content_search",
     }
 ]
-_FILE_COLUMNS = [c for c in files.c if c.name != "tenant_id"]
+_FILE_COLUMNS = [c for c in files.c if c.name not in {"tenant_id", "content_index"}]
 _FILES_OF = (
     sa.select(*_FILE_COLUMNS)
     .where(
@@ -45,7 +46,7 @@ _FILES_OF = (
 )
 
 
-def stored_file(row: RowMapping, tenant_id: UUID) -> StoredFile:
+def stored_file(row: RowMapping, tenant_id: UUID, sealed: RowFields) -> StoredFile:
     return StoredFile(
         id=row["id"],
         tenant_id=tenant_id,
@@ -55,7 +56,7 @@ def stored_file(row: RowMapping, tenant_id: UUID) -> StoredFile:
         filename=row["filename"],
         content_type=row["content_type"],
         size=row["size"],
-        sha256=row["sha256"],
+        sha256=sealed.sha256(tenant_id, row),
         blob_key=row["blob_key"],
         wrapped_dek=bytes(row["wrapped_dek"]),
         kek_id=row["kek_id"],
@@ -65,7 +66,9 @@ def stored_file(row: RowMapping, tenant_id: UUID) -> StoredFile:
     )
 
 
-def document_entity(row: RowMapping, tenant_id: UUID, attached: list[StoredFile]) -> Document:
+def document_entity(
+    row: RowMapping, tenant_id: UUID, attached: list[StoredFile], sealed: RowFields
+) -> Document:
     return Document(
         id=row["id"],
         tenant_id=tenant_id,
@@ -73,7 +76,7 @@ def document_entity(row: RowMapping, tenant_id: UUID, attached: list[StoredFile]
         subject_id=row["subject_id"],
         type=row["type"],
         name=row["name"],
-        id_number=row["id_number"],
+        id_number=sealed.id_number(tenant_id, row),
         issuing_country=row["issuing_country"],
         issue_date=row["issue_date"],
         expiry_date=row["expiry_date"],
@@ -85,7 +88,7 @@ def document_entity(row: RowMapping, tenant_id: UUID, attached: list[StoredFile]
         created_by=row["created_by"],
         updated_by=row["updated_by"],
         files=attached,
-        processing=Processing.of(row["processing"]),
+        processing=sealed.processing(tenant_id, row),
     )
 
 
@@ -139,13 +142,15 @@ class DocumentRows(Repo):
 
     def _attach(self, tenant_id: UUID, rows: Sequence[RowMapping]) -> list[Document]:
         attached = self._files_of([r["id"] for r in rows], tenant_id)
-        return [document_entity(r, tenant_id, attached.get(r["id"], [])) for r in rows]
+        sealed = self._sealed
+        return [document_entity(r, tenant_id, attached.get(r["id"], []), sealed) for r in rows]
 
     def _files_of(self, document_ids: list[UUID], tenant_id: UUID) -> dict[UUID, list[StoredFile]]:
         if not document_ids:
             return {}
         rows = self._all(_FILES_OF, {"tenant_id": tenant_id, "ids": document_ids})
         grouped: dict[UUID, list[StoredFile]] = {}
+        sealed = self._sealed
         for row in rows:
-            grouped.setdefault(row["document_id"], []).append(stored_file(row, tenant_id))
+            grouped.setdefault(row["document_id"], []).append(stored_file(row, tenant_id, sealed))
         return grouped

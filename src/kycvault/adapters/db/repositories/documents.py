@@ -20,6 +20,7 @@ from kycvault.adapters.db.repositories.document_rows import (
     document_entity,
     with_content,
 )
+from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.adapters.db.tables import document_texts, documents, download_links, files, tenants
 from kycvault.domain.models import Document
 
@@ -30,12 +31,12 @@ _GET_DOCUMENT = sa.select(*DOCUMENT_COLUMNS).where(
 _GET_DOCUMENT_LOCKED = _GET_DOCUMENT.with_for_update()
 
 
-def _document_values(doc: Document) -> dict[str, Any]:
+def _document_values(doc: Document, sealed: RowFields) -> dict[str, Any]:
     return {
         "subject_id": doc.subject_id,
         "type": doc.type,
         "name": doc.name,
-        "id_number": doc.id_number,
+        **sealed.id_number_values(doc.tenant_id, doc.id, doc.id_number),
         "issuing_country": doc.issuing_country,
         "issue_date": doc.issue_date,
         "expiry_date": doc.expiry_date,
@@ -51,6 +52,7 @@ def _document_values(doc: Document) -> dict[str, Any]:
 class SqlDocuments(DocumentListing, DocumentProcessing):
     @deferrable
     def add(self, document: Document) -> None:
+        sealed = self._sealed
         self._conn.execute(
             documents.insert(),
             {
@@ -59,8 +61,10 @@ class SqlDocuments(DocumentListing, DocumentProcessing):
                 "number": document.number,
                 "created_at": document.created_at,
                 "created_by": document.created_by,
-                "processing": document.processing.as_dict(),
-                **_document_values(document),
+                **sealed.processing_values(
+                    document.tenant_id, document.id, document.processing.as_dict()
+                ),
+                **_document_values(document, sealed),
             },
         )
         self._count(document.tenant_id, +1)
@@ -73,7 +77,7 @@ class SqlDocuments(DocumentListing, DocumentProcessing):
         if row is None:
             return None
         attached = self._files_of([document_id], tenant_id)
-        return document_entity(row, tenant_id, attached.get(document_id, []))
+        return document_entity(row, tenant_id, attached.get(document_id, []), self._sealed)
 
     def get_by_number(self, tenant_id: UUID, number: int) -> Document | None:
         document_id = self._conn.execute(
@@ -95,7 +99,7 @@ class SqlDocuments(DocumentListing, DocumentProcessing):
 
     @deferrable
     def update(self, document: Document) -> None:
-        values = _document_values(document)
+        values = _document_values(document, self._sealed)
         values["search_text"] = with_content(values["search_text"])
         self._conn.execute(
             documents.update()

@@ -29,7 +29,7 @@ class SqlFiles(Repo):
                 "filename": stored.filename,
                 "content_type": stored.content_type,
                 "size": stored.size,
-                "sha256": stored.sha256,
+                **self._sealed.file_values(stored.tenant_id, stored.id, stored.sha256),
                 "blob_key": stored.blob_key,
                 "wrapped_dek": stored.wrapped_dek,
                 "kek_id": stored.kek_id,
@@ -72,7 +72,8 @@ class SqlFiles(Repo):
             .limit(limit)
         )
         rows = self._conn.execute(query).mappings().all()
-        return [(stored_file(row, tenant_id), row["document_subject_id"]) for row in rows]
+        sealed = self._sealed
+        return [(stored_file(row, tenant_id, sealed), row["document_subject_id"]) for row in rows]
 
     def count(self, tenant_id: UUID, document_id: UUID) -> int:
         stmt = sa.select(sa.func.count()).where(

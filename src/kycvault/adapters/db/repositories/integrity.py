@@ -31,7 +31,7 @@ class SqlIntegrity(Repo):
         stmt = sa.select(files).order_by(files.c.id).limit(limit)
         if after is not None:
             stmt = stmt.where(files.c.id > after)
-        return [stored_file(row, row["tenant_id"]) for row in self._all(stmt)]
+        return [stored_file(row, row["tenant_id"], self._sealed) for row in self._all(stmt)]
 
     def file_count_mismatches(self, limit: int) -> list[CountMismatch]:
         actual = (
@@ -67,7 +67,7 @@ class SqlIntegrity(Repo):
             if len(due) >= limit:
                 break
             stmt = sa.select(files).where(condition).order_by(order).limit(limit - len(due))
-            due += [stored_file(row, row["tenant_id"]) for row in self._all(stmt)]
+            due += [stored_file(row, row["tenant_id"], self._sealed) for row in self._all(stmt)]
         return due
 
     def claim_for_scrub(self, file_id: UUID, before: datetime, now: datetime) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from uuid import UUID
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
 from kycvault.adapters.db.repositories._base import Repo, seek_rows
-from kycvault.adapters.db.retention_tables import deletion_receipts, retention_rules
+from kycvault.adapters.db.retention_tables import blob_removals, deletion_receipts, retention_rules
 from kycvault.adapters.db.tables import documents, subjects
 from kycvault.ports.persistence.records import Seek
 from kycvault.ports.persistence.retention import (
@@ -22,6 +23,7 @@ from kycvault.ports.persistence.retention import (
 
 R = retention_rules.c
 DR = deletion_receipts.c
+BR = blob_removals.c
 D = documents.c
 S = subjects.c
 
@@ -133,6 +135,19 @@ class SqlRetention(Repo):
         rows = self._all(stmt.order_by(D.id).limit(limit))
         return [Candidate(row["id"], _day(row["basis_date"])) for row in rows]
 
+    def now(self) -> datetime:
+        if self.dialect == "sqlite":
+            # SQLite's clock is the host's (it runs in this process), read as the engine sees it.
+            row = self._conn.execute(sa.text("SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')"))
+            return datetime.fromisoformat(row.scalar_one()).replace(tzinfo=UTC)
+        # The transaction's start on the server: one time for everything the transaction does.
+        value = self._conn.execute(sa.select(sa.func.now())).scalar_one()
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+
+    def documents_of(self, tenant_id: UUID, subject_id: UUID, limit: int) -> list[UUID]:
+        stmt = sa.select(D.id).where(D.tenant_id == tenant_id, D.subject_id == subject_id)
+        return [row["id"] for row in self._all(stmt.order_by(D.id).limit(limit))]
+
     def add_receipt(self, receipt: DeletionReceipt) -> None:
         self._conn.execute(
             deletion_receipts.insert().values(
@@ -148,6 +163,19 @@ class SqlRetention(Repo):
                 files=[{"file_id": str(f.file_id), "sha256": f.sha256} for f in receipt.files],
             )
         )
+
+    def queue_removals(self, tenant_id: UUID, keys: Sequence[str], at: datetime) -> None:
+        if keys:
+            rows = [{"blob_key": k, "tenant_id": tenant_id, "queued_at": at} for k in keys]
+            self._conn.execute(blob_removals.insert(), rows)
+
+    def pending_removals(self, limit: int) -> list[str]:
+        stmt = sa.select(BR.blob_key).order_by(BR.queued_at, BR.blob_key).limit(limit)
+        return [row["blob_key"] for row in self._all(stmt)]
+
+    def removed(self, keys: Sequence[str]) -> None:
+        if keys:
+            self._conn.execute(blob_removals.delete().where(BR.blob_key.in_(list(keys))))
 
     def receipts(self, tenant_id: UUID, seek: Seek) -> list[DeletionReceipt]:
         stmt = deletion_receipts.select().where(DR.tenant_id == tenant_id)

@@ -32,7 +32,15 @@ from kycvault.domain.catalog import Catalog
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput, NotFound
-from kycvault.services import document_listing, documents, files, revisions, subjects, tenants
+from kycvault.services import (
+    document_listing,
+    document_removal,
+    documents,
+    files,
+    revisions,
+    subjects,
+    tenants,
+)
 from kycvault.services.catalog import load_catalog
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
@@ -238,7 +246,7 @@ async def delete_document(
 ) -> Response:
     async def write() -> Written:
         _, doc = await _document(ctx, actor, customerId, documentId, Scope.DOCUMENTS_DELETE)
-        await documents.delete_document(ctx, actor, doc.id)
+        await document_removal.delete_document(ctx, actor, doc.id)
         return Written(Response(status_code=200))
 
     return await once(actor, write)

@@ -35,7 +35,7 @@ from kycvault.domain.models import Document
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import Classification
 from kycvault.errors import InvalidInput
-from kycvault.services import catalog, document_listing, documents, downloads
+from kycvault.services import catalog, document_listing, document_removal, documents, downloads
 from kycvault.services.context import Actor, AppContext
 
 router = APIRouter(route_class=CheckedRoute)
@@ -97,7 +97,7 @@ async def delete(
     delete gets its 204 again rather than a 404."""
 
     async def write() -> Written:
-        await documents.delete_document(ctx, actor, (await find()).id)
+        await document_removal.delete_document(ctx, actor, (await find()).id)
         return Written(Response(status_code=204))
 
     return await once(actor, write)

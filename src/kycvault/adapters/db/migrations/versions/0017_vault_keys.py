@@ -7,8 +7,8 @@ the master key's own bytes, from which those keys were derived until now, so eve
 value stays as it was; a new vault gets a random one. Existing tenant keys keep their first
 wrap format (1).
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 00:40:00
 """
 
@@ -21,8 +21,8 @@ from alembic import op
 
 from kycvault.adapters.db.columns import UtcDateTime
 
-revision: str = "0022"
-down_revision: str | None = "0021"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

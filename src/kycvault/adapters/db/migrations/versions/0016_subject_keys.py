@@ -1,6 +1,6 @@
 """subject keys: a file's data key may be wrapped by a subject key kept in the subject-key store
 
-Revision ID: 0021
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-07 01:10:00
 """
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

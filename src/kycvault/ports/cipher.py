@@ -6,11 +6,10 @@ do the blob store, never on the event loop.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 from uuid import UUID
 
-if TYPE_CHECKING:
-    from kycvault.ports.persistence.records import TenantKeyRecord
+from kycvault.ports.persistence.records import TenantKeyRecord
 
 # How a tenant key is wrapped (``tenant_keys.wrap_format``): 1, the first format (AES-GCM
 # under the master key itself, AAD the tenant); 2, ``Cipher.master_wrap`` (the master KEK,

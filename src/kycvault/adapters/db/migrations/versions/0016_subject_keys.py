@@ -21,10 +21,9 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Files written before stay wrapped by their tenant key (null here) until a tenant-key
     # rotation or an erasure moves them under a subject key.
-    with op.batch_alter_table("files", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("subject_key_id", sa.Uuid(), nullable=True))
+    op.add_column("files", sa.Column("subject_key_id", sa.Uuid(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("files", schema=None) as batch_op:
-        batch_op.drop_column("subject_key_id")
+    # Not in batch mode: on SQLite that would rebuild the table (see 0017).
+    op.drop_column("files", "subject_key_id")

@@ -51,6 +51,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("tenant_keys") as batch:
-        batch.drop_column("wrap_format")
+    # Not in batch mode: on SQLite that rebuilds the table, which the files' foreign keys to
+    # it forbid; ALTER TABLE … DROP COLUMN needs no rebuild.
+    op.drop_column("tenant_keys", "wrap_format")
     op.drop_table("vault_keys")

@@ -80,11 +80,16 @@ def _params(query: DocumentQuery) -> dict[str, Any]:
     return params
 
 
-def _cursor_key(data_dir: Path) -> bytes:
-    """The server's cursor key, derived from its vault's root secret (read with its key file)."""
+def _cursor_key(server: Server) -> bytes:
+    """The server's cursor key, derived from its vault's root secret (read with its key file
+    from its database)."""
+    env = server.extra["env"]
 
     async def go() -> bytes:
-        container = build_container(Settings(data_dir=data_dir), create_vault=False)
+        settings = Settings(
+            data_dir=server.extra["data_dir"], database_url=env.get("KYCVAULT_DATABASE_URL")
+        )
+        container = build_container(settings, create_vault=False)
         try:
             await open_vault(container)
             return container.ctx.cipher.derive_secret("cursor")
@@ -99,7 +104,7 @@ class Requests:
     (the bench reads the server's key file: it is a white-box benchmark)."""
 
     def __init__(self, listing: Listing, starts: list[dict[str, Any]]) -> None:
-        self._codec = CursorCodec(_cursor_key(listing.server.extra["data_dir"]))
+        self._codec = CursorCodec(_cursor_key(listing.server))
         self._tenant = listing.seeded.tenant_id
         self._starts = starts
 

@@ -3,10 +3,10 @@
 The server's own CPU per request is measured from /proc while one keep-alive client sends
 ``count`` requests one after another (200 KiB files). The audit write is then timed in this
 process, through the service layer on the same database (after the server has stopped, so
-that nothing else writes): for a download, the file's lookup in a read transaction followed
-by its record through the store's group commit (``audit.record_alone``; one client, so a
-batch of one: the case where grouping saves nothing), as the download path does it, against
-the lookup alone (what a download without an audit trail would do); for an upload, the
+that nothing else writes): for a download, the lookup and its record in one transaction of
+the store's group commit (``audit.read_recorded``; one client, so a batch of one: the case
+where grouping saves nothing), as the download path does it, against the lookup alone in a
+read transaction (what a download without an audit trail would do); for an upload, the
 record added to a write transaction that happens anyway (the upload's own). Each is a share
 of the request's CPU.
 """
@@ -23,6 +23,7 @@ from harness import Row, Server, cpu_seconds
 
 from kycvault.bootstrap import build_container, open_vault
 from kycvault.config import Settings
+from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit
 from kycvault.services.context import Actor
 
@@ -72,12 +73,21 @@ async def _audit_cpu(data_dir: Path, tenant_id: str, count: int) -> tuple[float,
                     )
         return (time.process_time() - started) / count
 
+    async def lookup(uow: UnitOfWork) -> None:
+        await uow.tenants.get(actor.tenant_id)
+
     async def reads_recorded() -> float:
         started = time.process_time()
         for _ in range(count):
-            async with ctx.store.read() as uow:
-                await uow.tenants.get(actor.tenant_id)
-            await audit.record_alone(ctx, actor, "file.read", target_type="file", target_id=target)
+            await audit.read_recorded(
+                ctx,
+                actor,
+                lookup,
+                "file.read",
+                target_type="file",
+                target_id=target,
+                named=lambda _: {},
+            )
         return (time.process_time() - started) / count
 
     try:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from kycvault.adapters.db.repositories.audit import SqlAudit
 from kycvault.adapters.db.store import SqlStore
 from kycvault.config import Settings
-from kycvault.errors import Unavailable
+from kycvault.errors import NotFound, Unavailable
 from kycvault.services import audit, audit_trail
 from kycvault.services.context import Actor, AppContext
 from tests.backends import Backend
@@ -114,3 +114,42 @@ async def test_a_read_recorded_in_an_atomic_block_commits_or_rolls_back_with_it(
     with pytest.raises(RuntimeError, match="the block fails"):
         await failing_block()
     assert await _recorded_reads(ctx, actor) == [kept]
+
+
+async def test_lookups_run_in_the_batch_and_one_that_finds_nothing_fails_alone(
+    ctx: AppContext, actor: Actor, commits: list[int]
+) -> None:
+    """``read_recorded``: each read's lookup and its record share the batch's transaction;
+    a lookup that raises fails its own read, records nothing, and leaves the others."""
+    targets = [uuid.uuid4() for _ in range(READS)]
+    missing = set(targets[::7])
+    looked_up: list[uuid.UUID] = []
+
+    def read(target: uuid.UUID) -> Any:
+        async def lookup(uow: Any) -> uuid.UUID:
+            await uow.tenants.get(actor.tenant_id)  # a statement in the batch's transaction
+            looked_up.append(target)
+            if target in missing:
+                raise NotFound("nothing there", code="document_not_found")
+            return target
+
+        return audit.read_recorded(
+            ctx,
+            actor,
+            lookup,
+            "document.read",
+            target_type="document",
+            target_id=target,
+            named=lambda found: {"document_id": found},
+        )
+
+    outcomes = await asyncio.gather(*(read(t) for t in targets), return_exceptions=True)
+    assert looked_up == targets
+    for target, outcome in zip(targets, outcomes, strict=True):
+        if target in missing:
+            assert isinstance(outcome, NotFound)
+        else:
+            assert outcome == target
+    assert 1 <= len(commits) <= 2
+    assert await _recorded_reads(ctx, actor) == [t for t in targets if t not in missing]
+    assert (await audit_trail.verify(ctx, tenant_id=actor.tenant_id)).breaks == []

@@ -51,7 +51,9 @@ async def create_link(
     ctx: AppContext, actor: Actor, document_id: UUID, file_id: UUID
 ) -> IssuedLink:
     """A single-use link to the file (``documents:download``)."""
-    doc, stored = await find_file(ctx, actor, document_id, file_id, scope=Scope.DOCUMENTS_DOWNLOAD)
+    subject_id, stored = await find_file(
+        ctx, actor, document_id, file_id, scope=Scope.DOCUMENTS_DOWNLOAD
+    )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = ctx.clock()
     link = DownloadLink(
@@ -74,7 +76,7 @@ async def create_link(
             target_type="file",
             target_id=file_id,
             document_id=document_id,
-            subject_id=doc.subject_id,
+            subject_id=subject_id,
             link_id=str(link.id),
         )
     return IssuedLink(token, link, stored)

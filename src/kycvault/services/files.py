@@ -129,29 +129,34 @@ async def find_file(
     *,
     scope: Scope = Scope.DOCUMENTS_READ,
     record: str | None = None,
-) -> tuple[Document, StoredFile]:
-    """The file and its document. ``scope`` is what the caller must hold: reading by
-    default, or the scope of the use case the lookup is a step of (downloading the file).
-    With ``record``, the access is audited under that action once the file is found."""
+) -> tuple[UUID | None, StoredFile]:
+    """The file and its document's subject. ``scope`` is what the caller must hold: reading
+    by default, or the scope of the use case the lookup is a step of (downloading the file).
+    With ``record``, the access is audited under that action once the file is found, in the
+    lookup's own transaction."""
     await require(ctx, actor, scope, target_type="file", target_id=file_id)
-    async with ctx.store.read() as uow:
-        doc = await uow.documents.get(actor.tenant_id, document_id)
-    stored = next((f for f in doc.files if f.id == file_id), None) if doc else None
-    if doc is not None and stored is not None and record:
-        await audit.record_alone(
-            ctx,
-            actor,
-            record,
-            target_type="file",
-            target_id=file_id,
-            document_id=document_id,
-            subject_id=doc.subject_id,
-        )
-    if doc is None:
-        raise document_not_found()
-    if stored is None:
-        raise file_not_found()
-    return doc, stored
+
+    async def lookup(uow: UnitOfWork) -> tuple[UUID | None, StoredFile]:
+        found = await uow.documents.file_of(actor.tenant_id, document_id, file_id)
+        if found is None:
+            raise document_not_found()
+        subject_id, stored = found
+        if stored is None:
+            raise file_not_found()
+        return subject_id, stored
+
+    if not record:
+        async with ctx.store.read() as uow:
+            return await lookup(uow)
+    return await audit.read_recorded(
+        ctx,
+        actor,
+        lookup,
+        record,
+        target_type="file",
+        target_id=file_id,
+        named=lambda found: {"document_id": document_id, "subject_id": found[0]},
+    )
 
 
 async def get_file(

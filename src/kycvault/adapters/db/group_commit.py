@@ -6,8 +6,10 @@ One transaction per read made reads pay a write transaction each (on SQLite the 
 and a commit with fsync; on PostgreSQL a round trip per statement and a commit) and made
 concurrent reads of a tenant queue on its chain head one by one. Here a caller ``submit``s
 its item and waits; one task writes everything queued (up to ``max_batch``) with one call of
-``write`` (one transaction), then wakes every caller of that batch, or fails every one of
-them with the batch's error. While a batch is being written the next one queues, so an
+``write`` (one transaction), then wakes every caller of that batch with its own outcome (the
+value ``write`` gave for its item, or its ``Failed`` error: one read's lookup may find
+nothing while the others of its batch succeed), or fails every one of them with the batch's
+error. While a batch is being written the next one queues, so an
 idle store writes an item at once, and a busy one writes as many per commit as arrived
 during the last.
 """
@@ -17,19 +19,29 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 from kycvault.errors import Unavailable
 
 T = TypeVar("T")
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Failed:
+    """The outcome of one item that failed on its own (its batch was written)."""
+
+    error: Exception
+
 
 DEFAULT_MAX_BATCH = 256
 
 
-class GroupCommit(Generic[T]):
+class GroupCommit(Generic[T, R]):
     def __init__(
         self,
-        write: Callable[[Sequence[T]], Awaitable[None]],
+        write: Callable[[Sequence[T]], Awaitable[Sequence[R | Failed]]],
         *,
         max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
@@ -37,17 +49,18 @@ class GroupCommit(Generic[T]):
             raise ValueError("max_batch must be at least 1")
         self._write = write
         self._max_batch = max_batch
-        self._queue: list[tuple[T, asyncio.Future[None]]] = []
+        self._queue: list[tuple[T, asyncio.Future[R]]] = []
         self._writer: asyncio.Task[None] | None = None
         self._closed = False
 
-    async def submit(self, item: T) -> None:
-        """Return once ``item`` is committed; raise what its batch's write raised. A caller
+    async def submit(self, item: T) -> R:
+        """Return ``item``'s outcome once its batch is committed; raise its ``Failed`` error,
+        or what its batch's write raised. A caller
         cancelled while waiting does not take its item back: a batch being written cannot
         drop it, and a read that was made stays recorded."""
         if self._closed:
             raise Unavailable("the store is shutting down", code="database_unavailable")
-        done = asyncio.get_running_loop().create_future()
+        done: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._queue.append((item, done))
         if self._writer is None:
             # A context of its own: the writer must not carry the first caller's (its
@@ -55,7 +68,7 @@ class GroupCommit(Generic[T]):
             self._writer = asyncio.get_running_loop().create_task(
                 self._drain(), context=contextvars.Context()
             )
-        await done
+        return await done
 
     async def _drain(self) -> None:
         try:
@@ -63,7 +76,7 @@ class GroupCommit(Generic[T]):
                 batch = self._queue[: self._max_batch]
                 del self._queue[: self._max_batch]
                 try:
-                    await self._write([item for item, _ in batch])
+                    outcomes = await self._write([item for item, _ in batch])
                 except BaseException as exc:
                     for _, done in batch:
                         if not done.done():
@@ -71,9 +84,13 @@ class GroupCommit(Generic[T]):
                     if not isinstance(exc, Exception):
                         raise
                     continue
-                for _, done in batch:
-                    if not done.done():
-                        done.set_result(None)
+                for (_, done), outcome in zip(batch, outcomes, strict=True):
+                    if done.done():
+                        continue
+                    if isinstance(outcome, Failed):
+                        done.set_exception(outcome.error)
+                    else:
+                        done.set_result(outcome)
         finally:
             self._writer = None
             # Cancelled with items still queued (the loop is closing): their callers fail

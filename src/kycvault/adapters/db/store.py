@@ -18,16 +18,15 @@ blobs published for rows that never committed). When the outcome is unknown — 
 connection failed during COMMIT — neither runs and ``CommitUncertain`` is raised: a blob
 whose row may have committed is never removed (an unreferenced one is swept later).
 
-``append_audit`` records what a read did (it changed nothing, so nothing else goes in its
-transaction) through one ``GroupCommit`` per store: concurrent reads share one write
-transaction and one commit, and each returns only once its event is committed.
+``append_audit`` and ``audited_read`` record reads through the store's ``ReadRecords``
+(``read_records.py``): concurrent reads share one write transaction.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -41,8 +40,7 @@ from kycvault.adapters.db import transfer
 from kycvault.adapters.db.connection import Connection, Database
 from kycvault.adapters.db.database import create_database
 from kycvault.adapters.db.field_codec import FieldCodec
-from kycvault.adapters.db.group_commit import GroupCommit
-from kycvault.adapters.db.repositories import SqlAudit
+from kycvault.adapters.db.read_records import Found, ReadRecords
 from kycvault.adapters.db.unit_of_work import Hook, SqlUnitOfWork
 from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
 from kycvault.ports.persistence.master_wraps import VaultKeyRecord
@@ -199,7 +197,7 @@ class SqlStore:
         self.fields = fields
         self._sqlite = database.dialect_name == "sqlite"
         self._write_lock = asyncio.Lock() if self._sqlite else None
-        self._reads: GroupCommit[tuple[AuditEvent, bytes]] = GroupCommit(self._write_reads)
+        self._reads = ReadRecords(self.write, lambda: self._scope() is not None)
 
     def _scope(self) -> _Scope | None:
         scope = _SCOPE.get()
@@ -267,19 +265,15 @@ class SqlStore:
             await _run_hooks(uow.commit_hooks, "commit")
 
     async def append_audit(self, event: AuditEvent, key: bytes) -> None:
-        """``event`` committed to its tenant's chain (``key``: the chains' MAC key), grouped
-        with the other reads' events of the moment into one transaction."""
-        if self._scope() is not None:
-            # Inside an atomic block, which holds the SQLite writer: in its transaction.
-            async with self.write() as uow:
-                await uow.audit.add(event, key)
-            return
-        await self._reads.submit((event, key))
+        await self._reads.append(event, key)
 
-    async def _write_reads(self, events: Sequence[tuple[AuditEvent, bytes]]) -> None:
-        async with self.write() as uow:
-            # Deferred: on SQLite the inserts and the commit take one thread hop together.
-            uow.connection.defer(lambda conn: SqlAudit(conn).add_batch(events))
+    async def audited_read(
+        self,
+        lookup: Callable[[SqlUnitOfWork], Awaitable[Found]],
+        record: Callable[[Found], AuditEvent | None],
+        key: bytes,
+    ) -> Found:
+        return await self._reads.audited(lookup, record, key)
 
     async def ping(self) -> None:
         async with self.read() as uow:

@@ -99,6 +99,13 @@ class DocumentRepository(Protocol):
         the unit ends, so concurrent file uploads to one document are counted correctly."""
         ...
 
+    async def file_of(
+        self, tenant_id: UUID, document_id: UUID, file_id: UUID
+    ) -> tuple[UUID | None, StoredFile | None] | None:
+        """One file of a document and the document's subject, without the rest of the
+        document: None when there is no such document, no file when it has no such one."""
+        ...
+
     async def get_by_number(self, tenant_id: UUID, number: int) -> Document | None: ...
     async def get_many(self, tenant_id: UUID, document_ids: Sequence[UUID]) -> list[Document]:
         """The documents found among ``document_ids``, with their files, in no set order."""

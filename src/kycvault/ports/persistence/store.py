@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
@@ -34,6 +34,8 @@ from kycvault.ports.persistence.repositories import (
 )
 from kycvault.ports.persistence.retention import RetentionRepository
 from kycvault.ports.persistence.webhooks import WebhookRepository
+
+Found = TypeVar("Found")
 
 
 class UnitOfWork(Protocol):
@@ -111,6 +113,20 @@ class Store(Protocol):
         refusal), to its tenant's audit chain (``key``: the chains' MAC key) and return once
         it is committed; raise, as a write unit would, if it is not. Concurrent calls may
         share one transaction; inside an ``atomic`` block it joins the block's."""
+        ...
+
+    async def audited_read(
+        self,
+        lookup: Callable[[UnitOfWork], Awaitable[Found]],
+        record: Callable[[Found], AuditEvent | None],
+        key: bytes,
+    ) -> Found:
+        """Run ``lookup`` (a few point reads) and append ``record`` of what it found (None:
+        nothing to record) to its tenant's audit chain in one write transaction, shared with
+        the concurrent reads'; return what it found once committed. An error ``lookup``
+        raises (nothing found) fails this read alone, with nothing recorded; a database error
+        fails the whole batch. A read then costs one transaction, not a read transaction and
+        then a write one."""
         ...
 
     async def ping(self) -> None:

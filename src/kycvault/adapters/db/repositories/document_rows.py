@@ -45,6 +45,24 @@ _FILES_OF = (
     .order_by(files.c.position, files.c.id)
 )
 
+# A download's lookup: one file and its document's subject (a left join: no row at all when
+# the document is missing, a row without a file when only the file is).
+_FILE_OF = (
+    sa.select(documents.c.subject_id, *_FILE_COLUMNS)
+    .select_from(
+        documents.outerjoin(
+            files,
+            sa.and_(
+                files.c.tenant_id == documents.c.tenant_id,
+                files.c.document_id == documents.c.id,
+                files.c.id == sa.bindparam("file_id"),
+            ),
+        )
+    )
+    .where(documents.c.tenant_id == sa.bindparam("tenant_id"))
+    .where(documents.c.id == sa.bindparam("document_id"))
+)
+
 
 def stored_file(row: RowMapping, tenant_id: UUID, sealed: RowFields) -> StoredFile:
     return StoredFile(
@@ -136,6 +154,17 @@ class DocumentRows(Repo):
             .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
             .values(**values)
         )
+
+    def file_of(
+        self, tenant_id: UUID, document_id: UUID, file_id: UUID
+    ) -> tuple[UUID | None, StoredFile | None] | None:
+        params = {"tenant_id": tenant_id, "document_id": document_id, "file_id": file_id}
+        row = self._one(_FILE_OF, params)
+        if row is None:
+            return None
+        if row["id"] is None:
+            return row["subject_id"], None
+        return row["subject_id"], stored_file(row, tenant_id, self._sealed)
 
     def _with_files(self, tenant_id: UUID, stmt: sa.Select[Any]) -> list[Document]:
         return self._attach(tenant_id, self._all(stmt))

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
@@ -22,13 +22,12 @@ from kycvault.adapters.db.group_commit import Failed, GroupCommit
 from kycvault.adapters.db.repositories import SqlAudit
 from kycvault.adapters.db.unit_of_work import SqlUnitOfWork
 from kycvault.ports.persistence.records import AuditEvent
-
-Found = TypeVar("Found")
+from kycvault.ports.persistence.store import Found, UnitOfWork
 
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    lookup: Callable[[SqlUnitOfWork], Awaitable[Any]] | None
+    lookup: Callable[[UnitOfWork], Awaitable[Any]] | None
     record: Callable[[Any], AuditEvent | None]
     key: bytes  # the chains' MAC key
 
@@ -48,7 +47,7 @@ class ReadRecords:
 
     async def audited(
         self,
-        lookup: Callable[[SqlUnitOfWork], Awaitable[Found]],
+        lookup: Callable[[UnitOfWork], Awaitable[Found]],
         record: Callable[[Found], AuditEvent | None],
         key: bytes,
     ) -> Found:

@@ -40,11 +40,12 @@ from kycvault.adapters.db import transfer
 from kycvault.adapters.db.connection import Connection, Database
 from kycvault.adapters.db.database import create_database
 from kycvault.adapters.db.field_codec import FieldCodec
-from kycvault.adapters.db.read_records import Found, ReadRecords
+from kycvault.adapters.db.read_records import ReadRecords
 from kycvault.adapters.db.unit_of_work import Hook, SqlUnitOfWork
 from kycvault.errors import CommitUncertain, Conflict, KycVaultError, Unavailable
 from kycvault.ports.persistence.master_wraps import VaultKeyRecord
 from kycvault.ports.persistence.records import AuditEvent
+from kycvault.ports.persistence.store import Found, UnitOfWork
 
 __all__ = ["SqlStore", "SqlUnitOfWork", "create_database"]
 
@@ -269,7 +270,7 @@ class SqlStore:
 
     async def audited_read(
         self,
-        lookup: Callable[[SqlUnitOfWork], Awaitable[Found]],
+        lookup: Callable[[UnitOfWork], Awaitable[Found]],
         record: Callable[[Found], AuditEvent | None],
         key: bytes,
     ) -> Found:

@@ -8,12 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from kycvault.adapters.crypto import (
-    KeyFileRefused,
-    master_key_id,
-    read_master_key_file,
-    write_master_key_file,
-)
+from kycvault.adapters.crypto import master_key_id
+from kycvault.adapters.key_files import KeyFileRefused, read_master_key_file, write_master_key_file
 
 
 def test_a_new_key_file_is_private_and_never_replaced(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from kycvault.adapters.crypto import master_key_id, write_master_key_file
+from kycvault.adapters.crypto import master_key_id
+from kycvault.adapters.key_files import write_master_key_file
 from kycvault.adapters.master_keys import CommandKeyProvider, FileKeyProvider, GivenKeyProvider
 from kycvault.bootstrap import StartupRefused, resolve_master_key
 from kycvault.config import Settings

@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from kycvault.adapters.crypto import AesGcmCipher, derive, master_kek, write_master_key_file
+from kycvault.adapters.crypto import AesGcmCipher, derive, master_kek
 from kycvault.adapters.db import migrate
+from kycvault.adapters.key_files import write_master_key_file
 from kycvault.bootstrap import build_container, prepare_schema
 from kycvault.config import Settings
 from kycvault.ports.cipher import WRAP_LEGACY, WRAP_V2

@@ -12,7 +12,7 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from kycvault.adapters.crypto import KeyFileRefused, decode_master_key, read_master_key_file
+from kycvault.adapters.key_files import KeyFileRefused, decode_master_key, read_master_key_file
 from kycvault.ports.master_key import MasterKeyProvider, MasterKeyUnavailable
 
 MASTER_KEY_VARIABLE = "KYCVAULT_MASTER_KEY"

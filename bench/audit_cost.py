@@ -85,8 +85,7 @@ async def _audit_cpu(data_dir: Path, tenant_id: str, count: int) -> tuple[float,
                 lookup,
                 "file.read",
                 target_type="file",
-                target_id=target,
-                named=lambda _: {},
+                named=lambda _: {"target_id": target},
             )
         return (time.process_time() - started) / count
 

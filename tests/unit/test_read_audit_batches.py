@@ -139,8 +139,7 @@ async def test_lookups_run_in_the_batch_and_one_that_finds_nothing_fails_alone(
             lookup,
             "document.read",
             target_type="document",
-            target_id=target,
-            named=lambda found: {"document_id": found},
+            named=lambda found: {"target_id": found},
         )
 
     outcomes = await asyncio.gather(*(read(t) for t in targets), return_exceptions=True)

@@ -141,17 +141,14 @@ async def read_recorded(
     action: str,
     *,
     target_type: str,
-    target_id: UUID,
     named: Callable[[Found], dict[str, Any]],
 ) -> Found:
-    """What ``lookup`` finds, recorded as ``action`` (``named(found)``: the event's other
-    fields, as ``record`` takes them) in the same transaction; nothing is recorded when the
-    lookup raises (nothing found)."""
+    """What ``lookup`` finds, recorded as ``action`` in the same transaction (``named(found)``:
+    the event's ``target_id`` and its other fields, as ``record`` takes them); nothing is
+    recorded when the lookup raises (nothing found)."""
 
     def event(found: Found) -> AuditEvent:
-        return _event(
-            ctx, actor, action, target_type=target_type, target_id=target_id, **named(found)
-        )
+        return _event(ctx, actor, action, target_type=target_type, **named(found))
 
     return await ctx.store.audited_read(lookup, event, chain_key(ctx))
 

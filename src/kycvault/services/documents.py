@@ -263,10 +263,24 @@ def _new_document(
     return doc
 
 
-async def _record_read(ctx: AppContext, actor: Actor, doc: Document) -> None:
-    await audit.record_alone(
-        ctx, actor, "document.read", target_type="document", target_id=doc.id,
-        subject_id=doc.subject_id,
+async def _read_recorded(
+    ctx: AppContext,
+    actor: Actor,
+    find: Callable[[UnitOfWork], Awaitable[Document | None]],
+    subject_id: UUID | None = None,
+) -> Document:
+    """The document ``find`` finds (with ``subject_id``: only that subject's), its read
+    recorded in the lookup's own transaction."""
+
+    async def lookup(uow: UnitOfWork) -> Document:
+        doc = await find(uow)
+        if doc is None or (subject_id is not None and doc.subject_id != subject_id):
+            raise document_not_found()
+        return doc
+
+    return await audit.read_recorded(
+        ctx, actor, lookup, "document.read", target_type="document",
+        named=lambda doc: {"target_id": doc.id, "subject_id": doc.subject_id},
     )  # fmt: skip
 
 
@@ -279,15 +293,11 @@ async def get_document(
 ) -> Document:
     """A document by id. ``scope`` is what the caller must hold: reading by default; a route
     that looks the document up as a step of another use case (deleting it, downloading its
-    file) names that use case's scope. The read is recorded once the document is found
-    (``audit.record_alone``), before it is returned."""
+    file) names that use case's scope. The read is recorded in the lookup's transaction."""
     await require(ctx, actor, scope, target_type="document", target_id=document_id)
-    async with ctx.store.read() as uow:
-        doc = await uow.documents.get(actor.tenant_id, document_id)
-    if doc is None:
-        raise document_not_found()
-    await _record_read(ctx, actor, doc)
-    return doc
+    return await _read_recorded(
+        ctx, actor, lambda uow: uow.documents.get(actor.tenant_id, document_id)
+    )
 
 
 async def get_document_by_number(
@@ -302,12 +312,9 @@ async def get_document_by_number(
     subject's (dialects that nest documents under their customer). ``scope`` as for
     ``get_document``."""
     await require(ctx, actor, scope)
-    async with ctx.store.read() as uow:
-        doc = await uow.documents.get_by_number(actor.tenant_id, number)
-    if doc is None or (subject_id is not None and doc.subject_id != subject_id):
-        raise document_not_found()
-    await _record_read(ctx, actor, doc)
-    return doc
+    return await _read_recorded(
+        ctx, actor, lambda uow: uow.documents.get_by_number(actor.tenant_id, number), subject_id
+    )
 
 
 async def update_document(

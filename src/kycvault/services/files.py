@@ -154,8 +154,11 @@ async def find_file(
         lookup,
         record,
         target_type="file",
-        target_id=file_id,
-        named=lambda found: {"document_id": document_id, "subject_id": found[0]},
+        named=lambda found: {
+            "target_id": file_id,
+            "document_id": document_id,
+            "subject_id": found[0],
+        },
     )
 
 

@@ -8,7 +8,9 @@ the store's group commit (``audit.read_recorded``; one client, so a batch of one
 where grouping saves nothing), as the download path does it, against the lookup alone in a
 read transaction (what a download without an audit trail would do); for an upload, the
 record added to a write transaction that happens anyway (the upload's own). Each is a share
-of the request's CPU.
+of the request's CPU. Downloads are measured twice: one client at a time (a batch of one),
+and 16 at once (the server's CPU per download with 16 clients; in this process 16 reads at
+once, whose records share transactions).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx2
@@ -27,8 +31,11 @@ from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit
 from kycvault.services.context import Actor
 
+AT_ONCE = 16  # the clients of the busy download figure
 
-def _server_cpu_per_request(kv: Server, small: Path, count: int) -> tuple[float, float]:
+
+def _server_cpu_per_request(kv: Server, small: Path, count: int) -> tuple[float, float, float]:
+    """Server CPU per upload, per download by one client, per download by ``AT_ONCE``."""
     headers = {"Authorization": f"Bearer {kv.extra['api_key']}"}
     data = small.read_bytes()
     with httpx2.Client(base_url=kv.url, headers=headers, timeout=60) as client:
@@ -52,10 +59,24 @@ def _server_cpu_per_request(kv: Server, small: Path, count: int) -> tuple[float,
             got = client.get(f"/v1/documents/{ids['doc']}/files/{ids['file']}/content")
             got.raise_for_status()
         per_download = (cpu_seconds(kv.pid) - before) / count
-    return per_upload, per_download
+
+    def downloads(share: list[dict[str, str]]) -> None:
+        with httpx2.Client(base_url=kv.url, headers=headers, timeout=60) as own:
+            for ids in share:
+                own.get(
+                    f"/v1/documents/{ids['doc']}/files/{ids['file']}/content"
+                ).raise_for_status()
+
+    before = cpu_seconds(kv.pid)
+    with ThreadPoolExecutor(AT_ONCE) as clients:
+        list(clients.map(downloads, [made[n::AT_ONCE] for n in range(AT_ONCE)]))
+    per_busy_download = (cpu_seconds(kv.pid) - before) / count
+    return per_upload, per_download, per_busy_download
 
 
-async def _audit_cpu(data_dir: Path, tenant_id: str, count: int) -> tuple[float, float]:
+async def _audit_cpu(data_dir: Path, tenant_id: str, count: int) -> tuple[float, float, float]:
+    """What the record adds to a download's lookup (one at a time, then ``AT_ONCE`` at
+    once, when they share transactions), and to an upload's write transaction."""
     container = build_container(Settings(data_dir=data_dir))
     await open_vault(container)
     ctx = container.ctx
@@ -76,44 +97,52 @@ async def _audit_cpu(data_dir: Path, tenant_id: str, count: int) -> tuple[float,
     async def lookup(uow: UnitOfWork) -> None:
         await uow.tenants.get(actor.tenant_id)
 
-    async def reads_recorded() -> float:
+    async def read_recorded() -> None:
+        await audit.read_recorded(
+            ctx, actor, lookup, "file.read", target_type="file",
+            named=lambda _: {"target_id": target},
+        )  # fmt: skip
+
+    async def read_alone() -> None:
+        async with ctx.store.read() as uow:
+            await lookup(uow)
+
+    async def reads(read: Callable[[], Awaitable[None]], at_once: int) -> float:
         started = time.process_time()
-        for _ in range(count):
-            await audit.read_recorded(
-                ctx,
-                actor,
-                lookup,
-                "file.read",
-                target_type="file",
-                named=lambda _: {"target_id": target},
-            )
-        return (time.process_time() - started) / count
+        for _ in range(count // at_once):
+            await asyncio.gather(*(read() for _ in range(at_once)))
+        return (time.process_time() - started) / (count // at_once * at_once)
 
     try:
         await transactions(True, True)  # warm: statement caches, the key's derivation
-        await reads_recorded()
-        read_only = await transactions(False, False)
-        read_recorded = await reads_recorded()
+        await reads(read_recorded, 1)
+        read_only = await reads(read_alone, 1)
+        recorded = await reads(read_recorded, 1)
+        busy_read_only = await reads(read_alone, AT_ONCE)
+        busy_recorded = await reads(read_recorded, AT_ONCE)
         write_bare = await transactions(True, False)
         write_recorded = await transactions(True, True)
     finally:
         await container.close()
-    return read_recorded - read_only, write_recorded - write_bare
+    return recorded - read_only, busy_recorded - busy_read_only, write_recorded - write_bare
 
 
 def a1(kv: Server, small: Path, count: int) -> Row:
-    per_upload, per_download = _server_cpu_per_request(kv, small, count)
+    per_upload, per_download, per_busy_download = _server_cpu_per_request(kv, small, count)
     kv.stop()  # the database is this process's alone from here
-    on_download, added = asyncio.run(
+    on_download, on_busy_download, added = asyncio.run(
         _audit_cpu(kv.extra["data_dir"], kv.extra["tenant_id"], max(count, 50))
     )
     download_share = max(on_download, 0.0) / per_download
+    busy_share = max(on_busy_download, 0.0) / per_busy_download
     upload_share = max(added, 0.0) / per_upload
     return Row(
         "A1",
         f"hash-chained audit write, share of the request's server CPU ({small.stat().st_size // 1024}"
         f" KiB, {count} requests)",
         f"download {download_share:.1%} ({on_download * 1e3:.2f} of {per_download * 1e3:.2f} ms), "
+        f"{AT_ONCE} downloads at once {busy_share:.1%} ({on_busy_download * 1e3:.2f} of "
+        f"{per_busy_download * 1e3:.2f} ms), "
         f"upload {upload_share:.1%} ({added * 1e3:.2f} of {per_upload * 1e3:.2f} ms)",
         "<= 10 % each",
         download_share <= 0.10 and upload_share <= 0.10,

@@ -70,12 +70,14 @@ subjects = sa.Table(
     tenant_fk(),
     sa.Column("number", sa.BigInteger, nullable=False),
     sa.Column("type", sa.String(20), nullable=False),
-    sa.Column("external_id", sa.String(255), nullable=True),
-    sa.Column("display_name", sa.String(255), nullable=True),
+    # The blind index of the client's id for the subject, unique per tenant; the column
+    # ``external_id`` renamed by migration 0020 (hence its length and its constraint's name).
+    sa.Column("external_id_index", sa.String(255), nullable=True),
     sa.Column(
         "parent_id", sa.Uuid, sa.ForeignKey("subjects.id", ondelete="RESTRICT"), nullable=True
     ),
-    sa.Column("metadata", sa.JSON, nullable=False),
+    # ``display_name``, ``external_id`` and ``metadata``, sealed (adapters/db/sealed_fields.py).
+    sa.Column("details_sealed", sa.LargeBinary, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(40), nullable=True),
@@ -83,7 +85,7 @@ subjects = sa.Table(
     sa.Column("crypto_address", sa.String(42), nullable=True),
     sa.Column("relationship_ended_on", sa.Date, nullable=True),  # retention's basis date
     sa.UniqueConstraint("tenant_id", "number"),
-    sa.UniqueConstraint("tenant_id", "external_id"),
+    sa.UniqueConstraint("tenant_id", "external_id_index", name="uq_subjects_tenant_id_external_id"),
     sa.Index(None, "tenant_id", "created_at", "id"),
     sa.Index(None, "parent_id"),
 )
@@ -107,7 +109,7 @@ documents = sa.Table(
     sa.Column("expiry_date", sa.Date, nullable=True),
     sa.Column("authenticity", sa.String(20), nullable=True),
     sa.Column("notify_before_expiry", sa.Boolean, nullable=False),
-    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("metadata_sealed", sa.LargeBinary, nullable=True),  # null: no metadata
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(40), nullable=True),

@@ -189,10 +189,9 @@ def _subjects(
             "tenant_id": tenant_id,
             "number": first + i + 1,
             "type": "individual",
-            "external_id": None,
-            "display_name": None,
+            "external_id_index": None,
+            "details_sealed": None,  # no display name, external id nor metadata
             "parent_id": None,
-            "metadata": {},
             "created_at": now,
             "updated_at": now,
             "created_by": None,
@@ -227,7 +226,7 @@ def _document(
         "expiry_date": expiry,
         "authenticity": None,
         "notify_before_expiry": False,
-        "metadata": {},
+        "metadata_sealed": None,  # no metadata
         "created_at": created,
         "updated_at": created,
         "created_by": None,

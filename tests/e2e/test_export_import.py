@@ -124,6 +124,7 @@ def test_embedded_vault_moves_to_postgres_and_s3(
         assert client.get("/v1/documents", params={"limit": 100}).json()["data"] == listed
         person = client.get(f"/v1/subjects/{made['person']['id']}").json()
         assert person["parent_id"] == made["company"]["id"]
+        assert person["display_name"] == "Jane"  # sealed, and carried as stored
         names = [t["name"] for t in client.get("/v1/document-types").json()["data"]]
         assert "board_minutes" in names
         found = client.get("/v1/documents", params={"search": "p5"}).json()["data"]
@@ -176,7 +177,7 @@ def test_import_refuses_an_edited_or_unsigned_manifest(
     assert (export / "manifest.sig").is_file()
     rows = export / "rows" / "subjects.jsonl"
     original_rows, original_manifest = rows.read_bytes(), (export / "manifest.json").read_bytes()
-    edited = original_rows.replace(b'"Jane"', b'"Mallory"')
+    edited = original_rows.replace(b'"individual"', b'"company"')
     assert edited != original_rows
     rows.write_bytes(edited)
     manifest = json.loads(original_manifest)

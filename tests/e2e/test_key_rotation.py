@@ -1,7 +1,7 @@
 """``kycvault keys rotate TENANT``: a new tenant key at once, every key under the old one
 re-wrapped online (subject keys in their store, files stored before subject keys existed
-moved under their subject's key), every file still readable, and ``--resume`` finishing
-what a rotation left."""
+moved under their subject's key), every file and sealed field still readable, and
+``--resume`` finishing what a rotation left."""
 
 from __future__ import annotations
 
@@ -56,6 +56,23 @@ def _under_tenant_key(server: Server, stored: StoredFile, kek_id: UUID) -> None:
     server.in_context(work)
 
 
+# What the client says of the subject: sealed under the tenant key current at the time.
+_SAID = {"display_name": "Qx Rotating", "external_id": "rot-1", "metadata": {"tier": 3}}
+
+
+def _sealed_details_still_open(client: httpx2.Client, subject_id: str) -> None:
+    """Sealed under the retired key, the subject still reads; its external id, indexed under
+    the tenant's first key, is still taken; changed, it is sealed again and reads."""
+    got = client.get(f"/v1/subjects/{subject_id}").json()
+    assert {k: got[k] for k in _SAID} == _SAID
+    taken = client.post("/v1/subjects", json={"external_id": _SAID["external_id"]})
+    assert taken.status_code == 409, taken.text
+    changed = client.patch(f"/v1/subjects/{subject_id}", json={"display_name": "Qx Rotated"})
+    assert changed.status_code == 200, changed.text
+    got = client.get(f"/v1/subjects/{subject_id}").json()
+    assert (got["display_name"], got["external_id"]) == ("Qx Rotated", _SAID["external_id"])
+
+
 def _rotate(server: Server, tenant: dict[str, Any], *extra: str) -> dict[str, Any]:
     done = server.cli("keys", "rotate", tenant["tenant_id"], "--json", *extra)
     result: dict[str, Any] = json.loads(done.stdout)
@@ -70,7 +87,7 @@ def test_rotation_rewraps_every_key_online_and_every_file_still_reads(
         tenant_id = UUID(tenant["tenant_id"])
         contents = [image_bytes("PNG", (20 + i, 20)) for i in range(3)]
         with server.client(tenant["api_key"]) as client:
-            subject = new_subject(client)
+            subject = new_subject(client, **_SAID)
             of_subject = _upload(client, contents[0], subject["id"])
             legacy = _upload(client, contents[1], subject["id"])
             loose = _upload(client, contents[2], None)
@@ -103,6 +120,7 @@ def test_rotation_rewraps_every_key_online_and_every_file_still_reads(
                 file_id = doc["files"][0]["id"]
                 got = client.get(f"/v1/documents/{doc['id']}/files/{file_id}/content")
                 assert got.content == content
+            _sealed_details_still_open(client, subject["id"])
             added = _upload(client, image_bytes("PNG", (9, 9)), None)
             [event] = audit_events(client, "tenant_key.rotated")
             assert event["target_id"] == str(new_key) and event["actor"] == "cli"

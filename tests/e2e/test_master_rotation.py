@@ -26,7 +26,7 @@ def _upload(server: Server, api_key: str, n: int) -> dict[str, str]:
     """Two documents of one tenant; the SHA-256 of each stored file by its URL."""
     stored = {}
     with server.client(api_key) as client:
-        subject = client.post("/v1/subjects", json={"type": "individual", "display_name": "J"})
+        subject = client.post("/v1/subjects", json=_said(n))
         assert subject.status_code == 201, subject.text
         for i in range(2):
             body = PDF_BYTES + f"{n}-{i}".encode() * 500
@@ -43,8 +43,21 @@ def _upload(server: Server, api_key: str, n: int) -> dict[str, str]:
     return stored
 
 
+def _said(n: int) -> dict[str, Any]:
+    """What the client says of tenant ``n``'s subject: sealed under its tenant key."""
+    return {
+        "type": "individual",
+        "display_name": f"J Rotated {n}",
+        "external_id": f"crm-{n}",
+        "metadata": {"n": n},
+    }
+
+
 def _downloads(server: Server, api_key: str, stored: dict[str, str]) -> None:
     with server.client(api_key) as client:
+        [subject] = client.get("/v1/subjects").json()["data"]
+        n = subject["metadata"]["n"]
+        assert {k: subject[k] for k in _said(n)} == _said(n)
         for url, digest in stored.items():
             got = client.get(url)
             assert got.status_code == 200, got.text

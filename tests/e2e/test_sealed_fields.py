@@ -1,11 +1,14 @@
-"""End to end: the identity data a passport yields (the MRZ's names, number and birth date)
-and the declared document numbers are sealed at rest. The database (the SQLite file and its
-WAL; every PostgreSQL row) and a ``kycvault export`` hold none of it in clear, while the API
-shows it as before and the lookups that compare numbers (the duplicate-number signal) work
-through blind indexes. A sealed value moved to another row fails as an integrity error."""
+"""End to end: the identity data a passport yields (the MRZ's names, number and birth date),
+the declared document numbers, and what the client says of a person (a subject's display
+name, external id and metadata, a document's metadata) are sealed at rest. The database (the
+SQLite file and its WAL; every PostgreSQL row) and a ``kycvault export`` hold none of it in
+clear, while the API shows it as before and the lookups that compare numbers (the
+duplicate-number signal) or external ids (a vendor's user id) work through blind indexes. A
+sealed value moved to another row fails as an integrity error."""
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from collections.abc import Iterator
@@ -32,9 +35,19 @@ def _person(seed: int) -> Person:
     )
 
 
+# What the client says of the person, in words found nowhere else.
+SUBJECT = {
+    "display_name": "Qxaveline Trommsdorff",
+    "external_id": "crm-QXSEAL-4417",
+    "metadata": {"last_name": "QXMETASEAL", "tier": 2},
+}
+DOCUMENT_METADATA = {"first_name": "QXDOCMETA"}
+
+
 def _needles(person: Person) -> list[bytes]:
     words = [person.surname, *person.given_names.split()]
-    return [w.encode() for w in words] + [
+    said = ["Qxaveline", "Trommsdorff", "crm-QXSEAL-4417", "QXMETASEAL", "QXDOCMETA"]
+    return [w.encode() for w in [*words, *said]] + [
         person.document_number.encode(),
         person.birth_date.isoformat().encode(),
     ]
@@ -49,10 +62,11 @@ def server(tmp_path: Path, backend: str) -> Iterator[Server]:
 def _fill(client: httpx2.Client, person: Person) -> dict[str, Any]:
     """A passport of ``person`` read on one subject; the same number declared (in another
     spelling) on a second subject's document."""
-    first, second = new_subject(client), new_subject(client)
+    first, second = new_subject(client, **SUBJECT), new_subject(client)
     declared = {
         "id_number": person.document_number,
         "expiry_date": person.expiry_date.isoformat(),
+        "metadata": json.dumps(DOCUMENT_METADATA),
     }
     image = document_image(person, dpi=300)
     passport = upload(
@@ -68,7 +82,20 @@ def _fill(client: httpx2.Client, person: Person) -> dict[str, Any]:
         subject_id=second["id"],
         id_number=person.document_number.lower(),
     )
-    return {"passport": read, "other": settled(client, other["id"])}
+    return {"passport": read, "other": settled(client, other["id"]), "subject": first}
+
+
+def _shows_the_subject(client: httpx2.Client, subject_id: str) -> None:
+    got = client.get(f"/v1/subjects/{subject_id}")
+    assert got.status_code == 200, got.text
+    assert {k: got.json()[k] for k in SUBJECT} == SUBJECT
+    # The external id still identifies the subject (through its blind index): as another
+    # subject's it is refused, and the event log shows it as given.
+    taken = client.post("/v1/subjects", json={"external_id": SUBJECT["external_id"]})
+    assert taken.status_code == 409 and taken.json()["code"] == "external_id_taken", taken.text
+    made = client.get("/v1/events", params={"type": "subject.created", "subject_id": subject_id})
+    [event] = made.json()["data"]
+    assert event["data"]["subject"]["external_id"] == SUBJECT["external_id"]
 
 
 def _shows_the_person(doc: dict[str, Any], person: Person) -> None:
@@ -78,6 +105,7 @@ def _shows_the_person(doc: dict[str, Any], person: Person) -> None:
     assert mrz["document_number"] == person.document_number
     assert mrz["birth_date"] == person.birth_date.isoformat()
     assert doc["id_number"] == person.document_number
+    assert doc["metadata"] == DOCUMENT_METADATA
 
 
 def _sqlite_bytes(server: Server) -> bytes:
@@ -122,6 +150,7 @@ def test_identity_data_is_sealed_in_the_database_and_the_export(
         again = client.get(f"/v1/documents/{made['passport']['id']}").json()
         _shows_the_person(again, person)
         assert again["files"] == made["passport"]["files"]
+        _shows_the_subject(client, made["subject"]["id"])
     stored = _stored(server)
     row_id = made["passport"]["id"]
     assert (row_id if server.backend.name != EMBEDDED else row_id.replace("-", "")).encode() in (
@@ -207,6 +236,9 @@ def test_sealed_fields_open_and_numbers_compare_across_a_key_rotation(tmp_path: 
             # Sealed under the retired key, still open.
             again = client.get(f"/v1/documents/{made['passport']['id']}").json()
             _shows_the_person(again, person)
+            # So is the subject, and its external id is still found (indexed under the
+            # tenant's first key, whatever key is current).
+            _shows_the_subject(client, made["subject"]["id"])
             # A number declared after the rotation is sealed under the new key and still
             # matches the one indexed before it.
             third = new_subject(client)

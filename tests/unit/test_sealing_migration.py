@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -116,6 +117,18 @@ def _table(name: str, *columns: str) -> sa.TableClause:
     )
 
 
+def downgrade_to(revision: str, codec: FieldCodec) -> Callable[[Connection], None]:
+    """A downgrade to ``revision`` on a connection, with ``codec`` to open sealed rows."""
+
+    def down(conn: Connection) -> None:
+        config = migrate.alembic_config()
+        config.attributes["connection"] = conn
+        config.attributes["field_codec"] = codec
+        command.downgrade(config, revision)
+
+    return down
+
+
 def _everything(conn: Connection) -> str:
     rows = [conn.execute(sa.select(sa.text("*")).select_from(t)).all() for t in (documents, files)]
     return repr(rows)
@@ -152,13 +165,7 @@ async def test_clear_rows_are_sealed_and_come_back_on_downgrade(database_url: st
 
         await database.run_sync(sealed)
 
-        def down(conn: Connection) -> None:
-            config = migrate.alembic_config()
-            config.attributes["connection"] = conn
-            config.attributes["field_codec"] = codec
-            command.downgrade(config, "0015")
-
-        await database.run_sync(down)
+        await database.run_sync(downgrade_to("0015", codec))
 
         def clear(conn: Connection) -> None:
             doc = conn.execute(sa.text("SELECT id_number, extracted_number FROM documents"))

@@ -22,6 +22,8 @@ events = sa.Table(
     sa.Column("subject_id", sa.Uuid, nullable=True),
     sa.Column("document_id", sa.Uuid, nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
+    # The subject's external_id of a snapshot in ``data``, sealed (adapters/db/sealed_fields.py).
+    sa.Column("external_id_sealed", sa.LargeBinary, nullable=True),
     sa.UniqueConstraint("tenant_id", "sequence"),
     sa.Index(None, "tenant_id", "type", "sequence"),
     sa.Index(None, "tenant_id", "subject_id", "sequence"),

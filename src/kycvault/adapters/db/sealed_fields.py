@@ -14,6 +14,14 @@ clear.
   ``documents.extracted_number_index``: the blind index of the MRZ's document number.
 - ``files.sha256_sealed``: the SHA-256 of the file's content; AAD the file id.
   ``files.content_index``: its blind index, for duplicate detection and the ETag.
+- ``subjects.details_sealed``: what the client says of the person or company (JSON of
+  ``display_name``, ``external_id`` and ``metadata``, those given); AAD the subject id; null
+  when none is. ``subjects.external_id_index``: the blind index of ``external_id`` (exact,
+  as given: the lookups by a vendor's user id compare it so), unique per tenant.
+- ``documents.metadata_sealed``: the document's free-form ``metadata`` (JSON); AAD the
+  document id; null when empty.
+- ``events.external_id_sealed``: the subject's ``external_id`` an event's snapshot carries
+  (``data.subject.external_id`` is stored null); AAD the event id.
 """
 
 from __future__ import annotations
@@ -34,8 +42,12 @@ from kycvault.domain.processing import Processing
 ID_NUMBER = "document/id-number"
 PROCESSING = "document/processing"
 SHA256 = "file/sha256"
+SUBJECT_DETAILS = "subject/details"
+DOCUMENT_METADATA = "document/metadata"
+EVENT_EXTERNAL_ID = "event/external-id"
 NUMBER_INDEX = "document-number"
 CONTENT_INDEX = "file-content"
+EXTERNAL_ID_INDEX = "subject-external-id"
 # What of a document's processing is sealed: everything that may hold personal data.
 SEALED_PROCESSING = ("extracted", "classification", "signals")
 
@@ -111,6 +123,106 @@ class RowFields:
             self._conn, tenant_id, SHA256, bytes(row["sha256_sealed"]), row["id"].bytes
         )
         return opened.decode()
+
+    def external_id_index(self, tenant_id: UUID, external_id: str | None) -> str | None:
+        if external_id is None:
+            return None
+        return self._codec.index(self._conn, tenant_id, EXTERNAL_ID_INDEX, external_id)
+
+    def subject_values(
+        self,
+        tenant_id: UUID,
+        subject_id: UUID,
+        *,
+        display_name: str | None,
+        external_id: str | None,
+        metadata: Mapping[str, Any],
+    ) -> dict[str, Any]:
+        details: dict[str, Any] = {}
+        if display_name is not None:
+            details["display_name"] = display_name
+        if external_id is not None:
+            details["external_id"] = external_id
+        if metadata:
+            details["metadata"] = metadata
+        return {
+            "details_sealed": self._seal_json(tenant_id, SUBJECT_DETAILS, details, subject_id),
+            "external_id_index": self.external_id_index(tenant_id, external_id),
+        }
+
+    def subject_details(self, tenant_id: UUID, row: RowMapping) -> dict[str, Any]:
+        """``display_name``, ``external_id`` and ``metadata`` of a subject's row."""
+        details: dict[str, Any] = {"display_name": None, "external_id": None, "metadata": {}}
+        opened = self._open_json(tenant_id, SUBJECT_DETAILS, row["details_sealed"], row["id"])
+        details.update(opened or {})
+        return details
+
+    def metadata_values(
+        self, tenant_id: UUID, document_id: UUID, metadata: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        sealed = self._seal_json(tenant_id, DOCUMENT_METADATA, metadata, document_id)
+        return {"metadata_sealed": sealed}
+
+    def metadata(self, tenant_id: UUID, row: RowMapping) -> dict[str, Any]:
+        opened = self._open_json(tenant_id, DOCUMENT_METADATA, row["metadata_sealed"], row["id"])
+        return dict(opened or {})
+
+    def event_values(
+        self, tenant_id: UUID, event_id: UUID, data: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """The clear ``data`` (its subject's ``external_id`` nulled) and that id sealed."""
+        subject = data.get("subject")
+        external_id = subject.get("external_id") if isinstance(subject, Mapping) else None
+        if external_id is None:
+            return {"data": data, "external_id_sealed": None}
+        clear = {**data, "subject": {**subject, "external_id": None}}  # type: ignore[dict-item]
+        sealed = self._codec.seal(
+            self._conn, tenant_id, EVENT_EXTERNAL_ID, str(external_id).encode(), event_id.bytes
+        )
+        return {"data": clear, "external_id_sealed": sealed}
+
+    def event_data(self, tenant_id: UUID, row: RowMapping) -> dict[str, Any]:
+        data = dict(row["data"] or {})
+        sealed = row["external_id_sealed"]
+        if sealed is not None:
+            opened = self._codec.open(
+                self._conn, tenant_id, EVENT_EXTERNAL_ID, bytes(sealed), row["id"].bytes
+            )
+            data["subject"] = {**data["subject"], "external_id": opened.decode()}
+        return data
+
+    def _seal_json(
+        self, tenant_id: UUID, label: str, value: Mapping[str, Any], row_id: UUID
+    ) -> bytes | None:
+        """``value`` as JSON, sealed; None when it is empty (nothing to hide, nothing to open
+        on every read)."""
+        if not value:
+            return None
+        data = json.dumps(value, separators=(",", ":")).encode()
+        return self._codec.seal(self._conn, tenant_id, label, data, row_id.bytes)
+
+    def _open_json(
+        self, tenant_id: UUID, label: str, sealed: bytes | None, row_id: UUID
+    ) -> dict[str, Any] | None:
+        if sealed is None:
+            return None
+        opened: dict[str, Any] = json.loads(
+            self._codec.open(self._conn, tenant_id, label, bytes(sealed), row_id.bytes)
+        )
+        return opened
+
+
+def migration_fields(attributes: Mapping[str, Any] | None, conn: sa.Connection) -> RowFields | None:
+    """The codec a migrating process gave (attribute ``field_codec``) on the migration's
+    connection, or None when it gave none (then there must be no rows to seal or open)."""
+    codec = (attributes or {}).get("field_codec")
+    return RowFields(codec, conn) if isinstance(codec, FieldCodec) else None
+
+
+def needed(fields: RowFields | None) -> RowFields:
+    if fields is None:
+        raise RuntimeError("rows to seal or open, and no field codec given to the migration")
+    return fields
 
 
 def _processing_aad(document_id: UUID, clear: Mapping[str, Any]) -> bytes:

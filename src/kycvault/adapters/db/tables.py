@@ -70,12 +70,14 @@ subjects = sa.Table(
     tenant_fk(),
     sa.Column("number", sa.BigInteger, nullable=False),
     sa.Column("type", sa.String(20), nullable=False),
-    sa.Column("external_id", sa.String(255), nullable=True),
-    sa.Column("display_name", sa.String(255), nullable=True),
+    # The blind index of the client's id for the subject, unique per tenant; the column
+    # ``external_id`` renamed by migration 0020 (hence its length and its constraint's name).
+    sa.Column("external_id_index", sa.String(255), nullable=True),
     sa.Column(
         "parent_id", sa.Uuid, sa.ForeignKey("subjects.id", ondelete="RESTRICT"), nullable=True
     ),
-    sa.Column("metadata", sa.JSON, nullable=False),
+    # ``display_name``, ``external_id`` and ``metadata``, sealed (adapters/db/sealed_fields.py).
+    sa.Column("details_sealed", sa.LargeBinary, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(40), nullable=True),
@@ -83,7 +85,7 @@ subjects = sa.Table(
     sa.Column("crypto_address", sa.String(42), nullable=True),
     sa.Column("relationship_ended_on", sa.Date, nullable=True),  # retention's basis date
     sa.UniqueConstraint("tenant_id", "number"),
-    sa.UniqueConstraint("tenant_id", "external_id"),
+    sa.UniqueConstraint("tenant_id", "external_id_index", name="uq_subjects_tenant_id_external_id"),
     sa.Index(None, "tenant_id", "created_at", "id"),
     sa.Index(None, "parent_id"),
 )
@@ -107,7 +109,7 @@ documents = sa.Table(
     sa.Column("expiry_date", sa.Date, nullable=True),
     sa.Column("authenticity", sa.String(20), nullable=True),
     sa.Column("notify_before_expiry", sa.Boolean, nullable=False),
-    sa.Column("metadata", sa.JSON, nullable=False),
+    sa.Column("metadata_sealed", sa.LargeBinary, nullable=True),  # null: no metadata
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
     sa.Column("created_by", sa.String(40), nullable=True),
@@ -270,46 +272,6 @@ idempotency_records = sa.Table(
     sa.Index(None, "tenant_id", "target_id"),
 )
 
-audit_events = sa.Table(
-    "audit_events",
-    metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column("tenant_id", sa.Uuid, nullable=True),
-    sa.Column("at", UtcDateTime, nullable=False),
-    sa.Column("actor", sa.String(40), nullable=True),
-    sa.Column("action", sa.String(40), nullable=False),
-    sa.Column("outcome", sa.String(20), nullable=False),
-    sa.Column("target_type", sa.String(20), nullable=True),
-    sa.Column("target_id", sa.Uuid, nullable=True),
-    sa.Column("request_id", sa.String(64), nullable=True),
-    sa.Column("details", sa.JSON, nullable=False),
-    sa.Column("subject_id", sa.Uuid, nullable=True),
-    sa.Column("document_id", sa.Uuid, nullable=True),
-    sa.Column("file_id", sa.Uuid, nullable=True),
-    sa.Column("client_address", sa.String(64), nullable=True),
-    # The hash chain (domain/audit_chain.py): the tenant's chain (all zeros: no tenant), the
-    # event's number in it, the MAC of the event before it and its own.
-    sa.Column("chain_id", sa.Uuid, nullable=False),
-    sa.Column("seq", sa.BigInteger, nullable=False),
-    sa.Column("prev_mac", sa.LargeBinary(32), nullable=True),
-    sa.Column("mac", sa.LargeBinary(32), nullable=True),
-    sa.Index(None, "chain_id", "seq", unique=True),
-    sa.Index(None, "tenant_id", "at"),
-    sa.Index(None, "tenant_id", "target_id", "at"),
-    sa.Index(None, "tenant_id", "document_id", "seq"),
-    sa.Index(None, "tenant_id", "subject_id", "seq"),
-)
-
-# Each chain's head: the number and MAC of its newest event, updated in the same transaction
-# as the event; its row lock orders the chain's writers on PostgreSQL.
-audit_chains = sa.Table(
-    "audit_chains",
-    metadata,
-    sa.Column("chain_id", sa.Uuid, primary_key=True),
-    sa.Column("last_seq", sa.BigInteger, nullable=False),
-    sa.Column("last_mac", sa.LargeBinary(32), nullable=True),
-)
-
 jobs = sa.Table(
     "jobs",
     metadata,
@@ -336,48 +298,6 @@ jobs = sa.Table(
     sa.Index(None, "tenant_id", "file_id"),
 )
 
-questionnaire_responses = sa.Table(
-    "questionnaire_responses",
-    metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    tenant_fk(),
-    sa.Column(
-        "subject_id", sa.Uuid, sa.ForeignKey("subjects.id", ondelete="RESTRICT"), nullable=False
-    ),
-    # The client's reference to its questionnaire template (kept as given, not modelled).
-    sa.Column("questionnaire", sa.String(64), nullable=False),
-    sa.Column("name", sa.String(255), nullable=True),
-    sa.Column("status", sa.String(20), nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
-    sa.Column("created_by", sa.String(40), nullable=True),
-    sa.Index(None, "tenant_id", "subject_id"),
-)
-
-file_answers = sa.Table(
-    "file_answers",
-    metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    tenant_fk(),
-    sa.Column(
-        "response_id",
-        sa.Uuid,
-        sa.ForeignKey("questionnaire_responses.id", ondelete="RESTRICT"),
-        nullable=False,
-    ),
-    # RESTRICT: a document a response references cannot go (the service says so first; the
-    # key holds against a delete racing an answer being added).
-    sa.Column(
-        "document_id", sa.Uuid, sa.ForeignKey("documents.id", ondelete="RESTRICT"), nullable=False
-    ),
-    sa.Column("question_id", sa.BigInteger, nullable=True),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
-    sa.Column("created_by", sa.String(40), nullable=True),
-    sa.Index(None, "tenant_id", "response_id", "created_at"),
-    sa.Index(None, "tenant_id", "document_id"),
-)
-
 # Signed requests already accepted (Sila's ECDSA scheme), kept until their replay window
 # ends: the primary key refuses a second use of the same signature across processes.
 signature_uses = sa.Table(
@@ -402,9 +322,13 @@ auth_failures = sa.Table(
     sa.Index(None, "window_start"),
 )
 
-# The event log's tables live in event_tables.py; importing it registers them on ``metadata``
-# (migrations, export and import walk every table there).
+# The tables of other concepts live in modules of their own (the event log, legal holds,
+# retention, vault keys, questionnaires, the audit trail); importing them registers them on
+# ``metadata`` (migrations, export and import walk every table there).
 from kycvault.adapters.db import event_tables as event_tables  # noqa: E402
 from kycvault.adapters.db import hold_tables as hold_tables  # noqa: E402
+from kycvault.adapters.db import questionnaire_tables as questionnaire_tables  # noqa: E402
 from kycvault.adapters.db import retention_tables as retention_tables  # noqa: E402
 from kycvault.adapters.db import vault_key_tables as vault_key_tables  # noqa: E402
+from kycvault.adapters.db.audit_tables import audit_chains as audit_chains  # noqa: E402
+from kycvault.adapters.db.audit_tables import audit_events as audit_events  # noqa: E402

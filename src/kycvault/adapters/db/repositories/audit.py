@@ -22,9 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy import RowMapping
 from sqlalchemy.dialects import postgresql, sqlite
 
+from kycvault.adapters.db.audit_tables import audit_chains, audit_events
 from kycvault.adapters.db.prepared import Prepared
 from kycvault.adapters.db.repositories._base import Repo, at_unit_end, seek_rows
-from kycvault.adapters.db.tables import audit_chains, audit_events
 from kycvault.domain.audit_chain import GENESIS, chain_of, link
 from kycvault.ports.persistence.records import AuditChainHead, AuditEvent, AuditFilter, Seek
 

@@ -100,7 +100,7 @@ def document_entity(
         expiry_date=row["expiry_date"],
         authenticity=Authenticity(row["authenticity"]) if row["authenticity"] else None,
         notify_before_expiry=row["notify_before_expiry"],
-        metadata=dict(row["metadata"] or {}),
+        metadata=sealed.metadata(tenant_id, row),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         created_by=row["created_by"],

@@ -42,7 +42,7 @@ def _document_values(doc: Document, sealed: RowFields) -> dict[str, Any]:
         "expiry_date": doc.expiry_date,
         "authenticity": doc.authenticity.value if doc.authenticity else None,
         "notify_before_expiry": doc.notify_before_expiry,
-        "metadata": doc.metadata,
+        **sealed.metadata_values(doc.tenant_id, doc.id, doc.metadata),
         "updated_at": doc.updated_at,
         "updated_by": doc.updated_by,
         **derived(doc.name, doc.expiry_date, [f.filename for f in doc.files]),

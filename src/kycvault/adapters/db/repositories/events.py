@@ -22,17 +22,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from kycvault.adapters.db.event_tables import event_sequences, events
 from kycvault.adapters.db.repositories._base import Repo, at_unit_end, seek_rows
+from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.ports.persistence.events import Event, EventFilter
 from kycvault.ports.persistence.records import Seek
 
 
-def _event(row: RowMapping) -> Event:
+def _event(row: RowMapping, sealed: RowFields) -> Event:
     return Event(
         id=row["id"],
         tenant_id=row["tenant_id"],
         type=row["type"],
         created_at=row["created_at"],
-        data=dict(row["data"] or {}),
+        data=sealed.event_data(row["tenant_id"], row),
         subject_id=row["subject_id"],
         document_id=row["document_id"],
         sequence=row["sequence"],
@@ -63,14 +64,14 @@ class SqlEvents(Repo):
                 "created_at": event.created_at,
                 "subject_id": event.subject_id,
                 "document_id": event.document_id,
-                "data": event.data,
+                **self._sealed.event_values(event.tenant_id, event.id, event.data),
             },
         )
 
     def get(self, tenant_id: UUID, event_id: UUID) -> Event | None:
         c = events.c
         row = self._one(events.select().where(c.tenant_id == tenant_id, c.id == event_id))
-        return _event(row) if row else None
+        return _event(row, self._sealed) if row else None
 
     def page(self, tenant_id: UUID, where: EventFilter, seek: Seek) -> list[Event]:
         c = events.c
@@ -86,7 +87,8 @@ class SqlEvents(Repo):
         if where.created_to is not None:
             conditions.append(c.created_at <= where.created_to)
         stmt: sa.Select[Any] = events.select().where(*conditions)
-        return [_event(row) for row in self._all(seek_rows(stmt, events, seek))]
+        sealed = self._sealed
+        return [_event(row, sealed) for row in self._all(seek_rows(stmt, events, seek))]
 
     def purge_before(self, before: datetime, limit: int) -> int:
         oldest = (

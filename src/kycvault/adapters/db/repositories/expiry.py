@@ -135,6 +135,10 @@ class SqlExpiryNotifications(Repo):
         for row in self._all(rows.order_by(_d.expiry_key, _d.id)):
             found[row["subject_id"]].append(_document(row))
         s = subjects.c
-        names = sa.select(s.id, s.external_id).where(s.tenant_id == tenant_id, s.id.in_(page))
-        external = {row["id"]: row["external_id"] for row in self._all(names)}
+        names = sa.select(s.id, s.details_sealed).where(s.tenant_id == tenant_id, s.id.in_(page))
+        sealed = self._sealed
+        external = {
+            row["id"]: sealed.subject_details(tenant_id, row)["external_id"]
+            for row in self._all(names)
+        }
         return [ExpiringSubject(sid, external.get(sid), found[sid]) for sid in page]

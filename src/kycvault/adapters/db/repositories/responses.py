@@ -6,8 +6,8 @@ from uuid import UUID
 
 from sqlalchemy import RowMapping
 
+from kycvault.adapters.db.questionnaire_tables import file_answers, questionnaire_responses
 from kycvault.adapters.db.repositories._base import Repo, deferrable
-from kycvault.adapters.db.tables import file_answers, questionnaire_responses
 from kycvault.domain.models import FileAnswer, QuestionnaireResponse
 from kycvault.domain.types import ResponseStatus
 

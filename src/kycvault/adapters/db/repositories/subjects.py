@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
 from kycvault.adapters.db.repositories._base import Repo, deferrable, seek_rows
+from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.adapters.db.tables import documents, subjects
 from kycvault.domain.models import Subject
 from kycvault.domain.types import SubjectType
@@ -19,16 +20,17 @@ _GET_SUBJECT = subjects.select().where(
 )
 
 
-def _subject(row: RowMapping) -> Subject:
+def _subject(row: RowMapping, sealed: RowFields) -> Subject:
+    details = sealed.subject_details(row["tenant_id"], row)
     return Subject(
         id=row["id"],
         tenant_id=row["tenant_id"],
         number=row["number"],
         type=SubjectType(row["type"]),
-        external_id=row["external_id"],
-        display_name=row["display_name"],
+        external_id=details["external_id"],
+        display_name=details["display_name"],
         parent_id=row["parent_id"],
-        metadata=dict(row["metadata"] or {}),
+        metadata=dict(details["metadata"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         created_by=row["created_by"],
@@ -37,13 +39,17 @@ def _subject(row: RowMapping) -> Subject:
     )
 
 
-def _subject_values(subject: Subject) -> dict[str, Any]:
+def _subject_values(subject: Subject, sealed: RowFields) -> dict[str, Any]:
     return {
         "type": subject.type.value,
-        "external_id": subject.external_id,
-        "display_name": subject.display_name,
+        **sealed.subject_values(
+            subject.tenant_id,
+            subject.id,
+            display_name=subject.display_name,
+            external_id=subject.external_id,
+            metadata=subject.metadata,
+        ),
         "parent_id": subject.parent_id,
-        "metadata": subject.metadata,
         "crypto_address": subject.crypto_address,
         "updated_at": subject.updated_at,
         "updated_by": subject.updated_by,
@@ -61,34 +67,36 @@ class SqlSubjects(Repo):
                 "number": subject.number,
                 "created_at": subject.created_at,
                 "created_by": subject.created_by,
-                **_subject_values(subject),
+                **_subject_values(subject, self._sealed),
             },
         )
 
     def get(self, tenant_id: UUID, subject_id: UUID) -> Subject | None:
         row = self._one(_GET_SUBJECT, {"tenant_id": tenant_id, "subject_id": subject_id})
-        return _subject(row) if row else None
+        return _subject(row, self._sealed) if row else None
 
     def get_by_number(self, tenant_id: UUID, number: int) -> Subject | None:
         row = self._one(
             subjects.select().where(subjects.c.tenant_id == tenant_id, subjects.c.number == number)
         )
-        return _subject(row) if row else None
+        return _subject(row, self._sealed) if row else None
 
     def get_by_external_id(self, tenant_id: UUID, external_id: str) -> Subject | None:
+        # Through its blind index: the external id itself is stored sealed only.
+        index = self._sealed.external_id_index(tenant_id, external_id)
         row = self._one(
             subjects.select().where(
-                subjects.c.tenant_id == tenant_id, subjects.c.external_id == external_id
+                subjects.c.tenant_id == tenant_id, subjects.c.external_id_index == index
             )
         )
-        return _subject(row) if row else None
+        return _subject(row, self._sealed) if row else None
 
     @deferrable
     def update(self, subject: Subject) -> None:
         self._conn.execute(
             subjects.update()
             .where(subjects.c.tenant_id == subject.tenant_id, subjects.c.id == subject.id)
-            .values(**_subject_values(subject))
+            .values(**_subject_values(subject, self._sealed))
         )
 
     @deferrable
@@ -118,4 +126,5 @@ class SqlSubjects(Repo):
 
     def page(self, tenant_id: UUID, seek: Seek) -> list[Subject]:
         stmt = seek_rows(subjects.select().where(subjects.c.tenant_id == tenant_id), subjects, seek)
-        return [_subject(r) for r in self._all(stmt)]
+        sealed = self._sealed
+        return [_subject(r, sealed) for r in self._all(stmt)]

@@ -20,8 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-from kycvault.adapters.db.field_codec import FieldCodec
-from kycvault.adapters.db.sealed_fields import RowFields
+from kycvault.adapters.db.sealed_fields import RowFields, migration_fields, needed
 
 revision: str = "0018"
 down_revision: str | None = "0017"
@@ -51,17 +50,8 @@ _FILES = sa.table(
 
 
 def _fields(conn: sa.Connection) -> RowFields | None:
-    """The codec on this connection, or None when the migration was given none (then there
-    must be no rows to seal or open)."""
     config = op.get_context().config
-    codec = config.attributes.get("field_codec") if config is not None else None
-    return RowFields(codec, conn) if isinstance(codec, FieldCodec) else None
-
-
-def _needed(fields: RowFields | None) -> RowFields:
-    if fields is None:
-        raise RuntimeError("rows to seal or open, and no field codec given to the migration")
-    return fields
+    return migration_fields(config.attributes if config is not None else None, conn)
 
 
 def upgrade() -> None:
@@ -74,7 +64,7 @@ def upgrade() -> None:
     conn = op.get_bind()
     fields = _fields(conn)
     for row in conn.execute(sa.select(_DOCUMENTS)).mappings().all():
-        sealed = _needed(fields)
+        sealed = needed(fields)
         tenant, document = row["tenant_id"], row["id"]
         values: dict[str, Any] = sealed.id_number_values(tenant, document, row["id_number"])
         if row["processing"]:
@@ -82,7 +72,7 @@ def upgrade() -> None:
         values["extracted_number_index"] = sealed.number_index(tenant, row["extracted_number"])
         conn.execute(_DOCUMENTS.update().where(_DOCUMENTS.c.id == document).values(**values))
     for row in conn.execute(sa.select(_FILES)).mappings().all():
-        values = _needed(fields).file_values(row["tenant_id"], row["id"], row["sha256"])
+        values = needed(fields).file_values(row["tenant_id"], row["id"], row["sha256"])
         conn.execute(_FILES.update().where(_FILES.c.id == row["id"]).values(**values))
     op.drop_index("ix_documents_tenant_id_id_number", table_name="documents")
     op.drop_index("ix_documents_tenant_id_extracted_number", table_name="documents")
@@ -108,7 +98,7 @@ def downgrade() -> None:
     conn = op.get_bind()
     fields = _fields(conn)
     for row in conn.execute(sa.select(_DOCUMENTS)).mappings().all():
-        opened = _needed(fields)
+        opened = needed(fields)
         processing = opened.processing(row["tenant_id"], row)
         mrz = processing.extracted.get("mrz") or {}
         number = mrz.get("document_number") if row["extracted_number_index"] else None
@@ -119,7 +109,7 @@ def downgrade() -> None:
         }
         conn.execute(_DOCUMENTS.update().where(_DOCUMENTS.c.id == row["id"]).values(**values))
     for row in conn.execute(sa.select(_FILES)).mappings().all():
-        digest = _needed(fields).sha256(row["tenant_id"], row)
+        digest = needed(fields).sha256(row["tenant_id"], row)
         conn.execute(_FILES.update().where(_FILES.c.id == row["id"]).values(sha256=digest))
     op.drop_index("ix_files_tenant_id_content_index", table_name="files")
     op.drop_index("ix_documents_tenant_id_extracted_number_index", table_name="documents")

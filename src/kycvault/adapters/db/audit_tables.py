@@ -32,7 +32,6 @@ audit_events = sa.Table(
     sa.Column("mac", sa.LargeBinary(32), nullable=True),
     sa.Index(None, "chain_id", "seq", unique=True),
     sa.Index(None, "tenant_id", "at"),
-    sa.Index(None, "tenant_id", "target_id", "at"),
     sa.Index(None, "tenant_id", "document_id", "seq"),
     sa.Index(None, "tenant_id", "subject_id", "seq"),
 )

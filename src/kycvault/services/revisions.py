@@ -21,6 +21,7 @@ from kycvault.services import (
     object_locks,
     protection,
     subject_keys,
+    subject_rekey,
 )
 from kycvault.services.attachments import check_per_file, stored_files
 from kycvault.services.authorization import require
@@ -149,4 +150,6 @@ async def _revise(
         await events.record(ctx, uow, actor, events.DOCUMENT_UPDATED, data)
         await events.files_changed(ctx, uow, actor, doc, added=added, deleted=replaced)
         delete_blobs_after_commit(ctx, uow, [f.blob_key for f in replaced])
+        if replaced and current.subject_id is not None:  # the tenant's row lock is held
+            await subject_rekey.schedule(ctx, uow, actor.tenant_id, current.subject_id)
     return doc

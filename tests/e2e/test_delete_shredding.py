@@ -205,6 +205,24 @@ def test_deleting_a_questionnaire_answer_shreds_the_document_it_uploaded(
     assert backed_up_opens(vault, tenant, row, blob) == "subject_key_destroyed"
 
 
+def test_a_document_moved_away_is_shredded_with_the_subject_it_joins(
+    vault: Server, tenant: dict[str, Any], client: httpx2.Client
+) -> None:
+    """Moved from one subject to another, a file's backed-up row (under the first subject's
+    key) stops opening once the first subject is re-keyed: erasing the subject it joined
+    then leaves no copy of it that opens."""
+    two = pair(vault, tenant, client, "passport")
+    joined = new_subject(client)["id"]
+    moved = client.patch(f"/v1/documents/{two.gone['id']}", json={"subject_id": joined})
+    assert moved.status_code == 200, moved.text
+    # The blob is the live one (a move leaves it as it is): the old row is what a backup holds.
+    assert opens(vault, two.row) == "ok"
+    assert run_worker(vault) == 0
+    assert opens(vault, two.row) == "subject_key_destroyed"
+    assert read_content(client, two.gone).status_code == 200  # live, under its new subject
+    assert read_content(client, two.kept).content == two.kept_body
+
+
 @pytest.mark.parametrize("crashpoint", ["subject.rekey.key_made", "subject.rekey.batch_committed"])
 def test_a_crash_in_the_rekeying_leaves_every_file_readable_and_a_rerun_finishes_it(
     vault: Server, tenant: dict[str, Any], client: httpx2.Client, crashpoint: str

@@ -108,6 +108,7 @@ async def _revise(
         kept = [f for f in current.files if f not in replaced]
         if doc.subject_id != current.subject_id:
             kept = await subject_keys.rewrap_files(ctx, uow, kept, doc.subject_id)
+            await subject_rekey.left(ctx, uow, current)
         if replaced:  # a replaced file is deleted: not while the document is held
             await protection.check_deletable(uow, actor, documents=[current])
         if len(kept) + len(staged) > ctx.limits.max_files_per_document:

@@ -1,6 +1,7 @@
-"""Shredding on delete: after a subject's document or file is deleted, the subject's key moves
-to a new generation and the older ones are destroyed, so that the deleted file's data key
-(which an older generation wraps, in every backup of the database) opens nothing any more.
+"""Shredding on delete: after a subject's document or file is deleted (or a document moves
+to another subject), the subject's key moves to a new generation and the older ones are
+destroyed, so that the deleted file's data key (which an older generation wraps, in every
+backup of the database) opens nothing any more.
 
 A deletion queues the re-keying in its own transaction (``schedule``: a ``subject.rekey`` job,
 one per subject while it waits, so that a burst of deletions costs one re-keying), and a
@@ -28,6 +29,7 @@ from uuid import UUID
 
 from kycvault import crashpoints
 from kycvault.domain.jobs import Job, JobKind
+from kycvault.domain.models import Document
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import subject_keys
 from kycvault.services.context import AppContext
@@ -59,6 +61,15 @@ async def schedule(ctx: AppContext, uow: UnitOfWork, tenant_id: UUID, subject_id
     if await uow.jobs.is_queued(tenant_id, JobKind.REKEY_SUBJECT, payload):
         return
     await uow.jobs.add(new_job(ctx, tenant_id, JobKind.REKEY_SUBJECT, payload=payload))
+
+
+async def left(ctx: AppContext, uow: UnitOfWork, moved: Document) -> None:
+    """``moved`` (as it was) is leaving its subject, its files re-wrapped under another key in
+    ``uow`` (which holds the tenant's row lock): the subject it leaves is re-keyed too, so
+    that backed-up copies of the files stop opening under that subject's key, and erasing
+    the subject they now belong to shreds every copy of them."""
+    if moved.subject_id is not None and moved.files:
+        await schedule(ctx, uow, moved.tenant_id, moved.subject_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from kycvault.services import files as file_service
 from kycvault.services import subject_rekey
 from kycvault.services.context import AppContext
 from tests.e2e.documents_support import new_subject
-from tests.e2e.holds_support import audit_events, hold
+from tests.e2e.holds_support import audit_events, dialect_target, hold
 from tests.e2e.kycgenie_support import answer_upload, entity, response_of
 from tests.e2e.problem_support import problem
 from tests.e2e.retention_support import exists, purge, set_rule
@@ -221,6 +221,22 @@ def test_a_document_moved_away_is_shredded_with_the_subject_it_joins(
     assert opens(vault, two.row) == "subject_key_destroyed"
     assert read_content(client, two.gone).status_code == 200  # live, under its new subject
     assert read_content(client, two.kept).content == two.kept_body
+
+
+def test_a_file_replaced_by_an_update_is_shredded(vault: Server) -> None:
+    """Cynopsis' update replaces the side it is sent: the replaced file is deleted, and
+    shredded like any other."""
+    tenant, ids = dialect_target(vault)
+    row = stored(vault, tenant, {"id": ids["doc"]})
+    blob = vault.storage.blob(tenant["tenant_id"], str(row.id)).read_bytes()
+    url = f"/compat/cynopsis/api/customer/{ids['subject_number']}/document/{ids['doc_number']}"
+    front = ("front", ("front.png", image_bytes("PNG", (35, 35)), "image/png"))
+    with vault.client(tenant["api_key"], headers={"X-Domain-ID": ids["domain"]}) as cyn:
+        replaced = cyn.put(url, data={"document": '{"type": "PASSPORT"}'}, files=[front])
+        assert replaced.status_code == 200, replaced.text
+        assert run_worker(vault) == 0
+        assert len(rekeyed(cyn, ids["subject"])) == 1
+    assert backed_up_opens(vault, tenant, row, blob) == "subject_key_destroyed"
 
 
 @pytest.mark.parametrize("crashpoint", ["subject.rekey.key_made", "subject.rekey.batch_committed"])

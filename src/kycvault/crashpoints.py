@@ -14,7 +14,11 @@ yet removed); the retention purge's ``retention.purge.before_commit`` and
 for removal and not yet removed); an import's ``import.blobs_published`` (blobs in place, no
 rows) and ``import.rows_committed`` (rows in, master key not yet written);
 ``idempotency.claimed`` (a key claimed, the request not yet run); ``rotate_master.row_rewrapped``
-(one row re-wrapped under the new master key and committed, the others not).
+(one row re-wrapped under the new master key and committed, the others not); a subject's
+re-keying after a deletion (``services/subject_rekey.py``): ``subject.rekey.key_made`` (a new
+generation stored, the older ones retired, no file re-wrapped) and
+``subject.rekey.batch_committed`` (a batch of files re-wrapped and committed, the older
+generations not yet destroyed).
 """
 
 from __future__ import annotations

@@ -20,6 +20,7 @@ pytest.register_assert_rewrite(
     "tests.e2e.problem_support",
     "tests.e2e.processing_support",
     "tests.e2e.scopes_support",
+    "tests.e2e.subject_keys_support",
     "tests.e2e.sila.support",
     "tests.e2e.subjects_support",
     "tests.e2e.uploads_support",

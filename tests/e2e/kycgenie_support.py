@@ -95,3 +95,17 @@ def response_of(kg: httpx2.Client, entity_id: str, **fields: Any) -> dict[str, A
     assert made.status_code == 201, made.text
     body: dict[str, Any] = made.json()
     return body
+
+
+def answer_upload(kg: httpx2.Client, response_id: str) -> tuple[str, str]:
+    """A PDF uploaded as a file answer of the response: the document it made, and the
+    answer's URL (whose DELETE deletes the document)."""
+    uploaded = kg.post(
+        f"{PREFIX}/api/v1/responses/{response_id}/documents/upload/",
+        files={"file": ("register.pdf", PDF_BYTES, "application/pdf")},
+        data={"document_type": "UBO Register"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    answer = uploaded.json()["attachment_id"]
+    url = f"{PREFIX}/api/v2/questionnaire-responses/{response_id}/answers/files/{answer}/"
+    return uploaded.json()["document"]["id"], url

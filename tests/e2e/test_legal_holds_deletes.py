@@ -23,11 +23,10 @@ from tests.e2e.holds_support import (
     lift,
     passport,
 )
-from tests.e2e.kycgenie_support import PREFIX as KG
-from tests.e2e.kycgenie_support import entity, response_of
+from tests.e2e.kycgenie_support import answer_upload, entity, response_of
 from tests.e2e.problem_support import problem
 from tests.e2e.scopes_support import Call
-from tests.helpers import PDF_BYTES, Server, image_bytes
+from tests.helpers import Server, image_bytes
 
 
 def _refused_event(client: httpx2.Client, action: str, target_id: str) -> dict[str, Any]:
@@ -146,17 +145,7 @@ def test_a_questionnaire_answer_keeps_its_held_document(server: Server) -> None:
     company = entity(server, tenant["api_key"])
     with server.client(tenant["api_key"]) as kg:
         response = response_of(kg, company["id"])
-        uploaded = kg.post(
-            f"{KG}/api/v1/responses/{response['id']}/documents/upload/",
-            files={"file": ("register.pdf", PDF_BYTES, "application/pdf")},
-            data={"document_type": "UBO Register"},
-        )
-        assert uploaded.status_code == 201, uploaded.text
-        doc_id = uploaded.json()["document"]["id"]
-        answer_url = (
-            f"{KG}/api/v2/questionnaire-responses/{response['id']}/answers/files/"
-            f"{uploaded.json()['attachment_id']}/"
-        )
+        doc_id, answer_url = answer_upload(kg, response["id"])
         placed = hold(kg, subject_id=company["id"])
         refused = kg.delete(answer_url)
         assert (refused.status_code, error_code(refused)) == (409, "legal_hold")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -13,9 +14,9 @@ import pytest
 
 from kycvault.bootstrap import Container
 from kycvault.config import Settings
-from kycvault.domain.jobs import JobState
+from kycvault.domain.jobs import JobKind, JobState
 from kycvault.domain.models import Document
-from kycvault.services import documents
+from kycvault.services import documents, subject_rekey
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import UploadSession
 from kycvault.services.workers import Worker
@@ -124,3 +125,28 @@ async def test_a_failing_job_is_retried_then_dead(
 
 def _isoish(value: datetime | None) -> bool:
     return value is not None and value.tzinfo is not None
+
+
+@pytest.mark.anyio
+async def test_a_rekeying_waits_once_per_subject_and_a_claimed_one_absorbs_nothing(
+    container: Container, actor: Actor
+) -> None:
+    """Deletions while a subject's re-keying waits share it; once a worker has claimed it (it
+    may have read the files already), the next deletion queues another."""
+    ctx = container.ctx
+    subject, other = uuid.uuid4(), uuid.uuid4()
+    payload = {"subject_id": str(subject)}
+    for about in (subject, subject, other):
+        async with ctx.store.write() as uow:
+            await subject_rekey.schedule(ctx, uow, actor.tenant_id, about)
+    now = ctx.clock()
+    async with ctx.store.write() as uow:
+        assert await uow.jobs.is_queued(actor.tenant_id, JobKind.REKEY_SUBJECT, payload)
+        claimed = await uow.jobs.claim("w", now, now + timedelta(seconds=60), 10)
+    assert sorted(str(subject_rekey.subject_of(j)) for j in claimed) == sorted(
+        [str(subject), str(other)]
+    )
+    async with ctx.store.write() as uow:
+        assert not await uow.jobs.is_queued(actor.tenant_id, JobKind.REKEY_SUBJECT, payload)
+        await subject_rekey.schedule(ctx, uow, actor.tenant_id, subject)
+        assert await uow.jobs.is_queued(actor.tenant_id, JobKind.REKEY_SUBJECT, payload)

@@ -30,10 +30,15 @@ def worker(
     async def work(container: Container) -> None:
         workers = [Worker(container.ctx) for _ in range(concurrency)]
         if once:
-            while sum(await asyncio.gather(*(w.run_once() for w in workers))):
-                pass
+
+            async def drain() -> None:
+                while sum(await asyncio.gather(*(w.run_once() for w in workers))):
+                    pass
+
+            await drain()
             await expiry.scan(container.ctx)
             await retention_purge.scan(container.ctx)
+            await drain()  # what the scans queued: the purge's re-keying (shredding)
             return
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -24,6 +24,10 @@ class JobKind(enum.StrEnum):
     VERIFY_FILE = "file.verify"
     # Read a document's files: text and OCR, MRZ, classification, authenticity signals.
     PROCESS_DOCUMENT = "document.process"
+    # Move a subject's remaining files under a new generation of its key and destroy the
+    # older ones, after a deletion: what was deleted is then shredded in backups too. The
+    # subject is named in the job's payload (``Job.result`` while queued).
+    REKEY_SUBJECT = "subject.rekey"
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from kycvault.domain.models import Document
 from kycvault.domain.scopes import Scope
 from kycvault.errors import Protected
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events, legal_holds, protection
+from kycvault.services import audit, events, legal_holds, protection, subject_rekey
 from kycvault.services.authorization import require
 from kycvault.services.commits import crash_around_commit, delete_blobs_after_commit
 from kycvault.services.context import Actor, AppContext
@@ -59,11 +59,13 @@ async def remove_document(
     action: str | None = None,
     *,
     on: date | None = None,
+    shred: bool = True,
 ) -> None:
     """Delete a document's rows and stored responses in ``uow``, its blobs after commit; one
     the vault must keep stays (``Protected``: a hold, or a retention period not over on
     ``on``, by default the database's day). With a retention ``rule``: ``document.purged``;
-    ``action`` names the audit event otherwise (``document.erased``)."""
+    ``action`` names the audit event otherwise (``document.erased``). ``shred``: queue the
+    re-keying of its subject (``subject_rekey``), which an erasure does itself."""
     await protection.check_deletable(uow, actor, documents=[doc], on=on)
     keys = [f.blob_key for f in doc.files]
     if rule is not None:  # a purge: the blobs' removal is queued with the rows' deletion
@@ -71,6 +73,8 @@ async def remove_document(
     delete_blobs_after_commit(ctx, uow, keys, queued=rule is not None)
     await uow.documents.delete(actor.tenant_id, doc.id)
     await uow.idempotency.purge_target(actor.tenant_id, doc.id)
+    if shred and doc.subject_id is not None:
+        await subject_rekey.schedule(ctx, uow, actor.tenant_id, doc.subject_id)
     await audit.record(
         ctx,
         uow,

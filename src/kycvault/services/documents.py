@@ -31,7 +31,7 @@ from kycvault.errors import (
     UnknownDocumentType,
 )
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events, job_queue, object_locks, subject_keys
+from kycvault.services import audit, events, job_queue, object_locks, subject_keys, subject_rekey
 from kycvault.services.attachments import (
     check_client_hashes,
     check_per_file,
@@ -332,6 +332,7 @@ async def update_document(
         if doc.subject_id != current.subject_id:
             await check_subject(uow, actor, doc.subject_id)
             doc.files = await subject_keys.rewrap_files(ctx, uow, doc.files, doc.subject_id)
+            await subject_rekey.left(ctx, uow, current)
         await uow.documents.update(doc)
         await audit.record(
             ctx,

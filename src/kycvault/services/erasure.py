@@ -86,7 +86,9 @@ async def erase_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> Eras
             if doc.id in kept:
                 await subject_keys.rewrap_files(ctx, uow, doc.files, subject_id, key=key)
             else:
-                await remove_document(ctx, uow, actor, doc, action="document.erased", on=today)
+                await remove_document(
+                    ctx, uow, actor, doc, action="document.erased", on=today, shred=False
+                )
                 result.erased.append(doc)
         if not result.kept and await _may_delete_subject(uow, tenant_id, subject_id):
             await uow.subjects.delete(tenant_id, subject_id)

@@ -24,6 +24,7 @@ from kycvault.services import (
     object_locks,
     protection,
     subject_keys,
+    subject_rekey,
 )
 from kycvault.services.attachments import (
     check_client_hashes,
@@ -244,6 +245,8 @@ async def _remove_file(
     )
     await events.files_changed(ctx, uow, actor, doc, deleted=[stored])
     delete_blobs_after_commit(ctx, uow, [stored.blob_key])
+    if doc.subject_id is not None:  # the caller holds the tenant's row lock
+        await subject_rekey.schedule(ctx, uow, actor.tenant_id, doc.subject_id)
 
 
 class FileContent:

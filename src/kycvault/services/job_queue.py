@@ -13,19 +13,30 @@ from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services.context import AppContext
 
 
-def _job(ctx: AppContext, tenant_id: uuid.UUID, kind: JobKind, document_id: uuid.UUID) -> Job:
+def new_job(
+    ctx: AppContext,
+    tenant_id: uuid.UUID,
+    kind: JobKind,
+    *,
+    document_id: uuid.UUID | None = None,
+    file_id: uuid.UUID | None = None,
+    payload: dict[str, str] | None = None,
+) -> Job:
+    """A job due now; ``payload`` names what neither a document nor a file does (it is the
+    job's ``result`` until the job is done)."""
     now = ctx.clock()
     return Job(
         id=uuid.uuid4(),
         tenant_id=tenant_id,
         kind=kind,
         document_id=document_id,
-        file_id=None,
+        file_id=file_id,
         state=JobState.QUEUED,
         attempts=0,
         max_attempts=ctx.jobs.max_attempts,
         run_after=now,
         created_at=now,
+        result=dict(payload or {}),
     )
 
 
@@ -43,25 +54,14 @@ async def enqueue_processing(ctx: AppContext, uow: UnitOfWork, document: Documen
     await uow.documents.set_processing(document.tenant_id, document.id, document.processing)
     if not any(settings.enabled(stage) for stage in Stage):
         return  # every stage is switched off: nothing to run
-    await uow.jobs.add(_job(ctx, document.tenant_id, JobKind.PROCESS_DOCUMENT, document.id))
+    kind = JobKind.PROCESS_DOCUMENT
+    await uow.jobs.add(new_job(ctx, document.tenant_id, kind, document_id=document.id))
 
 
 async def enqueue_file_checks(
     ctx: AppContext, uow: UnitOfWork, stored: Sequence[StoredFile]
 ) -> None:
-    now = ctx.clock()
     for item in stored:
-        await uow.jobs.add(
-            Job(
-                id=uuid.uuid4(),
-                tenant_id=item.tenant_id,
-                kind=JobKind.VERIFY_FILE,
-                document_id=item.document_id,
-                file_id=item.id,
-                state=JobState.QUEUED,
-                attempts=0,
-                max_attempts=ctx.jobs.max_attempts,
-                run_after=now,
-                created_at=now,
-            )
-        )
+        kind = JobKind.VERIFY_FILE
+        job = new_job(ctx, item.tenant_id, kind, document_id=item.document_id, file_id=item.id)
+        await uow.jobs.add(job)

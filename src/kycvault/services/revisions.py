@@ -21,6 +21,7 @@ from kycvault.services import (
     object_locks,
     protection,
     subject_keys,
+    subject_rekey,
 )
 from kycvault.services.attachments import check_per_file, stored_files
 from kycvault.services.authorization import require
@@ -107,6 +108,7 @@ async def _revise(
         kept = [f for f in current.files if f not in replaced]
         if doc.subject_id != current.subject_id:
             kept = await subject_keys.rewrap_files(ctx, uow, kept, doc.subject_id)
+            await subject_rekey.left(ctx, uow, current)
         if replaced:  # a replaced file is deleted: not while the document is held
             await protection.check_deletable(uow, actor, documents=[current])
         if len(kept) + len(staged) > ctx.limits.max_files_per_document:
@@ -149,4 +151,6 @@ async def _revise(
         await events.record(ctx, uow, actor, events.DOCUMENT_UPDATED, data)
         await events.files_changed(ctx, uow, actor, doc, added=added, deleted=replaced)
         delete_blobs_after_commit(ctx, uow, [f.blob_key for f in replaced])
+        if replaced and current.subject_id is not None:  # the tenant's row lock is held
+            await subject_rekey.schedule(ctx, uow, actor.tenant_id, current.subject_id)
     return doc

@@ -14,7 +14,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
@@ -22,7 +22,14 @@ import structlog
 from kycvault.domain.jobs import Job, JobKind, retry_delay
 from kycvault.domain.models import StoredFile
 from kycvault.errors import IntegrityFailure, KycVaultError
-from kycvault.services import audit, processing, scrub, verification, webhook_delivery
+from kycvault.services import (
+    audit,
+    processing,
+    scrub,
+    subject_rekey,
+    verification,
+    webhook_delivery,
+)
 from kycvault.services.context import Actor, AppContext
 
 log = structlog.get_logger("kycvault.jobs")
@@ -47,6 +54,10 @@ class Outcome:
     target_type: str = "file"
     # A file read in full and found intact (the scrub's cycle starts from now).
     verified: StoredFile | None = None
+    # What the audit event is about, when neither the job's file nor its document.
+    target_id: uuid.UUID | None = None
+    subject_id: uuid.UUID | None = None
+    details: dict[str, Any] = field(default_factory=dict)  # more for the audit event
 
 
 async def _verify_file(ctx: AppContext, job: Job) -> Outcome:
@@ -69,9 +80,29 @@ async def _process_document(ctx: AppContext, job: Job) -> Outcome:
     return Outcome(result, action=action, target_type="document")
 
 
+async def _rekey_subject(ctx: AppContext, job: Job) -> Outcome:
+    subject_id = subject_rekey.subject_of(job)
+    if subject_id is None:
+        return Outcome({"skipped": "no_subject"})
+    done = await subject_rekey.rekey(ctx, job.tenant_id, subject_id)
+    if done.generation is None:
+        return Outcome({**done.result(subject_id), "skipped": "no_keys"})
+    # The event names the subject and counts; never a key.
+    counts = {"generation": done.generation, "files": done.files, "destroyed": done.destroyed}
+    return Outcome(
+        done.result(subject_id),
+        action="subject.rekeyed",
+        target_type="subject",
+        target_id=subject_id,
+        subject_id=subject_id,
+        details=counts,
+    )
+
+
 HANDLERS: dict[JobKind, Handler] = {
     JobKind.VERIFY_FILE: _verify_file,
     JobKind.PROCESS_DOCUMENT: _process_document,
+    JobKind.REKEY_SUBJECT: _rekey_subject,
 }
 
 
@@ -146,9 +177,11 @@ class Worker:
                     Actor(tenant_id=job.tenant_id, key_id=WORKER_ACTOR),
                     outcome.action,
                     target_type=outcome.target_type,
-                    target_id=job.file_id or job.document_id,
+                    target_id=outcome.target_id or job.file_id or job.document_id,
                     document_id=job.document_id,
+                    subject_id=outcome.subject_id,
                     job=str(job.id),
+                    **outcome.details,
                 )
 
     async def _give_up(self, job: Job, error: str) -> None:
@@ -156,14 +189,18 @@ class Worker:
             held = await uow.jobs.bury(job.id, self.name, error, self.ctx.clock())
             if held and job.kind is JobKind.PROCESS_DOCUMENT:
                 await processing.give_up(self.ctx, uow, job, error)
+            # A re-keying that failed for good names its subject: its deletions are not
+            # shredded until one is queued again (the subject's next deletion does).
+            subject_id = subject_rekey.subject_of(job)
             if held:
                 await audit.record(
                     self.ctx,
                     uow,
                     Actor(tenant_id=job.tenant_id, key_id=WORKER_ACTOR),
                     f"{job.kind.value}_failed",
-                    target_type="file" if job.file_id else "document",
-                    target_id=job.file_id or job.document_id,
+                    target_type="subject" if subject_id else "file" if job.file_id else "document",
+                    target_id=subject_id or job.file_id or job.document_id,
+                    subject_id=subject_id,
                     document_id=job.document_id,
                     outcome="failure",
                     job=str(job.id),

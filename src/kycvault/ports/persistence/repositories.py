@@ -13,7 +13,7 @@ from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from kycvault.domain.catalog import DocumentType
-from kycvault.domain.jobs import Job
+from kycvault.domain.jobs import Job, JobKind
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import (
     ApiKey,
@@ -183,6 +183,13 @@ class FileRepository(Protocol):
         with its document's subject."""
         ...
 
+    async def of_subject_under(
+        self, tenant_id: UUID, subject_id: UUID, key_ids: Sequence[UUID], limit: int
+    ) -> list[StoredFile]:
+        """Up to ``limit`` files of the subject's documents whose data key one of the subject
+        keys ``key_ids`` wraps, or no subject key at all (files stored before subject keys)."""
+        ...
+
 
 class DocumentTypeRepository(Protocol):
     async def add(self, tenant_id: UUID, doc_type: DocumentType, at: datetime, by: str) -> None: ...
@@ -259,6 +266,12 @@ class JobRepository(Protocol):
     async def retry(self, job_id: UUID, worker: str, error: str, run_after: datetime) -> bool: ...
     async def bury(self, job_id: UUID, worker: str, error: str, now: datetime) -> bool: ...
     async def for_file(self, tenant_id: UUID, file_id: UUID) -> list[Job]: ...
+    async def is_queued(self, tenant_id: UUID, kind: JobKind, payload: dict[str, str]) -> bool:
+        """Whether a job of ``kind`` whose payload holds ``payload`` waits unclaimed (one
+        claimed already may have read what a later change alters: that change queues
+        another)."""
+        ...
+
     async def counts(self) -> dict[str, int]: ...
 
 

@@ -75,6 +75,26 @@ class SqlFiles(Repo):
         sealed = self._sealed
         return [(stored_file(row, tenant_id, sealed), row["document_subject_id"]) for row in rows]
 
+    def of_subject_under(
+        self, tenant_id: UUID, subject_id: UUID, key_ids: Sequence[UUID], limit: int
+    ) -> list[StoredFile]:
+        query = (
+            sa.select(files)
+            .join(documents, documents.c.id == files.c.document_id)
+            .where(
+                documents.c.tenant_id == tenant_id,
+                documents.c.subject_id == subject_id,
+                sa.or_(
+                    files.c.subject_key_id.in_(list(key_ids)),
+                    files.c.subject_key_id.is_(None),
+                ),
+            )
+            .order_by(files.c.id)
+            .limit(limit)
+        )
+        rows = self._conn.execute(query).mappings().all()
+        return [stored_file(row, tenant_id, self._sealed) for row in rows]
+
     def count(self, tenant_id: UUID, document_id: UUID) -> int:
         stmt = sa.select(sa.func.count()).where(
             files.c.tenant_id == tenant_id, files.c.document_id == document_id

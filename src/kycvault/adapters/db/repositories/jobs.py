@@ -153,6 +153,15 @@ class SqlJobs(Repo):
         )
         return [_job(row) for row in rows]
 
+    def is_queued(self, tenant_id: UUID, kind: JobKind, payload: dict[str, str]) -> bool:
+        query = sa.select(jobs.c.id).where(
+            jobs.c.state == JobState.QUEUED.value,
+            jobs.c.tenant_id == tenant_id,
+            jobs.c.kind == kind.value,
+            *(jobs.c.result[key].as_string() == value for key, value in payload.items()),
+        )
+        return self._conn.execute(query.limit(1)).first() is not None
+
     def counts(self) -> dict[str, int]:
         rows = self._conn.execute(
             sa.select(jobs.c.state, sa.func.count()).group_by(jobs.c.state)

@@ -255,7 +255,7 @@ def build_container(
         cipher=cipher,
         sniffer=FiletypeSniffer(),
         keyring=keyring,
-        subject_keys=SubjectKeyring(keystore, keyring, cipher),
+        subject_keys=SubjectKeyring(keystore, keyring, cipher, keep_for=settings.key_cache_seconds),
         limits=Limits(
             max_file_size=settings.max_file_size,
             max_files_per_request=settings.max_files_per_request,

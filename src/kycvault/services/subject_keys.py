@@ -16,7 +16,9 @@ none can stay wrapped by a destroyed key.
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
@@ -53,16 +55,46 @@ def subject_key_destroyed() -> IntegrityFailure:
     )
 
 
-class SubjectKeyring:
-    """Subject keys, unwrapped on first use and cached in the process by (tenant, key id).
-    Which generation is current is always read from the store, never cached: another
-    process may have retired it."""
+# Unwrapped subject keys a process keeps at most (least recently used go first).
+CACHED_KEYS = 10_000
 
-    def __init__(self, store: SubjectKeyStore, tenant_keys: TenantKeyring, cipher: Cipher) -> None:
+
+class SubjectKeyring:
+    """Subject keys, unwrapped on first use and cached in the process by (tenant, key id)
+    for ``keep_for`` seconds: a key another process destroyed (an erasure, a re-keying) is
+    gone from this one's memory too within that time, and a row restored from a backup stops
+    opening here as well. Which generation is current is always read from the store, never
+    cached: another process may have retired it."""
+
+    def __init__(
+        self,
+        store: SubjectKeyStore,
+        tenant_keys: TenantKeyring,
+        cipher: Cipher,
+        *,
+        keep_for: float = 10.0,
+    ) -> None:
         self.store = store
         self._tenant_keys = tenant_keys
         self._cipher = cipher
-        self._keys: dict[tuple[UUID, UUID], bytes] = {}
+        self._keep_for = keep_for
+        self._keys: OrderedDict[tuple[UUID, UUID], tuple[bytes, float]] = OrderedDict()
+
+    def _cached(self, tenant_id: UUID, key_id: UUID) -> bytes | None:
+        found = self._keys.get((tenant_id, key_id))
+        if found is None:
+            return None
+        if found[1] <= time.monotonic():
+            del self._keys[tenant_id, key_id]
+            return None
+        self._keys.move_to_end((tenant_id, key_id))
+        return found[0]
+
+    def _keep(self, tenant_id: UUID, key_id: UUID, key: bytes) -> None:
+        self._keys[tenant_id, key_id] = (key, time.monotonic() + self._keep_for)
+        self._keys.move_to_end((tenant_id, key_id))
+        while len(self._keys) > CACHED_KEYS:
+            self._keys.popitem(last=False)
 
     async def current(self, tenant_id: UUID, subject_id: UUID, at: datetime) -> tuple[UUID, bytes]:
         """The key that wraps the subject's new data keys, made on first use."""
@@ -94,11 +126,11 @@ class SubjectKeyring:
         )
         stored = await self.store.add(record)
         if stored.id == key_id:
-            self._keys[tenant_id, key_id] = key
+            self._keep(tenant_id, key_id, key)
         return stored
 
     async def key(self, tenant_id: UUID, key_id: UUID) -> bytes:
-        cached = self._keys.get((tenant_id, key_id))
+        cached = self._cached(tenant_id, key_id)
         if cached is not None:
             return cached
         record = await self.store.get(tenant_id, key_id)
@@ -112,7 +144,7 @@ class SubjectKeyring:
         return await self.store.destroy(tenant_id, key_ids) if key_ids else 0
 
     async def _unwrap(self, record: SubjectKeyRecord) -> bytes:
-        cached = self._keys.get((record.tenant_id, record.id))
+        cached = self._cached(record.tenant_id, record.id)
         if cached is not None:
             return cached
         tenant_key = await self._tenant_keys.get(record.tenant_id, record.tenant_key_id)
@@ -121,7 +153,7 @@ class SubjectKeyring:
             record.wrapped_key,
             key_context(record.tenant_id, record.subject_id, record.id),
         )
-        self._keys[record.tenant_id, record.id] = key
+        self._keep(record.tenant_id, record.id, key)
         return key
 
 

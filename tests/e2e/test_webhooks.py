@@ -249,13 +249,23 @@ def _tenant_of(client: httpx2.Client) -> str:
     return tenant_id
 
 
+# ``python -m kycvault`` with Ctrl-C as an interactive shell gives it. A process started
+# while its parent ignores SIGINT inherits that, and Python then leaves SIGINT ignored: under
+# pytest-xdist the test process sometimes does, at the moment of the spawn, which made the
+# command below ignore the test's SIGINT and the test time out.
+AS_FROM_A_SHELL = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'kycvault'; runpy.run_module('kycvault', run_name='__main__')"
+)
+
+
 def test_events_tail_follows_the_log(hook_server: Server, hclient: httpx2.Client) -> None:
     """``events tail`` left running prints each new event once, in sequence order, as it
     is recorded, and stops on Ctrl-C (SIGINT) without a traceback."""
     tenant_id = _tenant_of(hclient)
     command = ["events", "tail", "--tenant", tenant_id, "--json", "--last", "1"]
     tail = subprocess.Popen(
-        [sys.executable, "-m", "kycvault", *command, "--interval", "0.2"],
+        [sys.executable, "-c", AS_FROM_A_SHELL, *command, "--interval", "0.2"],
         env=hook_server.env(),
         cwd=hook_server.root,
         stdout=subprocess.PIPE,
@@ -283,7 +293,12 @@ def test_events_tail_follows_the_log(hook_server: Server, hclient: httpx2.Client
         assert lines.empty()  # nothing printed twice
     finally:
         tail.send_signal(signal.SIGINT)
-        _, err = tail.communicate(timeout=30)
+        try:
+            _, err = tail.communicate(timeout=30)
+        finally:
+            if tail.poll() is None:  # not stopped: end it, or it outlives the suite
+                tail.kill()
+                tail.wait()
     assert tail.returncode == 0 and "Traceback" not in err
 
 

@@ -58,8 +58,8 @@ class Plan:
 FULL = Plan(big=128 * MiB, small=200 * 1024, pairs=10, seconds=10, docs=1_000_000,
             others=100_000, iterations=60, concurrent=8, hook_pairs=300, lags=60,
             audits=300)  # fmt: skip
-SMOKE = Plan(big=8 * MiB, small=200 * 1024, pairs=2, seconds=1, docs=3_000, others=300,
-             iterations=3, concurrent=2, hook_pairs=5, lags=3, audits=10)  # fmt: skip
+SMOKE = Plan(big=4 * MiB, small=200 * 1024, pairs=2, seconds=1, docs=1_000, others=100,
+             iterations=2, concurrent=2, hook_pairs=3, lags=2, audits=6)  # fmt: skip
 
 
 def _postgres_url() -> str | None:

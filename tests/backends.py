@@ -11,7 +11,6 @@ from __future__ import annotations
 import atexit
 import base64
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -68,9 +67,9 @@ def _free_port() -> int:
 def moto_endpoint() -> str:
     """moto's standalone S3 server on loopback, one for the test session."""
     port = _free_port()
-    binary = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
     process = subprocess.Popen(
-        [binary, "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "tests.moto_s3", str(port)],
+        cwd=Path(__file__).resolve().parent.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

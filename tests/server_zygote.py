@@ -8,6 +8,7 @@ closes."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import select
@@ -18,6 +19,30 @@ from typing import Any
 
 import kycvault.cli
 import kycvault.cli.asgi  # uvicorn's import of the application finds it loaded
+from kycvault.adapters.s3_object_lock import botocore_session
+
+# What a server imports only once it runs (its PostgreSQL driver, uvicorn's protocol, loop and
+# websocket modules, the S3 store, the sandbox, the CLI's error printer): imported here once,
+# not again in each of the hundreds of servers the suite forks. None of them starts a thread.
+for _name in (
+    "anyio._backends._asyncio",
+    "httpcore2",
+    "kycvault.adapters.blobstore_s3",
+    "kycvault.api.protocol",
+    "kycvault.services.fsck",
+    "landlockpy",
+    "psycopg",
+    "sqlite3",
+    "typer.rich_utils",
+    "uvicorn.loops.uvloop",
+    "uvicorn.protocols.websockets.auto",
+):
+    importlib.import_module(_name)
+# And S3's service description and endpoint rules, which each server's Object Lock client would
+# load again (a client made here with its own credentials leaves the session's chain unread).
+botocore_session().create_client(
+    "s3", region_name="us-east-1", aws_access_key_id="-", aws_secret_access_key="-"
+)
 
 
 def _run_server(request: dict[str, Any]) -> int:

@@ -29,7 +29,7 @@ from tests import backends
 from tests.backends import Backend
 from tests.e2e.problem_support import problem
 from tests.e2e.sila.support import header, new_wallet, signatures
-from tests.helpers import Server, server_on
+from tests.helpers import Server, client_tls, server_on
 
 LIMIT = 20
 CODE = "too_many_failed_attempts"
@@ -44,7 +44,9 @@ def new_peer() -> str:
 
 def client_from(server: Server, peer: str = "127.0.0.1") -> httpx2.Client:
     return httpx2.Client(
-        base_url=server.url, transport=httpx2.HTTPTransport(local_address=peer), timeout=60
+        base_url=server.url,
+        transport=httpx2.HTTPTransport(local_address=peer, verify=client_tls()),
+        timeout=60,
     )
 
 

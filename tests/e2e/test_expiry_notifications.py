@@ -16,7 +16,7 @@ import httpx2
 import pytest
 
 from tests.e2e.uploads_support import assert_problem, create, png_part
-from tests.helpers import Part, Server, image_bytes, multipart, server_on
+from tests.helpers import Part, Server, client_tls, image_bytes, multipart, server_on
 
 TOLD = ("document.expiring", "document.expired")
 
@@ -113,7 +113,7 @@ def _cynopsis(server: Server, account: dict[str, Any]) -> httpx2.Client:
         "Authorization": f"Bearer {account['api_key']}",
         "X-Domain-ID": str(account["domain_id"]),
     }
-    return httpx2.Client(base_url=server.url, headers=headers, timeout=60)
+    return httpx2.Client(base_url=server.url, headers=headers, timeout=60, verify=client_tls())
 
 
 def test_cynopsis_show_expiry_notification_drives_the_events(

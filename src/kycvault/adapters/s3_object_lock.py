@@ -11,6 +11,7 @@ so no hold of the vault's can be on it any more)."""
 from __future__ import annotations
 
 import threading
+from functools import cache
 from typing import Any
 
 import structlog
@@ -19,6 +20,9 @@ from kycvault.ports.storage import BlobStoreError
 
 log = structlog.get_logger("kycvault.storage")
 
+# A botocore session loads S3's service description (a large JSON file) once and keeps it for
+# the clients it makes; sessions are not safe to make clients from in two threads at once.
+_SESSION_LOCK = threading.Lock()
 _NO_LOCK = {"ObjectLockConfigurationNotFoundError", "InvalidRequest"}
 _MISSING = {"NoSuchKey", "NoSuchVersion", "404"}
 
@@ -26,6 +30,14 @@ _MISSING = {"NoSuchKey", "NoSuchVersion", "404"}
 def _code(exc: Exception) -> str:
     response: dict[str, Any] = getattr(exc, "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
+
+
+@cache
+def botocore_session() -> Any:
+    """The process's botocore session (every store's Object Lock client comes from it)."""
+    import botocore.session  # type: ignore[import-untyped]  # optional: Object Lock only
+
+    return botocore.session.get_session()
 
 
 class ObjectLock:
@@ -39,21 +51,21 @@ class ObjectLock:
         self._mutex = threading.Lock()
 
     def _connect(self) -> Any:
-        import botocore.session  # type: ignore[import-untyped]  # optional: Object Lock only
-        from botocore.config import Config  # type: ignore[import-untyped]
+        from botocore.config import Config  # type: ignore[import-untyped]  # optional
 
         style = "path" if self._path_style else "virtual"
-        return botocore.session.get_session().create_client(
-            "s3",
-            endpoint_url=self._endpoint,
-            region_name=self._region or "us-east-1",
-            config=Config(
-                s3={"addressing_style": style},
-                connect_timeout=10,
-                read_timeout=60,
-                retries={"max_attempts": 3, "mode": "standard"},
-            ),
-        )
+        with _SESSION_LOCK:
+            return botocore_session().create_client(
+                "s3",
+                endpoint_url=self._endpoint,
+                region_name=self._region or "us-east-1",
+                config=Config(
+                    s3={"addressing_style": style},
+                    connect_timeout=10,
+                    read_timeout=60,
+                    retries={"max_attempts": 3, "mode": "standard"},
+                ),
+            )
 
     def supported(self) -> bool:
         """Whether the bucket has Object Lock on (asked once; a failure to ask is not

@@ -38,6 +38,7 @@ PG_DATABASE = "kycvault_bench"
 # The listing rows are seeded without blobs: a worker's scrub would find every one missing
 # and report it, at full CPU, all through the measurement.
 LISTING_ENV = {"KYCVAULT_IN_PROCESS_WORKER": "false", "KYCVAULT_SCRUB_CYCLE_DAYS": "0"}
+SMOKE_ENV = {"KYCVAULT_IN_PROCESS_WORKER": "false"}
 
 
 @dataclass
@@ -101,7 +102,9 @@ def main() -> int:
     rows: list[Row] = []
     servers = []
     try:
-        kv = start_kycvault(workdir, "sqlite")
+        # The smoke run checks the harness, not the figures: its server leaves what it is sent
+        # unread (reading every upload, in the background, was most of the run's CPU).
+        kv = start_kycvault(workdir, "sqlite", SMOKE_ENV if args.smoke else None)
         bare = start_bare(workdir)
         nginx = start_nginx(workdir)
         servers += [kv, bare] + ([nginx] if nginx else [])

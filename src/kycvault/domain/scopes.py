@@ -20,6 +20,7 @@ class Scope(StrEnum):
     DOCUMENTS_WRITE = "documents:write"
     DOCUMENTS_DOWNLOAD = "documents:download"
     DOCUMENTS_DELETE = "documents:delete"
+    DOCUMENTS_REVIEW = "documents:review"
     SUBJECTS_READ = "subjects:read"
     SUBJECTS_WRITE = "subjects:write"
     AUDIT_READ = "audit:read"

@@ -35,6 +35,7 @@ _TARGETS = {
     Scope.DOCUMENTS_WRITE: "document",
     Scope.DOCUMENTS_DOWNLOAD: "file",
     Scope.DOCUMENTS_DELETE: "document",
+    Scope.DOCUMENTS_REVIEW: "document",
     Scope.SUBJECTS_READ: "subject",
     Scope.SUBJECTS_WRITE: "subject",
     Scope.AUDIT_READ: "audit_event",

@@ -233,7 +233,7 @@ async def test_totp_enrolled_is_asked_for_and_checked(
     def row(conn: sa.Connection) -> Any:
         return conn.execute(sa.select(console_users)).mappings().one()
 
-    stored = await container.store.database.run_sync(row)  # type: ignore[attr-defined]
+    stored = await container.store.database.run_sync(row)
     assert started.secret.encode() not in bytes(stored["totp_sealed"])
     assert stored["totp_pending_sealed"] is None
 
@@ -310,7 +310,7 @@ async def test_last_seen_is_written_at_most_once_a_minute(
     def last_seen(conn: sa.Connection) -> Any:
         return conn.execute(sa.select(sessions_table.c.last_seen_at)).scalar_one()
 
-    database: Any = container.store.database  # type: ignore[attr-defined]
+    database = container.store.database
     clock.now += timedelta(seconds=30)
     await console_sessions.resume(ctx, login.token, None)
     assert await database.run_sync(last_seen) == started

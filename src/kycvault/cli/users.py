@@ -38,8 +38,7 @@ def _password(from_stdin: bool) -> str:
             "give --password-stdin and the password on standard input",
             param_hint="--password-stdin",
         )
-    line = sys.stdin.readline()
-    return line[:-1] if line.endswith("\n") else line
+    return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
 
 
 def user_row(user: User) -> dict[str, object]:

@@ -107,6 +107,7 @@ class Server:
             # Every test talks to a shared server from 127.0.0.1, and many expect a 401: the
             # failed-authentication limit would turn those into 429s. Its own tests set it.
             KYCVAULT_AUTH_FAILURE_LIMIT="1000000",
+            KYCVAULT_CONSOLE_LOGIN_FAILURE_LIMIT="1000000",
             TMPDIR=str(self.tmp_dir),
         )
         env.update(self.backend.env)
@@ -167,13 +168,18 @@ class Server:
                 self.process.kill()
                 self.process.wait()
 
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def cli(
+        self, *args: str, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """``kycvault *args`` on this server's settings; with ``stdin``, started by exec
+        with that text on its standard input (the zygote's children read none)."""
         self.root.mkdir(parents=True, exist_ok=True)
-        if self.exec:
+        if self.exec or stdin is not None:
             return subprocess.run(
                 [sys.executable, "-m", "kycvault", *args],
                 env=self.env(),
                 cwd=self.root,
+                input=stdin,
                 capture_output=True,
                 text=True,
                 check=check,

@@ -122,6 +122,14 @@ class Settings(BaseSettings):
     # that, failing requests get 429 until a window has passed (a valid key is always served).
     auth_failure_limit: int = Field(default=20, ge=1)
     auth_failure_window_seconds: int = Field(default=60, ge=1, le=24 * 3600)
+    # The review console (/console): a login session ends after this long without a
+    # request, and this long after the login whatever happens; failed logins allowed per
+    # e-mail address and per client address in a window, after which logins of that address
+    # are refused (429) until the window has passed.
+    console_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    console_session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    console_login_failure_limit: int = Field(default=10, ge=1)
+    console_login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
     # Events of the event log (GET /v1/events) older than this are removed by housekeeping.
     event_retention_days: int = Field(default=30, ge=1, le=3650)
     # How often each API process and each ``kycvault worker`` scans for documents that

@@ -8,8 +8,13 @@ machine-readable ``code`` and a human ``detail``; input errors may carry per-fie
      ├── InvalidInput ............ malformed or invalid request data (400)
      │    └── UnknownDocumentType  a type that is neither built in nor defined by the tenant
      ├── AuthenticationFailed .... no key, a wrong key or a revoked key (401)
+     │    ├── InvalidCredentials . a console login's address, password or code is wrong
+     │    ├── TotpRequired ....... a console login needs its second factor's code
+     │    └── SessionExpired ..... a console login session ended, timed out, or never was
      ├── PermissionDenied ........ authenticated, but not allowed (403)
-     │    └── InsufficientScope .. the API key lacks the scope the request needs
+     │    ├── InsufficientScope .. the API key lacks the scope the request needs
+     │    ├── UserDisabled ....... a console user who was disabled
+     │    └── CsrfFailed ......... a console form without its session's CSRF token
      ├── NotFound ................ unknown id, or another tenant's id: the same answer (404)
      ├── Conflict ................ the request clashes with the current state (409)
      │    └── Protected .......... a deletion of something the vault must keep
@@ -87,8 +92,37 @@ class AuthenticationFailed(KycVaultError):
     code = "unauthenticated"
 
 
+class InvalidCredentials(AuthenticationFailed):
+    """A console login refused: the same answer for an unknown address, a wrong password
+    and a wrong second-factor code."""
+
+    code = "invalid_credentials"
+
+
+class TotpRequired(AuthenticationFailed):
+    """The password is right and the login needs the authenticator app's code too."""
+
+    code = "totp_required"
+
+
+class SessionExpired(AuthenticationFailed):
+    """No console login session: logged out, idle or too old, or an unknown token."""
+
+    code = "session_expired"
+
+
 class PermissionDenied(KycVaultError):
     code = "forbidden"
+
+
+class UserDisabled(PermissionDenied):
+    code = "user_disabled"
+
+
+class CsrfFailed(PermissionDenied):
+    """A console form posted without the CSRF token of the session that sent it."""
+
+    code = "csrf_failed"
 
 
 class InsufficientScope(PermissionDenied):

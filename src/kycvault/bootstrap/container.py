@@ -33,7 +33,13 @@ from kycvault.domain.webhooks import parse_schedule
 from kycvault.ports.master_key import MasterKeyUnavailable
 from kycvault.ports.scanning import MalwareScanner
 from kycvault.ports.storage import BlobStore
-from kycvault.services.context import AppContext, JobSettings, Limits, WebhookSettings
+from kycvault.services.context import (
+    AppContext,
+    ConsoleSettings,
+    JobSettings,
+    Limits,
+    WebhookSettings,
+)
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.subject_keys import SubjectKeyring
 from kycvault.services.sweep import Grace
@@ -278,6 +284,12 @@ def build_container(
             allowed_http_hosts=settings.webhook_allowed_http_hosts,
         ),
         webhook_sender=sender,
+        console=ConsoleSettings(
+            idle_timeout=timedelta(minutes=settings.console_idle_minutes),
+            absolute_timeout=timedelta(hours=settings.console_session_hours),
+            login_failure_limit=settings.console_login_failure_limit,
+            login_failure_window=timedelta(minutes=settings.console_login_failure_window_minutes),
+        ),
         jobs=JobSettings(
             lease=timedelta(seconds=settings.job_lease_seconds),
             max_attempts=settings.job_max_attempts,

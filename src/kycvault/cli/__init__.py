@@ -13,6 +13,7 @@ from kycvault.cli import (
     keys,
     server,
     transfer,
+    users,
     webhooks,
     worker,
 )
@@ -33,6 +34,7 @@ app.command("verify-subject-export")(transfer.verify_subject_export)
 app.command("fsck")(fsck.fsck)
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.key_app, name="key")
+app.add_typer(users.user_app, name="user")
 app.add_typer(webhooks.webhooks_app, name="webhooks")
 app.add_typer(webhooks.events_app, name="events")
 app.add_typer(audit.audit_app, name="audit")

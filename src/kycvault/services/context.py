@@ -74,6 +74,18 @@ class WebhookSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ConsoleSettings:
+    """The review console's login sessions (see ``services/console_sessions.py``)."""
+
+    idle_timeout: timedelta = timedelta(minutes=30)
+    absolute_timeout: timedelta = timedelta(hours=12)
+    # A session's last_seen_at is written at most this often (not on every page view).
+    touch_interval: timedelta = timedelta(minutes=1)
+    login_failure_limit: int = 10
+    login_failure_window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
 class Actor:
     """The authenticated caller: a tenant, acting through one API key, with that key's
     ``scopes``, from a client address when it came over HTTP. The vault's own actors
@@ -111,3 +123,4 @@ class AppContext:
     webhooks: WebhookSettings = field(default_factory=WebhookSettings)
     # Posts webhook deliveries (None: deliveries wait in the queue).
     webhook_sender: WebhookSender | None = None
+    console: ConsoleSettings = field(default_factory=ConsoleSettings)

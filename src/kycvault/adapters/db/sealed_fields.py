@@ -24,6 +24,8 @@ clear.
   may name people); AAD the document id; null when there is none.
 - ``events.external_id_sealed``: the subject's ``external_id`` an event's snapshot carries
   (``data.subject.external_id`` is stored null); AAD the event id.
+- ``console_users.totp_sealed`` and ``totp_pending_sealed``: a console user's TOTP secret
+  and the one being enrolled (base32); AAD the user id; null when there is none.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ SUBJECT_DETAILS = "subject/details"
 DOCUMENT_METADATA = "document/metadata"
 EVENT_EXTERNAL_ID = "event/external-id"
 REVIEW_REASON = "document/review-reason"
+TOTP = "user/totp"
+TOTP_PENDING = "user/totp-pending"
 NUMBER_INDEX = "document-number"
 CONTENT_INDEX = "file-content"
 EXTERNAL_ID_INDEX = "subject-external-id"
@@ -212,6 +216,35 @@ class RowFields:
             )
             data["subject"] = {**data["subject"], "external_id": opened.decode()}
         return data
+
+    def totp_values(
+        self, tenant_id: UUID, user_id: UUID, *, secret: str | None, pending: str | None
+    ) -> dict[str, Any]:
+        return {
+            "totp_sealed": self._seal_text(tenant_id, TOTP, secret, user_id),
+            "totp_pending_sealed": self._seal_text(tenant_id, TOTP_PENDING, pending, user_id),
+        }
+
+    def totp_secrets(self, tenant_id: UUID, row: RowMapping) -> tuple[str | None, str | None]:
+        """(the enrolled secret, the one being enrolled) of a console user's row."""
+        return (
+            self._open_text(tenant_id, TOTP, row["totp_sealed"], row["id"]),
+            self._open_text(tenant_id, TOTP_PENDING, row["totp_pending_sealed"], row["id"]),
+        )
+
+    def _seal_text(
+        self, tenant_id: UUID, label: str, value: str | None, row_id: UUID
+    ) -> bytes | None:
+        if value is None:
+            return None
+        return self._codec.seal(self._conn, tenant_id, label, value.encode(), row_id.bytes)
+
+    def _open_text(
+        self, tenant_id: UUID, label: str, sealed: bytes | None, row_id: UUID
+    ) -> str | None:
+        if sealed is None:
+            return None
+        return self._codec.open(self._conn, tenant_id, label, bytes(sealed), row_id.bytes).decode()
 
     def _seal_json(
         self, tenant_id: UUID, label: str, value: Mapping[str, Any], row_id: UUID

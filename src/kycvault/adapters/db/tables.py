@@ -331,8 +331,9 @@ auth_failures = sa.Table(
 )
 
 # The tables of other concepts live in modules of their own (the event log, legal holds,
-# retention, vault keys, questionnaires, the audit trail); importing them registers them on
-# ``metadata`` (migrations, export and import walk every table there).
+# retention, vault keys, questionnaires, the audit trail, the console); importing them
+# registers them on ``metadata`` (migrations, export and import walk every table there).
+from kycvault.adapters.db import console_tables as console_tables  # noqa: E402
 from kycvault.adapters.db import event_tables as event_tables  # noqa: E402
 from kycvault.adapters.db import hold_tables as hold_tables  # noqa: E402
 from kycvault.adapters.db import questionnaire_tables as questionnaire_tables  # noqa: E402

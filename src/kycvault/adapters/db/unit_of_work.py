@@ -19,6 +19,8 @@ from kycvault.adapters.db.repositories import (
     SqlApiKeys,
     SqlAudit,
     SqlAuthFailures,
+    SqlConsoleSessions,
+    SqlConsoleUsers,
     SqlDocuments,
     SqlDocumentTypes,
     SqlDownloadLinks,
@@ -37,6 +39,7 @@ from kycvault.adapters.db.repositories import (
     SqlWebhooks,
 )
 from kycvault.adapters.db.repositories.master_wraps import SqlMasterWraps
+from kycvault.ports.persistence.console import ConsoleSessionRepository, ConsoleUserRepository
 from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
 from kycvault.ports.persistence.holds import LegalHoldRepository
@@ -144,6 +147,8 @@ class SqlUnitOfWork:
     legal_holds = _Repository[LegalHoldRepository](SqlLegalHolds)
     retention = _Repository[RetentionRepository](SqlRetention)
     master_wraps = _Repository[MasterWrapRepository](SqlMasterWraps)
+    console_users = _Repository[ConsoleUserRepository](SqlConsoleUsers)
+    console_sessions = _Repository[ConsoleSessionRepository](SqlConsoleSessions)
 
     def __init__(self, conn: Connection, fields: FieldCodec | None = None) -> None:
         self.connection = conn

@@ -11,6 +11,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from kycvault.ports.persistence.console import ConsoleSessionRepository, ConsoleUserRepository
 from kycvault.ports.persistence.events import EventRepository
 from kycvault.ports.persistence.expiry import ExpiryNotificationRepository
 from kycvault.ports.persistence.holds import LegalHoldRepository
@@ -88,6 +89,10 @@ class UnitOfWork(Protocol):
     def retention(self) -> RetentionRepository: ...
     @property
     def master_wraps(self) -> MasterWrapRepository: ...
+    @property
+    def console_users(self) -> ConsoleUserRepository: ...
+    @property
+    def console_sessions(self) -> ConsoleSessionRepository: ...
 
 
 class Store(Protocol):

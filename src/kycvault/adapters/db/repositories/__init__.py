@@ -3,6 +3,7 @@ filters by ``tenant_id``."""
 
 from kycvault.adapters.db.repositories.audit import SqlAudit
 from kycvault.adapters.db.repositories.auth_failures import SqlAuthFailures
+from kycvault.adapters.db.repositories.console import SqlConsoleSessions, SqlConsoleUsers
 from kycvault.adapters.db.repositories.document_types import SqlDocumentTypes
 from kycvault.adapters.db.repositories.documents import SqlDocuments
 from kycvault.adapters.db.repositories.events import SqlEvents
@@ -24,6 +25,8 @@ __all__ = [
     "SqlApiKeys",
     "SqlAudit",
     "SqlAuthFailures",
+    "SqlConsoleSessions",
+    "SqlConsoleUsers",
     "SqlDocumentTypes",
     "SqlDocuments",
     "SqlDownloadLinks",

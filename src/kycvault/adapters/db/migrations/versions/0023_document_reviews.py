@@ -1,7 +1,7 @@
 """document reviews: a document's current review on its row, and the review queue's index
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-07 06:40:00
 
 Every existing document is ``pending`` (never reviewed). The review's free text is sealed
@@ -21,7 +21,7 @@ from kycvault.adapters.db.columns import UtcDateTime
 
 revision: str = "0023"
 # The one place this migration names its parent.
-down_revision: str | None = "0021"
+down_revision: str | None = "0022"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

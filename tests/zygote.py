@@ -88,6 +88,10 @@ class Zygote:
             word, *numbers = line.split()
             with self.changed:
                 if word == "started":
+                    # A new child may have the pid of one that ended before (pids wrap round
+                    # at 32768 here, and a run starts tens of thousands of processes): what
+                    # that one's end said must not answer for this one.
+                    self.ended.pop(int(numbers[0]), None)
                     self.started.append(int(numbers[0]))
                 elif word == "ended":
                     self.ended[int(numbers[0])] = int(numbers[1])

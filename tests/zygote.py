@@ -38,8 +38,7 @@ class Forked:
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
-        self.returncode = self.zygote.ended.get(self.pid)
-        return self.returncode
+        return self.returncode  # set by the zygote's reader when the child's end is reported
 
     def wait(self, timeout: float | None = None) -> int:
         with self.zygote.changed:
@@ -76,8 +75,11 @@ class Zygote:
             bufsize=1,
         )
         self.changed = threading.Condition()
-        self.started: list[int] = []
-        self.ended: dict[int, int] = {}
+        self.started: list[Forked] = []
+        # The children still running, by pid: a pid comes round again (pids wrap at 32768
+        # here, and a run starts tens of thousands of processes), so an ended child's report
+        # goes to that child and is forgotten.
+        self.running: dict[int, Forked] = {}
         self.gone = False  # the zygote's output ended: no more reports will come
         self.lock = threading.Lock()  # one fork request at a time
         threading.Thread(target=self._read, daemon=True).start()
@@ -88,13 +90,13 @@ class Zygote:
             word, *numbers = line.split()
             with self.changed:
                 if word == "started":
-                    # A new child may have the pid of one that ended before (pids wrap round
-                    # at 32768 here, and a run starts tens of thousands of processes): what
-                    # that one's end said must not answer for this one.
-                    self.ended.pop(int(numbers[0]), None)
-                    self.started.append(int(numbers[0]))
+                    child = Forked(self, int(numbers[0]))
+                    self.running[child.pid] = child
+                    self.started.append(child)
                 elif word == "ended":
-                    self.ended[int(numbers[0])] = int(numbers[1])
+                    ended = self.running.pop(int(numbers[0]), None)
+                    if ended is not None:
+                        ended.returncode = int(numbers[1])
                 self.changed.notify_all()
         with self.changed:
             self.gone = True
@@ -117,7 +119,7 @@ class Zygote:
             self._send(request)
             if not self.changed.wait_for(lambda: len(self.started) > before, 60):
                 raise RuntimeError("the server zygote did not fork")
-            return Forked(self, self.started[before])
+            return self.started[before]
 
     def signal(self, pid: int, sig: int) -> None:
         self._send({"signal": sig, "pid": pid})

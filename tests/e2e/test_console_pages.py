@@ -178,8 +178,18 @@ def test_the_subjects_page_searches_by_name_external_id_and_number_and_filters(
         assert _subject_links(nothing) == set() and "no-results" in _parsed(nothing.text).ids
         bad = browser.get("/console/subjects", params={"type": "robot"})
         assert bad.status_code == 400 and "person or company" in bad.text
+        approve = {"status": "approved"}
+        assert client.post(f"/v1/documents/{people.later['id']}/review", json=approve).is_success
+        approved = browser.get("/console/subjects", params={"review_status": "approved"})
+        assert _subject_links(approved) == {_link(ada)}
+        rejected = browser.get("/console/subjects", params={"review_status": "rejected"})
+        assert _subject_links(rejected) == set()
+        both = {"review_status": "approved", "type": "company"}
+        assert _subject_links(browser.get("/console/subjects", params=both)) == set()
+        unknown = browser.get("/console/subjects", params={"review_status": "maybe"})
+        assert unknown.status_code == 400 and "review_status must be one of" in unknown.text
     listed = _trail(server, tenant, viewer, "subject.listed")
-    assert len(listed) == 8 and {e.details["count"] for e in listed} >= {0, 1}
+    assert len(listed) == 11 and {e.details["count"] for e in listed} >= {0, 1}
 
 
 def test_the_subjects_page_pages_with_cursors_and_says_when_there_are_none(

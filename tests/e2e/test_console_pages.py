@@ -335,6 +335,8 @@ def test_only_admins_see_and_change_the_settings(server: Server, tenant: dict[st
         assert page.status_code == 200
         assert "/console/settings" in _parsed(page.text).hrefs
         assert admin.email in page.text
+    read = {e.action for e in _trail(server, tenant, admin, "user.listed", "key.listed")}
+    assert read == {"user.listed", "key.listed"}
 
 
 def test_an_admin_manages_console_users_and_a_form_without_its_token_stores_nothing(

@@ -132,6 +132,7 @@ def _matches(subject: Subject, filters: SubjectFilters, among: frozenset[UUID] |
 
 
 async def _expiring_ids(ctx: AppContext, actor: Actor) -> frozenset[UUID]:
+    await require(ctx, actor, Scope.DOCUMENTS_READ)
     found: set[UUID] = set()
     cursor: str | None = None
     while len(found) < MAX_FILTERED_SUBJECTS:
@@ -221,7 +222,9 @@ async def search_subjects(
         position=(position.value, position.id) if position else None,
         inclusive=position.inclusive if position else False,
     )
-    found, stopped_at = await _scan(ctx, actor, filters, seek, among)
+    # No subject passes the expiring or review filter: there is nothing to read.
+    nothing = among is not None and not among
+    found, stopped_at = ([], None) if nothing else await _scan(ctx, actor, filters, seek, among)
     items = found[:size]
     next_cursor = None
     if len(found) > size:

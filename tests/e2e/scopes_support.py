@@ -144,6 +144,7 @@ NATIVE = [
     Call("POST", FILE + "/download-link", DL),
     Call("DELETE", DOC + "/files/{nowhere}", DEL),
     Call("POST", "/v1/documents/{nowhere}/reprocess", W),
+    Call("POST", DOC + "/review", Scope.DOCUMENTS_REVIEW, json={"status": "approved"}),
     Call("GET", DOC + "/text", R),
     Call("GET", "/v1/reports/expiring", R),
     Call("GET", "/v1/document-types", R),

@@ -19,6 +19,7 @@ from kycvault.adapters.db.database import create_database
 from kycvault.adapters.db.repositories.document_listing import search_window
 from kycvault.adapters.db.repositories.documents import SqlDocuments
 from kycvault.domain.listing import DocumentQuery, Sort
+from kycvault.domain.review import ReviewStatus
 from kycvault.domain.types import Classification
 from kycvault.ports.persistence.records import Seek
 
@@ -36,6 +37,10 @@ FILTERS: dict[str, DocumentQuery] = {
     "entity": DocumentQuery(classification=Classification.ENTITY_PRIVATE),
     "with files": DocumentQuery(has_files=True),
     "without files": DocumentQuery(has_files=False),
+    "review status": DocumentQuery(review_statuses=(ReviewStatus.PENDING,)),
+    "review statuses": DocumentQuery(
+        review_statuses=(ReviewStatus.REJECTED, ReviewStatus.RESUBMISSION_REQUESTED)
+    ),
 }
 POSITIONS: dict[str, Any] = {
     "created_at": datetime(2026, 6, 1, tzinfo=UTC),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
@@ -11,6 +11,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.processing import Stage, StageStatus
+from kycvault.domain.review import ReasonCode, Review, ReviewStatus
+from kycvault.domain.review_rules import MAX_REASON_LENGTH
 from kycvault.domain.types import Authenticity, Category, Classification, FileRole, SubjectType
 from kycvault.ports.persistence.events import Event
 from kycvault.ports.persistence.holds import LegalHold
@@ -75,6 +77,15 @@ class DocumentPatch(_DocumentFields):
     notify_before_expiry: bool | None = None
 
 
+class ReviewIn(_Input):
+    """A decision on a document (``POST /v1/documents/{id}/review``). ``reason_code`` is
+    needed to reject or to request a new upload, and ``reason`` with ``other``."""
+
+    status: Literal["approved", "rejected", "resubmission_requested"]
+    reason_code: ReasonCode | None = None
+    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+
+
 class FileUploadFields(_Input):
     """Form fields that may accompany file parts: one ``role`` and/or ``sha256`` per file."""
 
@@ -125,6 +136,18 @@ class SignalOut(BaseModel):
     detail: str
 
 
+class ReviewOut(BaseModel):
+    status: ReviewStatus = Field(description="pending until someone decides")
+    reason_code: ReasonCode | None
+    reason: str | None
+    by: str | None = Field(description="who decided (an API key's id), or added the file")
+    at: datetime | None
+
+    @classmethod
+    def of(cls, review: Review) -> ReviewOut:
+        return cls.model_validate(review, from_attributes=True)
+
+
 class DocumentOut(BaseModel):
     id: UUID
     number: int
@@ -152,6 +175,7 @@ class DocumentOut(BaseModel):
     )
     authenticity_score: int | None = Field(description="0-100, once the stage has completed")
     authenticity_signals: list[SignalOut]
+    review: ReviewOut
     created_at: datetime
     created_by: str | None
     updated_at: datetime
@@ -183,6 +207,7 @@ class DocumentOut(BaseModel):
             extracted=extracted,
             authenticity_score=processing.authenticity_score,
             authenticity_signals=[SignalOut(**s) for s in processing.signals],
+            review=ReviewOut.of(doc.review),
             created_at=doc.created_at,
             created_by=doc.created_by,
             updated_at=doc.updated_at,

@@ -18,6 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from kycvault.domain.models import Document
+from kycvault.domain.review import ReviewStatus
 from kycvault.domain.types import Classification
 from kycvault.errors import InvalidInput
 
@@ -111,6 +112,8 @@ class DocumentQuery:
     classification: Classification | None = None
     has_files: bool | None = None
     sort: Sort = Sort.CREATED_DESC
+    # Any of these review statuses (none given: any status).
+    review_statuses: tuple[ReviewStatus, ...] = ()
 
     def __post_init__(self) -> None:
         if self.search is not None and len(self.search) > MAX_SEARCH_LENGTH:
@@ -141,5 +144,6 @@ class DocumentQuery:
                 self.classification,
                 self.has_files,
                 self.sort.value,
+                *([tuple(sorted(self.review_statuses))] if self.review_statuses else []),
             )
         )

@@ -16,6 +16,7 @@ from uuid import UUID
 import iso3166
 
 from kycvault.domain.processing import Processing
+from kycvault.domain.review import Review
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import (
     Authenticity,
@@ -133,6 +134,8 @@ class Document:
     updated_by: str | None
     files: list[StoredFile] = field(default_factory=list)
     processing: Processing = field(default_factory=Processing)
+    # The current review (domain/review.py): pending until someone decides.
+    review: Review = field(default_factory=Review)
 
     @property
     def classification(self) -> Classification:

@@ -4,8 +4,6 @@ recorded."""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -14,6 +12,7 @@ from uuid import UUID
 
 from kycvault.domain.audit_chain import ChainBreak, ChainWalk, chain_of
 from kycvault.domain.scopes import Scope
+from kycvault.domain.spreadsheet import csv_line
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.ports.persistence.records import AuditEvent, AuditFilter, Seek
 from kycvault.services import audit
@@ -156,18 +155,13 @@ def export_row(event: AuditEvent) -> dict[str, Any]:
 
 
 def _csv_line(values: list[Any]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerow(values)
-    return out.getvalue().encode()
+    return csv_line(values).encode()
 
 
 def _csv_cell(value: Any) -> Any:
-    """JSON for the details; a cell a spreadsheet would run as a formula is quoted with a
-    leading apostrophe (CSV injection)."""
+    """JSON for the details (``csv_line`` quotes a cell a spreadsheet would run)."""
     if isinstance(value, dict):
-        value = json.dumps(value, sort_keys=True, separators=(",", ":"))
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
     return value
 
 

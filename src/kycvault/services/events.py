@@ -23,6 +23,7 @@ import structlog
 
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.processing import Processing
+from kycvault.domain.review import ReviewStatus
 from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput, NotFound
 from kycvault.ports.persistence.events import Event, EventFilter
@@ -42,6 +43,7 @@ DOCUMENT_CREATED = "document.created"
 DOCUMENT_UPDATED = "document.updated"
 DOCUMENT_DELETED = "document.deleted"
 DOCUMENT_PROCESSED = "document.processed"
+DOCUMENT_REVIEWED = "document.reviewed"
 DOCUMENT_EXPIRING = "document.expiring"
 DOCUMENT_EXPIRED = "document.expired"
 FILE_ADDED = "file.added"
@@ -59,6 +61,7 @@ TYPES = frozenset(
         DOCUMENT_UPDATED,
         DOCUMENT_DELETED,
         DOCUMENT_PROCESSED,
+        DOCUMENT_REVIEWED,
         DOCUMENT_EXPIRING,
         DOCUMENT_EXPIRED,
         FILE_ADDED,
@@ -147,6 +150,25 @@ def document_snapshot(doc: Document) -> dict[str, Any]:
             "notify_before_expiry": doc.notify_before_expiry,
             "file_ids": [f.id for f in doc.files],
         },
+    }
+
+
+def reviewed_snapshot(doc: Document, previous: ReviewStatus, cause: str) -> dict[str, Any]:
+    """The document's snapshot and its review's status, reason code, who and when, with the
+    status before and the ``cause`` (``decision``, or ``file_added`` when a new file sent
+    a rejected document back to pending); never the review's free text, which may name
+    people."""
+    review = doc.review
+    return {
+        **document_snapshot(doc),
+        "review": {
+            "status": review.status.value,
+            "reason_code": review.reason_code.value if review.reason_code else None,
+            "by": review.by,
+            "at": review.at,
+        },
+        "previous_status": previous.value,
+        "cause": cause,
     }
 
 

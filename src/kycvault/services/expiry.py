@@ -203,6 +203,20 @@ async def expiring_report(
     within = DEFAULT_WITHIN_DAYS if within_days is None else within_days
     if not 0 <= within <= MAX_WITHIN_DAYS:
         raise InvalidInput.field("within_days", "out_of_range", "within_days must be 0 to 365")
+    return await report_page(ctx, actor, within, limit=limit, cursor=cursor)
+
+
+async def report_page(
+    ctx: AppContext,
+    actor: Actor,
+    within: int,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
+    detailed: bool = False,
+) -> ExpiringReport:
+    """One page of the report for a checked ``within`` (the caller requires the scope);
+    ``detailed``: with the subjects' names and the documents' numbers."""
     size = check_limit(limit)
     codec, scope = cursor_codec(ctx.cipher), f"expiring|{within}"
     position = (
@@ -214,7 +228,12 @@ async def expiring_report(
     last = on + timedelta(days=within)
     async with ctx.store.read() as uow:
         found = await uow.expiry_notifications.expiring_subjects(
-            actor.tenant_id, on, last, position.id if position else None, size + 1
+            actor.tenant_id,
+            on,
+            last,
+            position.id if position else None,
+            size + 1,
+            detailed=detailed,
         )
     has_more = len(found) > size
     found = found[:size]

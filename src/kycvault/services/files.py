@@ -23,6 +23,7 @@ from kycvault.services import (
     legal_holds,
     object_locks,
     protection,
+    reviews,
     subject_keys,
     subject_rekey,
 )
@@ -118,6 +119,7 @@ async def add_files(
             files=len(added),
         )
         await events.files_changed(ctx, uow, actor, locked, added=added)
+        await reviews.reopen_on_new_file(ctx, uow, actor, locked)
         crash_around_commit(uow, "files.add")
     return added
 

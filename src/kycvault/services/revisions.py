@@ -20,6 +20,7 @@ from kycvault.services import (
     legal_holds,
     object_locks,
     protection,
+    reviews,
     subject_keys,
     subject_rekey,
 )
@@ -150,6 +151,8 @@ async def _revise(
         data = {**events.document_snapshot(doc), "changed": sorted(changes)}
         await events.record(ctx, uow, actor, events.DOCUMENT_UPDATED, data)
         await events.files_changed(ctx, uow, actor, doc, added=added, deleted=replaced)
+        if added:
+            await reviews.reopen_on_new_file(ctx, uow, actor, doc)
         delete_blobs_after_commit(ctx, uow, [f.blob_key for f in replaced])
         if replaced and current.subject_id is not None:  # the tenant's row lock is held
             await subject_rekey.schedule(ctx, uow, actor.tenant_id, current.subject_id)

@@ -20,6 +20,8 @@ clear.
   as given: the lookups by a vendor's user id compare it so), unique per tenant.
 - ``documents.metadata_sealed``: the document's free-form ``metadata`` (JSON); AAD the
   document id; null when empty.
+- ``documents.review_reason_sealed``: the free text of the document's current review (it
+  may name people); AAD the document id; null when there is none.
 - ``events.external_id_sealed``: the subject's ``external_id`` an event's snapshot carries
   (``data.subject.external_id`` is stored null); AAD the event id.
 - ``console_users.totp_sealed`` and ``totp_pending_sealed``: a console user's TOTP secret
@@ -49,6 +51,7 @@ DOCUMENT_METADATA = "document/metadata"
 EVENT_EXTERNAL_ID = "event/external-id"
 TOTP = "user/totp"
 TOTP_PENDING = "user/totp-pending"
+REVIEW_REASON = "document/review-reason"
 NUMBER_INDEX = "document-number"
 CONTENT_INDEX = "file-content"
 EXTERNAL_ID_INDEX = "subject-external-id"
@@ -170,6 +173,25 @@ class RowFields:
     def metadata(self, tenant_id: UUID, row: RowMapping) -> dict[str, Any]:
         opened = self._open_json(tenant_id, DOCUMENT_METADATA, row["metadata_sealed"], row["id"])
         return dict(opened or {})
+
+    def review_reason_values(
+        self, tenant_id: UUID, document_id: UUID, reason: str | None
+    ) -> dict[str, Any]:
+        sealed = None
+        if reason is not None:
+            sealed = self._codec.seal(
+                self._conn, tenant_id, REVIEW_REASON, reason.encode(), document_id.bytes
+            )
+        return {"review_reason_sealed": sealed}
+
+    def review_reason(self, tenant_id: UUID, row: RowMapping) -> str | None:
+        sealed = row["review_reason_sealed"]
+        if sealed is None:
+            return None
+        opened = self._codec.open(
+            self._conn, tenant_id, REVIEW_REASON, bytes(sealed), row["id"].bytes
+        )
+        return opened.decode()
 
     def event_values(
         self, tenant_id: UUID, event_id: UUID, data: Mapping[str, Any]

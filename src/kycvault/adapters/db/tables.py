@@ -128,6 +128,12 @@ documents = sa.Table(
     # made it searchable (appended to search_text, so the trigram index serves it).
     sa.Column("extracted_number_index", sa.String(64), nullable=True),
     sa.Column("content_search", sa.Text, nullable=False, server_default=""),
+    # The current review (kycvault.domain.review); its free text is sealed (it may name people).
+    sa.Column("review_status", sa.String(32), nullable=False, server_default="pending"),
+    sa.Column("review_reason_code", sa.String(32), nullable=True),
+    sa.Column("review_reason_sealed", sa.LargeBinary, nullable=True),
+    sa.Column("reviewed_by", sa.String(40), nullable=True),
+    sa.Column("reviewed_at", UtcDateTime, nullable=True),
     sa.UniqueConstraint("tenant_id", "number"),
     sa.Index(None, "tenant_id", "created_at", "id"),
     sa.Index(None, "tenant_id", "name_key", "id"),
@@ -137,6 +143,8 @@ documents = sa.Table(
     # The type is the filter clients use most; it gets an index for each sort.
     sa.Index(None, "tenant_id", "type", "name_key", "id"),
     sa.Index(None, "tenant_id", "type", "expiry_key", "id"),
+    # A review queue ("what is pending", newest first): the review filter on the default sort.
+    sa.Index(None, "tenant_id", "review_status", "created_at", "id"),
     # The duplicate-number signal looks a number up among declared and extracted ones.
     sa.Index(None, "tenant_id", "id_number_index"),
     sa.Index(None, "tenant_id", "extracted_number_index"),

@@ -21,12 +21,14 @@ from kycvault.api.schemas import (
     DocumentPatch,
     NumberedPageOut,
     PageOut,
+    ReviewIn,
 )
 from kycvault.domain.listing import MAX_SEARCH_LENGTH, DocumentQuery, Sort
 from kycvault.domain.models import Document
+from kycvault.domain.review import ReviewStatus
 from kycvault.domain.types import Classification
 from kycvault.errors import InvalidInput
-from kycvault.services import document_listing, document_removal, documents
+from kycvault.services import document_listing, document_removal, documents, reviews
 from kycvault.services.context import Actor, AppContext
 
 router = APIRouter(tags=["documents"], route_class=CheckedRoute)
@@ -79,6 +81,9 @@ async def _filters(
     classification: Classification | None = None,
     has_files: bool | None = None,
     sort: Sort = Sort.CREATED_DESC,
+    review_status: Annotated[
+        list[ReviewStatus], Query(max_length=len(ReviewStatus), description="repeatable")
+    ] = [],  # noqa: B006
 ) -> DocumentQuery:
     return DocumentQuery(
         types=tuple(type),
@@ -90,6 +95,7 @@ async def _filters(
         classification=classification,
         has_files=has_files,
         sort=sort,
+        review_statuses=tuple(dict.fromkeys(review_status)),
     )
 
 
@@ -218,6 +224,25 @@ async def update_document(
     async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
         doc = await documents.update_document(ctx, actor, document_id, changes)
+        return Written(json_response(DocumentOut.of(doc)), doc.id)
+
+    return await once(actor, write)
+
+
+@router.post(
+    "/v1/documents/{document_id}/review", response_model=DocumentOut, dependencies=[JsonBody]
+)
+async def review_document(
+    document_id: UUID, body: ReviewIn, ctx: ContextDep, actor: ActorDep, once: Once
+) -> Response:
+    """Approve, reject, or ask for a new upload (``documents:review``); the document with
+    its new ``review``. A rejection or a request for a new upload needs a ``reason_code``
+    (``other`` also a ``reason``)."""
+
+    async def write() -> Written:
+        doc = await reviews.review_document(
+            ctx, actor, document_id, body.status, body.reason_code, body.reason
+        )
         return Written(json_response(DocumentOut.of(doc)), doc.id)
 
     return await once(actor, write)

@@ -4,7 +4,7 @@ documents expiring soon, grouped by subject (/v1/reports/expiring)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
@@ -14,7 +14,8 @@ from kycvault.api.deps import ActorDep, ContextDep, JsonBody, known_parameters
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.expiry import days_left
-from kycvault.services import expiry
+from kycvault.errors import InvalidInput
+from kycvault.services import expiring_export, expiry
 
 router = APIRouter(tags=["expiry"], route_class=CheckedRoute)
 
@@ -75,13 +76,14 @@ async def update_notification_settings(
     return await once(actor, write)
 
 
-_REPORT_PARAMETERS = frozenset({"within_days", "limit", "cursor"})
+_REPORT_PARAMETERS = frozenset({"within_days", "limit", "cursor", "format"})
 
 
 @router.get(
     "/v1/reports/expiring",
     response_model=ExpiringReportOut,
     dependencies=[known_parameters(_REPORT_PARAMETERS, message="not a parameter of this report")],
+    responses={200: {"content": {"text/csv": {}}}},
 )
 async def expiring_report(
     ctx: ContextDep,
@@ -89,11 +91,26 @@ async def expiring_report(
     within_days: Annotated[int | None, Query(ge=0, le=expiry.MAX_WITHIN_DAYS)] = None,
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
-) -> ExpiringReportOut:
+    format: Literal["json", "csv"] = "json",
+) -> ExpiringReportOut | Response:
     """Subjects with documents expiring from today (UTC) to ``within_days`` days from now
     (default 30, at most 365), each with those documents, soonest first; a page of subjects
     at a time, in id order. Documents already expired are not in it (list them with
-    ``GET /v1/documents?expires_before=``), nor library documents (they have no subject)."""
+    ``GET /v1/documents?expires_before=``), nor library documents (they have no subject).
+    ``format=csv``: the whole window (1 to 365 days) as a CSV attachment, one row per
+    document with the subject's name and the document's numbers (not paged)."""
+    if format == "csv":
+        if limit is not None or cursor is not None:
+            raise InvalidInput.field("format", "not_paged", "a CSV export takes no limit or cursor")
+        exported = await expiring_export.expiring_export(ctx, actor, within_days=within_days)
+        return Response(
+            expiring_export.expiring_csv(exported),
+            media_type="text/csv; charset=utf-8",
+            headers={
+                "Content-Disposition": 'attachment; filename="expiring-documents.csv"',
+                "Cache-Control": "no-store",
+            },
+        )
     report = await expiry.expiring_report(
         ctx, actor, within_days=within_days, limit=limit, cursor=cursor
     )

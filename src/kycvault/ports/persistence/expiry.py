@@ -17,10 +17,15 @@ from uuid import UUID
 
 @dataclass(frozen=True, slots=True)
 class ExpiringDocument:
+    """A document a scan or the report looks at; ``number`` and the declared ``id_number``
+    only in the detailed report (the scan needs neither)."""
+
     id: UUID
     subject_id: UUID | None
     type: str
     expiry_date: date
+    number: int | None = None
+    id_number: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +35,7 @@ class ExpiringSubject:
     id: UUID
     external_id: str | None
     documents: list[ExpiringDocument]
+    display_name: str | None = None
 
 
 class ExpiryNotificationRepository(Protocol):
@@ -66,8 +72,15 @@ class ExpiryNotificationRepository(Protocol):
         ...
 
     async def expiring_subjects(
-        self, tenant_id: UUID, first: date, last: date, after: UUID | None, limit: int
+        self,
+        tenant_id: UUID,
+        first: date,
+        last: date,
+        after: UUID | None,
+        limit: int,
+        *,
+        detailed: bool = False,
     ) -> list[ExpiringSubject]:
         """Subjects with documents expiring from ``first`` to ``last``, in id order after
-        ``after``, each with those documents."""
+        ``after``, each with those documents (``detailed``: with their numbers)."""
         ...

@@ -25,6 +25,7 @@ from kycvault.domain.models import (
     Tenant,
 )
 from kycvault.domain.processing import Processing
+from kycvault.domain.review import Review
 from kycvault.domain.types import FileRole
 from kycvault.ports.persistence.records import (
     AuditChainHead,
@@ -111,7 +112,14 @@ class DocumentRepository(Protocol):
         """The documents found among ``document_ids``, with their files, in no set order."""
         ...
 
-    async def update(self, document: Document) -> None: ...
+    async def update(self, document: Document) -> None:
+        """Its fields and derived columns; never its review (``set_review``)."""
+        ...
+
+    async def set_review(self, tenant_id: UUID, document_id: UUID, review: Review) -> None:
+        """Store the document's current review (and nothing else of it)."""
+        ...
+
     async def sync_files(self, tenant_id: UUID, document_id: UUID) -> None:
         """Recompute what a document derives from its files, after files change."""
         ...

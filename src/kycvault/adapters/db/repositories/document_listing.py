@@ -3,9 +3,9 @@ offset, and its count; a search is planned by cost (a walk along the sort index,
 trigram index).
 
 Each filter of ``DocumentQuery`` maps onto an index (see ``tables.py``): the composite
-``(tenant_id, sort key, id)`` indexes serve every sort, ``(tenant_id, subject_id, …)`` and
-``(tenant_id, type, …)`` the equality filters, partial indexes the rare subsets, and a trigram
-index the substring search.
+``(tenant_id, sort key, id)`` indexes serve every sort, ``(tenant_id, subject_id, …)``,
+``(tenant_id, type, …)`` and ``(tenant_id, review_status, …)`` the equality filters, partial
+indexes the rare subsets, and a trigram index the substring search.
 """
 
 from __future__ import annotations
@@ -199,6 +199,8 @@ class DocumentListing(DocumentRows):
             conditions.append(c.subject_id == query.subject_id)
         if query.types:
             conditions.append(c.type.in_(query.types))
+        if query.review_statuses:
+            conditions.append(c.review_status.in_([s.value for s in query.review_statuses]))
         if query.created_from is not None:
             conditions.append(c.created_at >= _day_start(query.created_from))
         if query.created_to is not None:

@@ -17,6 +17,7 @@ from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.adapters.db.tables import documents, files
 from kycvault.domain import listing
 from kycvault.domain.models import Document, StoredFile
+from kycvault.domain.review import ReasonCode, Review, ReviewStatus
 from kycvault.domain.types import Authenticity, FileRole
 
 # What an entity needs: not the derived listing columns, not the tenant (the caller knows).
@@ -107,6 +108,18 @@ def document_entity(
         updated_by=row["updated_by"],
         files=attached,
         processing=sealed.processing(tenant_id, row),
+        review=review_of(row, tenant_id, sealed),
+    )
+
+
+def review_of(row: RowMapping, tenant_id: UUID, sealed: RowFields) -> Review:
+    code = row["review_reason_code"]
+    return Review(
+        status=ReviewStatus(row["review_status"]),
+        reason_code=ReasonCode(code) if code else None,
+        reason=sealed.review_reason(tenant_id, row),
+        by=row["reviewed_by"],
+        at=row["reviewed_at"],
     )
 
 

@@ -23,6 +23,7 @@ from kycvault.adapters.db.repositories.document_rows import (
 from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.adapters.db.tables import document_texts, documents, download_links, files, tenants
 from kycvault.domain.models import Document
+from kycvault.domain.review import Review
 
 _GET_DOCUMENT = sa.select(*DOCUMENT_COLUMNS).where(
     documents.c.tenant_id == sa.bindparam("tenant_id"),
@@ -105,6 +106,22 @@ class SqlDocuments(DocumentListing, DocumentProcessing):
             documents.update()
             .where(documents.c.tenant_id == document.tenant_id, documents.c.id == document.id)
             .values(**values)
+        )
+
+    @deferrable
+    def set_review(self, tenant_id: UUID, document_id: UUID, review: Review) -> None:
+        """Only the review's columns: an edit of the document read before the review was
+        decided does not write back the review it read (``update`` leaves them alone)."""
+        self._conn.execute(
+            documents.update()
+            .where(documents.c.tenant_id == tenant_id, documents.c.id == document_id)
+            .values(
+                review_status=review.status.value,
+                review_reason_code=review.reason_code.value if review.reason_code else None,
+                **self._sealed.review_reason_values(tenant_id, document_id, review.reason),
+                reviewed_by=review.by,
+                reviewed_at=review.at,
+            )
         )
 
     @deferrable

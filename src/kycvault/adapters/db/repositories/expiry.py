@@ -10,6 +10,7 @@ then finds the row and inserts nothing, so only one of them records the event.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
@@ -116,7 +117,14 @@ class SqlExpiryNotifications(Repo):
         return len(result.all())
 
     def expiring_subjects(
-        self, tenant_id: UUID, first: date, last: date, after: UUID | None, limit: int
+        self,
+        tenant_id: UUID,
+        first: date,
+        last: date,
+        after: UUID | None,
+        limit: int,
+        *,
+        detailed: bool = False,
     ) -> list[ExpiringSubject]:
         window = (
             _d.tenant_id == tenant_id,
@@ -131,14 +139,25 @@ class SqlExpiryNotifications(Repo):
         if not page:
             return []
         found: dict[UUID, list[ExpiringDocument]] = defaultdict(list)
-        rows = sa.select(*_COLUMNS).where(*window, _d.subject_id.in_(page))
+        sealed = self._sealed
+        numbers = (_d.number, _d.id_number_sealed) if detailed else ()
+        rows = sa.select(*_COLUMNS, *numbers).where(*window, _d.subject_id.in_(page))
         for row in self._all(rows.order_by(_d.expiry_key, _d.id)):
-            found[row["subject_id"]].append(_document(row))
+            document = _document(row)
+            if detailed:
+                number, id_number = row["number"], sealed.id_number(tenant_id, row)
+                document = replace(document, number=number, id_number=id_number)
+            found[row["subject_id"]].append(document)
         s = subjects.c
         names = sa.select(s.id, s.details_sealed).where(s.tenant_id == tenant_id, s.id.in_(page))
-        sealed = self._sealed
-        external = {
-            row["id"]: sealed.subject_details(tenant_id, row)["external_id"]
-            for row in self._all(names)
-        }
-        return [ExpiringSubject(sid, external.get(sid), found[sid]) for sid in page]
+        details = {row["id"]: sealed.subject_details(tenant_id, row) for row in self._all(names)}
+        none: dict[str, str | None] = {"external_id": None, "display_name": None}
+        return [
+            ExpiringSubject(
+                sid,
+                details.get(sid, none)["external_id"],
+                found[sid],
+                details.get(sid, none)["display_name"],
+            )
+            for sid in page
+        ]

@@ -20,3 +20,51 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// The document page: zoom and rotate a scan (data-viewer figures), in the browser only.
+document.addEventListener("DOMContentLoaded", () => {
+  for (const figure of document.querySelectorAll("[data-viewer]")) {
+    const image = figure.querySelector("img.scan");
+    if (!image) {
+      continue;
+    }
+    let scale = 1;
+    let turn = 0;
+    const apply = () => {
+      image.style.transform = `rotate(${turn * 90}deg) scale(${scale})`;
+      if (scale > 1) {
+        image.style.maxWidth = "none";
+        image.style.width = `${scale * 100}%`;
+        image.style.transform = `rotate(${turn * 90}deg)`;
+      } else {
+        image.style.maxWidth = "";
+        image.style.width = "";
+      }
+    };
+    for (const button of figure.querySelectorAll("[data-zoom]")) {
+      button.addEventListener("click", () => {
+        scale = button.dataset.zoom === "in" ? Math.min(scale * 1.5, 8) : Math.max(scale / 1.5, 0.25);
+        apply();
+      });
+    }
+    figure.querySelector("[data-rotate]")?.addEventListener("click", () => {
+      turn = (turn + 1) % 4;
+      apply();
+    });
+    figure.querySelector("[data-reset]")?.addEventListener("click", () => {
+      scale = 1;
+      turn = 0;
+      apply();
+    });
+  }
+  // A download leaves the page where it is: its button works again for the next file.
+  for (const form of document.querySelectorAll("form[data-reusable]")) {
+    form.addEventListener("submit", () => {
+      window.setTimeout(() => {
+        for (const button of form.querySelectorAll("button")) {
+          button.disabled = false;
+        }
+      }, 1500);
+    });
+  }
+});

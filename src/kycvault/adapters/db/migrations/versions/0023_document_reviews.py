@@ -1,7 +1,7 @@
 """document reviews: a document's current review on its row, and the review queue's index
 
 Revision ID: 0023
-Revises: 0021
+Revises: 0022
 Create Date: 2026-12-07 06:40:00
 
 Every existing document is ``pending`` (never reviewed). The review's free text is sealed

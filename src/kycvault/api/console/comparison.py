@@ -87,6 +87,7 @@ def rows(doc: Document) -> list[Row]:
     declared_state = _text(doc.issuing_country)
     expiry = _text(mrz.get("expiry_date"))
     declared_expiry = doc.expiry_date.isoformat() if doc.expiry_date else ""
+    birth = _text(mrz.get("birth_date"))
     out = [
         Row(
             "Name",
@@ -120,9 +121,7 @@ def rows(doc: Document) -> list[Row]:
             _verdict(declared_expiry, expiry, declared_expiry == expiry),
             _check(checks, "expiry_date"),
         ),
-        Row(
-            "Date of birth", "", _text(mrz.get("birth_date")), ONE_SIDE, _check(checks, "birth_date")
-        ),
+        Row("Date of birth", "", birth, ONE_SIDE, _check(checks, "birth_date")),
         Row("Nationality", "", _text(mrz.get("nationality")), ONE_SIDE, NO_CHECK),
         Row("Sex", "", _text(mrz.get("sex")), ONE_SIDE, NO_CHECK),
         Row("Document code", "", _text(mrz.get("document_code")), ONE_SIDE, NO_CHECK),

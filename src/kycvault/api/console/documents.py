@@ -219,9 +219,11 @@ async def upload(
 
     async def add() -> None:
         sign_in = _csrf_checked(session)
-        async with receive_upload_signed_in_form(
-            request, ctx, upload_limits(request), sign_in
-        ) as (actor, staged, _):
+        async with receive_upload_signed_in_form(request, ctx, upload_limits(request), sign_in) as (
+            actor,
+            staged,
+            _,
+        ):
             await files_service.add_files(ctx, actor, document_id, staged)
 
     return await _act(request, _page_url(document_id), add(), "File added.")

@@ -40,6 +40,7 @@ from kycvault.api.dialects import upload_limits
 from kycvault.api.file_serving import stream_response
 from kycvault.api.multipart import multipart_boundary
 from kycvault.api.routing import CheckedRoute
+from kycvault.domain.scopes import Scope
 from kycvault.errors import (
     Conflict,
     Gone,
@@ -200,12 +201,14 @@ async def edit(
 async def delete(
     document_id: UUID, request: Request, ctx: ContextDep, session: CsrfSessionDep
 ) -> RedirectResponse:
-    doc = await documents.get_document(ctx, session.actor, document_id)
-    refusal = await _refusal(document_removal.delete_document(ctx, session.actor, document_id))
+    actor = session.actor
+    doc = await documents.get_document(ctx, actor, document_id, scope=Scope.DOCUMENTS_DELETE)
+    refusal = await _refusal(document_removal.delete_document(ctx, actor, document_id))
     if refusal:
         return _back(request, _page_url(document_id), refusal, "")
+    # The subject's page shows no message of this page's: the document is simply gone.
     where = f"/console/subjects/{doc.subject_id}" if doc.subject_id else "/console/subjects"
-    return _back(request, where, None, f"Document {doc.number} deleted.")
+    return RedirectResponse(where, status_code=303)
 
 
 @router.post("/documents/{document_id}/files")

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from kycvault.domain.authenticity import alpha3, normalise_number
+from kycvault.domain.authenticity import normalise_number, same_state
 from kycvault.domain.models import Document
 
 # A row's verdicts, as text (the page shows the word, not only a colour).
@@ -111,7 +111,7 @@ def rows(doc: Document) -> list[Row]:
             "Issuing country",
             declared_state,
             state,
-            _verdict(declared_state, state, alpha3(declared_state) == alpha3(state)),
+            _verdict(declared_state, state, same_state(declared_state, state)),
             NO_CHECK,
         ),
         Row(

@@ -130,7 +130,6 @@ def browser() -> Iterator[WebDriver]:
     options.binary_location = str(CHROMIUM)
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
         options.add_argument(argument)
-    options.add_argument(f"--window-size={SIZE[0]},{SIZE[1]}")
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
     service = webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
     try:
@@ -140,6 +139,9 @@ def browser() -> Iterator[WebDriver]:
             raise
         pytest.skip(f"chromium did not start: {exc.msg}")
     driver.implicitly_wait(0)
+    # The viewport itself at SIZE (the window's size would include the browser's frame).
+    metrics = {"width": SIZE[0], "height": SIZE[1], "deviceScaleFactor": 1, "mobile": False}
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
     try:
         yield driver
     finally:
@@ -184,8 +186,19 @@ def _log_in(driver: WebDriver, origin: str, email: str, target: str = "/console"
     WebDriverWait(driver, 10).until(lambda d: "/console/login" not in d.current_url)
 
 
+def _follow(driver: WebDriver, origin: str, path: str) -> None:
+    """Click the page's link to ``path``, or open it by URL where the page has none."""
+    links = driver.find_elements(By.CSS_SELECTOR, f"a[href='{path}']")
+    if links:
+        links[0].click()
+    else:
+        driver.get(origin + path)
+    _wait_path(driver, path)
+
+
 def _shot(driver: WebDriver, artifacts: Path, name: str) -> Path:
     path = artifacts / f"{name}.png"
+    driver.execute_script("window.scrollTo(0, 0)")
     driver.save_screenshot(str(path))
     return path
 
@@ -219,12 +232,9 @@ def test_a_reviewer_finds_reads_and_approves_the_passport(
     _log_in(page, origin, reviewer)
     page.get(f"{origin}/console/subjects?q={person.surname}")
     _shot(page, artifacts, "subjects")
-    subject_link = f"a[href='/console/subjects/{passport['subject_id']}']"
-    page.find_element(By.CSS_SELECTOR, subject_link).click()
-    _wait_path(page, f"/console/subjects/{passport['subject_id']}")
+    _follow(page, origin, f"/console/subjects/{passport['subject_id']}")
     _shot(page, artifacts, "subject")
-    page.find_element(By.CSS_SELECTOR, f"a[href='/console/documents/{passport['id']}']").click()
-    _wait_path(page, f"/console/documents/{passport['id']}")
+    _follow(page, origin, f"/console/documents/{passport['id']}")
 
     # The scan is shown from the console's own content route, and it loaded.
     scan = page.find_element(By.CSS_SELECTOR, "img.scan")

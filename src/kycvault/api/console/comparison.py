@@ -19,11 +19,11 @@ from kycvault.domain.models import Document
 # A row's verdicts, as text (the page shows the word, not only a colour).
 MATCH = "match"
 MISMATCH = "mismatch"
-ONE_SIDE = "not compared"
+ONE_SIDE = "read only"
 # What a check digit's result reads as.
 PASSED = "passed"
 FAILED = "failed"
-NO_CHECK = "no check digit"
+NO_CHECK = "none"
 
 _WORDS = re.compile(r"[A-Z0-9]+")
 

@@ -38,8 +38,8 @@ from tests.samples import Person, document_image, random_person
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import WebDriverException  # noqa: E402
+from selenium.webdriver.chromium.webdriver import ChromiumDriver as WebDriver  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -153,14 +153,20 @@ def page(browser: WebDriver, vault: Server) -> Iterator[WebDriver]:
     """The browser with no login, its network log drained; afterwards, every request it made
     went to the server's origin."""
     browser.delete_all_cookies()
-    browser.get_log("performance")
+    _performance_log(browser)
     yield browser
     _assert_same_origin(browser, vault.url)
 
 
+def _performance_log(driver: WebDriver) -> list[dict[str, Any]]:
+    """The entries logged since the last call (reading the log empties it)."""
+    entries: list[dict[str, Any]] = driver.get_log("performance")  # type: ignore[no-untyped-call]
+    return entries
+
+
 def _assert_same_origin(driver: WebDriver, origin: str) -> None:
     urls = []
-    for entry in driver.get_log("performance"):
+    for entry in _performance_log(driver):
         message = json.loads(entry["message"])["message"]
         if message.get("method") == "Network.requestWillBeSent":
             urls.append(message["params"]["request"]["url"])
@@ -170,7 +176,7 @@ def _assert_same_origin(driver: WebDriver, origin: str) -> None:
 
 
 def _text(driver: WebDriver) -> str:
-    return cast(str, driver.find_element(By.TAG_NAME, "body").text)
+    return driver.find_element(By.TAG_NAME, "body").text
 
 
 def _wait_path(driver: WebDriver, path: str) -> None:

@@ -6,6 +6,8 @@ a POST that redirects back with a message. The browser's view is test_console_br
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx2
@@ -18,10 +20,12 @@ from tests.helpers import Part, Server, image_bytes, post_multipart
 _FLASH = re.compile(r'id="flash">\s*<strong>(Done|Refused):</strong>\s*([^<]*)</p>')
 
 
-def _console(server: Server, tenant: dict[str, Any], role: Role) -> httpx2.Client:
-    browser = server.client(None, follow_redirects=False)
-    assert _log_in(browser, _make_user(server, tenant, role).email).status_code == 303
-    return browser
+@contextmanager
+def _console(server: Server, tenant: dict[str, Any], role: Role) -> Iterator[httpx2.Client]:
+    """A browser logged in as a new user of ``role``."""
+    with server.client(None, follow_redirects=False) as browser:
+        assert _log_in(browser, _make_user(server, tenant, role).email).status_code == 303
+        yield browser
 
 
 def _post(browser: httpx2.Client, doc_id: str, action: str, **fields: str) -> httpx2.Response:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -16,8 +17,9 @@ import pytest
 from kycvault.domain.scopes import Scope
 from tests.e2e.scopes_support import make_key
 from tests.e2e.uploads_support import assert_problem, create, png_part
-from tests.helpers import Part, Server, every_page, image_bytes, post_multipart
+from tests.helpers import Part, Server, every_page, image_bytes, multipart, post_multipart
 
+CYNOPSIS = "/compat/cynopsis/api/customer"
 PENDING = {"status": "pending", "reason_code": None, "reason": None, "by": None, "at": None}
 
 
@@ -112,6 +114,39 @@ def test_a_new_file_sends_a_requested_resubmission_back_to_pending(
     _add_file(client, doc["id"])
     assert client.get(f"/v1/documents/{doc['id']}").json()["review"]["status"] == "approved"
     assert len(_reviewed_events(client, doc["id"])) == 3
+
+
+def test_a_revision_that_adds_a_file_reopens_a_rejected_document(
+    server: Server, client: httpx2.Client, tenant: dict[str, Any]
+) -> None:
+    """A Cynopsis PUT (``revisions.revise_document``): with a new side the review is pending
+    again; with none it stays as it was."""
+    subject = client.post("/v1/subjects", json={"display_name": "Jane"}).json()
+    fields = json.dumps({"type": "PASSPORT", "number": "S1234567A"}).encode()
+
+    def send(method: str, url: str, *, front: bool) -> httpx2.Response:
+        parts = [Part("document", fields)]
+        if front:
+            parts.append(Part("front", image_bytes(), "front.png", "image/png"))
+        content_type, body, _ = multipart(parts)
+        headers = {"Content-Type": content_type}
+        return cyn.request(method, url, content=b"".join(body), headers=headers)
+
+    auth = {"Authorization": f"Bearer {tenant['api_key']}", "X-Domain-ID": str(tenant["domain_id"])}
+    with server.client(None, headers=auth) as cyn:
+        made = send("POST", f"{CYNOPSIS}/{subject['number']}/document", front=True)
+        assert made.status_code == 200, made.text
+        (doc,) = every_page(client, "/v1/documents", subject_id=subject["id"])
+        rejected = _review(client, doc["id"], status="rejected", reason_code="unreadable")
+        assert rejected.status_code == 200, rejected.text
+        url = f"{CYNOPSIS}/{subject['number']}/document/{made.json()['id']}"
+
+        assert send("PUT", url, front=False).status_code == 200
+        assert client.get(f"/v1/documents/{doc['id']}").json()["review"]["status"] == "rejected"
+        assert send("PUT", url, front=True).status_code == 200
+    assert client.get(f"/v1/documents/{doc['id']}").json()["review"]["status"] == "pending"
+    causes = [e["data"]["cause"] for e in _reviewed_events(client, doc["id"])]
+    assert causes == ["decision", "file_added"]
 
 
 def test_the_listing_filters_by_review_status(client: httpx2.Client) -> None:

@@ -90,6 +90,7 @@ def test_addresses_and_passwords_follow_their_rules() -> None:
     check_password("x" * 1024)
 
 
+@pytest.mark.anyio
 async def test_a_viewer_cannot_download(ctx: AppContext, tenant_id: Any) -> None:
     await _user(ctx, tenant_id, "viewer@example.org")
     login = await console_sessions.log_in(ctx, "viewer@example.org", PASSWORD, None, "10.0.0.1")
@@ -103,6 +104,7 @@ async def test_a_viewer_cannot_download(ctx: AppContext, tenant_id: Any) -> None
     assert [e.actor for e in refused] == [session.actor.key_id]
 
 
+@pytest.mark.anyio
 async def test_users_are_created_listed_and_unique_across_tenants(
     ctx: AppContext, tenant_id: Any
 ) -> None:
@@ -125,6 +127,7 @@ async def test_users_are_created_listed_and_unique_across_tenants(
     assert "ann@example.org" not in repr(created)
 
 
+@pytest.mark.anyio
 async def test_an_unknown_address_and_a_wrong_password_get_one_answer(
     ctx: AppContext, tenant_id: Any
 ) -> None:
@@ -141,6 +144,7 @@ async def test_an_unknown_address_and_a_wrong_password_get_one_answer(
     ]
 
 
+@pytest.mark.anyio
 async def test_failed_logins_are_throttled_per_address_typed(
     ctx: AppContext, clock: Clock, tenant_id: Any
 ) -> None:
@@ -159,6 +163,7 @@ async def test_failed_logins_are_throttled_per_address_typed(
     assert login.user.email == "ann@example.org"
 
 
+@pytest.mark.anyio
 async def test_failed_logins_are_throttled_per_client_address(
     ctx: AppContext, tenant_id: Any
 ) -> None:
@@ -173,6 +178,7 @@ async def test_failed_logins_are_throttled_per_client_address(
     await console_sessions.log_in(ctx, "ann@example.org", PASSWORD, None, "10.9.9.9")
 
 
+@pytest.mark.anyio
 async def test_disabling_a_user_refuses_logins_and_ends_sessions(
     ctx: AppContext, tenant_id: Any
 ) -> None:
@@ -193,6 +199,7 @@ async def test_disabling_a_user_refuses_logins_and_ends_sessions(
     assert events[0].details == {"sessions_ended": 1}
 
 
+@pytest.mark.anyio
 async def test_a_new_password_ends_sessions_and_replaces_the_old(
     ctx: AppContext, tenant_id: Any
 ) -> None:
@@ -208,6 +215,7 @@ async def test_a_new_password_ends_sessions_and_replaces_the_old(
     assert changed.role == Role.ADMIN
 
 
+@pytest.mark.anyio
 async def test_totp_enrolled_is_asked_for_and_checked(
     ctx: AppContext, clock: Clock, container: Container, tenant_id: Any
 ) -> None:
@@ -238,6 +246,7 @@ async def test_totp_enrolled_is_asked_for_and_checked(
     assert stored["totp_pending_sealed"] is None
 
 
+@pytest.mark.anyio
 async def test_a_tenant_may_require_a_second_factor(
     ctx: AppContext, clock: Clock, tenant_id: Any
 ) -> None:
@@ -275,6 +284,7 @@ def _other_code(totp: pyotp.TOTP, clock: Clock) -> str:
     return next(c for c in (f"{n:06d}" for n in range(10)) if c not in accepted)
 
 
+@pytest.mark.anyio
 async def test_idle_and_absolute_timeouts(ctx: AppContext, clock: Clock, tenant_id: Any) -> None:
     await _user(ctx, tenant_id, "ann@example.org")
     settings = ctx.console
@@ -300,6 +310,7 @@ async def test_idle_and_absolute_timeouts(ctx: AppContext, clock: Clock, tenant_
     assert len(expired) == 2
 
 
+@pytest.mark.anyio
 async def test_last_seen_is_written_at_most_once_a_minute(
     ctx: AppContext, clock: Clock, container: Container, tenant_id: Any
 ) -> None:
@@ -319,6 +330,7 @@ async def test_last_seen_is_written_at_most_once_a_minute(
     assert await database.run_sync(last_seen) == clock.now
 
 
+@pytest.mark.anyio
 async def test_logout_ends_the_session_and_csrf_is_checked(ctx: AppContext, tenant_id: Any) -> None:
     await _user(ctx, tenant_id, "ann@example.org")
     login = await console_sessions.log_in(ctx, "ann@example.org", PASSWORD, None, "10.0.0.7")

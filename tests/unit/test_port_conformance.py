@@ -121,7 +121,7 @@ REPOSITORIES = _repositories()
 
 
 def test_every_repository_is_wired() -> None:
-    assert len(REPOSITORIES) == 20
+    assert len(REPOSITORIES) == 22
     for name, _, wired in REPOSITORIES:
         assert isinstance(getattr(wired, "repository", None), type), name
 

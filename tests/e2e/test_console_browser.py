@@ -257,7 +257,7 @@ def test_a_reviewer_finds_reads_and_approves_the_passport(
     assert person.birth_date.isoformat() in table
     rows = page.find_elements(By.CSS_SELECTOR, "#comparison tbody tr")
     checks = {
-        row.find_element(By.TAG_NAME, "th").text: row.find_element(By.CSS_SELECTOR, ".check").text
+        row.find_element(By.TAG_NAME, "th").text: row.find_element(By.CSS_SELECTOR, ".digit").text
         for row in rows
     }
     for name in ("Document number", "Date of birth", "Expiry date", "Composite (whole zone)"):

@@ -25,6 +25,7 @@ from kycvault.domain.scopes import Scope, parse_scopes
 from kycvault.errors import AuthenticationFailed, Conflict, InvalidInput, NotFound, PermissionDenied
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.services import audit
+from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 
 KEY_PREFIX = "kvk_"
@@ -83,12 +84,29 @@ def _new_key(
 OPERATOR = "cli"
 
 
-async def _audit_key(ctx: AppContext, uow: UnitOfWork, key: ApiKey, action: str) -> None:
+async def _acting(ctx: AppContext, tenant_id: UUID, actor: Actor | None) -> None:
+    """An admin of ``tenant_id`` (a console user, say) manages its keys; None is the
+    operator at the command line.
+
+    Raises:
+        NotFound: ``actor`` is another tenant's.
+        PermissionDenied: ``actor`` lacks ``admin`` (audited).
+    """
+    if actor is None:
+        return
+    if actor.tenant_id != tenant_id:
+        raise NotFound("no such tenant", code="tenant_not_found")
+    await require(ctx, actor, Scope.ADMIN, target_type="api_key")
+
+
+async def _audit_key(
+    ctx: AppContext, uow: UnitOfWork, key: ApiKey, action: str, actor: Actor | None = None
+) -> None:
     """A key made or revoked, in its tenant's trail: the key's id, never its secret."""
     await audit.record(
         ctx,
         uow,
-        Actor(tenant_id=key.tenant_id, key_id=OPERATOR),
+        actor or Actor(tenant_id=key.tenant_id, key_id=OPERATOR),
         action,
         target_type="api_key",
         target_id=key.id,
@@ -181,14 +199,18 @@ async def create_key(
     scopes: Iterable[str] = (),
     expires_in: timedelta | None = None,
     expires_at: datetime | None = None,
+    actor: Actor | None = None,
 ) -> IssuedKey:
     """A new key of the tenant holding ``scopes`` (none: ``admin``), expiring ``expires_in``
-    from now or at ``expires_at`` (neither: never).
+    from now or at ``expires_at`` (neither: never); made by ``actor`` (an admin of the
+    tenant) or, None, the operator.
 
     Raises:
         InvalidInput: an unknown scope, or a lifetime that is not positive.
         NotFound: no such tenant.
+        PermissionDenied: ``actor`` is not an admin.
     """
+    await _acting(ctx, tenant_id, actor)
     if expires_in is not None:
         if expires_in <= timedelta(0):
             raise InvalidInput.field("expires_in", "invalid_lifetime", "must be positive")
@@ -199,20 +221,35 @@ async def create_key(
             raise NotFound("no such tenant", code="tenant_not_found")
         issued, secret_hash = _new_key(ctx, tenant_id, _key_name(name), chosen, expires_at)
         await uow.api_keys.add(issued.key, secret_hash)
-        await _audit_key(ctx, uow, issued.key, "key.created")
+        await _audit_key(ctx, uow, issued.key, "key.created", actor)
     return issued
 
 
-async def list_keys(ctx: AppContext, *, tenant_id: UUID) -> list[ApiKey]:
+async def list_keys(
+    ctx: AppContext, *, tenant_id: UUID, actor: Actor | None = None
+) -> list[ApiKey]:
+    await _acting(ctx, tenant_id, actor)
     async with ctx.store.read() as uow:
         return await uow.api_keys.list_for(tenant_id)
 
 
-async def revoke_key(ctx: AppContext, *, key_id: str) -> ApiKey:
+async def revoke_key(ctx: AppContext, *, key_id: str, actor: Actor | None = None) -> ApiKey:
+    """Revoke a key; with ``actor``, only a key of the actor's tenant (another's is not found).
+
+    Raises:
+        NotFound: ``key_not_found``.
+        PermissionDenied: ``actor`` is not an admin.
+    """
+    if actor is not None:
+        await _acting(ctx, actor.tenant_id, actor)
     async with ctx.store.write() as uow:
+        if actor is not None:
+            found = await uow.api_keys.find(key_id)
+            if found is None or found[0].tenant_id != actor.tenant_id:
+                raise NotFound(f"no API key {key_id!r}", code="key_not_found")
         key = await uow.api_keys.revoke(key_id, ctx.clock())
         if key is not None:
-            await _audit_key(ctx, uow, key, "key.revoked")
+            await _audit_key(ctx, uow, key, "key.revoked", actor)
     if key is None:
         raise NotFound(f"no API key {key_id!r}", code="key_not_found")
     return key

@@ -13,12 +13,18 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from kycvault.api import problems
-from kycvault.api.console import documents, routes
+from kycvault.api.console import documents, expiring_pages, routes, settings_pages, subject_pages
 from kycvault.api.console.rendering import error_page
 from kycvault.api.console.security import PREFIX, ConsoleHeaders
 
 # The console's routers: the login and the skeleton first, then each page's.
-ROUTERS: tuple[APIRouter, ...] = (routes.router, documents.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    routes.router,
+    subject_pages.router,
+    expiring_pages.router,
+    settings_pages.router,
+    documents.router,
+)
 
 
 def install(app: FastAPI) -> None:

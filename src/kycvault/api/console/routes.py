@@ -13,7 +13,6 @@ from kycvault.api.console.auth import (
     COOKIE,
     HOME,
     LOGIN_COOKIE,
-    ConsoleSessionDep,
     CsrfSessionDep,
     address_of,
     check_login_token,
@@ -132,12 +131,6 @@ async def log_out(request: Request, ctx: ContextDep, session: CsrfSessionDep) ->
     response = RedirectResponse("/console/login", status_code=303)
     clear_cookie(request, response, COOKIE)
     return response
-
-
-@router.get("/subjects")
-async def subjects_page(request: Request, session: ConsoleSessionDep) -> HTMLResponse:
-    """The page the subjects' search replaces."""
-    return render(request, "subjects.html", session, section="subjects")
 
 
 @router.get("/static/{name}")

@@ -124,6 +124,16 @@ class SqlSubjects(Repo):
             subjects, subjects.c.tenant_id == tenant_id, subjects.c.parent_id == subject_id
         )
 
+    def members(self, tenant_id: UUID, subject_id: UUID, limit: int) -> list[Subject]:
+        stmt = (
+            subjects.select()
+            .where(subjects.c.tenant_id == tenant_id, subjects.c.parent_id == subject_id)
+            .order_by(subjects.c.created_at, subjects.c.id)
+            .limit(limit)
+        )
+        sealed = self._sealed
+        return [_subject(r, sealed) for r in self._all(stmt)]
+
     def page(self, tenant_id: UUID, seek: Seek) -> list[Subject]:
         stmt = seek_rows(subjects.select().where(subjects.c.tenant_id == tenant_id), subjects, seek)
         sealed = self._sealed

@@ -34,7 +34,7 @@ from tests.backends import require_all
 from tests.e2e.documents_support import new_subject
 from tests.e2e.processing_support import settled, upload
 from tests.helpers import WORKER_INSIDE, Server, server_on
-from tests.samples import Person, document_image, random_person
+from tests.samples import Person, document_image, random_person, text_pdf
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.common.exceptions import WebDriverException  # noqa: E402
@@ -155,7 +155,7 @@ def page(browser: WebDriver, vault: Server) -> Iterator[WebDriver]:
     browser.delete_all_cookies()
     _performance_log(browser)
     yield browser
-    _assert_same_origin(browser, vault.url)
+    _assert_same_origin(_performance_log(browser), vault.url)
 
 
 def _performance_log(driver: WebDriver) -> list[dict[str, Any]]:
@@ -164,14 +164,19 @@ def _performance_log(driver: WebDriver) -> list[dict[str, Any]]:
     return entries
 
 
-def _assert_same_origin(driver: WebDriver, origin: str) -> None:
-    urls = []
-    for entry in _performance_log(driver):
-        message = json.loads(entry["message"])["message"]
-        if message.get("method") == "Network.requestWillBeSent":
-            urls.append(message["params"]["request"]["url"])
-    assert urls, "the network log is empty"
-    away = [u for u in urls if not (u.startswith(origin + "/") or u.startswith(("data:", "blob:")))]
+def _messages(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [json.loads(entry["message"])["message"] for entry in entries]
+
+
+def _assert_same_origin(entries: list[dict[str, Any]], origin: str) -> None:
+    urls = [
+        m["params"]["request"]["url"]
+        for m in _messages(entries)
+        if m.get("method") == "Network.requestWillBeSent"
+    ]
+    # data: and blob: stay in the page; chrome-extension: is the browser's own PDF viewer.
+    local = (origin + "/", "data:", "blob:", "chrome-extension://")
+    away = [u for u in urls if not u.startswith(local)]
     assert away == [], f"requests left {origin}: {away}"
 
 
@@ -277,6 +282,33 @@ def test_a_reviewer_finds_reads_and_approves_the_passport(
     # The flash is shown once.
     page.refresh()
     assert page.find_elements(By.ID, "flash") == []
+
+
+def test_a_pdf_is_shown_in_the_browsers_viewer(
+    page: WebDriver, vault: Server, tenant: dict[str, Any], reviewer: str, artifacts: Path
+) -> None:
+    with vault.client(tenant["api_key"]) as client:
+        lines = ["Northwind Bank - Bank Statement", "Statement period 1 Oct 2026 to 31 Oct 2026"]
+        pdf = upload(client, "bank_statement", text_pdf(lines), "statement.pdf", "application/pdf")
+    target = f"/console/documents/{pdf['id']}"
+    content = f"{vault.url}{target}/files/{pdf['files'][0]['id']}/content"
+    _log_in(page, vault.url, reviewer, target)
+    _wait_path(page, target)
+    assert page.find_element(By.CSS_SELECTOR, "iframe.pdf").get_attribute("src") == content
+    seen: list[dict[str, Any]] = []
+
+    def pdf_received(driver: WebDriver) -> bool:
+        seen.extend(_performance_log(driver))
+        return any(
+            m["method"] == "Network.responseReceived"
+            and m["params"]["response"]["url"] == content
+            and m["params"]["response"]["mimeType"] == "application/pdf"
+            for m in _messages(seen)
+        )
+
+    WebDriverWait(page, 10).until(pdf_received)  # the log is read (and is not empty)
+    _assert_same_origin(seen, vault.url)
+    _shot(page, artifacts, "document-pdf")
 
 
 def test_a_viewer_has_no_review_and_a_forged_review_is_refused(

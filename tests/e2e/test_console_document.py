@@ -14,8 +14,10 @@ import httpx2
 
 from kycvault.domain.users import Role
 from tests.e2e.holds_support import hold, lift, passport
+from tests.e2e.processing_support import upload
 from tests.e2e.test_console_login import _form_token, _log_in, _make_user
 from tests.helpers import Part, Server, image_bytes, post_multipart
+from tests.samples import text_pdf
 
 _FLASH = re.compile(r'id="flash">\s*<strong>(Done|Refused):</strong>\s*([^<]*)</p>')
 
@@ -83,17 +85,41 @@ def test_each_role_sees_what_it_may_and_files_come_sandboxed(
             ("download", {"file_id": file_id}),
         ):
             assert _post(viewer, doc["id"], action, **fields).status_code == 403, action
-        upload = [
+        parts = [
             Part("csrf_token", _form_token(viewer, f"/console/documents/{doc['id']}").encode()),
             Part("file", image_bytes("PNG"), "x.png", "image/png"),
         ]
         url = f"/console/documents/{doc['id']}/files"
-        assert post_multipart(viewer, url, upload).status_code == 403
+        assert post_multipart(viewer, url, parts).status_code == 403
     stored = client.get(f"/v1/documents/{doc['id']}").json()
     assert stored["review"]["status"] == "pending" and stored["name"] == doc["name"]
     assert len(stored["files"]) == 1
     history = client.get(f"/v1/documents/{doc['id']}/history").json()["data"]
     assert "file.read" in {event["action"] for event in history}
+
+
+def test_a_pdf_is_drawn_page_by_page_in_the_readers_process(
+    server: Server, tenant: dict[str, Any], client: httpx2.Client
+) -> None:
+    lines = ["Northwind Bank - Bank Statement", "Closing balance 980.40"]
+    pdf = upload(client, "bank_statement", text_pdf(lines), "statement.pdf", "application/pdf")
+    base = f"/console/documents/{pdf['id']}/files/{pdf['files'][0]['id']}"
+    with _console(server, tenant, Role.REVIEWER) as reviewer:
+        page = reviewer.get(f"/console/documents/{pdf['id']}")
+        assert f'data-pdf-pages="{base}/pages"' in page.text and "<iframe" not in page.text
+        drawn = reviewer.get(f"{base}/pages/1")
+        assert drawn.status_code == 200, drawn.text
+        assert drawn.headers["content-type"] == "image/png"
+        assert drawn.headers["x-page-count"] == "1"
+        assert "sandbox" in drawn.headers["content-security-policy"]
+        assert drawn.content[:8] == b"\x89PNG\r\n\x1a\n"
+        assert reviewer.get(f"{base}/pages/2").status_code == 422
+        assert reviewer.get(f"{base}/pages/0").status_code == 404
+        # The PDF itself is never typed as one for the browser to open.
+        raw = reviewer.get(f"{base}/content")
+        assert raw.headers["content-type"] == "application/octet-stream"
+    with _console(server, tenant, Role.VIEWER) as viewer:
+        assert viewer.get(f"{base}/pages/1").status_code == 403
 
 
 def test_review_decisions_and_their_refusals(

@@ -69,12 +69,14 @@ class Allowed:
 
 @dataclass(frozen=True, slots=True)
 class Shown:
-    """A file as the page shows it: ``kind`` is ``image``, ``pdf`` or ``other``."""
+    """A file as the page shows it: ``kind`` is ``image``, ``pdf`` or ``other``; ``url`` its
+    inline content, ``pages_url`` (a PDF's) its pages drawn as images (``/1``, ``/2``…)."""
 
     file: StoredFile
     kind: str
     label: str
     url: str
+    pages_url: str
 
 
 def shown_files(doc: Document) -> list[Shown]:
@@ -85,8 +87,8 @@ def shown_files(doc: Document) -> list[Shown]:
         if stored.content_type == PDF:
             kind = "pdf"
         label = stored.role.value if stored.role else f"File {stored.position + 1}"
-        url = f"/console/documents/{doc.id}/files/{stored.id}/content"
-        out.append(Shown(stored, kind, label, url))
+        base = f"/console/documents/{doc.id}/files/{stored.id}"
+        out.append(Shown(stored, kind, label, f"{base}/content", f"{base}/pages"))
     return out
 
 

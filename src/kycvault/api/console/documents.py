@@ -23,7 +23,6 @@ from kycvault.api.console import comparison
 from kycvault.api.console.auth import ConsoleSessionDep, CsrfSessionDep, form_data, form_text
 from kycvault.api.console.document_view import (
     INLINE_IMAGES,
-    PDF,
     REASONS,
     Allowed,
     clear_flash,
@@ -55,6 +54,7 @@ from kycvault.services import (
     document_removal,
     documents,
     downloads,
+    page_images,
     reviews,
 )
 from kycvault.services import files as files_service
@@ -69,10 +69,9 @@ HISTORY_LIMIT = 50
 # The declared fields the edit form sets (an empty box clears the field).
 EDITABLE = ("name", "id_number", "issuing_country", "issue_date", "expiry_date")
 _DATES = frozenset({"issue_date", "expiry_date"})
-# An image may be shown in the page; a PDF in the page's frame (the browser's own viewer,
-# which a sandboxed response would block); anything else only as a download.
+# An image may be shown in the page; a PDF is shown as its pages drawn (``pdf_page``), and
+# its own content, like anything else, is only downloaded.
 _IMAGE_POLICY = "default-src 'none'; frame-ancestors 'self'; sandbox"
-_PDF_POLICY = "default-src 'none'; frame-ancestors 'self'; object-src 'self'"
 
 
 def _page_url(document_id: UUID) -> str:
@@ -138,21 +137,38 @@ async def file_content(
     ctx: ContextDep,
     session: ConsoleSessionDep,
 ) -> Response:
-    """The file for the page to show: the API's download, inline, typed only as an image
-    (or a PDF) it is, and sandboxed."""
+    """The file for the page to show: the API's download, inline, typed only as an image a
+    browser shows, and sandboxed."""
     content = await files_service.open_content(ctx, session.actor, document_id, file_id)
     response = await stream_response(request, content, "inline")
     stored = content.file.content_type
-    if stored in INLINE_IMAGES:
-        response.headers["content-security-policy"] = _IMAGE_POLICY
-    elif stored == PDF:
-        response.headers["content-security-policy"] = _PDF_POLICY
-    else:
+    if stored not in INLINE_IMAGES:
         response.headers["content-type"] = "application/octet-stream"
-        response.headers["content-security-policy"] = _IMAGE_POLICY
+    response.headers["content-security-policy"] = _IMAGE_POLICY
     response.headers["x-frame-options"] = "SAMEORIGIN"
     response.headers["x-content-type-options"] = "nosniff"
     return response
+
+
+@router.get("/documents/{document_id}/files/{file_id}/pages/{page}")
+async def pdf_page(
+    document_id: UUID,
+    file_id: UUID,
+    page: int,
+    ctx: ContextDep,
+    session: ConsoleSessionDep,
+) -> Response:
+    """Page ``page`` (from 1) of a PDF, drawn by the reader's confined process;
+    ``X-Page-Count`` says how many pages can be shown."""
+    drawn = await page_images.pdf_page(ctx, session.actor, document_id, file_id, page)
+    headers = {
+        "content-security-policy": _IMAGE_POLICY,
+        "x-frame-options": "SAMEORIGIN",
+        "x-content-type-options": "nosniff",
+        "cache-control": "private, no-store",
+        "x-page-count": str(drawn.pages),
+    }
+    return Response(drawn.png, media_type="image/png", headers=headers)
 
 
 @router.post("/documents/{document_id}/review")

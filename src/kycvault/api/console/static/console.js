@@ -21,24 +21,17 @@ document.addEventListener("DOMContentLoaded", () => {
   }
 });
 
-// The document page: zoom and rotate a scan (data-viewer figures), in the browser only.
+// The document page: zoom and rotate a scan (data-viewer figures), in the browser only; a
+// PDF's pages after the first, drawn by the server, added once it says how many there are.
 document.addEventListener("DOMContentLoaded", () => {
   for (const figure of document.querySelectorAll("[data-viewer]")) {
-    const image = figure.querySelector("img.scan");
-    if (!image) {
-      continue;
-    }
     let scale = 1;
     let turn = 0;
     const apply = () => {
-      image.style.transform = `rotate(${turn * 90}deg) scale(${scale})`;
-      if (scale > 1) {
-        image.style.maxWidth = "none";
-        image.style.width = `${scale * 100}%`;
+      for (const image of figure.querySelectorAll("img.scan")) {
         image.style.transform = `rotate(${turn * 90}deg)`;
-      } else {
-        image.style.maxWidth = "";
-        image.style.width = "";
+        image.style.maxWidth = scale > 1 ? "none" : "";
+        image.style.width = scale !== 1 ? `${scale * 100}%` : "";
       }
     };
     for (const button of figure.querySelectorAll("[data-zoom]")) {
@@ -56,6 +49,22 @@ document.addEventListener("DOMContentLoaded", () => {
       turn = 0;
       apply();
     });
+    const pages = figure.querySelector("[data-pdf-pages]");
+    if (pages) {
+      const base = pages.dataset.pdfPages;
+      fetch(`${base}/1`, { credentials: "same-origin" }).then((response) => {
+        const count = response.ok ? parseInt(response.headers.get("x-page-count") || "1", 10) : 1;
+        for (let page = 2; page <= count; page += 1) {
+          const image = document.createElement("img");
+          image.src = `${base}/${page}`;
+          image.alt = `Page ${page}`;
+          image.className = "scan";
+          image.loading = "lazy";
+          pages.append(image);
+        }
+        apply();
+      });
+    }
   }
   // A download leaves the page where it is: its button works again for the next file.
   for (const form of document.querySelectorAll("form[data-reusable]")) {

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from fastapi import Request, Response
 
@@ -119,7 +117,7 @@ def reason_label(code: str | None) -> str:
 
 def flash(request: Request, response: Response, kind: str, text: str) -> None:
     """Leave ``text`` for the next page (``kind``: ``ok`` or ``error``)."""
-    raw = json.dumps({"kind": kind, "text": text[:_FLASH_MAX]}).encode()
+    raw = f"{kind}:{text[:_FLASH_MAX]}".encode()
     set_cookie(request, response, FLASH_COOKIE, base64.urlsafe_b64encode(raw).decode())
 
 
@@ -129,12 +127,12 @@ def take_flash(request: Request) -> dict[str, str] | None:
     if not value or len(value) > 4 * _FLASH_MAX:
         return None
     try:
-        data: Any = json.loads(base64.urlsafe_b64decode(value.encode()))
+        kind, _, text = base64.urlsafe_b64decode(value.encode()).decode().partition(":")
     except (ValueError, binascii.Error):
         return None
-    if not isinstance(data, dict) or data.get("kind") not in {"ok", "error"}:
+    if kind not in {"ok", "error"}:
         return None
-    return {"kind": data["kind"], "text": str(data.get("text", ""))[:_FLASH_MAX]}
+    return {"kind": kind, "text": text[:_FLASH_MAX]}
 
 
 def clear_flash(request: Request, response: Response) -> None:

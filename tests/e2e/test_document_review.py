@@ -15,6 +15,10 @@ import httpx2
 import pytest
 
 from kycvault.domain.scopes import Scope
+from kycvault.errors import InvalidInput
+from kycvault.services import expiring_export
+from kycvault.services.context import Actor, AppContext
+from kycvault.services.expiry import ExpiringReport
 from tests.e2e.scopes_support import make_key
 from tests.e2e.uploads_support import assert_problem, create, png_part
 from tests.helpers import Part, Server, every_page, image_bytes, multipart, post_multipart
@@ -257,3 +261,47 @@ def test_the_expiring_documents_export_as_csv_with_formula_cells_neutralised(
     assert_problem(client.get("/v1/reports/expiring", params={"format": "xml"}), 400)
     paged = client.get("/v1/reports/expiring", params={"format": "csv", "limit": 5})
     assert_problem(paged, 400, "not_paged")
+
+
+def test_the_console_report_goes_up_to_ten_years_with_names_and_numbers(
+    server: Server, client: httpx2.Client, tenant: dict[str, Any]
+) -> None:
+    """``expiring_export.expiring_by_subject``: the window from 1 to 3650 days, a page of
+    subjects at a time, with their names and the documents' numbers, each page audited."""
+    today = datetime.now(UTC).date()
+    made = []
+    for name, days in (("Ada", 3000), ("Grace", 20)):
+        subject = client.post("/v1/subjects", json={"display_name": name}).json()
+        expiry = (today + timedelta(days=days)).isoformat()
+        made.append((subject, _document(client, subject_id=subject["id"], expiry_date=expiry)))
+    actor = Actor(tenant_id=uuid.UUID(tenant["tenant_id"]), key_id=tenant["key_id"])
+
+    async def pages(ctx: AppContext) -> list[ExpiringReport]:
+        first = await expiring_export.expiring_by_subject(ctx, actor, within_days=3650, limit=1)
+        assert first.has_more and first.next_cursor
+        second = await expiring_export.expiring_by_subject(
+            ctx, actor, within_days=3650, limit=1, cursor=first.next_cursor
+        )
+        near = await expiring_export.expiring_by_subject(ctx, actor, within_days=30)
+        return [first, second, near]
+
+    first, second, near = server.in_context(pages)
+    subjects = first.subjects + second.subjects
+    assert sorted(s.display_name or "" for s in subjects) == ["Ada", "Grace"]
+    by_name = {s.display_name: s for s in subjects}
+    for subject, doc in made:
+        (listed,) = by_name[subject["display_name"]].documents
+        expected = (uuid.UUID(doc["id"]), doc["number"], "passport")
+        assert (listed.id, listed.number, listed.type) == expected
+    assert [s.display_name for s in near.subjects] == ["Grace"]
+    audited = every_page(client, "/v1/audit-events", action="document.expiring_listed")
+    assert len(audited) == 3 and audited[0]["details"]["within_days"] == 30
+
+    for days in (0, 3651):
+
+        async def refused(ctx: AppContext, days: int = days) -> None:
+            with pytest.raises(InvalidInput) as error:
+                await expiring_export.expiring_by_subject(ctx, actor, within_days=days)
+            assert error.value.errors[0].code == "out_of_range"
+
+        server.in_context(refused)

@@ -21,9 +21,11 @@ async def purge_expired(ctx: AppContext) -> None:
         links = await uow.download_links.purge_expired(now)
         keys = await uow.idempotency.purge_expired(now)
         await uow.signature_uses.purge_expired(now)  # Sila signatures past their window
-        # The console's login counters run in a window of their own, usually the longer.
-        window = max(ctx.limits.auth_failure_window, ctx.console.login_failure_window)
-        await uow.auth_failures.purge_expired(now - window)
+        # The console's login counters run in a window of their own.
+        await uow.auth_failures.purge_expired(
+            now - ctx.limits.auth_failure_window,
+            console_before=now - ctx.console.login_failure_window,
+        )
         # Console login sessions that ended, or can no longer be resumed.
         await uow.console_sessions.purge_ended(now - ctx.console.absolute_timeout)
     if links or keys:

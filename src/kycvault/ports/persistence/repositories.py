@@ -362,6 +362,10 @@ class AuthFailureRepository(Protocol):
         again at ``now``). The latest block end among ``buckets``, or None."""
         ...
 
-    async def purge_expired(self, before: datetime) -> int:
-        """Forget buckets whose window began before ``before`` (their blocks have ended)."""
+    async def purge_expired(
+        self, before: datetime, *, console_before: datetime | None = None
+    ) -> int:
+        """Forget buckets whose window began before ``before`` (their blocks have ended); the
+        console's login buckets (``console-…``), which run in a window of their own, before
+        ``console_before`` (None: ``before``)."""
         ...

@@ -18,6 +18,8 @@ from kycvault.adapters.db.repositories._base import Repo
 from kycvault.adapters.db.tables import UtcDateTime, auth_failures
 
 _c = auth_failures.c
+# The buckets of the console's failed logins (services/console_sessions.py).
+CONSOLE_PREFIX = "console-"
 
 _BLOCKED_UNTIL = sa.select(sa.func.max(_c.blocked_until)).where(
     _c.bucket.in_(sa.bindparam("buckets", expanding=True)),
@@ -77,8 +79,16 @@ class SqlAuthFailures(Repo):
                 ends.append(end)
         return max(ends, default=None)
 
-    def purge_expired(self, before: datetime) -> int:
+    def purge_expired(self, before: datetime, *, console_before: datetime | None = None) -> int:
+        console = _c.bucket.startswith(CONSOLE_PREFIX, autoescape=True)
         result = self._conn.execute(
-            auth_failures.delete().where(_c.window_start < before).returning(_c.bucket)
+            auth_failures.delete()
+            .where(
+                sa.or_(
+                    sa.and_(~console, _c.window_start < before),
+                    sa.and_(console, _c.window_start < (console_before or before)),
+                )
+            )
+            .returning(_c.bucket)
         )
         return len(result.all())

@@ -7,7 +7,9 @@ the listing's order (newest first), opened by the repository, and keeps those th
 until a page is full or ``MAX_SCANNED`` subjects were read for it. A page that stopped at that
 bound says so (``SubjectSearch.cut_short``) and still gives a cursor to read on from where
 it stopped. The expiring filter asks the expiring report (``services/expiry.py``) which
-subjects have documents expiring from today to ``EXPIRING_DAYS`` from now.
+subjects have documents expiring from today to ``EXPIRING_DAYS`` from now; the review
+filter, which subjects have a document of that review status (up to
+``MAX_FILTERED_SUBJECTS`` subjects each).
 
 Audited as the listing is (``subject.listed`` with the count; the words searched for are
 not recorded: they may be a person's name).
@@ -22,6 +24,7 @@ from typing import Any
 from uuid import UUID
 
 from kycvault.domain.models import Subject
+from kycvault.domain.review import ReviewStatus
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import SubjectType
 from kycvault.errors import InvalidInput
@@ -41,8 +44,8 @@ from kycvault.services.pagination import (
 MAX_SEARCH_LENGTH = 200
 MAX_SCANNED = 20_000
 EXPIRING_DAYS = 30
-# The most subjects with expiring documents the filter considers (the report's pages).
-MAX_EXPIRING_SUBJECTS = 5000
+# The most subjects the expiring and review filters consider.
+MAX_FILTERED_SUBJECTS = 5000
 MAX_MEMBERS = 500
 _BATCH = 200
 _SORT = "-created_at"
@@ -52,11 +55,12 @@ _SORT = "-created_at"
 class SubjectFilters:
     """All given filters must hold. ``text``: a part of the display name or external id
     (case-insensitive), or the subject's number; ``expiring``: it has documents expiring
-    within ``EXPIRING_DAYS`` days."""
+    within ``EXPIRING_DAYS`` days; ``review_status``: it has a document of that status."""
 
     text: str | None = None
     type: SubjectType | None = None
     expiring: bool = False
+    review_status: ReviewStatus | None = None
 
     def __post_init__(self) -> None:
         if self.text is not None and len(self.text) > MAX_SEARCH_LENGTH:
@@ -66,12 +70,11 @@ class SubjectFilters:
 
     @property
     def active(self) -> bool:
-        return bool(self.text) or self.type is not None or self.expiring
+        return any((self.text, self.type, self.expiring, self.review_status))
 
     def fingerprint(self) -> str:
-        return "|".join(
-            [self.text.casefold() if self.text else "", self.type or "", str(self.expiring)]
-        )
+        text = self.text.casefold() if self.text else ""
+        return "|".join([text, self.type or "", str(self.expiring), self.review_status or ""])
 
 
 def parse_type(value: str | None) -> SubjectType | None:
@@ -91,16 +94,30 @@ def parse_type(value: str | None) -> SubjectType | None:
         ) from None
 
 
+def parse_review_status(value: str | None) -> ReviewStatus | None:
+    """Raises:
+    InvalidInput: not a review status."""
+    if not value:
+        return None
+    try:
+        return ReviewStatus(value)
+    except ValueError:
+        known = ", ".join(status.value for status in ReviewStatus)
+        raise InvalidInput.field(
+            "review_status", "invalid_choice", f"review_status must be one of {known}"
+        ) from None
+
+
 @dataclass(frozen=True, slots=True)
 class SubjectSearch:
     page: Page[Subject]
     cut_short: bool
 
 
-def _matches(subject: Subject, filters: SubjectFilters, expiring: frozenset[UUID] | None) -> bool:
+def _matches(subject: Subject, filters: SubjectFilters, among: frozenset[UUID] | None) -> bool:
     if filters.type is not None and subject.type != filters.type:
         return False
-    if expiring is not None and subject.id not in expiring:
+    if among is not None and subject.id not in among:
         return False
     text = (filters.text or "").strip()
     if not text:
@@ -115,9 +132,10 @@ def _matches(subject: Subject, filters: SubjectFilters, expiring: frozenset[UUID
 
 
 async def _expiring_ids(ctx: AppContext, actor: Actor) -> frozenset[UUID]:
+    await require(ctx, actor, Scope.DOCUMENTS_READ)
     found: set[UUID] = set()
     cursor: str | None = None
-    while len(found) < MAX_EXPIRING_SUBJECTS:
+    while len(found) < MAX_FILTERED_SUBJECTS:
         report = await expiry.report_page(ctx, actor, EXPIRING_DAYS, limit=MAX_LIMIT, cursor=cursor)
         found.update(subject.id for subject in report.subjects)
         cursor = report.next_cursor
@@ -126,12 +144,27 @@ async def _expiring_ids(ctx: AppContext, actor: Actor) -> frozenset[UUID]:
     return frozenset(found)
 
 
+async def _among(ctx: AppContext, actor: Actor, filters: SubjectFilters) -> frozenset[UUID] | None:
+    """The subjects the expiring and review filters allow (None: either may do)."""
+    allowed: frozenset[UUID] | None = None
+    if filters.expiring:
+        allowed = await _expiring_ids(ctx, actor)
+    if filters.review_status is not None:
+        await require(ctx, actor, Scope.DOCUMENTS_READ)
+        async with ctx.store.read() as uow:
+            reviewed = await uow.subjects.with_review_status(
+                actor.tenant_id, (filters.review_status.value,), MAX_FILTERED_SUBJECTS
+            )
+        allowed = frozenset(reviewed) if allowed is None else allowed & frozenset(reviewed)
+    return allowed
+
+
 async def _scan(
     ctx: AppContext,
     actor: Actor,
     filters: SubjectFilters,
     seek: Seek,
-    expiring: frozenset[UUID] | None,
+    among: frozenset[UUID] | None,
 ) -> tuple[list[Subject], Subject | None]:
     """Up to ``seek.limit`` matches from ``seek``, and the last subject read when the scan
     stopped at ``MAX_SCANNED`` (None when it reached the end or filled the page)."""
@@ -143,7 +176,7 @@ async def _scan(
             rows = await uow.subjects.page(actor.tenant_id, batch)
         for row in rows:
             scanned += 1
-            if _matches(row, filters, expiring):
+            if _matches(row, filters, among):
                 matches.append(row)
                 if len(matches) == seek.limit:
                     return matches, None
@@ -168,7 +201,7 @@ async def search_subjects(
     cursor: str | None = None,
 ) -> SubjectSearch:
     """A page of the tenant's subjects that match ``filters``, newest first, with forward
-    cursors (``subjects:read``; the expiring filter also ``documents:read``).
+    cursors (``subjects:read``; the expiring and review filters also ``documents:read``).
 
     Raises:
         InvalidInput: a bad ``limit`` or ``cursor``, or a search text that is too long.
@@ -182,14 +215,16 @@ async def search_subjects(
         if cursor
         else None
     )
-    expiring = await _expiring_ids(ctx, actor) if filters.expiring else None
+    among = await _among(ctx, actor, filters)
     seek = Seek(
         sort=_SORT,
         limit=size + 1,
         position=(position.value, position.id) if position else None,
         inclusive=position.inclusive if position else False,
     )
-    found, stopped_at = await _scan(ctx, actor, filters, seek, expiring)
+    # No subject passes the expiring or review filter: there is nothing to read.
+    nothing = among is not None and not among
+    found, stopped_at = ([], None) if nothing else await _scan(ctx, actor, filters, seek, among)
     items = found[:size]
     next_cursor = None
     if len(found) > size:

@@ -228,9 +228,13 @@ async def create_key(
 async def list_keys(
     ctx: AppContext, *, tenant_id: UUID, actor: Actor | None = None
 ) -> list[ApiKey]:
+    """The tenant's API keys (ids, never secrets); an admin's read is audited (``key.listed``)."""
     await _acting(ctx, tenant_id, actor)
     async with ctx.store.read() as uow:
-        return await uow.api_keys.list_for(tenant_id)
+        found = await uow.api_keys.list_for(tenant_id)
+    if actor is not None:
+        await audit.record_alone(ctx, actor, "key.listed", count=len(found))
+    return found
 
 
 async def revoke_key(ctx: AppContext, *, key_id: str, actor: Actor | None = None) -> ApiKey:

@@ -104,12 +104,16 @@ async def create_user(
 
 
 async def list_users(ctx: AppContext, tenant_id: UUID, *, actor: Actor | None = None) -> list[User]:
-    """The tenant's console users, oldest first."""
-    await _acting(ctx, tenant_id, actor)
+    """The tenant's console users, oldest first (an admin's read is audited, as
+    ``user.listed`` with the count)."""
+    acting = await _acting(ctx, tenant_id, actor)
     async with ctx.store.read() as uow:
         if await uow.tenants.get(tenant_id) is None:
             raise NotFound("no such tenant", code="tenant_not_found")
-        return await uow.console_users.list_for(tenant_id)
+        found = await uow.console_users.list_for(tenant_id)
+    if actor is not None:
+        await audit.record_alone(ctx, acting, "user.listed", count=len(found))
+    return found
 
 
 async def find_user(

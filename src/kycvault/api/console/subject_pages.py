@@ -18,6 +18,7 @@ from kycvault.api.console.rendering import render
 from kycvault.api.deps import ContextDep
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.models import Document, Subject
+from kycvault.domain.review import ReviewStatus
 from kycvault.domain.scopes import Scope
 from kycvault.errors import NotFound
 from kycvault.ports.persistence.holds import LegalHold
@@ -39,12 +40,14 @@ async def subjects_page(
     q: Annotated[str | None, Query(max_length=subject_search.MAX_SEARCH_LENGTH)] = None,
     type: Annotated[str | None, Query(max_length=20)] = None,
     expiring: Annotated[str | None, Query(max_length=5)] = None,
+    review_status: Annotated[str | None, Query(max_length=40)] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> HTMLResponse:
     filters = SubjectFilters(
         text=(q or "").strip() or None,
         type=subject_search.parse_type(type),
         expiring=expiring in {"1", "on", "true"},
+        review_status=subject_search.parse_review_status(review_status),
     )
     found = await subject_search.search_subjects(ctx, session.actor, filters, cursor=cursor)
     return render(
@@ -56,6 +59,8 @@ async def subjects_page(
         type=type or "",
         expiring=filters.expiring,
         expiring_days=EXPIRING_DAYS,
+        review_status=review_status or "",
+        review_statuses=[status.value for status in ReviewStatus],
         filtered=filters.active,
         found=found,
         first_page=cursor is None,

@@ -92,6 +92,13 @@ class SubjectRepository(Protocol):
         members), oldest first."""
         ...
 
+    async def with_review_status(
+        self, tenant_id: UUID, statuses: tuple[str, ...], limit: int
+    ) -> list[UUID]:
+        """Up to ``limit`` ids of subjects with a document whose review status is one of
+        ``statuses``."""
+        ...
+
     async def document_ids(self, tenant_id: UUID, subject_id: UUID) -> list[UUID]: ...
     async def page(self, tenant_id: UUID, seek: Seek) -> list[Subject]: ...
 

@@ -134,6 +134,22 @@ class SqlSubjects(Repo):
         sealed = self._sealed
         return [_subject(r, sealed) for r in self._all(stmt)]
 
+    def with_review_status(
+        self, tenant_id: UUID, statuses: tuple[str, ...], limit: int
+    ) -> list[UUID]:
+        # The (tenant_id, review_status, …) index of the review queue answers it.
+        stmt = (
+            sa.select(documents.c.subject_id)
+            .where(
+                documents.c.tenant_id == tenant_id,
+                documents.c.review_status.in_(statuses),
+                documents.c.subject_id.is_not(None),
+            )
+            .distinct()
+            .limit(limit)
+        )
+        return list(self._conn.execute(stmt).scalars())
+
     def page(self, tenant_id: UUID, seek: Seek) -> list[Subject]:
         stmt = seek_rows(subjects.select().where(subjects.c.tenant_id == tenant_id), subjects, seek)
         sealed = self._sealed

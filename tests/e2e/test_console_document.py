@@ -6,32 +6,35 @@ a POST that redirects back with a message. The browser's view is test_console_br
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from typing import Any
 
 import httpx2
 
 from kycvault.domain.users import Role
+from tests.e2e.console_support import console, form_token, make_user
 from tests.e2e.holds_support import hold, lift, passport
 from tests.e2e.processing_support import upload
-from tests.e2e.test_console_login import _form_token, _log_in, _make_user
 from tests.helpers import Part, Server, image_bytes, post_multipart
 from tests.samples import text_pdf
 
 _FLASH = re.compile(r'id="flash">\s*<strong>(Done|Refused):</strong>\s*([^<]*)</p>')
 
 
-@contextmanager
-def _console(server: Server, tenant: dict[str, Any], role: Role) -> Iterator[httpx2.Client]:
+def _console(
+    server: Server, tenant: dict[str, Any], role: Role
+) -> AbstractContextManager[httpx2.Client]:
     """A browser logged in as a new user of ``role``."""
-    with server.client(None, follow_redirects=False) as browser:
-        assert _log_in(browser, _make_user(server, tenant, role).email).status_code == 303
-        yield browser
+    return console(server, make_user(server, tenant, role).email)
+
+
+def _page_token(browser: httpx2.Client, doc_id: str) -> str:
+    """The CSRF token of the document page's forms."""
+    return form_token(browser.get(f"/console/documents/{doc_id}"))
 
 
 def _post(browser: httpx2.Client, doc_id: str, action: str, **fields: str) -> httpx2.Response:
-    token = _form_token(browser, f"/console/documents/{doc_id}")
+    token = _page_token(browser, doc_id)
     return browser.post(
         f"/console/documents/{doc_id}/{action}", data={"csrf_token": token, **fields}
     )
@@ -86,7 +89,7 @@ def test_each_role_sees_what_it_may_and_files_come_sandboxed(
         ):
             assert _post(viewer, doc["id"], action, **fields).status_code == 403, action
         parts = [
-            Part("csrf_token", _form_token(viewer, f"/console/documents/{doc['id']}").encode()),
+            Part("csrf_token", _page_token(viewer, doc["id"]).encode()),
             Part("file", image_bytes("PNG"), "x.png", "image/png"),
         ]
         url = f"/console/documents/{doc['id']}/files"
@@ -158,7 +161,7 @@ def test_an_admin_edits_uploads_downloads_and_deletes(
         assert stored["name"] == "Ann Lee" and stored["issuing_country"] == "NL"
 
         upload_url = f"/console/documents/{doc_id}/files"
-        token = _form_token(admin, f"/console/documents/{doc_id}")
+        token = _page_token(admin, doc_id)
         file_part = Part("file", image_bytes("PNG"), "back.png", "image/png")
         forged = post_multipart(admin, upload_url, [file_part])
         assert forged.status_code == 403

@@ -363,3 +363,26 @@ def _expire_sessions(vault: Server) -> None:
         await database.run_sync(update)
 
     vault.in_context(expire)
+
+
+def test_an_edited_declared_field_shows_as_a_mismatch(
+    page: WebDriver,
+    vault: Server,
+    tenant: dict[str, Any],
+    passport: dict[str, Any],
+    artifacts: Path,
+) -> None:
+    """Runs last: it changes the passport's declared number."""
+    target = f"/console/documents/{passport['id']}"
+    _log_in(page, vault.url, _user(vault, tenant, "admin"), target)
+    _wait_path(page, target)
+    number = page.find_element(By.ID, "edit-number")
+    number.clear()
+    number.send_keys("X0000000")
+    page.find_element(By.CSS_SELECTOR, "form.edit button").click()
+    WebDriverWait(page, 10).until(lambda d: d.find_elements(By.ID, "flash"))
+    assert "Declared fields saved." in page.find_element(By.ID, "flash").text
+    mismatched = page.find_elements(By.CSS_SELECTOR, "#comparison tr.mismatch")
+    assert [row.find_element(By.TAG_NAME, "th").text for row in mismatched] == ["Document number"]
+    assert "⚠ mismatch" in mismatched[0].text  # in words, not only in colour
+    _shot(page, artifacts, "document-mismatch")

@@ -462,3 +462,19 @@ def test_a_tesseract_the_reader_s_user_cannot_run_is_said_so(tmp_path: Path) -> 
         pytest.skip("the reader runs as the worker's own user here")
     reason = refusal(document_image(passport(), dpi=100), "image/png", reader)
     assert reason == "tesseract cannot be run by the reading process's user"
+
+
+def test_a_pdf_page_is_drawn_for_the_console_within_its_limits() -> None:
+    drawn = READER.render_page(text_pdf(["Northwind Bank - Bank Statement"]), 0)
+    assert drawn.pages == 1
+    image = Image.open(io.BytesIO(drawn.png))
+    assert image.format == "PNG" and max(image.size) <= 1800
+    # A page claiming to be five metres wide is drawn at the same bounded size.
+    objects = page_with(b"BT ET")
+    objects[2] = objects[2].replace(b"[0 0 200 200]", b"[0 0 14400 14400]")
+    wide = READER.render_page(pdf_of(objects), 0)
+    assert max(Image.open(io.BytesIO(wide.png)).size) <= 1800
+    with pytest.raises(ReadingFailed, match="no page 2"):
+        READER.render_page(text_pdf(["one page"]), 1)
+    with pytest.raises(ReadingFailed):
+        READER.render_page(b"%PDF-1.7 not really", 0)

@@ -130,6 +130,13 @@ def alpha3(code: str | None) -> str | None:
     return code
 
 
+def same_state(declared: str | None, state: str) -> bool:
+    """Whether a declared country (alpha-2 or alpha-3) is the zone's issuing state, in the
+    zone's spelling (``D`` for Germany, fillers dropped)."""
+    code = alpha3(declared)
+    return bool(code) and state.replace("<", "") in (code, _ICAO_STATE.get(code or ""))
+
+
 def _signal(code: str, fired: bool | None, detail: str) -> Signal:
     outcome = Outcome.NOT_APPLICABLE if fired is None else Outcome("fired" if fired else "passed")
     return Signal(code, WEIGHTS[code], outcome, detail)
@@ -188,7 +195,7 @@ def _mrz_signals(facts: Facts) -> list[Signal]:
     declared = alpha3(facts.declared_country)
     state = mrz.issuing_state.replace("<", "")
     if declared and state:
-        same = state in (declared, _ICAO_STATE.get(declared))
+        same = same_state(declared, state)
         detail = "matches the MRZ" if same else f"the MRZ says {state}"
         out.append(_signal("mrz_country_mismatch", not same, f"declared issuing_country {detail}"))
     else:

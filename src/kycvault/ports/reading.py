@@ -1,4 +1,5 @@
-"""The reader port: a file's text, machine-readable zone and editing traces."""
+"""The reader port: a file's text, machine-readable zone and editing traces; a PDF's page as
+an image."""
 
 from __future__ import annotations
 
@@ -33,6 +34,14 @@ class FileReading:
     notes: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class RenderedPage:
+    """A page of a PDF as a PNG, and how many of the file's pages can be shown."""
+
+    png: bytes
+    pages: int
+
+
 class DocumentReader(Protocol):
     """Reads a file's plaintext: text, MRZ candidates, editing traces. Blocks (it runs
     decoders and OCR with time and memory limits), so services call it from a thread."""
@@ -47,4 +56,10 @@ class DocumentReader(Protocol):
         """Read the plaintext ``content`` yields (chunk by chunk: the caller need not hold
         the file in memory). Raises ``ReadingFailed`` with the reason when the file cannot
         be read; whatever ``content`` raises goes through."""
+        ...
+
+    def render_page(self, content: bytes, page: int) -> RenderedPage:
+        """Page ``page`` (from 0) of the PDF ``content`` as an image, decoded with the same
+        confinement and limits as a reading. Raises ``ReadingFailed`` (no such page, an
+        undecodable file, a limit)."""
         ...

@@ -3,7 +3,9 @@
 
 Input on stdin: a 4-byte big-endian length, that many bytes of JSON (content type, whether to
 OCR, today's date, limits), then the file's plaintext. Output on stdout: one JSON object,
-``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}``, whatever went wrong.
+``{"ok": true, ...}`` or ``{"ok": false, "reason": ...}``, whatever went wrong. With
+``render_page`` in the JSON, the file is a PDF and the answer is that page as a PNG (base64)
+instead of a reading (the console shows PDFs page by page).
 The process first caps its own address space and CPU time (inherited by Tesseract), so a
 decoder caught in a bomb or a loop dies here instead of in the worker. It then loads the
 decoders the file's type needs and confines itself (``self_confine.confine``: no core dumps,
@@ -35,11 +37,13 @@ def _limit(memory_bytes: int, cpu_seconds: int) -> None:
 def _read(
     header: dict[str, Any], content: bytes, confinement: sandbox.Confinement
 ) -> dict[str, Any]:
+    # Rendering a page for the console needs the renderer that OCR of a PDF loads.
+    render = header.get("render_page")
     try:
         from kycvault.adapters.reading import extract, tesseract
 
         # Every decoder this type needs is loaded while the Python installation is in reach.
-        extract.prepare(str(header["content_type"]), ocr=bool(header["ocr"]))
+        extract.prepare(str(header["content_type"]), ocr=bool(header["ocr"]) or render is not None)
     except (MemoryError, ImportError, OSError):
         # Loading the decoders' shared libraries is the first thing a low limit stops.
         return {"ok": False, "reason": "the reader could not start within its memory limit"}
@@ -50,6 +54,8 @@ def _read(
     except (sandbox.SandboxError, OSError) as exc:
         return {"ok": False, "reason": f"the reader could not be confined ({exc})"}
     try:
+        if render is not None:
+            return {"ok": True, **extract.render_page(content, int(render))}
         reading = extract.read(
             content,
             header["content_type"],

@@ -7,6 +7,7 @@ time limits: decoders of untrusted images and PDFs are where loops and bombs are
 
 from __future__ import annotations
 
+import base64
 import codecs
 import contextlib
 import importlib
@@ -31,6 +32,10 @@ _PDF_PAGES = 20  # text layer read from this many pages
 _PDF_OCR_PAGES = 3  # scanned pages OCR'd
 _PDF_DPI = 250
 _PDF_RENDER_SIDE = 5000  # a page claiming a huge size is rendered at most this many pixels
+# Pages shown to a person (the console): the first few, small enough for a browser.
+VIEW_PAGES = 20
+_VIEW_DPI = 110
+_VIEW_SIDE = 1800
 _TEXT_LIMIT = 1_000_000
 _METADATA_LIMIT = 4 * 1024 * 1024
 _MRZ_TEXT = re.compile(r"^[A-Z0-9<]{30}$|^[A-Z0-9<]{36}$|^[A-Z0-9<]{44}$")
@@ -320,6 +325,31 @@ def _ocr_pdf(content: bytes, *, today: date, timeout: float, binary: str) -> lis
     finally:
         document.close()
     return pages
+
+
+def render_page(content: bytes, index: int) -> dict[str, Any]:
+    """Page ``index`` (from 0) of a PDF as a PNG for a person to look at: at most
+    ``_VIEW_SIDE`` pixels on its longer side, one of the first ``VIEW_PAGES`` pages."""
+    import pypdfium2
+
+    try:
+        document = pypdfium2.PdfDocument(content)
+    except pypdfium2.PdfiumError as exc:
+        raise Unreadable(f"the PDF cannot be rendered ({exc})") from None
+    try:
+        shown = min(len(document), VIEW_PAGES)
+        if not 0 <= index < shown:
+            raise Unreadable(f"there is no page {index + 1} to show ({shown} shown)")
+        page = document[index]
+        width, height = page.get_size()
+        scale = min(_VIEW_DPI / 72, _VIEW_SIDE / max(1.0, width, height))
+        bitmap = page.render(scale=scale, may_draw_forms=False)
+        png = _png(bitmap.to_pil().convert("RGB"))
+    except pypdfium2.PdfiumError as exc:
+        raise Unreadable(f"the PDF cannot be rendered ({exc})") from None
+    finally:
+        document.close()
+    return {"png": base64.b64encode(png).decode("ascii"), "pages": shown}
 
 
 def read_text(content: bytes) -> dict[str, Any]:

@@ -13,6 +13,7 @@ runs as root, Landlock and seccomp where the kernel has them.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -25,7 +26,9 @@ from typing import Any
 
 from kycvault.adapters.reading import sandbox, tesseract
 from kycvault.domain.mrz_correction import Cell
-from kycvault.ports.reading import FileReading, PageReading, ReadingFailed
+from kycvault.ports.reading import FileReading, PageReading, ReadingFailed, RenderedPage
+
+PDF = "application/pdf"
 
 
 def _cells(raw: Any) -> list[list[Cell]] | None:
@@ -57,15 +60,49 @@ class SubprocessReader:
     def read(
         self, content: bytes | Iterable[bytes], content_type: str, *, ocr: bool, today: date
     ) -> FileReading:
+        ocr = ocr and self.ocr_problem() is None
+        answer = self._ask(content, content_type, ocr=ocr, today=today)
+        pages = [
+            PageReading(
+                text=str(page.get("text") or ""),
+                source=str(page.get("source") or "ocr"),
+                mrz=_cells(page.get("mrz")),
+            )
+            for page in answer.get("pages", [])
+        ]
+        return FileReading(
+            pages=pages,
+            traces=dict(answer.get("traces") or {}),
+            notes=[str(n) for n in answer.get("notes", [])],
+        )
+
+    def render_page(self, content: bytes, page: int) -> RenderedPage:
+        answer = self._ask(content, PDF, ocr=False, today=date.today(), render_page=page)
+        try:
+            return RenderedPage(png=base64.b64decode(answer["png"]), pages=int(answer["pages"]))
+        except (KeyError, TypeError, ValueError):
+            raise ReadingFailed("the reader gave no page") from None
+
+    def _ask(
+        self,
+        content: bytes | Iterable[bytes],
+        content_type: str,
+        *,
+        ocr: bool,
+        today: date,
+        **more: Any,
+    ) -> dict[str, Any]:
+        """The child's answer on ``content`` (``ok`` checked)."""
         header = json.dumps(
             {
                 "content_type": content_type,
-                "ocr": ocr and self.ocr_problem() is None,
+                "ocr": ocr,
                 "today": today.isoformat(),
                 "memory_bytes": self.memory_bytes,
                 "cpu_seconds": max(1, round(self.timeout)),
                 "tesseract_timeout": self.timeout,
                 "tesseract_binary": self.tesseract_binary,
+                **more,
             }
         ).encode()
         # Its own process group: Tesseract dies with it.
@@ -97,19 +134,7 @@ class SubprocessReader:
             raise ReadingFailed("the reader gave no result")
         if not answer.get("ok"):
             raise ReadingFailed(str(answer.get("reason") or "unreadable file"))
-        pages = [
-            PageReading(
-                text=str(page.get("text") or ""),
-                source=str(page.get("source") or "ocr"),
-                mrz=_cells(page.get("mrz")),
-            )
-            for page in answer.get("pages", [])
-        ]
-        return FileReading(
-            pages=pages,
-            traces=dict(answer.get("traces") or {}),
-            notes=[str(n) for n in answer.get("notes", [])],
-        )
+        return answer
 
     @staticmethod
     def _exchange(

@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter, FastAPI
 
 from kycvault.api import problems
-from kycvault.api.console import expiring_pages, routes, settings_pages, subject_pages
+from kycvault.api.console import documents, expiring_pages, routes, settings_pages, subject_pages
 from kycvault.api.console.rendering import error_page
 from kycvault.api.console.security import PREFIX, ConsoleHeaders
 
@@ -23,6 +23,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     subject_pages.router,
     expiring_pages.router,
     settings_pages.router,
+    documents.router,
 )
 
 

@@ -18,6 +18,8 @@ HEADERS = {
     "referrer-policy": "same-origin",
     "x-content-type-options": "nosniff",
 }
+# A stored file the document page shows sets its own (sandboxed, framed by the page only).
+_OWN = frozenset({"content-security-policy", "x-frame-options"})
 
 
 def is_console(path: str) -> bool:
@@ -40,7 +42,8 @@ class ConsoleHeaders:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
                 for name, value in HEADERS.items():
-                    headers[name] = value
+                    if name not in _OWN or name not in headers:
+                        headers[name] = value
                 if "cache-control" not in headers:
                     headers["cache-control"] = "no-store"
             await send(message)

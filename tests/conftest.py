@@ -10,13 +10,16 @@ import pytest
 from hypothesis import settings
 
 from tests import backends
-from tests.helpers import Server
+from tests.helpers import CHEAP_PASSWORDS, Server
 from tests.inprocess import InProcessServer
 from tests.server_pool import ServerPool
 
 # Property tests repeat exactly in CI: the "ci" profile derandomizes (the same examples on every
 # run) and keeps no example database. Elsewhere examples vary from run to run, to find more;
 # HYPOTHESIS_PROFILE=ci reproduces a CI run anywhere.
+# Settings made in the test process (unit tests' containers, the in-process servers) read it.
+os.environ.update(CHEAP_PASSWORDS)
+
 settings.load_profile(
     os.environ.get("HYPOTHESIS_PROFILE", "ci" if os.environ.get("CI") else "default")
 )

@@ -36,6 +36,13 @@ from tests.stored_blobs import Storage
 from tests.zygote import Forked, shared_zygote
 
 MiB = 1024 * 1024
+# Console passwords hashed with Argon2id at its smallest sensible cost in the tests (1 MiB, one
+# pass): at the defaults (64 MiB, three passes: ~0.12 s of CPU a hash) the console's tests spent
+# 40 s of CPU hashing. tests/unit/test_console_users.py checks the defaults themselves.
+CHEAP_PASSWORDS = {
+    "KYCVAULT_CONSOLE_PASSWORD_MEMORY_KIB": "1024",
+    "KYCVAULT_CONSOLE_PASSWORD_PASSES": "1",
+}
 T = TypeVar("T")
 
 
@@ -109,6 +116,7 @@ class Server:
             KYCVAULT_AUTH_FAILURE_LIMIT="1000000",
             KYCVAULT_CONSOLE_LOGIN_FAILURE_LIMIT="1000000",
             TMPDIR=str(self.tmp_dir),
+            **CHEAP_PASSWORDS,
         )
         env.update(self.backend.env)
         env.update(self.env_extra)

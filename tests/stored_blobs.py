@@ -5,6 +5,7 @@ in the store, never through kycvault, so tamper and loss can be staged."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 from uuid import UUID
@@ -12,6 +13,19 @@ from uuid import UUID
 import obstore
 from obstore.exceptions import NotFoundError
 from obstore.store import S3Store
+
+
+@cache
+def _s3_store(url: str) -> S3Store:
+    """The bucket of a storage URL, one client a URL (making one costs ~10 ms of CPU, and
+    the bad-input tests look at the bucket before and after every request)."""
+    parsed = urlparse(url)
+    query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
+    return S3Store(
+        parsed.netloc,
+        config={"endpoint": query["endpoint"], "region": query.get("region", "us-east-1")},
+        client_options={"allow_http": True},
+    )
 
 
 @dataclass(frozen=True)
@@ -23,15 +37,7 @@ class Storage:
 
     @property
     def s3(self) -> S3Store | None:
-        if self.url is None:
-            return None
-        parsed = urlparse(self.url)
-        query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
-        return S3Store(
-            parsed.netloc,
-            config={"endpoint": query["endpoint"], "region": query.get("region", "us-east-1")},
-            client_options={"allow_http": True},
-        )
+        return None if self.url is None else _s3_store(self.url)
 
     @property
     def prefix(self) -> str:

@@ -130,6 +130,10 @@ class Settings(BaseSettings):
     console_session_hours: int = Field(default=12, ge=1, le=24 * 30)
     console_login_failure_limit: int = Field(default=10, ge=1)
     console_login_failure_window_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # Argon2id's cost for console passwords: RFC 9106's second recommended option (64 MiB,
+    # three passes) unless lowered, e.g. on a very small machine (every login pays it once).
+    console_password_memory_kib: int = Field(default=65536, ge=64, le=4 * 1024 * 1024)
+    console_password_passes: int = Field(default=3, ge=1, le=16)
     # Events of the event log (GET /v1/events) older than this are removed by housekeeping.
     event_retention_days: int = Field(default=30, ge=1, le=3650)
     # How often each API process and each ``kycvault worker`` scans for documents that

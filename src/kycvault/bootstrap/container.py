@@ -289,6 +289,8 @@ def build_container(
             absolute_timeout=timedelta(hours=settings.console_session_hours),
             login_failure_limit=settings.console_login_failure_limit,
             login_failure_window=timedelta(minutes=settings.console_login_failure_window_minutes),
+            password_memory_kib=settings.console_password_memory_kib,
+            password_passes=settings.console_password_passes,
         ),
         jobs=JobSettings(
             lease=timedelta(seconds=settings.job_lease_seconds),

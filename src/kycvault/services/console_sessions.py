@@ -200,7 +200,7 @@ async def log_in(
                 required = console_totp.required_by(tenant.settings if tenant else {})
     # Verified whatever happened above (a dummy hash without a user), so it takes as long.
     matches = await passwords.verify_password(
-        found.password_hash if found else None, password[:PASSWORD_MAX]
+        ctx.console, found.password_hash if found else None, password[:PASSWORD_MAX]
     )
     fail = {"client_address": client_address, "request_id": request_id}
     if found is None or not matches or not acceptable:
@@ -237,8 +237,8 @@ async def _open_session(
     )
     # A hash made with older parameters is replaced while the password is at hand.
     rehashed = None
-    if passwords.needs_rehash(found.password_hash):
-        rehashed = await passwords.hash_password(password)
+    if passwords.needs_rehash(ctx.console, found.password_hash):
+        rehashed = await passwords.hash_password(ctx.console, password)
     actor = console_actor(user, client_address=client_address, request_id=request_id)
     async with ctx.store.write() as uow:
         await uow.console_sessions.add(record)

@@ -83,6 +83,9 @@ class ConsoleSettings:
     touch_interval: timedelta = timedelta(minutes=1)
     login_failure_limit: int = 10
     login_failure_window: timedelta = timedelta(minutes=15)
+    # Argon2id's memory (KiB) and passes for console passwords (``services/passwords.py``).
+    password_memory_kib: int = 65536
+    password_passes: int = 3
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,8 @@
-"""Console passwords: Argon2id (argon2-cffi, its default parameters: RFC 9106's second
-recommended option, 64 MiB and 3 passes), hashed and verified in a worker thread, so a
-login does not hold up the event loop and every other request with it (one hash takes tens
-of milliseconds of CPU)."""
+"""Console passwords: Argon2id (argon2-cffi), by default with RFC 9106's second recommended
+option (64 MiB and 3 passes: ``ConsoleSettings``), hashed and verified in a worker thread, so
+a login does not hold up the event loop and every other request with it (one hash takes
+about a hundred milliseconds of CPU). A hash made with other parameters still verifies (the
+parameters are in its PHC string) and is replaced at the next login."""
 
 from __future__ import annotations
 
@@ -11,38 +12,47 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher()
+from kycvault.services.context import ConsoleSettings
 
 
-async def hash_password(password: str) -> str:
+@cache
+def _hasher(memory_kib: int, passes: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=passes, memory_cost=memory_kib)
+
+
+def _of(settings: ConsoleSettings) -> PasswordHasher:
+    return _hasher(settings.password_memory_kib, settings.password_passes)
+
+
+async def hash_password(settings: ConsoleSettings, password: str) -> str:
     """The PHC string of ``password`` (``$argon2id$v=19$…``), with a fresh salt."""
-    return await asyncio.to_thread(_hasher.hash, password)
+    return await asyncio.to_thread(_of(settings).hash, password)
 
 
-def _verify(stored: str | None, password: str) -> bool:
+def _verify(hasher: PasswordHasher, stored: str | None, password: str) -> bool:
     try:
-        matches = _hasher.verify(stored if stored is not None else _dummy_hash(), password)
+        matches = hasher.verify(stored if stored is not None else _dummy_hash(hasher), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
     return matches and stored is not None
 
 
 @cache
-def _dummy_hash() -> str:
-    # Made once per process, with the same parameters as real hashes, so a login for an
-    # unknown address costs what a wrong password costs.
-    return _hasher.hash("not a password of anyone")
+def _dummy_hash(hasher: PasswordHasher) -> str:
+    # Made once per process and parameters, with the parameters of real hashes, so a login
+    # for an unknown address costs what a wrong password costs.
+    return hasher.hash("not a password of anyone")
 
 
-async def verify_password(stored: str | None, password: str) -> bool:
+async def verify_password(settings: ConsoleSettings, stored: str | None, password: str) -> bool:
     """Whether ``password`` matches the hash ``stored``. With ``stored`` None (no such user)
     a dummy hash is verified instead, so the answer takes the same time either way."""
-    return await asyncio.to_thread(_verify, stored, password)
+    return await asyncio.to_thread(_verify, _of(settings), stored, password)
 
 
-def needs_rehash(stored: str) -> bool:
+def needs_rehash(settings: ConsoleSettings, stored: str) -> bool:
     """Whether ``stored`` was made with other parameters than today's (rehash on login)."""
     try:
-        return _hasher.check_needs_rehash(stored)
+        return _of(settings).check_needs_rehash(stored)
     except InvalidHashError:
         return True

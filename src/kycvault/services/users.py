@@ -73,7 +73,7 @@ async def create_user(
     chosen = parse_role(role)
     check_password(password)
     acting = await _acting(ctx, tenant_id, actor)
-    password_hash = await passwords.hash_password(password)
+    password_hash = await passwords.hash_password(ctx.console, password)
     now = ctx.clock()
     user = User(
         id=uuid.uuid4(),
@@ -188,7 +188,7 @@ async def reset_password(
     """
     check_password(password)
     acting = await _acting(ctx, tenant_id, actor)
-    password_hash = await passwords.hash_password(password)
+    password_hash = await passwords.hash_password(ctx.console, password)
     now = ctx.clock()
     async with ctx.store.write() as uow:
         user = replace(await _found(uow, tenant_id, email), updated_at=now)

@@ -3,7 +3,7 @@
 again, on both backend pairs. After each restart every interrupted request is sent again with
 its key and must yield exactly one write; ``fsck`` is clean; every acknowledged file is
 listed exactly once and downloads byte for byte. Bounded: ``KYCVAULT_TEST_KILLS`` kills per
-backend pair (16 by default; the outside crash test of 2026-12-06 made 170), each after
+backend pair (10 by default; the outside crash test of 2026-12-06 made 170), each after
 0.1-0.5 s of load, in two rounds of a server each (their own seeds), so that the rounds run
 side by side on the test workers."""
 
@@ -38,7 +38,7 @@ from tests.helpers import client_tls, server_on
 
 pytestmark = pytest.mark.slow
 
-KILLS = int(os.environ.get("KYCVAULT_TEST_KILLS", "16"))
+KILLS = int(os.environ.get("KYCVAULT_TEST_KILLS", "10"))
 ROUNDS = 2
 CLIENTS = 4
 ORPHAN_GRACE = 5

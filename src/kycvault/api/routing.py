@@ -95,11 +95,13 @@ class CheckedRoute(APIRoute):
         handler = super().get_route_handler()
         body = self.body_field
         reads_json = body is not None and not isinstance(body.field_info, params.Form)
-        known = declared_query(self.dependant) if self.path.startswith(STRICT_PREFIX) else None
+        known = declared_query(self.dependant)
 
         async def checked(request: Request) -> Response:
             check_query(request)
-            if known is not None:
+            # By the path served, not the route's own: a router included under a prefix
+            # (a dialect's) has routes whose own paths do not say where they are served.
+            if request.url.path.startswith(STRICT_PREFIX):
                 check_known(request, known)
             if not reads_json:
                 return await handler(request)

@@ -14,7 +14,7 @@ from kycvault import __version__
 from kycvault.bootstrap import Container, safe_url
 from kycvault.cli.admin import credentials
 from kycvault.cli.runtime import run_with_vault
-from kycvault.config import Settings
+from kycvault.config import load_settings
 from kycvault.errors import AuthenticationFailed
 from kycvault.services import tenants
 
@@ -64,7 +64,7 @@ def serve(
         os.environ["KYCVAULT_HOST"] = host
     if port:
         os.environ["KYCVAULT_PORT"] = str(port)
-    settings = Settings()
+    settings = load_settings()
     first = run_with_vault(_bootstrap, creates_vault=True)
     url = settings.resolved_public_url
     typer.echo(f"kycvault {__version__} serving at {url}  (API docs: {url}/docs)")

@@ -78,7 +78,17 @@ def test_client_commands(server: Server, tmp_path: Path) -> None:
 
     doc = json.loads(run("upload", str(scan), "--type", "national_id", "--role", "FRONT"))
     assert doc["files"][0]["role"] == "FRONT"
-    assert doc["id"] in run("ls")
+    others = [json.loads(run("upload", str(scan), "--type", "passport")) for _ in range(3)]
+    table = run("ls").splitlines()
+    assert table[0].split() == ["id", "type", "name", "review", "expires", "files"]
+    assert doc["id"] in "\n".join(table) and table[-1] == "4 documents"
+    # Pages followed up to the limit (two at a time here would need --limit; the API's pages
+    # hold up to 100), newest first, and filters passed through.
+    listed = json.loads(run("ls", "--json", "--limit", "3"))
+    assert [d["id"] for d in listed] == [d["id"] for d in reversed(others)]
+    ids = [d["id"] for d in json.loads(run("ls", "--json", "--type", "national_id"))]
+    assert ids == [doc["id"]]
+    assert json.loads(run("ls", "--json", "--review-status", "approved")) == []
     out = tmp_path / "copy.png"
     run("get", doc["id"], doc["files"][0]["id"], "-o", str(out))
     assert out.read_bytes() == scan.read_bytes()

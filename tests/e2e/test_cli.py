@@ -31,12 +31,15 @@ def test_serve_prints_the_url_and_a_ready_key_on_every_start(tmp_path: Path) -> 
         assert oct(key_file.stat().st_mode & 0o777) == "0o600"
         assert oct((first.data_dir / "master.key").stat().st_mode & 0o777) == "0o600"
         assert "master_key_created" in output
+        # And said in a plain line, not only in the JSON log.
+        assert f"  master key: {first.data_dir / 'master.key'} was just made. Back it up" in output
     finally:
         first.stop()
     again = Server(tmp_path, port=first.port, exec=True).start()
     try:
         assert f"API key:  {api_key}" in again.output()
         assert "master_key_created" not in again.output()
+        assert "master key:" not in again.output()
     finally:
         again.stop()
 

@@ -37,9 +37,10 @@ def browser() -> Iterator[WebDriver]:
 
 @pytest.fixture
 def offline(browser: WebDriver, vault: Server) -> Iterator[WebDriver]:
-    """The browser, its network log drained; afterwards, every request it made went to the
+    """The browser, its logs drained; afterwards, every request it made went to the
     server's origin."""
     performance_log(browser)
+    _errors(browser)
     yield browser
     assert_same_origin(performance_log(browser), vault.url)
 
@@ -49,6 +50,12 @@ def _text(element: WebElement) -> str:
     # UI breaks a long path with zero-width spaces.
     text = str(element.get_attribute("textContent"))
     return text.replace("\u200b", "")
+
+
+def _errors(driver: WebDriver) -> list[str]:
+    """The page's console errors since the last call (a policy violation is one)."""
+    entries: list[dict[str, str]] = driver.get_log("browser")  # type: ignore[no-untyped-call]
+    return [entry["message"] for entry in entries if entry["level"] == "SEVERE"]
 
 
 def test_swagger_ui_renders_the_operations_offline(offline: WebDriver, vault: Server) -> None:
@@ -66,6 +73,7 @@ def test_swagger_ui_renders_the_operations_offline(offline: WebDriver, vault: Se
     )
     assert listed.is_displayed()
     assert "kycvault" in offline.find_element(By.CSS_SELECTOR, ".info .title").text
+    assert _errors(offline) == []
 
 
 def test_redoc_renders_the_operations_offline(offline: WebDriver, vault: Server) -> None:
@@ -78,3 +86,5 @@ def test_redoc_renders_the_operations_offline(offline: WebDriver, vault: Server)
     assert len(sections) >= 20
     assert any("/v1/documents" in _text(section) for section in sections)
     assert "kycvault" in offline.find_element(By.TAG_NAME, "h1").text
+    # Only ReDoc's logo from its maker's CDN, which the page's policy keeps from loading.
+    assert [e for e in _errors(offline) if "cdn.redoc.ly/redoc/logo-mini.svg" not in e] == []

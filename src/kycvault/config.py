@@ -9,13 +9,16 @@ worker processes itself (handover.py)."""
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
+import os
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -312,3 +315,79 @@ class Settings(BaseSettings):
     def max_request_body(self) -> int:
         """Largest multipart body worth reading: every file at its cap plus form overhead."""
         return self.max_files_per_request * self.max_file_size + 4 * MiB
+
+
+# Read by the client commands (``kycvault upload``, ``ls``, ``get``), not by the server.
+CLIENT_VARIABLES = frozenset({"KYCVAULT_URL", "KYCVAULT_API_KEY"})
+_PREFIX = "KYCVAULT_"
+
+
+class ConfigError(ValueError):
+    """Settings that cannot be used: one line per problem, each naming its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
+
+
+def variable_of(field: str) -> str:
+    return _PREFIX + field.upper()
+
+
+def known_variables() -> frozenset[str]:
+    return frozenset(variable_of(name) for name in Settings.model_fields) | CLIENT_VARIABLES
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A line for each ``KYCVAULT_*`` variable that no setting reads (a typo would otherwise
+    leave the default in force without a word), with the nearest known name."""
+    known = known_variables()
+    problems = []
+    for name in sorted(n for n in environ if n.startswith(_PREFIX) and n not in known):
+        near = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+        hint = f"; did you mean {near[0]}?" if near else ""
+        problems.append(f"{name} is not a kycvault setting{hint}")
+    return problems
+
+
+def _shown(field: str, value: Any) -> str:
+    if field in SECRET_FIELDS:
+        return "(hidden)"
+    if field.endswith("_url") and isinstance(value, str):
+        value = masked_url(value)
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "…'"
+
+
+# Values never printed back: in errors, ``kycvault config check`` or logs.
+SECRET_FIELDS = frozenset({"master_key", "master_key_command", "previous_master_key_command"})
+
+
+def masked_url(url: str) -> str:
+    """``url`` without the password it may carry (``postgresql://user:***@host/db``)."""
+    parsed = urlparse(url)
+    if not parsed.password:
+        return url
+    host = parsed.netloc.rsplit("@", 1)[-1]
+    return parsed._replace(netloc=f"{parsed.username}:***@{host}").geturl()
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **values: Any) -> Settings:
+    """The settings of a command: refused, with a line per problem, when a ``KYCVAULT_*``
+    variable names no setting or a value does not fit its setting.
+
+    Raises:
+        ConfigError: the problems, each naming the variable and what it expects.
+    """
+    problems = unknown_variables(os.environ if environ is None else environ)
+    try:
+        settings = Settings(**values)
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else ""
+            name = variable_of(field) if field else "settings"
+            given = f" (given {_shown(field, error['input'])})" if "input" in error else ""
+            problems.append(f"{name}: {error['msg']}{given}")
+    if problems:
+        raise ConfigError(problems)
+    return settings

@@ -31,12 +31,15 @@ def test_serve_prints_the_url_and_a_ready_key_on_every_start(tmp_path: Path) -> 
         assert oct(key_file.stat().st_mode & 0o777) == "0o600"
         assert oct((first.data_dir / "master.key").stat().st_mode & 0o777) == "0o600"
         assert "master_key_created" in output
+        # And said in a plain line, not only in the JSON log.
+        assert f"  master key: {first.data_dir / 'master.key'} was just made. Back it up" in output
     finally:
         first.stop()
     again = Server(tmp_path, port=first.port, exec=True).start()
     try:
         assert f"API key:  {api_key}" in again.output()
         assert "master_key_created" not in again.output()
+        assert "master key:" not in again.output()
     finally:
         again.stop()
 
@@ -78,7 +81,17 @@ def test_client_commands(server: Server, tmp_path: Path) -> None:
 
     doc = json.loads(run("upload", str(scan), "--type", "national_id", "--role", "FRONT"))
     assert doc["files"][0]["role"] == "FRONT"
-    assert doc["id"] in run("ls")
+    others = [json.loads(run("upload", str(scan), "--type", "passport")) for _ in range(3)]
+    table = run("ls").splitlines()
+    assert table[0].split() == ["id", "type", "name", "review", "expires", "files"]
+    assert doc["id"] in "\n".join(table) and table[-1] == "4 documents"
+    # Pages followed up to the limit (two at a time here would need --limit; the API's pages
+    # hold up to 100), newest first, and filters passed through.
+    listed = json.loads(run("ls", "--json", "--limit", "3"))
+    assert [d["id"] for d in listed] == [d["id"] for d in reversed(others)]
+    ids = [d["id"] for d in json.loads(run("ls", "--json", "--type", "national_id"))]
+    assert ids == [doc["id"]]
+    assert json.loads(run("ls", "--json", "--review-status", "approved")) == []
     out = tmp_path / "copy.png"
     run("get", doc["id"], doc["files"][0]["id"], "-o", str(out))
     assert out.read_bytes() == scan.read_bytes()

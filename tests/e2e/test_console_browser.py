@@ -13,10 +13,8 @@ origin (the console fetches nothing from a CDN).
 
 from __future__ import annotations
 
-import json
 import os
 import random
-import shutil
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -30,29 +28,17 @@ from kycvault.adapters.db.console_tables import console_sessions as sessions_tab
 from kycvault.adapters.db.store import SqlStore
 from kycvault.domain.mrz import Layout
 from kycvault.services.context import AppContext
-from tests.backends import require_all
+from tests.e2e.browser_support import WebDriver, assert_same_origin, chromium, performance_log
 from tests.e2e.documents_support import new_subject
 from tests.e2e.processing_support import settled, upload
 from tests.helpers import WORKER_INSIDE, Server, server_on
 from tests.samples import Person, document_image, random_person, text_pdf
 
-webdriver = pytest.importorskip("selenium.webdriver")
-from selenium.common.exceptions import WebDriverException  # noqa: E402
-from selenium.webdriver.chromium.webdriver import ChromiumDriver as WebDriver  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 PASSWORD = "correct horse battery"
-SIZE = (1280, 800)
-
-
-def _missing_browser() -> str | None:
-    for path in (CHROMIUM, CHROMEDRIVER):
-        if not path.exists() and shutil.which(path.name) is None:
-            return f"{path.name} is not installed"
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -121,31 +107,8 @@ def passport(vault: Server, tenant: dict[str, Any], person: Person) -> dict[str,
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
-    missing = _missing_browser()
-    if missing is not None:
-        if require_all():
-            pytest.fail(f"a browser is required (KYCVAULT_REQUIRE_ALL=1): {missing}")
-        pytest.skip(missing)
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage"):
-        options.add_argument(argument)
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})
-    service = webdriver.ChromeService(executable_path=str(CHROMEDRIVER))
-    try:
-        driver = webdriver.Chrome(options=options, service=service)
-    except WebDriverException as exc:
-        if require_all():
-            raise
-        pytest.skip(f"chromium did not start: {exc.msg}")
-    driver.implicitly_wait(0)
-    # The viewport itself at SIZE (the window's size would include the browser's frame).
-    metrics = {"width": SIZE[0], "height": SIZE[1], "deviceScaleFactor": 1, "mobile": False}
-    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", metrics)
-    try:
+    with chromium() as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture
@@ -153,29 +116,9 @@ def page(browser: WebDriver, vault: Server) -> Iterator[WebDriver]:
     """The browser with no login, its network log drained; afterwards, every request it made
     went to the server's origin."""
     browser.delete_all_cookies()
-    _performance_log(browser)
+    performance_log(browser)
     yield browser
-    _assert_same_origin(_performance_log(browser), vault.url)
-
-
-def _performance_log(driver: WebDriver) -> list[dict[str, Any]]:
-    """The entries logged since the last call (reading the log empties it)."""
-    entries: list[dict[str, Any]] = driver.get_log("performance")  # type: ignore[no-untyped-call]
-    return entries
-
-
-def _assert_same_origin(entries: list[dict[str, Any]], origin: str) -> None:
-    messages = [json.loads(entry["message"])["message"] for entry in entries]
-    urls = [
-        m["params"]["request"]["url"]
-        for m in messages
-        if m.get("method") == "Network.requestWillBeSent"
-    ]
-    assert urls, "the network log is empty"
-    # data: and blob: URLs stay in the page.
-    local = (origin + "/", "data:", "blob:")
-    away = [u for u in urls if not u.startswith(local)]
-    assert away == [], f"requests left {origin}: {away}"
+    assert_same_origin(performance_log(browser), vault.url)
 
 
 def _text(driver: WebDriver) -> str:

@@ -31,13 +31,16 @@ def test_readme_walkthrough(server: Server, tmp_path: Path) -> None:
     (tmp_path / "passport.jpg").write_bytes(image_bytes("JPEG", (600, 400)))
     script = tmp_path / "walkthrough.sh"
     script.write_text("set -euo pipefail\n" + _walkthrough())
-    done = subprocess.run(
-        ["bash", str(script)],
-        cwd=tmp_path,
-        env={"PATH": "/usr/bin:/bin", "KV": server.url, "KEY": server.create_tenant()["api_key"]},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines() == ["passport", "round trip OK"]
+    env = {"PATH": "/usr/bin:/bin", "KV": server.url, "KEY": server.create_tenant()["api_key"]}
+    for _ in range(2):  # as written, and again in the same place: it is safe to repeat
+        done = subprocess.run(
+            ["bash", str(script)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.splitlines() == ["passport", "round trip OK"]
+        assert "Traceback" not in done.stderr

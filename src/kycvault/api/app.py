@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from kycvault import __version__
-from kycvault.api import console, dialects, problems
+from kycvault.api import console, dialects, docs, problems
 from kycvault.api.compat import DIALECTS
 from kycvault.api.middleware import RequestMiddleware
 from kycvault.api.multipart import UploadLimits
@@ -64,6 +64,10 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
         # No redirect between ``/x`` and ``/x/``: Starlette builds its Location from the Host
         # header. Each path answers as declared, or 404.
         redirect_slashes=False,
+        # /docs and /redoc are served by ``api.docs``, from files that ship with kycvault
+        # (FastAPI's own load them from a CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     upload_limits = UploadLimits(
         max_files=settings.max_files_per_request,
@@ -89,6 +93,7 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
         legal_holds,
         retention,
         erasure,
+        docs,
     )
     for module in routers:
         app.include_router(module.router)

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kycvault import crashpoints
 from kycvault.api.problems import http_problem, internal_error
+from kycvault.services import metrics
 
 log = structlog.get_logger("kycvault.access")
 
@@ -62,7 +63,7 @@ class RequestMiddleware:
         crashpoints.arm_request(headers.get(crashpoints.HEADER))
         scope[BODY_LIMIT_KEY] = self.default_body_limit
         content_length = _content_length(headers.get("content-length"))
-        received = 0
+        received = sent = 0
         started = time.perf_counter()
         status = 0
         html = scope["path"].startswith(_HTML_PATHS)
@@ -80,7 +81,7 @@ class RequestMiddleware:
             return message
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal status
+            nonlocal status, sent
             if message["type"] == "http.response.start":
                 status = message["status"]
                 response_headers = MutableHeaders(scope=message)
@@ -90,6 +91,8 @@ class RequestMiddleware:
                         continue
                     if name not in response_headers:
                         response_headers[name] = value
+            elif message["type"] == "http.response.body":
+                sent += len(message.get("body", b""))
             await send(message)
 
         try:
@@ -110,12 +113,15 @@ class RequestMiddleware:
             await internal_error(request_id)(scope, receive, send_with_headers)
         finally:
             route: Any = scope.get("route")
+            template = getattr(route, "path", None) or "(unmatched)"
+            seconds = time.perf_counter() - started
+            metrics.observe_request(scope["method"], template, status, seconds, received, sent)
             log.info(
                 "request",
                 method=scope["method"],
-                route=getattr(route, "path", None) or "(unmatched)",
+                route=template,
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
                 request_id=request_id,
                 received_bytes=received,
             )

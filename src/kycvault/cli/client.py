@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import mimetypes
+import sys
 from pathlib import Path
 from typing import IO, Annotated, Any
 
@@ -111,17 +112,63 @@ def list_documents(
     url: Url = "http://127.0.0.1:8000",
     api_key: ApiKey = "",
     subject: Annotated[str | None, typer.Option(help="Only this subject's documents.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100)] = 50,
+    doc_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Only documents of this type (repeatable).")
+    ] = None,
+    review_status: Annotated[
+        list[str] | None,
+        typer.Option(help="Only documents with this review status (repeatable)."),
+    ] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000, help="At most this many.")] = 50,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The documents as the API gives them, one JSON array.")
+    ] = False,
 ) -> None:
-    """List documents, newest first."""
-    params: dict[str, Any] = {"limit": limit}
+    """List documents, newest first: a table, or JSON with --json (pages followed up to
+    --limit)."""
+    params: dict[str, Any] = {"limit": min(limit, 100)}
     if subject:
         params["subject_id"] = subject
+    if doc_type:
+        params["type"] = doc_type
+    if review_status:
+        params["review_status"] = review_status
+    found: list[dict[str, Any]] = []
     with _client(url, api_key) as client:
-        page = _check(client.get("/v1/documents", params=params))
-    for doc in page["data"]:
-        files = ", ".join(f"{f['id']} {f['filename'] or ''}" for f in doc["files"]) or "-"
-        typer.echo(f"{doc['id']}  {doc['type']:<18} {doc['name'] or '':<30} files: {files}")
+        while len(found) < limit:
+            page = _check(client.get("/v1/documents", params=params))
+            found += page["data"][: limit - len(found)]
+            if not page["has_more"] or not page["next_cursor"]:
+                break
+            params["cursor"] = page["next_cursor"]
+    if as_json:
+        typer.echo(json.dumps(found, indent=2))
+        return
+    _table(found)
+
+
+def _table(documents: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=None, pad_edge=False)
+    table.add_column("id", no_wrap=True, min_width=36)  # whole, to copy into the next command
+    for heading in ("type", "name", "review", "expires"):
+        table.add_column(heading)
+    table.add_column("files", no_wrap=True)
+    for doc in documents:
+        files = ", ".join(f"{f['id']} {f['filename'] or ''}".strip() for f in doc["files"])
+        table.add_row(
+            doc["id"],
+            doc["type"],
+            doc["name"] or "",
+            (doc.get("review") or {}).get("status", ""),
+            doc.get("expiry_date") or "",
+            files or "-",
+        )
+    # Piped, rows are never cut to a terminal's width.
+    Console(width=None if sys.stdout.isatty() else 10_000).print(table)
+    typer.echo(f"{len(documents)} document{'s' if len(documents) != 1 else ''}")
 
 
 def get(

@@ -17,7 +17,7 @@ from kycvault.adapters.master_keys import FileKeyProvider
 from kycvault.bootstrap import Container, create_master_key_file
 from kycvault.cli.encryption_keys import keys_app
 from kycvault.cli.runtime import run_with_vault
-from kycvault.config import Settings
+from kycvault.config import load_settings
 from kycvault.ports.master_key import MasterKeyUnavailable
 from kycvault.process import harden
 
@@ -34,7 +34,7 @@ def init_key(
 ) -> None:
     """Create a new master key file (mode 0600) for a new vault; never replaces one."""
     harden()
-    settings = Settings()
+    settings = load_settings()
     path = (file or settings.resolved_master_key_file).absolute()
     try:
         key_id = create_master_key_file(path)
@@ -69,7 +69,7 @@ def rotate_master(
     from kycvault.adapters.crypto import master_key_id
     from kycvault.services import vault_keys
 
-    settings = Settings()
+    settings = load_settings()
     target = None
     if new_key_file is not None:
         try:

@@ -9,7 +9,7 @@ from typing import TypeVar
 import typer
 
 from kycvault.bootstrap import Container, StartupRefused, build_container, prepare_schema
-from kycvault.config import Settings
+from kycvault.config import Settings, load_settings
 from kycvault.errors import KycVaultError
 from kycvault.logs import configure
 from kycvault.process import harden
@@ -30,7 +30,7 @@ def run_with_vault(
     none, so a command run in the wrong directory makes nothing. Domain errors and refusals
     become a one-line message and exit code 1."""
     harden()  # this process will hold the master key
-    settings = settings or Settings()
+    settings = settings or load_settings()
     configure("WARNING", settings.log_format)
 
     async def _main() -> T:

@@ -14,7 +14,7 @@ from kycvault import __version__
 from kycvault.bootstrap import Container, safe_url
 from kycvault.cli.admin import credentials
 from kycvault.cli.runtime import run_with_vault
-from kycvault.config import Settings
+from kycvault.config import load_settings
 from kycvault.errors import AuthenticationFailed
 from kycvault.services import tenants
 
@@ -64,12 +64,21 @@ def serve(
         os.environ["KYCVAULT_HOST"] = host
     if port:
         os.environ["KYCVAULT_PORT"] = str(port)
-    settings = Settings()
+    settings = load_settings()
+    key_file = settings.resolved_master_key_file
+    had_key_file = key_file.exists()
     first = run_with_vault(_bootstrap, creates_vault=True)
     url = settings.resolved_public_url
     typer.echo(f"kycvault {__version__} serving at {url}  (API docs: {url}/docs)")
     typer.echo(f"  database: {safe_url(settings.resolved_database_url)}")
     typer.echo(f"  blobs:    {settings.resolved_storage_url}")
+    if not had_key_file and key_file.exists():
+        # Said plainly here as well as in the log: losing this file loses every document.
+        typer.echo(
+            f"  master key: {key_file} was just made. Back it up now, apart from the data: "
+            "it decrypts every stored document (in production, supply KYCVAULT_MASTER_KEY "
+            "from a secret store instead)."
+        )
     if first:
         typer.echo(f"  tenant:   {first['name']} (domain_id {first['domain_id']})")
         typer.echo(f"  API key:  {first['api_key']}")

@@ -12,7 +12,7 @@ import typer
 
 from kycvault.bootstrap import Container
 from kycvault.cli.runtime import run_with_vault
-from kycvault.config import Settings
+from kycvault.config import load_settings
 
 if TYPE_CHECKING:
     from kycvault.services.context import AppContext
@@ -56,7 +56,7 @@ def import_(directory: Directory) -> None:
     checked against the export's digests. Run with the source's master key."""
     from kycvault.services.transfer import import_vault
 
-    settings = Settings()
+    settings = load_settings()
     key_file = settings.resolved_master_key_file
     if not settings.master_key and not key_file.exists():
         typer.echo(

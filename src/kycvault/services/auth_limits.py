@@ -31,7 +31,7 @@ import structlog
 
 from kycvault.errors import TooManyRequests, Unavailable
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, tenants
+from kycvault.services import audit, metrics, tenants
 from kycvault.services.context import AppContext
 
 log = structlog.get_logger("kycvault.auth")
@@ -104,6 +104,7 @@ async def record_failure(
         TooManyRequests: the address or key id is blocked, now or by this failure.
     """
     buckets = buckets_of(address, key_id)
+    metrics.AUTH_FAILURES.inc()
     if not buckets:
         return
     limits = ctx.limits

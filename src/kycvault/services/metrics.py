@@ -1,9 +1,15 @@
-"""Counters an operator alerts on, per process, exposed at ``GET /metrics`` in Prometheus'
-text format. They carry no tenant data: kinds and outcomes only."""
+"""What an operator graphs and alerts on, per process, exposed at ``GET /metrics`` in
+Prometheus' text format. No tenant data: routes as templates, kinds, states and outcomes.
+
+Each API process and each ``kycvault worker`` keeps its own counters (scrape every process,
+or sum them); the job gauges are read from the database at each scrape, so every process
+answers them alike."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+from kycvault.services.context import AppContext
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -24,3 +30,87 @@ LEFTOVERS_SWEPT = Counter(
     ["kind"],
     registry=REGISTRY,
 )
+HTTP_REQUESTS = Counter(
+    "kycvault_http_requests",
+    "Requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+HTTP_SECONDS = Histogram(
+    "kycvault_http_request_duration_seconds",
+    "Time from a request's start to its answer's end, by method and route template.",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    registry=REGISTRY,
+)
+BYTES_RECEIVED = Counter(
+    "kycvault_http_received_bytes",
+    "Request body bytes read (uploads), by route template.",
+    ["route"],
+    registry=REGISTRY,
+)
+BYTES_SENT = Counter(
+    "kycvault_http_sent_bytes",
+    "Response body bytes sent (downloads), by route template.",
+    ["route"],
+    registry=REGISTRY,
+)
+AUTH_FAILURES = Counter(
+    "kycvault_authentication_failures",
+    "Failed authentications counted against the limits (API keys, links, signatures).",
+    registry=REGISTRY,
+)
+JOB_SECONDS = Histogram(
+    "kycvault_job_duration_seconds",
+    "Time a job's work took in this process (document processing is kind document.process),"
+    " by kind and outcome (done, retry, dead).",
+    ["kind", "outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+    registry=REGISTRY,
+)
+WEBHOOK_ATTEMPTS = Counter(
+    "kycvault_webhook_attempts",
+    "Webhook delivery attempts, by outcome (delivered, retry, failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+JOBS = Gauge(
+    "kycvault_jobs",
+    "Unfinished jobs in the database, by kind and state (queued, running, dead).",
+    ["kind", "state"],
+    registry=REGISTRY,
+)
+JOB_OLDEST_SECONDS = Gauge(
+    "kycvault_job_oldest_age_seconds",
+    "Age of the oldest unfinished job, by kind and state.",
+    ["kind", "state"],
+    registry=REGISTRY,
+)
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def observe_request(
+    method: str, route: str, status: int, seconds: float, received: int, sent: int
+) -> None:
+    """One answered request (``route``: the matched route's template, never the path)."""
+    method = method if method in _METHODS else "OTHER"
+    HTTP_REQUESTS.labels(method, route, str(status)).inc()
+    HTTP_SECONDS.labels(method, route).observe(seconds)
+    if received:
+        BYTES_RECEIVED.labels(route).inc(received)
+    if sent:
+        BYTES_SENT.labels(route).inc(sent)
+
+
+async def refresh_jobs(ctx: AppContext) -> None:
+    """Set the job gauges from the database (at a scrape)."""
+    async with ctx.store.read() as uow:
+        backlog = await uow.jobs.backlog()
+    now = ctx.clock()
+    JOBS.clear()
+    JOB_OLDEST_SECONDS.clear()
+    for row in backlog:
+        JOBS.labels(row.kind, row.state).set(row.count)
+        JOB_OLDEST_SECONDS.labels(row.kind, row.state).set(
+            max(0.0, (now - row.oldest).total_seconds())
+        )

@@ -33,7 +33,7 @@ from kycvault.ports.persistence.events import Event
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.persistence.webhooks import Attempt, Delivery, Endpoint
 from kycvault.ports.webhooks import Reply, SendFailed
-from kycvault.services import audit
+from kycvault.services import audit, metrics
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.webhooks import check_receiver, signing_secrets
 
@@ -201,6 +201,7 @@ async def _record(
     async with ctx.store.write() as uow:
         if not await uow.webhooks.finish(delivery, worker, attempt, state):
             return  # the lease lapsed and another worker took the delivery over
+        metrics.WEBHOOK_ATTEMPTS.labels("retry" if state == "pending" else state).inc()
         failing = None if delivered else (endpoint.failing_since or now)
         if disable or failing != endpoint.failing_since:
             changed = await uow.webhooks.set_health(

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from kycvault.domain.models import StoredFile
 from kycvault.errors import IntegrityFailure, KycVaultError
 from kycvault.services import (
     audit,
+    metrics,
     processing,
     scrub,
     subject_rekey,
@@ -151,12 +153,18 @@ class Worker:
         if job.attempts > job.max_attempts:
             await self._give_up(job, job.last_error or "lease lapsed too often")
             return
+        started = time.perf_counter()
         try:
             outcome = await HANDLERS[job.kind](self.ctx, job)
         except Exception as exc:
             error = exc.code if isinstance(exc, KycVaultError) else type(exc).__name__
             detail = f"{error}: {exc}"
-            if job.attempts >= job.max_attempts:
+            final = job.attempts >= job.max_attempts
+            seconds = time.perf_counter() - started
+            metrics.JOB_SECONDS.labels(job.kind.value, "dead" if final else "retry").observe(
+                seconds
+            )
+            if final:
                 await self._give_up(job, detail)
                 return
             run_after = self.ctx.clock() + retry_delay(job.attempts)
@@ -164,6 +172,7 @@ class Worker:
                 await uow.jobs.retry(job.id, self.name, detail, run_after)
             log.info("job_retry", job=str(job.id), kind=job.kind.value, error=error)
             return
+        metrics.JOB_SECONDS.labels(job.kind.value, "done").observe(time.perf_counter() - started)
         async with self.ctx.store.write() as uow:
             now = self.ctx.clock()
             held = await uow.jobs.complete(job.id, self.name, now, outcome.result)

@@ -45,11 +45,33 @@ _DOCUMENT_FIELDS = {
     "notify_before_expiry": {"type": "boolean"},
     "metadata": {"type": "string", "description": "a JSON object"},
 }
+
+
+def _standalone_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (a model's JSON schema) with each ``#/$defs/...`` reference replaced by its
+    definition: inside the OpenAPI document such a reference would point at the document's
+    root, where there are no ``$defs``, and ReDoc would refuse to render the API."""
+    defs = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return inline(defs[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    inlined: dict[str, Any] = inline(schema)
+    return inlined
+
+
 _CREATE_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": DocumentCreate.model_json_schema()},
+            "application/json": {"schema": _standalone_schema(DocumentCreate.model_json_schema())},
             "multipart/form-data": {
                 "schema": {
                     "type": "object",

@@ -44,6 +44,8 @@ async def readyz(ctx: ContextDep) -> JSONResponse:
 
 
 @router.get("/metrics", response_class=Response)
-async def metrics_text() -> Response:
-    """This process's counters in Prometheus' text format (no tenant data)."""
+async def metrics_text(ctx: ContextDep) -> Response:
+    """This process's counters in Prometheus' text format (no tenant data), with the job
+    queue's depth and oldest job's age as the database has them now."""
+    await metrics.refresh_jobs(ctx)
     return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)

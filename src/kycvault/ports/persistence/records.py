@@ -148,3 +148,14 @@ class CountMismatch:
     document_id: UUID | None
     recorded: int
     actual: int
+
+
+@dataclass(frozen=True, slots=True)
+class JobBacklog:
+    """The unfinished jobs of one kind in one state (queued, running, dead): how many, and
+    when the oldest was queued."""
+
+    kind: str
+    state: str
+    count: int
+    oldest: datetime

@@ -34,6 +34,7 @@ from kycvault.ports.persistence.records import (
     CountMismatch,
     DownloadLink,
     IdempotencyRecord,
+    JobBacklog,
     Seek,
     TenantKeyRecord,
 )
@@ -297,6 +298,9 @@ class JobRepository(Protocol):
         ...
 
     async def counts(self) -> dict[str, int]: ...
+    async def backlog(self) -> list[JobBacklog]:
+        """Queued, running and dead jobs by kind and state (for ``/metrics``)."""
+        ...
 
 
 class ResponseRepository(Protocol):

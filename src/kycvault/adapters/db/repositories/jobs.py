@@ -20,6 +20,7 @@ from sqlalchemy import RowMapping
 from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import jobs
 from kycvault.domain.jobs import Job, JobKind, JobState
+from kycvault.ports.persistence.records import JobBacklog
 
 
 def _job(row: RowMapping) -> Job:
@@ -161,6 +162,15 @@ class SqlJobs(Repo):
             *(jobs.c.result[key].as_string() == value for key, value in payload.items()),
         )
         return self._conn.execute(query.limit(1)).first() is not None
+
+    def backlog(self) -> list[JobBacklog]:
+        unfinished = (JobState.QUEUED.value, JobState.RUNNING.value, JobState.DEAD.value)
+        rows = self._conn.execute(
+            sa.select(jobs.c.kind, jobs.c.state, sa.func.count(), sa.func.min(jobs.c.created_at))
+            .where(jobs.c.state.in_(unfinished))
+            .group_by(jobs.c.kind, jobs.c.state)
+        ).all()
+        return [JobBacklog(kind, state, int(n), oldest) for kind, state, n, oldest in rows]
 
     def counts(self) -> dict[str, int]:
         rows = self._conn.execute(

@@ -6,12 +6,12 @@ import base64
 import binascii
 from collections.abc import Awaitable
 from dataclasses import replace
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
 from kycvault.api.client_address import client_address
-from kycvault.errors import AuthenticationFailed, InvalidInput, UnsupportedMediaType
+from kycvault.errors import AuthenticationFailed, UnsupportedMediaType
 from kycvault.services import auth_limits, tenants
 from kycvault.services.context import Actor, AppContext
 
@@ -104,20 +104,6 @@ async def require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if content_type != "application/json":
         raise UnsupportedMediaType("send application/json", code="unsupported_content_type")
-
-
-def known_parameters(
-    allowed: frozenset[str], *, message: str = "not a parameter of this list"
-) -> Any:
-    """A dependency refusing query parameters outside ``allowed`` (400 ``unknown_parameter``):
-    a misspelt filter would otherwise be ignored, and the answer look filtered."""
-
-    def check(request: Request) -> None:
-        unknown = sorted(set(request.query_params) - allowed)
-        if unknown:
-            raise InvalidInput.field(unknown[0], "unknown_parameter", message)
-
-    return Depends(check)
 
 
 JsonBody = Depends(require_json)

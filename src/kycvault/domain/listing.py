@@ -1,4 +1,5 @@
-"""How documents are found: the filters and sorts of a listing, and the keys they sort on.
+"""How documents and subjects are found: the filters and sorts of a listing, and the keys
+they sort on.
 
 Sorting by ``name`` or ``expiry_date`` needs keys that are never NULL, so keyset pagination
 can compare rows with plain ``<``/``>`` and one composite index serves each sort: the name key
@@ -17,9 +18,9 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
-from kycvault.domain.models import Document
+from kycvault.domain.models import Document, clean_text
 from kycvault.domain.review import ReviewStatus
-from kycvault.domain.types import Classification
+from kycvault.domain.types import Classification, SubjectType
 from kycvault.errors import InvalidInput
 
 NO_EXPIRY = date(9999, 12, 31)
@@ -147,3 +148,41 @@ class DocumentQuery:
                 *([tuple(sorted(self.review_statuses))] if self.review_statuses else []),
             )
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SubjectQuery:
+    """Filters of the subjects listing that combine (all must hold); the order is fixed,
+    newest first. ``external_id`` is exact (a subject's external id is stored sealed, so it
+    is found through its blind index and never by a part of it); ``types``: any of these;
+    ``parent_id``: a company's members. Built by ``of``, which cleans the external id as a
+    subject's is cleaned when it is stored."""
+
+    external_id: str | None = None
+    types: tuple[SubjectType, ...] = ()
+    parent_id: UUID | None = None
+
+    @classmethod
+    def of(
+        cls,
+        *,
+        external_id: str | None = None,
+        types: Iterable[SubjectType] = (),
+        parent_id: UUID | None = None,
+    ) -> SubjectQuery:
+        """Raises:
+        InvalidInput: an external id that is blank, too long or holds control characters."""
+        cleaned = None
+        if external_id is not None:
+            cleaned = clean_text(external_id, field_name="external_id")
+            if cleaned is None:
+                # Blank is not "any": an empty filter would list every subject.
+                raise InvalidInput.field("external_id", "blank", "give an external id")
+        return cls(cleaned, tuple(sorted(set(types))), parent_id)
+
+    def fingerprint(self) -> str:
+        """Identifies the filters, so a cursor cannot be replayed against others; empty
+        when nothing is filtered (the cursors of the plain listing stay as they were)."""
+        if self == SubjectQuery():
+            return ""
+        return repr((self.external_id, tuple(t.value for t in self.types), self.parent_id))

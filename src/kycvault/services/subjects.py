@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from kycvault.domain.listing import SubjectQuery
 from kycvault.domain.models import Subject, check_metadata, clean_text, normalize_address
 from kycvault.domain.scopes import Scope
 from kycvault.domain.types import SubjectType
@@ -242,19 +243,30 @@ async def _delete_subject(ctx: AppContext, actor: Actor, subject_id: UUID) -> No
 
 
 async def list_subjects(
-    ctx: AppContext, actor: Actor, *, limit: int | None = None, cursor: str | None = None
+    ctx: AppContext,
+    actor: Actor,
+    query: SubjectQuery | None = None,
+    *,
+    limit: int | None = None,
+    cursor: str | None = None,
 ) -> Page[Subject]:
+    """A page of the tenant's subjects, newest first, of those ``query`` lets through. A
+    filter that names nothing (an unknown external id or parent, another tenant's) gives an
+    empty page, as the documents listing's filters do. Audited with the count only: the
+    external id looked for stays out of the trail."""
     await require(ctx, actor, Scope.SUBJECTS_READ)
+    query = query or SubjectQuery()
+    fingerprint = query.fingerprint()
 
     async def fetch(seek: Any) -> list[Subject]:
         async with ctx.store.read() as uow:
-            return await uow.subjects.page(actor.tenant_id, seek)
+            return await uow.subjects.page(actor.tenant_id, seek, query)
 
     page = await paginate(
         fetch,
         codec=cursor_codec(ctx.cipher),
         tenant_id=actor.tenant_id,
-        scope="subjects|-created_at",
+        scope="subjects|-created_at" + (f"|{fingerprint}" if fingerprint else ""),
         sort="-created_at",
         key=lambda s: (s.created_at, s.id),
         parse=datetime.fromisoformat,

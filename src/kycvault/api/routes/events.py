@@ -7,17 +7,13 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query
 
-from kycvault.api.deps import ActorDep, ContextDep, known_parameters
+from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import EventOut, PageOut
 from kycvault.ports.persistence.events import EventFilter
 from kycvault.services import events
 
 router = APIRouter(prefix="/v1/events", tags=["events"], route_class=CheckedRoute)
-
-_PARAMETERS = frozenset(
-    {"type", "subject_id", "document_id", "created_from", "created_to", "limit", "cursor"}
-)
 
 
 async def _filters(
@@ -40,7 +36,7 @@ async def _filters(
     )
 
 
-@router.get("", response_model=PageOut[EventOut], dependencies=[known_parameters(_PARAMETERS)])
+@router.get("", response_model=PageOut[EventOut])
 async def list_events(
     ctx: ContextDep,
     actor: ActorDep,

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kycvault.api.deps import ActorDep, ContextDep, JsonBody, known_parameters
+from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.expiry import days_left
@@ -76,13 +76,9 @@ async def update_notification_settings(
     return await once(actor, write)
 
 
-_REPORT_PARAMETERS = frozenset({"within_days", "limit", "cursor", "format"})
-
-
 @router.get(
     "/v1/reports/expiring",
     response_model=ExpiringReportOut,
-    dependencies=[known_parameters(_REPORT_PARAMETERS, message="not a parameter of this report")],
     responses={200: {"content": {"text/csv": {}}}},
 )
 async def expiring_report(

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from kycvault.api.deps import ActorDep, ContextDep, JsonBody, known_parameters
+from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import LegalHoldCreate, LegalHoldOut, PageOut
@@ -16,7 +16,6 @@ from kycvault.services import legal_holds
 
 router = APIRouter(tags=["legal holds"], route_class=CheckedRoute)
 PREFIX = "/v1/legal-holds"
-_PARAMETERS = frozenset({"include_lifted", "limit", "cursor"})
 
 
 @router.post(PREFIX, status_code=201, response_model=LegalHoldOut, dependencies=[JsonBody])
@@ -40,9 +39,7 @@ async def place_hold(
     return await once(actor, write)
 
 
-@router.get(
-    PREFIX, response_model=PageOut[LegalHoldOut], dependencies=[known_parameters(_PARAMETERS)]
-)
+@router.get(PREFIX, response_model=PageOut[LegalHoldOut])
 async def list_holds(
     ctx: ContextDep,
     actor: ActorDep,

@@ -10,7 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from kycvault.api.deps import ActorDep, ContextDep, JsonBody, known_parameters
+from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import IsoDate, PageOut
@@ -20,7 +20,6 @@ from kycvault.services import retention
 router = APIRouter(tags=["retention"], route_class=CheckedRoute)
 RULES = "/v1/retention-rules"
 RECEIPTS = "/v1/deletion-receipts"
-_RECEIPT_PARAMETERS = frozenset({"limit", "cursor"})
 
 
 class _Input(BaseModel):
@@ -145,7 +144,6 @@ async def set_relationship_end(
 @router.get(
     RECEIPTS,
     response_model=PageOut[DeletionReceiptOut],
-    dependencies=[known_parameters(_RECEIPT_PARAMETERS)],
 )
 async def list_receipts(
     ctx: ContextDep,

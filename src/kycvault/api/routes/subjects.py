@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 
 from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import DocumentOut, PageOut, SubjectCreate, SubjectOut, SubjectPatch
+from kycvault.domain.listing import SubjectQuery
+from kycvault.domain.types import SubjectType
 from kycvault.services import subject_export, subjects
 
 router = APIRouter(prefix="/v1/subjects", tags=["subjects"], route_class=CheckedRoute)
@@ -36,14 +38,32 @@ async def create_subject(
     return await once(actor, write)
 
 
+async def _filters(
+    external_id: Annotated[
+        str | None, Query(max_length=255, description="exact; the client's id of the subject")
+    ] = None,
+    type: Annotated[
+        list[SubjectType], Query(max_length=len(SubjectType), description="repeatable")
+    ] = [],  # noqa: B006
+    parent_id: Annotated[
+        UUID | None, Query(description="the company whose members (KYB) to list")
+    ] = None,
+) -> SubjectQuery:
+    return SubjectQuery.of(external_id=external_id, types=type, parent_id=parent_id)
+
+
 @router.get("", response_model=PageOut[SubjectOut])
 async def list_subjects(
     ctx: ContextDep,
     actor: ActorDep,
+    query: Annotated[SubjectQuery, Depends(_filters)],
     limit: Annotated[int | None, Query(ge=1, le=100)] = None,
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> PageOut[SubjectOut]:
-    page = await subjects.list_subjects(ctx, actor, limit=limit, cursor=cursor)
+    """Subjects matching every filter given, newest first, with cursors (``next_cursor``/
+    ``prev_cursor``). Names are stored sealed, so there is no search by a part of a name
+    here (the console's subjects page has one)."""
+    page = await subjects.list_subjects(ctx, actor, query, limit=limit, cursor=cursor)
     return PageOut.of(page, [SubjectOut.of(s) for s in page.items])
 
 

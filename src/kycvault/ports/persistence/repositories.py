@@ -14,7 +14,7 @@ from uuid import UUID
 
 from kycvault.domain.catalog import DocumentType
 from kycvault.domain.jobs import Job, JobKind
-from kycvault.domain.listing import DocumentQuery
+from kycvault.domain.listing import DocumentQuery, SubjectQuery
 from kycvault.domain.models import (
     ApiKey,
     Document,
@@ -101,7 +101,11 @@ class SubjectRepository(Protocol):
         ...
 
     async def document_ids(self, tenant_id: UUID, subject_id: UUID) -> list[UUID]: ...
-    async def page(self, tenant_id: UUID, seek: Seek) -> list[Subject]: ...
+    async def page(
+        self, tenant_id: UUID, seek: Seek, query: SubjectQuery | None = None
+    ) -> list[Subject]:
+        """A keyset page of the tenant's subjects, of those ``query`` lets through when given."""
+        ...
 
 
 class DocumentRepository(Protocol):

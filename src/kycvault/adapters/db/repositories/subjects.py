@@ -11,6 +11,7 @@ from sqlalchemy import RowMapping
 from kycvault.adapters.db.repositories._base import Repo, deferrable, seek_rows
 from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.adapters.db.tables import documents, subjects
+from kycvault.domain.listing import SubjectQuery
 from kycvault.domain.models import Subject
 from kycvault.domain.types import SubjectType
 from kycvault.ports.persistence.records import Seek
@@ -150,7 +151,26 @@ class SqlSubjects(Repo):
         )
         return list(self._conn.execute(stmt).scalars())
 
-    def page(self, tenant_id: UUID, seek: Seek) -> list[Subject]:
-        stmt = seek_rows(subjects.select().where(subjects.c.tenant_id == tenant_id), subjects, seek)
+    def page(self, tenant_id: UUID, seek: Seek, query: SubjectQuery | None = None) -> list[Subject]:
+        where = [subjects.c.tenant_id == tenant_id, *self._matching(tenant_id, query)]
+        stmt = seek_rows(subjects.select().where(*where), subjects, seek)
         sealed = self._sealed
         return [_subject(r, sealed) for r in self._all(stmt)]
+
+    def _matching(
+        self, tenant_id: UUID, query: SubjectQuery | None
+    ) -> list[sa.ColumnElement[bool]]:
+        """The conditions of ``query``. The existing indexes serve them: the external id's
+        blind index is unique in the tenant (one row at most), ``parent_id`` has its own, and
+        a type is checked along the (tenant_id, created_at, id) index of the page."""
+        if query is None:
+            return []
+        conditions: list[sa.ColumnElement[bool]] = []
+        if query.external_id is not None:
+            index = self._sealed.external_id_index(tenant_id, query.external_id)
+            conditions.append(subjects.c.external_id_index == index)
+        if query.types:
+            conditions.append(subjects.c.type.in_([t.value for t in query.types]))
+        if query.parent_id is not None:
+            conditions.append(subjects.c.parent_id == query.parent_id)
+        return conditions

@@ -98,26 +98,26 @@ def user_list(tenant: TenantArg, as_json: JsonFlag = False) -> None:
         typer.echo(f"{user.email:<40} {user.role.value:<9} {state:<8} {totp}")
 
 
-@user_app.command("disable")
-def user_disable(tenant: TenantArg, email: EmailArg, as_json: JsonFlag = False) -> None:
-    """Disable a user and end their login sessions."""
+def _switch(tenant: str, email: str, as_json: bool, *, enable: bool) -> None:
+    change = users.enable_user if enable else users.disable_user
 
     async def work(container: Container) -> User:
         owner = await tenants.find_tenant(container.ctx, tenant)
-        return await users.disable_user(container.ctx, owner.id, email)
+        return await change(container.ctx, owner.id, email)
 
-    _print(run_with_vault(work), as_json, "disabled")
+    _print(run_with_vault(work), as_json, "enabled" if enable else "disabled")
+
+
+@user_app.command("disable")
+def user_disable(tenant: TenantArg, email: EmailArg, as_json: JsonFlag = False) -> None:
+    """Disable a user and end their login sessions."""
+    _switch(tenant, email, as_json, enable=False)
 
 
 @user_app.command("enable")
 def user_enable(tenant: TenantArg, email: EmailArg, as_json: JsonFlag = False) -> None:
     """Let a disabled user log in again."""
-
-    async def work(container: Container) -> User:
-        owner = await tenants.find_tenant(container.ctx, tenant)
-        return await users.enable_user(container.ctx, owner.id, email)
-
-    _print(run_with_vault(work), as_json, "enabled")
+    _switch(tenant, email, as_json, enable=True)
 
 
 @user_app.command("reset-password")

@@ -13,7 +13,7 @@ a generated password. The services check the ``admin`` scope and audit every ref
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -145,8 +145,12 @@ async def create_user(request: Request, ctx: ContextDep, session: CsrfSessionDep
     )
 
 
+# What the users table's forms post to (/console/settings/users/<action>).
+UserAction = Literal["disable", "enable", "password", "role"]
+
+
 async def _user_change(
-    request: Request, ctx: ContextDep, session: ConsoleSession, action: str
+    request: Request, ctx: ContextDep, session: ConsoleSession, action: UserAction
 ) -> Response:
     form = await form_data(request)
     email = form_text(form, "email")
@@ -170,24 +174,11 @@ async def _user_change(
     return _done(done)
 
 
-@router.post("/settings/users/disable")
-async def disable_user(request: Request, ctx: ContextDep, session: CsrfSessionDep) -> Response:
-    return await _user_change(request, ctx, session, "disable")
-
-
-@router.post("/settings/users/enable")
-async def enable_user(request: Request, ctx: ContextDep, session: CsrfSessionDep) -> Response:
-    return await _user_change(request, ctx, session, "enable")
-
-
-@router.post("/settings/users/password")
-async def reset_password(request: Request, ctx: ContextDep, session: CsrfSessionDep) -> Response:
-    return await _user_change(request, ctx, session, "password")
-
-
-@router.post("/settings/users/role")
-async def change_role(request: Request, ctx: ContextDep, session: CsrfSessionDep) -> Response:
-    return await _user_change(request, ctx, session, "role")
+@router.post("/settings/users/{action}")
+async def change_user(
+    request: Request, ctx: ContextDep, session: CsrfSessionDep, action: UserAction
+) -> Response:
+    return await _user_change(request, ctx, session, action)
 
 
 @router.post("/settings/keys")

@@ -127,6 +127,11 @@ def test_an_id_card_td1_is_read(pclient: httpx2.Client) -> None:
     assert doc["extracted"]["mrz"]["layout"] == "TD1"
     assert doc["extracted"]["mrz"]["document_number"] == person.document_number
     assert doc["extracted"]["classification"]["type"] == "national_id"
+    # Found by the number read from its MRZ (none was declared), whatever its case and spacing.
+    number = person.document_number
+    for given in (number, number.lower(), " ".join(number)):
+        found = pclient.get("/v1/documents", params={"id_number": given})
+        assert [d["id"] for d in found.json()["data"]] == [created["id"]], found.text
 
 
 def test_an_unreadable_image_fails_its_stages_with_a_reason(pclient: httpx2.Client) -> None:

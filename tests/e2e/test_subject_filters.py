@@ -115,3 +115,38 @@ def test_bad_filter_values_are_400(client: httpx2.Client) -> None:
         client.get("/v1/subjects", params={"external_id": "a\tb"}), 400, "control_characters"
     )
     assert body["errors"][0]["field"] == "external_id"
+
+
+def test_search_finds_a_part_of_the_name_or_external_id_or_the_number(
+    client: httpx2.Client, other_client: httpx2.Client
+) -> None:
+    ada = create(client, external_id="crm-ada-1", display_name="Ada Lovelace")
+    grace = create(client, external_id="crm-grace-2", display_name="Grace Hopper")
+    company = create(client, type="company", display_name="Lovelace Analytical Engines")
+    create(other_client, display_name="Ada Lovelace")  # another tenant's: never here
+    assert listed(client, search="lovelace") == [company["id"], ada["id"]]
+    assert listed(client, search="LOVE", type="individual") == [ada["id"]]
+    assert listed(client, search="grace-2") == [grace["id"]]
+    assert listed(client, search=str(grace["number"])) == [grace["id"]]
+    assert listed(client, search="babbage") == []
+    # With the indexed filters: all must hold.
+    assert listed(client, search="ada", external_id="crm-grace-2") == []
+    # A blank search box filters nothing.
+    assert len(listed(client, search="  ")) == 3
+
+
+def test_search_pages_forward_with_cursors_bound_to_the_text(client: httpx2.Client) -> None:
+    wanted = [create(client, display_name=f"Needle {i}")["id"] for i in range(5)]
+    for _ in range(3):
+        create(client, display_name="Haystack")
+    assert walk(client, search="needle") == wanted[::-1]
+    first = client.get("/v1/subjects", params={"search": "needle", "limit": 2}).json()
+    assert first["has_more"] and first["prev_cursor"] is None
+    replayed = client.get(
+        "/v1/subjects", params={"search": "haystack", "cursor": first["next_cursor"]}
+    )
+    problem(replayed, 400, "invalid_cursor")
+    body = problem(
+        client.get("/v1/subjects", params={"search": "x" * 201}), 400, "validation_error"
+    )
+    assert body["errors"][0]["field"] == "search"

@@ -28,7 +28,8 @@ def test_a_misspelt_parameter_is_refused_and_named(client: httpx2.Client) -> Non
     create(client)
     body = refused(client.get("/v1/subjects", params={"limt": 1}), "limt")
     assert body["detail"] == (
-        "unknown query parameter(s): limt (known: limit, cursor, external_id, type, parent_id)"
+        "unknown query parameter(s): limt "
+        "(known: limit, cursor, external_id, type, parent_id, search)"
     )
     # The case: a filter's name misspelt no longer lists every subject.
     refused(client.get("/v1/subjects", params={"externalid": "typo-1"}), "externalid")

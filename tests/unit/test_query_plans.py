@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from kycvault.adapters.db import migrate
 from kycvault.adapters.db.connection import Connection
 from kycvault.adapters.db.database import create_database
+from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.repositories.document_listing import search_window
 from kycvault.adapters.db.repositories.documents import SqlDocuments
 from kycvault.domain.listing import DocumentQuery, Sort
@@ -49,6 +50,21 @@ POSITIONS: dict[str, Any] = {
 }
 
 
+class _FixedIndex:
+    """Stands in for the field codec: a plan depends on the blind index's column, not its
+    value (the real one needs the tenant's key)."""
+
+    def index(self, conn: sa.Connection, tenant_id: uuid.UUID, label: str, value: str) -> str:
+        return "0" * 64
+
+
+class _TwoNumbered(SqlDocuments):
+    """A number that two documents (rowids 1 and 2) hold."""
+
+    def number_rowids(self, tenant_id: uuid.UUID, index: str | None) -> list[int] | None:
+        return [1, 2]
+
+
 @pytest.fixture(scope="module")
 async def conn(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Connection]:
     database = create_database(f"sqlite:///{tmp_path_factory.mktemp('plans') / 'p.db'}")
@@ -67,7 +83,7 @@ async def plan(
     seek = Seek(sort=column, limit=51, position=position)
 
     def explain(sync: sa.Connection) -> list[str]:
-        repository = SqlDocuments(sync)
+        repository = _TwoNumbered(sync, cast(FieldCodec, _FixedIndex()))
         if by_index:
             stmt = repository.page_statement(uuid.uuid4(), query, seek)
         else:
@@ -97,6 +113,25 @@ async def test_no_table_scan(
     assert on_documents, steps
     assert not any(s.startswith("SCAN documents") for s in on_documents), steps
     assert any(" INDEX " in s and "tenant_id=?" in s for s in on_documents), steps
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("sort", list(Sort))
+@pytest.mark.parametrize(
+    "others",
+    [{}, {"types": ("passport",)}, {"search": "lovelace"}, {"subject_id": uuid.uuid4()}],
+    ids=["alone", "type", "search", "subject"],
+)
+@pytest.mark.parametrize("deep", [False, True], ids=["first page", "deep page"])
+async def test_a_number_reads_its_documents_by_rowid(
+    conn: Connection, sort: Sort, others: dict[str, Any], deep: bool
+) -> None:
+    """Whatever else is filtered and however sorted, the documents of a number are read by
+    rowid and sorted: never a walk along an index of the tenant's documents."""
+    query = DocumentQuery(id_number="X1234567", sort=sort, **others)
+    steps = await plan(conn, query, deep=deep)
+    on_documents = [s for s in steps if " documents " in f" {s} "]
+    assert on_documents == ["SEARCH documents USING INTEGER PRIMARY KEY (rowid=?)"], steps
 
 
 def _fields(query: DocumentQuery) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from kycvault.domain.authenticity import normalise_number
 from kycvault.domain.models import Document, clean_text
 from kycvault.domain.review import ReviewStatus
 from kycvault.domain.types import Classification, SubjectType
@@ -100,7 +101,10 @@ class DocumentQuery:
 
     Dates: ``created_from``/``created_to`` are inclusive calendar days in UTC;
     ``expires_before``/``expires_after`` are strict (a document without expiry matches
-    neither). ``types`` holds canonical type names.
+    neither). ``types`` holds canonical type names. ``id_number``: the document number, as
+    declared or as read from the MRZ, compared normalised (upper case, letters and digits
+    only) through its blind index: numbers are stored sealed, so there is no search by a part
+    of one.
     """
 
     subject_id: UUID | None = None
@@ -115,8 +119,14 @@ class DocumentQuery:
     sort: Sort = Sort.CREATED_DESC
     # Any of these review statuses (none given: any status).
     review_statuses: tuple[ReviewStatus, ...] = ()
+    id_number: str | None = None
 
     def __post_init__(self) -> None:
+        if self.id_number is not None and not normalise_number(self.id_number):
+            # Nothing left to compare: an empty filter would match every document.
+            raise InvalidInput.field(
+                "id_number", "blank", "give a document number (letters and digits)"
+            )
         if self.search is not None and len(self.search) > MAX_SEARCH_LENGTH:
             raise InvalidInput.field(
                 "search", "too_long", f"at most {MAX_SEARCH_LENGTH} characters"
@@ -146,6 +156,7 @@ class DocumentQuery:
                 self.has_files,
                 self.sort.value,
                 *([tuple(sorted(self.review_statuses))] if self.review_statuses else []),
+                *([normalise_number(self.id_number)] if self.id_number else []),
             )
         )
 
@@ -155,12 +166,16 @@ class SubjectQuery:
     """Filters of the subjects listing that combine (all must hold); the order is fixed,
     newest first. ``external_id`` is exact (a subject's external id is stored sealed, so it
     is found through its blind index and never by a part of it); ``types``: any of these;
-    ``parent_id``: a company's members. Built by ``of``, which cleans the external id as a
+    ``parent_id``: a company's members; ``search``: a part of the display name or the external
+    id (case-insensitive), or the subject's number. Names and external ids are sealed, so no
+    index serves ``search``: the service reads subjects in order and keeps those that match
+    (``services/subject_search.py``). Built by ``of``, which cleans the external id as a
     subject's is cleaned when it is stored."""
 
     external_id: str | None = None
     types: tuple[SubjectType, ...] = ()
     parent_id: UUID | None = None
+    search: str | None = None
 
     @classmethod
     def of(
@@ -169,20 +184,30 @@ class SubjectQuery:
         external_id: str | None = None,
         types: Iterable[SubjectType] = (),
         parent_id: UUID | None = None,
+        search: str | None = None,
     ) -> SubjectQuery:
         """Raises:
-        InvalidInput: an external id that is blank, too long or holds control characters."""
+        InvalidInput: an external id that is blank, too long or holds control characters;
+        a search text that is too long."""
+        text = (search or "").strip() or None  # a blank search box filters nothing
+        if text is not None and len(text) > MAX_SEARCH_LENGTH:
+            raise InvalidInput.field(
+                "search", "too_long", f"at most {MAX_SEARCH_LENGTH} characters"
+            )
         cleaned = None
         if external_id is not None:
             cleaned = clean_text(external_id, field_name="external_id")
             if cleaned is None:
                 # Blank is not "any": an empty filter would list every subject.
                 raise InvalidInput.field("external_id", "blank", "give an external id")
-        return cls(cleaned, tuple(sorted(set(types))), parent_id)
+        return cls(cleaned, tuple(sorted(set(types))), parent_id, text)
 
     def fingerprint(self) -> str:
         """Identifies the filters, so a cursor cannot be replayed against others; empty
         when nothing is filtered (the cursors of the plain listing stay as they were)."""
         if self == SubjectQuery():
             return ""
-        return repr((self.external_id, tuple(t.value for t in self.types), self.parent_id))
+        searched = (self.search.casefold(),) if self.search else ()
+        return repr(
+            (self.external_id, tuple(t.value for t in self.types), self.parent_id, *searched)
+        )

@@ -23,6 +23,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from kycvault.domain.listing import SubjectQuery
 from kycvault.domain.models import Subject
 from kycvault.domain.review import ReviewStatus
 from kycvault.domain.scopes import Scope
@@ -61,6 +62,8 @@ class SubjectFilters:
     type: SubjectType | None = None
     expiring: bool = False
     review_status: ReviewStatus | None = None
+    # The filters an index answers (the native listing's): applied as the subjects are read.
+    query: SubjectQuery = dataclasses.field(default_factory=SubjectQuery)
 
     def __post_init__(self) -> None:
         if self.text is not None and len(self.text) > MAX_SEARCH_LENGTH:
@@ -74,7 +77,8 @@ class SubjectFilters:
 
     def fingerprint(self) -> str:
         text = self.text.casefold() if self.text else ""
-        return "|".join([text, self.type or "", str(self.expiring), self.review_status or ""])
+        fields = [text, self.type or "", str(self.expiring), self.review_status or ""]
+        return "|".join([*fields, self.query.fingerprint()])
 
 
 def parse_type(value: str | None) -> SubjectType | None:
@@ -173,7 +177,7 @@ async def _scan(
     batch = dataclasses.replace(seek, limit=_BATCH)
     while scanned < MAX_SCANNED:
         async with ctx.store.read() as uow:
-            rows = await uow.subjects.page(actor.tenant_id, batch)
+            rows = await uow.subjects.page(actor.tenant_id, batch, filters.query)
         for row in rows:
             scanned += 1
             if _matches(row, filters, among):

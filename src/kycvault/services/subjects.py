@@ -16,7 +16,7 @@ from kycvault.domain.scopes import Scope
 from kycvault.domain.types import SubjectType
 from kycvault.errors import Conflict, InvalidInput, NotFound, Protected
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.services import audit, events, legal_holds, protection
+from kycvault.services import audit, events, legal_holds, protection, subject_search
 from kycvault.services.authorization import require
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
@@ -253,9 +253,20 @@ async def list_subjects(
     """A page of the tenant's subjects, newest first, of those ``query`` lets through. A
     filter that names nothing (an unknown external id or parent, another tenant's) gives an
     empty page, as the documents listing's filters do. Audited with the count only: the
-    external id looked for stays out of the trail."""
-    await require(ctx, actor, Scope.SUBJECTS_READ)
+    external id looked for stays out of the trail.
+
+    With ``search`` the page is found by reading the subjects in order and keeping those that
+    match (``subject_search``): its cursors go forward only, and a page may hold fewer than
+    ``limit`` subjects, or none, and still have a ``next_cursor`` when the read stopped at its
+    bound before the page was full."""
     query = query or SubjectQuery()
+    if query.search is not None:
+        filters = subject_search.SubjectFilters(text=query.search, query=query)
+        found = await subject_search.search_subjects(
+            ctx, actor, filters, limit=limit, cursor=cursor
+        )
+        return found.page
+    await require(ctx, actor, Scope.SUBJECTS_READ)
     fingerprint = query.fingerprint()
 
     async def fetch(seek: Any) -> list[Subject]:

@@ -106,6 +106,15 @@ async def _filters(
     review_status: Annotated[
         list[ReviewStatus], Query(max_length=len(ReviewStatus), description="repeatable")
     ] = [],  # noqa: B006
+    id_number: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=64,
+            description="exact document number, declared or read from the MRZ (case, spaces "
+            "and punctuation ignored)",
+        ),
+    ] = None,
 ) -> DocumentQuery:
     return DocumentQuery(
         types=tuple(type),
@@ -118,6 +127,7 @@ async def _filters(
         has_files=has_files,
         sort=sort,
         review_statuses=tuple(dict.fromkeys(review_status)),
+        id_number=id_number,
     )
 
 

@@ -12,7 +12,7 @@ from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
 from kycvault.api.schemas import DocumentOut, PageOut, SubjectCreate, SubjectOut, SubjectPatch
-from kycvault.domain.listing import SubjectQuery
+from kycvault.domain.listing import MAX_SEARCH_LENGTH, SubjectQuery
 from kycvault.domain.types import SubjectType
 from kycvault.services import subject_export, subjects
 
@@ -48,8 +48,16 @@ async def _filters(
     parent_id: Annotated[
         UUID | None, Query(description="the company whose members (KYB) to list")
     ] = None,
+    search: Annotated[
+        str | None,
+        Query(
+            max_length=MAX_SEARCH_LENGTH,
+            description="case-insensitive part of the display name or external id, or the "
+            "subject's number",
+        ),
+    ] = None,
 ) -> SubjectQuery:
-    return SubjectQuery.of(external_id=external_id, types=type, parent_id=parent_id)
+    return SubjectQuery.of(external_id=external_id, types=type, parent_id=parent_id, search=search)
 
 
 @router.get("", response_model=PageOut[SubjectOut])
@@ -61,8 +69,11 @@ async def list_subjects(
     cursor: Annotated[str | None, Query(max_length=1024)] = None,
 ) -> PageOut[SubjectOut]:
     """Subjects matching every filter given, newest first, with cursors (``next_cursor``/
-    ``prev_cursor``). Names are stored sealed, so there is no search by a part of a name
-    here (the console's subjects page has one)."""
+    ``prev_cursor``). Names and external ids are stored sealed, so ``search`` has no index:
+    it reads the tenant's subjects in order and keeps those that match, up to 20,000 a
+    page. Its cursors go forward only, and a page may be short (even empty) with a
+    ``next_cursor`` when the read stopped at that bound: follow ``next_cursor`` until it
+    is null."""
     page = await subjects.list_subjects(ctx, actor, query, limit=limit, cursor=cursor)
     return PageOut.of(page, [SubjectOut.of(s) for s in page.items])
 

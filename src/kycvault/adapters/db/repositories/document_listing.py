@@ -13,11 +13,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from datetime import UTC, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
+from sqlalchemy.sql.util import ClauseAdapter
 
 from kycvault.adapters.db.repositories._base import seek_rows
 from kycvault.adapters.db.repositories.document_rows import DOCUMENT_COLUMNS, DocumentRows
@@ -29,6 +30,7 @@ from kycvault.domain.types import Classification
 from kycvault.ports.persistence.records import Seek
 
 Condition = sa.ColumnElement[bool] | sa.TextClause
+_S = TypeVar("_S", bound=sa.Select[Any])
 _FTS_MIN_LENGTH = 3  # the trigram index answers substrings of three characters or more
 # Costs measured at a million documents: the trigram index, a lookup and a sort per match;
 # a walk along the default sort, which reads only a covering index (search_index.py);
@@ -40,6 +42,18 @@ _SAMPLE_ROWS = 1_000
 _DOCUMENTS_BY_ID = sa.select(*DOCUMENT_COLUMNS).where(
     documents.c.id.in_(sa.bindparam("ids", expanding=True))
 )
+# A document number names a handful of documents; past this many, SQLite is not told their
+# rowids (``DocumentListing._by_number``).
+_MAX_NUMBER_MATCHES = 1000
+_ROWID: sa.ColumnClause[int] = sa.literal_column("documents.rowid", sa.Integer)
+_NUMBER_ROWIDS = sa.union_all(
+    *(
+        sa.select(_ROWID).where(
+            documents.c.tenant_id == sa.bindparam("tenant_id"), column == sa.bindparam("index")
+        )
+        for column in (documents.c.id_number_index, documents.c.extracted_number_index)
+    )
+).limit(_MAX_NUMBER_MATCHES + 1)
 _DOCUMENT_COUNT = sa.select(tenants.c.document_count).where(
     tenants.c.id == sa.bindparam("tenant_id")
 )
@@ -129,13 +143,50 @@ class DocumentListing(DocumentRows):
 
     def _two_plans(self, query: DocumentQuery) -> bool:
         folded = query.search_folded
-        return self.dialect == "sqlite" and folded is not None and len(folded) >= _FTS_MIN_LENGTH
+        return (
+            self.dialect == "sqlite"
+            and folded is not None
+            and len(folded) >= _FTS_MIN_LENGTH
+            and query.id_number is None  # a number's few matches are searched as they are read
+        )
+
+    def _by_number(self, tenant_id: UUID, query: DocumentQuery, statement: _S) -> _S:
+        """``statement`` over the documents of the queried number only, on SQLite.
+
+        A number names a handful of documents, found through either number index; but given
+        their OR beside an ORDER BY, SQLite's planner walks the sort's index instead and tests
+        every document of the tenant. So their rowids are looked up first, and the statement
+        reads a subquery that fetches just those rows (its LIMIT keeps SQLite from merging it
+        into the statement, and the planner from choosing another index); the filters and
+        the sort then apply to those few rows. PostgreSQL ORs the two indexes' bitmaps."""
+        if self.dialect != "sqlite" or query.id_number is None:
+            return statement
+        index = self._sealed.number_index(tenant_id, query.id_number)
+        rowids = self.number_rowids(tenant_id, index)
+        if rowids is None:
+            return statement
+        numbered = (
+            sa.select(documents)
+            .where(documents.c.tenant_id == tenant_id, _ROWID.in_(rowids))
+            .limit(len(rowids))
+            .subquery("numbered")
+        )
+        adapted: _S = ClauseAdapter(numbered).traverse(statement)
+        return adapted
+
+    def number_rowids(self, tenant_id: UUID, index: str | None) -> list[int] | None:
+        """The rowids of the tenant's documents declared or read with the number whose blind
+        index is ``index``; None when there are more than ``_MAX_NUMBER_MATCHES``."""
+        params = {"tenant_id": tenant_id, "index": index}
+        found = list(dict.fromkeys(self._conn.execute(_NUMBER_ROWIDS, params).scalars()))
+        return found if len(found) <= _MAX_NUMBER_MATCHES else None
 
     def page_statement(self, tenant_id: UUID, query: DocumentQuery, seek: Seek) -> sa.Select[Any]:
         """One page in one statement (also what the query-plan checks explain). A search on
         SQLite is answered from the trigram index here."""
         conditions = self._conditions(tenant_id, query, search_by_index=True)
-        return seek_rows(sa.select(*DOCUMENT_COLUMNS).where(*conditions), documents, seek)
+        statement = seek_rows(sa.select(*DOCUMENT_COLUMNS).where(*conditions), documents, seek)
+        return self._by_number(tenant_id, query, statement)
 
     def walk_statement(
         self, tenant_id: UUID, query: DocumentQuery, seek: Seek, *, budget: int = 1000
@@ -179,14 +230,14 @@ class DocumentListing(DocumentRows):
             .offset(offset)
             .limit(limit)
         )
-        return self._with_files(tenant_id, stmt)
+        return self._with_files(tenant_id, self._by_number(tenant_id, query, stmt))
 
     def count(self, tenant_id: UUID, query: DocumentQuery) -> int:
         conditions = self._conditions(tenant_id, query, search_by_index=True)
         if len(conditions) == 1:  # only the tenant: the maintained counter answers
             return int(self._conn.execute(_DOCUMENT_COUNT, {"tenant_id": tenant_id}).scalar_one())
         stmt = sa.select(sa.func.count()).select_from(documents).where(*conditions)
-        return int(self._conn.execute(stmt).scalar_one())
+        return int(self._conn.execute(self._by_number(tenant_id, query, stmt)).scalar_one())
 
     def _conditions(
         self, tenant_id: UUID, query: DocumentQuery, *, search_by_index: bool = False
@@ -201,6 +252,11 @@ class DocumentListing(DocumentRows):
             conditions.append(c.type.in_(query.types))
         if query.review_statuses:
             conditions.append(c.review_status.in_([s.value for s in query.review_statuses]))
+        if query.id_number is not None:
+            # Declared or read from the MRZ: each has its own (tenant_id, number index) index
+            # (PostgreSQL ORs their bitmaps; SQLite: ``_by_number``).
+            index = self._sealed.number_index(tenant_id, query.id_number)
+            conditions.append(sa.or_(c.id_number_index == index, c.extracted_number_index == index))
         if query.created_from is not None:
             conditions.append(c.created_at >= _day_start(query.created_from))
         if query.created_to is not None:
@@ -220,7 +276,9 @@ class DocumentListing(DocumentRows):
             conditions.append(c.file_count == 0)
         folded = query.search_folded
         if folded:
-            conditions.extend(self._search(folded, by_index=search_by_index))
+            # Beside a number (``_by_number``) a search is tested on its few rows.
+            by_index = search_by_index and query.id_number is None
+            conditions.extend(self._search(folded, by_index=by_index))
         return conditions
 
     def _search(self, folded: str, *, by_index: bool) -> list[Condition]:

@@ -233,10 +233,22 @@ class MrzResult:
     expiry_date: date | None
     optional_data: str
     checks: dict[str, bool] = field(default_factory=dict)
+    # How sure the reading of each field is (0-1; absent: not measured, as for a PDF's text
+    # layer, which is certain), and the fields read ambiguously: other readings of their
+    # characters that OCR found nearly as likely also pass their check digits, so the check
+    # digit cannot tell which one the document prints. Such a field is not known.
+    confidence: dict[str, float] = field(default_factory=dict)
+    ambiguous: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
-        return all(self.checks.values())
+        """Every check digit passed and no field is ambiguous."""
+        return all(self.checks.values()) and not self.ambiguous
+
+    def known(self, name: str) -> bool:
+        """Whether field ``name`` can be relied on: its check digit (if it has one) passed
+        and it was not read ambiguously."""
+        return self.checks.get(name) is not False and name not in self.ambiguous
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -252,6 +264,8 @@ class MrzResult:
             "expiry_date": self.expiry_date.isoformat() if self.expiry_date else None,
             "optional_data": self.optional_data,
             "checks": dict(self.checks),
+            "confidence": dict(self.confidence),
+            "ambiguous": {name: list(values) for name, values in self.ambiguous.items()},
             "valid": self.valid,
         }
 

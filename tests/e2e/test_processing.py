@@ -115,7 +115,7 @@ def test_a_wrong_check_digit_is_reported_not_repaired(pclient: httpx2.Client) ->
     doc = settled(pclient, _passport(pclient, person, **_declared(person))["id"])
     assert doc["extracted"]["mrz"]["checks"]["birth_date"] is False
     fired = signal(doc, "mrz_check_digits")
-    assert fired["fired"] is True and "birth_date" in fired["detail"]
+    assert fired["fired"] is True and "birth date" in fired["detail"]
 
 
 @READING_ONLY
@@ -189,7 +189,7 @@ def test_an_edited_pdf_fires_its_signal(pclient: httpx2.Client) -> None:
     doc = settled(pclient, upload(pclient, "bank_statement", pdf, "s.pdf", "application/pdf")["id"])
     fired = signal(doc, "pdf_edited")
     assert fired["fired"] is True
-    assert "incremental update" in fired["detail"]
+    assert "changed 1 time(s) after it was first saved" in fired["detail"]
 
 
 @READING_ONLY
@@ -220,7 +220,7 @@ def test_the_same_file_or_number_on_another_subject_is_a_fraud_signal(
     c = upload(pclient, "passport", image, "p.png", "image/png", subject_id=second["id"], **fields)
     doc = settled(pclient, c["id"])
     assert signal(doc, "duplicate_file")["fired"] is True  # still the first subject's file
-    assert signal(doc, "duplicate_file")["detail"].startswith("the same file is stored for 1")
+    assert signal(doc, "duplicate_file")["detail"].startswith("The same file is stored for 1")
 
 
 def test_switched_off_stages_are_unauthorized(pclient: httpx2.Client) -> None:

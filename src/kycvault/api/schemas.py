@@ -45,6 +45,7 @@ class SubjectCreate(_Input):
     parent_id: UUID | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
     crypto_address: str | None = Field(default=None, max_length=42)
+    birth_date: IsoDate | None = Field(default=None, description="a person's date of birth")
 
 
 class SubjectPatch(_Input):
@@ -54,6 +55,7 @@ class SubjectPatch(_Input):
     parent_id: UUID | None = None
     metadata: dict[str, Any] | None = None
     crypto_address: str | None = Field(default=None, max_length=42)
+    birth_date: IsoDate | None = None
 
 
 class _DocumentFields(_Input):
@@ -102,6 +104,10 @@ class SubjectOut(BaseModel):
     parent_id: UUID | None
     metadata: dict[str, Any]
     crypto_address: str | None
+    birth_date: date | None = Field(
+        description="given by the client, or read from a valid machine-readable zone of one "
+        "of the subject's documents while unknown"
+    )
     created_at: datetime
     updated_at: datetime
     created_by: str | None
@@ -131,9 +137,11 @@ class FileOut(BaseModel):
 class SignalOut(BaseModel):
     code: str
     weight: int
+    severity: str = Field(default="medium", description="high, medium or low")
     outcome: str = Field(description="fired, passed or not_applicable")
     fired: bool
     detail: str
+    message: str | None = Field(default=None, description="the same plain-English sentence")
 
 
 class ReviewOut(BaseModel):
@@ -173,7 +181,16 @@ class DocumentOut(BaseModel):
         description="what processing found: pages, sources, the MRZ and which checks passed, "
         "the content's classification"
     )
-    authenticity_score: int | None = Field(description="0-100, once the stage has completed")
+    authenticity_score: int | None = Field(
+        description="0-100 once the stage has completed; null while it has not, and when the "
+        "document could not be assessed (authenticity_status not_assessed)"
+    )
+    authenticity_status: str | None = Field(
+        description="assessed or not_assessed (no score: no file could be read, or no "
+        "machine-readable zone was found where the document type carries one); null until the "
+        "stage has run"
+    )
+    authenticity_reason: str | None = Field(description="why the document was not assessed")
     authenticity_signals: list[SignalOut]
     review: ReviewOut
     created_at: datetime
@@ -206,6 +223,8 @@ class DocumentOut(BaseModel):
             processing_reasons=processing.reasons,
             extracted=extracted,
             authenticity_score=processing.authenticity_score,
+            authenticity_status=processing.authenticity_status,
+            authenticity_reason=processing.authenticity_reason,
             authenticity_signals=[SignalOut(**s) for s in processing.signals],
             review=ReviewOut.of(doc.review),
             created_at=doc.created_at,

@@ -61,6 +61,8 @@ __all__ = [
     "same_state",
     "score",
     "state_alpha3",
+    "unreadable",
+    "zone_expected",
 ]
 
 # Programs that edit images or PDFs, matched as whole words of the software's name: a
@@ -225,6 +227,23 @@ def evaluate(facts: Facts) -> list[Signal]:
 
 def score(signals: Iterable[Signal]) -> int:
     return max(0, 100 - sum(s.weight for s in signals if s.outcome is Outcome.FIRED))
+
+
+# Types that carry a machine-readable zone on what a client uploads of them: always (a
+# passport's data page, a visa), or on the back of the card (ID cards, the US passport card
+# and permanent resident card, when the back was uploaded).
+_ZONE_ALWAYS = frozenset({"passport", "visa"})
+_ZONE_ON_BACK = frozenset({"national_id", "passport_card", "green_card"})
+
+
+def zone_expected(type_name: str, roles: Iterable[str | None]) -> bool:
+    """Whether a document of this type, with files of these roles, should show a zone."""
+    return type_name in _ZONE_ALWAYS or (type_name in _ZONE_ON_BACK and "BACK" in set(roles))
+
+
+def unreadable() -> Assessment:
+    """No file of the document could be read: nothing was assessed."""
+    return Assessment([], None, NOT_ASSESSED, "No file of the document could be read.")
 
 
 def assess(facts: Facts) -> Assessment:

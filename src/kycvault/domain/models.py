@@ -86,6 +86,9 @@ class Subject:
     created_by: str | None
     updated_by: str | None
     crypto_address: str | None = None
+    # A person's date of birth: what identity documents are compared with (and filled from
+    # a document's machine-readable zone while it is unknown).
+    birth_date: date | None = None
 
 
 @dataclass(slots=True)

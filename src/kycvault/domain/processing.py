@@ -72,6 +72,10 @@ class Processing:
     authenticity_score: int | None = None
     signals: list[dict[str, Any]] = field(default_factory=list)
     processed_at: str | None = None
+    # ``assessed`` (with a score) or ``not_assessed`` (none, and ``authenticity_reason``
+    # says why); None until the stage has run.
+    authenticity_status: str | None = None
+    authenticity_reason: str | None = None
 
     def queued(self, settings: ProcessingSettings) -> Processing:
         """Waiting for a worker again: enabled stages idle, the others unauthorized."""
@@ -118,6 +122,8 @@ class Processing:
             "authenticity_score": self.authenticity_score,
             "signals": self.signals,
             "processed_at": self.processed_at,
+            "authenticity_status": self.authenticity_status,
+            "authenticity_reason": self.authenticity_reason,
         }
 
     @classmethod
@@ -135,4 +141,6 @@ class Processing:
             authenticity_score=raw.get("authenticity_score"),
             signals=list(raw.get("signals") or []),
             processed_at=raw.get("processed_at"),
+            authenticity_status=raw.get("authenticity_status"),
+            authenticity_reason=raw.get("authenticity_reason"),
         )

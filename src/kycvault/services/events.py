@@ -207,6 +207,7 @@ def processed_snapshot(doc: Document, processing: Processing) -> dict[str, Any]:
         ),
         "mrz_valid": bool(mrz.get("valid")) if isinstance(mrz, Mapping) else None,
         "authenticity_score": processing.authenticity_score,
+        "authenticity_status": processing.authenticity_status,
     }
 
 

@@ -36,7 +36,7 @@ from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.reading import FileReading, ReadingFailed
-from kycvault.services import audit, events, files, job_queue, tenant_settings
+from kycvault.services import assessment, audit, events, files, job_queue, tenant_settings
 from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
@@ -192,24 +192,6 @@ def _extracted(mrz: MrzResult | None, read: _Read) -> dict[str, Any]:
     return out
 
 
-async def _duplicates(
-    ctx: AppContext, document: Document, mrz: MrzResult | None
-) -> tuple[int, int]:
-    numbers = [
-        document.id_number or "",
-        authenticity.normalise_number(document.id_number),
-        authenticity.normalise_number(mrz.document_number) if mrz else "",
-    ]
-    async with ctx.store.read() as uow:
-        same_file = await uow.documents.holders_of_file(
-            document.tenant_id, [f.sha256 for f in document.files], document.subject_id
-        )
-        same_number = await uow.documents.holders_of_number(
-            document.tenant_id, numbers, document.subject_id
-        )
-    return same_file, same_number
-
-
 def _status(enabled: bool, ok: bool) -> StageStatus:
     if not enabled:
         return StageStatus.UNAUTHORIZED
@@ -243,32 +225,6 @@ def _stages(
     return stages, reasons
 
 
-async def _signals(
-    ctx: AppContext,
-    document: Document,
-    read: _Read,
-    mrz: MrzResult | None,
-    classified: Classification | None,
-    type_agrees: bool,
-) -> list[authenticity.Signal]:
-    same_file, same_number = await _duplicates(ctx, document, mrz)
-    return authenticity.evaluate(
-        authenticity.Facts(
-            today=ctx.clock().date(),
-            declared_number=document.id_number,
-            declared_expiry=document.expiry_date,
-            declared_country=document.issuing_country,
-            mrz=mrz,
-            traces=[r.traces for r in read.readings],
-            same_file_elsewhere=same_file,
-            same_number_elsewhere=same_number,
-            declared_type=document.type,
-            classified_type=classified.type if classified else None,
-            type_agrees=type_agrees,
-        )
-    )
-
-
 async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
     """The worker's part: run the stages of the job's document and store what they found."""
     if job.document_id is None:
@@ -278,6 +234,7 @@ async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
         if document is None:
             return {"skipped": "document_deleted"}
         settings = await _settings(uow, job.tenant_id)
+        subject = await assessment.subject_of(uow, document)
         generation = document.processing.generation
         started = document.processing.started()
         await uow.documents.set_processing(job.tenant_id, document.id, started)
@@ -295,9 +252,11 @@ async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
     )
     classified = classify(text, mrz) if settings.classification and readable else None
     type_agrees = classified is None or agrees(document.type, classified.type)
-    signals = []
-    if settings.authenticity and readable:
-        signals = await _signals(ctx, document, read, mrz, classified, type_agrees)
+    assessed = None
+    if settings.authenticity:
+        assessed = await assessment.assess(
+            ctx, document, subject, read.readings, mrz, classified, type_agrees
+        )
     classification = None
     if classified is not None:
         classification = {
@@ -312,9 +271,11 @@ async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
         reasons=reasons,
         extracted=_extracted(mrz, read) if readable else {},
         classification=classification,
-        authenticity_score=authenticity.score(signals) if signals else None,
-        signals=[s.as_dict() for s in signals],
+        authenticity_score=assessed.score if assessed else None,
+        signals=[s.as_dict() for s in assessed.signals] if assessed else [],
         processed_at=ctx.clock().isoformat(),
+        authenticity_status=assessed.status if assessed else None,
+        authenticity_reason=assessed.reason if assessed else None,
     )
     stored = await _store(ctx, job, generation, result, text, mrz, settings, classified)
     return {"generation": generation, "stored": stored, "stages": result.as_dict()["stages"]}
@@ -343,6 +304,9 @@ async def _store(
             overwrite = await _overwrite_type(ctx, uow, document, classified, settings)
             result.classification["applied"] = overwrite
             overwritten = classified.type if overwrite else None
+        if overwritten is not None:
+            document = replace(document, type=overwritten)
+        document = await assessment.fill_from_zone(ctx, uow, document, mrz, result)
         await uow.documents.set_processing(
             tenant_id,
             document_id,
@@ -353,8 +317,6 @@ async def _store(
             content=text if settings.searchable_text else "",
         )
         await uow.documents.put_text(tenant_id, document_id, sealed, len(text), ctx.clock())
-        if overwritten is not None:
-            document = replace(document, type=overwritten)
         # Every enabled stage has settled for this generation (completed or failed). A job
         # run again after its results were stored records the event again: receivers tell
         # the two apart by ``generation``.

@@ -6,7 +6,7 @@ import contextlib
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,8 +22,10 @@ from kycvault.services.context import Actor, AppContext
 from kycvault.services.pagination import Page, check_limit, cursor_codec, paginate
 
 MUTABLE_FIELDS = frozenset(
-    {"type", "external_id", "display_name", "parent_id", "metadata", "crypto_address"}
+    {"type", "external_id", "display_name", "parent_id", "metadata", "crypto_address", "birth_date"}
 )
+# The earliest birth date taken: an older one is a typing error.
+EARLIEST_BIRTH = date(1880, 1, 1)
 MAX_PARENT_DEPTH = 16
 
 
@@ -78,6 +80,13 @@ def _apply(subject: Subject, changes: Mapping[str, Any], now: datetime, actor: A
         values["metadata"] = check_metadata(values["metadata"] or {})
     if "crypto_address" in values:
         values["crypto_address"] = normalize_address(values["crypto_address"])
+    born = values.get("birth_date")
+    if born is not None and not EARLIEST_BIRTH <= born <= now.date():
+        raise InvalidInput.field(
+            "birth_date",
+            "out_of_range",
+            f"birth_date must lie between {EARLIEST_BIRTH.isoformat()} and today",
+        )
     return replace(subject, **values, updated_at=now, updated_by=actor.key_id)
 
 

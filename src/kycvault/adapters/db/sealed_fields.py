@@ -33,6 +33,7 @@ from __future__ import annotations
 import json
 import struct
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 from uuid import UUID
 
@@ -144,8 +145,11 @@ class RowFields:
         display_name: str | None,
         external_id: str | None,
         metadata: Mapping[str, Any],
+        birth_date: date | None = None,
     ) -> dict[str, Any]:
         details: dict[str, Any] = {}
+        if birth_date is not None:
+            details["birth_date"] = birth_date.isoformat()
         if display_name is not None:
             details["display_name"] = display_name
         if external_id is not None:
@@ -158,10 +162,13 @@ class RowFields:
         }
 
     def subject_details(self, tenant_id: UUID, row: RowMapping) -> dict[str, Any]:
-        """``display_name``, ``external_id`` and ``metadata`` of a subject's row."""
+        """``display_name``, ``external_id``, ``metadata`` and ``birth_date`` of a subject's
+        row."""
         details: dict[str, Any] = {"display_name": None, "external_id": None, "metadata": {}}
         opened = self._open_json(tenant_id, SUBJECT_DETAILS, row["details_sealed"], row["id"])
         details.update(opened or {})
+        born = details.get("birth_date")
+        details["birth_date"] = date.fromisoformat(born) if born else None
         return details
 
     def metadata_values(

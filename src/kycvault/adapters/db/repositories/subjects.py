@@ -37,6 +37,7 @@ def _subject(row: RowMapping, sealed: RowFields) -> Subject:
         created_by=row["created_by"],
         updated_by=row["updated_by"],
         crypto_address=row["crypto_address"],
+        birth_date=details["birth_date"],
     )
 
 
@@ -49,6 +50,7 @@ def _subject_values(subject: Subject, sealed: RowFields) -> dict[str, Any]:
             display_name=subject.display_name,
             external_id=subject.external_id,
             metadata=subject.metadata,
+            birth_date=subject.birth_date,
         ),
         "parent_id": subject.parent_id,
         "crypto_address": subject.crypto_address,

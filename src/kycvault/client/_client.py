@@ -15,9 +15,9 @@ import httpx2
 
 from kycvault import __version__
 from kycvault.client import resources
-from kycvault.client._http import Attempts, Call, RetryPolicy, raise_for_status
-from kycvault.client.downloads import Destination, Sink, content_length
-from kycvault.client.errors import APIConnectionError, APITimeoutError, KycVaultError
+from kycvault.client._http import Attempts, Call, RetryPolicy, connection_error, raise_for_status
+from kycvault.client.downloads import Destination, Sink
+from kycvault.client.errors import KycVaultError
 from kycvault.client.models import Page
 from kycvault.client.pagination import AsyncPaginator, Paginator
 from kycvault.client.uploads import Progress
@@ -35,24 +35,22 @@ def _api_key(given: str | None) -> str:
     return key
 
 
-def _options(base_url: str, api_key: str | None, timeout: Timeout) -> dict[str, Any]:
-    return {
-        "base_url": base_url.rstrip("/"),
-        "headers": {
-            "Authorization": f"Bearer {_api_key(api_key)}",
-            "Accept": "application/json",
-            "User-Agent": f"kycvault-python/{__version__}",
-        },
-        "timeout": timeout,
-    }
-
-
-def _connection_error(exc: httpx2.TransportError) -> APIConnectionError:
-    kind = APITimeoutError if isinstance(exc, httpx2.TimeoutException) else APIConnectionError
-    return kind(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
-
-
 class _Base:
+    def _setup(
+        self, base_url: str, api_key: str | None, timeout: Timeout, retry: RetryPolicy
+    ) -> dict[str, Any]:
+        """The connection pool's options; the retry policy kept."""
+        self._retry = retry
+        return {
+            "base_url": base_url.rstrip("/"),
+            "headers": {
+                "Authorization": f"Bearer {_api_key(api_key)}",
+                "Accept": "application/json",
+                "User-Agent": f"kycvault-python/{__version__}",
+            },
+            "timeout": timeout,
+        }
+
     def _build(self, http: httpx2.Client | httpx2.AsyncClient, call: Call[Any]) -> httpx2.Request:
         content: Any = None
         if call.upload is not None:
@@ -89,10 +87,8 @@ class Client(_Base):
         sleep: Callable[[float], None] = time.sleep,
         **httpx_options: Any,
     ) -> None:
-        self._http = httpx2.Client(
-            **_options(base_url, api_key, timeout), transport=transport, **httpx_options
-        )
-        self._retry = retry or RetryPolicy(max_retries=max_retries)
+        options = self._setup(base_url, api_key, timeout, retry or RetryPolicy(max_retries))
+        self._http = httpx2.Client(**options, transport=transport, **httpx_options)
         self._sleep = sleep
         self.subjects = resources.Subjects(self)
         self.documents = resources.Documents(self)
@@ -119,26 +115,23 @@ class Client(_Base):
             try:
                 response = self._http.send(self._build(self._http, call), stream=True)
             except httpx2.TransportError as exc:
-                wait = attempts.after_error()
-                if wait is None:
-                    raise _connection_error(exc) from exc
-                self._sleep(wait)
+                self._sleep(attempts.after_error(exc))
                 continue
-            wait = attempts.after_response(response)
-            if wait is None:
-                if not stream or response.status_code >= 400:
-                    self._read(response)
-                raise_for_status(response)
-                return response
+            if (wait := attempts.after_response(response)) is None:
+                break
             response.close()
             self._sleep(wait)
+        if not stream or response.status_code >= 400:
+            self._read(response)
+        raise_for_status(response)
+        return response
 
     @staticmethod
     def _read(response: httpx2.Response) -> None:
         try:
             response.read()
         except httpx2.TransportError as exc:
-            raise _connection_error(exc) from exc
+            raise connection_error(exc) from exc
         finally:
             response.close()
 
@@ -151,17 +144,10 @@ class Client(_Base):
     ) -> int:
         response = self._send(call, stream=True)
         try:
-            sink = Sink(destination, content_length(response.headers), progress)
-            try:
+            with Sink(destination, response.headers, progress) as sink:
                 for chunk in response.iter_bytes():
                     sink.write(chunk)
-            except httpx2.TransportError as exc:
-                sink.abandon()
-                raise _connection_error(exc) from exc
-            except BaseException:
-                sink.abandon()
-                raise
-            return sink.finish()
+            return sink.written
         finally:
             response.close()
 
@@ -185,10 +171,8 @@ class AsyncClient(_Base):
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         **httpx_options: Any,
     ) -> None:
-        self._http = httpx2.AsyncClient(
-            **_options(base_url, api_key, timeout), transport=transport, **httpx_options
-        )
-        self._retry = retry or RetryPolicy(max_retries=max_retries)
+        options = self._setup(base_url, api_key, timeout, retry or RetryPolicy(max_retries))
+        self._http = httpx2.AsyncClient(**options, transport=transport, **httpx_options)
         self._sleep = sleep
         self.subjects = resources.AsyncSubjects(self)
         self.documents = resources.AsyncDocuments(self)
@@ -215,26 +199,23 @@ class AsyncClient(_Base):
             try:
                 response = await self._http.send(self._build(self._http, call), stream=True)
             except httpx2.TransportError as exc:
-                wait = attempts.after_error()
-                if wait is None:
-                    raise _connection_error(exc) from exc
-                await self._sleep(wait)
+                await self._sleep(attempts.after_error(exc))
                 continue
-            wait = attempts.after_response(response)
-            if wait is None:
-                if not stream or response.status_code >= 400:
-                    await self._read(response)
-                raise_for_status(response)
-                return response
+            if (wait := attempts.after_response(response)) is None:
+                break
             await response.aclose()
             await self._sleep(wait)
+        if not stream or response.status_code >= 400:
+            await self._read(response)
+        raise_for_status(response)
+        return response
 
     @staticmethod
     async def _read(response: httpx2.Response) -> None:
         try:
             await response.aread()
         except httpx2.TransportError as exc:
-            raise _connection_error(exc) from exc
+            raise connection_error(exc) from exc
         finally:
             await response.aclose()
 
@@ -246,17 +227,10 @@ class AsyncClient(_Base):
     ) -> int:
         response = await self._send(call, stream=True)
         try:
-            sink = Sink(destination, content_length(response.headers), progress)
-            try:
+            with Sink(destination, response.headers, progress) as sink:
                 async for chunk in response.aiter_bytes():
                     sink.write(chunk)
-            except httpx2.TransportError as exc:
-                sink.abandon()
-                raise _connection_error(exc) from exc
-            except BaseException:
-                sink.abandon()
-                raise
-            return sink.finish()
+            return sink.written
         finally:
             await response.aclose()
 

@@ -15,7 +15,12 @@ from uuid import UUID, uuid4
 import httpx2
 from pydantic import BaseModel
 
-from kycvault.client.errors import from_response, parse_retry_after
+from kycvault.client.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    from_response,
+    parse_retry_after,
+)
 from kycvault.client.models import Listed
 from kycvault.client.uploads import MultipartBody
 
@@ -159,16 +164,26 @@ class Attempts:
             return None
         return self._next(response.headers.get("retry-after"))
 
-    def after_error(self) -> float | None:
-        if not (self._call.retryable and self._call.retry_on_connection_error):
-            return None
-        return self._next(None)
+    def after_error(self, exc: httpx2.TransportError) -> float:
+        """The wait before sending again after ``exc``; raises when that is not safe or the
+        retries are spent."""
+        wait = None
+        if self._call.retryable and self._call.retry_on_connection_error:
+            wait = self._next(None)
+        if wait is None:
+            raise connection_error(exc) from exc
+        return wait
 
     def _next(self, retry_after: str | None) -> float | None:
         wait = self._policy.delay(self._done, retry_after)
         if wait is not None:
             self._done += 1
         return wait
+
+
+def connection_error(exc: httpx2.TransportError) -> APIConnectionError:
+    kind = APITimeoutError if isinstance(exc, httpx2.TimeoutException) else APIConnectionError
+    return kind(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)
 
 
 def raise_for_status(response: httpx2.Response) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 
 from kycvault.client import (
@@ -151,6 +152,37 @@ def test_a_retried_write_with_the_same_key_makes_one_document(
     with pytest.raises(ValidationError) as reused:  # the key with another payload
         vault.documents.create(type="national_id", files=[scan], idempotency_key=key)
     assert reused.value.status == 422 and reused.value.code == "idempotency_key_reused"
+
+
+class LosesFirstAnswer(httpx2.HTTPTransport):
+    """A network that drops the answer to the first write after the server has made it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost: list[str] = []
+
+    def handle_request(self, request: httpx2.Request) -> httpx2.Response:
+        response = super().handle_request(request)
+        if request.method == "POST" and not self.lost:
+            response.read()
+            response.close()
+            self.lost.append(request.headers["idempotency-key"])
+            raise httpx2.ReadError("connection reset", request=request)
+        return response
+
+
+def test_a_lost_answer_is_retried_by_itself_and_makes_one_document(
+    sdk_server: Server, api_key: str, tmp_path: Path
+) -> None:
+    scan = tmp_path / "scan.png"
+    scan.write_bytes(image_bytes())
+    network = LosesFirstAnswer()
+    slept: list[float] = []
+    with Client(sdk_server.url, api_key=api_key, transport=network, sleep=slept.append) as vault:
+        doc = vault.documents.create(type="passport", files=[scan, io.BytesIO(PDF_BYTES)])
+        assert len(network.lost) == 1 and len(slept) == 1
+        assert [d.id for d in vault.documents.list()] == [doc.id]
+        assert [f.size for f in doc.files] == [scan.stat().st_size, len(PDF_BYTES)]
 
 
 def test_errors_are_typed_and_carry_the_problem(

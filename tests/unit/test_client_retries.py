@@ -18,6 +18,7 @@ from kycvault.client import (
     APIConnectionError,
     AsyncClient,
     Client,
+    ConflictError,
     RateLimitError,
     RetryPolicy,
     ServiceUnavailableError,
@@ -128,6 +129,20 @@ def test_connection_errors_end_as_api_connection_error() -> None:
     with client(handler, slept, max_retries=1) as vault, pytest.raises(APIConnectionError):
         vault.subjects.get(SUBJECT_ID)
     assert len(seen) == 2
+
+
+def test_a_retry_that_meets_its_first_attempt_still_running_waits_for_it() -> None:
+    handler, seen = scripted(
+        problem(409, "idempotency_in_progress"), httpx2.Response(201, json=SUBJECT)
+    )
+    slept: list[float] = []
+    with client(handler, slept) as vault:
+        vault.subjects.create(external_id="c-1")
+    assert len(seen) == 2 and len(slept) == 1
+    handler, seen = scripted(problem(409, "external_id_taken"))
+    with client(handler, slept) as vault, pytest.raises(ConflictError):
+        vault.subjects.create(external_id="c-1")
+    assert len(seen) == 1
 
 
 def test_other_errors_are_not_retried() -> None:

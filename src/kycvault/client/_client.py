@@ -15,7 +15,7 @@ import httpx2
 
 from kycvault import __version__
 from kycvault.client import resources
-from kycvault.client._http import Attempts, Call, RetryPolicy, connection_error, raise_for_status
+from kycvault.client._http import Attempts, Call, RetryPolicy, raise_for_status
 from kycvault.client.downloads import Destination, Sink
 from kycvault.client.errors import KycVaultError
 from kycvault.client.models import Page
@@ -114,6 +114,10 @@ class Client(_Base):
         while True:
             try:
                 response = self._http.send(self._build(self._http, call), stream=True)
+                # A streamed download's body is read by its sink; a problem document is
+                # small, and says whether to try again.
+                if not stream or response.status_code >= 400:
+                    self._read(response)
             except httpx2.TransportError as exc:
                 self._sleep(attempts.after_error(exc))
                 continue
@@ -121,8 +125,6 @@ class Client(_Base):
                 break
             response.close()
             self._sleep(wait)
-        if not stream or response.status_code >= 400:
-            self._read(response)
         raise_for_status(response)
         return response
 
@@ -130,8 +132,6 @@ class Client(_Base):
     def _read(response: httpx2.Response) -> None:
         try:
             response.read()
-        except httpx2.TransportError as exc:
-            raise connection_error(exc) from exc
         finally:
             response.close()
 
@@ -198,6 +198,10 @@ class AsyncClient(_Base):
         while True:
             try:
                 response = await self._http.send(self._build(self._http, call), stream=True)
+                # A streamed download's body is read by its sink; a problem document is
+                # small, and says whether to try again.
+                if not stream or response.status_code >= 400:
+                    await self._read(response)
             except httpx2.TransportError as exc:
                 await self._sleep(attempts.after_error(exc))
                 continue
@@ -205,8 +209,6 @@ class AsyncClient(_Base):
                 break
             await response.aclose()
             await self._sleep(wait)
-        if not stream or response.status_code >= 400:
-            await self._read(response)
         raise_for_status(response)
         return response
 
@@ -214,8 +216,6 @@ class AsyncClient(_Base):
     async def _read(response: httpx2.Response) -> None:
         try:
             await response.aread()
-        except httpx2.TransportError as exc:
-            raise connection_error(exc) from exc
         finally:
             await response.aclose()
 

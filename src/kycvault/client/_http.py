@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import json
 import random
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -151,6 +152,18 @@ class RetryPolicy:
         return ceiling / 2 + random.uniform(0, ceiling / 2)  # noqa: S311 (jitter, not a secret)
 
 
+def _still_running(response: httpx2.Response) -> bool:
+    """A 409 for a retry that came while the first request with its key still runs: the
+    next retry gets that request's answer."""
+    if response.status_code != 409:
+        return False
+    try:
+        problem = json.loads(response.content)
+    except ValueError:
+        return False
+    return isinstance(problem, dict) and problem.get("code") == "idempotency_in_progress"
+
+
 class Attempts:
     """The retry decisions for one call, attempt after attempt."""
 
@@ -160,9 +173,13 @@ class Attempts:
         self._done = 0
 
     def after_response(self, response: httpx2.Response) -> float | None:
-        if response.status_code not in RETRY_STATUSES or not self._call.retryable:
+        """The wait before sending again after ``response`` (its body read when it is an
+        error), or None: it is the answer."""
+        if not self._call.retryable:
             return None
-        return self._next(response.headers.get("retry-after"))
+        if response.status_code in RETRY_STATUSES or _still_running(response):
+            return self._next(response.headers.get("retry-after"))
+        return None
 
     def after_error(self, exc: httpx2.TransportError) -> float:
         """The wait before sending again after ``exc``; raises when that is not safe or the

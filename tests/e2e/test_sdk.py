@@ -10,6 +10,7 @@ import asyncio
 import hashlib
 import io
 import json
+import tracemalloc
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -135,6 +136,26 @@ def test_upload_from_a_path_and_a_file_object_then_download(vault: Client, tmp_p
     with pytest.raises(GoneError) as used:
         vault.links.download(link.download_url, tmp_path / "again.png")
     assert used.value.status == 410 and not (tmp_path / "again.png").exists()
+
+
+def test_a_large_file_goes_up_and_comes_down_in_chunks(vault: Client, tmp_path: Path) -> None:
+    """24 MiB each way while the client holds a few chunks at a time (its own allocations,
+    traced in this process; the server is another)."""
+    size = 24 * 1024 * 1024
+    source = tmp_path / "big.pdf"
+    with source.open("wb") as out:
+        out.write(b"%PDF-1.7\n")
+        out.truncate(size)
+    tracemalloc.start()
+    try:
+        doc = vault.documents.create(type="bank_statement", files=[source])
+        copy = tmp_path / "copy.pdf"
+        written = vault.files.download(doc.id, doc.files[0].id, copy)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert doc.files[0].size == written == size == copy.stat().st_size
+    assert peak < 4 * 1024 * 1024, peak
 
 
 def test_a_retried_write_with_the_same_key_makes_one_document(

@@ -73,7 +73,10 @@ class Client(_Base):
 
     ``Client(base_url, api_key=…)`` (or ``KYCVAULT_API_KEY``); use it as a context manager,
     or ``close()`` it. Reads, and writes (each carries an ``Idempotency-Key``), are retried
-    up to ``max_retries`` times on 429, 502, 503, 504 and broken connections."""
+    up to ``max_retries`` times on 429, 502, 503, 504, a 409 ``idempotency_in_progress`` and
+    broken connections; ``retry`` sets the backoff too. ``transport``, ``sleep`` and any
+    other ``httpx2.Client`` option (``verify``, ``proxy``…) go to the connection pool and
+    the waits between attempts (a test gives a mock transport and a sleep that returns)."""
 
     def __init__(
         self,

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Union
+from typing import IO
 
 CHUNK = 64 * 1024
 Progress = Callable[[int, int | None], None]
@@ -31,7 +31,7 @@ class Upload:
     sha256: str | None = None
 
 
-FileInput = Union[str, os.PathLike[str], IO[bytes], Upload]  # noqa: UP007 (a runtime alias)
+FileInput = str | os.PathLike[str] | IO[bytes] | Upload
 
 
 @dataclass(frozen=True, slots=True)

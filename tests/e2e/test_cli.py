@@ -95,6 +95,12 @@ def test_client_commands(server: Server, tmp_path: Path) -> None:
     out = tmp_path / "copy.png"
     run("get", doc["id"], doc["files"][0]["id"], "-o", str(out))
     assert out.read_bytes() == scan.read_bytes()
+    # What fails is one line naming the status and the problem's code; nothing is written.
+    missing = client.cli("get", doc["id"], doc["id"], "-o", str(tmp_path / "no.png"), check=False)
+    assert missing.returncode == 1 and missing.stderr.startswith("error 404: ")
+    assert "Traceback" not in missing.stderr and sorted(tmp_path.iterdir()) == [out, scan]
+    refused = client.cli("upload", str(scan), "--type", "no_such_type", check=False)
+    assert refused.returncode == 1 and "(unknown_document_type)" in refused.stderr
 
 
 def test_migrate_command(tmp_path: Path) -> None:

@@ -1,15 +1,22 @@
-"""Client commands: talk to a running server over its HTTP API (``--url``, ``--api-key`` or
-``KYCVAULT_URL``, ``KYCVAULT_API_KEY``)."""
+"""Client commands: talk to a running server over its HTTP API through the Python client
+(``kycvault.client``): ``--url``, ``--api-key`` or ``KYCVAULT_URL``, ``KYCVAULT_API_KEY``."""
 
 from __future__ import annotations
 
+import itertools
 import json
-import mimetypes
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from kycvault.cli.progress import bar
+
+if TYPE_CHECKING:
+    from kycvault.client import Client, Document
 
 Url = Annotated[str, typer.Option("--url", envvar="KYCVAULT_URL", help="Base URL of the server.")]
 ApiKey = Annotated[
@@ -17,42 +24,24 @@ ApiKey = Annotated[
 ]
 
 
-def _client(url: str, api_key: str) -> Any:
-    import httpx2
+@contextmanager
+def _client(url: str, api_key: str) -> Iterator[Client]:
+    """A client of the server; what fails is one line on stderr and exit status 1."""
+    from kycvault.client import APIStatusError, Client, KycVaultError
 
-    return httpx2.Client(
-        base_url=url.rstrip("/"),
-        headers={"Authorization": f"Bearer {api_key}"},
-        timeout=httpx2.Timeout(30.0, read=300.0),
-    )
-
-
-def _check(response: Any) -> Any:
-    if response.status_code >= 400:
-        try:
-            problem = response.json()
-            message = f"{problem.get('detail')} ({problem.get('code')})"
-        except ValueError:
-            message = response.text[:200]
-        typer.echo(f"error {response.status_code}: {message}", err=True)
-        raise typer.Exit(1)
-    return response.json() if response.content else None
+    try:
+        with Client(url, api_key=api_key) as client:
+            yield client
+    except APIStatusError as exc:
+        typer.echo(f"error {exc.status}: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from None
+    except KycVaultError as exc:
+        typer.echo(f"error: {exc.detail} ({exc.code})", err=True)
+        raise typer.Exit(1) from None
 
 
-class _Progress:
-    """A file object that advances a progress bar as the HTTP client reads it."""
-
-    def __init__(self, handle: IO[bytes], advance: Any) -> None:
-        self._handle = handle
-        self._advance = advance
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._handle.read(size)
-        self._advance(len(data))
-        return data
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._handle, name)
+def _json(documents: list[Document]) -> str:
+    return json.dumps([d.model_dump(mode="json") for d in documents], indent=2)
 
 
 def upload(
@@ -65,47 +54,21 @@ def upload(
     role: Annotated[list[str] | None, typer.Option(help="One role per file, in order.")] = None,
 ) -> None:
     """Upload files as one new document, with a progress bar."""
-    from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+    from kycvault.client import Upload
 
-    data: dict[str, Any] = {"type": doc_type}
-    if subject:
-        data["subject_id"] = subject
-    if name:
-        data["name"] = name
-    if role:
-        data["role"] = role
-    total = sum(path.stat().st_size for path in files)
-    handles = [path.open("rb") for path in files]
-    try:
-        with Progress(
-            "[progress.description]{task.description}",
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            transient=True,
-        ) as progress:
-            task = progress.add_task("uploading", total=total)
-
-            def advance(count: int) -> None:
-                progress.update(task, advance=count)
-
-            parts = [
-                (
-                    "file",
-                    (
-                        path.name,
-                        _Progress(handle, advance),
-                        mimetypes.guess_type(path.name)[0] or "application/octet-stream",
-                    ),
-                )
-                for path, handle in zip(files, handles, strict=True)
-            ]
-            with _client(url, api_key) as client:
-                result = _check(client.post("/v1/documents", data=data, files=parts))
-    finally:
-        for handle in handles:
-            handle.close()
-    typer.echo(json.dumps(result, indent=2))
+    roles = role or []
+    if len(roles) > len(files):
+        typer.echo(f"error: {len(roles)} --role for {len(files)} file(s)", err=True)
+        raise typer.Exit(2)
+    uploads = [
+        Upload(path, role=given)
+        for path, given in itertools.zip_longest(files, roles[: len(files)])
+    ]
+    with _client(url, api_key) as client, bar("uploading") as advance:
+        doc = client.documents.create(
+            type=doc_type, subject_id=subject, name=name, files=uploads, progress=advance
+        )
+    typer.echo(json.dumps(doc.model_dump(mode="json"), indent=2))
 
 
 def list_documents(
@@ -126,28 +89,24 @@ def list_documents(
 ) -> None:
     """List documents, newest first: a table, or JSON with --json (pages followed up to
     --limit)."""
-    params: dict[str, Any] = {"limit": min(limit, 100)}
+    from kycvault.client.resources.documents import DocumentFilters
+
+    filters: DocumentFilters = {"limit": min(limit, 100)}
     if subject:
-        params["subject_id"] = subject
+        filters["subject_id"] = subject
     if doc_type:
-        params["type"] = doc_type
+        filters["type"] = doc_type
     if review_status:
-        params["review_status"] = review_status
-    found: list[dict[str, Any]] = []
+        filters["review_status"] = review_status
     with _client(url, api_key) as client:
-        while len(found) < limit:
-            page = _check(client.get("/v1/documents", params=params))
-            found += page["data"][: limit - len(found)]
-            if not page["has_more"] or not page["next_cursor"]:
-                break
-            params["cursor"] = page["next_cursor"]
+        found = list(itertools.islice(client.documents.list(**filters), limit))
     if as_json:
-        typer.echo(json.dumps(found, indent=2))
+        typer.echo(_json(found))
         return
     _table(found)
 
 
-def _table(documents: list[dict[str, Any]]) -> None:
+def _table(documents: list[Document]) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -157,13 +116,13 @@ def _table(documents: list[dict[str, Any]]) -> None:
         table.add_column(heading)
     table.add_column("files", no_wrap=True)
     for doc in documents:
-        files = ", ".join(f"{f['id']} {f['filename'] or ''}".strip() for f in doc["files"])
+        files = ", ".join(f"{f.id} {f.filename or ''}".strip() for f in doc.files)
         table.add_row(
-            doc["id"],
-            doc["type"],
-            doc["name"] or "",
-            (doc.get("review") or {}).get("status", ""),
-            doc.get("expiry_date") or "",
+            str(doc.id),
+            doc.type,
+            doc.name or "",
+            doc.review.status,
+            doc.expiry_date.isoformat() if doc.expiry_date else "",
             files or "-",
         )
     # Piped, rows are never cut to a terminal's width.
@@ -178,13 +137,7 @@ def get(
     url: Url = "http://127.0.0.1:8000",
     api_key: ApiKey = "",
 ) -> None:
-    """Download one file of a document."""
-    path = f"/v1/documents/{document_id}/files/{file_id}/content"
-    with _client(url, api_key) as client, client.stream("GET", path) as response:
-        if response.status_code >= 400:
-            response.read()
-            _check(response)
-        with output.open("wb") as handle:
-            for chunk in response.iter_bytes():
-                handle.write(chunk)
+    """Download one file of a document, with a progress bar."""
+    with _client(url, api_key) as client, bar("downloading") as advance:
+        client.files.download(document_id, file_id, output, progress=advance)
     typer.echo(f"wrote {output}")

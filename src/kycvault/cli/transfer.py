@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from kycvault.bootstrap import Container
+from kycvault.cli.progress import bar
 from kycvault.cli.runtime import run_with_vault
 from kycvault.config import load_settings
 
@@ -22,15 +23,21 @@ Directory = Annotated[Path, typer.Argument(help="Export directory.")]
 Operation = Callable[..., Awaitable["TransferSummary"]]
 
 
-def _run(operation: Operation, directory: Path, *, creates_vault: bool) -> tuple[str, str]:
-    """What was moved, and the public id of the master key in use."""
+def _run(
+    operation: Operation, directory: Path, *, creates_vault: bool, verb: str
+) -> tuple[str, str]:
+    """What was moved, and the public id of the master key in use; the blobs' bytes on a
+    progress bar as they go."""
     from kycvault.adapters.db import migrate
     from kycvault.services import transfer
 
     async def work(container: Container) -> tuple[str, str]:
         ctx: AppContext = container.ctx
         started = ctx.clock()
-        done = await operation(ctx, directory, revision=migrate.head_revision())
+        with bar(verb) as advance:
+            done = await operation(
+                ctx, directory, revision=migrate.head_revision(), progress=advance
+            )
         key_id = container.master_key.id if container.master_key else "?"
         return transfer.describe(done, started, ctx.clock()), key_id
 
@@ -43,7 +50,7 @@ def export(directory: Directory) -> None:
     """Write every row and blob of this vault (still encrypted) to a new directory."""
     from kycvault.services.transfer import export_vault
 
-    summary, key_id = _run(export_vault, directory, creates_vault=False)
+    summary, key_id = _run(export_vault, directory, creates_vault=False, verb="exporting")
     typer.echo(f"exported {summary} to {directory}")
     typer.echo(
         f"The export holds no master key: it imports only under this vault's key (id {key_id}), "
@@ -65,7 +72,7 @@ def import_(directory: Directory) -> None:
             err=True,
         )
         raise typer.Exit(1)
-    summary, _ = _run(import_vault, directory, creates_vault=True)
+    summary, _ = _run(import_vault, directory, creates_vault=True, verb="importing")
     typer.echo(f"imported {summary} from {directory}")
 
 

@@ -24,7 +24,7 @@ import asyncio
 import base64
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +45,8 @@ VERSION = 1
 MAC_LABEL = "export-mac/v1"
 _PIECE = 1024 * 1024
 _KEY_BATCH = 1000
+# Told after each blob: (bytes copied so far, the total when known). Called from a thread.
+Progress = Callable[[int, int | None], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +122,9 @@ def _prepare(directory: Path) -> None:
     directory.mkdir(parents=True, exist_ok=True)
 
 
-def _export_blobs(blobs: BlobStore, keys: Iterator[str], directory: Path) -> dict[str, Any]:
+def _export_blobs(
+    blobs: BlobStore, keys: Iterator[str], directory: Path, progress: Progress | None
+) -> dict[str, Any]:
     count = total = 0
     listing = hashlib.sha256()
     with (directory / "blobs.jsonl").open("wb") as index:
@@ -130,16 +134,18 @@ def _export_blobs(blobs: BlobStore, keys: Iterator[str], directory: Path) -> dic
             listing.update(line)
             index.write(line)
             count, total = count + 1, total + size
+            if progress is not None:
+                progress(total, None)
     return {"count": count, "bytes": total, "sha256": listing.hexdigest()}
 
 
 async def export_vault(
-    ctx: AppContext, directory: Path, *, revision: str | None
+    ctx: AppContext, directory: Path, *, revision: str | None, progress: Progress | None = None
 ) -> TransferSummary:
     await asyncio.to_thread(_prepare, directory)
     tables = await ctx.store.export_rows(directory / "rows")
     keys = ctx.store.exported_blob_keys(directory / "rows")
-    blobs = await asyncio.to_thread(_export_blobs, ctx.blobs, keys, directory)
+    blobs = await asyncio.to_thread(_export_blobs, ctx.blobs, keys, directory, progress)
     subject_keys = await _export_subject_keys(ctx, directory / "subject-keys.jsonl")
     manifest = {
         "format": FORMAT,
@@ -221,7 +227,11 @@ def _check_signature(ctx: AppContext, directory: Path, manifest: bytes) -> None:
 
 
 def _import_blobs(
-    blobs: BlobStore, directory: Path, expected: dict[str, Any], published: list[str]
+    blobs: BlobStore,
+    directory: Path,
+    expected: dict[str, Any],
+    published: list[str],
+    progress: Progress | None,
 ) -> int:
     """Copy every blob in, checked; the keys published so far go into ``published``."""
     listing, total = hashlib.sha256(), 0
@@ -233,13 +243,15 @@ def _import_blobs(
             if _copy_in(blobs, key, _blob_file(directory, key), size, str(entry["sha256"])):
                 published.append(key)
             total += size
+            if progress is not None:
+                progress(total, int(expected["bytes"]))
     if listing.hexdigest() != expected["sha256"]:
         raise IntegrityFailure("blobs.jsonl does not match the manifest")
     return total
 
 
 async def import_vault(
-    ctx: AppContext, directory: Path, *, revision: str | None
+    ctx: AppContext, directory: Path, *, revision: str | None, progress: Progress | None = None
 ) -> TransferSummary:
     # First: reading the manifest takes over the export's root secret (see _adopt_root),
     # which only an empty vault may do.
@@ -250,7 +262,7 @@ async def import_vault(
     published: list[str] = []
     try:
         total = await asyncio.to_thread(
-            _import_blobs, ctx.blobs, directory, manifest["blobs"], published
+            _import_blobs, ctx.blobs, directory, manifest["blobs"], published, progress
         )
         crashpoints.reached("import.blobs_published")
         # Before the rows: a file row must never name a key the target lacks.

@@ -25,6 +25,7 @@ class Subject(Model):
     parent_id: UUID | None
     metadata: dict[str, Any]
     crypto_address: str | None
+    birth_date: date | None = None
     created_at: datetime
     updated_at: datetime
     created_by: str | None
@@ -49,6 +50,8 @@ class Signal(Model):
     outcome: str
     fired: bool
     detail: str
+    severity: str = "medium"
+    message: str | None = None
 
 
 class Review(Model):
@@ -78,6 +81,8 @@ class Document(Model):
     processing_reasons: dict[str, str]
     extracted: dict[str, Any]
     authenticity_score: int | None
+    authenticity_status: str | None = None
+    authenticity_reason: str | None = None
     authenticity_signals: list[Signal]
     review: Review
     created_at: datetime

@@ -18,6 +18,9 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 from kycvault.domain.mrz import FILLER, Layout, check_digit
 
 OCR_B = Path("/usr/share/fonts/opentype/ocr-b/OCRB.otf")
+# A holder's photo for generated identity pages: Grace Hopper's official US Navy portrait
+# (a work of the US government, in the public domain), 256 x 300.
+PORTRAIT = Path(__file__).parent / "vectors" / "portrait.jpg"
 # Card sizes in millimetres (ICAO 9303 part 3): TD1 is a bank card, TD3 a passport page.
 _SIZES_MM = {
     Layout.TD1: (85.6, 54.0),
@@ -140,8 +143,10 @@ def document_image(
     image_format: str = "PNG",
     seed: int = 0,
     exif_software: str | None = None,
+    portrait: bool = True,
 ) -> bytes:
-    """A card or passport page with a photo box, a few printed fields and the zone."""
+    """A card or passport page with the holder's photo (``PORTRAIT``; a grey box without
+    ``portrait``), a few printed fields and the zone."""
     rng = random.Random(seed)
     w_mm, h_mm = _SIZES_MM[person.layout]
     width, height = round(w_mm / 25.4 * dpi), round(h_mm / 25.4 * dpi)
@@ -149,6 +154,11 @@ def document_image(
     draw = ImageDraw.Draw(image)
     unit = width / 100
     draw.rectangle((4 * unit, 12 * unit, 30 * unit, 48 * unit), fill=(182, 184, 194))
+    if portrait:
+        photo = Image.open(PORTRAIT).convert("RGB")
+        box_w = round(26 * unit)
+        photo = photo.resize((box_w, round(box_w * photo.height / photo.width)))
+        image.paste(photo, (round(4 * unit), round(12 * unit)))
     label = _font(max(8, round(2.2 * unit)))
     value = _font(max(10, round(3.0 * unit)))
     title = {Layout.TD3: "PASSPORT", Layout.MRVA: "VISA", Layout.MRVB: "VISA"}

@@ -108,3 +108,17 @@ def test_a_passport_without_a_zone_is_not_assessed(pclient: httpx2.Client) -> No
     assessed = settled(pclient, bill["id"])
     assert assessed["authenticity_status"] == "assessed"
     assert isinstance(assessed["authenticity_score"], int)
+
+
+def test_a_passport_page_without_its_holders_photo_fires_portrait_missing(
+    pclient: httpx2.Client,
+) -> None:
+    person = _person(23)
+    faceless = document_image(person, dpi=300, portrait=False)
+    created = upload(pclient, "passport", faceless, "p.png", "image/png", role="PAGE1")
+    doc = settled(pclient, created["id"])
+    missing = signal(doc, "portrait_missing")
+    assert missing["fired"] is True
+    assert missing["message"] == "No page shows the holder's portrait."
+    with_photo = _passport(pclient, _person(24))
+    assert signal(with_photo, "portrait_missing")["outcome"] == "passed"

@@ -498,6 +498,8 @@ def test_the_score_never_goes_below_zero() -> None:
         type_agrees=False,
         subject_name="Nobody Atall",
         subject_birth_date=date(1900, 1, 1),
+        portrait_expected=True,
+        portraits=[False],
     )
     signals = evaluate(everything)
     assert all(s.outcome is Outcome.FIRED for s in signals)

@@ -402,8 +402,10 @@ def test_a_normal_read_leaves_no_process_behind() -> None:
 
 def test_a_file_needing_more_memory_than_allowed_fails_with_that_reason() -> None:
     big = io.BytesIO()
-    Image.new("RGB", (7000, 7000), (200, 200, 200)).save(big, "PNG")
-    small = SubprocessReader(timeout=60, memory_bytes=160 * 1024 * 1024)
+    Image.new("RGB", (7500, 7500), (200, 200, 200)).save(big, "PNG")
+    # Enough to start (the decoders and the face detector take about 300 MiB of address
+    # space), not to decode 169 MB of pixels.
+    small = SubprocessReader(timeout=60, memory_bytes=400 * 1024 * 1024)
     assert refusal(big.getvalue(), "image/png", small) == (
         "reading the file needed more memory than allowed"
     )

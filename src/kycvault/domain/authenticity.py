@@ -58,6 +58,7 @@ __all__ = [
     "assess",
     "evaluate",
     "normalise_number",
+    "portrait_expected",
     "same_state",
     "score",
     "state_alpha3",
@@ -214,6 +215,33 @@ def _type_signal(facts: Facts) -> Signal:
     )
 
 
+# Identity documents that print their holder's portrait.
+_WITH_PORTRAIT = frozenset(
+    {"passport", "visa", "national_id", "passport_card", "drivers_permit", "state_id"}
+    | {"nyc_id", "military_id", "green_card"}
+)
+
+
+def portrait_expected(type_name: str) -> bool:
+    return type_name in _WITH_PORTRAIT
+
+
+def _portrait_signal(facts: Facts) -> Signal:
+    code = "portrait_missing"
+    if not facts.portrait_expected:
+        return make_signal(code, None, "Documents of this type carry no portrait.")
+    if not facts.portraits:
+        return make_signal(
+            code,
+            None,
+            "No page was looked at for a portrait (no image was read, or this vault has no "
+            "face detector).",
+        )
+    if any(facts.portraits):
+        return make_signal(code, False, "A page shows a portrait.")
+    return make_signal(code, True, "No page shows the holder's portrait.")
+
+
 def evaluate(facts: Facts) -> list[Signal]:
     return [
         *zone_signals(facts),
@@ -222,6 +250,7 @@ def evaluate(facts: Facts) -> list[Signal]:
         _pdf_signal(facts),
         *_duplicates(facts),
         _type_signal(facts),
+        _portrait_signal(facts),
     ]
 
 

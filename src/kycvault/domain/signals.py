@@ -75,6 +75,9 @@ RULES: dict[str, Rule] = {
         35, Severity.HIGH, "the same document number belongs to another subject"
     ),
     "type_mismatch": Rule(15, Severity.LOW, "the content is not the type declared"),
+    "portrait_missing": Rule(
+        20, Severity.MEDIUM, "no page of an identity document shows the holder's portrait"
+    ),
 }
 WEIGHTS = {code: rule.weight for code, rule in RULES.items()}
 # A reading at least this sure (0-1) is what the document prints; below it, a failed check
@@ -129,6 +132,10 @@ class Facts:
     # Whether the document should carry a zone on what was uploaded (a passport, a visa,
     # the back of an ID card); without one read, the score is not assessed.
     zone_expected: bool = False
+    # Whether the document's type prints the holder's portrait, and for each page read as
+    # an image whether it shows one (pages not looked at are left out).
+    portrait_expected: bool = False
+    portraits: Sequence[bool] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,11 +19,14 @@ class ReadingFailed(Exception):
 @dataclass(frozen=True, slots=True)
 class PageReading:
     """One page's text (``source``: ``text_layer``, ``ocr`` or ``text``) and, where a
-    machine-readable zone was found on it, OCR's per-cell candidates for that zone."""
+    machine-readable zone was found on it, OCR's per-cell candidates for that zone; for a
+    page read as an image, whether it shows a face of a portrait's size (None: not looked
+    for, a text page, or no detector here)."""
 
     text: str
     source: str
     mrz: list[list[Cell]] | None = None
+    portrait: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)

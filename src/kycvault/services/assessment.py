@@ -75,6 +75,10 @@ async def assess(
             subject_birth_date=person.birth_date if person else None,
             derived=frozenset(_derived_before(document, subject)),
             zone_expected=authenticity.zone_expected(document.type, roles),
+            portrait_expected=authenticity.portrait_expected(document.type),
+            portraits=[
+                page.portrait for r in readings for page in r.pages if page.portrait is not None
+            ],
         )
     )
 

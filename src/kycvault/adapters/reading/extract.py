@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from kycvault.adapters.reading import mrz_band, tesseract, traces
+from kycvault.adapters.reading import mrz_band, portrait, tesseract, traces
 from kycvault.domain.mrz_correction import best_reading, text_cells
 
 # Pillow refuses images larger than this (a decompression bomb is a tiny file of huge size).
@@ -92,6 +92,8 @@ def prepare(content_type: str, *, ocr: bool) -> None:
             importlib.import_module(module)
         if ocr:
             Image.preinit()  # rendered pages only go through Pillow's core formats
+    if ocr and (content_type in _IMAGE_TYPES or content_type == "application/pdf"):
+        portrait.available()  # the face detector: OpenCV, numpy and the cascade's data
 
 
 def _open_image(content: bytes) -> Image.Image:
@@ -195,7 +197,8 @@ def read_image(
             with _decoding():
                 image.seek(index)
                 gray = ImageOps.exif_transpose(image).convert("L")
-            pages.append(_ocr_page(gray, today=today, timeout=timeout, binary=binary))
+            page = _ocr_page(gray, today=today, timeout=timeout, binary=binary)
+            pages.append({**page, "portrait": portrait.present(gray)})
     return {"pages": pages, "traces": file_traces}
 
 
@@ -319,7 +322,8 @@ def _ocr_pdf(content: bytes, *, today: date, timeout: float, binary: str) -> lis
             scale = min(_PDF_DPI / 72, _PDF_RENDER_SIDE / max(1.0, width, height))
             bitmap = page.render(scale=scale, grayscale=True, may_draw_forms=False)
             gray = bitmap.to_pil().convert("L")
-            pages.append(_ocr_page(gray, today=today, timeout=timeout, binary=binary))
+            page_read = _ocr_page(gray, today=today, timeout=timeout, binary=binary)
+            pages.append({**page_read, "portrait": portrait.present(gray)})
     except pypdfium2.PdfiumError as exc:
         raise Unreadable(f"the PDF cannot be rendered ({exc})") from None
     finally:

@@ -67,6 +67,7 @@ class SubprocessReader:
                 text=str(page.get("text") or ""),
                 source=str(page.get("source") or "ocr"),
                 mrz=_cells(page.get("mrz")),
+                portrait=page.get("portrait") if isinstance(page.get("portrait"), bool) else None,
             )
             for page in answer.get("pages", [])
         ]

@@ -106,6 +106,8 @@ def child_environment(environ: Mapping[str, str]) -> dict[str, str]:
     env = {name: environ[name] for name in PASSED_VARIABLES if name in environ}
     env.setdefault("PATH", os.defpath)
     env["OMP_THREAD_LIMIT"] = "1"  # the worker runs several documents side by side
+    # numpy's BLAS (loaded with the face detector) reserves memory for a thread per core.
+    env["OPENBLAS_NUM_THREADS"] = "1"
     return env
 
 

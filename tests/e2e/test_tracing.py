@@ -26,8 +26,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
+from kycvault.ports.persistence.records import AuditEvent
+from kycvault.services.context import AppContext
 from tests.e2e.test_config_errors import run
-from tests.helpers import Part, Server, image_bytes, post_multipart
+from tests.helpers import Part, Server, audit_events, image_bytes, post_multipart
 
 pytestmark = pytest.mark.embedded
 WAIT_SECONDS = 60
@@ -173,6 +175,15 @@ def test_a_request_and_its_jobs_make_one_trace(traced: Server, collector: Collec
         assert job.span.parent_span_id == request.span.span_id
         assert job.attributes["kycvault.job.outcome"] == "done"
         assert job.attributes["kycvault.job.kind"] == job.span.name.removeprefix("job ")
+    # The audit event of the job's work names the request that asked for it.
+    document_id = uuid.UUID(made.json()["id"])
+
+    async def verified(ctx: AppContext) -> list[AuditEvent]:
+        tenant_id = uuid.UUID(str(tenant["tenant_id"]))
+        return await audit_events(ctx, tenant_id, document_id=document_id, actor="worker")
+
+    [event] = [e for e in traced.in_context(verified) if e.action == "file.verified"]
+    assert event.request_id == request_id
 
 
 def test_a_span_continues_the_callers_trace(traced: Server, collector: Collector) -> None:

@@ -16,6 +16,7 @@ from uuid import UUID
 
 if TYPE_CHECKING:
     from opentelemetry.trace import Span, Tracer
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 # The span attribute naming the request (X-Request-Id) a span belongs to.
 REQUEST_ID = "kycvault.request_id"
@@ -47,7 +48,7 @@ def current_request_id() -> str | None:
     return _request_id.get()
 
 
-def _propagator() -> Any:
+def _propagator() -> TraceContextTextMapPropagator:
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     return TraceContextTextMapPropagator()

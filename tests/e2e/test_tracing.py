@@ -31,7 +31,6 @@ from kycvault.services.context import AppContext
 from tests.e2e.test_config_errors import run
 from tests.helpers import Part, Server, audit_events, image_bytes, post_multipart
 
-pytestmark = pytest.mark.embedded
 WAIT_SECONDS = 60
 
 

@@ -10,6 +10,7 @@ worker processes itself (handover.py)."""
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -48,6 +49,16 @@ class _HeldMasterKey(PydanticBaseSettingsSource):
             hold_master_key(taken)
         held = held_master_key()
         return {"master_key": held} if held else {}
+
+
+def tracing_packages_installed() -> bool:
+    """Whether OpenTelemetry's SDK and OTLP/HTTP exporter are installed (asked only when
+    tracing is: a process with tracing off loads none of them)."""
+    try:
+        modules = ("opentelemetry.sdk.trace", "opentelemetry.exporter.otlp.proto.http")
+        return all(importlib.util.find_spec(name) is not None for name in modules)
+    except ModuleNotFoundError:  # a parent package is missing
+        return False
 
 
 class Settings(BaseSettings):
@@ -204,11 +215,35 @@ class Settings(BaseSettings):
     sqlite_pool_size: int = Field(default=8, ge=1, le=64)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
+    # OpenTelemetry tracing: ``otlp`` sends a span per request and per job run over OTLP/HTTP
+    # (the optional ``tracing`` packages); ``off`` loads none of it.
+    tracing: Literal["off", "otlp"] = "off"
+    # The collector's traces URL (``http://collector:4318/v1/traces``). Unset: the exporter's
+    # own default (the standard OTEL_EXPORTER_OTLP_* variables, else localhost:4318).
+    otlp_endpoint: str | None = None
 
     @field_validator("webhook_retry_schedule")
     @classmethod
     def _schedule(cls, value: str) -> str:
         parse_schedule(value)  # a ValueError says what is wrong
+        return value
+
+    @field_validator("tracing")
+    @classmethod
+    def _tracing_installed(cls, value: str) -> str:
+        if value == "otlp" and not tracing_packages_installed():
+            raise ValueError(
+                "otlp needs the optional tracing packages: pip install 'kycvault[tracing]'"
+            )
+        return value
+
+    @field_validator("otlp_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None:
+            parsed = urlparse(value)
+            if parsed.scheme not in ("http", "https") or not parsed.netloc:
+                raise ValueError("must be an http:// or https:// URL")
         return value
 
     @field_validator("webhook_allowed_http_hosts", mode="before")

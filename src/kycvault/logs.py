@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import structlog
@@ -37,7 +37,12 @@ def redact(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> Mutable
     return event
 
 
-def configure(level: str = "INFO", fmt: str = "json") -> None:
+Processor = Callable[[Any, str, MutableMapping[str, Any]], MutableMapping[str, Any]]
+
+
+def configure(level: str = "INFO", fmt: str = "json", *, context: Processor | None = None) -> None:
+    """Logs at ``level`` in ``fmt``; ``context`` adds what the running request or job binds
+    (services/tracing.py: its request id, the trace id) to every line."""
     renderer: Any = (
         structlog.processors.JSONRenderer()
         if fmt == "json"
@@ -45,6 +50,7 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     )
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
+        *([context] if context else []),
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

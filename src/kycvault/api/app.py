@@ -31,6 +31,7 @@ from kycvault.api.routes import (
 )
 from kycvault.config import Settings
 from kycvault.logs import configure
+from kycvault.services import tracing
 from kycvault.services.context import AppContext
 
 DESCRIPTION = """
@@ -48,7 +49,7 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
     (``kycvault.bootstrap``): the routes serve the ``AppContext`` it gives for as long as
     the application runs, and whatever it runs beside them (housekeeping, a job worker)
     stops when it is closed."""
-    configure(settings.log_level, settings.log_format)
+    configure(settings.log_level, settings.log_format, context=tracing.log_context)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,4 +101,9 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
     dialects.install(app, DIALECTS, upload_limits)
     console.install(app)
     app.add_middleware(RequestMiddleware, default_body_limit=settings.max_json_body)
+    if settings.tracing != "off":
+        # Only now: the module imports OpenTelemetry, which tracing off never loads.
+        from kycvault.api.tracing import TracingMiddleware
+
+        app.add_middleware(TracingMiddleware)  # outermost: the access log is inside its span
     return app

@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kycvault import crashpoints
 from kycvault.api.problems import http_problem, internal_error
-from kycvault.services import metrics
+from kycvault.services import metrics, tracing
 
 log = structlog.get_logger("kycvault.access")
 
@@ -60,6 +60,7 @@ class RequestMiddleware:
         offered = headers.get("x-request-id", "")
         request_id = offered if _REQUEST_ID.match(offered) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        bound = tracing.bind_request(request_id)  # its log lines and queued jobs carry it
         crashpoints.arm_request(headers.get(crashpoints.HEADER))
         scope[BODY_LIMIT_KEY] = self.default_body_limit
         content_length = _content_length(headers.get("content-length"))
@@ -112,8 +113,7 @@ class RequestMiddleware:
                 raise
             await internal_error(request_id)(scope, receive, send_with_headers)
         finally:
-            route: Any = scope.get("route")
-            template = getattr(route, "path", None) or "(unmatched)"
+            template = route_template(scope)
             seconds = time.perf_counter() - started
             metrics.observe_request(scope["method"], template, status, seconds, received, sent)
             log.info(
@@ -125,6 +125,13 @@ class RequestMiddleware:
                 request_id=request_id,
                 received_bytes=received,
             )
+            tracing.unbind_request(bound)
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's template (``/v1/documents/{document_id}``), never the path."""
+    route: Any = scope.get("route")
+    return getattr(route, "path", None) or "(unmatched)"
 
 
 def _content_length(value: str | None) -> int | None:

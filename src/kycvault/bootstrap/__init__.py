@@ -17,6 +17,7 @@ from kycvault.bootstrap.container import (
     sweep_grace,
 )
 from kycvault.bootstrap.schema import open_vault, prepare_schema, safe_url
+from kycvault.bootstrap.tracing import start_tracing
 
 __all__ = [
     "Container",
@@ -34,5 +35,6 @@ __all__ = [
     "private_paths",
     "resolve_master_key",
     "safe_url",
+    "start_tracing",
     "sweep_grace",
 ]

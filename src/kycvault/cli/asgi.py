@@ -12,7 +12,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from kycvault.api.app import create_app
-from kycvault.bootstrap import Container, build_container, prepare_schema, sweep_grace
+from kycvault.bootstrap import (
+    Container,
+    build_container,
+    prepare_schema,
+    start_tracing,
+    sweep_grace,
+)
 from kycvault.config import Settings
 from kycvault.process import harden
 from kycvault.services import expiry, maintenance, retention_purge
@@ -27,9 +33,11 @@ async def serving(
     """An API process's context for as long as it serves: the container (built here unless
     given, and then closed here) with its schema prepared, and beside the requests the
     periodic housekeeping, the expiry scan, the retention purge (unless its interval is 0)
-    and, where the settings keep it in the API process, a job worker."""
+    and, where the settings keep it in the API process, a job worker; spans sent while it
+    serves when tracing is on."""
     built = container or build_container(settings)
     await prepare_schema(built, upgrade=settings.migrate_on_start)
+    stop_tracing = start_tracing(settings, "api")
     grace, every = sweep_grace(settings), settings.sweep_interval_seconds
     housekeeping = asyncio.create_task(
         maintenance.run_periodically(built.ctx, grace=grace, every_seconds=every)
@@ -58,6 +66,7 @@ async def serving(
                 await task
         if container is None:
             await built.close()
+        stop_tracing()
 
 
 def build_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:

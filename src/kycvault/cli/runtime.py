@@ -13,6 +13,7 @@ from kycvault.config import Settings, load_settings
 from kycvault.errors import KycVaultError
 from kycvault.logs import configure
 from kycvault.process import harden
+from kycvault.services import tracing
 
 T = TypeVar("T")
 
@@ -31,7 +32,7 @@ def run_with_vault(
     become a one-line message and exit code 1."""
     harden()  # this process will hold the master key
     settings = settings or load_settings()
-    configure("WARNING", settings.log_format)
+    configure("WARNING", settings.log_format, context=tracing.log_context)
 
     async def _main() -> T:
         container = build_container(settings, create_vault=creates_vault, create_key=creates_key)

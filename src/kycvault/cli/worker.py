@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from kycvault.bootstrap import Container
+from kycvault.bootstrap import Container, start_tracing
 from kycvault.cli.runtime import run_with_vault
 from kycvault.services import expiry, retention_purge
 from kycvault.services.workers import Worker
@@ -28,6 +28,13 @@ def worker(
     Ctrl-C finish the jobs in hand)."""
 
     async def work(container: Container) -> None:
+        stop_tracing = start_tracing(container.settings, "worker")
+        try:
+            await run_jobs(container)
+        finally:
+            stop_tracing()
+
+    async def run_jobs(container: Container) -> None:
         workers = [Worker(container.ctx) for _ in range(concurrency)]
         if once:
 

@@ -10,6 +10,7 @@ from kycvault.domain.jobs import Job, JobKind, JobState
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.processing import Processing, ProcessingSettings, Stage
 from kycvault.ports.persistence.store import UnitOfWork
+from kycvault.services import tracing
 from kycvault.services.context import AppContext
 
 
@@ -23,7 +24,8 @@ def new_job(
     payload: dict[str, str] | None = None,
 ) -> Job:
     """A job due now; ``payload`` names what neither a document nor a file does (it is the
-    job's ``result`` until the job is done)."""
+    job's ``result`` until the job is done), beside the id of the request queuing it, if any
+    (the job's run binds it again: its log lines and audit events name that request)."""
     now = ctx.clock()
     return Job(
         id=uuid.uuid4(),
@@ -36,7 +38,7 @@ def new_job(
         max_attempts=ctx.jobs.max_attempts,
         run_after=now,
         created_at=now,
-        result=dict(payload or {}),
+        result={**tracing.job_payload(), **(payload or {})},
     )
 
 

@@ -29,6 +29,7 @@ from kycvault.services import (
     processing,
     scrub,
     subject_rekey,
+    tracing,
     verification,
     webhook_delivery,
 )
@@ -108,6 +109,11 @@ HANDLERS: dict[JobKind, Handler] = {
 }
 
 
+def _worker_actor(job: Job) -> Actor:
+    """Who a job's audit events name: the worker, for the request that queued the job."""
+    return Actor(job.tenant_id, WORKER_ACTOR, request_id=tracing.current_request_id())
+
+
 class Worker:
     """Claims jobs in small batches and runs them one after another."""
 
@@ -150,7 +156,12 @@ class Worker:
             return 0
 
     async def _run(self, job: Job) -> None:
+        with tracing.job_run(job.id, job.kind.value, job.attempts, job.result) as run:
+            await self._attempt(job, run)
+
+    async def _attempt(self, job: Job, run: tracing.JobRun) -> None:
         if job.attempts > job.max_attempts:
+            run.outcome("dead")
             await self._give_up(job, job.last_error or "lease lapsed too often")
             return
         started = time.perf_counter()
@@ -164,6 +175,7 @@ class Worker:
             metrics.JOB_SECONDS.labels(job.kind.value, "dead" if final else "retry").observe(
                 seconds
             )
+            run.outcome("dead" if final else "retry", exc)
             if final:
                 await self._give_up(job, detail)
                 return
@@ -173,6 +185,7 @@ class Worker:
             log.info("job_retry", job=str(job.id), kind=job.kind.value, error=error)
             return
         metrics.JOB_SECONDS.labels(job.kind.value, "done").observe(time.perf_counter() - started)
+        run.outcome("done")
         async with self.ctx.store.write() as uow:
             now = self.ctx.clock()
             held = await uow.jobs.complete(job.id, self.name, now, outcome.result)
@@ -183,7 +196,7 @@ class Worker:
                 await audit.record(
                     self.ctx,
                     uow,
-                    Actor(tenant_id=job.tenant_id, key_id=WORKER_ACTOR),
+                    _worker_actor(job),
                     outcome.action,
                     target_type=outcome.target_type,
                     target_id=outcome.target_id or job.file_id or job.document_id,
@@ -205,7 +218,7 @@ class Worker:
                 await audit.record(
                     self.ctx,
                     uow,
-                    Actor(tenant_id=job.tenant_id, key_id=WORKER_ACTOR),
+                    _worker_actor(job),
                     f"{job.kind.value}_failed",
                     target_type="subject" if subject_id else "file" if job.file_id else "document",
                     target_id=subject_id or job.file_id or job.document_id,

@@ -5,12 +5,16 @@ in-process servers share one, so each check compares before and after."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
+import time
 from typing import Any
 
 import httpx2
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.helpers import Part, Server, image_bytes, post_multipart
+from tests.helpers import Part, Server, free_port, image_bytes, post_multipart
 
 
 def scrape(server: Server) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -68,3 +72,30 @@ def test_traffic_shows_in_the_metrics(server: Server, client: httpx2.Client) -> 
     assert queued and all(count >= 1 for _, count in queued), queued
     kind = queued[0][0]
     assert value(after, "kycvault_job_oldest_age_seconds", kind=kind, state="queued") >= 0
+
+
+def test_a_worker_serves_its_own_metrics_on_the_port_given(server: Server) -> None:
+    port = free_port()
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "kycvault", "worker", "--metrics-port", str(port)],
+        env=server.env(),
+        cwd=server.root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert worker.poll() is None, "the worker stopped"
+            try:
+                answer = httpx2.get(f"http://127.0.0.1:{port}/metrics", timeout=2)
+                break
+            except httpx2.TransportError:
+                assert time.monotonic() < deadline, "no metrics were served"
+                time.sleep(0.2)
+        assert answer.status_code == 200
+        names = {family.name for family in text_string_to_metric_families(answer.text)}
+        assert {"kycvault_job_duration_seconds", "kycvault_webhook_attempts"} <= names
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=60) == 0

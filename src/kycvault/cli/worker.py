@@ -12,7 +12,7 @@ import typer
 
 from kycvault.bootstrap import Container, start_tracing
 from kycvault.cli.runtime import run_with_vault
-from kycvault.services import expiry, retention_purge
+from kycvault.services import expiry, metrics, retention_purge
 from kycvault.services.workers import Worker
 
 
@@ -23,15 +23,29 @@ def worker(
     once: Annotated[
         bool, typer.Option(help="Run what is due now, then exit (for cron or tests).")
     ] = False,
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=65535,
+            help="Serve this process's Prometheus metrics at /metrics on this port (0: not).",
+        ),
+    ] = 0,
+    metrics_host: Annotated[
+        str, typer.Option(help="The address the metrics are served on (0.0.0.0: every one).")
+    ] = "127.0.0.1",
 ) -> None:
     """Run background jobs, the expiry scan and the retention purge until stopped (SIGTERM or
     Ctrl-C finish the jobs in hand)."""
 
     async def work(container: Container) -> None:
         stop_tracing = start_tracing(container.settings, "worker")
+        stop_metrics = metrics.serve(metrics_host, metrics_port) if metrics_port else None
         try:
             await run_jobs(container)
         finally:
+            if stop_metrics is not None:
+                stop_metrics()
             stop_tracing()
 
     async def run_jobs(container: Container) -> None:

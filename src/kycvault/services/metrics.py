@@ -7,7 +7,9 @@ answers them alike."""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from collections.abc import Callable
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
 from kycvault.services.context import AppContext
 
@@ -100,6 +102,20 @@ def observe_request(
         BYTES_RECEIVED.labels(route).inc(received)
     if sent:
         BYTES_SENT.labels(route).inc(sent)
+
+
+def serve(host: str, port: int) -> Callable[[], None]:
+    """Serve this process's metrics at ``http://host:port/metrics`` from a thread of its own:
+    for a ``kycvault worker``, which answers no API. Returns what stops it. (The job gauges
+    are the API's to answer: they are read from the database at its scrapes.)"""
+    server, thread = start_http_server(port, addr=host, registry=REGISTRY)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop
 
 
 async def refresh_jobs(ctx: AppContext) -> None:

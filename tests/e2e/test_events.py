@@ -207,8 +207,10 @@ def test_document_processed_follows_processing(pclient: httpx2.Client) -> None:
         "classification",
         "mrz_valid",
         "authenticity_score",
+        "authenticity_status",
     }
     assert data["authenticity_score"] == done.get("authenticity_score")
+    assert data["authenticity_status"] == done.get("authenticity_status")
 
 
 def test_pages_through_120_events_without_loss_or_repeat(client: httpx2.Client) -> None:

@@ -14,8 +14,11 @@ import httpx2
 from PIL import Image, ImageDraw
 
 from kycvault.domain.mrz import Layout
+from kycvault.domain.users import Role
+from tests.e2e.console_support import console, make_user
 from tests.e2e.documents_support import new_subject
 from tests.e2e.processing_support import settled, signal, upload
+from tests.helpers import Server
 from tests.samples import Person, document_image, random_person
 
 
@@ -92,19 +95,23 @@ def test_the_holders_passport_fills_what_is_empty_and_is_not_compared_with_it_ag
     assert signal(mine, "mrz_number_mismatch")["fired"] is True
 
 
-def test_a_passport_without_a_zone_is_not_assessed(pclient: httpx2.Client) -> None:
+def _blank_page() -> bytes:
     blank = Image.new("L", (1200, 800), 255)
     ImageDraw.Draw(blank).rectangle((100, 100, 400, 500), outline=0, width=6)
     out = BytesIO()
     blank.save(out, "PNG")
-    created = upload(pclient, "passport", out.getvalue(), "page.png", "image/png")
+    return out.getvalue()
+
+
+def test_a_passport_without_a_zone_is_not_assessed(pclient: httpx2.Client) -> None:
+    created = upload(pclient, "passport", _blank_page(), "page.png", "image/png")
     doc = settled(pclient, created["id"])
     assert doc["processing"]["authenticity"] == "completed"
     assert doc["authenticity_score"] is None
     assert doc["authenticity_status"] == "not_assessed"
     assert "No machine-readable zone was found" in doc["authenticity_reason"]
     # The same image as a utility bill is assessed: no zone is expected on one.
-    bill = upload(pclient, "utility_bill", out.getvalue(), "bill.png", "image/png")
+    bill = upload(pclient, "utility_bill", _blank_page(), "bill.png", "image/png")
     assessed = settled(pclient, bill["id"])
     assert assessed["authenticity_status"] == "assessed"
     assert isinstance(assessed["authenticity_score"], int)
@@ -122,3 +129,22 @@ def test_a_passport_page_without_its_holders_photo_fires_portrait_missing(
     assert missing["message"] == "No page shows the holder's portrait."
     with_photo = _passport(pclient, _person(24))
     assert signal(with_photo, "portrait_missing")["outcome"] == "passed"
+
+
+def test_the_console_shows_why_and_what_came_from_the_zone(processing_server: Server) -> None:
+    tenant = processing_server.create_tenant()
+    with processing_server.client(tenant["api_key"]) as client:
+        unreadable = upload(client, "passport", _blank_page(), "page.png", "image/png")
+        ada = new_subject(client, display_name="Ada Lovelace")
+        filled = _passport(client, _person(25), subject_id=ada["id"])
+        settled(client, unreadable["id"])
+    with console(processing_server, make_user(processing_server, tenant, Role.VIEWER).email) as b:
+        page = b.get(f"/console/documents/{unreadable['id']}").text
+        assert 'id="not-assessed"' in page and "No machine-readable zone was found" in page
+        page = b.get(f"/console/documents/{filled['id']}").text
+        assert 'id="derived-fields"' in page
+        assert (
+            "Taken from the zone: expiry date, id number, issuing country, subject birth date."
+            in page
+        )
+        assert "high severity" not in page  # nothing fired

@@ -144,6 +144,7 @@ def document_image(
     seed: int = 0,
     exif_software: str | None = None,
     portrait: bool = True,
+    printed_number: str | None = None,
 ) -> bytes:
     """A card or passport page with the holder's photo (``PORTRAIT``; a grey box without
     ``portrait``), a few printed fields and the zone."""
@@ -163,6 +164,10 @@ def document_image(
     value = _font(max(10, round(3.0 * unit)))
     title = {Layout.TD3: "PASSPORT", Layout.MRVA: "VISA", Layout.MRVB: "VISA"}
     draw.text((4 * unit, 3 * unit), title.get(person.layout, "IDENTITY CARD"), (30, 30, 80), value)
+    # The number printed for people too (the visual inspection zone), top right.
+    draw.text((64 * unit, 3 * unit), "DOCUMENT NO", (100, 100, 100), label)
+    shown = printed_number or person.document_number  # another: a page altered by hand
+    draw.text((64 * unit, 5.8 * unit), shown, (10, 10, 10), value)
     rows = [
         ("SURNAME", person.surname),
         ("GIVEN NAMES", person.given_names),

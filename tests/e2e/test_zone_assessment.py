@@ -148,3 +148,20 @@ def test_the_console_shows_why_and_what_came_from_the_zone(processing_server: Se
             in page
         )
         assert "high severity" not in page  # nothing fired
+
+
+def test_a_page_printing_another_number_than_its_zone_fires_viz_mismatch(
+    pclient: httpx2.Client,
+) -> None:
+    person = _person(26)
+    altered = document_image(person, dpi=300, printed_number="XK7700123")
+    created = upload(pclient, "passport", altered, "p.png", "image/png", role="PAGE1")
+    doc = settled(pclient, created["id"])
+    fired = signal(doc, "viz_mismatch")
+    assert fired["fired"] is True and fired["severity"] == "high"
+    assert (
+        f"the printed document number is XK7700123, the zone's {person.document_number}"
+        in (fired["message"])
+    )
+    honest = _passport(pclient, _person(27))
+    assert signal(honest, "viz_mismatch")["outcome"] == "passed"

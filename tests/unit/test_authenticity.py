@@ -19,6 +19,7 @@ from kycvault.domain.authenticity import (
     score,
 )
 from kycvault.domain.mrz import Layout, MrzResult, parse
+from kycvault.domain.viz import Printed
 from tests.samples import mrz_lines, random_person
 
 TODAY = date(2026, 5, 1)
@@ -500,6 +501,7 @@ def test_the_score_never_goes_below_zero() -> None:
         subject_birth_date=date(1900, 1, 1),
         portrait_expected=True,
         portraits=[False],
+        printed=Printed(document_number="XK1234567"),
     )
     signals = evaluate(everything)
     assert all(s.outcome is Outcome.FIRED for s in signals)

@@ -16,6 +16,7 @@ from typing import Any
 import iso3166
 
 from kycvault.domain.mrz import MrzResult
+from kycvault.domain.viz import Printed
 
 # ICAO 9303 writes some issuing states differently from ISO 3166-1 alpha-3.
 _ICAO_STATE = {"DEU": "D", "XKX": "RKS"}
@@ -60,6 +61,9 @@ RULES: dict[str, Rule] = {
     ),
     "mrz_country_mismatch": Rule(
         10, Severity.MEDIUM, "the issuing country given is not the one in the zone"
+    ),
+    "viz_mismatch": Rule(
+        25, Severity.HIGH, "the page prints another number, date or name than its zone holds"
     ),
     "subject_name_mismatch": Rule(
         30, Severity.HIGH, "the name in the zone is not the subject's display name"
@@ -136,6 +140,8 @@ class Facts:
     # an image whether it shows one (pages not looked at are left out).
     portrait_expected: bool = False
     portraits: Sequence[bool] = ()
+    # The labelled values the page prints beside the zone (the visual inspection zone).
+    printed: Printed | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,11 +173,27 @@ def _subject_birth_date(facts: Facts, mrz: MrzResult) -> Signal:
     )
 
 
+def _printed_page(facts: Facts, mrz: MrzResult) -> Signal:
+    code = "viz_mismatch"
+    seen = facts.printed
+    if seen is None or not seen.found:
+        return make_signal(code, None, "No labelled field was found printed beside the zone.")
+    differences = seen.disagreements(mrz)
+    if differences:
+        return make_signal(
+            code,
+            True,
+            f"The page prints otherwise than its machine-readable zone: {'; '.join(differences)}.",
+        )
+    return make_signal(code, False, "The printed fields agree with the machine-readable zone.")
+
+
 _ZONE_SIGNALS = (
     "mrz_check_digits",
     "mrz_number_mismatch",
     "mrz_expiry_mismatch",
     "mrz_country_mismatch",
+    "viz_mismatch",
     "subject_name_mismatch",
     "subject_birth_date_mismatch",
 )
@@ -193,6 +209,7 @@ def zone_signals(facts: Facts) -> list[Signal]:
         _declared_number(facts, mrz),
         _declared_expiry(facts, mrz),
         _declared_country(facts, mrz),
+        _printed_page(facts, mrz),
         _subject_name(facts, mrz),
         _subject_birth_date(facts, mrz),
     ]

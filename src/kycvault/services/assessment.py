@@ -14,6 +14,7 @@ from kycvault.domain.models import Document, Subject
 from kycvault.domain.mrz import MrzResult
 from kycvault.domain.processing import Processing
 from kycvault.domain.types import SubjectType
+from kycvault.domain.viz import Printed
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.reading import FileReading
 from kycvault.services import audit, events
@@ -52,6 +53,7 @@ async def assess(
     mrz: MrzResult | None,
     classified: Classification | None,
     type_agrees: bool,
+    printed: Printed | None = None,
 ) -> authenticity.Assessment:
     if not readings:
         return authenticity.unreadable()
@@ -76,6 +78,7 @@ async def assess(
             derived=frozenset(_derived_before(document, subject)),
             zone_expected=authenticity.zone_expected(document.type, roles),
             portrait_expected=authenticity.portrait_expected(document.type),
+            printed=printed,
             portraits=[
                 page.portrait for r in readings for page in r.pages if page.portrait is not None
             ],

@@ -19,7 +19,7 @@ from uuid import UUID
 
 import structlog
 
-from kycvault.domain import authenticity
+from kycvault.domain import authenticity, viz
 from kycvault.domain.classification import Classification, agrees, classify
 from kycvault.domain.jobs import Job
 from kycvault.domain.models import Document, StoredFile
@@ -241,6 +241,10 @@ async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
     read = await _read_all(ctx, document, ocr=settings.ocr)
     text = read.text if settings.ocr else ""
     mrz = _best_mrz(read, ctx) if settings.ocr else None
+    # What the page prints beside the zone settles readings the zone left ambiguous.
+    printed = viz.printed(read.text) if mrz is not None else None
+    if mrz is not None and printed is not None:
+        mrz = viz.reconcile(mrz, printed, today=ctx.clock().date())
     readable = bool(read.readings)
     stages, reasons = _stages(
         settings,
@@ -255,7 +259,7 @@ async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
     assessed = None
     if settings.authenticity:
         assessed = await assessment.assess(
-            ctx, document, subject, read.readings, mrz, classified, type_agrees
+            ctx, document, subject, read.readings, mrz, classified, type_agrees, printed
         )
     classification = None
     if classified is not None:

@@ -110,7 +110,7 @@ def test_birth_date_against_the_subject() -> None:
     found = signal(other, "subject_birth_date_mismatch")
     assert found.outcome is Outcome.FIRED
     assert found.detail == (
-        "The zone's birth date, 1990-12-10, differs from the subject's, 1815-12-10."
+        "The birth date of the subject, 1815-12-10, differs from the zone's, 1990-12-10."
     )
     # A birth date that fails its check digit is not compared: that signal says it already.
     broken = Facts(

@@ -97,22 +97,29 @@ def _declared_number(facts: Facts, mrz: MrzResult) -> Signal:
     )
 
 
+def _same_date(code: str, field: str, mrz: MrzResult, known: date | None, whose: str) -> Signal:
+    """A date known of the document or subject (``whose``: "given", "of the subject")
+    against the zone's ``field``."""
+    words = _FIELD_WORDS[field]
+    read: date | None = getattr(mrz, field)
+    if known is None or read is None:
+        return make_signal(code, None, f"There is no {words} {whose} to compare with the zone.")
+    if (why := _unread(mrz, field)) is not None:
+        return make_signal(code, None, f"The zone's {words} {why}.")
+    if known == read:
+        return make_signal(code, False, f"The {words} {whose} is the one in the zone.")
+    return make_signal(
+        code,
+        True,
+        f"The {words} {whose}, {known.isoformat()}, differs from the zone's, {read.isoformat()}.",
+    )
+
+
 def _declared_expiry(facts: Facts, mrz: MrzResult) -> Signal:
     code = "mrz_expiry_mismatch"
     if "expiry_date" in facts.derived:
         return make_signal(code, None, "The expiry date was taken from the zone.")
-    if not facts.declared_expiry or not mrz.expiry_date:
-        return make_signal(code, None, "No expiry date was given to compare with the zone.")
-    if (why := _unread(mrz, "expiry_date")) is not None:
-        return make_signal(code, None, f"The zone's expiry date {why}.")
-    if facts.declared_expiry == mrz.expiry_date:
-        return make_signal(code, False, "The expiry date given is the one in the zone.")
-    return make_signal(
-        code,
-        True,
-        f"The expiry date given, {facts.declared_expiry.isoformat()}, differs from the "
-        f"zone's, {mrz.expiry_date.isoformat()}.",
-    )
+    return _same_date(code, "expiry_date", mrz, facts.declared_expiry, "given")
 
 
 def _declared_country(facts: Facts, mrz: MrzResult) -> Signal:
@@ -156,21 +163,8 @@ def _subject_name(facts: Facts, mrz: MrzResult) -> Signal:
 
 
 def _subject_birth_date(facts: Facts, mrz: MrzResult) -> Signal:
-    code = "subject_birth_date_mismatch"
-    if facts.subject_birth_date is None:
-        return make_signal(code, None, "The subject has no birth date to compare with the zone.")
-    if mrz.birth_date is None:
-        return make_signal(code, None, "The zone holds no birth date.")
-    if (why := _unread(mrz, "birth_date")) is not None:
-        return make_signal(code, None, f"The zone's birth date {why}.")
-    if facts.subject_birth_date == mrz.birth_date:
-        return make_signal(code, False, "The birth date in the zone is the subject's.")
-    return make_signal(
-        code,
-        True,
-        f"The zone's birth date, {mrz.birth_date.isoformat()}, differs from the subject's, "
-        f"{facts.subject_birth_date.isoformat()}.",
-    )
+    born = facts.subject_birth_date
+    return _same_date("subject_birth_date_mismatch", "birth_date", mrz, born, "of the subject")
 
 
 def _printed_page(facts: Facts, mrz: MrzResult) -> Signal:

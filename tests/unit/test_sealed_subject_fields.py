@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
@@ -41,6 +42,7 @@ def _subject(rows: RowFields, tenant: uuid.UUID, subject: uuid.UUID, **given: An
         display_name=given.get("display_name"),
         external_id=given.get("external_id"),
         metadata=given.get("metadata", {}),
+        birth_date=given.get("birth_date"),
     )
     return {"id": subject, **values}
 
@@ -49,15 +51,22 @@ def test_a_subjects_details_are_sealed_and_open_on_their_row_only(conn: sa.Conne
     rows, tenant, _ = _rows(conn)
     subject = uuid.uuid4()
     row = _subject(
-        rows, tenant, subject, display_name=NAME, external_id=EXTERNAL, metadata=METADATA
+        rows,
+        tenant,
+        subject,
+        display_name=NAME,
+        external_id=EXTERNAL,
+        metadata=METADATA,
+        birth_date=date(1815, 12, 10),
     )
     sealed = row["details_sealed"]
-    for clear in (b"Zylpha", b"Qxwender", EXTERNAL.encode(), b"tier"):
+    for clear in (b"Zylpha", b"Qxwender", EXTERNAL.encode(), b"tier", b"1815"):
         assert clear not in sealed
     assert rows.subject_details(tenant, row) == {
         "display_name": NAME,
         "external_id": EXTERNAL,
         "metadata": METADATA,
+        "birth_date": date(1815, 12, 10),
     }
     assert list(rows.subject_details(tenant, row)["metadata"]) == list(METADATA)  # key order
     assert row["external_id_index"] == rows.external_id_index(tenant, EXTERNAL)
@@ -76,6 +85,7 @@ def test_nothing_given_is_nothing_sealed(conn: sa.Connection) -> None:
         "display_name": None,
         "external_id": None,
         "metadata": {},
+        "birth_date": None,
     }
     only = _subject(rows, tenant, uuid.uuid4(), display_name=NAME)
     assert rows.subject_details(tenant, only)["display_name"] == NAME

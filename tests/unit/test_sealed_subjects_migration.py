@@ -105,6 +105,7 @@ async def test_subjects_are_sealed_indexed_and_come_back_on_downgrade(database_u
                 "display_name": NAME,
                 "external_id": EXTERNAL,
                 "metadata": {"last_name": HOLDER},
+                "birth_date": None,
             }
             assert by_id[ids["subject"]]["external_id_index"] == rows.external_id_index(
                 tenant, EXTERNAL

@@ -23,10 +23,11 @@ from typing import Any
 
 from fastapi import params
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from kycvault.api.client_input import check_text, load_json
 from kycvault.errors import FieldError, InvalidInput
@@ -88,6 +89,21 @@ def check_known(request: Request, known: list[str]) -> None:
                 FieldError(name, "unknown_parameter", "not a parameter here") for name in unknown
             ],
         )
+
+
+def allowed_methods(scope: Scope) -> str:
+    """The ``Allow`` header of a 405: every method of every route serving the request's
+    path (the router answers with the methods of the first route that matched only)."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path.removeprefix(root)
+    methods: set[str] = set()
+    for route in iter_route_contexts(scope["app"].routes):
+        regex = getattr(route, "path_regex", None)
+        if route.methods and regex is not None and regex.match(path):
+            methods |= route.methods
+    return ", ".join(sorted(methods))
 
 
 class CheckedRoute(APIRoute):

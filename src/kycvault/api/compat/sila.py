@@ -44,8 +44,8 @@ from kycvault.api.compat.sila_messages import (
     success,
 )
 from kycvault.api.deps import ContextDep, counting_failures, credentials_from, with_address
-from kycvault.api.dialects import Dialect, KeyPolicy, upload_limits
-from kycvault.api.file_serving import stream_response
+from kycvault.api.dialects import BEARER, Dialect, DialectSpec, KeyPolicy, upload_limits
+from kycvault.api.file_serving import FILE_RESPONSES, stream_response
 from kycvault.api.idempotency import Once, Written, form_payload
 from kycvault.api.multipart import UploadLimits
 from kycvault.api.problems import Fault
@@ -72,6 +72,41 @@ MAX_REQUEST = 20 * MiB
 PageNumber = Annotated[int, Query(ge=1)]
 PerPage = Annotated[int, Query(ge=1, le=100)]
 _FILE_PART = re.compile(r"^file_[1-9][0-9]{0,2}$")
+SCHEMES: dict[str, dict[str, Any]] = {
+    "authSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "authsignature",
+        "description": "The app's signature over the body (see `services/sila_auth.py`).",
+    },
+    "userSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "usersignature",
+        "description": "The user's signature over the body, for calls about a user.",
+    },
+    "bearerAuth": BEARER,
+}
+# Calls about a user need both signatures; the app's alone will do for the document types.
+USER_SIGNED: list[dict[str, list[str]]] = [
+    {"authSignature": [], "userSignature": []},
+    {"bearerAuth": []},
+]
+APP_SIGNED: list[dict[str, list[str]]] = [{"authSignature": []}, {"bearerAuth": []}]
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "SilaError",
+    "type": "object",
+    "required": ["success", "status", "message", "validation_details", "code"],
+    "properties": {
+        "success": {"const": False},
+        "status": {"const": "FAILURE"},
+        "message": {"type": "string"},
+        "validation_details": {"type": "object", "additionalProperties": {"type": "string"}},
+        "code": {"type": "string", "description": "the vault's stable code"},
+        "reference": {"type": ["string", "null"]},
+        "response_time_ms": {"type": "string"},
+    },
+}
 
 
 async def _started(request: Request) -> None:
@@ -152,7 +187,7 @@ async def get_message(emptymessage: Annotated[str, Query(max_length=100)]) -> di
     return {"header": dict(EMPTY_HEADER), "message": name}
 
 
-@router.post("/document_types")
+@router.post("/document_types", openapi_extra={"security": APP_SIGNED})
 async def document_types(
     request: Request,
     ctx: ContextDep,
@@ -225,7 +260,7 @@ async def list_documents(
     )
 
 
-@router.post("/get_document")
+@router.post("/get_document", responses=FILE_RESPONSES)
 async def get_document(request: Request, ctx: ContextDep) -> Response:
     """The document's file: its bytes, with Content-Type and Content-Disposition."""
     body = await request.body()
@@ -395,6 +430,13 @@ DIALECT = Dialect(
         True,
         "for requests with an API key; a signed message is accepted once, so its "
         "identical retry is refused as a replay (`request_replayed`) before the key is read",
+    ),
+    spec=DialectSpec(
+        schemes=SCHEMES,
+        security=USER_SIGNED,
+        error_name="SilaError",
+        error_schemas={"SilaError": ERROR_SCHEMA},
+        public=frozenset({"get_message"}),
     ),
     upload_limits=narrow_limits,
 )

@@ -22,10 +22,9 @@ from kycvault.api.compat.argyle.schemas import (
 from kycvault.api.compat.shared import path_id
 from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.dialects import upload_limits
-from kycvault.api.file_serving import head_response, stream_response
+from kycvault.api.file_serving import FILE_RESPONSES, head_response, stream_response
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import UploadLimits, single_values
-from kycvault.api.routes.files import BINARY
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.listing import DocumentQuery
@@ -215,7 +214,7 @@ async def follow_file_url(
     UPLOADS + "/{upload_id}/files/{file_id}",
     methods=["GET", "HEAD"],
     response_class=Response,
-    responses=BINARY,
+    responses=FILE_RESPONSES,
 )
 async def get_file(
     upload_id: str, file_id: str, request: Request, ctx: ContextDep, actor: ActorDep

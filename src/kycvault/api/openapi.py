@@ -12,7 +12,7 @@ documents are built here, from FastAPI's, per API (``ApiSpec``):
 - each operation lists the errors it can answer, in its API's error body (problem+json on
   the native API, the vendor's envelope on a dialect), from what the route is: every route
   checks its query (400); one that authenticates can refuse the caller (401, 403, 429);
-  one with path parameters names something that may not exist (404); a write takes an
+  one with path parameters or a body names something that may not exist (404); a write takes an
   ``Idempotency-Key`` (409 while the first is running, 422 reused with another body); a
   body can be too large (413) or of the wrong type (415); a file can be asked a range it
   does not have (416). A route adds what only it answers (410 for a used link, …) in its
@@ -39,6 +39,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 
+from kycvault.api.body_specs import LENIENT_DATE
 from kycvault.api.deps import authenticate, get_context
 from kycvault.api.dialects import NATIVE_SCHEMES, Dialect
 from kycvault.api.idempotency import Once
@@ -274,6 +275,9 @@ def _refine(
         operation.setdefault("security", api.security)
     else:
         operation.setdefault("security", [])
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] == "query":
+            parameter["schema"] = _query_dates(parameter["schema"])
     statuses = _statuses(path, method, operation, route, public)
     if method == "head":
         # The headers of the GET: no body, and no range is served.
@@ -289,18 +293,30 @@ def _refine(
             response.pop("content", None)
 
 
+def _query_dates(schema: Schema) -> Schema:
+    if schema.get("format") == "date":
+        return {
+            **copy.deepcopy(LENIENT_DATE),
+            **{k: v for k, v in schema.items() if k not in {"type", "format"}},
+        }
+    if "anyOf" in schema:
+        return {**schema, "anyOf": [_query_dates(s) for s in schema["anyOf"]]}
+    return schema
+
+
 def _statuses(
     path: str, method: str, operation: Schema, route: APIRoute, public: bool
 ) -> list[int]:
     calls = set(_calls(route.dependant))
+    body = operation.get("requestBody", {}).get("content", {})
     statuses = {400}
     if not public:
         statuses |= {401, 403, 429}
-    if "{" in path:
+    if "{" in path or body:
+        # What the path or the body names may not exist (a subject, a user, an entity).
         statuses.add(404)
     if method in WRITES and _ONCE in calls:
         statuses |= {409, 422}
-    body = operation.get("requestBody", {}).get("content", {})
     if body:
         statuses |= {413, 415}
     if "multipart/form-data" in body:

@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from kycvault.api.bodies import receive_upload_signed_in_form
+from kycvault.api.body_specs import BINARY, body, form_content, json_content
 from kycvault.api.client_input import load_json
 from kycvault.api.compat.shared import subjects_document
 from kycvault.api.compat.sila_messages import (
@@ -89,10 +90,10 @@ SCHEMES: dict[str, dict[str, Any]] = {
 }
 # Calls about a user need both signatures; the app's alone will do for the document types.
 USER_SIGNED: list[dict[str, list[str]]] = [
-    {"authSignature": [], "userSignature": []},
     {"bearerAuth": []},
+    {"authSignature": [], "userSignature": []},
 ]
-APP_SIGNED: list[dict[str, list[str]]] = [{"authSignature": []}, {"bearerAuth": []}]
+APP_SIGNED: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"authSignature": []}]
 ERROR_SCHEMA: dict[str, Any] = {
     "title": "SilaError",
     "type": "object",
@@ -187,7 +188,10 @@ async def get_message(emptymessage: Annotated[str, Query(max_length=100)]) -> di
     return {"header": dict(EMPTY_HEADER), "message": name}
 
 
-@router.post("/document_types", openapi_extra={"security": APP_SIGNED})
+@router.post(
+    "/document_types",
+    openapi_extra={"security": APP_SIGNED, **body(json_content(SilaMessage))},
+)
 async def document_types(
     request: Request,
     ctx: ContextDep,
@@ -218,7 +222,7 @@ async def document_types(
     )
 
 
-@router.post("/list_documents")
+@router.post("/list_documents", openapi_extra=body(json_content(ListDocumentsMessage)))
 async def list_documents(
     request: Request,
     ctx: ContextDep,
@@ -260,7 +264,11 @@ async def list_documents(
     )
 
 
-@router.post("/get_document", responses=FILE_RESPONSES)
+@router.post(
+    "/get_document",
+    responses=FILE_RESPONSES,
+    openapi_extra=body(json_content(GetDocumentMessage)),
+)
 async def get_document(request: Request, ctx: ContextDep) -> Response:
     """The document's file: its bytes, with Content-Type and Content-Disposition."""
     body = await request.body()
@@ -362,7 +370,22 @@ def _drafts(signed: _Upload, user: Subject, parts: list[str]) -> list[NewDocumen
     return drafts
 
 
-@router.post("/documents")
+_UPLOAD = body(
+    form_content(
+        {
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "description": "the signed JSON message (an `UploadMessage`), before the files",
+            },
+            "file": {**BINARY, "description": "one file, described at the message's top"},
+        },
+        required=["data"],
+    )
+)
+
+
+@router.post("/documents", openapi_extra=_UPLOAD)
 async def upload_documents(request: Request, ctx: ContextDep, once: Once) -> Response:
     """One file (part ``file``) or several (``file_1`` … with ``file_metadata``), each
     becoming a document of the user."""

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kycvault.api.bodies import FILE_PARTS, parse_json, receive_upload, split_form
+from kycvault.api.body_specs import body, form_content, json_content
 from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.dialects import upload_limits
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
@@ -33,7 +34,7 @@ from kycvault.services.context import Actor, AppContext
 
 router = APIRouter(tags=["documents"], route_class=CheckedRoute)
 
-_DOCUMENT_FIELDS = {
+_DOCUMENT_FIELDS: dict[str, dict[str, Any]] = {
     "type": {"type": "string", "description": "document type name or alias"},
     "subject_id": {"type": "string", "format": "uuid"},
     "name": {"type": "string"},
@@ -47,41 +48,10 @@ _DOCUMENT_FIELDS = {
 }
 
 
-def _standalone_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` (a model's JSON schema) with each ``#/$defs/...`` reference replaced by its
-    definition: inside the OpenAPI document such a reference would point at the document's
-    root, where there are no ``$defs``, and ReDoc would refuse to render the API."""
-    defs = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return inline(defs[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
-
-    inlined: dict[str, Any] = inline(schema)
-    return inlined
-
-
-_CREATE_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": _standalone_schema(DocumentCreate.model_json_schema())},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["type", "file"],
-                    "properties": {**_DOCUMENT_FIELDS, **FILE_PARTS},
-                }
-            },
-        },
-    }
-}
+_CREATE_BODY = body(
+    json_content(DocumentCreate),
+    form_content({**_DOCUMENT_FIELDS, **FILE_PARTS}, required=["type", "file"]),
+)
 Listed = PageOut[DocumentOut] | NumberedPageOut[DocumentOut]
 
 

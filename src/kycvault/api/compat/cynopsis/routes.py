@@ -6,11 +6,12 @@ import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from kycvault.api.bodies import receive_upload
+from kycvault.api.body_specs import BINARY, body, form_content, standalone_schema
 from kycvault.api.compat.cynopsis.wire import (
     ALIASES,
     DEFAULT_TYPE,
@@ -160,7 +161,22 @@ def _written(at: _Customer, doc: Document) -> Written:
     return Written(json_response(_render(at, doc)), doc.id)
 
 
-@router.post("/api/customer/{customerId}/document", response_model=CynopsisDocumentOut)
+def _form(*, creating: bool) -> dict[str, Any]:
+    sides = {
+        "document": standalone_schema(CynopsisDocument.model_json_schema()),
+        "front": {**BINARY, "description": "the front (a passport's first page)"},
+        "back": {**BINARY, "description": "the back (a passport's second page)"},
+    }
+    required = ["document", "front"] if creating else ["document"]
+    encoding = {"document": {"contentType": "application/json"}}
+    return body(form_content(sides, required, encoding))
+
+
+@router.post(
+    "/api/customer/{customerId}/document",
+    response_model=CynopsisDocumentOut,
+    openapi_extra=_form(creating=True),
+)
 async def append_document(
     customerId: Int64, request: Request, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
@@ -199,7 +215,11 @@ async def _document(
     return customer, doc
 
 
-@router.put("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
+@router.put(
+    "/api/customer/{customerId}/document/{documentId}",
+    response_model=CynopsisDocumentOut,
+    openapi_extra=_form(creating=False),
+)
 async def update_document(
     customerId: Int64,
     documentId: Int64,

@@ -16,6 +16,7 @@ from kycvault.api.compat.kycgenie.common import (
     link_url,
     receive,
     required_value,
+    upload_form,
 )
 from kycvault.api.compat.kycgenie.schemas import (
     DocumentOut,
@@ -109,8 +110,18 @@ async def download_url(
     return DownloadOut.of(issued, link_url(request, issued.token))
 
 
-@router.post(f"{V1}/documents/upload/", status_code=201, response_model=DocumentOut)
-@router.post(f"{V2}/documents/upload/", status_code=201, response_model=DocumentOut)
+@router.post(
+    f"{V1}/documents/upload/",
+    status_code=201,
+    response_model=DocumentOut,
+    openapi_extra=upload_form(),
+)
+@router.post(
+    f"{V2}/documents/upload/",
+    status_code=201,
+    response_model=DocumentOut,
+    openapi_extra=upload_form(),
+)
 async def upload_document(
     request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:

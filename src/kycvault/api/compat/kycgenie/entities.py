@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from kycvault.api.compat.kycgenie.common import V1, V2
+from kycvault.api.compat.kycgenie.common import V1, V2, upload_form
 from kycvault.api.compat.kycgenie.documents import delete, download_url, of_label, render, upload
 from kycvault.api.compat.kycgenie.schemas import (
     DocumentOut,
@@ -55,8 +55,18 @@ async def _listed(
     return numbered.total_count, await render(ctx, actor, numbered.items)
 
 
-@router.post(f"{V1}/entities/{{entity_id}}/documents/upload/", status_code=201)
-@router.post(f"{V2}/entities/{{entity_id}}/documents/", status_code=201)
+@router.post(
+    f"{V1}/entities/{{entity_id}}/documents/upload/",
+    status_code=201,
+    response_model=DocumentOut,
+    openapi_extra=upload_form(),
+)
+@router.post(
+    f"{V2}/entities/{{entity_id}}/documents/",
+    status_code=201,
+    response_model=DocumentOut,
+    openapi_extra=upload_form(),
+)
 async def upload_entity_document(
     entity_id: str, request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:

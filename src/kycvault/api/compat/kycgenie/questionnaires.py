@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kycvault.api.bodies import parse_json
+from kycvault.api.body_specs import body, json_content
 from kycvault.api.compat.kycgenie.common import (
     V1,
     V2,
@@ -23,6 +24,7 @@ from kycvault.api.compat.kycgenie.common import (
     issue_link,
     link_url,
     receive,
+    upload_form,
 )
 from kycvault.api.compat.kycgenie.schemas import (
     AnswerDownloadOut,
@@ -119,8 +121,18 @@ async def _upload_answer(
         return await once(actor, write, payload=form_payload(fields, session.staged))
 
 
-@router.post(f"{V1}/responses/{{response_id}}/documents/upload/", status_code=201)
-@router.post(f"{V2_RESPONSES}/{{response_id}}/answers/files/", status_code=201)
+@router.post(
+    f"{V1}/responses/{{response_id}}/documents/upload/",
+    status_code=201,
+    response_model=FileAnswerOut,
+    openapi_extra=upload_form(label_required=False, question=True),
+)
+@router.post(
+    f"{V2_RESPONSES}/{{response_id}}/answers/files/",
+    status_code=201,
+    response_model=FileAnswerOut,
+    openapi_extra=upload_form(label_required=False, question=True),
+)
 async def upload_response_document(
     response_id: str, request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
@@ -137,7 +149,12 @@ async def list_response_documents_v1(
     return AnswersV1(count=len(listed), documents=listed)
 
 
-@router.post(f"{V2_RESPONSES}/", status_code=201)
+@router.post(
+    f"{V2_RESPONSES}/",
+    status_code=201,
+    response_model=ResponseDetailOut,
+    openapi_extra=body(json_content(ResponseIn)),
+)
 async def create_response(
     request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
@@ -184,7 +201,12 @@ async def delete_response(
     return await once(actor, write)
 
 
-@router.put(f"{V2_RESPONSES}/{{response_id}}/answers/{{fq_id}}/file/", status_code=201)
+@router.put(
+    f"{V2_RESPONSES}/{{response_id}}/answers/{{fq_id}}/file/",
+    status_code=201,
+    response_model=FileAnswerOut,
+    openapi_extra=upload_form(label_required=False),
+)
 async def upload_question_file(
     response_id: str,
     fq_id: QuestionId,

@@ -230,6 +230,7 @@ async def list_documents(
     per_page: PerPage = 20,
     order: Literal["asc", "desc"] = "asc",
 ) -> JSONResponse:
+    """The user's documents, filtered and a page at a time."""
     body = await request.body()
     message = _parse(request, body, ListDocumentsMessage)
     caller = await _user_caller(request, ctx, body, message.header)

@@ -200,12 +200,15 @@ async def list_subject_documents(
     page: PageNumber = None,
     per_page: PerPage = None,
 ) -> Listed:
+    """The subject's documents, with the filters and pages of ``GET /v1/documents``; an unknown
+    subject is a 404."""
     query = dataclasses.replace(query, subject_id=subject_id)
     return await _list(ctx, actor, query, limit, cursor, page, per_page, True)
 
 
 @router.get("/v1/documents/{document_id}", response_model=DocumentOut)
 async def get_document(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> DocumentOut:
+    """The document with its files, what processing found (``extracted``) and its review."""
     return DocumentOut.of(await documents.get_document(ctx, actor, document_id))
 
 
@@ -213,6 +216,8 @@ async def get_document(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> D
 async def update_document(
     document_id: UUID, body: DocumentPatch, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Change the fields sent; those not sent stay as they are. A new ``type`` must exist."""
+
     async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
         doc = await documents.update_document(ctx, actor, document_id, changes)
@@ -244,6 +249,9 @@ async def review_document(
 async def delete_document(
     document_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Delete the document and its files (shredded), unless a legal hold or a retention rule
+    keeps it (409)."""
+
     async def write() -> Written:
         await document_removal.delete_document(ctx, actor, document_id)
         return Written(Response(status_code=204))

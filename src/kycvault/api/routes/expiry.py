@@ -59,6 +59,7 @@ def _settings_out(thresholds: tuple[int, ...]) -> NotificationSettingsOut:
 
 @router.get("/v1/settings/notifications", response_model=NotificationSettingsOut)
 async def get_notification_settings(ctx: ContextDep, actor: ActorDep) -> NotificationSettingsOut:
+    """How long before a document expires its expiry is announced."""
     return _settings_out(await expiry.get_thresholds(ctx, actor))
 
 
@@ -68,6 +69,8 @@ async def get_notification_settings(ctx: ContextDep, actor: ActorDep) -> Notific
 async def update_notification_settings(
     body: NotificationSettingsPatch, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Change the expiry notification thresholds; the fields not sent stay as they are."""
+
     async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
         thresholds = await expiry.update_settings(ctx, actor, changes)

@@ -64,12 +64,14 @@ async def add_files(
 
 @router.get("", response_model=ListOut[FileOut])
 async def list_files(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> ListOut[FileOut]:
+    """The document's files, in the order they were added."""
     attached = await files.list_files(ctx, actor, document_id)
     return ListOut(data=[FileOut.of(f) for f in attached])
 
 
 @router.get("/{file_id}", response_model=FileOut)
 async def get_file(document_id: UUID, file_id: UUID, ctx: ContextDep, actor: ActorDep) -> FileOut:
+    """The file's metadata (``GET …/content`` serves its bytes)."""
     return FileOut.of(await files.get_file(ctx, actor, document_id, file_id))
 
 
@@ -118,6 +120,9 @@ async def create_download_link(
 async def delete_file(
     document_id: UUID, file_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Delete the file (shredded), unless a legal hold or a retention rule keeps its document
+    (409)."""
+
     async def write() -> Written:
         await files.delete_file(ctx, actor, document_id, file_id)
         return Written(Response(status_code=204))

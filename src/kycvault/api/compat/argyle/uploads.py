@@ -195,11 +195,28 @@ async def list_uploads(
 async def get_upload(
     upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> UserUpload:
+    """The user upload, with its processing status and results."""
     doc = await _upload(ctx, actor, upload_id, Scope.DOCUMENTS_READ)
     return _render(request, await load_catalog(ctx, actor), doc)
 
 
-@router.api_route(UPLOADS + "/{upload_id}/file", methods=["GET", "HEAD"], status_code=302)
+@router.api_route(
+    UPLOADS + "/{upload_id}/file",
+    methods=["GET", "HEAD"],
+    status_code=302,
+    response_class=Response,
+    responses={
+        302: {
+            "description": "To the file (no body).",
+            "headers": {
+                "Location": {
+                    "description": "`…/v2/user-uploads/{upload_id}/files/{file_id}`",
+                    "schema": {"type": "string"},
+                }
+            },
+        }
+    },
+)
 async def follow_file_url(
     upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> Response:

@@ -180,6 +180,8 @@ def _form(*, creating: bool) -> dict[str, Any]:
 async def append_document(
     customerId: Int64, request: Request, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
+    """A new document of the customer: the ``document`` JSON part and its ``front`` (and
+    ``back``) image."""
     customer = await _customer(ctx, actor, customerId, Scope.DOCUMENTS_WRITE)
     async with _receive(request, ctx, actor, customer.catalog, creating=True) as received:
         assert received.session is not None  # a new document comes with its front
@@ -247,6 +249,7 @@ async def update_document(
 async def list_documents(
     customerId: Int64, ctx: ContextDep, actor: Caller
 ) -> list[CynopsisDocumentOut]:
+    """The customer's documents."""
     customer = await _customer(ctx, actor, customerId, Scope.DOCUMENTS_READ)
     listed = await document_listing.documents_of_subject(ctx, actor, customer.subject.id)
     return [_render(customer, doc) for doc in listed]
@@ -256,14 +259,21 @@ async def list_documents(
 async def get_document(
     customerId: Int64, documentId: Int64, ctx: ContextDep, actor: Caller
 ) -> CynopsisDocumentOut:
+    """The customer's document."""
     customer, doc = await _document(ctx, actor, customerId, documentId, Scope.DOCUMENTS_READ)
     return _render(customer, doc)
 
 
-@router.delete("/api/customer/{customerId}/document/{documentId}")
+@router.delete(
+    "/api/customer/{customerId}/document/{documentId}",
+    response_class=Response,
+    responses={200: {"description": "Deleted; no body."}},
+)
 async def delete_document(
     customerId: Int64, documentId: Int64, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
+    """Delete the customer's document and its images; answers 200 with no body, as Artemis does."""
+
     async def write() -> Written:
         _, doc = await _document(ctx, actor, customerId, documentId, Scope.DOCUMENTS_DELETE)
         await document_removal.delete_document(ctx, actor, doc.id)

@@ -187,6 +187,7 @@ async def list_documents_v2(
 @router.get(f"{V1}/documents/{{document_id}}/")
 @router.get(f"{V2}/documents/{{document_id}}/")
 async def get_document(document_id: str, ctx: ContextDep, actor: ActorDep) -> DocumentOut:
+    """The document (any of the tenant's, library or entity)."""
     doc = await _document(ctx, actor, document_id, Scope.DOCUMENTS_READ)
     return (await render(ctx, actor, [doc]))[0]
 

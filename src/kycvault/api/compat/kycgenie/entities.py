@@ -103,6 +103,7 @@ async def list_entity_documents_v2(
     document_type: Label = None,
     limit: Limit = document_listing.MAX_LONG_PAGE,
 ) -> EntityDocumentsV2:
+    """The entity's documents, a page at a time."""
     entity = await _entity(ctx, actor, entity_id, Scope.DOCUMENTS_READ)
     count, listed = await _listed(ctx, actor, entity, document_type, limit)
     return EntityDocumentsV2(
@@ -129,5 +130,6 @@ async def delete_entity_document(
 async def get_entity_document_download_url(
     entity_id: str, document_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> DownloadOut:
+    """A proxy URL that serves the entity's document once, without an API key, for 15 minutes."""
     doc = await _document(ctx, actor, entity_id, document_id, Scope.DOCUMENTS_DOWNLOAD)
     return await download_url(request, ctx, actor, doc)

@@ -118,6 +118,8 @@ _FILES = body(
 async def create_identification(
     user_id: str, request: Request, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
+    """A new identification of the user (its type, number, dates, country); files come with
+    ``PUT …/files``."""
     body = await parse_json(request, IdentificationIn)
     user = await subjects.find_subject(ctx, actor, user_id, scope=Scope.DOCUMENTS_WRITE)
 
@@ -153,6 +155,7 @@ async def list_identifications(
         "-created_date"
     ),
 ) -> IdentificationPage:
+    """The user's identifications, a page at a time."""
     user = await subjects.find_subject(ctx, actor, user_id, scope=Scope.DOCUMENTS_READ)
     query = DocumentQuery(subject_id=user.id, sort=_SORTS[sort])
     numbered = await document_listing.number_documents(
@@ -172,6 +175,7 @@ async def list_identifications(
 async def get_identification(
     user_id: str, identification_id: str, ctx: ContextDep, actor: Caller
 ) -> IdentificationOut:
+    """The user's identification with its files."""
     user, doc = await _identification(ctx, actor, user_id, identification_id, Scope.DOCUMENTS_READ)
     return render(await load_catalog(ctx, actor), user_id, user, doc)
 
@@ -189,6 +193,7 @@ async def update_identification(
     actor: Caller,
     once: Once,
 ) -> Response:
+    """Change the fields sent; those not sent stay as they are."""
     body = await parse_json(request, IdentificationPatch)
     user, current = await _identification(
         ctx, actor, user_id, identification_id, Scope.DOCUMENTS_WRITE

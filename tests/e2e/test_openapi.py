@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx2
 import pytest
+from openapi_schema_validator import OAS31Validator
 from openapi_spec_validator import validate
 
 from kycvault.api.compat import DIALECTS
@@ -260,3 +261,44 @@ def test_a_405_allows_every_method_the_document_lists_for_the_path(
 def test_the_docs_pages_show_the_native_document(client: httpx2.Client) -> None:
     assert "url: '/openapi.json'" in client.get("/docs").text
     assert 'spec-url="/openapi.json"' in client.get("/redoc").text
+
+
+def schemas_with_examples(node: object) -> Iterator[dict[str, Any]]:
+    if isinstance(node, dict):
+        if isinstance(node.get("examples"), list) and "properties" in node:
+            yield node
+        for value in node.values():
+            yield from schemas_with_examples(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from schemas_with_examples(item)
+
+
+def test_the_main_operations_have_examples_that_match_their_schemas(
+    specs: dict[str, dict[str, Any]],
+) -> None:
+    spec = specs["/openapi.json"]
+    schemas = spec["components"]["schemas"]
+    for name in ("SubjectCreate", "SubjectOut", "DocumentOut", "FileOut", "DownloadLinkOut"):
+        assert schemas[name]["examples"], name
+    create = spec["paths"]["/v1/documents"]["post"]["requestBody"]["content"]
+    assert create["application/json"]["schema"]["examples"]
+    checked = 0
+    for schema in schemas_with_examples(spec):
+        # References are to the document's components, so the schema is checked within it.
+        validator = OAS31Validator(
+            {**schema, "components": spec["components"]},
+            format_checker=OAS31Validator.FORMAT_CHECKER,
+        )
+        for example in schema["examples"]:
+            validator.validate(example)
+            checked += 1
+    assert checked >= 8
+
+
+def test_extracted_is_typed(specs: dict[str, dict[str, Any]]) -> None:
+    document = specs["/openapi.json"]["components"]["schemas"]["DocumentOut"]
+    extracted = document["properties"]["extracted"]["properties"]
+    assert {"pages", "characters", "sources", "mrz", "classification"} <= set(extracted)
+    mrz = extracted["mrz"]["anyOf"][0]
+    assert {"document_number", "birth_date", "checks", "valid"} <= set(mrz["required"])

@@ -42,6 +42,7 @@ from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from kycvault.api.body_specs import LENIENT_DATE
 from kycvault.api.deps import authenticate, get_context
 from kycvault.api.dialects import NATIVE_SCHEMES, Dialect
+from kycvault.api.examples import BY_MODEL
 from kycvault.api.idempotency import Once
 from kycvault.api.routing import STRICT_PREFIX, CheckedRoute
 
@@ -173,6 +174,8 @@ class ApiSpec:
     error_name: str
     error_schemas: Mapping[str, Schema]
     tags: list[dict[str, Any]] = field(default_factory=list)
+    # Examples by the title of the schema they show.
+    examples: Mapping[str, Schema] = field(default_factory=dict)
 
 
 def _calls(dependant: Dependant) -> Iterable[Any]:
@@ -208,6 +211,7 @@ def native(app: FastAPI) -> ApiSpec:
         error_name="Problem",
         error_schemas={"Problem": _PROBLEM, "FieldError": _FIELD_ERROR},
         tags=list(app.openapi_tags or []),
+        examples=BY_MODEL,
     )
 
 
@@ -255,7 +259,22 @@ def build(app: FastAPI, api: ApiSpec) -> dict[str, Any]:
             route = by_operation[(path, method)]
             assert isinstance(route, APIRoute)
             _refine(api, path, method, operation, route, repeated=names.count(route.name) > 1)
+    if api.examples:
+        _add_examples(spec, api.examples)
     return _plain_names(spec)
+
+
+def _add_examples(node: Any, examples: Mapping[str, Schema]) -> None:
+    """Each model's example on its schemas (by title): the component, and any inlined copy."""
+    if isinstance(node, dict):
+        title = node.get("title")
+        if isinstance(title, str) and title in examples and "properties" in node:
+            node["examples"] = [copy.deepcopy(examples[title])]
+        for value in node.values():
+            _add_examples(value, examples)
+    elif isinstance(node, list):
+        for item in node:
+            _add_examples(item, examples)
 
 
 def _refine(

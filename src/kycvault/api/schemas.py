@@ -6,8 +6,9 @@ from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
 
+from kycvault.api.extracted import EXTRACTED_SCHEMA
 from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.processing import Stage, StageStatus
@@ -169,7 +170,12 @@ class DocumentOut(BaseModel):
     processing_reasons: dict[Stage, str] = Field(
         description="why a stage failed or is switched off (and unreadable files of an OCR stage)"
     )
-    extracted: dict[str, Any] = Field(
+    # Kept as stored (a document not yet read has none of these members); described by
+    # ``ExtractedOut``.
+    extracted: Annotated[
+        dict[str, Any],
+        WithJsonSchema(EXTRACTED_SCHEMA),
+    ] = Field(
         description="what processing found: pages, sources, the MRZ and which checks passed, "
         "the content's classification"
     )

@@ -71,6 +71,10 @@ MiB = 1024 * 1024
 MAX_REQUEST = 20 * MiB
 # Sila's pagination: pages from 1, 20 a page by default, at most 100.
 PageNumber = Annotated[int, Query(ge=1)]
+# A page of documents: numbered pages reach 10,000 rows (``page`` times ``per_page``).
+DocumentsPage = Annotated[
+    int, Query(ge=1, json_schema_extra={"maximum": document_listing.MAX_OFFSET + 1})
+]
 PerPage = Annotated[int, Query(ge=1, le=100)]
 _FILE_PART = re.compile(r"^file_[1-9][0-9]{0,2}$")
 SCHEMES: dict[str, dict[str, Any]] = {
@@ -226,7 +230,7 @@ async def document_types(
 async def list_documents(
     request: Request,
     ctx: ContextDep,
-    page: PageNumber = 1,
+    page: DocumentsPage = 1,
     per_page: PerPage = 20,
     order: Literal["asc", "desc"] = "asc",
 ) -> JSONResponse:

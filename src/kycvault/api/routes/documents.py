@@ -35,7 +35,7 @@ from kycvault.services.context import Actor, AppContext
 router = APIRouter(tags=["documents"], route_class=CheckedRoute)
 
 _DOCUMENT_FIELDS: dict[str, dict[str, Any]] = {
-    "type": {"type": "string", "description": "document type name or alias"},
+    "type": {"type": "string", "minLength": 1, "description": "document type name or alias"},
     "subject_id": {"type": "string", "format": "uuid"},
     "name": {"type": "string"},
     "id_number": {"type": "string"},
@@ -130,7 +130,14 @@ async def _list(
 Filters = Annotated[DocumentQuery, Depends(_filters)]
 Limit = Annotated[int | None, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
-PageNumber = Annotated[int | None, Query(ge=1, description="numbered pages, with totals")]
+PageNumber = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        description="numbered pages, with totals, up to 10,000 rows deep (page times per_page)",
+        json_schema_extra={"maximum": document_listing.MAX_OFFSET + 1},
+    ),
+]
 PerPage = Annotated[int | None, Query(ge=1, le=100)]
 
 

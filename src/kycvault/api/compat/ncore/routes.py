@@ -149,7 +149,9 @@ async def list_identifications(
     user_id: str,
     ctx: ContextDep,
     actor: Caller,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[
+        int, Query(ge=1, json_schema_extra={"maximum": document_listing.MAX_OFFSET + 1})
+    ] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     sort: Literal["created_date", "-created_date", "expiration_date", "-expiration_date"] = (
         "-created_date"

@@ -18,6 +18,7 @@ from openapi_spec_validator import validate
 
 from kycvault.api.compat import DIALECTS
 from tests.helpers import Server
+from tests.spec_conformance import Conformance
 
 METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 # The API's error body: its schema's name and media type.
@@ -302,3 +303,21 @@ def test_extracted_is_typed(specs: dict[str, dict[str, Any]]) -> None:
     assert {"pages", "characters", "sources", "mrz", "classification"} <= set(extracted)
     mrz = extracted["mrz"]["anyOf"][0]
     assert {"document_number", "birth_date", "checks", "valid"} <= set(mrz["required"])
+
+
+def test_the_conformance_check_reads_every_answer_and_refuses_an_undocumented_one(
+    responses_conform: Conformance, client: httpx2.Client
+) -> None:
+    before = responses_conform.checked
+    made = client.post("/v1/subjects", json={"external_id": "conformance"})
+    assert made.status_code == 201, made.text
+    assert client.get(f"/v1/subjects/{made.json()['id']}").status_code == 200
+    assert responses_conform.checked == before + 2
+    # An answer the document does not allow: a subject without its id.
+    body = {k: v for k, v in made.json().items() if k != "id"}
+    forged = httpx2.Response(201, json=body, request=made.request)
+    with pytest.raises(Exception, match="'id' is a required property"):
+        responses_conform.check(forged)
+    teapot = httpx2.Response(418, json={}, request=made.request)
+    with pytest.raises(AssertionError, match="status not in the document"):
+        responses_conform.check(teapot)

@@ -30,6 +30,9 @@ from tests.e2e.argyle.support import (
 )
 from tests.helpers import PDF_BYTES, Part, Server, image_bytes, post_multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 # Argyle's six document types and the catalog type each is.
 NATIVE_TYPES = {

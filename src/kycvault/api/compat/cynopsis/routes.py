@@ -25,7 +25,7 @@ from kycvault.api.compat.cynopsis.wire import (
 )
 from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.dialects import upload_limits
-from kycvault.api.file_serving import stream_response
+from kycvault.api.file_serving import FILE_RESPONSES, stream_response
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import UploadLimits
 from kycvault.api.routing import CheckedRoute
@@ -282,7 +282,11 @@ async def delete_document(
     return await once(actor, write)
 
 
-@router.get("/api/customer/{customerId}/document/{documentId}/{side}")
+@router.get(
+    "/api/customer/{customerId}/document/{documentId}/{side}",
+    response_class=Response,
+    responses=FILE_RESPONSES,
+)
 async def get_side(
     customerId: Int64,
     documentId: Int64,

@@ -21,7 +21,10 @@ documents are built here, from FastAPI's, per API (``ApiSpec``):
   token is its own credential);
 - operation ids are the route's function name (``_head`` for a HEAD; the API version where
   a dialect serves one function under two), and HEAD answers carry no body;
-- generic models get plain names (``PageOut[SubjectOut]`` is ``SubjectPage``).
+- generic models get plain names (``PageOut[SubjectOut]`` is ``SubjectPage``), and the main
+  native models their examples (``api.examples``);
+- a date in a query is described as it is read: an ISO date, or what pydantic also takes for
+  one (``body_specs.LENIENT_DATE``).
 """
 
 from __future__ import annotations
@@ -168,7 +171,7 @@ class ApiSpec:
     owns: Callable[[str], bool]
     schemes: Mapping[str, Schema]
     security: list[dict[str, list[str]]]
-    # The operations (route names) that need no credentials.
+    # Whether an operation takes no credentials.
     public: Callable[[APIRoute], bool]
     error_media_type: str
     error_name: str
@@ -215,7 +218,7 @@ def native(app: FastAPI) -> ApiSpec:
     )
 
 
-def of_dialect(app: FastAPI, dialect: Dialect) -> ApiSpec:
+def of_dialect(dialect: Dialect) -> ApiSpec:
     spec = dialect.spec
     return ApiSpec(
         title=f"kycvault: {dialect.title} dialect",
@@ -290,10 +293,7 @@ def _refine(
     public = api.public(route)
     if method in WRITES and _ONCE in set(_calls(route.dependant)):
         operation.setdefault("parameters", []).append(copy.deepcopy(IDEMPOTENCY_KEY))
-    if not public:
-        operation.setdefault("security", api.security)
-    else:
-        operation.setdefault("security", [])
+    operation.setdefault("security", [] if public else copy.deepcopy(api.security))
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "query":
             parameter["schema"] = _query_dates(parameter["schema"])
@@ -435,7 +435,7 @@ def _server(
 
 def dialect_spec(app: FastAPI, dialect: Dialect) -> dict[str, Any]:
     """A dialect's document (as served at ``<prefix>/openapi.json``)."""
-    return build(app, of_dialect(app, dialect))
+    return build(app, of_dialect(dialect))
 
 
 def documents(app: FastAPI, dialects: Iterable[Dialect]) -> dict[str, dict[str, Any]]:

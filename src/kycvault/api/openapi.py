@@ -60,6 +60,7 @@ CODES: dict[int, tuple[str, ...]] = {
         "unknown_parameter",
         "nul_character",
         "malformed_multipart",
+        "too_many_files",
         "unknown_document_type",
         "mixed_pagination",
         "invalid_cursor",
@@ -67,9 +68,15 @@ CODES: dict[int, tuple[str, ...]] = {
     401: ("unauthenticated",),
     403: ("insufficient_scope", "forbidden"),
     404: ("not_found",),
-    409: ("conflict", "idempotency_in_progress", "legal_hold", "retention_active"),
+    409: (
+        "conflict",
+        "idempotency_in_progress",
+        "legal_hold",
+        "retention_active",
+        "too_many_files",
+    ),
     410: ("gone",),
-    413: ("too_large", "file_too_large", "too_many_files"),
+    413: ("too_large", "file_too_large"),
     415: ("unsupported_content_type", "unsupported_media_type", "extension_not_allowed"),
     416: ("range_not_satisfiable",),
     422: (
@@ -88,7 +95,7 @@ MEANING: dict[int, str] = {
     404: "Nothing with this id (another tenant's id gets the same answer).",
     409: "The request clashes with the current state, or its `Idempotency-Key` is in use.",
     410: "The link was used already, or has expired.",
-    413: "The body, a file or the number of files is over its limit.",
+    413: "The body or a file is over its size limit.",
     415: "The body's content type, or a file's type, is not accepted.",
     416: "The requested byte range lies outside the file (`Content-Range: bytes */size`).",
     422: "The content fails its checks, or the `Idempotency-Key` was used with another body.",
@@ -306,7 +313,8 @@ def _refine(
     if 416 in statuses:
         operation.setdefault("parameters", []).append(copy.deepcopy(RANGE))
     for status in statuses:
-        _error(api, responses, status)
+        strict = path.startswith(STRICT_PREFIX)
+        _error(api, responses, status, _codes(status, method, operation, strict))
     if method == "head":
         for response in responses.values():
             response.pop("content", None)
@@ -349,9 +357,41 @@ def _statuses(
     return sorted(statuses)
 
 
-def _error(api: ApiSpec, responses: dict[str, Schema], status: int) -> None:
+# Codes only some operations answer: uploads, deletions, listings, the native API's check
+# of the query.
+_UPLOAD_CODES = frozenset(
+    {
+        "malformed_multipart",
+        "file_too_large",
+        "too_many_files",
+        "extension_not_allowed",
+        "unsupported_media_type",
+        "unprocessable_content",
+        "content_mismatch",
+        "malware_detected",
+    }
+)
+_DELETE_CODES = frozenset({"legal_hold", "retention_active"})
+_LIST_CODES = frozenset({"mixed_pagination", "invalid_cursor"})
+
+
+def _codes(status: int, method: str, operation: Schema, strict: bool) -> list[str]:
+    """The stable codes of ``status`` that this operation can give."""
+    left_out: set[str] = set()
+    if "multipart/form-data" not in operation.get("requestBody", {}).get("content", {}):
+        left_out |= _UPLOAD_CODES
+    if method != "delete":
+        left_out |= _DELETE_CODES
+    if method != "get":
+        left_out |= _LIST_CODES
+    if not strict:
+        left_out.add("unknown_parameter")
+    return [code for code in CODES.get(status, ()) if code not in left_out]
+
+
+def _error(api: ApiSpec, responses: dict[str, Schema], status: int, listed: Iterable[str]) -> None:
     response = responses.setdefault(str(status), {})
-    codes = ", ".join(f"`{code}`" for code in CODES.get(status, ()))
+    codes = ", ".join(f"`{code}`" for code in listed)
     described = response.get("description")
     if not described or described in {"Successful Response", "Additional Response"}:
         words = MEANING.get(status, "An error.")

@@ -13,7 +13,7 @@ from tests import backends
 from tests.helpers import CHEAP_PASSWORDS, Server
 from tests.inprocess import InProcessServer
 from tests.server_pool import ServerPool
-from tests.spec_conformance import Conformance
+from tests.spec_conformance import Conformance, conforming
 
 # Property tests repeat exactly in CI: the "ci" profile derandomizes (the same examples on every
 # run) and keeps no example database. Elsewhere examples vary from run to run, to find more;
@@ -133,23 +133,11 @@ def process_server(backend: str, servers: ServerPool) -> Server:
     return servers.process(backend)
 
 
-# One set of documents per server (a server's documents do not change while it runs).
-_CONFORMANCE: dict[int, Conformance] = {}
-
-
 @pytest.fixture
 def responses_conform(server: Server) -> Iterator[Conformance]:
-    """Every answer the test's clients of ``server`` get is checked against the server's
-    OpenAPI documents (tests/spec_conformance.py)."""
-    if id(server) not in _CONFORMANCE:
-        with server.client(None) as reader:
-            _CONFORMANCE[id(server)] = Conformance.of(reader)
-    conformance = _CONFORMANCE[id(server)]
-    server.response_hooks.append(conformance.check)
-    try:
+    """The test's answers from ``server`` conform to its OpenAPI documents."""
+    with conforming(server) as conformance:
         yield conformance
-    finally:
-        server.response_hooks.remove(conformance.check)
 
 
 @pytest.fixture

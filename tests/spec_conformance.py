@@ -1,13 +1,16 @@
 """Every answer a test's client gets, checked against the server's own OpenAPI documents: its
 status is one the operation lists, its content type one the response lists, and a JSON body
 matches the response's schema. A test module turns it on with
-``pytestmark = pytest.mark.usefixtures("responses_conform")`` (tests/conftest.py); answers to
+``pytestmark = pytest.mark.usefixtures("responses_conform")`` (tests/conftest.py), or a
+fixture of its own with ``conforming(server)``; answers to
 what no document describes (an unknown path, a method the path lacks, the console) are left
 alone, as are the bodies of files."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +18,7 @@ import httpx2
 from openapi_schema_validator import OAS31Validator
 
 from kycvault.api.compat import DIALECTS
+from tests.helpers import Server
 
 DOCUMENTS = ("/openapi.json", *(f"{d.prefix}/openapi.json" for d in DIALECTS))
 _PARAMETER = re.compile(r"\{[^}]+\}")
@@ -96,3 +100,22 @@ class Conformance:
         response.read()
         self._validator(described["schema"], found.components).validate(response.json())
         self.checked += 1
+
+
+# Read once: every server of this code serves the same documents (no setting changes them).
+_CONFORMANCE: list[Conformance] = []
+
+
+@contextmanager
+def conforming(server: Server) -> Iterator[Conformance]:
+    """Within the block, every answer a client of ``server`` gets is checked against the
+    server's OpenAPI documents (tests/spec_conformance.py)."""
+    if not _CONFORMANCE:
+        with server.client(None) as reader:
+            _CONFORMANCE.append(Conformance.of(reader))
+    conformance = _CONFORMANCE[0]
+    server.response_hooks.append(conformance.check)
+    try:
+        yield conformance
+    finally:
+        server.response_hooks.remove(conformance.check)

@@ -4,7 +4,8 @@ A dialect is its vendor's wire format over the native services. What differs fro
 vendor is stated on its ``Dialect`` and nowhere else: the path prefix, the error body
 (``envelope``), the catalog's alias namespace, the upload limits (the native ones narrowed),
 how callers authenticate, whether ``Idempotency-Key`` is honoured (and why not, where not),
-and its router under one OpenAPI tag. ``install`` registers them on an application (no
+its router, and what its OpenAPI document says of its security and its errors (``spec``;
+``api.openapi`` serves the document). ``install`` registers them on an application (no
 module-level registry: two applications in one process do not share one).
 """
 

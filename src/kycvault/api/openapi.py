@@ -48,71 +48,17 @@ from kycvault.api.dialects import NATIVE_SCHEMES, Dialect
 from kycvault.api.examples import BY_MODEL
 from kycvault.api.idempotency import Once
 from kycvault.api.routing import STRICT_PREFIX, CheckedRoute
+from kycvault.api.spec_errors import (
+    FIELD_ERROR,
+    PROBLEM,
+    PROBLEM_SCHEMA,
+    REF,
+    add_error,
+    codes_of,
+)
 
 Schema = dict[str, Any]
-REF = "#/components/schemas/"
-PROBLEM = "application/problem+json"
 WRITES = frozenset({"post", "put", "patch", "delete"})
-# The stable codes each status carries most often (``code``); see kycvault.errors.
-CODES: dict[int, tuple[str, ...]] = {
-    400: (
-        "validation_error",
-        "unknown_parameter",
-        "nul_character",
-        "malformed_multipart",
-        "too_many_files",
-        "unknown_document_type",
-        "mixed_pagination",
-        "invalid_cursor",
-    ),
-    401: ("unauthenticated",),
-    403: ("insufficient_scope", "forbidden"),
-    404: ("not_found",),
-    409: (
-        "conflict",
-        "idempotency_in_progress",
-        "legal_hold",
-        "retention_active",
-        "too_many_files",
-    ),
-    410: ("gone",),
-    413: ("too_large", "file_too_large"),
-    415: ("unsupported_content_type", "unsupported_media_type", "extension_not_allowed"),
-    416: ("range_not_satisfiable",),
-    422: (
-        "idempotency_key_reused",
-        "unprocessable_content",
-        "content_mismatch",
-        "malware_detected",
-    ),
-    429: ("too_many_requests",),
-    503: ("unavailable",),
-}
-MEANING: dict[int, str] = {
-    400: "The request is malformed or its values are invalid (`errors` names each field).",
-    401: "No credentials, or a wrong or revoked API key.",
-    403: "The API key lacks the scope this operation needs (`required_scope`).",
-    404: "Nothing with this id (another tenant's id gets the same answer).",
-    409: "The request clashes with the current state, or its `Idempotency-Key` is in use.",
-    410: "The link was used already, or has expired.",
-    413: "The body or a file is over its size limit.",
-    415: "The body's content type, or a file's type, is not accepted.",
-    416: "The requested byte range lies outside the file (`Content-Range: bytes */size`).",
-    422: "The content fails its checks, or the `Idempotency-Key` was used with another body.",
-    429: "Too many failed authentications from this client; retry after `Retry-After` s.",
-    503: "A dependency (the database, the blob store) is unavailable; retry later.",
-}
-HEADERS: dict[int, dict[str, Schema]] = {
-    401: {
-        "WWW-Authenticate": {"description": "the challenge", "schema": {"type": "string"}},
-    },
-    429: {
-        "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}},
-    },
-    416: {
-        "Content-Range": {"description": "`bytes */<size>`", "schema": {"type": "string"}},
-    },
-}
 IDEMPOTENCY_KEY: Schema = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -128,40 +74,6 @@ RANGE: Schema = {
     "description": "One byte range, `bytes=a-b`, `bytes=a-` or `bytes=-n` (a malformed or "
     "multiple range is ignored: the whole file is served).",
     "schema": {"type": "string"},
-}
-_FIELD_ERROR: Schema = {
-    "title": "FieldError",
-    "type": "object",
-    "required": ["field", "code", "message"],
-    "properties": {
-        "field": {"type": "string", "description": "dotted path, e.g. `files.2` or `type`"},
-        "code": {"type": "string"},
-        "message": {"type": "string"},
-    },
-}
-_PROBLEM: Schema = {
-    "title": "Problem",
-    "type": "object",
-    "description": "An RFC 9457 problem document.",
-    "required": ["type", "title", "status", "detail", "code", "request_id"],
-    "properties": {
-        "type": {"type": "string", "description": "`urn:kycvault:problem:<code>`"},
-        "title": {"type": "string", "description": "the status's phrase"},
-        "status": {"type": "integer"},
-        "detail": {"type": "string", "description": "for people"},
-        "code": {"type": "string", "description": "stable, for programs"},
-        "errors": {"type": "array", "items": {"$ref": REF + "FieldError"}},
-        "request_id": {"type": ["string", "null"]},
-        "required_scope": {"type": "string", "description": "with `insufficient_scope`"},
-        "retain_until": {
-            "type": ["string", "null"],
-            "format": "date",
-            "description": "with `retention_active`",
-        },
-        "basis": {"type": "string", "description": "with `retention_active`"},
-        "period": {"type": "string", "description": "with `retention_active`"},
-        "document_id": {"type": "string", "description": "with `retention_active`"},
-    },
 }
 # The dependency of ``Once``: a write that honours ``Idempotency-Key``.
 _ONCE = get_args(Once)[1].dependency
@@ -219,7 +131,7 @@ def native(app: FastAPI) -> ApiSpec:
         public=without_credentials,
         error_media_type=PROBLEM,
         error_name="Problem",
-        error_schemas={"Problem": _PROBLEM, "FieldError": _FIELD_ERROR},
+        error_schemas={"Problem": PROBLEM_SCHEMA, "FieldError": FIELD_ERROR},
         tags=list(app.openapi_tags or []),
         examples=BY_MODEL,
     )
@@ -312,9 +224,10 @@ def _refine(
         operation["summary"] = operation.get("summary", "") + " (headers only)"
     if 416 in statuses:
         operation.setdefault("parameters", []).append(copy.deepcopy(RANGE))
+    error_body = {api.error_media_type: {"schema": {"$ref": REF + api.error_name}}}
+    strict = path.startswith(STRICT_PREFIX)
     for status in statuses:
-        strict = path.startswith(STRICT_PREFIX)
-        _error(api, responses, status, _codes(status, method, operation, strict))
+        add_error(responses, status, codes_of(status, method, operation, strict), error_body)
     if method == "head":
         for response in responses.values():
             response.pop("content", None)
@@ -355,52 +268,6 @@ def _statuses(
         statuses.add(503)
     statuses |= {int(s) for s in operation["responses"] if str(s).isdigit() and int(s) >= 400}
     return sorted(statuses)
-
-
-# Codes only some operations answer: uploads, deletions, listings, the native API's check
-# of the query.
-_UPLOAD_CODES = frozenset(
-    {
-        "malformed_multipart",
-        "file_too_large",
-        "too_many_files",
-        "extension_not_allowed",
-        "unsupported_media_type",
-        "unprocessable_content",
-        "content_mismatch",
-        "malware_detected",
-    }
-)
-_DELETE_CODES = frozenset({"legal_hold", "retention_active"})
-_LIST_CODES = frozenset({"mixed_pagination", "invalid_cursor"})
-
-
-def _codes(status: int, method: str, operation: Schema, strict: bool) -> list[str]:
-    """The stable codes of ``status`` that this operation can give."""
-    left_out: set[str] = set()
-    if "multipart/form-data" not in operation.get("requestBody", {}).get("content", {}):
-        left_out |= _UPLOAD_CODES
-    if method != "delete":
-        left_out |= _DELETE_CODES
-    if method != "get":
-        left_out |= _LIST_CODES
-    if not strict:
-        left_out.add("unknown_parameter")
-    return [code for code in CODES.get(status, ()) if code not in left_out]
-
-
-def _error(api: ApiSpec, responses: dict[str, Schema], status: int, listed: Iterable[str]) -> None:
-    response = responses.setdefault(str(status), {})
-    codes = ", ".join(f"`{code}`" for code in listed)
-    described = response.get("description")
-    if not described or described in {"Successful Response", "Additional Response"}:
-        words = MEANING.get(status, "An error.")
-        response["description"] = f"{words} Codes: {codes}." if codes else words
-    if "content" not in response:
-        ref = {"$ref": REF + api.error_name}
-        response["content"] = {api.error_media_type: {"schema": ref}}
-    if status in HEADERS:
-        response.setdefault("headers", copy.deepcopy(HEADERS[status]))
 
 
 def _plain_names(spec: dict[str, Any]) -> dict[str, Any]:

@@ -11,12 +11,12 @@ documents are built here, from FastAPI's, per API (``ApiSpec``):
   stay out), a dialect's the paths under its prefix;
 - each operation lists the errors it can answer, in its API's error body (problem+json on
   the native API, the vendor's envelope on a dialect), from what the route is: every route
-  checks its query (400); one that authenticates can refuse the caller (401, 403, 429);
-  one with path parameters or a body names something that may not exist (404); a write takes an
-  ``Idempotency-Key`` (409 while the first is running, 422 reused with another body); a
+  checks its query (400); one that authenticates can refuse the caller (401, 403, 429); one
+  with path parameters or a body names something that may not exist (404); a write takes
+  an ``Idempotency-Key`` (409 while the first is running, 422 reused with another body); a
   body can be too large (413) or of the wrong type (415); a file can be asked a range it
-  does not have (416). A route adds what only it answers (410 for a used link, …) in its
-  ``responses``;
+  does not have (416), or fail its verification (500: it is never served). A route adds
+  what only it answers (410 for a used link, …) in its ``responses``;
 - its security: the API's schemes, on every operation but the public ones (a download
   token is its own credential);
 - operation ids are the route's function name (``_head`` for a HEAD; the API version where
@@ -219,7 +219,7 @@ def _refine(
     statuses = _statuses(path, method, operation, route, public)
     if method == "head":
         # The headers of the GET: no body, and no range is served.
-        statuses = [s for s in statuses if s != 416]
+        statuses = [s for s in statuses if s not in (416, 500)]
         responses.pop("206", None)
         operation["summary"] = operation.get("summary", "") + " (headers only)"
     if 416 in statuses:
@@ -263,7 +263,8 @@ def _statuses(
         statuses.add(422)
     ranges = any("*/*" in r.get("content", {}) for r in operation["responses"].values())
     if ranges:
-        statuses.add(416)
+        # A stored file whose first frame fails verification is refused before any byte.
+        statuses |= {416, 500}
     if get_context in calls:
         statuses.add(503)
     statuses |= {int(s) for s in operation["responses"] if str(s).isdigit() and int(s) >= 400}

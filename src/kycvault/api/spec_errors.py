@@ -44,6 +44,7 @@ CODES: dict[int, tuple[str, ...]] = {
         "malware_detected",
     ),
     429: ("too_many_requests",),
+    500: ("integrity_error",),
     503: ("unavailable",),
 }
 MEANING: dict[int, str] = {
@@ -58,6 +59,7 @@ MEANING: dict[int, str] = {
     416: "The requested byte range lies outside the file (`Content-Range: bytes */size`).",
     422: "The content fails its checks, or the `Idempotency-Key` was used with another body.",
     429: "Too many failed authentications from this client; retry after `Retry-After` s.",
+    500: "The stored file failed verification and was not served (nothing else is).",
     503: "A dependency (the database, the blob store) is unavailable; retry later.",
 }
 HEADERS: dict[int, dict[str, Schema]] = {

@@ -67,6 +67,12 @@ IDEMPOTENCY_KEY: Schema = {
     "answer again (`Idempotent-Replayed: true`).",
     "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,255}$"},
 }
+REPLAYED: Schema = {
+    "Idempotent-Replayed": {
+        "description": "`true` on the stored answer to an earlier request with this key",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 RANGE: Schema = {
     "name": "Range",
     "in": "header",
@@ -212,6 +218,9 @@ def _refine(
     public = api.public(route)
     if method in WRITES and _ONCE in set(_calls(route.dependant)):
         operation.setdefault("parameters", []).append(copy.deepcopy(IDEMPOTENCY_KEY))
+        for code, answer in responses.items():
+            if code.startswith("2"):
+                answer.setdefault("headers", {}).update(copy.deepcopy(REPLAYED))
     operation.setdefault("security", [] if public else copy.deepcopy(api.security))
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "query":

@@ -13,6 +13,7 @@ from tests import backends
 from tests.helpers import CHEAP_PASSWORDS, Server
 from tests.inprocess import InProcessServer
 from tests.server_pool import ServerPool
+from tests.spec_conformance import Conformance, conforming
 
 # Property tests repeat exactly in CI: the "ci" profile derandomizes (the same examples on every
 # run) and keeps no example database. Elsewhere examples vary from run to run, to find more;
@@ -130,6 +131,13 @@ def inprocess_server(backend: str, servers: ServerPool) -> InProcessServer:
 def process_server(backend: str, servers: ServerPool) -> Server:
     """One real server process per backend pair for the session."""
     return servers.process(backend)
+
+
+@pytest.fixture
+def responses_conform(server: Server) -> Iterator[Conformance]:
+    """The test's answers from ``server`` conform to its OpenAPI documents."""
+    with conforming(server) as conformance:
+        yield conformance
 
 
 @pytest.fixture

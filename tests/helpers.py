@@ -88,6 +88,8 @@ class Server:
     serve_args: tuple[str, ...] = ()
     # Started by exec, for what only such a process shows: its environment, its command line.
     exec: bool = False
+    # Called with every answer its clients get (tests/spec_conformance.py).
+    response_hooks: list[Callable[[httpx2.Response], None]] = field(default_factory=list)
 
     @property
     def data_dir(self) -> Path:
@@ -263,6 +265,8 @@ class Server:
         sent = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         options.setdefault("timeout", 120)
         options.setdefault("verify", client_tls())
+        if self.response_hooks:
+            options.setdefault("event_hooks", {"response": list(self.response_hooks)})
         return httpx2.Client(
             base_url=self.url,
             headers={**sent, **(headers or {})},

@@ -27,6 +27,9 @@ from kycvault.services.context import AppContext
 from tests.e2e.uploads_support import create, png_part
 from tests.helpers import Server, every_page, server_on
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 PERSON = "Ada Lovelace-Byron"
 NUMBER = "LX4471902"
 FILE_NAME = "ada-passport-front.png"

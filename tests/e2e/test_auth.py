@@ -14,6 +14,9 @@ import pytest
 
 from tests.helpers import Server
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 AUTH_DETAIL = "missing, invalid or revoked API key"
 
 

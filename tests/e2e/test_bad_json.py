@@ -29,6 +29,9 @@ from tests.e2e.bad_input_support import (
 )
 from tests.helpers import Part, Server, image_bytes, multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 DEEP = "[" * 3000 + "]" * 3000
 SLOT = "@VALUE@"
 # What goes into the slot (raw JSON text; None: the whole document is DEEP), and its code.

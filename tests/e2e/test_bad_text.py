@@ -29,6 +29,9 @@ from tests.e2e.bad_input_support import (
 )
 from tests.helpers import Part, Server, image_bytes, multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 DIALECTS = (NATIVE, NCORE, CYNOPSIS, KYCGENIE_V1, KYCGENIE_V2, SILA, ARGYLE)
 SILA_MESSAGE = '{"header": {"app_handle": "@APP@", "user_handle": "@USER@"}}'
 

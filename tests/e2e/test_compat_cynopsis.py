@@ -14,6 +14,9 @@ import pytest
 
 from tests.helpers import Part, Server, image_bytes, multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 BASE = "/compat/cynopsis/api/customer"
 SEED_DOCUMENT = {
     "type": "NATIONAL_ID",

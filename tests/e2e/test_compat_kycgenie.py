@@ -32,6 +32,9 @@ from tests.e2e.kycgenie_support import (
 )
 from tests.helpers import PDF_BYTES, MiB, Part, Server, multipart, zeros
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 VERSIONS = ["v1", "v2"]
 STATEMENT = PDF_BYTES + b"% financial statement\n"
 

@@ -12,6 +12,9 @@ import pytest
 
 from tests.helpers import PDF_BYTES, MiB, Part, Server, image_bytes, multipart, zeros
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 BASE = "/compat/ncore/users"
 
 

@@ -18,6 +18,9 @@ from tests.e2e.documents_support import ids, new_doc
 from tests.e2e.problem_support import problem
 from tests.helpers import PDF_BYTES, Part, Server, image_bytes, post_multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 TYPES = "/v1/document-types"
 
 

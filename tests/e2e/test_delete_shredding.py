@@ -37,6 +37,9 @@ from tests.e2e.subject_keys_support import (
 )
 from tests.helpers import Part, Server, image_bytes, post_multipart, server_on
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 # The re-keying runs when the test says (``worker --once``), not in the server's own worker.
 NO_WORKER = {"KYCVAULT_IN_PROCESS_WORKER": "false"}
 

@@ -8,10 +8,14 @@ from typing import Any
 from uuid import UUID
 
 import httpx2
+import pytest
 
 from tests.e2e.downloads_support import assert_problem, content_url, upload
 from tests.e2e.uploads_support import blob_path, tenant_blobs
 from tests.helpers import PDF_BYTES, Part, Server, image_bytes, post_multipart
+
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 # --------------------------------------------------------------------------- metadata and list
 

@@ -23,6 +23,9 @@ from tests.e2e.scopes_support import make_key
 from tests.e2e.uploads_support import assert_problem, create, png_part
 from tests.helpers import Part, Server, every_page, image_bytes, multipart, post_multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 CYNOPSIS = "/compat/cynopsis/api/customer"
 PENDING = {"status": "pending", "reason_code": None, "reason": None, "by": None, "at": None}
 

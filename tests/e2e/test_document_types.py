@@ -9,6 +9,9 @@ import pytest
 from tests.e2e.documents_support import new_doc
 from tests.e2e.problem_support import problem
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 # The vendors' own type names, from reference/vendor-apis.md.
 SILA_TYPES = [
     "tax_1040", "vtl_birth_certificate", "doc_name_change", "vtl_divorce", "id_drivers_permit",

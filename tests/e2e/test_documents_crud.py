@@ -14,6 +14,9 @@ from tests.e2e.documents_support import ids, new_doc, new_subject
 from tests.e2e.problem_support import problem
 from tests.helpers import Part, image_bytes, post_multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 # --- create ------------------------------------------------------------------------------
 
 

@@ -7,9 +7,13 @@ import uuid
 from typing import Any
 
 import httpx2
+import pytest
 
 from tests.e2e.documents_support import ids, new_doc, new_subject
 from tests.e2e.problem_support import problem
+
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 # --- lists -------------------------------------------------------------------------------
 

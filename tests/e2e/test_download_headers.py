@@ -13,6 +13,9 @@ import pytest
 from tests.e2e.downloads_support import assert_problem, content_url, upload
 from tests.helpers import PDF_BYTES, image_bytes
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 # --------------------------------------------------------------------------- helpers
 
 

@@ -26,6 +26,9 @@ from tests.e2e.downloads_support import upload
 from tests.e2e.problem_support import problem
 from tests.helpers import PDF_BYTES, Server, image_bytes
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 TOKEN_ALPHABET = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
 # Headers that describe the file itself, and must be the same however it is fetched.
 FILE_HEADERS = ("content-type", "content-disposition", "content-length", "etag")

@@ -15,6 +15,9 @@ from tests.e2e.downloads_support import assert_problem, content_url, upload
 from tests.e2e.uploads_support import blob_path
 from tests.helpers import MiB, Server, image_bytes
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 # --------------------------------------------------------------------------- fixtures
 
 

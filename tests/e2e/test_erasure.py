@@ -32,6 +32,9 @@ from tests.e2e.subject_keys_support import (
 )
 from tests.helpers import Part, Server, image_bytes, post_multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 
 def _erase(client: httpx2.Client, subject_id: str) -> dict[str, Any]:
     response = client.post(f"/v1/subjects/{subject_id}/erasure")

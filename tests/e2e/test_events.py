@@ -24,6 +24,9 @@ from tests.e2e.processing_support import upload as upload_for_processing
 from tests.e2e.uploads_support import assert_problem, create, pdf_part, png_part
 from tests.helpers import Part, Server, every_page, image_bytes, multipart, post_multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 ID_NUMBER = "X98765432"
 PERSON = "Ann Lee-Okafor"
 PROCESSED = "document.processed"

@@ -18,6 +18,9 @@ import pytest
 from tests.e2e.uploads_support import assert_problem, create, png_part
 from tests.helpers import Part, Server, client_tls, image_bytes, multipart, server_on
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 TOLD = ("document.expiring", "document.expired")
 
 

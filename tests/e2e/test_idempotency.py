@@ -31,6 +31,9 @@ from tests.e2e.problem_support import problem
 from tests.e2e.uploads_support import assert_staging_empty, document_ids, tenant_blobs
 from tests.helpers import PDF_BYTES, Part, Server, image_bytes, multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 REPLAYED = "idempotent-replayed"
 
 

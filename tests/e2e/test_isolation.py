@@ -13,6 +13,9 @@ import pytest
 
 from tests.helpers import Part, Server, image_bytes, post_multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 
 @dataclass
 class World:

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 import httpx2
+import pytest
 
 from kycvault.domain.scopes import Scope
 from tests.e2e.documents_support import new_doc, new_subject
@@ -15,6 +16,9 @@ from tests.e2e.holds_support import REASON, audit_events, hold, lift
 from tests.e2e.problem_support import problem
 from tests.e2e.scopes_support import make_key
 from tests.helpers import Server
+
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 
 def test_place_get_list_and_lift(client: httpx2.Client, tenant: dict[str, Any]) -> None:

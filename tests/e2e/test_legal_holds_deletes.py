@@ -28,6 +28,9 @@ from tests.e2e.problem_support import problem
 from tests.e2e.scopes_support import Call
 from tests.helpers import Server, image_bytes
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 
 def _refused_event(client: httpx2.Client, action: str, target_id: str) -> dict[str, Any]:
     events = [e for e in audit_events(client, action) if e["target_id"] == target_id]

@@ -38,6 +38,9 @@ from tests.e2e.problem_support import problem
 from tests.e2e.uploads_support import create, pdf_part, png_part
 from tests.helpers import Server, post_multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 ALL = frozenset("ABCDEFGHIJ")
 NO_EXPIRY = date(9999, 12, 31)
 

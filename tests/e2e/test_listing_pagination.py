@@ -24,6 +24,9 @@ from tests.e2e.problem_support import problem
 from tests.e2e.uploads_support import create, png_part
 from tests.helpers import Server
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 SORTS = ["created_at", "-created_at", "name", "-name", "expiry_date", "-expiry_date"]
 NO_EXPIRY = date(9999, 12, 31)
 

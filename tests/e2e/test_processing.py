@@ -16,6 +16,7 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,9 @@ import pytest
 from kycvault.domain.mrz import Layout
 from tests.e2e.documents_support import new_subject
 from tests.e2e.processing_support import settled, signal, upload
-from tests.helpers import WORKER_INSIDE, Part, post_multipart, server_on
+from tests.helpers import WORKER_INSIDE, Part, Server, post_multipart, server_on
 from tests.samples import Person, document_image, mrz_lines, random_person, text_pdf
+from tests.spec_conformance import conforming
 
 STATEMENT = [
     "Northwind Bank - Bank Statement",
@@ -40,6 +42,13 @@ STATEMENT = [
 
 # Reading-only checks: the embedded pair is enough (see the module's docstring).
 READING_ONLY = pytest.mark.embedded
+
+
+@pytest.fixture(autouse=True)
+def _answers_conform(processing_server: Server) -> Iterator[None]:
+    """What processing found (``extracted``, signals) is as the OpenAPI document says."""
+    with conforming(processing_server):
+        yield
 
 
 def _person(seed: int, layout: Layout = Layout.TD3) -> Person:

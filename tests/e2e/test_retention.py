@@ -13,6 +13,9 @@ from tests.e2e.holds_support import audit_events
 from tests.e2e.problem_support import problem
 from tests.e2e.retention_support import end_relationship, set_rule
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 
 def test_rules_are_set_listed_replaced_and_removed(
     client: httpx2.Client, other_client: httpx2.Client

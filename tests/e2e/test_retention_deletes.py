@@ -26,6 +26,9 @@ from tests.e2e.retention_support import end_relationship, set_rule
 from tests.e2e.scopes_support import Call
 from tests.helpers import Server
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 
 def _years_after(day: date, years: int) -> date:
     """``day`` ``years`` later in the calendar (29 February becomes the 28th)."""

@@ -9,10 +9,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx2
+import pytest
 
 from tests.e2e.problem_support import problem
 from tests.e2e.subjects_support import create
 from tests.helpers import Server
+
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 # --- delete ------------------------------------------------------------------------------
 

@@ -33,6 +33,9 @@ from tests.e2e.uploads_support import assert_problem, create, pdf_part, png_part
 from tests.helpers import PDF_BYTES, Server, image_bytes
 from tests.samples import document_image, random_person
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 SECRET_NAME = "Kycexporter"
 STATEMENT_NAMES = ("../../etc/passwd.pdf", "statement page 2.png")
 

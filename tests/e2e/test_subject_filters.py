@@ -7,9 +7,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx2
+import pytest
 
 from tests.e2e.problem_support import problem
 from tests.e2e.subjects_support import create
+
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 
 def listed(client: httpx2.Client, **params: Any) -> list[str]:

@@ -14,6 +14,9 @@ from tests.e2e.problem_support import problem
 from tests.e2e.subjects_support import create
 from tests.helpers import Server
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 
 def ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))

@@ -8,6 +8,9 @@ import pytest
 from tests.e2e.problem_support import problem
 from tests.e2e.subjects_support import create
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 # --- list --------------------------------------------------------------------------------
 
 

@@ -27,6 +27,9 @@ from tests.e2e.bad_input_support import (
 )
 from tests.helpers import Server
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 FORGED_HOST = {"Host": "evil.example"}
 DIALECTS = (NATIVE, NCORE, CYNOPSIS, KYCGENIE_V1, KYCGENIE_V2, SILA, ARGYLE)
 # (dialect, method, path with a slash the API does not declare, JSON body or None)

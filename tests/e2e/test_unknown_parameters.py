@@ -9,10 +9,14 @@ import uuid
 from typing import Any
 
 import httpx2
+import pytest
 
 from tests.e2e.problem_support import problem
 from tests.e2e.subjects_support import create
 from tests.helpers import Server
+
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
 
 
 def refused(response: httpx2.Response, *names: str) -> dict[str, Any]:

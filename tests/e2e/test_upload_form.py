@@ -28,6 +28,9 @@ from tests.e2e.uploads_support import (
 )
 from tests.helpers import MiB, Part, Server, image_bytes, multipart, post_multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 # --------------------------------------------------------------------------- form structure
 
 

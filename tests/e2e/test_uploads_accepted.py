@@ -31,6 +31,9 @@ from tests.e2e.uploads_support import (
 )
 from tests.helpers import PDF_BYTES, Part, Server, image_bytes, post_multipart
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 # --------------------------------------------------------------------------- accepted uploads
 
 

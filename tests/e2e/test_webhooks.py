@@ -32,6 +32,9 @@ from tests.e2e.webhook_support import (
 )
 from tests.helpers import Server, server_on
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 
 @pytest.fixture(scope="module")
 def hook_server(tmp_path_factory: pytest.TempPathFactory, backend: str) -> Iterator[Server]:

@@ -22,6 +22,9 @@ from tests.e2e.crash_support import kill
 from tests.e2e.webhook_support import SERVER_ENV, Receiver, receiving, subscribe, verify
 from tests.helpers import Server, server_on, worker_processes
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 # Retries every half second for a while: the receiver comes back within it.
 PATIENT = {**SERVER_ENV, "KYCVAULT_WEBHOOK_RETRY_SCHEDULE": ",".join(["0.5s"] * 40)}
 

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from fastapi import FastAPI
 
 from kycvault import __version__
-from kycvault.api import console, dialects, docs, problems
+from kycvault.api import console, dialects, docs, openapi, problems
 from kycvault.api.compat import DIALECTS
 from kycvault.api.middleware import RequestMiddleware
 from kycvault.api.multipart import UploadLimits
@@ -99,6 +99,7 @@ def create_app(settings: Settings, open_context: ContextOpener) -> FastAPI:
     for module in routers:
         app.include_router(module.router)
     dialects.install(app, DIALECTS, upload_limits)
+    openapi.install(app, DIALECTS)
     console.install(app)
     app.add_middleware(RequestMiddleware, default_body_limit=settings.max_json_body)
     if settings.tracing != "off":

@@ -24,6 +24,7 @@ from kycvault.api.multipart import (
 )
 from kycvault.api.schemas import FileUploadFields
 from kycvault.domain.media import ALLOWED_EXTENSIONS
+from kycvault.domain.types import FileRole
 from kycvault.errors import InvalidInput, MalwareDetected
 from kycvault.services import audit
 from kycvault.services.context import Actor, AppContext
@@ -36,12 +37,13 @@ FILE_PARTS: dict[str, Any] = {
     "file": {
         "type": "array",
         "items": {"type": "string", "format": "binary"},
+        "minItems": 1,
         "description": "1 to 5 files",
     },
     "role": {
         "type": "array",
-        "items": {"type": "string"},
-        "description": "one role per file, in order (FRONT, BACK, PAGE1, PAGE2)",
+        "items": {"type": "string", "enum": [*FileRole, ""]},
+        "description": "one role per file, in order (empty: none)",
     },
     "sha256": {
         "type": "array",

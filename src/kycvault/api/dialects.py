@@ -4,14 +4,16 @@ A dialect is its vendor's wire format over the native services. What differs fro
 vendor is stated on its ``Dialect`` and nowhere else: the path prefix, the error body
 (``envelope``), the catalog's alias namespace, the upload limits (the native ones narrowed),
 how callers authenticate, whether ``Idempotency-Key`` is honoured (and why not, where not),
-and its router under one OpenAPI tag. ``install`` registers them on an application (no
+its router, and what its OpenAPI document says of its security and its errors (``spec``;
+``api.openapi`` serves the document). ``install`` registers them on an application (no
 module-level registry: two applications in one process do not share one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
 
@@ -53,6 +55,35 @@ class Aliases:
         return doc_type.alias(self.name) if doc_type else None
 
 
+Schema = dict[str, Any]
+# The OpenAPI security schemes of the native credentials, which every dialect takes too.
+BEARER: Schema = {
+    "type": "http",
+    "scheme": "bearer",
+    "description": "An API key, `kvk_<id>.<secret>` (`kycvault admin create-key`).",
+}
+BASIC: Schema = {
+    "type": "http",
+    "scheme": "basic",
+    "description": "The API key's id as the user name and its secret as the password.",
+}
+NATIVE_SCHEMES: Mapping[str, Schema] = {"bearerAuth": BEARER, "basicAuth": BASIC}
+
+
+@dataclass(frozen=True, slots=True)
+class DialectSpec:
+    """What a dialect's OpenAPI document states besides its routes: how callers
+    authenticate (``schemes``, and the alternatives an operation accepts, ``security``),
+    its error body (``error_name`` among ``error_schemas``), and the operations (route
+    names) that need no credentials."""
+
+    schemes: Mapping[str, Schema]
+    security: list[dict[str, list[str]]]
+    error_name: str
+    error_schemas: Mapping[str, Schema]
+    public: frozenset[str] = frozenset()
+
+
 def same_limits(native: UploadLimits) -> UploadLimits:
     return native
 
@@ -66,12 +97,21 @@ class Dialect:
     envelope: problems.Envelope
     auth: str  # how callers authenticate, in a sentence
     idempotency: KeyPolicy
+    spec: DialectSpec
     # The vendor's upload limits from the native ones (part names, file count, body size).
     upload_limits: Callable[[UploadLimits], UploadLimits] = same_limits
 
     @property
     def tag(self) -> str:
         return f"compat: {self.title}"
+
+    @property
+    def description(self) -> str:
+        keys = "honoured" if self.idempotency.honoured else "not honoured"
+        return (
+            f"Under `{self.prefix}`. {self.auth} "
+            f"`Idempotency-Key`: {keys}, {self.idempotency.reason}."
+        )
 
     def owns(self, path: str) -> bool:
         return problems.under(self.prefix, path)
@@ -90,26 +130,17 @@ class Registry:
 
 
 def install(app: FastAPI, dialects: Sequence[Dialect], native_limits: UploadLimits) -> None:
-    """Serve ``dialects`` on ``app``: their routers, error bodies, tags and limits."""
+    """Serve ``dialects`` on ``app``: their routers, error bodies and limits (their OpenAPI
+    documents are ``api.openapi``'s)."""
     registry = Registry(
         native_limits,
         tuple(dialects),
         {d.prefix: d.upload_limits(native_limits) for d in dialects},
     )
     app.state.dialects = registry
-    tags = list(app.openapi_tags or [])
     for dialect in dialects:
         problems.use_envelope(app, dialect.prefix, dialect.envelope)
         app.include_router(dialect.router, prefix=dialect.prefix, tags=[dialect.tag])
-        keys = "honoured" if dialect.idempotency.honoured else "not honoured"
-        tags.append(
-            {
-                "name": dialect.tag,
-                "description": f"Under `{dialect.prefix}`. {dialect.auth} "
-                f"`Idempotency-Key`: {keys}, {dialect.idempotency.reason}.",
-            }
-        )
-    app.openapi_tags = tags
 
 
 def registry(request: Request) -> Registry:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from starlette.exceptions import HTTPException
@@ -24,6 +24,26 @@ from kycvault.domain.models import StoredFile
 from kycvault.services.files import FileContent
 
 Disposition = Literal["inline", "attachment"]
+_BYTES: dict[str, Any] = {"schema": {"type": "string", "format": "binary"}}
+_HEADER: dict[str, Any] = {"schema": {"type": "string"}}
+# The OpenAPI answers of a route that serves a stored file: its bytes in the type it was
+# stored with (any of the accepted types), whole or one byte range.
+FILE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file's bytes, with the content type it was stored with (the "
+        "file's `content_type`).",
+        "content": {"*/*": _BYTES},
+        "headers": {
+            "Content-Disposition": {**_HEADER, "description": "the file's name"},
+            "ETag": {**_HEADER, "description": "the SHA-256 of the content, quoted"},
+        },
+    },
+    206: {
+        "description": "The byte range the `Range` header asked for (one range only).",
+        "content": {"*/*": _BYTES},
+        "headers": {"Content-Range": {**_HEADER, "description": "`bytes a-b/size`"}},
+    },
+}
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from kycvault import errors
+from kycvault.api.routing import allowed_methods
 
 log = structlog.get_logger("kycvault.api")
 
@@ -212,7 +213,10 @@ def install(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = getattr(exc, "code", None) or _HTTP_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
-        return _render(request, Fault(exc.status_code, code, detail), headers=exc.headers)
+        headers = exc.headers
+        if exc.status_code == 405:
+            headers = {**(headers or {}), "Allow": allowed_methods(request.scope)}
+        return _render(request, Fault(exc.status_code, code, detail), headers=headers)
 
 
 def http_problem(exc: StarletteHTTPException, request_id: str | None) -> ProblemResponse:

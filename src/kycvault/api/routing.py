@@ -23,10 +23,11 @@ from typing import Any
 
 from fastapi import params
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Scope
 
 from kycvault.api.client_input import check_text, load_json
 from kycvault.errors import FieldError, InvalidInput
@@ -88,6 +89,24 @@ def check_known(request: Request, known: list[str]) -> None:
                 FieldError(name, "unknown_parameter", "not a parameter here") for name in unknown
             ],
         )
+
+
+def allowed_methods(scope: Scope) -> str:
+    """The ``Allow`` header of a 405: every method of the request's path (the router
+    answers with the methods of the first route that matched only). Where templates
+    overlap (``…/documents/upload/`` and ``…/documents/{document_id}/``), the path is the
+    one with the fewest parameters, as the OpenAPI document lists its methods."""
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path.removeprefix(root)
+    by_parameters: dict[int, set[str]] = {}
+    for route in iter_route_contexts(scope["app"].routes):
+        regex = getattr(route, "path_regex", None)
+        if route.methods and regex is not None and regex.match(path):
+            parameters = (route.path_format or "").count("{")
+            by_parameters.setdefault(parameters, set()).update(route.methods)
+    return ", ".join(sorted(by_parameters[min(by_parameters)])) if by_parameters else ""
 
 
 class CheckedRoute(APIRoute):

@@ -6,8 +6,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, WithJsonSchema
+from pydantic.config import JsonDict
 
+from kycvault.api.extracted import EXTRACTED_SCHEMA
 from kycvault.domain.catalog import DocumentType
 from kycvault.domain.models import Document, StoredFile, Subject
 from kycvault.domain.processing import Stage, StageStatus
@@ -20,6 +22,13 @@ from kycvault.ports.persistence.records import AuditEvent
 from kycvault.services.pagination import Page
 
 T = TypeVar("T")
+
+
+# What ``normalize_address`` takes: ``0x`` and 40 hex digits, or nothing but blanks (none).
+CRYPTO_ADDRESS: JsonDict = {
+    "pattern": r"^(0[xX][0-9a-fA-F]{40}|\s*)$",
+    "description": "an Ethereum-style address, `0x` and 40 hex digits",
+}
 
 
 class _Input(BaseModel):
@@ -44,18 +53,32 @@ class SubjectCreate(_Input):
     display_name: str | None = Field(default=None, max_length=255)
     parent_id: UUID | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
-    crypto_address: str | None = Field(default=None, max_length=42)
-    birth_date: IsoDate | None = Field(default=None, description="a person's date of birth")
+    crypto_address: str | None = Field(
+        default=None, max_length=42, json_schema_extra=CRYPTO_ADDRESS
+    )
+    birth_date: IsoDate | None = Field(
+        default=None, description="a person's date of birth (1880-01-01 to today)"
+    )
+
+
+def not_null(schema: JsonDict) -> WithJsonSchema:
+    """The schema of a PATCH field whose null the service refuses (null clears most others):
+    the field stays ``X | None`` for pydantic, so its errors are worded as before."""
+    return WithJsonSchema(schema)
 
 
 class SubjectPatch(_Input):
-    type: SubjectType | None = None
+    type: Annotated[SubjectType | None, not_null({"type": "string", "enum": [*SubjectType]})] = None
     external_id: str | None = Field(default=None, max_length=255)
     display_name: str | None = Field(default=None, max_length=255)
     parent_id: UUID | None = None
     metadata: dict[str, Any] | None = None
-    crypto_address: str | None = Field(default=None, max_length=42)
-    birth_date: IsoDate | None = None
+    crypto_address: str | None = Field(
+        default=None, max_length=42, json_schema_extra=CRYPTO_ADDRESS
+    )
+    birth_date: IsoDate | None = Field(
+        default=None, description="a person's date of birth (1880-01-01 to today); null clears it"
+    )
 
 
 class _DocumentFields(_Input):
@@ -75,8 +98,10 @@ class DocumentCreate(_DocumentFields):
 
 
 class DocumentPatch(_DocumentFields):
-    type: str | None = Field(default=None, max_length=100)
-    notify_before_expiry: bool | None = None
+    type: Annotated[
+        str | None, Field(max_length=100), not_null({"type": "string", "maxLength": 100})
+    ] = None
+    notify_before_expiry: Annotated[bool | None, not_null({"type": "boolean"})] = None
 
 
 class ReviewIn(_Input):
@@ -137,7 +162,9 @@ class FileOut(BaseModel):
 class SignalOut(BaseModel):
     code: str
     weight: int
-    severity: str = Field(default="medium", description="high, medium or low")
+    severity: Literal["high", "medium", "low"] = Field(
+        default="medium", description="how strongly a fired signal speaks against the document"
+    )
     outcome: str = Field(description="fired, passed or not_applicable")
     fired: bool
     detail: str
@@ -177,7 +204,12 @@ class DocumentOut(BaseModel):
     processing_reasons: dict[Stage, str] = Field(
         description="why a stage failed or is switched off (and unreadable files of an OCR stage)"
     )
-    extracted: dict[str, Any] = Field(
+    # Kept as stored (a document not yet read has none of these members); described by
+    # ``ExtractedOut``.
+    extracted: Annotated[
+        dict[str, Any],
+        WithJsonSchema(EXTRACTED_SCHEMA),
+    ] = Field(
         description="what processing found: pages, sources, the MRZ and which checks passed, "
         "the content's classification"
     )
@@ -327,7 +359,7 @@ class Health(BaseModel):
 
 
 class DocumentTypeCreate(_Input):
-    label: str = Field(max_length=200)
+    label: str = Field(max_length=200, json_schema_extra={"pattern": r"\S"})
     name: str | None = Field(default=None, max_length=64)
     category: Category = Category.OTHER
     roles: list[FileRole] = Field(default_factory=list, max_length=10)

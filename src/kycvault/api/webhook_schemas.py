@@ -3,25 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
 from pydantic import BaseModel, Field, StrictBool
+from pydantic.config import JsonDict
 
-from kycvault.api.schemas import _Input
+from kycvault.api.schemas import _Input, not_null
 from kycvault.ports.persistence.webhooks import Attempt, Endpoint
+
+# At least one event type (the service says so with its own code, ``invalid_events``).
+_EVENTS: JsonDict = {"minItems": 1, "maxItems": 50}
 
 
 class WebhookEndpointCreate(_Input):
     url: str = Field(max_length=2048)
-    events: list[str] = Field(max_length=50)
+    events: list[str] = Field(max_length=50, json_schema_extra=_EVENTS)
     description: str | None = Field(default=None, max_length=500)
 
 
 class WebhookEndpointPatch(_Input):
-    url: str | None = Field(default=None, max_length=2048)
-    events: list[str] | None = Field(default=None, max_length=50)
+    """Null takes the description away; the other fields refuse it, so their schemas do
+    not offer it."""
+
+    url: Annotated[
+        str | None, Field(max_length=2048), not_null({"type": "string", "maxLength": 2048})
+    ] = None
+    events: Annotated[
+        list[str] | None,
+        Field(max_length=50),
+        not_null({"type": "array", "items": {"type": "string"}, **_EVENTS}),
+    ] = None
     description: str | None = Field(default=None, max_length=500)
-    enabled: StrictBool | None = None
+    enabled: Annotated[StrictBool | None, not_null({"type": "boolean"})] = None
 
 
 class WebhookEndpointOut(BaseModel):

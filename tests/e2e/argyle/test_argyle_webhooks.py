@@ -24,6 +24,9 @@ from tests.e2e.webhook_support import SERVER_ENV, Receiver, receiving
 from tests.helpers import Server, server_on
 from tests.samples import OCR_B, document_image, random_person
 
+# Every answer is checked against the OpenAPI documents (tests/spec_conformance.py).
+pytestmark = pytest.mark.usefixtures("responses_conform")
+
 WEBHOOKS = "/compat/argyle/v2/webhooks"
 ALL_EVENTS = ["user_uploads.added", "user_uploads.ocr_completed", "user_uploads.removed"]
 WEBHOOK_FIELDS = {"id", "events", "name", "url", "secret", "config", "created_at", "updated_at"}

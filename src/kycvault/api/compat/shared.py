@@ -8,8 +8,9 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
+from kycvault.api.body_specs import LENIENT_JSON_DATE
 from kycvault.domain.models import Document
 from kycvault.domain.scopes import Scope
 from kycvault.errors import NotFound
@@ -49,4 +50,20 @@ def date_part(value: Any) -> Any:
 
 
 # A calendar date, given as a date or as a date-time.
-CalendarDate = Annotated[date | None, BeforeValidator(date_part)]
+CalendarDate = Annotated[
+    date | None,
+    BeforeValidator(date_part),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                *LENIENT_JSON_DATE["anyOf"],
+                {
+                    "type": "string",
+                    "pattern": "^[^T]*T",
+                    "description": "a date-time: the date before its `T` is kept",
+                },
+                {"type": "null"},
+            ]
+        }
+    ),
+]

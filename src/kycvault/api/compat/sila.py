@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from kycvault.api.bodies import receive_upload_signed_in_form
+from kycvault.api.body_specs import BINARY, body, form_content, json_content
 from kycvault.api.client_input import load_json
 from kycvault.api.compat.shared import subjects_document
 from kycvault.api.compat.sila_messages import (
@@ -44,8 +45,8 @@ from kycvault.api.compat.sila_messages import (
     success,
 )
 from kycvault.api.deps import ContextDep, counting_failures, credentials_from, with_address
-from kycvault.api.dialects import Dialect, KeyPolicy, upload_limits
-from kycvault.api.file_serving import stream_response
+from kycvault.api.dialects import BEARER, Dialect, DialectSpec, KeyPolicy, upload_limits
+from kycvault.api.file_serving import FILE_RESPONSES, stream_response
 from kycvault.api.idempotency import Once, Written, form_payload
 from kycvault.api.multipart import UploadLimits
 from kycvault.api.problems import Fault
@@ -70,8 +71,47 @@ MiB = 1024 * 1024
 MAX_REQUEST = 20 * MiB
 # Sila's pagination: pages from 1, 20 a page by default, at most 100.
 PageNumber = Annotated[int, Query(ge=1)]
+# A page of documents: numbered pages reach 10,000 rows (``page`` times ``per_page``).
+DocumentsPage = Annotated[
+    int, Query(ge=1, json_schema_extra={"maximum": document_listing.MAX_OFFSET + 1})
+]
 PerPage = Annotated[int, Query(ge=1, le=100)]
 _FILE_PART = re.compile(r"^file_[1-9][0-9]{0,2}$")
+SCHEMES: dict[str, dict[str, Any]] = {
+    "authSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "authsignature",
+        "description": "The app's signature over the body (see `services/sila_auth.py`).",
+    },
+    "userSignature": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "usersignature",
+        "description": "The user's signature over the body, for calls about a user.",
+    },
+    "bearerAuth": BEARER,
+}
+# Calls about a user need both signatures; the app's alone will do for the document types.
+USER_SIGNED: list[dict[str, list[str]]] = [
+    {"bearerAuth": []},
+    {"authSignature": [], "userSignature": []},
+]
+APP_SIGNED: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"authSignature": []}]
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "SilaError",
+    "type": "object",
+    "required": ["success", "status", "message", "validation_details", "code"],
+    "properties": {
+        "success": {"const": False},
+        "status": {"const": "FAILURE"},
+        "message": {"type": "string"},
+        "validation_details": {"type": "object", "additionalProperties": {"type": "string"}},
+        "code": {"type": "string", "description": "the vault's stable code"},
+        "reference": {"type": ["string", "null"]},
+        "response_time_ms": {"type": "string"},
+    },
+}
 
 
 async def _started(request: Request) -> None:
@@ -152,7 +192,10 @@ async def get_message(emptymessage: Annotated[str, Query(max_length=100)]) -> di
     return {"header": dict(EMPTY_HEADER), "message": name}
 
 
-@router.post("/document_types")
+@router.post(
+    "/document_types",
+    openapi_extra={"security": APP_SIGNED, **body(json_content(SilaMessage))},
+)
 async def document_types(
     request: Request,
     ctx: ContextDep,
@@ -183,14 +226,15 @@ async def document_types(
     )
 
 
-@router.post("/list_documents")
+@router.post("/list_documents", openapi_extra=body(json_content(ListDocumentsMessage)))
 async def list_documents(
     request: Request,
     ctx: ContextDep,
-    page: PageNumber = 1,
+    page: DocumentsPage = 1,
     per_page: PerPage = 20,
     order: Literal["asc", "desc"] = "asc",
 ) -> JSONResponse:
+    """The user's documents, filtered and a page at a time."""
     body = await request.body()
     message = _parse(request, body, ListDocumentsMessage)
     caller = await _user_caller(request, ctx, body, message.header)
@@ -225,7 +269,11 @@ async def list_documents(
     )
 
 
-@router.post("/get_document")
+@router.post(
+    "/get_document",
+    responses=FILE_RESPONSES,
+    openapi_extra=body(json_content(GetDocumentMessage)),
+)
 async def get_document(request: Request, ctx: ContextDep) -> Response:
     """The document's file: its bytes, with Content-Type and Content-Disposition."""
     body = await request.body()
@@ -327,7 +375,22 @@ def _drafts(signed: _Upload, user: Subject, parts: list[str]) -> list[NewDocumen
     return drafts
 
 
-@router.post("/documents")
+_UPLOAD = body(
+    form_content(
+        {
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "description": "the signed JSON message (an `UploadMessage`), before the files",
+            },
+            "file": {**BINARY, "description": "one file, described at the message's top"},
+        },
+        required=["data"],
+    )
+)
+
+
+@router.post("/documents", openapi_extra=_UPLOAD)
 async def upload_documents(request: Request, ctx: ContextDep, once: Once) -> Response:
     """One file (part ``file``) or several (``file_1`` … with ``file_metadata``), each
     becoming a document of the user."""
@@ -395,6 +458,13 @@ DIALECT = Dialect(
         True,
         "for requests with an API key; a signed message is accepted once, so its "
         "identical retry is refused as a replay (`request_replayed`) before the key is read",
+    ),
+    spec=DialectSpec(
+        schemes=SCHEMES,
+        security=USER_SIGNED,
+        error_name="SilaError",
+        error_schemas={"SilaError": ERROR_SCHEMA},
+        public=frozenset({"get_message"}),
     ),
     upload_limits=narrow_limits,
 )

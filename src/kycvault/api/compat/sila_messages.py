@@ -8,8 +8,9 @@ from datetime import UTC, date
 from typing import Annotated, Any, Literal
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
+from kycvault.api.body_specs import LENIENT_JSON_DATE
 from kycvault.api.dialects import Aliases
 from kycvault.domain.catalog import Catalog
 from kycvault.domain.filenames import stem_of
@@ -78,10 +79,27 @@ def failure(request: Request, code: str, detail: str, details: dict[str, str]) -
     }
 
 
+_DATE: dict[str, Any] = {"anyOf": [*LENIENT_JSON_DATE["anyOf"], {"type": "null"}]}
+
+
 class Header(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    created: int | None = None
+    # Read leniently, as Sila's SDKs send it: a number, a numeric string or even a boolean.
+    created: Annotated[
+        int | None,
+        WithJsonSchema(
+            {
+                "anyOf": [
+                    {"type": "number"},
+                    {"type": "boolean"},
+                    {"type": "string", "pattern": "^-?[0-9]+$"},
+                    {"type": "null"},
+                ],
+                "description": "when the message was made (Unix time, seconds)",
+            }
+        ),
+    ] = None
     app_handle: str | None = Field(default=None, max_length=100)
     auth_handle: str | None = Field(default=None, max_length=100)
     user_handle: str | None = Field(default=None, max_length=255)
@@ -98,8 +116,8 @@ class SilaMessage(BaseModel):
 
 
 class ListDocumentsMessage(SilaMessage):
-    start_date: date | None = None
-    end_date: date | None = None
+    start_date: Annotated[date | None, WithJsonSchema(_DATE)] = None
+    end_date: Annotated[date | None, WithJsonSchema(_DATE)] = None
     doc_types: list[Annotated[str, Field(max_length=64)]] | None = Field(
         default=None, max_length=50
     )

@@ -20,6 +20,7 @@ router = APIRouter(prefix="/v1/document-types", tags=["document types"], route_c
 async def list_document_types(
     ctx: ContextDep, actor: ActorDep, category: Annotated[Category | None, Query()] = None
 ) -> ListOut[DocumentTypeOut]:
+    """The document types: built in, and the tenant's own."""
     types = await catalog.list_types(ctx, actor, category=category)
     return ListOut(data=[DocumentTypeOut.of(t) for t in types])
 
@@ -50,4 +51,5 @@ async def create_document_type(
 
 @router.get("/{name}", response_model=DocumentTypeOut)
 async def get_document_type(name: str, ctx: ContextDep, actor: ActorDep) -> DocumentTypeOut:
+    """The document type of this name or alias."""
     return DocumentTypeOut.of(await catalog.get_type(ctx, actor, name))

@@ -10,6 +10,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kycvault.api.bodies import FILE_PARTS, parse_json, receive_upload, split_form
+from kycvault.api.body_specs import body, form_content, json_content
 from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.dialects import upload_limits
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
@@ -33,8 +34,8 @@ from kycvault.services.context import Actor, AppContext
 
 router = APIRouter(tags=["documents"], route_class=CheckedRoute)
 
-_DOCUMENT_FIELDS = {
-    "type": {"type": "string", "description": "document type name or alias"},
+_DOCUMENT_FIELDS: dict[str, dict[str, Any]] = {
+    "type": {"type": "string", "minLength": 1, "description": "document type name or alias"},
     "subject_id": {"type": "string", "format": "uuid"},
     "name": {"type": "string"},
     "id_number": {"type": "string"},
@@ -47,41 +48,10 @@ _DOCUMENT_FIELDS = {
 }
 
 
-def _standalone_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` (a model's JSON schema) with each ``#/$defs/...`` reference replaced by its
-    definition: inside the OpenAPI document such a reference would point at the document's
-    root, where there are no ``$defs``, and ReDoc would refuse to render the API."""
-    defs = schema.pop("$defs", {})
-
-    def inline(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return inline(defs[ref.removeprefix("#/$defs/")])
-            return {key: inline(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [inline(item) for item in node]
-        return node
-
-    inlined: dict[str, Any] = inline(schema)
-    return inlined
-
-
-_CREATE_BODY: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/json": {"schema": _standalone_schema(DocumentCreate.model_json_schema())},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": ["type", "file"],
-                    "properties": {**_DOCUMENT_FIELDS, **FILE_PARTS},
-                }
-            },
-        },
-    }
-}
+_CREATE_BODY = body(
+    json_content(DocumentCreate),
+    form_content({**_DOCUMENT_FIELDS, **FILE_PARTS}, required=["type", "file"]),
+)
 Listed = PageOut[DocumentOut] | NumberedPageOut[DocumentOut]
 
 
@@ -170,7 +140,14 @@ async def _list(
 Filters = Annotated[DocumentQuery, Depends(_filters)]
 Limit = Annotated[int | None, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=1024)]
-PageNumber = Annotated[int | None, Query(ge=1, description="numbered pages, with totals")]
+PageNumber = Annotated[
+    int | None,
+    Query(
+        ge=1,
+        description="numbered pages, with totals, up to 10,000 rows deep (page times per_page)",
+        json_schema_extra={"maximum": document_listing.MAX_OFFSET + 1},
+    ),
+]
 PerPage = Annotated[int | None, Query(ge=1, le=100)]
 
 
@@ -240,12 +217,15 @@ async def list_subject_documents(
     page: PageNumber = None,
     per_page: PerPage = None,
 ) -> Listed:
+    """The subject's documents, with the filters and pages of ``GET /v1/documents``; an unknown
+    subject is a 404."""
     query = dataclasses.replace(query, subject_id=subject_id)
     return await _list(ctx, actor, query, limit, cursor, page, per_page, True)
 
 
 @router.get("/v1/documents/{document_id}", response_model=DocumentOut)
 async def get_document(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> DocumentOut:
+    """The document with its files, what processing found (``extracted``) and its review."""
     return DocumentOut.of(await documents.get_document(ctx, actor, document_id))
 
 
@@ -253,6 +233,8 @@ async def get_document(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> D
 async def update_document(
     document_id: UUID, body: DocumentPatch, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Change the fields sent; those not sent stay as they are. A new ``type`` must exist."""
+
     async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
         doc = await documents.update_document(ctx, actor, document_id, changes)
@@ -284,6 +266,9 @@ async def review_document(
 async def delete_document(
     document_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Delete the document and its files (shredded), unless a legal hold or a retention rule
+    keeps it (409)."""
+
     async def write() -> Written:
         await document_removal.delete_document(ctx, actor, document_id)
         return Written(Response(status_code=204))

@@ -52,4 +52,5 @@ async def list_events(
 
 @router.get("/{event_id}", response_model=EventOut)
 async def get_event(event_id: UUID, ctx: ContextDep, actor: ActorDep) -> EventOut:
+    """One event of the log."""
     return EventOut.of(await events.get_event(ctx, actor, event_id))

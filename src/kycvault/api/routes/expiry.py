@@ -8,12 +8,12 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from kycvault.api.deps import ActorDep, ContextDep, JsonBody
 from kycvault.api.idempotency import Once, Written, json_response
 from kycvault.api.routing import CheckedRoute
-from kycvault.domain.expiry import days_left
+from kycvault.domain.expiry import MAX_THRESHOLD, MAX_THRESHOLDS, days_left
 from kycvault.errors import InvalidInput
 from kycvault.services import expiring_export, expiry
 
@@ -28,8 +28,21 @@ class NotificationSettingsOut(BaseModel):
 
 class NotificationSettingsPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    # Checked by the service (domain/expiry.py), which gives each fault its own code.
-    expiry_thresholds_days: Any = None
+    # Checked by the service (domain/expiry.py), which gives each fault its own code; the
+    # schema says what it takes.
+    expiry_thresholds_days: Annotated[
+        Any,
+        WithJsonSchema(
+            {
+                "type": "array",
+                "items": {"type": "integer", "minimum": 1, "maximum": MAX_THRESHOLD},
+                "minItems": 1,
+                "maxItems": MAX_THRESHOLDS,
+                "uniqueItems": True,
+                "description": "days before expiry to announce it, each once",
+            }
+        ),
+    ] = None
 
 
 class ExpiringDocumentOut(BaseModel):
@@ -59,6 +72,7 @@ def _settings_out(thresholds: tuple[int, ...]) -> NotificationSettingsOut:
 
 @router.get("/v1/settings/notifications", response_model=NotificationSettingsOut)
 async def get_notification_settings(ctx: ContextDep, actor: ActorDep) -> NotificationSettingsOut:
+    """How long before a document expires its expiry is announced."""
     return _settings_out(await expiry.get_thresholds(ctx, actor))
 
 
@@ -68,6 +82,8 @@ async def get_notification_settings(ctx: ContextDep, actor: ActorDep) -> Notific
 async def update_notification_settings(
     body: NotificationSettingsPatch, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Change the expiry notification thresholds; the fields not sent stay as they are."""
+
     async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
         thresholds = await expiry.update_settings(ctx, actor, changes)

@@ -10,7 +10,12 @@ from fastapi import APIRouter, Request, Response
 from kycvault.api.bodies import FILE_PARTS, receive_upload, split_form
 from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.dialects import upload_limits
-from kycvault.api.file_serving import display_filename, head_response, stream_response
+from kycvault.api.file_serving import (
+    FILE_RESPONSES,
+    display_filename,
+    head_response,
+    stream_response,
+)
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import multipart_boundary
 from kycvault.api.routing import CheckedRoute
@@ -34,9 +39,6 @@ _UPLOAD_BODY: dict[str, Any] = {
 }
 # The content's headers (HEAD) need what the content itself needs.
 DOWNLOAD = Scope.DOCUMENTS_DOWNLOAD
-BINARY: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"application/octet-stream": {}}, "description": "the file"}
-}
 
 
 @router.post("", status_code=201, response_model=ListOut[FileOut], openapi_extra=_UPLOAD_BODY)
@@ -62,17 +64,19 @@ async def add_files(
 
 @router.get("", response_model=ListOut[FileOut])
 async def list_files(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> ListOut[FileOut]:
+    """The document's files, in the order they were added."""
     attached = await files.list_files(ctx, actor, document_id)
     return ListOut(data=[FileOut.of(f) for f in attached])
 
 
 @router.get("/{file_id}", response_model=FileOut)
 async def get_file(document_id: UUID, file_id: UUID, ctx: ContextDep, actor: ActorDep) -> FileOut:
+    """The file's metadata (``GET …/content`` serves its bytes)."""
     return FileOut.of(await files.get_file(ctx, actor, document_id, file_id))
 
 
 @router.api_route(
-    "/{file_id}/content", methods=["GET", "HEAD"], response_class=Response, responses=BINARY
+    "/{file_id}/content", methods=["GET", "HEAD"], response_class=Response, responses=FILE_RESPONSES
 )
 async def get_file_content(
     document_id: UUID,
@@ -116,6 +120,9 @@ async def create_download_link(
 async def delete_file(
     document_id: UUID, file_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Delete the file (shredded), unless a legal hold or a retention rule keeps its document
+    (409)."""
+
     async def write() -> Written:
         await files.delete_file(ctx, actor, document_id, file_id)
         return Written(Response(status_code=204))

@@ -56,6 +56,7 @@ async def list_holds(
 
 @router.get(PREFIX + "/{hold_id}", response_model=LegalHoldOut)
 async def get_hold(hold_id: UUID, ctx: ContextDep, actor: ActorDep) -> LegalHoldOut:
+    """The legal hold, lifted or not."""
     return LegalHoldOut.of(await legal_holds.get_hold(ctx, actor, hold_id))
 
 

@@ -37,6 +37,8 @@ async def reprocess_document(
 
 @router.get("/v1/documents/{document_id}/text", response_model=DocumentTextOut)
 async def document_text(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> DocumentTextOut:
+    """The text OCR read from the document's files; 404 ``text_not_found`` until it has read
+    some."""
     text = await processing.get_text(ctx, actor, document_id)
     if text is None:
         raise NotFound("no text has been read from this document", code="text_not_found")
@@ -45,6 +47,7 @@ async def document_text(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> 
 
 @router.get("/v1/settings/processing", response_model=ProcessingSettingsOut)
 async def get_processing_settings(ctx: ContextDep, actor: ActorDep) -> ProcessingSettingsOut:
+    """Which processing stages run on new uploads, for this tenant."""
     settings = await processing.get_settings(ctx, actor)
     return ProcessingSettingsOut(**settings.as_dict())
 
@@ -55,6 +58,8 @@ async def get_processing_settings(ctx: ContextDep, actor: ActorDep) -> Processin
 async def update_processing_settings(
     body: ProcessingSettingsPatch, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Switch processing stages on or off for new uploads; the fields not sent stay as they are."""
+
     async def write() -> Written:
         changes = body.model_dump(exclude_none=True)
         settings = await processing.update_settings(ctx, actor, changes)

@@ -29,6 +29,9 @@ _VIEWS = subject_export.Views(
 async def create_subject(
     body: SubjectCreate, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """A subject: a person (``individual``) or a company (``company``, KYB), with the client's
+    ``external_id`` and free ``metadata``. ``Location`` names it."""
+
     async def write() -> Written:
         subject = await subjects.create_subject(ctx, actor, body.model_dump(exclude_unset=True))
         location = f"/v1/subjects/{subject.id}"
@@ -80,6 +83,7 @@ async def list_subjects(
 
 @router.get("/{subject_id}", response_model=SubjectOut)
 async def get_subject(subject_id: UUID, ctx: ContextDep, actor: ActorDep) -> SubjectOut:
+    """The subject."""
     return SubjectOut.of(await subjects.get_subject(ctx, actor, subject_id))
 
 
@@ -87,6 +91,8 @@ async def get_subject(subject_id: UUID, ctx: ContextDep, actor: ActorDep) -> Sub
 async def update_subject(
     subject_id: UUID, body: SubjectPatch, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Change the fields sent; those not sent stay as they are."""
+
     async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
         subject = await subjects.update_subject(ctx, actor, subject_id, changes)
@@ -99,6 +105,9 @@ async def update_subject(
 async def delete_subject(
     subject_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Delete the subject with its documents and their files (shredded), unless a legal hold or
+    a retention rule keeps any of them (409)."""
+
     async def write() -> Written:
         await subjects.delete_subject(ctx, actor, subject_id)
         return Written(Response(status_code=204))

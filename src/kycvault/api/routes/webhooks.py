@@ -42,12 +42,14 @@ async def create_endpoint(
 
 @router.get(PREFIX, response_model=WebhookEndpointList)
 async def list_endpoints(ctx: ContextDep, actor: ActorDep) -> WebhookEndpointList:
+    """The tenant's webhook endpoints (their secrets are never shown again)."""
     found = await webhooks.list_endpoints(ctx, actor)
     return WebhookEndpointList(data=[WebhookEndpointOut.of(e) for e in found])
 
 
 @router.get(PREFIX + "/{endpoint_id}", response_model=WebhookEndpointOut)
 async def get_endpoint(endpoint_id: UUID, ctx: ContextDep, actor: ActorDep) -> WebhookEndpointOut:
+    """The webhook endpoint."""
     return WebhookEndpointOut.of(await webhooks.get_endpoint(ctx, actor, endpoint_id))
 
 
@@ -55,6 +57,8 @@ async def get_endpoint(endpoint_id: UUID, ctx: ContextDep, actor: ActorDep) -> W
 async def update_endpoint(
     endpoint_id: UUID, body: WebhookEndpointPatch, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Change the fields sent; those not sent stay as they are."""
+
     async def write() -> Written:
         changes = body.model_dump(exclude_unset=True)
         endpoint = await webhooks.update_endpoint(ctx, actor, endpoint_id, changes)
@@ -67,6 +71,8 @@ async def update_endpoint(
 async def delete_endpoint(
     endpoint_id: UUID, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
+    """Delete the endpoint: no more deliveries to it."""
+
     async def write() -> Written:
         await webhooks.delete_endpoint(ctx, actor, endpoint_id)
         return Written(Response(status_code=204))

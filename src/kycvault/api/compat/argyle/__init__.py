@@ -15,7 +15,7 @@ from fastapi import APIRouter
 
 from kycvault.api.compat.argyle import errors, uploads, webhooks
 from kycvault.api.compat.argyle.schemas import ALIASES
-from kycvault.api.dialects import HONOURED, Dialect
+from kycvault.api.dialects import BASIC, BEARER, HONOURED, Dialect, DialectSpec
 
 router = APIRouter()
 router.include_router(uploads.router)
@@ -30,5 +30,11 @@ DIALECT = Dialect(
     auth="HTTP Basic with the key id and secret (Argyle's `api_key_id` and `api_key_secret`), "
     "or the native Bearer key.",
     idempotency=HONOURED,
+    spec=DialectSpec(
+        schemes={"basicAuth": BASIC, "bearerAuth": BEARER},
+        security=[{"basicAuth": []}, {"bearerAuth": []}],
+        error_name="ArgyleError",
+        error_schemas={"ArgyleError": errors.ERROR_SCHEMA},
+    ),
     upload_limits=uploads.narrow_limits,
 )

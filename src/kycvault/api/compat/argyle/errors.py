@@ -35,6 +35,17 @@ def _wording(error: FieldError, cause: KycVaultError | None) -> str:
     return _WORDING.get(error.code, error.message)
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "ArgyleError",
+    "type": "object",
+    "description": "Django REST framework's body: `detail`, the vault's stable `code`, and "
+    "each invalid field's messages under the field's name.",
+    "required": ["detail", "code"],
+    "properties": {"detail": {"type": "string"}, "code": {"type": "string"}},
+    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+}
+
+
 def error_response(request: Request, fault: Fault) -> Response:
     body: dict[str, Any] = {}
     for error in fault.field_errors:

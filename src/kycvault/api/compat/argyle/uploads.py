@@ -22,10 +22,9 @@ from kycvault.api.compat.argyle.schemas import (
 from kycvault.api.compat.shared import path_id
 from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.dialects import upload_limits
-from kycvault.api.file_serving import head_response, stream_response
+from kycvault.api.file_serving import FILE_RESPONSES, head_response, stream_response
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import UploadLimits, single_values
-from kycvault.api.routes.files import BINARY
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.catalog import Catalog, DocumentType
 from kycvault.domain.listing import DocumentQuery
@@ -196,11 +195,28 @@ async def list_uploads(
 async def get_upload(
     upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> UserUpload:
+    """The user upload, with its processing status and results."""
     doc = await _upload(ctx, actor, upload_id, Scope.DOCUMENTS_READ)
     return _render(request, await load_catalog(ctx, actor), doc)
 
 
-@router.api_route(UPLOADS + "/{upload_id}/file", methods=["GET", "HEAD"], status_code=302)
+@router.api_route(
+    UPLOADS + "/{upload_id}/file",
+    methods=["GET", "HEAD"],
+    status_code=302,
+    response_class=Response,
+    responses={
+        302: {
+            "description": "To the file (no body).",
+            "headers": {
+                "Location": {
+                    "description": "`…/v2/user-uploads/{upload_id}/files/{file_id}`",
+                    "schema": {"type": "string"},
+                }
+            },
+        }
+    },
+)
 async def follow_file_url(
     upload_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> Response:
@@ -215,7 +231,7 @@ async def follow_file_url(
     UPLOADS + "/{upload_id}/files/{file_id}",
     methods=["GET", "HEAD"],
     response_class=Response,
-    responses=BINARY,
+    responses=FILE_RESPONSES,
 )
 async def get_file(
     upload_id: str, file_id: str, request: Request, ctx: ContextDep, actor: ActorDep

@@ -123,11 +123,14 @@ async def list_subscriptions(ctx: ContextDep, actor: ActorDep) -> WebhookPage:
 
 @router.get(WEBHOOKS + "/{webhook_id}", response_model=Webhook)
 async def get_subscription(webhook_id: str, ctx: ContextDep, actor: ActorDep) -> Webhook:
+    """The webhook subscription (its secret is not shown again)."""
     return Webhook.of(await _subscription(ctx, actor, webhook_id))
 
 
 @router.delete(WEBHOOKS + "/{webhook_id}", status_code=204)
 async def unsubscribe(webhook_id: str, ctx: ContextDep, actor: ActorDep, once: Once) -> Response:
+    """Delete the subscription: no more deliveries to it."""
+
     async def write() -> Written:
         endpoint = await _subscription(ctx, actor, webhook_id)
         await webhooks.delete_endpoint(ctx, actor, endpoint.id)

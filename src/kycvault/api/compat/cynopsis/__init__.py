@@ -10,7 +10,7 @@ stable ``code``.
 from __future__ import annotations
 
 from kycvault.api.compat.cynopsis import routes, wire
-from kycvault.api.dialects import HONOURED, Dialect
+from kycvault.api.dialects import BASIC, BEARER, HONOURED, Dialect, DialectSpec
 
 DIALECT = Dialect(
     title="Cynopsis",
@@ -20,5 +20,11 @@ DIALECT = Dialect(
     envelope=wire.error_response,
     auth="The native Bearer or Basic credentials, with `X-Domain-ID` naming the key's tenant.",
     idempotency=HONOURED,
+    spec=DialectSpec(
+        schemes={"bearerAuth": BEARER, "basicAuth": BASIC, "domainId": wire.DOMAIN_ID},
+        security=[{"bearerAuth": [], "domainId": []}, {"basicAuth": [], "domainId": []}],
+        error_name="CynopsisError",
+        error_schemas={"CynopsisError": wire.ERROR_SCHEMA},
+    ),
     upload_limits=routes.narrow_limits,
 )

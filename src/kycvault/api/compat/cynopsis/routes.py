@@ -6,11 +6,12 @@ import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request, Response
 
 from kycvault.api.bodies import receive_upload
+from kycvault.api.body_specs import BINARY, body, form_content, standalone_schema
 from kycvault.api.compat.cynopsis.wire import (
     ALIASES,
     DEFAULT_TYPE,
@@ -24,7 +25,7 @@ from kycvault.api.compat.cynopsis.wire import (
 )
 from kycvault.api.deps import ActorDep, ContextDep
 from kycvault.api.dialects import upload_limits
-from kycvault.api.file_serving import stream_response
+from kycvault.api.file_serving import FILE_RESPONSES, stream_response
 from kycvault.api.idempotency import Once, Written, form_payload, json_response
 from kycvault.api.multipart import UploadLimits
 from kycvault.api.routing import CheckedRoute
@@ -160,10 +161,27 @@ def _written(at: _Customer, doc: Document) -> Written:
     return Written(json_response(_render(at, doc)), doc.id)
 
 
-@router.post("/api/customer/{customerId}/document", response_model=CynopsisDocumentOut)
+def _form(*, creating: bool) -> dict[str, Any]:
+    sides = {
+        "document": standalone_schema(CynopsisDocument.model_json_schema()),
+        "front": {**BINARY, "description": "the front (a passport's first page)"},
+        "back": {**BINARY, "description": "the back (a passport's second page)"},
+    }
+    required = ["document", "front"] if creating else ["document"]
+    encoding = {"document": {"contentType": "application/json"}}
+    return body(form_content(sides, required, encoding))
+
+
+@router.post(
+    "/api/customer/{customerId}/document",
+    response_model=CynopsisDocumentOut,
+    openapi_extra=_form(creating=True),
+)
 async def append_document(
     customerId: Int64, request: Request, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
+    """A new document of the customer: the ``document`` JSON part and its ``front`` (and
+    ``back``) image."""
     customer = await _customer(ctx, actor, customerId, Scope.DOCUMENTS_WRITE)
     async with _receive(request, ctx, actor, customer.catalog, creating=True) as received:
         assert received.session is not None  # a new document comes with its front
@@ -199,7 +217,11 @@ async def _document(
     return customer, doc
 
 
-@router.put("/api/customer/{customerId}/document/{documentId}", response_model=CynopsisDocumentOut)
+@router.put(
+    "/api/customer/{customerId}/document/{documentId}",
+    response_model=CynopsisDocumentOut,
+    openapi_extra=_form(creating=False),
+)
 async def update_document(
     customerId: Int64,
     documentId: Int64,
@@ -227,6 +249,7 @@ async def update_document(
 async def list_documents(
     customerId: Int64, ctx: ContextDep, actor: Caller
 ) -> list[CynopsisDocumentOut]:
+    """The customer's documents."""
     customer = await _customer(ctx, actor, customerId, Scope.DOCUMENTS_READ)
     listed = await document_listing.documents_of_subject(ctx, actor, customer.subject.id)
     return [_render(customer, doc) for doc in listed]
@@ -236,14 +259,21 @@ async def list_documents(
 async def get_document(
     customerId: Int64, documentId: Int64, ctx: ContextDep, actor: Caller
 ) -> CynopsisDocumentOut:
+    """The customer's document."""
     customer, doc = await _document(ctx, actor, customerId, documentId, Scope.DOCUMENTS_READ)
     return _render(customer, doc)
 
 
-@router.delete("/api/customer/{customerId}/document/{documentId}")
+@router.delete(
+    "/api/customer/{customerId}/document/{documentId}",
+    response_class=Response,
+    responses={200: {"description": "Deleted; no body."}},
+)
 async def delete_document(
     customerId: Int64, documentId: Int64, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
+    """Delete the customer's document and its images; answers 200 with no body, as Artemis does."""
+
     async def write() -> Written:
         _, doc = await _document(ctx, actor, customerId, documentId, Scope.DOCUMENTS_DELETE)
         await document_removal.delete_document(ctx, actor, doc.id)
@@ -252,7 +282,11 @@ async def delete_document(
     return await once(actor, write)
 
 
-@router.get("/api/customer/{customerId}/document/{documentId}/{side}")
+@router.get(
+    "/api/customer/{customerId}/document/{documentId}/{side}",
+    response_class=Response,
+    responses=FILE_RESPONSES,
+)
 async def get_side(
     customerId: Int64,
     documentId: Int64,

@@ -23,6 +23,29 @@ ALIASES = Aliases("cynopsis")
 DEFAULT_TYPE = "OTHERS"
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "CynopsisError",
+    "type": "object",
+    "description": "Spring Boot's error body, with the vault's stable `code`.",
+    "required": ["timestamp", "status", "error", "message", "path", "code"],
+    "properties": {
+        "timestamp": {"type": "string", "format": "date-time"},
+        "status": {"type": "integer"},
+        "error": {"type": "string", "description": "the status's phrase"},
+        "message": {"type": "string"},
+        "path": {"type": "string"},
+        "code": {"type": "string"},
+    },
+}
+DOMAIN_ID: dict[str, Any] = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "X-Domain-ID",
+    "description": "The domain id (number) of the API key's tenant; another is a 403 "
+    "`domain_mismatch`.",
+}
+
+
 def error_response(request: Request, fault: Fault) -> Response:
     body = {
         "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),

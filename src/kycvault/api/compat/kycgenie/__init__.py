@@ -13,7 +13,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from kycvault.api.compat.kycgenie import common, documents, entities, errors, questionnaires
-from kycvault.api.dialects import HONOURED, Dialect
+from kycvault.api.dialects import BASIC, BEARER, HONOURED, Dialect, DialectSpec
 from kycvault.api.routing import CheckedRoute
 
 router = APIRouter(route_class=CheckedRoute)
@@ -30,5 +30,12 @@ DIALECT = Dialect(
     envelope=errors.error_response,
     auth="The native Bearer or Basic credentials (the SDK sends a Bearer key).",
     idempotency=HONOURED,
+    spec=DialectSpec(
+        schemes={"bearerAuth": BEARER, "basicAuth": BASIC},
+        security=[{"bearerAuth": []}, {"basicAuth": []}],
+        error_name="KycGenieError",
+        error_schemas={"KycGenieError": errors.ERROR_SCHEMA},
+        public=frozenset({"redeem_download_token"}),
+    ),
     upload_limits=common.narrow_limits,
 )

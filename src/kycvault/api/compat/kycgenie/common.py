@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import Request
 
 from kycvault.api.bodies import receive_upload
+from kycvault.api.body_specs import BINARY, TEXT, body, form_content
 from kycvault.api.dialects import upload_limits
 from kycvault.api.multipart import UploadLimits, single_values
 from kycvault.domain.models import Document, StoredFile
@@ -54,6 +55,19 @@ ALLOWED_TYPES = (
 EXTENSIONS = frozenset(ALLOWED_TYPES)
 MAX_FILE_SIZE = 10 * 1024 * 1024
 MAX_FILE_SIZE_TEXT = "10MB"
+
+
+# The form of an upload: one ``file`` and its ``document_type`` label (``required`` as the
+# route has it), and, for a file answer, the question it answers.
+def upload_form(*, label_required: bool = True, question: bool = False) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "file": {**BINARY, "description": f"at most {MAX_FILE_SIZE_TEXT}, of an allowed type"},
+        "document_type": {**TEXT, "description": "a label; an unknown one becomes a type"},
+    }
+    if question:
+        fields["file_question_id"] = {"type": "integer", "description": "the file question"}
+    required = ["file", "document_type"] if label_required else ["file"]
+    return body(form_content(fields, required))
 
 
 def version_of(request: Request) -> Version:

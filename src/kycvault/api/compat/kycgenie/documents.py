@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
@@ -16,6 +16,7 @@ from kycvault.api.compat.kycgenie.common import (
     link_url,
     receive,
     required_value,
+    upload_form,
 )
 from kycvault.api.compat.kycgenie.schemas import (
     DocumentOut,
@@ -26,9 +27,8 @@ from kycvault.api.compat.kycgenie.schemas import (
 )
 from kycvault.api.compat.shared import path_id
 from kycvault.api.deps import ActorDep, ContextDep
-from kycvault.api.file_serving import head_response, stream_response
+from kycvault.api.file_serving import FILE_RESPONSES, head_response, stream_response
 from kycvault.api.idempotency import Once, OncePerKey, Written, form_payload, json_response
-from kycvault.api.routes.files import BINARY
 from kycvault.api.routing import CheckedRoute
 from kycvault.domain.listing import DocumentQuery
 from kycvault.domain.models import Document
@@ -110,8 +110,18 @@ async def download_url(
     return DownloadOut.of(issued, link_url(request, issued.token))
 
 
-@router.post(f"{V1}/documents/upload/", status_code=201, response_model=DocumentOut)
-@router.post(f"{V2}/documents/upload/", status_code=201, response_model=DocumentOut)
+@router.post(
+    f"{V1}/documents/upload/",
+    status_code=201,
+    response_model=DocumentOut,
+    openapi_extra=upload_form(),
+)
+@router.post(
+    f"{V2}/documents/upload/",
+    status_code=201,
+    response_model=DocumentOut,
+    openapi_extra=upload_form(),
+)
 async def upload_document(
     request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
@@ -177,6 +187,7 @@ async def list_documents_v2(
 @router.get(f"{V1}/documents/{{document_id}}/")
 @router.get(f"{V2}/documents/{{document_id}}/")
 async def get_document(document_id: str, ctx: ContextDep, actor: ActorDep) -> DocumentOut:
+    """The document (any of the tenant's, library or entity)."""
     doc = await _document(ctx, actor, document_id, Scope.DOCUMENTS_READ)
     return (await render(ctx, actor, [doc]))[0]
 
@@ -202,11 +213,17 @@ async def get_download_url(
     return await download_url(request, ctx, actor, doc)
 
 
+_REDEEMED: dict[int | str, dict[str, Any]] = {
+    **FILE_RESPONSES,
+    410: {"description": "The token was used already, or has expired (`not_found`)."},
+}
+
+
 @router.api_route(
-    f"{V1}/files/{{token}}/", methods=["GET", "HEAD"], response_class=Response, responses=BINARY
+    f"{V1}/files/{{token}}/", methods=["GET", "HEAD"], response_class=Response, responses=_REDEEMED
 )
 @router.api_route(
-    f"{V2}/files/{{token}}/", methods=["GET", "HEAD"], response_class=Response, responses=BINARY
+    f"{V2}/files/{{token}}/", methods=["GET", "HEAD"], response_class=Response, responses=_REDEEMED
 )
 async def redeem_download_token(token: str, request: Request, ctx: ContextDep) -> Response:
     """The file behind a download token, once (410 afterwards and after expiry). ``HEAD``

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from kycvault.api.compat.kycgenie.common import V1, V2
+from kycvault.api.compat.kycgenie.common import V1, V2, upload_form
 from kycvault.api.compat.kycgenie.documents import delete, download_url, of_label, render, upload
 from kycvault.api.compat.kycgenie.schemas import (
     DocumentOut,
@@ -55,8 +55,18 @@ async def _listed(
     return numbered.total_count, await render(ctx, actor, numbered.items)
 
 
-@router.post(f"{V1}/entities/{{entity_id}}/documents/upload/", status_code=201)
-@router.post(f"{V2}/entities/{{entity_id}}/documents/", status_code=201)
+@router.post(
+    f"{V1}/entities/{{entity_id}}/documents/upload/",
+    status_code=201,
+    response_model=DocumentOut,
+    openapi_extra=upload_form(),
+)
+@router.post(
+    f"{V2}/entities/{{entity_id}}/documents/",
+    status_code=201,
+    response_model=DocumentOut,
+    openapi_extra=upload_form(),
+)
 async def upload_entity_document(
     entity_id: str, request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
@@ -93,6 +103,7 @@ async def list_entity_documents_v2(
     document_type: Label = None,
     limit: Limit = document_listing.MAX_LONG_PAGE,
 ) -> EntityDocumentsV2:
+    """The entity's documents, a page at a time."""
     entity = await _entity(ctx, actor, entity_id, Scope.DOCUMENTS_READ)
     count, listed = await _listed(ctx, actor, entity, document_type, limit)
     return EntityDocumentsV2(
@@ -119,5 +130,6 @@ async def delete_entity_document(
 async def get_entity_document_download_url(
     entity_id: str, document_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> DownloadOut:
+    """A proxy URL that serves the entity's document once, without an API key, for 15 minutes."""
     doc = await _document(ctx, actor, entity_id, document_id, Scope.DOCUMENTS_DOWNLOAD)
     return await download_url(request, ctx, actor, doc)

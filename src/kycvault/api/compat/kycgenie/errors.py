@@ -55,6 +55,29 @@ _CODES = {
 }
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "KycGenieError",
+    "type": "object",
+    "description": "v2: `error`, KYC Genie's `code`, `request_id`, `details` (with the "
+    "vault's stable code in `details.code`) and field `errors`. v1: KYC Genie's documented "
+    "bodies, `{detail}`, `{error, details}`, or each invalid field's messages under its name.",
+    "properties": {
+        "error": {"type": "string"},
+        "code": {"type": "string"},
+        "request_id": {"type": ["string", "null"]},
+        "detail": {"type": "string"},
+        "details": {
+            "type": "object",
+            "properties": {"reason": {"type": "string"}, "code": {"type": "string"}},
+        },
+        "errors": {
+            "type": "object",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+}
+
+
 @dataclass
 class _Fault:
     status: int

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from kycvault.api.bodies import parse_json
+from kycvault.api.body_specs import body, json_content
 from kycvault.api.compat.kycgenie.common import (
     V1,
     V2,
@@ -23,6 +24,7 @@ from kycvault.api.compat.kycgenie.common import (
     issue_link,
     link_url,
     receive,
+    upload_form,
 )
 from kycvault.api.compat.kycgenie.schemas import (
     AnswerDownloadOut,
@@ -119,8 +121,18 @@ async def _upload_answer(
         return await once(actor, write, payload=form_payload(fields, session.staged))
 
 
-@router.post(f"{V1}/responses/{{response_id}}/documents/upload/", status_code=201)
-@router.post(f"{V2_RESPONSES}/{{response_id}}/answers/files/", status_code=201)
+@router.post(
+    f"{V1}/responses/{{response_id}}/documents/upload/",
+    status_code=201,
+    response_model=FileAnswerOut,
+    openapi_extra=upload_form(label_required=False, question=True),
+)
+@router.post(
+    f"{V2_RESPONSES}/{{response_id}}/answers/files/",
+    status_code=201,
+    response_model=FileAnswerOut,
+    openapi_extra=upload_form(label_required=False, question=True),
+)
 async def upload_response_document(
     response_id: str, request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
@@ -132,12 +144,18 @@ async def upload_response_document(
 async def list_response_documents_v1(
     response_id: str, ctx: ContextDep, actor: ActorDep
 ) -> AnswersV1:
+    """The response's file answers."""
     response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_READ)
     listed = await _answers(ctx, actor, response)
     return AnswersV1(count=len(listed), documents=listed)
 
 
-@router.post(f"{V2_RESPONSES}/", status_code=201)
+@router.post(
+    f"{V2_RESPONSES}/",
+    status_code=201,
+    response_model=ResponseDetailOut,
+    openapi_extra=body(json_content(ResponseIn)),
+)
 async def create_response(
     request: Request, ctx: ContextDep, actor: ActorDep, once: Once
 ) -> Response:
@@ -165,6 +183,7 @@ async def create_response(
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/")
 async def get_response(response_id: str, ctx: ContextDep, actor: ActorDep) -> ResponseDetailOut:
+    """The questionnaire response, with its entity."""
     response = await _response(ctx, actor, response_id, Scope.SUBJECTS_READ)
     subject = await subjects.get_subject(ctx, actor, response.subject_id)
     return ResponseDetailOut.of(response, subject)
@@ -184,7 +203,12 @@ async def delete_response(
     return await once(actor, write)
 
 
-@router.put(f"{V2_RESPONSES}/{{response_id}}/answers/{{fq_id}}/file/", status_code=201)
+@router.put(
+    f"{V2_RESPONSES}/{{response_id}}/answers/{{fq_id}}/file/",
+    status_code=201,
+    response_model=FileAnswerOut,
+    openapi_extra=upload_form(label_required=False),
+)
 async def upload_question_file(
     response_id: str,
     fq_id: QuestionId,
@@ -199,6 +223,7 @@ async def upload_question_file(
 
 @router.get(f"{V2_RESPONSES}/{{response_id}}/answers/files/")
 async def list_file_answers(response_id: str, ctx: ContextDep, actor: ActorDep) -> AnswerFiles:
+    """The response's file answers."""
     response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_READ)
     listed = await _answers(ctx, actor, response)
     return AnswerFiles(count=len(listed), data=listed)
@@ -209,6 +234,7 @@ async def list_file_answers(response_id: str, ctx: ContextDep, actor: ActorDep) 
 async def get_file_answer(
     response_id: str, attachment_id: str, ctx: ContextDep, actor: ActorDep
 ) -> FileAnswerOut:
+    """One file answer of the response."""
     response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_READ)
     answered = await _answered(ctx, actor, response, attachment_id, Scope.DOCUMENTS_READ)
     return FileAnswerOut.of(answered, response, await catalog.load_catalog(ctx, actor))
@@ -233,6 +259,7 @@ async def delete_file_answer(
 async def get_file_answer_download_url(
     response_id: str, attachment_id: str, request: Request, ctx: ContextDep, actor: ActorDep
 ) -> AnswerDownloadOut:
+    """A proxy URL that serves the answer's file once, without an API key, for 15 minutes."""
     response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_DOWNLOAD)
     answered = await _answered(ctx, actor, response, attachment_id, Scope.DOCUMENTS_DOWNLOAD)
     issued = await issue_link(ctx, actor, answered.document)
@@ -244,6 +271,7 @@ async def get_file_answer_download_url(
 async def list_response_documents(
     response_id: str, ctx: ContextDep, actor: ActorDep
 ) -> ResponseDocuments:
+    """The documents of the response's file answers."""
     response = await _response(ctx, actor, response_id, Scope.DOCUMENTS_READ)
     listed = await _answers(ctx, actor, response)
     return ResponseDocuments(count=len(listed), results=listed)

@@ -11,7 +11,7 @@ APPLICABLE`` → none). nCore's error body is not public; ours is
 from __future__ import annotations
 
 from kycvault.api.compat.ncore import routes, wire
-from kycvault.api.dialects import HONOURED, Dialect
+from kycvault.api.dialects import BASIC, BEARER, HONOURED, Dialect, DialectSpec
 
 DIALECT = Dialect(
     title="nCore",
@@ -21,5 +21,11 @@ DIALECT = Dialect(
     envelope=wire.error_response,
     auth="nCore's `apikey` header (an API key), or the native Bearer or Basic credentials.",
     idempotency=HONOURED,
+    spec=DialectSpec(
+        schemes={"apiKey": wire.API_KEY, "bearerAuth": BEARER, "basicAuth": BASIC},
+        security=[{"apiKey": []}, {"bearerAuth": []}, {"basicAuth": []}],
+        error_name="NcoreError",
+        error_schemas={"NcoreError": wire.ERROR_SCHEMA},
+    ),
     upload_limits=routes.narrow_limits,
 )

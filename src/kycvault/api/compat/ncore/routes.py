@@ -9,8 +9,10 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Request, Response
 
 from kycvault.api.bodies import parse_json, receive_upload
+from kycvault.api.body_specs import BINARY, body, form_content, json_content
 from kycvault.api.compat.ncore.wire import (
     ALIASES,
+    FileOut,
     IdentificationIn,
     IdentificationOut,
     IdentificationPage,
@@ -87,10 +89,37 @@ def _written(doc: Document, out: IdentificationOut, status_code: int = 200) -> W
     return Written(json_response(out, status_code=status_code), doc.id)
 
 
-@router.post(IDENTIFICATIONS, status_code=201, response_model=IdentificationOut)
+_FILES = body(
+    form_content(
+        {
+            "file": {**BINARY, "description": "one file (or `files`)"},
+            "files": {"type": "array", "items": BINARY, "description": "up to five files"},
+            "identification_document_type": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "one per file, in order: `PASSPORT_PAGE1`, `NATIONAL_ID_BACK`, "
+                "`VISA`, `NOT APPLICABLE`, …",
+            },
+            "identification_type": {
+                "type": "string",
+                "description": "if sent, the identification's own type",
+            },
+        }
+    )
+)
+
+
+@router.post(
+    IDENTIFICATIONS,
+    status_code=201,
+    response_model=IdentificationOut,
+    openapi_extra=body(json_content(IdentificationIn)),
+)
 async def create_identification(
     user_id: str, request: Request, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
+    """A new identification of the user (its type, number, dates, country); files come with
+    ``PUT …/files``."""
     body = await parse_json(request, IdentificationIn)
     user = await subjects.find_subject(ctx, actor, user_id, scope=Scope.DOCUMENTS_WRITE)
 
@@ -120,12 +149,15 @@ async def list_identifications(
     user_id: str,
     ctx: ContextDep,
     actor: Caller,
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[
+        int, Query(ge=1, json_schema_extra={"maximum": document_listing.MAX_OFFSET + 1})
+    ] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 20,
     sort: Literal["created_date", "-created_date", "expiration_date", "-expiration_date"] = (
         "-created_date"
     ),
 ) -> IdentificationPage:
+    """The user's identifications, a page at a time."""
     user = await subjects.find_subject(ctx, actor, user_id, scope=Scope.DOCUMENTS_READ)
     query = DocumentQuery(subject_id=user.id, sort=_SORTS[sort])
     numbered = await document_listing.number_documents(
@@ -145,11 +177,16 @@ async def list_identifications(
 async def get_identification(
     user_id: str, identification_id: str, ctx: ContextDep, actor: Caller
 ) -> IdentificationOut:
+    """The user's identification with its files."""
     user, doc = await _identification(ctx, actor, user_id, identification_id, Scope.DOCUMENTS_READ)
     return render(await load_catalog(ctx, actor), user_id, user, doc)
 
 
-@router.put(IDENTIFICATIONS + "/{identification_id}", response_model=IdentificationOut)
+@router.put(
+    IDENTIFICATIONS + "/{identification_id}",
+    response_model=IdentificationOut,
+    openapi_extra=body(json_content(IdentificationPatch)),
+)
 async def update_identification(
     user_id: str,
     identification_id: str,
@@ -158,6 +195,7 @@ async def update_identification(
     actor: Caller,
     once: Once,
 ) -> Response:
+    """Change the fields sent; those not sent stay as they are."""
     body = await parse_json(request, IdentificationPatch)
     user, current = await _identification(
         ctx, actor, user_id, identification_id, Scope.DOCUMENTS_WRITE
@@ -174,7 +212,11 @@ async def update_identification(
     return await once(actor, write)
 
 
-@router.put(IDENTIFICATIONS + "/{identification_id}/files", response_model=IdentificationOut)
+@router.put(
+    IDENTIFICATIONS + "/{identification_id}/files",
+    response_model=IdentificationOut,
+    openapi_extra=_FILES,
+)
 async def upload_files(
     user_id: str,
     identification_id: str,
@@ -209,7 +251,17 @@ def _file_ref(ref: str) -> tuple[UUID, str | None]:
     return path_id(file_id, files.file_not_found), verb or None
 
 
-@router.get(IDENTIFICATIONS + "/{identification_id}/files/{file_ref}")
+@router.get(
+    IDENTIFICATIONS + "/{identification_id}/files/{file_ref}",
+    responses={
+        200: {
+            "model": FileOut,
+            "description": "The file's metadata; with `:browse` or `:download`, its bytes in "
+            "the content type it was stored with.",
+            "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+        }
+    },
+)
 async def get_file(
     user_id: str,
     identification_id: str,
@@ -232,12 +284,14 @@ async def get_file(
     return await stream_response(request, content, "inline" if verb == "browse" else "attachment")
 
 
-@router.delete(IDENTIFICATIONS + "/{identification_id}/files/{file_id}", status_code=204)
+# ``file_ref`` as in the GET: one path in the OpenAPI document, whose parameter is a file id.
+@router.delete(IDENTIFICATIONS + "/{identification_id}/files/{file_ref}", status_code=204)
 async def delete_file(
-    user_id: str, identification_id: str, file_id: str, ctx: ContextDep, actor: Caller, once: Once
+    user_id: str, identification_id: str, file_ref: str, ctx: ContextDep, actor: Caller, once: Once
 ) -> Response:
+    """Remove the file from the identification."""
     _, doc = await _identification(ctx, actor, user_id, identification_id, Scope.DOCUMENTS_DELETE)
-    target, verb = _file_ref(file_id)
+    target, verb = _file_ref(file_ref)
     if verb is not None:
         raise NotFound("no such file", code="file_not_found")
 

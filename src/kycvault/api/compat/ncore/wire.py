@@ -44,6 +44,37 @@ IdentificationType = Literal[
 ]
 
 
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "NcoreError",
+    "type": "object",
+    "required": ["status", "error", "code", "message"],
+    "properties": {
+        "status": {"type": "integer"},
+        "error": {"type": "string", "description": "the status's phrase"},
+        "code": {"type": "string", "description": "the vault's stable code"},
+        "message": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "code", "message"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+API_KEY: dict[str, Any] = {
+    "type": "apiKey",
+    "in": "header",
+    "name": "apikey",
+    "description": "An API key, `kvk_<id>.<secret>`.",
+}
+
+
 def error_response(request: Request, fault: Fault) -> Response:
     body: dict[str, Any] = {
         "status": fault.status,

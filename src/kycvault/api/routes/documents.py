@@ -83,6 +83,8 @@ async def _filters(
             max_length=64,
             description="exact document number, declared or read from the MRZ (case, spaces "
             "and punctuation ignored)",
+            # At least a letter or a digit: one with none is refused (blank), not listed.
+            json_schema_extra={"pattern": "[A-Za-z0-9]"},
         ),
     ] = None,
 ) -> DocumentQuery:

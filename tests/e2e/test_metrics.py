@@ -14,6 +14,7 @@ from typing import Any
 import httpx2
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.e2e.processing_support import settled
 from tests.helpers import Part, Server, free_port, image_bytes, post_multipart
 
 
@@ -99,3 +100,19 @@ def test_a_worker_serves_its_own_metrics_on_the_port_given(server: Server) -> No
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=60) == 0
+
+
+def test_each_processing_stage_is_timed(processing_server: Server, pclient: httpx2.Client) -> None:
+    before = scrape(processing_server)
+    statement = b"Northwind Bank - Bank Statement\nOpening balance 1,204.11\n" * 20
+    made = post_multipart(
+        pclient,
+        "/v1/documents",
+        [Part("type", b"bank_statement"), Part("file", statement, "s.txt", "text/plain")],
+    )
+    assert made.status_code == 201, made.text
+    settled(pclient, made.json()["id"])
+    after = scrape(processing_server)
+    for stage in ("ocr", "classification", "authenticity"):
+        name = "kycvault_processing_stage_seconds_count"
+        assert value(after, name, stage=stage) == value(before, name, stage=stage) + 1

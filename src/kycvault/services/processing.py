@@ -36,7 +36,15 @@ from kycvault.domain.scopes import Scope
 from kycvault.errors import InvalidInput
 from kycvault.ports.persistence.store import UnitOfWork
 from kycvault.ports.reading import FileReading, ReadingFailed
-from kycvault.services import assessment, audit, events, files, job_queue, tenant_settings
+from kycvault.services import (
+    assessment,
+    audit,
+    events,
+    files,
+    job_queue,
+    metrics,
+    tenant_settings,
+)
 from kycvault.services.authorization import require
 from kycvault.services.catalog import tenant_catalog
 from kycvault.services.context import Actor, AppContext
@@ -238,13 +246,14 @@ async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
         generation = document.processing.generation
         started = document.processing.started()
         await uow.documents.set_processing(job.tenant_id, document.id, started)
-    read = await _read_all(ctx, document, ocr=settings.ocr)
-    text = read.text if settings.ocr else ""
-    mrz = _best_mrz(read, ctx) if settings.ocr else None
-    # What the page prints beside the zone settles readings the zone left ambiguous.
-    printed = viz.printed(read.text) if mrz is not None else None
-    if mrz is not None and printed is not None:
-        mrz = viz.reconcile(mrz, printed, today=ctx.clock().date())
+    with metrics.processing_stage("ocr"):
+        read = await _read_all(ctx, document, ocr=settings.ocr)
+        text = read.text if settings.ocr else ""
+        mrz = _best_mrz(read, ctx) if settings.ocr else None
+        # What the page prints beside the zone settles readings the zone left ambiguous.
+        printed = viz.printed(read.text) if mrz is not None else None
+        if mrz is not None and printed is not None:
+            mrz = viz.reconcile(mrz, printed, today=ctx.clock().date())
     readable = bool(read.readings)
     stages, reasons = _stages(
         settings,
@@ -254,13 +263,15 @@ async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
         needs_ocr=any(f.content_type.startswith("image/") for f in document.files),
         text=text,
     )
-    classified = classify(text, mrz) if settings.classification and readable else None
+    with metrics.processing_stage("classification"):
+        classified = classify(text, mrz) if settings.classification and readable else None
     type_agrees = classified is None or agrees(document.type, classified.type)
     assessed = None
     if settings.authenticity:
-        assessed = await assessment.assess(
-            ctx, document, subject, read.readings, mrz, classified, type_agrees, printed
-        )
+        with metrics.processing_stage("authenticity"):
+            assessed = await assessment.assess(
+                ctx, document, subject, read.readings, mrz, classified, type_agrees, printed
+            )
     classification = None
     if classified is not None:
         classification = {

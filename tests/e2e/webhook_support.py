@@ -134,8 +134,18 @@ def subscribe(client: httpx2.Client, url: str, events: list[str] | None = None) 
     return endpoint
 
 
-def attempts(client: httpx2.Client, endpoint_id: str) -> list[dict[str, Any]]:
-    response = client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries", params={"limit": 100})
-    assert response.status_code == 200, response.text
-    found: list[dict[str, Any]] = response.json()["data"]
-    return found
+def attempts(
+    client: httpx2.Client, endpoint_id: str, *, at_least: int = 0, timeout: float = 30.0
+) -> list[dict[str, Any]]:
+    """The endpoint's delivery attempts, newest first; with ``at_least``, once that many are
+    recorded (a receiver sees a delivery a moment before the worker records its answer)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = client.get(
+            f"/v1/webhook-endpoints/{endpoint_id}/deliveries", params={"limit": 100}
+        )
+        assert response.status_code == 200, response.text
+        found: list[dict[str, Any]] = response.json()["data"]
+        if len(found) >= at_least or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)

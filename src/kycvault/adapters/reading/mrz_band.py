@@ -22,7 +22,7 @@ from datetime import date
 
 from PIL import Image, ImageOps
 
-from kycvault.adapters.reading import tesseract
+from kycvault.adapters.reading import mrz_classifier, tesseract
 from kycvault.adapters.reading.mrz_glyphs import (
     ink_heights,
     with_glyph_evidence,
@@ -227,14 +227,19 @@ def zone_cells(
     width = 30 if len(long) == 3 else min(_WIDTHS[1:], key=lambda w: abs(w - max(spans)))
     zone: list[list[Cell]] = []
     heights: list[list[float | None]] = []
+    modelled = image is not None and mrz_classifier.model() is not None
     for line, line_pitch in zip(long, pitches, strict=True):
         origin, fitted = _grid(line, width, line_pitch)
         cells = _cells(line, width, origin, fitted)
-        if image is not None:
+        if image is not None and modelled:
+            found = mrz_classifier.probabilities(image, line, width, origin, fitted)
+            if found is not None:
+                cells = [mrz_classifier.candidates(row) for row in found]
+        elif image is not None:
             cells = with_glyph_evidence(image, line, cells, origin, fitted)
             heights.append(ink_heights(image, line, width, origin, fitted))
         zone.append(cells)
-    if image is not None:
+    if image is not None and not modelled:
         with_height_evidence(zone, heights)
     return zone
 

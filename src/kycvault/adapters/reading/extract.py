@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from kycvault.adapters.reading import mrz_band, tesseract, traces
+from kycvault.adapters.reading import mrz_band, mrz_classifier, tesseract, traces
 from kycvault.domain.mrz_correction import best_reading, text_cells
 
 # Pillow refuses images larger than this (a decompression bomb is a tiny file of huge size).
@@ -85,6 +85,8 @@ def prepare(content_type: str, *, ocr: bool) -> None:
     its reach, so nothing may be left to import on demand."""
     for name in _CODECS:
         codecs.lookup(name)
+    if ocr and (content_type in _IMAGE_TYPES or content_type == "application/pdf"):
+        mrz_classifier.model()  # its weights sit in the package, out of reach once confined
     if content_type in _IMAGE_TYPES:
         _image_plugins()
     elif content_type == "application/pdf":

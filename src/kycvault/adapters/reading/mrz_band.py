@@ -20,7 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from PIL import Image, ImageOps
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps
 
 from kycvault.adapters.reading import mrz_classifier, tesseract
 from kycvault.adapters.reading.mrz_glyphs import (
@@ -41,6 +42,7 @@ _HEIGHTS = (30, 34, 40)
 # are pooled.
 _EMPTY_FILLER = 90.0
 _MIN_WORD = 12
+_TALLEST = 1.25  # character height to pitch, at most
 
 
 def _share(text: str) -> float:
@@ -112,7 +114,9 @@ def find_band(words: Sequence[Word]) -> Band | None:
         round(min(b.top for b in boxes) - drift),
         round(right + missing),
         round(max(b.bottom for b in boxes) + drift),
-        statistics.median(w.box.bottom - w.box.top for w in longer),
+        # OCR-B's characters are about as tall as their pitch; a tilted line's word boxes
+        # are taller by the drift along them, which would scale the zone too small to read.
+        min(statistics.median(w.box.bottom - w.box.top for w in longer), _TALLEST * pitch),
     )
 
 
@@ -269,6 +273,11 @@ def read_zone(
     # Straighten and measure first: the band's own characters give its slope and height.
     symbols = read(_png(_prepared(crop, char_height, _TARGET_HEIGHT)))
     lines = _zone_lines(symbols)
+    if len(lines) < 2:
+        # Paper darker than something else in the crop (a scan's white border, a rotated
+        # page's corner) makes Tesseract's threshold take the paper for ink.
+        crop = _flattened(crop)
+        lines = _zone_lines(read(_png(_prepared(crop, char_height, _TARGET_HEIGHT))))
     angle = _slope(lines)
     if abs(angle) > 0.004:  # about a quarter of a degree
         crop = crop.rotate(
@@ -341,6 +350,15 @@ def _pooled(readings: Sequence[list[list[Cell]]]) -> list[list[Cell]] | None:
             line.append(tuple(ranked))
         pooled.append(line)
     return pooled
+
+
+def _flattened(crop: Image.Image) -> Image.Image:
+    """The crop with its paper made white: each pixel over the brightest paper near it."""
+    small = crop.reduce(4) if min(crop.size) >= 16 else crop
+    paper = small.filter(ImageFilter.MaxFilter(5)).resize(crop.size, Image.Resampling.BILINEAR)
+    pixels = np.asarray(crop, dtype=np.float32)
+    level = np.maximum(np.asarray(paper, dtype=np.float32), 1.0)
+    return Image.fromarray(np.clip(pixels / level * 255.0, 0, 255).astype(np.uint8))
 
 
 def _char_height(lines: Sequence[Sequence[Symbol]]) -> float:

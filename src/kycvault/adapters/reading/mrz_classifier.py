@@ -30,6 +30,10 @@ CELL_WIDTH = 16
 CELL_HEIGHT = 24
 _REACH_X = 0.6  # half the crop's width, in pitches
 _REACH_Y = 0.8  # half the crop's height, in character heights
+# Cells either side of the grid read to find where the zone's cells are, and how dark a cell's
+# darkest pixel must be (of the line's ink) to count as inked.
+_SLACK = 3
+_INKED = 0.5
 # Candidates below this probability are not offered to the correction.
 _FLOOR = 0.002
 _MAX_CANDIDATES = 5
@@ -133,11 +137,28 @@ def probabilities(
     image: Image.Image, line: Sequence[Symbol], width: int, origin: float, pitch: float
 ) -> Floats | None:
     """Each cell's probability for each symbol (rows: cells; columns: ``SYMBOLS``), or None
-    without a model."""
+    without a model.
+
+    The grid may have slipped by a cell or two: OCR reads marks beside the zone (a card's
+    edge, a corner of the portrait) as characters of its line, and the grid then starts at
+    them. So the cells a few pitches either side are read too, and the zone's ``width``
+    cells are the run of them the model reads most surely; cells without ink count nothing
+    (the zone has ink in every cell, fillers included)."""
     found = model()
     if found is None or not line:
         return None
-    return found.probabilities(cell_images(image, line, width, origin, pitch))
+    wide = width + 2 * _SLACK
+    cells = cell_images(image, line, wide, origin - _SLACK * pitch, pitch)
+    read = found.probabilities(cells)
+    inked = cells.reshape(wide, -1).max(axis=1) >= _INKED
+    sure = np.where(inked, read.max(axis=1), 0.0)
+    totals = [float(sure[s : s + width].sum()) for s in range(2 * _SLACK + 1)]
+    # A window must be clearly better to move the grid OCR placed.
+    best = max(
+        range(len(totals)),
+        key=lambda s: (totals[s] - (0 if s == _SLACK else 0.5), -abs(s - _SLACK)),
+    )
+    return read[best : best + width]
 
 
 def candidates(row: Floats) -> tuple[tuple[str, float], ...]:

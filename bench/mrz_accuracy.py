@@ -196,7 +196,7 @@ def best_mrz(found: dict[str, Any]) -> MrzResult | None:
     ]
     if not readings:
         return None
-    return max(readings, key=lambda r: (r.valid, sum(r.checks.values())))
+    return max(readings, key=lambda r: (r.valid, sum(r.checks.values()), -len(r.ambiguous)))
 
 
 def run_case(case: Case, timeout: float) -> Outcome:

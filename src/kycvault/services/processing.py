@@ -178,7 +178,7 @@ def _best_mrz(read: _Read, ctx: AppContext) -> MrzResult | None:
     ]
     if not candidates:
         return None
-    return max(candidates, key=lambda r: (r.valid, sum(r.checks.values())))
+    return max(candidates, key=lambda r: (r.valid, sum(r.checks.values()), -len(r.ambiguous)))
 
 
 def _extracted(mrz: MrzResult | None, read: _Read) -> dict[str, Any]:

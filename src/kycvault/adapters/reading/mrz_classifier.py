@@ -34,6 +34,8 @@ _REACH_Y = 0.8  # half the crop's height, in character heights
 # darkest pixel must be (of the line's ink) to count as inked.
 _SLACK = 3
 _INKED = 0.5
+# The pitches tried around OCR's (its boxes make it a few per cent off at some scales).
+_STRETCHES = tuple(np.linspace(0.96, 1.04, 41).tolist())
 # Candidates below this probability are not offered to the correction.
 _FLOOR = 0.002
 _MAX_CANDIDATES = 5
@@ -86,18 +88,11 @@ def _baseline(line: Sequence[Symbol]) -> tuple[float, float, float]:
     return float(height), my - slope * mx, slope
 
 
-def cell_images(
-    image: Image.Image,
-    line: Sequence[Symbol],
-    width: int,
-    origin: float,
-    pitch: float,
-    *,
-    jitter: Sequence[tuple[float, float, float]] | None = None,
-) -> Floats:
-    """The ``width`` cells of a line as the model sees them: ink 1, paper 0, measured
-    against the line's own darkest and lightest print. ``jitter`` (training only) moves each
-    crop by (fractions of a pitch, of a character height) and scales it."""
+def _levels(
+    image: Image.Image, line: Sequence[Symbol], width: int, origin: float, pitch: float
+) -> tuple[float, float, float, float, float]:
+    """The line's character height, its middle (``a + b * x``), and the grey of its paper
+    and how much darker its ink is."""
     height, a, b = _baseline(line)
     top = a + b * origin - 2 * height
     bottom = a + b * (origin + pitch * width) + 2 * height
@@ -111,11 +106,46 @@ def cell_images(
     )
     pixels = np.asarray(strip, dtype=np.float32)
     dark, light = np.percentile(pixels, (1.0, 90.0)) if pixels.size else (0.0, 255.0)
-    span = max(float(light - dark), 24.0)
+    return height, a, b, float(light), max(float(light - dark), 24.0)
+
+
+def _ink_profile(
+    image: Image.Image, line: Sequence[Symbol], width: int, origin: float, pitch: float
+) -> tuple[Floats, int]:
+    """The line's ink per pixel column (the rows of its characters), from the column given."""
+    height, a, b, light, span = _levels(image, line, width, origin, pitch)
+    middle = a + b * (origin + pitch * (width - 1) / 2)
+    left = max(0, round(origin - pitch))
+    box = (
+        left,
+        max(0, round(middle - height / 2)),
+        min(image.width, round(origin + pitch * width)),
+        min(image.height, round(middle + height / 2)),
+    )
+    if box[2] <= box[0] or box[3] <= box[1]:
+        return np.zeros(1, np.float32), left
+    pixels = np.asarray(image.crop(box), dtype=np.float32)
+    ink: Floats = np.clip((light - pixels) / span, 0.0, 1.0).sum(axis=0)
+    return ink, left
+
+
+def cell_images(
+    image: Image.Image,
+    line: Sequence[Symbol],
+    width: int,
+    origin: float,
+    pitch: float,
+    *,
+    jitter: Sequence[tuple[float, float, float]] | None = None,
+) -> Floats:
+    """The ``width`` cells of a line as the model sees them: ink 1, paper 0, measured
+    against the line's own darkest and lightest print. ``jitter`` (training only) moves each
+    crop by (fractions of a pitch, of a character height) and scales it."""
+    height, a, b, light, span = _levels(image, line, width, origin, pitch)
     # Crops may reach past the image's edges (a zone printed close to the border): the
     # margin added is paper.
     margin = round(2 * max(pitch, height)) + 2
-    padded = ImageOps.expand(image, border=margin, fill=round(float(light)))
+    padded = ImageOps.expand(image, border=margin, fill=round(light))
     out = np.zeros((width, CELL_HEIGHT, CELL_WIDTH), dtype=np.float32)
     for index in range(width):
         dx, dy, zoom = jitter[index] if jitter is not None else (0.0, 0.0, 1.0)
@@ -129,8 +159,35 @@ def cell_images(
         size = (CELL_WIDTH, CELL_HEIGHT)
         crop = padded.resize(size, Image.Resampling.BILINEAR, box=(x0, y0, x1, y1))
         values = np.asarray(crop, dtype=np.float32)
-        out[index] = np.clip((float(light) - values) / span, 0.0, 1.0)
+        out[index] = np.clip((light - values) / span, 0.0, 1.0)
     return out
+
+
+def _refined(
+    ink: Floats, left: int, width: int, origin: float, pitch: float
+) -> tuple[float, float]:
+    """The grid's origin and pitch moved to where the line's ink says its cells are:
+    OCR's character boxes place them to a few pixels, and an error of a quarter pitch puts
+    half a neighbour in the crop. ``ink`` is the line's ink per column from ``left``. A
+    fixed-pitch font repeats its ink every pitch: the pitch (near OCR's) at which that
+    repetition is strongest, and its phase there, give the grid (the cells' middles where
+    the ink is, on average over the line, centred)."""
+    columns = np.arange(len(ink), dtype=np.float64) + left
+    weights = ink.astype(np.float64)
+    best, found = -1.0, (origin, pitch)
+    for stretch in _STRETCHES:
+        step = pitch * stretch
+        angle = 2 * np.pi * (columns - origin) / step
+        wave = complex(
+            float((weights * np.cos(angle)).sum()), float((weights * np.sin(angle)).sum())
+        )
+        if abs(wave) > best:
+            best = abs(wave)
+            shift = np.angle(wave) / (2 * np.pi)  # of a pitch, -0.5 to 0.5
+            found = (origin + shift * step, step)
+    # A grid moved by half a pitch or more is the next cell's: the window of cells read
+    # (``probabilities``) then finds which run of them the zone is.
+    return float(found[0]), float(found[1])
 
 
 def probabilities(
@@ -148,7 +205,10 @@ def probabilities(
     if found is None or not line:
         return None
     wide = width + 2 * _SLACK
-    cells = cell_images(image, line, wide, origin - _SLACK * pitch, pitch)
+    start = origin - _SLACK * pitch
+    ink, left = _ink_profile(image, line, wide, start, pitch)
+    start, pitch = _refined(ink, left, wide, start, pitch)
+    cells = cell_images(image, line, wide, start, pitch)
     read = found.probabilities(cells)
     inked = cells.reshape(wide, -1).max(axis=1) >= _INKED
     sure = np.where(inked, read.max(axis=1), 0.0)

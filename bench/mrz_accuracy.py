@@ -47,6 +47,7 @@ from tests.samples import OCR_B, Degradation, Person, document_image, mrz_lines,
 from kycvault.adapters.reading import extract, tesseract
 from kycvault.domain.mrz import FILLER, Layout, MrzResult
 from kycvault.domain.mrz_correction import Cell, best_reading
+from kycvault.domain.mrz_visual import settled_by_visual_zone
 
 TODAY = date(2026, 6, 1)
 CLEAN_TARGET = 0.99
@@ -191,8 +192,9 @@ def best_mrz(found: dict[str, Any]) -> MrzResult | None:
         result
         for page in found.get("pages", [])
         if page.get("mrz")
-        for result in [best_reading(_page_cells(page["mrz"]), today=TODAY)]
-        if result is not None
+        for found in [best_reading(_page_cells(page["mrz"]), today=TODAY)]
+        if found is not None
+        for result in [settled_by_visual_zone(found, page.get("text", ""), today=TODAY)]
     ]
     if not readings:
         return None

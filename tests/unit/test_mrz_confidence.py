@@ -8,9 +8,10 @@ import random
 from dataclasses import replace
 from datetime import date
 
-from kycvault.domain.mrz import FORMATS, Layout, parse
+from kycvault.domain.mrz import FORMATS, Layout, MrzResult, parse
 from kycvault.domain.mrz_confidence import Cell, probabilities
 from kycvault.domain.mrz_correction import best_reading, correct, text_cells
+from kycvault.domain.mrz_visual import settled_by_visual_zone
 from tests.samples import mrz_lines, random_person
 
 TODAY = date(2026, 6, 1)
@@ -133,3 +134,40 @@ def test_probabilities_count_look_alikes_for_what_the_position_may_hold() -> Non
     assert probabilities((("O", 60.0), ("0", 30.0), ("Q", 10.0)), CharClass.NUMERIC) == {"0": 1.0}
     shares = probabilities((("S", 75.0), ("5", 25.0)), CharClass.ALNUM)
     assert shares == {"S": 0.75, "5": 0.25}
+
+
+def _ambiguous() -> tuple[list[str], MrzResult]:
+    lines = _zone()
+    cells = _cells(lines)
+    cells[1][1] = (("Z", 70.0), ("2", 30.0))
+    cells[1][4] = (("5", 80.0), ("S", 20.0))
+    result = correct(cells, FORMATS[Layout.TD3], today=TODAY)
+    assert result is not None
+    assert result.ambiguous == {"document_number": ("T2RBSCLPH",)}
+    return lines, result
+
+
+def test_the_printed_number_agreeing_with_the_reading_settles_it() -> None:
+    lines, result = _ambiguous()
+    page = "PASSPORT\nDOCUMENT NO\nTZRB5CLPH\n" + "\n".join(lines)
+    settled = settled_by_visual_zone(result, page, today=TODAY)
+    assert settled.document_number == "TZRB5CLPH"
+    assert settled.ambiguous == {}
+    assert settled.valid
+
+
+def test_the_printed_number_agreeing_with_the_alternative_takes_it() -> None:
+    _, result = _ambiguous()
+    settled = settled_by_visual_zone(result, "DOCUMENT NO T2RBSCLPH", today=TODAY)
+    assert settled.document_number == "T2RBSCLPH"
+    assert settled.lines[1].startswith("T2RBSCLPH")
+    assert settled.valid
+
+
+def test_the_zone_itself_or_no_printed_number_settles_nothing() -> None:
+    lines, result = _ambiguous()
+    # The zone's own line holds the number as a word: it is no second witness.
+    assert settled_by_visual_zone(result, "\n".join(lines), today=TODAY) == result
+    both = "TZRB5CLPH T2RBSCLPH"
+    assert settled_by_visual_zone(result, both, today=TODAY) == result
+    assert settled_by_visual_zone(result, "T2RB5CLPH", today=TODAY) == result

@@ -25,6 +25,7 @@ from kycvault.domain.jobs import Job
 from kycvault.domain.models import Document, StoredFile
 from kycvault.domain.mrz import MrzResult
 from kycvault.domain.mrz_correction import best_reading
+from kycvault.domain.mrz_visual import settled_by_visual_zone
 from kycvault.domain.processing import (
     SETTINGS_KEY,
     Processing,
@@ -173,8 +174,9 @@ def _best_mrz(read: _Read, ctx: AppContext) -> MrzResult | None:
         for reading in read.readings
         for page in reading.pages
         if page.mrz
-        for result in [best_reading(page.mrz, today=today)]
-        if result is not None
+        for found in [best_reading(page.mrz, today=today)]
+        if found is not None
+        for result in [settled_by_visual_zone(found, page.text, today=today)]
     ]
     if not candidates:
         return None

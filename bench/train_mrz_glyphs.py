@@ -176,12 +176,16 @@ def augmented(cells: Cells, rng: np.random.Generator) -> Cells:
     return out
 
 
-def fit(cells: Cells, labels: NDArray[np.int64], seed: int, hidden: int) -> dict[str, Any]:
+def fit(
+    cells: Cells, labels: NDArray[np.int64], seed: int, hidden: int, most: int
+) -> dict[str, Any]:
     from sklearn.neural_network import MLPClassifier
 
     rng = np.random.default_rng(seed)
-    x = np.concatenate([cells, augmented(cells, rng)]).reshape(2 * len(cells), -1)
-    y = np.concatenate([labels, labels])
+    # Half the cells as cut, half with their ink varied, at most ``most`` in all.
+    half = rng.permutation(len(cells))[: most // 2]
+    x = np.concatenate([cells[half], augmented(cells[half], rng)]).reshape(2 * len(half), -1)
+    y = np.concatenate([labels[half], labels[half]])
     mean = x.mean(axis=0)
     scale = 1.0 / (x.std(axis=0) + 0.05)
     network = MLPClassifier(
@@ -221,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--hidden", type=int, default=192)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--most", type=int, default=160_000, help="training cells at most")
     parser.add_argument("--cells", type=Path, help="keep (or reuse) the collected cells here")
     parser.add_argument("--out", type=Path, default=mrz_classifier.WEIGHTS)
     args = parser.parse_args(argv)
@@ -250,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     counts = np.bincount(labels, minlength=len(mrz_classifier.SYMBOLS))
     print(f"{len(cells)} cells in {time.monotonic() - started:.0f} s; fewest per symbol: ", end="")
     print(", ".join(f"{mrz_classifier.SYMBOLS[k]} {counts[k]}" for k in np.argsort(counts)[:5]))
-    weights = fit(cells, labels, args.seed, args.hidden)
+    weights = fit(cells, labels, args.seed, args.hidden, args.most)
     np.savez_compressed(args.out, **weights)
     print(f"saved {args.out} ({args.out.stat().st_size // 1024} KiB)")
     return 0

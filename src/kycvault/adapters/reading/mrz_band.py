@@ -43,6 +43,7 @@ _HEIGHTS = (30, 34, 40)
 _EMPTY_FILLER = 90.0
 _MIN_WORD = 12
 _TALLEST = 1.25  # character height to pitch, at most
+_SKEW_SIDE = 800
 
 
 def _share(text: str) -> float:
@@ -118,6 +119,24 @@ def find_band(words: Sequence[Word]) -> Band | None:
         # are taller by the drift along them, which would scale the zone too small to read.
         min(statistics.median(w.box.bottom - w.box.top for w in longer), _TALLEST * pitch),
     )
+
+
+def skew(page: Image.Image) -> float:
+    """The page's tilt in degrees (counter-clockwise; what rotating it by minus that
+    undoes): the angle at which its rows of text line up best, i.e. at which the ink per
+    pixel row varies most. Measured on a small copy, in half degrees up to six."""
+    scale = min(1.0, _SKEW_SIDE / max(page.size))
+    small = page.resize((max(1, round(page.width * scale)), max(1, round(page.height * scale))))
+    ink = ImageOps.invert(ImageOps.autocontrast(small, cutoff=1))
+    best, found = -1.0, 0.0
+    for step in range(-12, 13):
+        angle = step / 2
+        turned = ink.rotate(angle, resample=Image.Resampling.BILINEAR, fillcolor=0)
+        rows = np.asarray(turned, dtype=np.float32).sum(axis=1)
+        spread = float(np.square(np.diff(rows)).sum())
+        if spread > best:
+            best, found = spread, angle
+    return -found
 
 
 def _png(image: Image.Image) -> bytes:
@@ -271,13 +290,10 @@ def read_zone(
     )
     char_height = band.char_height
     # Straighten and measure first: the band's own characters give its slope and height.
-    symbols = read(_png(_prepared(crop, char_height, _TARGET_HEIGHT)))
-    lines = _zone_lines(symbols)
-    if len(lines) < 2:
-        # Paper darker than something else in the crop (a scan's white border, a rotated
-        # page's corner) makes Tesseract's threshold take the paper for ink.
-        crop = _flattened(crop)
-        lines = _zone_lines(read(_png(_prepared(crop, char_height, _TARGET_HEIGHT))))
+    # Paper darker than something else in the crop (a scan's white border, a rotated page's
+    # corner, a print's uneven light) makes Tesseract's threshold take the paper for ink.
+    crop = _flattened(crop)
+    lines = _zone_lines(read(_png(_prepared(crop, char_height, _TARGET_HEIGHT))))
     angle = _slope(lines)
     if abs(angle) > 0.004:  # about a quarter of a degree
         crop = crop.rotate(

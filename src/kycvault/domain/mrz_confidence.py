@@ -103,6 +103,22 @@ def _field_positions(fmt: Format, lines: Sequence[str]) -> dict[str, list[Positi
     return out
 
 
+def _padding(fmt: Format, lines: Sequence[str]) -> set[Position]:
+    """The fillers that pad a field out to its end. ICAO fields are written from their first
+    position and padded with fillers, so a character there would be a field read longer
+    than it is; the glyph model's faint runner-ups for fillers that security print crosses
+    (a curve through a ``<`` reads a little like a ``6``) are no reading of the document."""
+    out: set[Position] = set()
+    for item in fmt.fields:
+        span = item.span
+        text = lines[span.line][span.start : span.end]
+        end = len(text.rstrip(FILLER))
+        if item.name == "names":
+            end = max(end, 1)
+        out.update((span.line, i) for i in range(span.start + end, span.end))
+    return out
+
+
 class _Zone:
     """The reading with each position's probabilities."""
 
@@ -111,6 +127,7 @@ class _Zone:
     ) -> None:
         self.today = today
         self.lines = list(result.lines)
+        self.padding = _padding(fmt, self.lines)
         self.probs = [
             [probabilities(cell, fmt.char_class(n, i)) for i, cell in enumerate(line)]
             for n, line in enumerate(cells)
@@ -120,6 +137,8 @@ class _Zone:
         return self.probs[pos[0]][pos[1]].get(self.lines[pos[0]][pos[1]], 0.0)
 
     def runner_ups(self, pos: Position, ratio: float) -> list[str]:
+        if pos in self.padding:
+            return []
         here = self.chosen(pos)
         current = self.lines[pos[0]][pos[1]]
         return [

@@ -171,3 +171,32 @@ def test_the_zone_itself_or_no_printed_number_settles_nothing() -> None:
     both = "TZRB5CLPH T2RBSCLPH"
     assert settled_by_visual_zone(result, both, today=TODAY) == result
     assert settled_by_visual_zone(result, "T2RB5CLPH", today=TODAY) == result
+
+
+def test_runner_ups_of_the_fillers_padding_a_field_are_no_reading() -> None:
+    person = replace(random_person(random.Random(11), Layout.TD1), optional_data="")
+    lines = mrz_lines(person)
+    cells = _cells(lines)
+    # The card's optional data is empty (fillers to its end): a faint 6 the model saw in one
+    # of its fillers (security print crossing it) is no other reading of it.
+    assert lines[0][15:30] == "<" * 15
+    cells[0][20] = (("<", 60.0), ("6", 40.0))
+    result = correct(cells, FORMATS[Layout.TD1], today=TODAY)
+    assert result is not None
+    assert result.ambiguous == {}
+    assert result.valid
+    # A runner-up inside what the field holds counts where the composite check passes with
+    # it: on a card the composite covers the optional data, so the B/8 swap is refuted.
+    person = replace(person, optional_data="AB12")
+    lines = mrz_lines(person)
+    cells = _cells(lines)
+    cells[0][16] = (("B", 60.0), ("8", 40.0))
+    result = correct(cells, FORMATS[Layout.TD1], today=TODAY)
+    assert result is not None
+    assert result.ambiguous == {}
+    # Names have no check digit at all: a close runner-up makes them ambiguous.
+    first = lines[2][0]
+    cells[2][0] = ((first, 60.0), ("Q" if first != "Q" else "O", 40.0))
+    result = correct(cells, FORMATS[Layout.TD1], today=TODAY)
+    assert result is not None
+    assert list(result.ambiguous) == ["surname"]

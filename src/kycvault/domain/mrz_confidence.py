@@ -182,12 +182,20 @@ def _checked(zone: _Zone, check: Check, composite: Check | None) -> tuple[str, .
     return tuple(found)
 
 
-def _unchecked(zone: _Zone, name: str, positions: Sequence[Position]) -> tuple[str, ...]:
+def _unchecked(
+    zone: _Zone, name: str, positions: Sequence[Position], composite: Check | None
+) -> tuple[str, ...]:
+    """Other readings of a field without a check digit of its own, one character changed;
+    where the composite check covers the field, they must pass it too."""
     current = zone.value(zone.lines, name)
+    covered = set(_check_positions(composite)) if composite is not None else set()
     found: list[str] = []
     for pos in positions:
         for char in zone.runner_ups(pos, RUNNER_UP_UNCHECKED):
-            value = zone.value(zone.swapped([(pos, char)]), name)
+            trial = zone.swapped([(pos, char)])
+            if pos in covered and composite is not None and not check_passes(composite, trial):
+                continue
+            value = zone.value(trial, name)
             if value is None or value == current or value in found:
                 continue
             if name in ("issuing_state", "nationality") and not is_state_code(value):
@@ -225,7 +233,7 @@ def assessed(
     for name, positions in fields.items():
         if name in checked:
             continue
-        others = _unchecked(zone, name, positions)
+        others = _unchecked(zone, name, positions, composite)
         if others:
             ambiguous[name] = others
     return replace(result, confidence=confidence, ambiguous=ambiguous)

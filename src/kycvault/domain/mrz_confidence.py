@@ -8,8 +8,10 @@ for every field with a check digit the readings that change at most two of its c
 (its check digit included) to runner-ups whose probability is not negligible next to the
 chosen character's are tried; any that passes the field's check digit and the composite check
 makes the field ambiguous, with those readings as its alternatives. Fields without a check
-digit (names, codes, sex) are ambiguous where a single runner-up comes that close, and (for
-the state codes) reads as another state that exists.
+digit (names, codes, sex, a card's optional data) are ambiguous where a single runner-up comes
+that close and the composite check, where it covers the field, still passes; for the state
+codes the other reading must be a state that exists. The fillers that pad a field out are
+not read as characters.
 """
 
 from __future__ import annotations

@@ -87,7 +87,7 @@ def prepare(content_type: str, *, ocr: bool) -> None:
     for name in _CODECS:
         codecs.lookup(name)
     if ocr and (content_type in _IMAGE_TYPES or content_type == "application/pdf"):
-        mrz_classifier.model()  # its weights sit in the package, out of reach once confined
+        mrz_classifier.model()  # its weights, read while the package is within reach
     if content_type in _IMAGE_TYPES:
         _image_plugins()
     elif content_type == "application/pdf":

@@ -5,8 +5,9 @@ each other). That band is cut out, straightened by the slope of its own characte
 a height Tesseract reads best, and read again with the MRZ alphabet, character boxes and LSTM
 alternatives. Characters are then placed into the zone's fixed-pitch cells by their position,
 which undoes what the general models do to the ``<`` filler (dropping it, merging two, adding
-a narrow ghost letter); each cell's ink is then weighed against its reading
-(``mrz_glyphs.py``), and which character each cell holds is decided in the domain
+a narrow ghost letter); each cell is then read by the OCR-B glyph model
+(``mrz_classifier.py``; without its weights, the cell's ink is weighed against Tesseract's
+reading, ``mrz_glyphs.py``), and which character each cell holds is decided in the domain
 (``kycvault.domain.mrz_correction``).
 """
 

@@ -3,17 +3,25 @@ TD3, MRV-A, MRV-B), clean and degraded, each read the way the worker reads a fil
 process's ``extract.read`` with OCR, run here in-process, then the best MRZ over the pages'
 cells as ``services/processing.py`` picks it), and every field compared with the generator's
 truth. Prints, per layout and overall, the share of images with every field right, for clean
-and degraded images, and the seconds per image.
+and degraded images, the images with a wrong field that was nevertheless reported valid, and
+the seconds per image.
 
-    python bench/mrz_accuracy.py                 # 80 images (about a minute and a half, 2 cores)
-    python bench/mrz_accuracy.py --count 200 --seed 7
+    python bench/mrz_accuracy.py                 # 300 images (about ten minutes, 2 cores)
+    python bench/mrz_accuracy.py --count 40 --seed 7
     python bench/mrz_accuracy.py --check         # exit 1 if a target is missed
     python bench/mrz_accuracy.py --show-failures # each miss with the zone read and the truth
 
-Targets (issue 6): every field right on at least 95 % of clean and 80 % of degraded images.
-Clean images are rendered at 200 and 300 dpi; degraded ones at 200-300 dpi with one of: a
-rotation of 1-4 degrees, a Gaussian blur, grey noise, strong JPEG compression, or all four
-at once (milder). Needs Tesseract (Debian tesseract-ocr) and the OCR-B font (fonts-ocr-b).
+Targets (issue 20): every field right on at least 99 % of clean and 97 % of degraded images,
+no image with a wrong field reported valid, at most 1.5 CPU seconds an image on average
+(the reading's and its Tesseract calls': the wall clock of a shared machine says little). Every page
+carries what real ones do (a guilloche pattern under everything, the zone included, a
+photo-like portrait, the printed fields with the document number). Clean images are rendered
+at 200 and 300 dpi; degraded ones at 200-300 dpi with one of: a rotation of 1-4 degrees, a
+Gaussian blur, grey noise, strong JPEG compression, printing and scanning again (uneven
+light, paper grain, ink spread or starved, a coarser scan), or all five at once (milder).
+The glyph model is trained on seeds 1000 and up (bench/train_mrz_glyphs.py); the default seed
+here is not among them. Needs Tesseract (Debian tesseract-ocr) and the OCR-B font
+(fonts-ocr-b).
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import resource
 import statistics
 import sys
 import time
@@ -36,13 +45,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.samples import OCR_B, Degradation, Person, document_image, mrz_lines, random_person
 
 from kycvault.adapters.reading import extract, tesseract
+from kycvault.domain import viz
 from kycvault.domain.mrz import FILLER, Layout, MrzResult
 from kycvault.domain.mrz_correction import Cell, best_reading
 
 TODAY = date(2026, 6, 1)
-CLEAN_TARGET = 0.95
-DEGRADED_TARGET = 0.80
-SECONDS_TARGET = 5.0
+CLEAN_TARGET = 0.99
+DEGRADED_TARGET = 0.97
+SECONDS_TARGET = 1.5  # mean per image
 FIELDS = (
     "document_code",
     "issuing_state",
@@ -57,7 +67,7 @@ FIELDS = (
 )
 # Each block of ten images: three of each document layout and one visa (MRV-A, MRV-B in turn).
 _CYCLE = (Layout.TD3, Layout.TD1, Layout.TD2) * 3
-_DEGRADATIONS = ("rotate", "blur", "noise", "jpeg", "all")
+_DEGRADATIONS = ("rotate", "blur", "noise", "jpeg", "print", "all")
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class Case:
 class Outcome:
     case: Case
     seconds: float
+    cpu: float  # CPU seconds of the reading and its Tesseract calls (load on the machine aside)
     wrong: list[str]
     result: MrzResult | None
 
@@ -109,11 +120,14 @@ def _degradation(kind: str, rng: random.Random, dpi: int) -> Degradation:
         return Degradation(noise=rng.uniform(25.0, 50.0))
     if kind == "jpeg":
         return Degradation(jpeg_quality=rng.randint(30, 60))
+    if kind == "print":
+        return Degradation(print_scan=rng.uniform(0.6, 1.0))
     return Degradation(
         rotate=sign * rng.uniform(1.0, 3.0),
         blur=1.0 * scale,
         noise=20.0,
         jpeg_quality=60,
+        print_scan=0.5,
     )
 
 
@@ -178,12 +192,13 @@ def best_mrz(found: dict[str, Any]) -> MrzResult | None:
         result
         for page in found.get("pages", [])
         if page.get("mrz")
-        for result in [best_reading(_page_cells(page["mrz"]), today=TODAY)]
-        if result is not None
+        for found in [best_reading(_page_cells(page["mrz"]), today=TODAY)]
+        if found is not None
+        for result in [viz.reconcile(found, page.get("text", ""), today=TODAY)]
     ]
     if not readings:
         return None
-    return max(readings, key=lambda r: (r.valid, sum(r.checks.values())))
+    return max(readings, key=lambda r: (r.valid, sum(r.checks.values()), -len(r.ambiguous)))
 
 
 def run_case(case: Case, timeout: float) -> Outcome:
@@ -193,17 +208,31 @@ def run_case(case: Case, timeout: float) -> Outcome:
         degrade=case.degrade,
         image_format=case.image_format,
         seed=case.index,
+        scene=True,
     )
     content_type = "image/jpeg" if case.image_format == "JPEG" else "image/png"
     started = time.perf_counter()
+    cpu = _cpu()
     found = extract.read(content, content_type, ocr=True, today=TODAY, timeout=timeout)
     found = json.loads(json.dumps(found))  # what crosses the pipe from the reader process
     result = best_mrz(found)
     seconds = time.perf_counter() - started
+    cpu = _cpu() - cpu
     truth = expected(case.person)
     read = _read_fields(result)
     wrong = [name for name in FIELDS if read.get(name) != truth[name]]
-    return Outcome(case, seconds, wrong, result)
+    return Outcome(case, seconds, cpu, wrong, result)
+
+
+def _cpu() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def wrong_and_valid(outcome: Outcome) -> bool:
+    """A field read wrong while the reading says it can be relied on: the worst outcome."""
+    return bool(outcome.wrong) and outcome.result is not None and outcome.result.valid
 
 
 def _rate(outcomes: Sequence[Outcome]) -> str:
@@ -228,6 +257,8 @@ def _describe(case: Case) -> str:
         parts.append(f"noise {d.noise:.0f}")
     if d.jpeg_quality:
         parts.append(f"jpeg {d.jpeg_quality}")
+    if d.print_scan:
+        parts.append(f"print {d.print_scan:.2f}")
     return ", ".join(parts)
 
 
@@ -258,11 +289,19 @@ def report(outcomes: Sequence[Outcome], *, show_failures: bool) -> bool:
     chars = sum(len(line) for o in outcomes for line in mrz_lines(o.case.person))
     print(f"characters of the zones wrong: {sum(o.chars_wrong for o in outcomes)} of {chars}")
     seconds = [o.seconds for o in outcomes]
+    confident = [o for o in outcomes if wrong_and_valid(o)]
+    unsure = sum(o.result is not None and not o.result.valid for o in outcomes)
+    print(
+        f"images with a wrong field reported valid: {len(confident)}"
+        + (" (" + ", ".join(f"#{o.case.index}" for o in confident) + ")" if confident else "")
+    )
+    print(f"images reported not valid (a check failed or a field ambiguous): {unsure}")
     print()
     print(
         f"seconds per image: mean {statistics.mean(seconds):.2f}, median "
         f"{statistics.median(seconds):.2f}, max {max(seconds):.2f} (in-process; the worker's "
-        f"reader process adds its start-up)"
+        f"reader process adds its start-up); CPU seconds (reading and Tesseract) mean "
+        f"{statistics.mean(o.cpu for o in outcomes):.2f}, max {max(o.cpu for o in outcomes):.2f}"
     )
     if show_failures:
         for o in outcomes:
@@ -286,15 +325,18 @@ def report(outcomes: Sequence[Outcome], *, show_failures: bool) -> bool:
             if o.result is not None:
                 failed = [name for name, ok in o.result.checks.items() if not ok]
                 print("  checks failed: " + (", ".join(failed) or "none"))
+                if o.result.ambiguous:
+                    print(f"  ambiguous: {o.result.ambiguous}")
     met = (
         _share(clean) >= CLEAN_TARGET
         and _share(degraded) >= DEGRADED_TARGET
-        and max(seconds) < SECONDS_TARGET
+        and not confident
+        and statistics.mean(o.cpu for o in outcomes) <= SECONDS_TARGET
     )
     print()
     print(
-        f"targets: clean >= {CLEAN_TARGET:.0%}, degraded >= {DEGRADED_TARGET:.0%}, "
-        f"every image < {SECONDS_TARGET:g} s: {'met' if met else 'MISSED'}"
+        f"targets: clean >= {CLEAN_TARGET:.0%}, degraded >= {DEGRADED_TARGET:.0%}, no wrong "
+        f"field reported valid, <= {SECONDS_TARGET:g} s an image: {'met' if met else 'MISSED'}"
     )
     return met
 
@@ -303,8 +345,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--count", type=int, default=80, help="images (half clean, half degraded)")
-    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--count", type=int, default=300, help="images (half clean, half degraded)")
+    parser.add_argument("--seed", type=int, default=20)
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per Tesseract call")
     parser.add_argument("--only", help="comma-separated layouts (TD1,TD2,TD3,MRV-A,MRV-B)")
     parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
@@ -326,9 +368,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         outcome = run_case(case, args.timeout)
         outcomes.append(outcome)
         status = "ok" if not outcome.wrong else "wrong: " + ", ".join(outcome.wrong)
+        if wrong_and_valid(outcome):
+            status += " (reported valid)"
         print(
             f"{case.index:4d} {case.person.layout.value:5s} {case.kind:6s} "
-            f"{_describe(case):38s} {outcome.seconds:5.2f} s  {status}",
+            f"{_describe(case):38s} {outcome.seconds:5.2f} s ({outcome.cpu:4.2f} CPU)  {status}",
             flush=True,
         )
     print()

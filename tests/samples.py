@@ -6,6 +6,7 @@ Nothing is fetched from anywhere; the OCR-B font comes from Debian's ``fonts-ocr
 from __future__ import annotations
 
 import io
+import math
 import random
 import zlib
 from collections.abc import Sequence
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
 
 from kycvault.domain.mrz import FILLER, Layout, check_digit
 
@@ -129,6 +130,9 @@ class Degradation:
     blur: float = 0.0  # Gaussian radius in pixels at the rendered resolution
     noise: float = 0.0  # standard deviation of added grey noise (0-255 scale)
     jpeg_quality: int | None = None
+    # Printed and scanned again (0-1): uneven light, paper grain, ink spread or starved, the
+    # resolution lost to a coarser scan.
+    print_scan: float = 0.0
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont:
@@ -145,39 +149,59 @@ def document_image(
     exif_software: str | None = None,
     portrait: bool = True,
     printed_number: str | None = None,
+    scene: bool = False,
 ) -> bytes:
     """A card or passport page with the holder's photo (``PORTRAIT``; a grey box without
-    ``portrait``), a few printed fields and the zone."""
+    ``portrait``), a few printed fields with the document number (``printed_number`` when
+    the page is to print another than its zone) and the zone. With ``scene``, what real
+    documents add, for the reading benchmark: a guilloche security pattern over the whole
+    card (the zone too), a photo-like block in place of the photo, the document number and
+    nationality among the printed fields."""
     rng = random.Random(seed)
     w_mm, h_mm = _SIZES_MM[person.layout]
     width, height = round(w_mm / 25.4 * dpi), round(h_mm / 25.4 * dpi)
     image = Image.new("RGB", (width, height), (236, 233, 222))
     draw = ImageDraw.Draw(image)
     unit = width / 100
-    draw.rectangle((4 * unit, 12 * unit, 30 * unit, 48 * unit), fill=(182, 184, 194))
-    if portrait:
-        photo = Image.open(PORTRAIT).convert("RGB")
-        box_w = round(26 * unit)
-        photo = photo.resize((box_w, round(box_w * photo.height / photo.width)))
-        image.paste(photo, (round(4 * unit), round(12 * unit)))
+    # Where the zone begins (see below): a scene keeps the portrait and the fields above it.
+    above = height - dpi * (5 + 4.3 * (3 if person.layout is Layout.TD1 else 2) + 1.5) / 25.4
+    if scene:
+        _guilloche(draw, width, height, rng)
+        photo = (round(4 * unit), round(12 * unit), round(30 * unit), round(min(48 * unit, above)))
+        _portrait(image, photo, rng)
+    else:
+        draw.rectangle((4 * unit, 12 * unit, 30 * unit, 48 * unit), fill=(182, 184, 194))
+        if portrait:
+            # The holder's photo fills the box's width, above the zone (a card is short).
+            holder = Image.open(PORTRAIT).convert("RGB")
+            scale = min(26 * unit / holder.width, (above - 12 * unit) / holder.height)
+            holder = holder.resize((round(holder.width * scale), round(holder.height * scale)))
+            image.paste(holder, (round(4 * unit), round(12 * unit)))
     label = _font(max(8, round(2.2 * unit)))
     value = _font(max(10, round(3.0 * unit)))
     title = {Layout.TD3: "PASSPORT", Layout.MRVA: "VISA", Layout.MRVB: "VISA"}
     draw.text((4 * unit, 3 * unit), title.get(person.layout, "IDENTITY CARD"), (30, 30, 80), value)
-    # The number printed for people too (the visual inspection zone), top right.
-    draw.text((64 * unit, 3 * unit), "DOCUMENT NO", (100, 100, 100), label)
     shown = printed_number or person.document_number  # another: a page altered by hand
-    draw.text((64 * unit, 5.8 * unit), shown, (10, 10, 10), value)
+    if not scene:
+        # The number printed for people too (the visual inspection zone), top right.
+        draw.text((64 * unit, 3 * unit), "DOCUMENT NO", (100, 100, 100), label)
+        draw.text((64 * unit, 5.8 * unit), shown, (10, 10, 10), value)
     rows = [
         ("SURNAME", person.surname),
         ("GIVEN NAMES", person.given_names),
         ("DATE OF BIRTH", person.birth_date.strftime("%d %m %Y")),
         ("DATE OF EXPIRY", person.expiry_date.strftime("%d %m %Y")),
     ]
+    if scene:
+        rows[2:2] = [("DOCUMENT NO", shown), ("NATIONALITY", person.nationality)]
+    step = 8 * unit if not scene else (above - 12 * unit - 5 * unit) / (len(rows) - 1)
     for i, (key, text) in enumerate(rows):
-        y = 12 * unit + i * 8 * unit
+        y = 12 * unit + i * step
+        if scene:  # the rows share the room above the zone
+            label = _font(max(8, round(min(2.2 * unit, 0.32 * step))))
+            value = _font(max(10, round(min(3.0 * unit, 0.45 * step))))
         draw.text((34 * unit, y), key, (100, 100, 100), label)
-        draw.text((34 * unit, y + 2.8 * unit), text, (10, 10, 10), value)
+        draw.text((34 * unit, y + min(2.8 * unit, 0.42 * step)), text, (10, 10, 10), value)
     lines = mrz_lines(person)
     # ICAO: 10 characters per 25.4 mm (a pitch of 2.54 mm), lines 4-5 mm apart, 6 mm from
     # the bottom edge.
@@ -196,6 +220,8 @@ def document_image(
     if degrade.noise:
         noise = Image.effect_noise(image.size, degrade.noise).convert("RGB")
         image = Image.blend(image, noise, 0.25)
+    if degrade.print_scan:
+        image = _print_and_scan(image, degrade.print_scan, rng)
     if degrade.rotate:
         image = image.rotate(
             degrade.rotate,
@@ -211,9 +237,65 @@ def document_image(
         options["exif"] = exif.tobytes()
     if image_format == "JPEG":
         options["quality"] = degrade.jpeg_quality or 92
-    del rng
     image.save(buffer, image_format, **options)
     return buffer.getvalue()
+
+
+def _guilloche(draw: ImageDraw.ImageDraw, width: int, height: int, rng: random.Random) -> None:
+    """Interlaced sine curves in pale inks, as security printing lays under every field."""
+    colours = [(rng.randint(170, 215), rng.randint(170, 215), rng.randint(180, 225)) for _ in "ab"]
+    stroke = max(1, round(width / 900))
+    for n in range(rng.randint(14, 26)):
+        amplitude = rng.uniform(0.02, 0.12) * height
+        period = rng.uniform(0.08, 0.4) * width
+        phase = rng.uniform(0, 2 * math.pi)
+        base = rng.uniform(-0.1, 1.1) * height
+        points = [
+            (x, base + amplitude * math.sin(2 * math.pi * x / period + phase + n * 0.3))
+            for x in range(0, width + 8, 6)
+        ]
+        draw.line(points, fill=colours[n % 2], width=stroke)
+
+
+def _portrait(image: Image.Image, box: tuple[int, int, int, int], rng: random.Random) -> None:
+    """A photo-like block: a shaded background, a head and shoulders, sensor noise."""
+    left, top, right, bottom = box
+    w, h = right - left, bottom - top
+    tone = rng.randint(120, 200)
+    photo = Image.linear_gradient("L").resize((w, h)).point(lambda v: tone - 40 + v * 60 // 255)
+    portrait = Image.merge("RGB", (photo, photo, photo.point(lambda v: min(255, v + 15))))
+    draw = ImageDraw.Draw(portrait)
+    skin = (rng.randint(120, 230), rng.randint(90, 190), rng.randint(70, 160))
+    draw.ellipse((w * 0.05, h * 0.68, w * 0.95, h * 1.3), fill=(40, 45, 60))
+    draw.ellipse((w * 0.28, h * 0.18, w * 0.72, h * 0.7), fill=skin)
+    draw.ellipse((w * 0.25, h * 0.1, w * 0.75, h * 0.35), fill=(rng.randint(10, 90),) * 3)
+    portrait = portrait.filter(ImageFilter.GaussianBlur(max(1, w / 120)))
+    noise = Image.effect_noise((w, h), 30).convert("RGB")
+    image.paste(Image.blend(portrait, noise, 0.12), (left, top))
+
+
+def _print_and_scan(image: Image.Image, strength: float, rng: random.Random) -> Image.Image:
+    """The page printed and scanned again: light falling off across it, paper grain, ink
+    spread (heavier strokes) or starved (lighter ones), and the detail a coarser scan loses."""
+    width, height = image.size
+    light = Image.linear_gradient("L").resize((width, height))
+    turn = rng.choice((None, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_180))
+    light = light.transpose(turn).resize((width, height)) if turn is not None else light
+    low = 255 - round(60 * strength)
+    light = light.point(lambda v: low + (255 - low) * v // 255)
+    grain = Image.effect_noise((max(1, width // 4), max(1, height // 4)), 40 * strength)
+    grain = grain.resize((width, height), Image.Resampling.BICUBIC)
+    gray = ImageChops.multiply(image, Image.merge("RGB", (light, light, light)))
+    image = Image.blend(gray, Image.merge("RGB", (grain, grain, grain)), 0.12 * strength)
+    gamma = rng.uniform(0.7, 1.5)
+    image = image.point(lambda v: round(255 * (v / 255) ** gamma))
+    factor = rng.uniform(1 - 0.3 * strength, 1.0)
+    if factor < 0.97:
+        small = (max(1, round(width * factor)), max(1, round(height * factor)))
+        image = image.resize(small, Image.Resampling.BILINEAR).resize(
+            (width, height), Image.Resampling.BICUBIC
+        )
+    return image
 
 
 def _pdf_object(number: int, body: bytes) -> bytes:

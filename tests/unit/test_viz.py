@@ -79,17 +79,15 @@ def test_a_page_that_prints_otherwise_disagrees() -> None:
     assert renamed.disagreements(zone()) == ["the printed surname is HOPPER, the zone's LOVELACE"]
 
 
-def test_an_ambiguous_number_is_settled_by_the_printed_one() -> None:
-    # Read T2RBSCLPH: Z/2 and 5/S cancel in the check sum, so both pass every check digit.
-    misread = zone("T2RBSCLPH")
-    assert misread.valid
-    ambiguous = dataclasses.replace(misread, ambiguous={"document_number": ("TZRB5CLPH",)})
-    assert not ambiguous.valid
-    settled = reconcile(ambiguous, printed(PAGE), today=TODAY)
-    assert settled.document_number == "TZRB5CLPH"
-    assert settled.ambiguous == {} and settled.valid
-    assert settled.lines[1].startswith("TZRB5CLPH")
-    # A page that prints neither reading, or none, settles nothing.
-    other = dataclasses.replace(printed(PAGE), document_number="XK1234567")
-    assert reconcile(ambiguous, other, today=TODAY) == ambiguous
-    assert reconcile(ambiguous, Printed(), today=TODAY) == ambiguous
+def test_an_ambiguous_birth_date_is_settled_by_the_labelled_one() -> None:
+    read = zone()
+    # Read 901210; suppose 901218 passed its check too: the page prints the tenth.
+    ambiguous = dataclasses.replace(read, ambiguous={"birth_date": ("901218",)})
+    settled = reconcile(ambiguous, PAGE, today=TODAY)
+    assert settled.birth_date == date(1990, 12, 10) and settled.ambiguous == {}
+    # Only the zone's lines, or a page printing another date: nothing settled.
+    zone_only = "\n".join(PAGE.splitlines()[-2:])
+    assert reconcile(ambiguous, zone_only, today=TODAY) == ambiguous
+    assert reconcile(ambiguous, PAGE.replace("10 12 1990", "01 02 1970"), today=TODAY) == (
+        ambiguous
+    )

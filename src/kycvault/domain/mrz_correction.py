@@ -40,13 +40,9 @@ from kycvault.domain.mrz import (
     is_state_code,
     parse,
 )
+from kycvault.domain.mrz_confidence import Cell as Cell
+from kycvault.domain.mrz_confidence import assessed, fitted
 
-# A cell: candidate characters, best first, each with a confidence of 0-100.
-Cell = tuple[tuple[str, float], ...]
-
-_TO_DIGIT = {"O": "0", "Q": "0", "D": "0", "U": "0", "I": "1", "L": "1", "J": "1", "T": "1"}
-_TO_DIGIT |= {"Z": "2", "S": "5", "G": "6", "B": "8", "A": "4", "E": "3"}
-_TO_LETTER = {"0": "O", "1": "I", "2": "Z", "5": "S", "6": "G", "8": "B", "4": "A", "3": "E"}
 # Characters OCR-B readings are known to confuse, both ways.
 _LOOKALIKES: dict[str, str] = {
     "0": "OQD",
@@ -94,17 +90,6 @@ class _Option:
     cost: float  # confidence given up against the best reading
 
 
-def _fit(char: str, kind: CharClass) -> str | None:
-    """The character as it may stand in a position of class ``kind``; None if it cannot."""
-    if char == FILLER:
-        return char
-    if kind is CharClass.NUMERIC:
-        return char if char.isdigit() else _TO_DIGIT.get(char)
-    if kind is CharClass.ALPHA:
-        return char if char.isalpha() else _TO_LETTER.get(char)
-    return char if char.isalnum() else None
-
-
 def _options(cell: Cell, kind: CharClass, limit: int = _MAX_OPTIONS) -> list[_Option]:
     readings = [(ch.upper(), conf) for ch, conf in cell if len(ch) == 1]
     if not readings:
@@ -114,12 +99,12 @@ def _options(cell: Cell, kind: CharClass, limit: int = _MAX_OPTIONS) -> list[_Op
     for rank, (char, conf) in enumerate(readings):
         if rank and conf < _MIN_OFFERED:
             continue
-        fitted = _fit(char, kind)
-        if fitted is not None and fitted not in costs:
-            costs[fitted] = max(0.0, best - conf) + (0.0 if fitted == char else 1.0)
+        fit = fitted(char, kind)
+        if fit is not None and fit not in costs:
+            costs[fit] = max(0.0, best - conf) + (0.0 if fit == char else 1.0)
     first = next(iter(costs), readings[0][0])
     for lookalike in _LOOKALIKES.get(first, ""):
-        if _fit(lookalike, kind) == lookalike and lookalike not in costs:
+        if fitted(lookalike, kind) == lookalike and lookalike not in costs:
             costs[lookalike] = _LOOKALIKE_COST
     if not costs:
         costs[FILLER] = _LOOKALIKE_COST
@@ -263,7 +248,8 @@ def correct(cells: Sequence[Sequence[Cell]], fmt: Format, *, today: date) -> Mrz
     ]
     _repair_codes(fmt, grid, every)
     _clean_names(fmt, grid, options)
-    return parse(["".join(row) for row in grid], today=today)
+    result = parse(["".join(row) for row in grid], today=today)
+    return assessed(result, cells, fmt, today=today) if result is not None else None
 
 
 def layouts_for(lines: int, width: int, first_char: str | None = None) -> list[Format]:

@@ -5,8 +5,9 @@ Documents print the number, names and dates twice: in the VIZ, under labels ("Pa
 "Surname", "Date of birth"…), and in the zone. The two readings come from different ink, so:
 
 - where the zone was read *ambiguously* (several readings pass a check digit:
-  ``MrzResult.ambiguous``), the one reading the VIZ prints settles it, and the zone is parsed
-  again with it (``reconcile``);
+  ``MrzResult.ambiguous``), the one reading the page prints settles it, and the zone is
+  parsed again with it (``reconcile``): a document number printed as any word of the page,
+  a date under its label;
 - where the VIZ prints a labelled value clearly not the zone's, that is evidence: a page
   whose printed number or birth date was changed, or a zone pasted from another document
   (``Printed.disagreements``). Values are compared with OCR's look-alikes folded together
@@ -138,7 +139,10 @@ def _viz_lines(text: str) -> list[str]:
     return [
         line
         for line in lines
-        if line and FILLER not in line and not _ZONE_LINE.match(line.replace(" ", ""))
+        if line
+        and FILLER not in line
+        and "\u00ab" not in line  # OCR reads a run of fillers as guillemets too
+        and not _ZONE_LINE.match(line.replace(" ", ""))
     ]
 
 
@@ -202,32 +206,44 @@ def printed(text: str) -> Printed:
 
 
 def _printed_as_field(seen: Printed, name: str) -> str | None:
-    """What the VIZ prints for the zone's field ``name``, written as the zone writes it."""
-    if name == "document_number":
-        return seen.document_number
+    """What the VIZ prints under a label for the zone's date field ``name``, written as the
+    zone writes it."""
     value = {"birth_date": seen.birth_date, "expiry_date": seen.expiry_date}.get(name)
     return value.strftime("%y%m%d") if value else None
 
 
-def reconcile(mrz: MrzResult, seen: Printed, *, today: date) -> MrzResult:
-    """``mrz`` with each ambiguous field the VIZ settles: of the zone's readings (its own
-    and the alternatives), the one the VIZ prints exactly, when exactly one is; the zone is
-    then parsed again with that reading. Fields the VIZ does not settle stay ambiguous."""
+def _shown(name: str, reading: str, words: set[str], seen: Printed) -> bool:
+    """Whether the page prints ``reading`` of field ``name``: a document number as any word
+    of the page (labels vary too much between documents to need one), a date under its
+    label."""
+    if name == "document_number":
+        return _exact(reading) in words
+    printed_value = _printed_as_field(seen, name)
+    return printed_value is not None and _exact(reading) == printed_value
+
+
+def reconcile(mrz: MrzResult, text: str, *, today: date) -> MrzResult:
+    """``mrz`` with each ambiguous field the page's printed text settles: of the zone's
+    readings (its own and the alternatives), the one the page prints, when exactly one is;
+    the zone is then parsed again with it. Fields the page does not settle stay ambiguous,
+    and so does everything when the zone parsed again fails a check."""
     if not mrz.ambiguous:
         return mrz
+    lines_read = _viz_lines(text)
+    words = {word for line in lines_read for word in re.findall(r"[A-Z0-9]+", line.upper())}
+    seen = printed(text)
     fmt = FORMATS[Layout(mrz.layout)]
     lines = list(mrz.lines)
     ambiguous = dict(mrz.ambiguous)
     for name, alternatives in mrz.ambiguous.items():
-        shown = _printed_as_field(seen, name)
         field = next((f for f in fmt.fields if f.name == name), None)
-        if shown is None or field is None:
+        if field is None:
             continue
         span = field.span
         width = span.end - span.start
         current = lines[span.line][span.start : span.end]
         readings = [current, *(a.ljust(width, FILLER)[:width] for a in alternatives)]
-        matching = [r for r in dict.fromkeys(readings) if _exact(r) == _exact(shown)]
+        matching = [r for r in dict.fromkeys(readings) if _shown(name, r, words, seen)]
         if len(matching) != 1:
             continue
         line = lines[span.line]
@@ -236,6 +252,6 @@ def reconcile(mrz: MrzResult, seen: Printed, *, today: date) -> MrzResult:
     if ambiguous == mrz.ambiguous:
         return mrz
     reparsed = parse(lines, today=today)
-    if reparsed is None:
+    if reparsed is None or not all(reparsed.checks.values()):
         return mrz
     return dataclasses.replace(reparsed, confidence=dict(mrz.confidence), ambiguous=ambiguous)

@@ -181,12 +181,14 @@ def _best_mrz(read: _Read, ctx: AppContext) -> MrzResult | None:
         for reading in read.readings
         for page in reading.pages
         if page.mrz
-        for result in [best_reading(page.mrz, today=today)]
-        if result is not None
+        for found in [best_reading(page.mrz, today=today)]
+        if found is not None
+        # What the page prints beside the zone settles readings the zone left ambiguous.
+        for result in [viz.reconcile(found, page.text, today=today)]
     ]
     if not candidates:
         return None
-    return max(candidates, key=lambda r: (r.valid, sum(r.checks.values())))
+    return max(candidates, key=lambda r: (r.valid, sum(r.checks.values()), -len(r.ambiguous)))
 
 
 def _extracted(mrz: MrzResult | None, read: _Read) -> dict[str, Any]:
@@ -250,10 +252,7 @@ async def run(ctx: AppContext, job: Job) -> dict[str, Any]:
         read = await _read_all(ctx, document, ocr=settings.ocr)
         text = read.text if settings.ocr else ""
         mrz = _best_mrz(read, ctx) if settings.ocr else None
-        # What the page prints beside the zone settles readings the zone left ambiguous.
         printed = viz.printed(read.text) if mrz is not None else None
-        if mrz is not None and printed is not None:
-            mrz = viz.reconcile(mrz, printed, today=ctx.clock().date())
     readable = bool(read.readings)
     stages, reasons = _stages(
         settings,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import resource
 import sys
 import warnings
@@ -80,6 +81,9 @@ def _read(
 
 def main() -> int:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # numpy (the glyph model's tiny products) is loaded later: one BLAS thread, no pool of
+    # them, as the worker runs several readers side by side.
+    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     confinement = sandbox.Confinement.from_argv(sys.argv)
     warnings.simplefilter("ignore")
     logging.disable(logging.CRITICAL)

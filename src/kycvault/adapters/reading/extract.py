@@ -20,7 +20,7 @@ from typing import Any
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from kycvault.adapters.reading import mrz_band, portrait, tesseract, traces
+from kycvault.adapters.reading import mrz_band, mrz_classifier, portrait, tesseract, traces
 from kycvault.domain.mrz_correction import best_reading, text_cells
 
 # Pillow refuses images larger than this (a decompression bomb is a tiny file of huge size).
@@ -28,6 +28,7 @@ from kycvault.domain.mrz_correction import best_reading, text_cells
 _MAX_PIXELS = 60_000_000
 Image.MAX_IMAGE_PIXELS = _MAX_PIXELS
 _OCR_MAX_SIDE = 3600  # pages are scaled down to this before full-page OCR
+_SKEW_RETRY = 1.5  # degrees of tilt at which a page without a zone found is read again
 _PDF_PAGES = 20  # text layer read from this many pages
 _PDF_OCR_PAGES = 3  # scanned pages OCR'd
 _PDF_DPI = 250
@@ -85,6 +86,8 @@ def prepare(content_type: str, *, ocr: bool) -> None:
     its reach, so nothing may be left to import on demand."""
     for name in _CODECS:
         codecs.lookup(name)
+    if ocr and (content_type in _IMAGE_TYPES or content_type == "application/pdf"):
+        mrz_classifier.model()  # its weights, read while the package is within reach
     if content_type in _IMAGE_TYPES:
         _image_plugins()
     elif content_type == "application/pdf":
@@ -174,6 +177,15 @@ def _ocr_page(gray: Image.Image, *, today: date, timeout: float, binary: str) ->
     words = tesseract.words(_png(gray), psm=3, timeout=timeout, binary=binary)
     page: dict[str, Any] = {"text": tesseract.page_text(words), "source": "ocr"}
     band = mrz_band.find_band(words)
+    tilt = mrz_band.skew(gray) if band is None else 0.0
+    if abs(tilt) >= _SKEW_RETRY:
+        # Page OCR breaks the long lines of a tilted zone into pieces it does not see as one:
+        # the page straightened is read once more.
+        gray = gray.rotate(-tilt, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=255)
+        straight = tesseract.words(_png(gray), psm=3, timeout=timeout, binary=binary)
+        band = mrz_band.find_band(straight)
+        if band is not None:
+            page["text"] = tesseract.page_text(straight)
     if band is not None:
 
         def read_symbols(png: bytes) -> list[list[tesseract.Symbol]]:

@@ -117,6 +117,9 @@ class Server:
             # failed-authentication limit would turn those into 429s. Its own tests set it.
             KYCVAULT_AUTH_FAILURE_LIMIT="1000000",
             KYCVAULT_CONSOLE_LOGIN_FAILURE_LIMIT="1000000",
+            # One API process, whose pid is the server's (tests kill it, read its memory and
+            # its descriptors); the default of one a CPU is tested on its own.
+            KYCVAULT_WORKERS="1",
             TMPDIR=str(self.tmp_dir),
             **CHEAP_PASSWORDS,
         )

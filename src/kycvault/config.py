@@ -100,6 +100,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # API processes of ``kycvault serve`` (``--workers``); default: one per usable CPU. One of
+    # them, elected through a lock file in the data dir, runs the in-process job worker and
+    # the periodic housekeeping (bootstrap/primary.py).
+    workers: int | None = Field(default=None, ge=1, le=256)
     # Public URL used to build links (never taken from the request's Host header).
     public_url: str | None = None
 
@@ -341,6 +345,13 @@ class Settings(BaseSettings):
     def generates_key(self) -> bool:
         """Whether a missing key file may be created when a new vault is made."""
         return self.allow_generated_key and self.is_embedded
+
+    @property
+    def api_processes(self) -> int:
+        """How many API processes ``kycvault serve`` starts."""
+        if self.workers is not None:
+            return self.workers
+        return max(1, len(os.sched_getaffinity(0)))
 
     @property
     def runs_in_process_worker(self) -> bool:

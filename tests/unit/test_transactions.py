@@ -52,8 +52,8 @@ def lost_commit(monkeypatch: pytest.MonkeyPatch) -> set[str]:
         if action in actions:
             armed["engine"] = ctx.store.database.engine  # type: ignore[attr-defined]
 
-    def close(conn: Any, commit: bool) -> None:
-        threaded_close(conn, commit)
+    def close(self: ThreadedDatabase, conn: Any, commit: bool) -> None:
+        threaded_close(self, conn, commit)
         if commit and armed["engine"] is not None and conn.engine is armed["engine"]:
             armed["engine"] = None
             raise OperationalError("COMMIT", {}, Exception("connection lost"))
@@ -67,7 +67,7 @@ def lost_commit(monkeypatch: pytest.MonkeyPatch) -> set[str]:
             raise OperationalError("COMMIT", {}, Exception("connection lost"))
 
     monkeypatch.setattr(audit, "record", recording)
-    monkeypatch.setattr(ThreadedDatabase, "close", staticmethod(close))
+    monkeypatch.setattr(ThreadedDatabase, "close", close)
     monkeypatch.setattr(AsyncTransaction, "commit", commit)
     return actions
 

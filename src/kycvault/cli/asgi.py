@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -19,6 +19,7 @@ from kycvault.bootstrap import (
     start_tracing,
     sweep_grace,
 )
+from kycvault.bootstrap.primary import while_primary
 from kycvault.config import Settings
 from kycvault.process import harden
 from kycvault.services import expiry, maintenance, retention_purge
@@ -31,13 +32,25 @@ async def serving(
     settings: Settings, container: Container | None = None
 ) -> AsyncIterator[AppContext]:
     """An API process's context for as long as it serves: the container (built here unless
-    given, and then closed here) with its schema prepared, and beside the requests the
-    periodic housekeeping, the expiry scan, the retention purge (unless its interval is 0)
-    and, where the settings keep it in the API process, a job worker; spans sent while it
-    serves when tracing is on."""
+    given, and then closed here) with its schema prepared, the background work beside the
+    requests when this process is the vault's primary (``_background``,
+    bootstrap/primary.py), and spans sent while it serves when tracing is on."""
     built = container or build_container(settings)
     await prepare_schema(built, upgrade=settings.migrate_on_start)
     stop_tracing = start_tracing(settings, "api")
+    try:
+        async with while_primary(settings.data_dir, lambda: _background(settings, built)):
+            yield built.ctx
+    finally:
+        if container is None:
+            await built.close()
+        stop_tracing()
+
+
+def _background(settings: Settings, built: Container) -> Callable[[], Awaitable[None]]:
+    """Start the periodic housekeeping, the expiry scan, the retention purge (unless its
+    interval is 0) and, where the settings keep it in the API process, a job worker; return
+    how to stop them."""
     grace, every = sweep_grace(settings), settings.sweep_interval_seconds
     housekeeping = asyncio.create_task(
         maintenance.run_periodically(built.ctx, grace=grace, every_seconds=every)
@@ -54,9 +67,8 @@ async def serving(
     worker = None
     if settings.runs_in_process_worker:
         worker = asyncio.create_task(Worker(built.ctx).run(stop_worker))
-    try:
-        yield built.ctx
-    finally:
+
+    async def stop() -> None:
         stop_worker.set()
         if worker is not None:
             await worker  # finishes the job in hand; its lease covers a hard stop
@@ -64,9 +76,8 @@ async def serving(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if container is None:
-            await built.close()
-        stop_tracing()
+
+    return stop
 
 
 def build_app(settings: Settings | None = None, container: Container | None = None) -> FastAPI:

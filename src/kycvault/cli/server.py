@@ -54,7 +54,10 @@ async def _bootstrap(container: Container) -> dict[str, object] | None:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
-    workers: Annotated[int, typer.Option(min=1, help="API processes.")] = 1,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="API processes (default: KYCVAULT_WORKERS, else one per CPU)."),
+    ] = None,
 ) -> None:
     """Start the API server (embedded default: SQLite + local disk under ./kycvault-data)."""
     from kycvault.api.protocol import ProtocolLimits, protocol_class
@@ -64,6 +67,8 @@ def serve(
         os.environ["KYCVAULT_HOST"] = host
     if port:
         os.environ["KYCVAULT_PORT"] = str(port)
+    if workers:
+        os.environ["KYCVAULT_WORKERS"] = str(workers)
     settings = load_settings()
     key_file = settings.resolved_master_key_file
     had_key_file = key_file.exists()
@@ -72,6 +77,7 @@ def serve(
     typer.echo(f"kycvault {__version__} serving at {url}  (API docs: {url}/docs)")
     typer.echo(f"  database: {safe_url(settings.resolved_database_url)}")
     typer.echo(f"  blobs:    {settings.resolved_storage_url}")
+    typer.echo(f"  processes: {settings.api_processes}")
     if not had_key_file and key_file.exists():
         # Said plainly here as well as in the log: losing this file loses every document.
         typer.echo(
@@ -93,7 +99,7 @@ def serve(
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=workers,
+        workers=settings.api_processes,
         loop="uvloop",
         # httptools with the header, timeout and connection limits uvicorn lacks.
         http=protocol_class(ProtocolLimits.from_settings(settings)),

@@ -13,7 +13,9 @@ by the store.
 SQLite connections get WAL, ``synchronous=FULL`` (an acknowledged upload survives power
 loss), ``foreign_keys`` and a busy timeout. Write transactions start with
 ``BEGIN IMMEDIATE``, so they never fail half-way with SQLITE_BUSY when they upgrade from
-reading to writing. The database file is created 0600 before SQLite opens it (SQLite gives
+reading to writing, and take a lock file beside the database first, so that writers of
+several processes queue in the kernel rather than poll in SQLite's busy handler
+(``WriterLock``). The database file is created 0600 before SQLite opens it (SQLite gives
 its WAL and shared-memory files the database file's mode), and an existing one, with its
 WAL and SHM, is brought to 0600: its rows hold names and document numbers in plain text.
 """
@@ -23,6 +25,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,6 +35,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from kycvault.adapters.db.connection import Connection, Database, Savepoint, T
 from kycvault.adapters.db.sqlite import (
     ThreadedDatabase,
+    WriterLock,
     configure_sqlite,
     private_sqlite_files,
     sqlite_file,
@@ -111,7 +115,8 @@ def create_database(url: str, *, sqlite_pool_size: int = 8) -> Database:
             connect_args={"check_same_thread": False},
         )
         configure_sqlite(engine)
-        return ThreadedDatabase(engine, connections=sqlite_pool_size)
+        writers = WriterLock(Path(f"{path}.writer-lock")) if path is not None else None
+        return ThreadedDatabase(engine, connections=sqlite_pool_size, writer_lock=writers)
     return AsyncDatabase(
         create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
     )

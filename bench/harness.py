@@ -63,9 +63,13 @@ class Server:
                 self.process.kill()
 
 
-def start_kycvault(workdir: Path, name: str, env: dict[str, str] | None = None) -> Server:
+def start_kycvault(
+    workdir: Path, name: str, env: dict[str, str] | None = None, *, workers: int | None = 1
+) -> Server:
     """``kycvault serve`` (uvicorn, uvloop, httptools) on the embedded default or on the
-    database named in ``env``; its first tenant's key is in ``extra["api_key"]``."""
+    database named in ``env``; its first tenant's key is in ``extra["api_key"]``. One API
+    process unless told otherwise (``workers=None``: the default, one a CPU): most rows read
+    the server's CPU from its pid (``tree_cpu_seconds`` counts every process)."""
     port = free_port()
     data = workdir / name
     data.mkdir(parents=True, exist_ok=True)
@@ -74,6 +78,7 @@ def start_kycvault(workdir: Path, name: str, env: dict[str, str] | None = None) 
         **{k: v for k, v in os.environ.items() if not k.startswith("KYCVAULT_")},
         **MALLOC_ENV,
         "KYCVAULT_DATA_DIR": str(data),
+        **({"KYCVAULT_WORKERS": str(workers)} if workers else {}),
         **(env or {}),
     }
     if "KYCVAULT_DATABASE_URL" in full_env and not (data / "master.key").exists():
@@ -166,6 +171,31 @@ http {{
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of ``pid`` and of every process below it (an API server's worker processes)."""
+    total = 0.0
+    try:
+        total = cpu_seconds(pid)
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except FileNotFoundError:
+        return total  # ended meanwhile
+    return total + sum(tree_cpu_seconds(int(child)) for child in children)
+
+
+def api_processes(pid: int) -> int:
+    """The API processes of a ``kycvault serve`` (1 when it serves from its own process)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    spawned = [c for c in children if b"spawn_main" in _cmdline(int(c))]
+    return len(spawned) or 1
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 def memory_kib(pid: int, name: str) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from harness import Row, Server, cpu_seconds, percentile, wrk
+from harness import Row, Server, api_processes, cpu_seconds, percentile, tree_cpu_seconds, wrk
 from listing import Case, case_seek, cases, pick_positions
 from seed import BulkWriter, Seeded, seed_tenant
 
@@ -181,7 +181,17 @@ def l1(listing: Listing, iterations: int) -> tuple[list[Row], list[str]]:
     return rows, paths
 
 
-def l2(listing: Listing, paths: list[str], seconds: float, workdir: Path) -> Row:
+def l2(
+    listing: Listing,
+    paths: list[str],
+    seconds: float,
+    workdir: Path,
+    *,
+    server: Server | None = None,
+) -> Row:
+    """The pages of L1, 16 clients at once; on ``server`` (the same data served by more API
+    processes) when given, its CPU counted over every process."""
+    served = server or listing.server
     list_file = workdir / f"paths-{listing.label}.txt"
     list_file.write_text("\n".join(paths))
     env = {
@@ -189,15 +199,21 @@ def l2(listing: Listing, paths: list[str], seconds: float, workdir: Path) -> Row
         "BENCH_PATHS": str(list_file),
         "BENCH_WORKDIR": str(workdir),
     }
-    began = cpu_seconds(listing.server.pid)
-    result = wrk(listing.server.url, "get.lua", env, seconds=seconds, connections=16)
-    cpu = (cpu_seconds(listing.server.pid) - began) / max(result.requests, 1) * 1000
+    if server is not None:
+        wrk(served.url, "get.lua", env, seconds=2, connections=16)  # warm every process
+    began = tree_cpu_seconds(served.pid)
+    result = wrk(served.url, "get.lua", env, seconds=seconds, connections=16)
+    cpu = (tree_cpu_seconds(served.pid) - began) / max(result.requests, 1) * 1000
     ok = result.rate >= 250 and result.p99_ms <= 200 and result.errors == 0
+    if server is not None:
+        ok = result.rate >= 500 and result.p99_ms <= 100 and result.errors == 0
+    processes = api_processes(served.pid)
     return Row(
-        f"L2 {listing.label}",
-        "the same pages, 16 concurrent clients",
+        f"L2{'w' if server else ''} {listing.label}",
+        "the same pages, 16 concurrent clients"
+        + (f", default API processes ({processes})" if server else ""),
         f"{result.rate:.0f} req/s, p99 {result.p99_ms:.0f} ms, {result.errors} errors; "
         f"server CPU {cpu:.2f} ms a request",
-        ">= 250 req/s, p99 <= 200 ms",
+        ">= 500 req/s, p99 <= 100 ms" if server else ">= 250 req/s, p99 <= 200 ms",
         ok,
     )

@@ -28,9 +28,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import sqlalchemy as sa
 from audit_cost import a1
 from downloads import d1, d2
+from feature_cost import f1
 from harness import MiB, Row, make_file, start_bare, start_kycvault, start_nginx
 from listing_http import l1, l2, seed_server
-from uploads import u1_u2, u3, u4, u5, u6
+from uploads import u1_u2, u3, u4, u5, u5w, u6
 from webhooks import w1_w2
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -54,13 +55,15 @@ class Plan:
     hook_pairs: int
     lags: int
     audits: int
+    features: int
 
 
 FULL = Plan(big=128 * MiB, small=200 * 1024, pairs=10, seconds=10, docs=1_000_000,
             others=100_000, iterations=60, concurrent=8, hook_pairs=300, lags=60,
-            audits=300)  # fmt: skip
+            audits=300, features=100)  # fmt: skip
 SMOKE = Plan(big=4 * MiB, small=200 * 1024, pairs=2, seconds=1, docs=1_000, others=100,
-             iterations=2, concurrent=2, hook_pairs=3, lags=2, audits=6)  # fmt: skip
+             iterations=2, concurrent=2, hook_pairs=3, lags=2, audits=6,
+             features=3)  # fmt: skip
 
 
 def _postgres_url() -> str | None:
@@ -81,7 +84,9 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--smoke", action="store_true")
-    parser.add_argument("--only", help="comma-separated row ids (U1 … L2, W1, W2, A1)")
+    parser.add_argument(
+        "--only", help="comma-separated row ids (U1 … L2, U5W, L2W, W1, W2, A1, F1)"
+    )
     parser.add_argument("--dir", help="work directory (default: a new temp dir)")
     args = parser.parse_args()
     plan = SMOKE if args.smoke else FULL
@@ -123,6 +128,8 @@ def main() -> int:
             rows.append(u4(kv, big, plan.concurrent))
         if want("U5"):
             rows.append(u5(kv, bare, small, plan.seconds, workdir))
+        if want("U5W"):
+            rows.append(u5w(workdir, bare, small, plan.seconds))
         if want("U6"):
             rows.append(u6(kv, workdir, 128 * MiB))
         if want("D1"):
@@ -131,6 +138,8 @@ def main() -> int:
             rows.append(d2(kv, small, plan.seconds, workdir))
         if want("W1", "W2"):
             rows += w1_w2(workdir, small, plan.hook_pairs, plan.lags)
+        if want("F1"):
+            rows.append(f1(workdir, small, plan.features))
         if want("A1"):
             auditing = start_kycvault(workdir, "audit", LISTING_ENV)
             servers.append(auditing)
@@ -164,6 +173,13 @@ def main() -> int:
                 rows += l1_rows
                 if want("L2"):
                     rows.append(l2(listing, paths, plan.seconds, workdir))
+                if want("L2W"):
+                    # The same data served by the default number of API processes.
+                    server.stop()
+                    env = {k: v for k, v in server.extra["env"].items() if k != "KYCVAULT_WORKERS"}
+                    wide = start_kycvault(workdir, f"{server.name}", env, workers=None)
+                    servers.append(wide)
+                    rows.append(l2(listing, paths, plan.seconds, workdir, server=wide))
     finally:
         for server in servers:
             server.stop()

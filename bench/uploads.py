@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.client
+import os
 import re
 import subprocess
 import threading
@@ -13,6 +14,7 @@ from harness import (
     MiB,
     Row,
     Server,
+    api_processes,
     cpu_seconds,
     curl,
     drop_writeback,
@@ -21,6 +23,8 @@ from harness import (
     percentile,
     reset_peak,
     spread,
+    start_kycvault,
+    tree_cpu_seconds,
     wrk,
 )
 
@@ -153,6 +157,34 @@ def u5(kv: Server, bare: Server, small: Path, seconds: float, workdir: Path) -> 
         f"{ours.errors} errors",
         ">= 0.75x, p99 <= 100 ms, 0 errors",
         ok,
+    )
+
+
+def u5w(workdir: Path, bare: Server, small: Path, seconds: float) -> Row:
+    """U5 on a server with the default number of API processes (one a CPU) against the bare
+    baseline's one process."""
+    kv = start_kycvault(workdir, "sqlite-workers", {"KYCVAULT_IN_PROCESS_WORKER": "true"},
+                        workers=None)  # fmt: skip
+    try:
+        processes = api_processes(kv.pid)
+        env = {"BENCH_FILE": str(small), "BENCH_KEY": kv.extra["api_key"],
+               "BENCH_WORKDIR": str(workdir)}  # fmt: skip
+        wrk(f"{kv.url}/v1/documents", "upload.lua", env, seconds=2, connections=16)  # warm
+        began = tree_cpu_seconds(kv.pid)
+        ours = wrk(f"{kv.url}/v1/documents", "upload.lua", env, seconds=seconds, connections=16)
+        cpu = (tree_cpu_seconds(kv.pid) - began) / max(ours.requests, 1) * 1000
+    finally:
+        kv.stop()
+    base = wrk(f"{bare.url}/raw", "put.lua", env, seconds=seconds, connections=16)
+    ratio = ours.rate / base.rate
+    return Row(
+        "U5w",
+        f"U5 with the default API processes ({processes} on {os.cpu_count()} CPUs, the job "
+        "worker in one) vs the bare baseline's one process",
+        f"{ours.rate:.0f} vs {base.rate:.0f} req/s = {ratio:.2f}x, p99 {ours.p99_ms:.0f} ms, "
+        f"{ours.errors} errors; server CPU {cpu:.2f} ms an upload",
+        ">= 0.9x",
+        ratio >= 0.9 and ours.errors == 0,
     )
 
 

@@ -11,6 +11,7 @@ from uuid import UUID
 
 import sqlalchemy as sa
 
+from kycvault.adapters.db.prepared import Prepared
 from kycvault.adapters.db.repositories._base import deferrable
 from kycvault.adapters.db.repositories.document_listing import DocumentListing
 from kycvault.adapters.db.repositories.document_processing import DocumentProcessing
@@ -48,6 +49,14 @@ def _document_values(doc: Document, sealed: RowFields) -> dict[str, Any]:
         "updated_by": doc.updated_by,
         **derived(doc.name, doc.expiry_date, [f.filename for f in doc.files]),
     }
+
+
+# The tenant's document counter moves with every document added or deleted (prepared.py).
+_COUNT = Prepared(
+    tenants.update()
+    .where(tenants.c.id == sa.bindparam("tenant_id", type_=sa.Uuid()))
+    .values(document_count=tenants.c.document_count + sa.bindparam("delta", type_=sa.Integer()))
+)
 
 
 class SqlDocuments(DocumentListing, DocumentProcessing):
@@ -151,8 +160,4 @@ class SqlDocuments(DocumentListing, DocumentProcessing):
             self._count(tenant_id, -1)
 
     def _count(self, tenant_id: UUID, delta: int) -> None:
-        self._conn.execute(
-            tenants.update()
-            .where(tenants.c.id == tenant_id)
-            .values(document_count=tenants.c.document_count + delta)
-        )
+        _COUNT.many(self._conn, [{"tenant_id": tenant_id, "delta": delta}])

@@ -21,6 +21,7 @@ from sqlalchemy import RowMapping
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kycvault.adapters.db.event_tables import event_sequences, events
+from kycvault.adapters.db.prepared import Prepared
 from kycvault.adapters.db.repositories._base import Repo, at_unit_end, seek_rows
 from kycvault.adapters.db.sealed_fields import RowFields
 from kycvault.ports.persistence.events import Event, EventFilter
@@ -40,32 +41,46 @@ def _event(row: RowMapping, sealed: RowFields) -> Event:
     )
 
 
+def _next_sequence_statement(dialect_insert: Any) -> sa.ClauseElement:
+    last = event_sequences.c.last
+    statement: sa.ClauseElement = (
+        dialect_insert(event_sequences)
+        .values(tenant_id=sa.bindparam("tenant_id", type_=sa.Uuid()), last=1)
+        .on_conflict_do_update(index_elements=["tenant_id"], set_={"last": last + 1})
+        .returning(last)
+    )
+    return statement
+
+
+# Every change writes an event: its two statements run on the driver's cursor (prepared.py).
+_NEXT_SEQUENCE = {
+    "postgresql": Prepared(_next_sequence_statement(postgresql.insert)),
+    "sqlite": Prepared(_next_sequence_statement(sqlite.insert)),
+}
+_INSERT = Prepared(events.insert())
+
+
 class SqlEvents(Repo):
     def _next_sequence(self, tenant_id: UUID) -> int:
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        last = event_sequences.c.last
-        stmt = (
-            dialect_insert(event_sequences)
-            .values(tenant_id=tenant_id, last=1)
-            .on_conflict_do_update(index_elements=["tenant_id"], set_={"last": last + 1})
-            .returning(last)
-        )
-        return int(self._conn.execute(stmt).scalar_one())
+        (last,) = _NEXT_SEQUENCE[self.dialect].one(self._conn, {"tenant_id": tenant_id})
+        return int(last)
 
     @at_unit_end(order=0)
     def add(self, event: Event) -> None:
-        self._conn.execute(
-            events.insert(),
-            {
-                "id": event.id,
-                "tenant_id": event.tenant_id,
-                "sequence": self._next_sequence(event.tenant_id),
-                "type": event.type,
-                "created_at": event.created_at,
-                "subject_id": event.subject_id,
-                "document_id": event.document_id,
-                **self._sealed.event_values(event.tenant_id, event.id, event.data),
-            },
+        _INSERT.many(
+            self._conn,
+            [
+                {
+                    "id": event.id,
+                    "tenant_id": event.tenant_id,
+                    "sequence": self._next_sequence(event.tenant_id),
+                    "type": event.type,
+                    "created_at": event.created_at,
+                    "subject_id": event.subject_id,
+                    "document_id": event.document_id,
+                    **self._sealed.event_values(event.tenant_id, event.id, event.data),
+                }
+            ],
         )
 
     def get(self, tenant_id: UUID, event_id: UUID) -> Event | None:

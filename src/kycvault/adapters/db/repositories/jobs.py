@@ -17,6 +17,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
+from kycvault.adapters.db.prepared import Prepared
 from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import jobs
 from kycvault.domain.jobs import Job, JobKind, JobState
@@ -43,28 +44,34 @@ def _job(row: RowMapping) -> Job:
     )
 
 
+# Every upload queues two jobs: on the driver's cursor (prepared.py says why).
+_INSERT = Prepared(jobs.insert())
+
+
 class SqlJobs(Repo):
     @deferrable
     def add(self, job: Job) -> None:
-        self._conn.execute(
-            jobs.insert(),
-            {
-                "id": job.id,
-                "tenant_id": job.tenant_id,
-                "kind": job.kind.value,
-                "document_id": job.document_id,
-                "file_id": job.file_id,
-                "state": job.state.value,
-                "attempts": job.attempts,
-                "max_attempts": job.max_attempts,
-                "run_after": job.run_after,
-                "lease_until": None,
-                "locked_by": None,
-                "last_error": None,
-                "result": job.result,
-                "created_at": job.created_at,
-                "finished_at": None,
-            },
+        _INSERT.many(
+            self._conn,
+            [
+                {
+                    "id": job.id,
+                    "tenant_id": job.tenant_id,
+                    "kind": job.kind.value,
+                    "document_id": job.document_id,
+                    "file_id": job.file_id,
+                    "state": job.state.value,
+                    "attempts": job.attempts,
+                    "max_attempts": job.max_attempts,
+                    "run_after": job.run_after,
+                    "lease_until": None,
+                    "locked_by": None,
+                    "last_error": None,
+                    "result": job.result,
+                    "created_at": job.created_at,
+                    "finished_at": None,
+                }
+            ],
         )
 
     def claim(self, worker: str, now: datetime, lease_until: datetime, limit: int) -> list[Job]:

@@ -9,6 +9,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy import RowMapping
 
+from kycvault.adapters.db.prepared import Prepared
 from kycvault.adapters.db.repositories._base import Repo, deferrable
 from kycvault.adapters.db.tables import api_keys, tenant_keys, tenants
 from kycvault.domain.models import ApiKey, Tenant
@@ -38,6 +39,22 @@ def _tenant_key(row: RowMapping) -> TenantKeyRecord:
         created_at=row["created_at"],
         wrap_format=row["wrap_format"],
     )
+
+
+def _allocate_statement(column: sa.Column[int]) -> sa.ClauseElement:
+    return (
+        tenants.update()
+        .where(tenants.c.id == sa.bindparam("tenant_id", type_=sa.Uuid()))
+        .values({column: column + 1})
+        .returning(column)
+    )
+
+
+# Every new document and subject draws its number: on the driver's cursor (prepared.py).
+_ALLOCATE = {
+    "subject": Prepared(_allocate_statement(tenants.c.subject_seq)),
+    "document": Prepared(_allocate_statement(tenants.c.document_seq)),
+}
 
 
 class SqlTenants(Repo):
@@ -99,16 +116,10 @@ class SqlTenants(Repo):
         )
 
     def allocate(self, tenant_id: UUID, kind: Literal["subject", "document"]) -> int:
-        column = tenants.c.subject_seq if kind == "subject" else tenants.c.document_seq
         # UPDATE … RETURNING takes the tenant row's lock on PostgreSQL, so two concurrent
         # uploads can never draw the same number.
-        result = self._conn.execute(
-            tenants.update()
-            .where(tenants.c.id == tenant_id)
-            .values({column: column + 1})
-            .returning(column)
-        )
-        return int(result.scalar_one())
+        (number,) = _ALLOCATE[kind].one(self._conn, {"tenant_id": tenant_id})
+        return int(number)
 
     @deferrable
     def add_key(self, record: TenantKeyRecord) -> None:

@@ -27,6 +27,7 @@ from kycvault.adapters.db.event_tables import (
     webhook_endpoints,
     webhook_subscriptions,
 )
+from kycvault.adapters.db.prepared import Prepared
 from kycvault.adapters.db.repositories._base import Repo, at_unit_end, seek_rows
 from kycvault.ports.persistence.events import Event
 from kycvault.ports.persistence.records import Seek
@@ -93,6 +94,41 @@ def _endpoint_values(endpoint: Endpoint) -> dict[str, Any]:
         "name": endpoint.name,
         "vendor_events": endpoint.vendor_events,
     }
+
+
+def _enqueue_statement() -> sa.ClauseElement:
+    """A delivery for each enabled endpoint of the event's tenant subscribed to its type (or
+    to every type), numbered with the event's sequence."""
+    event_id = sa.bindparam("event_id", type_=sa.Uuid())
+    created_at = sa.bindparam("created_at", type_=D.created_at.type)
+    sequence = sa.select(events.c.sequence).where(events.c.id == event_id).scalar_subquery()
+    subscribed = sa.select(
+        event_id.label("event_id"),
+        E.id.label("endpoint_id"),
+        E.tenant_id,
+        sequence.label("sequence"),
+        sa.literal(PENDING).label("state"),
+        sa.literal(0).label("attempts"),
+        created_at.label("next_attempt_at"),
+        created_at.label("created_at"),
+    ).where(
+        E.tenant_id == sa.bindparam("tenant_id", type_=sa.Uuid()),
+        E.enabled.is_(True),
+        sa.exists().where(
+            S.endpoint_id == E.id,
+            S.event_type.in_([sa.bindparam("event_type", type_=sa.String()), WILDCARD]),
+        ),
+    )
+    columns = [
+        "event_id", "endpoint_id", "tenant_id", "sequence", "state", "attempts",
+        "next_attempt_at", "created_at",
+    ]  # fmt: skip
+    return webhook_deliveries.insert().from_select(columns, subscribed)
+
+
+# Every change enqueues its event, most often for no endpoint at all: one statement on the
+# driver's cursor (prepared.py).
+_ENQUEUE = Prepared(_enqueue_statement())
 
 
 class SqlWebhooks(Repo):
@@ -165,26 +201,17 @@ class SqlWebhooks(Repo):
 
     @at_unit_end(order=1)  # after the event's own insert, which numbers it
     def enqueue(self, event: Event) -> None:
-        sequence = sa.select(events.c.sequence).where(events.c.id == event.id).scalar_subquery()
-        subscribed = sa.select(
-            sa.literal(event.id, sa.Uuid).label("event_id"),
-            E.id.label("endpoint_id"),
-            E.tenant_id,
-            sequence.label("sequence"),
-            sa.literal(PENDING).label("state"),
-            sa.literal(0).label("attempts"),
-            sa.literal(event.created_at, D.next_attempt_at.type).label("next_attempt_at"),
-            sa.literal(event.created_at, D.created_at.type).label("created_at"),
-        ).where(
-            E.tenant_id == event.tenant_id,
-            E.enabled.is_(True),
-            sa.exists().where(S.endpoint_id == E.id, S.event_type.in_([event.type, WILDCARD])),
+        _ENQUEUE.many(
+            self._conn,
+            [
+                {
+                    "event_id": event.id,
+                    "tenant_id": event.tenant_id,
+                    "event_type": event.type,
+                    "created_at": event.created_at,
+                }
+            ],
         )
-        columns = [
-            "event_id", "endpoint_id", "tenant_id", "sequence", "state", "attempts",
-            "next_attempt_at", "created_at",
-        ]  # fmt: skip
-        self._conn.execute(webhook_deliveries.insert().from_select(columns, subscribed))
 
     def redeliver(self, event: Event, endpoint_ids: list[UUID], now: datetime) -> None:
         for endpoint_id in endpoint_ids:

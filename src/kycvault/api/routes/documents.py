@@ -190,6 +190,9 @@ def _created(doc: Document) -> Written:
     return Written(json_response(DocumentOut.of(doc), status_code=201, location=location), doc.id)
 
 
+# The read routes answer through ``json_response`` (pydantic's serializer, straight from the
+# model made): given the model back, FastAPI would validate it again and serialize it through
+# ``Listed``'s union serializer, which tries each variant; ``response_model`` still documents it.
 @router.get("/v1/documents", response_model=Listed)
 async def list_documents(
     ctx: ContextDep,
@@ -200,12 +203,12 @@ async def list_documents(
     cursor: Cursor = None,
     page: PageNumber = None,
     per_page: PerPage = None,
-) -> Listed:
+) -> Response:
     """Documents matching every filter given, in ``sort`` order (ties broken by id). Pages
     are cursor-based (``next_cursor``/``prev_cursor``); ``page``/``per_page`` give
     numbered pages with totals instead (up to 10,000 rows deep)."""
     query = dataclasses.replace(query, subject_id=subject_id)
-    return await _list(ctx, actor, query, limit, cursor, page, per_page, False)
+    return json_response(await _list(ctx, actor, query, limit, cursor, page, per_page, False))
 
 
 @router.get("/v1/subjects/{subject_id}/documents", response_model=Listed)
@@ -218,17 +221,17 @@ async def list_subject_documents(
     cursor: Cursor = None,
     page: PageNumber = None,
     per_page: PerPage = None,
-) -> Listed:
+) -> Response:
     """The subject's documents, with the filters and pages of ``GET /v1/documents``; an unknown
     subject is a 404."""
     query = dataclasses.replace(query, subject_id=subject_id)
-    return await _list(ctx, actor, query, limit, cursor, page, per_page, True)
+    return json_response(await _list(ctx, actor, query, limit, cursor, page, per_page, True))
 
 
 @router.get("/v1/documents/{document_id}", response_model=DocumentOut)
-async def get_document(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> DocumentOut:
+async def get_document(document_id: UUID, ctx: ContextDep, actor: ActorDep) -> Response:
     """The document with its files, what processing found (``extracted``) and its review."""
-    return DocumentOut.of(await documents.get_document(ctx, actor, document_id))
+    return json_response(DocumentOut.of(await documents.get_document(ctx, actor, document_id)))
 
 
 @router.patch("/v1/documents/{document_id}", response_model=DocumentOut, dependencies=[JsonBody])

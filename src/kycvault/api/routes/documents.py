@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from kycvault.api.bodies import FILE_PARTS, parse_json, receive_upload, split_form
 from kycvault.api.body_specs import body, form_content, json_content
@@ -55,51 +56,51 @@ _CREATE_BODY = body(
 Listed = PageOut[DocumentOut] | NumberedPageOut[DocumentOut]
 
 
-async def _filters(
-    type: Annotated[
-        list[str], Query(max_length=50, description="repeatable; names or aliases")
-    ] = [],  # noqa: B006
-    created_from: Annotated[date | None, Query(description="inclusive, UTC")] = None,
-    created_to: Annotated[date | None, Query(description="inclusive, UTC")] = None,
-    search: Annotated[
-        str | None,
-        Query(
-            max_length=MAX_SEARCH_LENGTH,
-            description="case-insensitive substring of the name or a file's original name",
-        ),
-    ] = None,
-    expires_before: Annotated[date | None, Query(description="expiry strictly before")] = None,
-    expires_after: Annotated[date | None, Query(description="expiry strictly after")] = None,
-    classification: Classification | None = None,
-    has_files: bool | None = None,
-    sort: Sort = Sort.CREATED_DESC,
-    review_status: Annotated[
-        list[ReviewStatus], Query(max_length=len(ReviewStatus), description="repeatable")
-    ] = [],  # noqa: B006
-    id_number: Annotated[
-        str | None,
-        Query(
-            min_length=1,
-            max_length=64,
-            description="exact document number, declared or read from the MRZ (case, spaces "
-            "and punctuation ignored)",
-            # At least a letter or a digit: one with none is refused (blank), not listed.
-            json_schema_extra={"pattern": "[A-Za-z0-9]"},
-        ),
-    ] = None,
-) -> DocumentQuery:
+class DocumentFilters(BaseModel):
+    """The listing's filters and sort, read as one query-parameter model: FastAPI validates
+    it in one pass (as separate parameters, each was looked up and validated on its own, a
+    tenth of a page's CPU). Unknown parameters are refused by ``CheckedRoute``."""
+
+    type: list[str] = Field([], max_length=50, description="repeatable; names or aliases")
+    created_from: date | None = Field(None, description="inclusive, UTC")
+    created_to: date | None = Field(None, description="inclusive, UTC")
+    search: str | None = Field(
+        None,
+        max_length=MAX_SEARCH_LENGTH,
+        description="case-insensitive substring of the name or a file's original name",
+    )
+    expires_before: date | None = Field(None, description="expiry strictly before")
+    expires_after: date | None = Field(None, description="expiry strictly after")
+    classification: Classification | None = None
+    has_files: bool | None = None
+    sort: Sort = Sort.CREATED_DESC
+    review_status: list[ReviewStatus] = Field(
+        [], max_length=len(ReviewStatus), description="repeatable"
+    )
+    id_number: str | None = Field(
+        None,
+        min_length=1,
+        max_length=64,
+        description="exact document number, declared or read from the MRZ (case, spaces "
+        "and punctuation ignored)",
+        # At least a letter or a digit: one with none is refused (blank), not listed.
+        json_schema_extra={"pattern": "[A-Za-z0-9]"},
+    )
+
+
+async def _filters(params: Annotated[DocumentFilters, Query()]) -> DocumentQuery:
     return DocumentQuery(
-        types=tuple(type),
-        created_from=created_from,
-        created_to=created_to,
-        search=search,
-        expires_before=expires_before,
-        expires_after=expires_after,
-        classification=classification,
-        has_files=has_files,
-        sort=sort,
-        review_statuses=tuple(dict.fromkeys(review_status)),
-        id_number=id_number,
+        types=tuple(params.type),
+        created_from=params.created_from,
+        created_to=params.created_to,
+        search=params.search,
+        expires_before=params.expires_before,
+        expires_after=params.expires_after,
+        classification=params.classification,
+        has_files=params.has_files,
+        sort=params.sort,
+        review_statuses=tuple(dict.fromkeys(params.review_status)),
+        id_number=params.id_number,
     )
 
 

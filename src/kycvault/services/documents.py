@@ -212,13 +212,14 @@ async def create_documents(
             await check_subject(uow, actor, doc.subject_id)
             doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
             doc.files = await subject_keys.bind(ctx, uow, doc.tenant_id, doc.subject_id, doc.files)
+            processing = await job_queue.queue_new(ctx, uow, doc) if doc.files else None
             await uow.documents.add(doc)
             for stored in doc.files:
                 await uow.files.add(stored)
             await object_locks.lock_new(ctx, uow, actor, doc, [f.blob_key for f in doc.files])
             await job_queue.enqueue_file_checks(ctx, uow, doc.files)
-            if doc.files:
-                await job_queue.enqueue_processing(ctx, uow, doc)
+            if processing is not None:
+                await uow.jobs.add(processing)
             await audit.record(
                 ctx,
                 uow,

@@ -42,6 +42,19 @@ def new_job(
     )
 
 
+async def queue_new(ctx: AppContext, uow: UnitOfWork, document: Document) -> Job | None:
+    """For a document with files about to be inserted: its processing state queued, so that
+    the insert writes it (no update after), and the job to add once it is inserted (None when
+    the tenant has every stage switched off). ``enqueue_processing`` in one step, for a row
+    that is not written yet."""
+    tenant = await uow.tenants.get(document.tenant_id)
+    settings = ProcessingSettings.of_tenant(tenant.settings if tenant else {})
+    document.processing = document.processing.queued(settings)
+    if not any(settings.enabled(stage) for stage in Stage):
+        return None
+    return new_job(ctx, document.tenant_id, JobKind.PROCESS_DOCUMENT, document_id=document.id)
+
+
 async def enqueue_processing(ctx: AppContext, uow: UnitOfWork, document: Document) -> None:
     """Queue ``document`` (as written in ``uow``) for processing, or, when it has no files
     left, clear what earlier processing found."""

@@ -25,7 +25,7 @@ async def _main(data: Path, what: str, count: int) -> None:
     os.environ.update(
         KYCVAULT_DATA_DIR=str(data),
         KYCVAULT_IN_PROCESS_WORKER="false",
-        KYCVAULT_LOG_LEVEL="WARNING",
+        KYCVAULT_LOG_LEVEL=os.environ.get("LOGLEVEL", "WARNING"),
     )
     import httpx2
 

@@ -23,6 +23,7 @@ The order of the steps is what keeps a held object from ever being unlocked:
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Sequence
 
 import structlog
@@ -31,7 +32,7 @@ from kycvault.domain.models import Document
 from kycvault.errors import Unavailable
 from kycvault.ports.persistence.holds import LegalHold
 from kycvault.ports.persistence.store import UnitOfWork
-from kycvault.ports.storage import BlobStoreError
+from kycvault.ports.storage import BlobStore, BlobStoreError
 from kycvault.services.context import Actor, AppContext
 
 log = structlog.get_logger("kycvault.object_locks")
@@ -40,14 +41,24 @@ log = structlog.get_logger("kycvault.object_locks")
 SUBJECT_DOCUMENTS = 10_000
 
 
+# A store's answer once it has given one: the store remembers it too, but asking it takes a
+# thread hop (it may block), and an upload asks three times.
+_KNOWN: weakref.WeakKeyDictionary[BlobStore, bool] = weakref.WeakKeyDictionary()
+
+
 async def supported(ctx: AppContext) -> bool:
     """Whether the store has legal holds. An upload asks before it publishes its blobs: the
     first asking (remembered after) may take a second, which must not pass between the
     publication and the commit (the sweep would take the blobs for an upload's leftovers)."""
+    known = _KNOWN.get(ctx.blobs)
+    if known is not None:
+        return known
     try:
-        return await asyncio.to_thread(ctx.blobs.supports_legal_hold)
+        answer = await asyncio.to_thread(ctx.blobs.supports_legal_hold)
     except BlobStoreError as exc:
         raise Unavailable("the blob store cannot be reached to set its legal hold") from exc
+    _KNOWN[ctx.blobs] = answer
+    return answer
 
 
 async def _set(ctx: AppContext, keys: Sequence[str], on: bool) -> None:

@@ -1,8 +1,9 @@
 """End to end, ``kycvault serve`` with several API processes on the embedded default: every
 process answers and writes (their SQLite writers queue on the writer lock, so none fails
 with "database is locked" and the audit chain stays whole), exactly one of them runs the
-job worker and the housekeeping (the holder of the data dir's election lock), and when that
-one is killed another takes the work over."""
+job worker and the housekeeping (the holder of the data dir's election lock), when that one
+is killed another takes the work over, and a key revoked by another process fails at once
+in every one of them although each remembered it."""
 
 from __future__ import annotations
 
@@ -95,5 +96,15 @@ def test_two_api_processes_write_together_and_one_of_them_works_the_queue(tmp_pa
         late = _upload(server, key, UPLOADS)
         with server.client(key) as client:
             assert settled(client, late["id"])["processing"]
+
+        # Both processes remember the key by now (many requests each, on new connections);
+        # revoked from a third process, it fails on every request after.
+        for _ in range(20):
+            with server.client(key) as client:
+                assert client.get("/v1/documents", params={"limit": 1}).status_code == 200
+        server.cli("key", "revoke", tenant["key_id"])
+        for _ in range(20):
+            with server.client(key) as client:
+                assert client.get("/v1/documents", params={"limit": 1}).status_code == 401
     finally:
         server.stop()

@@ -20,6 +20,7 @@ from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.keystore import SqlSubjectKeyStore
 from kycvault.adapters.db.sqlite import sqlite_file
 from kycvault.adapters.db.store import SqlStore, create_database
+from kycvault.adapters.key_changes import FileKeyChanges
 from kycvault.adapters.key_files import new_master_key, write_master_key_file
 from kycvault.adapters.master_keys import configured_provider, previous_providers
 from kycvault.adapters.reading import sandbox
@@ -40,6 +41,7 @@ from kycvault.services.context import (
     Limits,
     WebhookSettings,
 )
+from kycvault.services.key_cache import KeyCache
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.subject_keys import SubjectKeyring
 from kycvault.services.sweep import Grace
@@ -284,6 +286,7 @@ def build_container(
             allowed_http_hosts=settings.webhook_allowed_http_hosts,
         ),
         webhook_sender=sender,
+        keys=KeyCache(FileKeyChanges(Path(f"{database}.key-changes")) if database else None),
         console=ConsoleSettings(
             idle_timeout=timedelta(minutes=settings.console_idle_minutes),
             absolute_timeout=timedelta(hours=settings.console_session_hours),

@@ -256,6 +256,7 @@ async def revoke_key(ctx: AppContext, *, key_id: str, actor: Actor | None = None
             await _audit_key(ctx, uow, key, "key.revoked", actor)
     if key is None:
         raise NotFound(f"no API key {key_id!r}", code="key_not_found")
+    ctx.keys.changed()  # committed: no process goes on with what it remembered of the key
     return key
 
 
@@ -283,8 +284,11 @@ async def authenticate(
     """
     if len(key_id) > 40 or len(secret) > 200:
         raise AuthenticationFailed(_AUTH_FAILED)
-    async with ctx.store.read() as uow:
-        stored = await uow.api_keys.find(key_id)
+    stored = remembered = ctx.keys.get(key_id)
+    if remembered is None:
+        count = ctx.keys.count()  # before the read: a revocation after it makes it stale
+        async with ctx.store.read() as uow:
+            stored = await uow.api_keys.find(key_id)
     presented = _hash_secret(ctx, key_id, secret)
     # Compare even when the key is unknown, so timing does not tell which part was wrong.
     expected = stored[1] if stored else b"\x00" * len(presented)
@@ -292,6 +296,8 @@ async def authenticate(
     if not matches or stored is None or not stored[0].usable_at(ctx.clock()):
         raise AuthenticationFailed(_AUTH_FAILED)
     key = stored[0]
+    if remembered is None:
+        ctx.keys.remember(key, stored[1], count)
     return Actor(
         tenant_id=key.tenant_id,
         key_id=key_id,

@@ -47,16 +47,46 @@ class _Compiled:
     # Bind processors of the other parameters, and the values the statement carries itself.
     processors: Mapping[str, Processor]
     fixed: Mapping[str, Any]
-    # (position, processor) of the columns that have one; ``repeated`` marks memoised ones.
+    # (position, processor) of the columns that have one, those decoded value by value...
     plain: tuple[tuple[int, Processor], ...]
-    repeated: tuple[tuple[int, Processor], ...]
+    # ...and those decoded once per distinct value, known ahead for an ``echoes`` column.
+    repeated: tuple[_Repeated, ...]
     expansions: dict[tuple[int, ...], _Expanded]
 
 
+@dataclass(frozen=True, slots=True)
+class _Repeated:
+    position: int
+    processor: Processor
+    # The parameter whose values the column holds, and what the driver is given of one.
+    echoes: str | None
+    bind: Processor | None
+
+    def known(self, values: Mapping[str, Any]) -> dict[Any, Any]:
+        """Raw values already decoded: those given to the driver for ``echoes``."""
+        if self.echoes is None:
+            return {}
+        bind = self.bind
+        given = values[self.echoes]
+        return {bind(value) if bind else value: value for value in given}
+
+
 class PreparedRead:
-    def __init__(self, statement: sa.Select[Any], *, repeated: Collection[str] = ()) -> None:
+    """``statement`` on the driver's cursor. ``repeated`` names columns of few distinct values;
+    ``echoes`` maps a column to the expanding parameter it is compared with (``document_id``
+    to the ``ids`` of ``document_id IN :ids``): its raw values are those given, already known
+    decoded."""
+
+    def __init__(
+        self,
+        statement: sa.Select[Any],
+        *,
+        repeated: Collection[str] = (),
+        echoes: Mapping[str, str] | None = None,
+    ) -> None:
         self._statement = statement
-        self._repeated = frozenset(repeated)
+        self._echoes = dict(echoes or {})
+        self._repeated = frozenset(repeated) | set(self._echoes)
         self.columns: tuple[str, ...] = tuple(statement.selected_columns.keys())
         unknown = self._repeated - set(self.columns)
         if unknown:
@@ -72,12 +102,20 @@ class PreparedRead:
             compiled = self._statement.compile(dialect=dialect)
             assert isinstance(compiled, SQLCompiler)
             plain: list[tuple[int, Processor]] = []
-            repeated: list[tuple[int, Processor]] = []
+            repeated: list[_Repeated] = []
             for index, column in enumerate(self._statement.selected_columns):
                 processor = column.type._cached_result_processor(dialect, None)
-                if processor is not None:
-                    chosen = repeated if self.columns[index] in self._repeated else plain
-                    chosen.append((index, processor))
+                name = self.columns[index]
+                if processor is None:
+                    continue
+                if name not in self._repeated:
+                    plain.append((index, processor))
+                    continue
+                echoes = self._echoes.get(name)
+                bind = None
+                if echoes is not None:
+                    bind = compiled.binds[echoes].type._cached_bind_processor(dialect)
+                repeated.append(_Repeated(index, processor, echoes, bind))
             expanding = tuple(name for name, bind in compiled.binds.items() if bind.expanding)
             processors = {
                 name: processor
@@ -149,8 +187,9 @@ class PreparedRead:
         for index, processor in compiled.plain:
             for row in rows:
                 row[index] = processor(row[index])
-        for index, processor in compiled.repeated:
-            decoded: dict[Any, Any] = {}
+        for repeated in compiled.repeated:
+            index, processor = repeated.position, repeated.processor
+            decoded = repeated.known(values)
             for row in rows:
                 value = row[index]
                 if value in decoded:

@@ -37,7 +37,8 @@ DOCUMENT_COLUMNS = [
         "content_search",
     }
 ]
-_FILE_COLUMNS = [c for c in files.c if c.name not in {"tenant_id", "content_index"}]
+# Nor the scrub's ``verified_at``: no entity shows it (a page would decode fifty for nothing).
+_FILE_COLUMNS = [c for c in files.c if c.name not in {"tenant_id", "content_index", "verified_at"}]
 _FILES_OF = (
     sa.select(*_FILE_COLUMNS)
     .where(
@@ -93,9 +94,11 @@ DOCUMENT_BY_NAME: Fields = itemgetter(*_DOCUMENT_FIELDS)
 DOCUMENT_AT: Fields = itemgetter(*range(len(_DOCUMENT_FIELDS)))
 
 # The files of documents, read on the driver's cursor: a page's files are a fifth of its
-# cost through ``Connection.execute``. A page's files share their few wrapping keys, and
-# each document's files its id: those are decoded once per distinct value.
-_FILES_READ = PreparedRead(_FILES_OF, repeated=("document_id", "kek_id", "subject_key_id"))
+# cost through ``Connection.execute``. A page's files share their few wrapping keys, decoded
+# once each, and hold the ids of the documents asked for, already decoded.
+_FILES_READ = PreparedRead(
+    _FILES_OF, repeated=("kek_id", "subject_key_id"), echoes={"document_id": "ids"}
+)
 _FILE_AT: Fields = itemgetter(*(_FILES_READ.position(name) for name in _FILE_FIELDS))
 _FILE_DOCUMENT = _FILES_READ.position("document_id")
 # Values already unpacked in order (``tuple`` of a tuple is that tuple, at C speed).
@@ -203,17 +206,35 @@ def document_entity(
         updated_by=updated_by,
         files=attached,
         processing=sealed.open_processing(tenant_id, document_id, processing, processing_sealed),
-        review=Review(
-            status=_STATUSES.get(review_status) or ReviewStatus(review_status),
-            reason_code=(
-                (_REASONS.get(review_reason_code) or ReasonCode(review_reason_code))
-                if review_reason_code
-                else None
-            ),
-            reason=sealed.open_review_reason(tenant_id, document_id, review_reason_sealed),
-            by=reviewed_by,
-            at=reviewed_at,
+        review=_review(
+            review_status,
+            review_reason_code,
+            sealed.open_review_reason(tenant_id, document_id, review_reason_sealed),
+            reviewed_by,
+            reviewed_at,
         ),
+    )
+
+
+# Most documents were never reviewed: they share one Review (frozen, of immutable values).
+_NEVER_REVIEWED = Review()
+
+
+def _review(status: str, code: str | None, reason: str | None, by: Any, at: Any) -> Review:
+    if (
+        status == ReviewStatus.PENDING
+        and code is None
+        and reason is None
+        and by is None
+        and at is None
+    ):
+        return _NEVER_REVIEWED
+    return Review(
+        status=_STATUSES.get(status) or ReviewStatus(status),
+        reason_code=(_REASONS.get(code) or ReasonCode(code)) if code else None,
+        reason=reason,
+        by=by,
+        at=at,
     )
 
 

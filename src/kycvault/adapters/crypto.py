@@ -320,7 +320,13 @@ def field_key_id(sealed: bytes) -> UUID:
     """The id of the tenant key a sealed field was made under (its key must be looked up
     before ``open_field``)."""
     _check_field(sealed)
-    return UUID(bytes=sealed[5:_FIELD_HEAD])
+    return _key_id(sealed[5:_FIELD_HEAD])
+
+
+# The fields of a page name one tenant key or a few: each id is made a UUID once.
+@functools.lru_cache(maxsize=1024)
+def _key_id(raw: bytes) -> UUID:
+    return UUID(bytes=raw)
 
 
 def _check_field(sealed: bytes) -> None:

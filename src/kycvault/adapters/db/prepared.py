@@ -8,7 +8,8 @@ per call). A ``Prepared`` statement is compiled once per dialect, with the bind 
 its columns' types (the UUID and timestamp encodings stay SQLAlchemy's, so a row written here
 reads back through the ordinary path unchanged), and run on the DBAPI cursor of the
 connection's current transaction. Driver errors are wrapped as SQLAlchemy wraps them, so the
-store translates them as it does every other statement's.
+store translates them as it does every other statement's. Hot reads have their counterpart
+in ``prepared_reads.py``.
 """
 
 from __future__ import annotations

@@ -6,11 +6,13 @@ A listing page reads the files of its fifty documents in one statement. Through
 ``Connection.execute`` that statement is re-rendered on every call (its expanding IN takes
 as many parameters as there are documents), and each of its rows becomes a ``Row`` then a
 ``RowMapping`` read by name. A ``PreparedRead`` is compiled once per dialect and once per
-number of values of each expanding parameter, and returns plain tuples. Its values are
-decoded by the result processors of the columns' own types for the dialect, the ones the
-ordinary path uses, so a row reads the same either way. Columns named in ``repeated`` hold
-few distinct values (the tenant key that wraps a file's data key, say): each distinct raw
-value is decoded once per call. Driver errors are wrapped as ``prepared.py`` wraps them.
+number of values of each expanding parameter, and returns each row as a plain list. Its
+values are decoded by the result processors of the columns' own types for the dialect, the
+ones the ordinary path uses, so a row reads the same either way. Columns named in
+``repeated`` hold few distinct values (the tenant key that wraps a file's data key, say):
+each distinct raw value is decoded once per call; a column that ``echoes`` a parameter holds
+the values given for it (the files' document ids), known without decoding. Driver errors
+are wrapped as ``prepared.py`` wraps them.
 """
 
 from __future__ import annotations

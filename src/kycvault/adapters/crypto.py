@@ -28,6 +28,7 @@ with test vectors.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -304,26 +305,44 @@ def seal_field(key: bytes, key_id: UUID, data: bytes, aad: bytes) -> bytes:
     (magic, kind, key id) is authenticated with ``aad``, so the key id cannot be swapped."""
     head = FIELD_MAGIC + bytes([FIELD_KEY_TENANT]) + key_id.bytes
     nonce = secrets.token_bytes(_NONCE_SIZE)
-    return head + nonce + AESGCM(key).encrypt(nonce, data, head + aad)
+    return head + nonce + _field_aead(key).encrypt(nonce, data, head + aad)
+
+
+# A listing page opens a field or more per document, each under one of a few field keys:
+# the AES-GCM object of a key is made once (its key schedule costs as much as a decryption).
+# It holds no state between calls, so threads share it.
+@functools.lru_cache(maxsize=1024)
+def _field_aead(key: bytes) -> AESGCM:
+    return AESGCM(key)
 
 
 def field_key_id(sealed: bytes) -> UUID:
     """The id of the tenant key a sealed field was made under (its key must be looked up
     before ``open_field``)."""
+    _check_field(sealed)
+    return _key_id(sealed[5:_FIELD_HEAD])
+
+
+# The fields of a page name one tenant key or a few: each id is made a UUID once.
+@functools.lru_cache(maxsize=1024)
+def _key_id(raw: bytes) -> UUID:
+    return UUID(bytes=raw)
+
+
+def _check_field(sealed: bytes) -> None:
     if (
         len(sealed) < _FIELD_HEAD + _NONCE_SIZE + TAG_SIZE
         or sealed[:4] != FIELD_MAGIC
         or sealed[4] != FIELD_KEY_TENANT
     ):
         raise IntegrityFailure("a sealed field is not in a known format", code="integrity_error")
-    return UUID(bytes=sealed[5:_FIELD_HEAD])
 
 
 def open_field(key: bytes, sealed: bytes, aad: bytes) -> bytes:
-    field_key_id(sealed)  # the format check
+    _check_field(sealed)
     head, nonce = sealed[:_FIELD_HEAD], sealed[_FIELD_HEAD : _FIELD_HEAD + _NONCE_SIZE]
     try:
-        return AESGCM(key).decrypt(nonce, sealed[_FIELD_HEAD + _NONCE_SIZE :], head + aad)
+        return _field_aead(key).decrypt(nonce, sealed[_FIELD_HEAD + _NONCE_SIZE :], head + aad)
     except (InvalidTag, ValueError):
         raise IntegrityFailure(
             "a sealed field failed verification (altered, or moved from another row)",

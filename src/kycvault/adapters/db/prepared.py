@@ -8,12 +8,14 @@ per call). A ``Prepared`` statement is compiled once per dialect, with the bind 
 its columns' types (the UUID and timestamp encodings stay SQLAlchemy's, so a row written here
 reads back through the ordinary path unchanged), and run on the DBAPI cursor of the
 connection's current transaction. Driver errors are wrapped as SQLAlchemy wraps them, so the
-store translates them as it does every other statement's.
+store translates them as it does every other statement's. Hot reads have their counterpart
+in ``prepared_reads.py``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,7 +51,7 @@ class Prepared:
             }
             order = tuple(compiled.positiontup or ()) if compiled.positional else None
             found = self._compiled[dialect.name] = _Compiled(
-                compiled.string, order, processors, _fixed(compiled)
+                compiled.string, order, processors, fixed_values(compiled)
             )
         return found
 
@@ -67,14 +69,9 @@ class Prepared:
         """Run with ``values`` and return the first row it returns (raw driver values)."""
         compiled = self._for(conn.dialect)
         parameters = self._parameters(compiled, values)
-        cursor = _cursor(conn)
-        try:
+        with driver_cursor(conn, compiled.sql, parameters) as cursor:
             cursor.execute(compiled.sql, parameters)
             row = cursor.fetchone()
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(compiled.sql, parameters, exc, conn) from exc
-        finally:
-            cursor.close()
         if row is None:
             raise sa.exc.NoResultFound("the statement returned no row")
         return tuple(row)
@@ -85,31 +82,34 @@ class Prepared:
             return
         compiled = self._for(conn.dialect)
         parameters = [self._parameters(compiled, row) for row in rows]
-        cursor = _cursor(conn)
-        try:
+        with driver_cursor(conn, compiled.sql, parameters) as cursor:
             if len(parameters) == 1:
                 cursor.execute(compiled.sql, parameters[0])
             else:
                 cursor.executemany(compiled.sql, parameters)
-        except conn.dialect.loaded_dbapi.Error as exc:
-            raise _wrapped(compiled.sql, parameters, exc, conn) from exc
-        finally:
-            cursor.close()
 
 
-def _cursor(conn: sa.Connection) -> Any:
-    # The DBAPI connection of the transaction ``conn`` has begun: the statements run in it.
-    return conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+@contextmanager
+def driver_cursor(conn: sa.Connection, sql: str, parameters: Any) -> Iterator[Any]:
+    """A cursor of the DBAPI connection of the transaction ``conn`` has begun (the statements
+    run in it), closed after use; a driver error is wrapped as SQLAlchemy wraps it
+    (OperationalError, IntegrityError...: DBAPIError subclasses)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        yield cursor
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(sql, parameters, exc, conn) from exc
+    finally:
+        cursor.close()
 
 
 def _wrapped(sql: str, parameters: Any, exc: Exception, conn: sa.Connection) -> StatementError:
-    # As SQLAlchemy wraps it: OperationalError, IntegrityError... (DBAPIError subclasses).
     return DBAPIError.instance(
         sql, parameters, exc, conn.dialect.loaded_dbapi.Error, dialect=conn.dialect
     )
 
 
-def _fixed(compiled: SQLCompiler) -> dict[str, Any]:
+def fixed_values(compiled: SQLCompiler) -> dict[str, Any]:
     return {
         name: bind.value
         for name, bind in compiled.binds.items()

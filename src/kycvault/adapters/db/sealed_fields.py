@@ -90,11 +90,14 @@ class RowFields:
         }
 
     def id_number(self, tenant_id: UUID, row: RowMapping) -> str | None:
-        sealed = row["id_number_sealed"]
-        if sealed is None:
-            return None
-        opened = self._codec.open(self._conn, tenant_id, ID_NUMBER, bytes(sealed), row["id"].bytes)
-        return opened.decode()
+        return self.open_id_number(tenant_id, row["id"], row["id_number_sealed"])
+
+    # The ``open_…`` forms take the row's values themselves: what builds entities from rows
+    # read by position (``document_rows.py``) has no mapping to hand.
+    def open_id_number(
+        self, tenant_id: UUID, document_id: UUID, sealed: bytes | None
+    ) -> str | None:
+        return self._open_text(tenant_id, ID_NUMBER, sealed, document_id)
 
     def processing_values(
         self, tenant_id: UUID, document_id: UUID, processing: Mapping[str, Any]
@@ -110,12 +113,23 @@ class RowFields:
         return {"processing": clear, "processing_sealed": sealed}
 
     def processing(self, tenant_id: UUID, row: RowMapping) -> Processing:
-        clear = dict(row["processing"] or {})
-        sealed = row["processing_sealed"]
-        if sealed is not None:
-            aad = _processing_aad(row["id"], clear)
-            opened = self._codec.open(self._conn, tenant_id, PROCESSING, bytes(sealed), aad)
-            clear.update(json.loads(opened))
+        return self.open_processing(
+            tenant_id, row["id"], row["processing"], row["processing_sealed"]
+        )
+
+    def open_processing(
+        self,
+        tenant_id: UUID,
+        document_id: UUID,
+        clear_part: Mapping[str, Any] | None,
+        sealed: bytes | None,
+    ) -> Processing:
+        if sealed is None:
+            return Processing.of(clear_part)  # it copies what it keeps: no copy needed here
+        clear = dict(clear_part or {})
+        aad = _processing_aad(document_id, clear)
+        opened = self._codec.open(self._conn, tenant_id, PROCESSING, bytes(sealed), aad)
+        clear.update(json.loads(opened))
         return Processing.of(clear)
 
     def file_values(self, tenant_id: UUID, file_id: UUID, sha256: str) -> dict[str, Any]:
@@ -127,10 +141,12 @@ class RowFields:
         }
 
     def sha256(self, tenant_id: UUID, row: RowMapping) -> str:
-        opened = self._codec.open(
-            self._conn, tenant_id, SHA256, bytes(row["sha256_sealed"]), row["id"].bytes
-        )
-        return opened.decode()
+        return self.open_sha256(tenant_id, row["id"], row["sha256_sealed"])
+
+    def open_sha256(self, tenant_id: UUID, file_id: UUID, sealed: bytes) -> str:
+        return self._codec.open(
+            self._conn, tenant_id, SHA256, bytes(sealed), file_id.bytes
+        ).decode()
 
     def external_id_index(self, tenant_id: UUID, external_id: str | None) -> str | None:
         if external_id is None:
@@ -178,7 +194,12 @@ class RowFields:
         return {"metadata_sealed": sealed}
 
     def metadata(self, tenant_id: UUID, row: RowMapping) -> dict[str, Any]:
-        opened = self._open_json(tenant_id, DOCUMENT_METADATA, row["metadata_sealed"], row["id"])
+        return self.open_metadata(tenant_id, row["id"], row["metadata_sealed"])
+
+    def open_metadata(
+        self, tenant_id: UUID, document_id: UUID, sealed: bytes | None
+    ) -> dict[str, Any]:
+        opened = self._open_json(tenant_id, DOCUMENT_METADATA, sealed, document_id)
         return dict(opened or {})
 
     def review_reason_values(
@@ -192,13 +213,12 @@ class RowFields:
         return {"review_reason_sealed": sealed}
 
     def review_reason(self, tenant_id: UUID, row: RowMapping) -> str | None:
-        sealed = row["review_reason_sealed"]
-        if sealed is None:
-            return None
-        opened = self._codec.open(
-            self._conn, tenant_id, REVIEW_REASON, bytes(sealed), row["id"].bytes
-        )
-        return opened.decode()
+        return self.open_review_reason(tenant_id, row["id"], row["review_reason_sealed"])
+
+    def open_review_reason(
+        self, tenant_id: UUID, document_id: UUID, sealed: bytes | None
+    ) -> str | None:
+        return self._open_text(tenant_id, REVIEW_REASON, sealed, document_id)
 
     def event_values(
         self, tenant_id: UUID, event_id: UUID, data: Mapping[str, Any]

@@ -111,8 +111,7 @@ class DocumentListing(DocumentRows):
             if ids is not None:
                 rows = self._all(_DOCUMENTS_BY_ID, {"ids": ids})
                 return self._attach(tenant_id, _in_order(rows, query, seek))
-        statement = self.page_statement(tenant_id, query, seek)
-        return self._attach(tenant_id, self._all(statement))
+        return self._with_files(tenant_id, self.page_statement(tenant_id, query, seek))
 
     def _search_by_walking(
         self, tenant_id: UUID, query: DocumentQuery, seek: Seek

@@ -210,9 +210,9 @@ async def create_documents(
         await object_locks.order_upload(ctx, uow, actor)
         for doc in made:
             await check_subject(uow, actor, doc.subject_id)
-            doc.number = await uow.tenants.allocate(actor.tenant_id, "document")
+            doc.number, tenant_settings = await uow.tenants.number_document(actor.tenant_id)
             doc.files = await subject_keys.bind(ctx, uow, doc.tenant_id, doc.subject_id, doc.files)
-            processing = await job_queue.queue_new(ctx, uow, doc) if doc.files else None
+            processing = job_queue.queue_new(ctx, doc, tenant_settings) if doc.files else None
             await uow.documents.add(doc)
             for stored in doc.files:
                 await uow.files.add(stored)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 from kycvault.domain.jobs import Job, JobKind, JobState
 from kycvault.domain.models import Document, StoredFile
@@ -42,13 +43,15 @@ def new_job(
     )
 
 
-async def queue_new(ctx: AppContext, uow: UnitOfWork, document: Document) -> Job | None:
-    """For a document with files about to be inserted: its processing state queued, so that
-    the insert writes it (no update after), and the job to add once it is inserted (None when
+def queue_new(
+    ctx: AppContext, document: Document, tenant_settings: dict[str, Any]
+) -> Job | None:
+    """For a document with files about to be inserted: its processing state queued under
+    the tenant's settings (read with its number, ``Tenants.number_document``), so that the
+    insert writes it (no update after), and the job to add once it is inserted (None when
     the tenant has every stage switched off). ``enqueue_processing`` in one step, for a row
     that is not written yet."""
-    tenant = await uow.tenants.get(document.tenant_id)
-    settings = ProcessingSettings.of_tenant(tenant.settings if tenant else {})
+    settings = ProcessingSettings.of_tenant(tenant_settings)
     document.processing = document.processing.queued(settings)
     if not any(settings.enabled(stage) for stage in Stage):
         return None

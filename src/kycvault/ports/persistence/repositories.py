@@ -56,6 +56,11 @@ class TenantRepository(Protocol):
         """The next per-tenant number for a subject or document (atomic within the unit)."""
         ...
 
+    async def number_document(self, tenant_id: UUID) -> tuple[int, dict[str, Any]]:
+        """``allocate(tenant_id, "document")`` and the tenant's settings with it: a new
+        document needs both, and they come in one statement."""
+        ...
+
     async def lock(self, tenant_id: UUID) -> None:
         """Hold the tenant's row until the unit ends: tenant-wide checks (a unique label)
         made after it see every concurrent change committed before it."""

@@ -55,6 +55,13 @@ _ALLOCATE = {
     "subject": Prepared(_allocate_statement(tenants.c.subject_seq)),
     "document": Prepared(_allocate_statement(tenants.c.document_seq)),
 }
+# A new document's number and the tenant's settings (which stages read it), in one statement.
+_NUMBER_DOCUMENT = Prepared(
+    tenants.update()
+    .where(tenants.c.id == sa.bindparam("tenant_id", type_=sa.Uuid()))
+    .values(document_seq=tenants.c.document_seq + 1)
+    .returning(tenants.c.document_seq, tenants.c.settings)
+)
 
 
 class SqlTenants(Repo):
@@ -120,6 +127,11 @@ class SqlTenants(Repo):
         # uploads can never draw the same number.
         (number,) = _ALLOCATE[kind].one(self._conn, {"tenant_id": tenant_id})
         return int(number)
+
+    def number_document(self, tenant_id: UUID) -> tuple[int, dict[str, Any]]:
+        number, settings = _NUMBER_DOCUMENT.one(self._conn, {"tenant_id": tenant_id})
+        decode = tenants.c.settings.type._cached_result_processor(self._conn.dialect, None)
+        return int(number), dict((decode(settings) if decode else settings) or {})
 
     @deferrable
     def add_key(self, record: TenantKeyRecord) -> None:

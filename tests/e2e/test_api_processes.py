@@ -2,8 +2,8 @@
 process answers and writes (their SQLite writers queue on the writer lock, so none fails
 with "database is locked" and the audit chain stays whole), exactly one of them runs the
 job worker and the housekeeping (the holder of the data dir's election lock), when that one
-is killed another takes the work over, and a key revoked by another process fails at once
-in every one of them although each remembered it."""
+is killed another takes the work over, and what each process remembers (a tenant's document
+types, an API key) is dropped in all of them at once when another process changes it."""
 
 from __future__ import annotations
 
@@ -96,6 +96,20 @@ def test_two_api_processes_write_together_and_one_of_them_works_the_queue(tmp_pa
         late = _upload(server, key, UPLOADS)
         with server.client(key) as client:
             assert settled(client, late["id"])["processing"]
+
+        # A type added through one process is known to both at once (each remembered the
+        # tenant's catalog from the uploads above).
+        with server.client(key) as client:
+            made_type = client.post("/v1/document-types", json={"label": "Board Resolution"})
+            assert made_type.status_code == 201, made_type.text
+        for n in range(10):
+            with server.client(key) as client:
+                typed = client.post(
+                    "/v1/documents",
+                    data={"type": made_type.json()["name"]},
+                    files={"file": (f"r{n}.txt", b"resolved\n" * 40, "text/plain")},
+                )
+                assert typed.status_code == 201, typed.text
 
         # Both processes remember the key by now (many requests each, on new connections);
         # revoked from a third process, it fails on every request after.

@@ -14,13 +14,13 @@ import structlog
 
 from kycvault import crashpoints
 from kycvault.adapters.blobstore_local import LocalBlobStore
+from kycvault.adapters.change_counts import FileChangeCounts
 from kycvault.adapters.clamav import ClamdScanner
 from kycvault.adapters.crypto import AesGcmCipher, master_key_id
 from kycvault.adapters.db.field_codec import FieldCodec
 from kycvault.adapters.db.keystore import SqlSubjectKeyStore
 from kycvault.adapters.db.sqlite import sqlite_file
 from kycvault.adapters.db.store import SqlStore, create_database
-from kycvault.adapters.key_changes import FileKeyChanges
 from kycvault.adapters.key_files import new_master_key, write_master_key_file
 from kycvault.adapters.master_keys import configured_provider, previous_providers
 from kycvault.adapters.reading import sandbox
@@ -34,6 +34,7 @@ from kycvault.domain.webhooks import parse_schedule
 from kycvault.ports.master_key import MasterKeyUnavailable
 from kycvault.ports.scanning import MalwareScanner
 from kycvault.ports.storage import BlobStore
+from kycvault.services.catalog_cache import CatalogCache
 from kycvault.services.context import (
     AppContext,
     ConsoleSettings,
@@ -257,6 +258,8 @@ def build_container(
     )
     keyring = TenantKeyring(store, cipher, current_for=settings.key_cache_seconds)
     keystore = SqlSubjectKeyStore.open(settings.resolved_keystore_url)
+    # Shared by every process of an embedded vault; the scaled-out shape remembers nothing.
+    counts = FileChangeCounts(Path(f"{database}.changes")) if database else None
     ctx = AppContext(
         store=store,
         blobs=build_blob_store(settings.resolved_storage_url, settings.data_dir),
@@ -286,7 +289,8 @@ def build_container(
             allowed_http_hosts=settings.webhook_allowed_http_hosts,
         ),
         webhook_sender=sender,
-        keys=KeyCache(FileKeyChanges(Path(f"{database}.key-changes")) if database else None),
+        keys=KeyCache(counts),
+        catalogs=CatalogCache(counts),
         console=ConsoleSettings(
             idle_timeout=timedelta(minutes=settings.console_idle_minutes),
             absolute_timeout=timedelta(hours=settings.console_session_hours),

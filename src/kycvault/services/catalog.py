@@ -28,6 +28,18 @@ async def tenant_catalog(ctx: AppContext, uow: UnitOfWork, actor: Actor) -> Cata
     return ctx.catalog.with_types(await uow.document_types.list_for(actor.tenant_id))
 
 
+async def remembered_catalog(ctx: AppContext, actor: Actor) -> Catalog:
+    """The tenant's catalog as this process remembers it (``services/catalog_cache.py``),
+    read (in a transaction of its own) when it does not: for checks made before a write,
+    never inside one, where ``tenant_catalog`` reads what the transaction sees."""
+    found = ctx.catalogs.get(actor.tenant_id)
+    if found is None:
+        count = ctx.catalogs.count()  # before the read: an addition after it makes it stale
+        found = await load_catalog(ctx, actor)
+        ctx.catalogs.remember(actor.tenant_id, found, count)
+    return found
+
+
 async def load_catalog(ctx: AppContext, actor: Actor) -> Catalog:
     async with ctx.store.read() as uow:
         return await tenant_catalog(ctx, uow, actor)
@@ -114,6 +126,7 @@ async def _create_type(
         if exc.code == "conflict":
             raise taken from None
         raise
+    ctx.catalogs.changed()  # committed: every process reads the tenant's types again
     return doc_type
 
 

@@ -19,6 +19,7 @@ from kycvault.ports.signatures import SignatureVerifier
 from kycvault.ports.sniffing import Sniffer
 from kycvault.ports.storage import BlobStore
 from kycvault.ports.webhooks import WebhookSender
+from kycvault.services.catalog_cache import CatalogCache
 from kycvault.services.key_cache import KeyCache
 from kycvault.services.keyring import TenantKeyring
 from kycvault.services.subject_keys import SubjectKeyring
@@ -128,5 +129,7 @@ class AppContext:
     # Posts webhook deliveries (None: deliveries wait in the queue).
     webhook_sender: WebhookSender | None = None
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
-    # API keys this process remembers (nothing without a shared key-change count).
+    # API keys and tenants' document types this process remembers (nothing without shared
+    # change counts: ports/change_counts.py).
     keys: KeyCache = field(default_factory=lambda: KeyCache(None))
+    catalogs: CatalogCache = field(default_factory=lambda: CatalogCache(None))

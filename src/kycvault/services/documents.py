@@ -39,7 +39,7 @@ from kycvault.services.attachments import (
     stored_files,
 )
 from kycvault.services.authorization import require
-from kycvault.services.catalog import tenant_catalog
+from kycvault.services.catalog import remembered_catalog, tenant_catalog
 from kycvault.services.commits import crash_around_commit
 from kycvault.services.context import Actor, AppContext
 from kycvault.services.intake import StagedFile, UploadSession
@@ -195,13 +195,16 @@ async def create_documents(
     await require(ctx, actor, Scope.DOCUMENTS_WRITE)
     per_draft = _split(drafts, upload.staged if upload else [])
     now, limit = ctx.clock(), ctx.limits.max_files_per_document
-    made: list[Document] = []
-    async with ctx.store.read() as uow:
-        catalog = await tenant_catalog(ctx, uow, actor)
-        for draft, staged in zip(drafts, per_draft, strict=True):
-            made.append(_new_document(catalog, actor, draft, staged, now, limit))
-        for subject_id in {doc.subject_id for doc in made}:
-            await check_subject(uow, actor, subject_id)
+    catalog = await remembered_catalog(ctx, actor)
+    made = [
+        _new_document(catalog, actor, draft, staged, now, limit)
+        for draft, staged in zip(drafts, per_draft, strict=True)
+    ]
+    subjects = {doc.subject_id for doc in made if doc.subject_id is not None}
+    if subjects:
+        async with ctx.store.read() as uow:
+            for subject_id in subjects:
+                await check_subject(uow, actor, subject_id)
 
     if upload is not None:
         await object_locks.supported(ctx)  # asked before the blobs are published

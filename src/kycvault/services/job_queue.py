@@ -43,9 +43,7 @@ def new_job(
     )
 
 
-def queue_new(
-    ctx: AppContext, document: Document, tenant_settings: dict[str, Any]
-) -> Job | None:
+def queue_new(ctx: AppContext, document: Document, tenant_settings: dict[str, Any]) -> Job | None:
     """For a document with files about to be inserted: its processing state queued under
     the tenant's settings (read with its number, ``Tenants.number_document``), so that the
     insert writes it (no update after), and the job to add once it is inserted (None when

@@ -4,8 +4,8 @@ database each time (a read transaction of its own, a tenth of a small upload's C
 What is remembered is what the database said: the key (tenant, scopes, expiry, revocation)
 and its secret's hash; the presented secret is still hashed and compared for every request,
 and expiry is checked against the clock. Revocation reaches every process at once: the
-revoking process moves the vault's key-change count after its transaction commits
-(``ports/key_changes.py``), and an entry remembered under an older count is not used. An
+revoking process moves the vault's count of key changes after its transaction commits
+(``ports/change_counts.py``), and an entry remembered under an older count is not used. An
 entry also lapses after ``keep_for`` seconds, so a revocation whose count was never moved
 (its process died between the commit and the move) holds within that time. Without a
 shared count (the scaled-out shape, whose processes are on several hosts) nothing is
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 
 from kycvault.domain.models import ApiKey
-from kycvault.ports.key_changes import KeyChanges
+from kycvault.ports.change_counts import ChangeCounts
 
 # Keys a process remembers at most (an unbounded number of key ids could be presented).
 MAX_KEYS = 10_000
@@ -33,7 +33,7 @@ class _Remembered:
 
 
 class KeyCache:
-    def __init__(self, changes: KeyChanges | None, *, keep_for: float = 5.0) -> None:
+    def __init__(self, changes: ChangeCounts | None, *, keep_for: float = 5.0) -> None:
         self._changes = changes
         self._keep_for = keep_for
         self._keys: dict[str, _Remembered] = {}
@@ -44,7 +44,7 @@ class KeyCache:
         found = self._keys.get(key_id)
         if found is None:
             return None
-        if found.count != self._changes.count() or time.monotonic() >= found.until:
+        if found.count != self._changes.count("keys") or time.monotonic() >= found.until:
             self._keys.pop(key_id, None)
             return None
         return found.key, found.secret_hash
@@ -60,10 +60,10 @@ class KeyCache:
         self._keys[key.key_id] = _Remembered(key, secret_hash, count, until)
 
     def count(self) -> int:
-        return self._changes.count() if self._changes is not None else 0
+        return self._changes.count("keys") if self._changes is not None else 0
 
     def changed(self) -> None:
         """A key changed (committed): every process forgets what it remembered."""
         self._keys.clear()
         if self._changes is not None:
-            self._changes.changed()
+            self._changes.changed("keys")

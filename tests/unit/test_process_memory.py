@@ -1,5 +1,6 @@
-"""API keys remembered by an API process: used while nothing changed, dropped in every
-process the moment a key change is counted, and never kept past their time."""
+"""API keys and document-type catalogs remembered by an API process: used while nothing
+changed, dropped in every process the moment a change of their kind is counted, and never
+kept past their time."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from uuid import uuid4
 
 import pytest
 
-from kycvault.adapters.key_changes import FileKeyChanges
+from kycvault.adapters.change_counts import FileChangeCounts
+from kycvault.domain.catalog import BUILTIN_CATALOG
 from kycvault.domain.models import ApiKey
 from kycvault.services import key_cache
+from kycvault.services.catalog_cache import CatalogCache
 from kycvault.services.key_cache import KeyCache
 
 
@@ -28,23 +31,22 @@ def _key(key_id: str = "kvk_0123456789abcdef") -> ApiKey:
 
 
 def test_two_mappings_of_one_file_share_the_count(tmp_path: Path) -> None:
-    # Two FileKeyChanges stand for two processes of one vault.
-    one, two = (
-        FileKeyChanges(tmp_path / "db.key-changes"),
-        FileKeyChanges(tmp_path / "db.key-changes"),
-    )
-    assert one.count() == two.count() == 0
-    one.changed()
-    two.changed()
-    assert one.count() == two.count() == 2
-    assert (tmp_path / "db.key-changes").stat().st_mode & 0o777 == 0o600
+    # Two FileChangeCounts stand for two processes of one vault.
+    one, two = FileChangeCounts(tmp_path / "db.changes"), FileChangeCounts(tmp_path / "db.changes")
+    assert one.count("keys") == two.count("keys") == 0
+    one.changed("keys")
+    two.changed("keys")
+    two.changed("document_types")
+    assert one.count("keys") == two.count("keys") == 2
+    assert one.count("document_types") == 1
+    assert (tmp_path / "db.changes").stat().st_mode & 0o777 == 0o600
     one.close()
     two.close()
 
 
 def test_a_remembered_key_is_used_until_another_process_counts_a_change(tmp_path: Path) -> None:
-    path = tmp_path / "db.key-changes"
-    here, there = KeyCache(FileKeyChanges(path)), KeyCache(FileKeyChanges(path))
+    path = tmp_path / "db.changes"
+    here, there = KeyCache(FileChangeCounts(path)), KeyCache(FileChangeCounts(path))
     key = _key()
     here.remember(key, b"hash", here.count())
     assert here.get(key.key_id) == (key, b"hash")
@@ -53,15 +55,15 @@ def test_a_remembered_key_is_used_until_another_process_counts_a_change(tmp_path
 
 
 def test_a_key_read_before_a_change_is_stale_at_once(tmp_path: Path) -> None:
-    cache = KeyCache(FileKeyChanges(tmp_path / "db.key-changes"))
+    cache = KeyCache(FileChangeCounts(tmp_path / "db.changes"))
     counted = cache.count()  # read, then the key read from the database...
-    FileKeyChanges(tmp_path / "db.key-changes").changed()  # ...while a revocation commits
+    FileChangeCounts(tmp_path / "db.changes").changed("keys")  # ...while a revocation commits
     cache.remember(_key(), b"hash", counted)
     assert cache.get(_key().key_id) is None
 
 
 def test_entries_lapse(tmp_path: Path) -> None:
-    cache = KeyCache(FileKeyChanges(tmp_path / "db.key-changes"), keep_for=0.05)
+    cache = KeyCache(FileChangeCounts(tmp_path / "db.changes"), keep_for=0.05)
     cache.remember(_key(), b"hash", cache.count())
     assert cache.get(_key().key_id) is not None
     time.sleep(0.1)
@@ -78,7 +80,22 @@ def test_the_number_of_keys_remembered_is_bounded(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(key_cache, "MAX_KEYS", 3)
-    cache = KeyCache(FileKeyChanges(tmp_path / "db.key-changes"))
+    cache = KeyCache(FileChangeCounts(tmp_path / "db.changes"))
     for n in range(10):
         cache.remember(_key(f"kvk_{n:016x}"), b"hash", cache.count())
     assert sum(cache.get(f"kvk_{n:016x}") is not None for n in range(10)) <= 3
+
+
+def test_a_remembered_catalog_is_read_again_once_a_type_is_added_anywhere(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "db.changes"
+    here, there = CatalogCache(FileChangeCounts(path)), CatalogCache(FileChangeCounts(path))
+    tenant = uuid4()
+    here.remember(tenant, BUILTIN_CATALOG, here.count())
+    assert here.get(tenant) is BUILTIN_CATALOG
+    KeyCache(FileChangeCounts(path)).changed()  # another kind: the catalog stands
+    assert here.get(tenant) is BUILTIN_CATALOG
+    there.changed()
+    assert here.get(tenant) is None
+    assert CatalogCache(None).get(tenant) is None

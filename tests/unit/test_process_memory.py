@@ -1,36 +1,19 @@
-"""API keys and document-type catalogs remembered by an API process: used while nothing
-changed, dropped in every process the moment a change of their kind is counted, and never
-kept past their time."""
+"""What an API process remembers (API keys, tenants' document types): used while nothing
+changed, dropped in every process the moment a change of its kind is counted, never kept
+past its time, and nothing at all without shared counts."""
 
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
-import pytest
-
 from kycvault.adapters.change_counts import FileChangeCounts
 from kycvault.domain.catalog import BUILTIN_CATALOG
-from kycvault.domain.models import ApiKey
-from kycvault.services import key_cache
-from kycvault.services.catalog_cache import CatalogCache
-from kycvault.services.key_cache import KeyCache
+from kycvault.services.remembered import Remembered
 
 
-def _key(key_id: str = "kvk_0123456789abcdef") -> ApiKey:
-    return ApiKey(
-        id=uuid4(),
-        key_id=key_id,
-        tenant_id=uuid4(),
-        name="test",
-        created_at=datetime.now(UTC),
-        scopes=("admin",),
-    )
-
-
-def test_two_mappings_of_one_file_share_the_count(tmp_path: Path) -> None:
+def test_two_mappings_of_one_file_share_the_counts(tmp_path: Path) -> None:
     # Two FileChangeCounts stand for two processes of one vault.
     one, two = FileChangeCounts(tmp_path / "db.changes"), FileChangeCounts(tmp_path / "db.changes")
     assert one.count("keys") == two.count("keys") == 0
@@ -44,58 +27,48 @@ def test_two_mappings_of_one_file_share_the_count(tmp_path: Path) -> None:
     two.close()
 
 
-def test_a_remembered_key_is_used_until_another_process_counts_a_change(tmp_path: Path) -> None:
-    path = tmp_path / "db.changes"
-    here, there = KeyCache(FileChangeCounts(path)), KeyCache(FileChangeCounts(path))
-    key = _key()
-    here.remember(key, b"hash", here.count())
-    assert here.get(key.key_id) == (key, b"hash")
-    there.changed()  # a revocation committed in another process
-    assert here.get(key.key_id) is None
-
-
-def test_a_key_read_before_a_change_is_stale_at_once(tmp_path: Path) -> None:
-    cache = KeyCache(FileChangeCounts(tmp_path / "db.changes"))
-    counted = cache.count()  # read, then the key read from the database...
-    FileChangeCounts(tmp_path / "db.changes").changed("keys")  # ...while a revocation commits
-    cache.remember(_key(), b"hash", counted)
-    assert cache.get(_key().key_id) is None
-
-
-def test_entries_lapse(tmp_path: Path) -> None:
-    cache = KeyCache(FileChangeCounts(tmp_path / "db.changes"), keep_for=0.05)
-    cache.remember(_key(), b"hash", cache.count())
-    assert cache.get(_key().key_id) is not None
-    time.sleep(0.1)
-    assert cache.get(_key().key_id) is None
-
-
-def test_without_a_shared_count_nothing_is_remembered() -> None:
-    cache = KeyCache(None)
-    cache.remember(_key(), b"hash", cache.count())
-    assert cache.get(_key().key_id) is None
-
-
-def test_the_number_of_keys_remembered_is_bounded(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(key_cache, "MAX_KEYS", 3)
-    cache = KeyCache(FileChangeCounts(tmp_path / "db.changes"))
-    for n in range(10):
-        cache.remember(_key(f"kvk_{n:016x}"), b"hash", cache.count())
-    assert sum(cache.get(f"kvk_{n:016x}") is not None for n in range(10)) <= 3
-
-
-def test_a_remembered_catalog_is_read_again_once_a_type_is_added_anywhere(
+def test_a_value_is_used_until_another_process_counts_a_change_of_its_kind(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "db.changes"
-    here, there = CatalogCache(FileChangeCounts(path)), CatalogCache(FileChangeCounts(path))
+    here: Remembered[str, str] = Remembered("keys", FileChangeCounts(path))
+    there: Remembered[str, str] = Remembered("keys", FileChangeCounts(path))
+    catalogs: Remembered[str, object] = Remembered("document_types", FileChangeCounts(path))
+    here.remember("kvk_1", "key one", here.count())
+    catalogs.remember("tenant", BUILTIN_CATALOG, catalogs.count())
+    assert here.get("kvk_1") == "key one"
+    there.changed()  # a revocation committed in another process
+    assert here.get("kvk_1") is None
+    assert catalogs.get("tenant") is BUILTIN_CATALOG  # another kind: it stands
+
+
+def test_a_value_read_before_a_change_is_stale_at_once(tmp_path: Path) -> None:
+    memory: Remembered[str, str] = Remembered("keys", FileChangeCounts(tmp_path / "db.changes"))
+    counted = memory.count()  # read, then the key read from the database...
+    FileChangeCounts(tmp_path / "db.changes").changed("keys")  # ...while a revocation commits
+    memory.remember("kvk_1", "key one", counted)
+    assert memory.get("kvk_1") is None
+
+
+def test_values_lapse(tmp_path: Path) -> None:
+    counts = FileChangeCounts(tmp_path / "db.changes")
+    memory: Remembered[str, str] = Remembered("keys", counts, keep_for=0.05)
+    memory.remember("kvk_1", "key one", memory.count())
+    assert memory.get("kvk_1") == "key one"
+    time.sleep(0.1)
+    assert memory.get("kvk_1") is None
+
+
+def test_without_shared_counts_nothing_is_remembered() -> None:
+    memory: Remembered[object, str] = Remembered("document_types", None)
     tenant = uuid4()
-    here.remember(tenant, BUILTIN_CATALOG, here.count())
-    assert here.get(tenant) is BUILTIN_CATALOG
-    KeyCache(FileChangeCounts(path)).changed()  # another kind: the catalog stands
-    assert here.get(tenant) is BUILTIN_CATALOG
-    there.changed()
-    assert here.get(tenant) is None
-    assert CatalogCache(None).get(tenant) is None
+    memory.remember(tenant, "catalog", memory.count())
+    assert memory.get(tenant) is None
+
+
+def test_how_many_values_are_remembered_is_bounded(tmp_path: Path) -> None:
+    counts = FileChangeCounts(tmp_path / "db.changes")
+    memory: Remembered[str, int] = Remembered("keys", counts, most=3)
+    for n in range(10):
+        memory.remember(f"kvk_{n}", n, memory.count())
+    assert sum(memory.get(f"kvk_{n}") is not None for n in range(10)) <= 3

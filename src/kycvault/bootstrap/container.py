@@ -34,7 +34,6 @@ from kycvault.domain.webhooks import parse_schedule
 from kycvault.ports.master_key import MasterKeyUnavailable
 from kycvault.ports.scanning import MalwareScanner
 from kycvault.ports.storage import BlobStore
-from kycvault.services.catalog_cache import CatalogCache
 from kycvault.services.context import (
     AppContext,
     ConsoleSettings,
@@ -42,8 +41,8 @@ from kycvault.services.context import (
     Limits,
     WebhookSettings,
 )
-from kycvault.services.key_cache import KeyCache
 from kycvault.services.keyring import TenantKeyring
+from kycvault.services.remembered import Remembered
 from kycvault.services.subject_keys import SubjectKeyring
 from kycvault.services.sweep import Grace
 
@@ -289,8 +288,8 @@ def build_container(
             allowed_http_hosts=settings.webhook_allowed_http_hosts,
         ),
         webhook_sender=sender,
-        keys=KeyCache(counts),
-        catalogs=CatalogCache(counts),
+        keys=Remembered("keys", counts),
+        catalogs=Remembered("document_types", counts),
         console=ConsoleSettings(
             idle_timeout=timedelta(minutes=settings.console_idle_minutes),
             absolute_timeout=timedelta(hours=settings.console_session_hours),

@@ -1,10 +1,10 @@
 """How the processes of a vault learn at once that something they remember changed.
 
 An API process remembers what nearly every request would otherwise read again: the API keys
-it authenticated (``services/key_cache.py``) and each tenant's document types
-(``services/catalog_cache.py``). Whichever process changes one of them (a key revoked, a type
-added) moves that kind's count once its transaction has committed, and every process drops
-what it remembers of that kind when it sees the count move, before its next request uses it.
+it authenticated and each tenant's document types (``services/remembered.py``). Whichever
+process changes one of them (a key revoked, a type added) moves that kind's count once its
+transaction has committed, and every process drops what it remembers of that kind when it
+sees the count move, before its next request uses it.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ async def tenant_catalog(ctx: AppContext, uow: UnitOfWork, actor: Actor) -> Cata
 
 
 async def remembered_catalog(ctx: AppContext, actor: Actor) -> Catalog:
-    """The tenant's catalog as this process remembers it (``services/catalog_cache.py``),
+    """The tenant's catalog as this process remembers it (``services/remembered.py``),
     read (in a transaction of its own) when it does not: for checks made before a write,
     never inside one, where ``tenant_catalog`` reads what the transaction sees."""
     found = ctx.catalogs.get(actor.tenant_id)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 from kycvault.domain.catalog import BUILTIN_CATALOG, Catalog
+from kycvault.domain.models import ApiKey
 from kycvault.domain.scopes import FULL_ACCESS, grants
 from kycvault.domain.webhooks import DEFAULT_SCHEDULE, parse_schedule
 from kycvault.ports.cipher import Cipher
@@ -19,9 +20,8 @@ from kycvault.ports.signatures import SignatureVerifier
 from kycvault.ports.sniffing import Sniffer
 from kycvault.ports.storage import BlobStore
 from kycvault.ports.webhooks import WebhookSender
-from kycvault.services.catalog_cache import CatalogCache
-from kycvault.services.key_cache import KeyCache
 from kycvault.services.keyring import TenantKeyring
+from kycvault.services.remembered import Remembered
 from kycvault.services.subject_keys import SubjectKeyring
 
 
@@ -129,7 +129,11 @@ class AppContext:
     # Posts webhook deliveries (None: deliveries wait in the queue).
     webhook_sender: WebhookSender | None = None
     console: ConsoleSettings = field(default_factory=ConsoleSettings)
-    # API keys and tenants' document types this process remembers (nothing without shared
-    # change counts: ports/change_counts.py).
-    keys: KeyCache = field(default_factory=lambda: KeyCache(None))
-    catalogs: CatalogCache = field(default_factory=lambda: CatalogCache(None))
+    # API keys (by key id: the key and its secret's hash) and tenants' document types this
+    # process remembers (services/remembered.py; nothing without shared change counts).
+    keys: Remembered[str, tuple[ApiKey, bytes]] = field(
+        default_factory=lambda: Remembered("keys", None)
+    )
+    catalogs: Remembered[UUID, Catalog] = field(
+        default_factory=lambda: Remembered("document_types", None)
+    )

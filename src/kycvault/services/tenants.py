@@ -297,7 +297,7 @@ async def authenticate(
         raise AuthenticationFailed(_AUTH_FAILED)
     key = stored[0]
     if remembered is None:
-        ctx.keys.remember(key, stored[1], count)
+        ctx.keys.remember(key_id, stored, count)
     return Actor(
         tenant_id=key.tenant_id,
         key_id=key_id,

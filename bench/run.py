@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from audit_cost import a1
 from downloads import d1, d2
 from feature_cost import f1
-from harness import MiB, Row, make_file, start_bare, start_kycvault, start_nginx
+from harness import MiB, Row, make_file, processing_off, start_bare, start_kycvault, start_nginx
 from listing_http import l1, l2, seed_server
 from uploads import u1_u2, u3, u4, u5, u5w, u6
 from webhooks import w1_w2
@@ -110,6 +110,7 @@ def main() -> int:
         # The smoke run checks the harness, not the figures: its server leaves what it is sent
         # unread (reading every upload, in the background, was most of the run's CPU).
         kv = start_kycvault(workdir, "sqlite", SMOKE_ENV if args.smoke else None)
+        processing_off(kv)
         bare = start_bare(workdir)
         nginx = start_nginx(workdir)
         servers += [kv, bare] + ([nginx] if nginx else [])

@@ -21,6 +21,7 @@ from harness import (
     make_file,
     memory_kib,
     percentile,
+    processing_off,
     reset_peak,
     spread,
     start_kycvault,
@@ -152,28 +153,12 @@ def u5(kv: Server, bare: Server, small: Path, seconds: float, workdir: Path) -> 
     return Row(
         "U5",
         f"{small.stat().st_size // 1024} KiB uploads, 16 concurrent, {seconds:.0f} s, with the "
-        "database row",
+        "database row (reading stages off)",
         f"{ours.rate:.0f} vs {base.rate:.0f} req/s = {ratio:.2f}x, p99 {ours.p99_ms:.0f} ms, "
         f"{ours.errors} errors",
         ">= 0.75x, p99 <= 100 ms, 0 errors",
         ok,
     )
-
-
-def _processing_off(kv: Server) -> None:
-    """The tenant's reading stages off: its uploads queue no reading in a child process, so
-    the figure is the API's alone (U5 keeps them on)."""
-    host, port = kv.url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    body = b'{"classification": false, "ocr": false, "authenticity": false}'
-    headers = {"Authorization": f"Bearer {kv.extra['api_key']}",
-               "Content-Type": "application/json"}  # fmt: skip
-    conn.request("PATCH", "/v1/settings/processing", body=body, headers=headers)
-    answer = conn.getresponse()
-    answer.read()
-    conn.close()
-    if answer.status != 200:
-        raise RuntimeError(f"processing settings answered {answer.status}")
 
 
 def u5w(workdir: Path, bare: Server, small: Path, seconds: float) -> Row:
@@ -182,7 +167,7 @@ def u5w(workdir: Path, bare: Server, small: Path, seconds: float) -> Row:
     kv = start_kycvault(workdir, "sqlite-workers", workers=None)
     try:
         processes = api_processes(kv.pid)
-        _processing_off(kv)
+        processing_off(kv)
         env = {"BENCH_FILE": str(small), "BENCH_KEY": kv.extra["api_key"],
                "BENCH_WORKDIR": str(workdir)}  # fmt: skip
         wrk(f"{kv.url}/v1/documents", "upload.lua", env, seconds=2, connections=16)  # warm

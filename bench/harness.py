@@ -203,6 +203,19 @@ def tree_cpu_seconds(pid: int) -> float:
     return total + sum(tree_cpu_seconds(int(child)) for child in children)
 
 
+def settle(*servers: Server, idle: float = 0.05, timeout: float = 300) -> None:
+    """Wait until ``servers`` are idle (under ``idle`` of a core over a second, every process
+    of each counted): an upload row leaves its server's worker verifying what it received
+    (each blob read back, decrypted and hashed) for seconds after it, and a row measured
+    meanwhile would share the CPU with it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = sum(tree_cpu_seconds(server.pid) for server in servers)
+        time.sleep(1)
+        if sum(tree_cpu_seconds(server.pid) for server in servers) - before < idle:
+            return
+
+
 def api_processes(pid: int) -> int:
     """The API processes of a ``kycvault serve`` (1 when it serves from its own process)."""
     children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()

@@ -29,7 +29,16 @@ import sqlalchemy as sa
 from audit_cost import a1
 from downloads import d1, d2
 from feature_cost import f1
-from harness import MiB, Row, make_file, processing_off, start_bare, start_kycvault, start_nginx
+from harness import (
+    MiB,
+    Row,
+    make_file,
+    processing_off,
+    settle,
+    start_bare,
+    start_kycvault,
+    start_nginx,
+)
 from listing_http import l1, l2, seed_server
 from uploads import u1_u2, u3, u4, u5, u5w, u6
 from webhooks import w1_w2
@@ -128,14 +137,17 @@ def main() -> int:
         if want("U4"):
             rows.append(u4(kv, big, plan.concurrent))
         if want("U5"):
+            settle(kv)
             rows.append(u5(kv, bare, small, plan.seconds, workdir))
         if want("U5W"):
+            settle(kv)
             rows.append(u5w(workdir, bare, small, plan.seconds))
         if want("U6"):
             rows.append(u6(kv, workdir, 128 * MiB))
         if want("D1"):
             rows.append(d1(kv, nginx, big, workdir, plan.pairs))
         if want("D2"):
+            settle(kv)
             rows.append(d2(kv, small, plan.seconds, workdir))
         if want("W1", "W2"):
             rows += w1_w2(workdir, small, plan.hook_pairs, plan.lags)

@@ -152,6 +152,7 @@ def main() -> int:
         if want("W1", "W2"):
             rows += w1_w2(workdir, small, plan.hook_pairs, plan.lags)
         if want("F1"):
+            settle(kv)
             rows.append(f1(workdir, small, plan.features))
         if want("A1"):
             auditing = start_kycvault(workdir, "audit", LISTING_ENV)

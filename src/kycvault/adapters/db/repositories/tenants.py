@@ -41,21 +41,14 @@ def _tenant_key(row: RowMapping) -> TenantKeyRecord:
     )
 
 
-def _allocate_statement(column: sa.Column[int]) -> sa.ClauseElement:
-    return (
-        tenants.update()
-        .where(tenants.c.id == sa.bindparam("tenant_id", type_=sa.Uuid()))
-        .values({column: column + 1})
-        .returning(column)
-    )
-
-
-# Every new document and subject draws its number: on the driver's cursor (prepared.py).
-_ALLOCATE = {
-    "subject": Prepared(_allocate_statement(tenants.c.subject_seq)),
-    "document": Prepared(_allocate_statement(tenants.c.document_seq)),
-}
-# A new document's number and the tenant's settings (which stages read it), in one statement.
+# Every new subject draws its number, every document its number with the tenant's settings
+# (which stages read it), in one statement each: on the driver's cursor (prepared.py).
+_ALLOCATE_SUBJECT = Prepared(
+    tenants.update()
+    .where(tenants.c.id == sa.bindparam("tenant_id", type_=sa.Uuid()))
+    .values(subject_seq=tenants.c.subject_seq + 1)
+    .returning(tenants.c.subject_seq)
+)
 _NUMBER_DOCUMENT = Prepared(
     tenants.update()
     .where(tenants.c.id == sa.bindparam("tenant_id", type_=sa.Uuid()))
@@ -125,7 +118,9 @@ class SqlTenants(Repo):
     def allocate(self, tenant_id: UUID, kind: Literal["subject", "document"]) -> int:
         # UPDATE … RETURNING takes the tenant row's lock on PostgreSQL, so two concurrent
         # uploads can never draw the same number.
-        (number,) = _ALLOCATE[kind].one(self._conn, {"tenant_id": tenant_id})
+        if kind == "document":
+            return self.number_document(tenant_id)[0]
+        (number,) = _ALLOCATE_SUBJECT.one(self._conn, {"tenant_id": tenant_id})
         return int(number)
 
     def number_document(self, tenant_id: UUID) -> tuple[int, dict[str, Any]]:

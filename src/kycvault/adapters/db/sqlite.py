@@ -129,9 +129,10 @@ class WriterLock:
 
     SQLite serialises writers itself, but a writer that finds the database locked sleeps in
     its busy handler (1, 2, 5, 10... up to 100 ms at a time) and checks again: with several
-    API processes writing, a lost race costs tens of milliseconds, and 16 concurrent uploads
-    on two processes saw p99 of several hundred. A writer waiting here is woken by the kernel
-    the moment the lock is free, in the order of arrival."""
+    API processes writing, a lost race costs tens of milliseconds. A writer waiting here is
+    woken by the kernel the moment the lock is free, in the order of arrival. Measured with 16
+    concurrent 200 KiB uploads on two processes, three runs each: p99 264-507 ms and 194-230
+    uploads/s without the lock, 96-140 ms and 221-295 uploads/s with it."""
 
     def __init__(self, path: Path) -> None:
         self._path = path

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 
 from kycvault.adapters.db.sqlite import WriterLock
@@ -90,6 +91,7 @@ def test_threads_of_one_process_queue_too(tmp_path: Path) -> None:
                 with guard:
                     inside += 1
                     most = max(most, inside)
+                time.sleep(0.001)  # long enough for another thread to come in, were it let
                 with guard:
                     inside -= 1
 
